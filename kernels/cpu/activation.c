@@ -1,0 +1,23 @@
+#include <math.h>
+
+#include "kernels/cpu/cpu_ops.h"
+#include "models/spec.h"
+
+static inline float act_apply(int act, float x) {
+    switch (act) {
+    case ACT_RELU: return x > 0.0f ? x : 0.0f;
+    case ACT_GELU_NEW: /* HF NewGELUActivation: tanh approximation */
+        return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    case ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f));
+    case ACT_SILU: return x / (1.0f + expf(-x));
+    }
+    return x;
+}
+
+void cpu_activation(int act, float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) x[i] = act_apply(act, x[i]);
+}
+
+void cpu_gated_activation(int act, const float *gate, const float *lin, float *y, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] = act_apply(act, gate[i]) * lin[i];
+}

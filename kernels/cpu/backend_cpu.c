@@ -1,0 +1,34 @@
+/* The CPU backend: fp32 buffers in host memory, OpenBLAS GEMMs. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/cpu/cpu_ops.h"
+
+static void *cpu_alloc(size_t bytes) { return calloc(1, bytes ? bytes : 1); }
+static void cpu_free(void *p) { free(p); }
+static void cpu_copy(float *dst, const float *src, size_t n) { memmove(dst, src, n * sizeof(float)); }
+static void cpu_upload(void *dst, const float *src, size_t n) { memcpy(dst, src, n * sizeof(float)); }
+static void cpu_download(float *dst, const void *src, size_t n) { memcpy(dst, src, n * sizeof(float)); }
+static void cpu_add(float *y, const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] += x[i];
+}
+static void cpu_scale(float *y, float s, size_t n) {
+    for (size_t i = 0; i < n; i++) y[i] *= s;
+}
+
+const backend backend_cpu = {
+    .name = "cpu",
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_upload,
+    .download = cpu_download,
+    .copy = cpu_copy,
+    .matmul_wt = cpu_matmul_wt,
+    .embed = cpu_embed,
+    .rms_norm = cpu_rms_norm,
+    .add = cpu_add,
+    .scale = cpu_scale,
+    .activation = cpu_activation,
+    .gated_activation = cpu_gated_activation,
+    .attention = cpu_attention,
+};

@@ -1,0 +1,19 @@
+#include <math.h>
+#include <string.h>
+
+#include "kernels/cpu/cpu_ops.h"
+
+void cpu_embed(const float *table, const int32_t *ids, int n, int d, float *y) {
+    for (int i = 0; i < n; i++) memcpy(y + (size_t)i * d, table + (size_t)ids[i] * d, sizeof(float) * d);
+}
+
+void cpu_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * d;
+        float *yr = y + (size_t)r * d;
+        double ss = 0.0;
+        for (int i = 0; i < d; i++) ss += (double)xr[i] * xr[i];
+        float inv = 1.0f / sqrtf((float)(ss / d) + eps);
+        for (int i = 0; i < d; i++) yr[i] = w[i] * (xr[i] * inv);
+    }
+}

@@ -1,0 +1,164 @@
+#include "models/convert.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "models/family.h"
+#include "models/h5_model.h"
+#include "models/safetensors.h"
+#include "runtime/config.h"
+
+static const model_family *const families[] = {&family_t5};
+#define N_FAMILIES (sizeof families / sizeof families[0])
+
+static const model_family *family_for(const hf_config *cfg, ed_error *err) {
+    const char *arch = hf_config_architecture(cfg);
+    char supported[512] = "";
+    for (size_t i = 0; i < N_FAMILIES; i++)
+        for (const char *const *a = families[i]->architectures; *a; a++) {
+            if (!strcmp(arch, *a)) return families[i];
+            strncat(supported, supported[0] ? ", " : "", sizeof supported - strlen(supported) - 1);
+            strncat(supported, *a, sizeof supported - strlen(supported) - 1);
+        }
+    ed_fail(err, "%s: key architectures: '%s' is not supported (supported: %s)",
+            hf_config_path(cfg), arch[0] ? arch : "(missing)", supported);
+    return NULL;
+}
+
+typedef struct convert_ctx {
+    const model_family *fam;
+    const model_spec *spec;
+    st_archive *st;
+    h5_model *out;
+    int dtype, progress;
+    float *buf;
+    size_t buf_cap, total_bytes, done_bytes;
+    int n_tensors, n_done;
+    time_t last_report;
+    ed_error *err;
+} convert_ctx;
+
+/* The checkpoint tensor holding r (first candidate name present), or NULL with err set. */
+static st_tensor *locate(convert_ctx *c, const weight_ref *r) {
+    char names[512];
+    c->fam->hf_names(c->spec, r, names, sizeof names);
+    for (char *save = NULL, *n = strtok_r(names, "\n", &save); n; n = strtok_r(NULL, "\n", &save)) {
+        st_tensor *t = st_archive_find(c->st, n);
+        if (t) return t;
+    }
+    c->fam->hf_names(c->spec, r, names, sizeof names);
+    for (char *p = names; *p; p++)
+        if (*p == '\n') *p = '|';
+    ed_fail(c->err, "tensor %s is missing from the checkpoint (needed for %s)", names, r->name);
+    return NULL;
+}
+
+static int check_one(void *vctx, const weight_ref *r) {
+    convert_ctx *c = vctx;
+    st_tensor *t = locate(c, r);
+    if (!t) return -1;
+    int64_t n1 = r->rank == 2 ? r->shape[1] : 1;
+    int ok = t->rank == r->rank && t->shape[0] == r->shape[0] && (r->rank == 1 || t->shape[1] == n1);
+    if (!ok) {
+        char got[96] = "", want[64];
+        for (int i = 0; i < t->rank; i++)
+            snprintf(got + strlen(got), sizeof got - strlen(got), "%s%lld", i ? ", " : "",
+                     (long long)t->shape[i]);
+        if (r->rank == 2)
+            snprintf(want, sizeof want, "%lld, %lld", (long long)r->shape[0], (long long)n1);
+        else
+            snprintf(want, sizeof want, "%lld", (long long)r->shape[0]);
+        ed_fail(c->err, "tensor %s has shape [%s] but config.json implies [%s]", t->name, got, want);
+        return -1;
+    }
+    if (t->dtype == ST_OTHER) {
+        ed_fail(c->err, "tensor %s: dtype %s is not supported (F32, F16, BF16 are)", t->name,
+                t->dtype_name);
+        return -1;
+    }
+    t->used = 1;
+    size_t n = st_tensor_numel(t);
+    if (n > c->buf_cap) c->buf_cap = n;
+    c->total_bytes += t->nbytes;
+    c->n_tensors++;
+    return 0;
+}
+
+static int write_one(void *vctx, const weight_ref *r) {
+    convert_ctx *c = vctx;
+    st_tensor *t = locate(c, r);
+    if (!t || st_tensor_to_f32(t, c->buf, c->err)) return -1;
+    if (h5_model_write_tensor(c->out, r->name, r->rank, r->shape, c->buf, c->dtype, c->err))
+        return -1;
+    c->done_bytes += t->nbytes;
+    c->n_done++;
+    time_t now = time(NULL);
+    if (c->progress && (now != c->last_report || c->n_done == c->n_tensors)) {
+        c->last_report = now;
+        fprintf(stderr, "\rencdec_convert: %d/%d tensors, %.1f/%.1f MB (%.0f%%)", c->n_done,
+                c->n_tensors, c->done_bytes / 1e6, c->total_bytes / 1e6,
+                c->total_bytes ? 100.0 * c->done_bytes / c->total_bytes : 100.0);
+        if (c->n_done == c->n_tensors) fputc('\n', stderr);
+    }
+    return 0;
+}
+
+ed_status convert_hf_to_h5(const convert_options *opt, ed_error *err) {
+    hf_config *cfg = NULL;
+    st_archive *st = NULL;
+    convert_ctx c = {.dtype = opt->dtype, .progress = opt->progress, .err = err};
+    model_spec spec;
+    char tmp[1100];
+    int created = 0;
+    snprintf(tmp, sizeof tmp, "%s.partial-%ld", opt->out_path, (long)getpid());
+
+    if (hf_config_load(&cfg, opt->hf_dir, err)) goto fail;
+    if (!(c.fam = family_for(cfg, err))) goto fail;
+    if (c.fam->spec_from_config(cfg, &spec, err)) goto fail;
+    if (spec_validate(&spec, err)) {
+        ed_wrap(err, "%s: ", hf_config_path(cfg));
+        goto fail;
+    }
+    c.spec = &spec;
+    if (st_archive_open_dir(&st, opt->hf_dir, err)) goto fail;
+    c.st = st;
+    if (weight_table_foreach(&spec, check_one, &c)) goto fail;
+    for (int i = 0; i < st_archive_count(st); i++) {
+        const st_tensor *t = st_archive_get(st, i);
+        if (!t->used && !c.fam->may_leave_unused(&spec, t->name)) {
+            ed_fail(err, "tensor %s (in %s) is not used by the %s mapping: the checkpoint has "
+                         "parts this converter does not implement", t->name,
+                    st_archive_file_name(st, t->file), c.fam->name);
+            goto fail;
+        }
+    }
+    if (!(c.buf = malloc(c.buf_cap * sizeof(float)))) {
+        ed_fail(err, "out of memory");
+        goto fail;
+    }
+    if (h5_model_create(&c.out, tmp, err)) goto fail;
+    created = 1;
+    if (h5_model_write_spec(c.out, &spec, hf_config_architecture(cfg), err)) goto fail;
+    if (weight_table_foreach(&spec, write_one, &c)) goto fail;
+    ed_status close_st = h5_model_close(c.out, err);
+    c.out = NULL;
+    if (close_st) goto fail;
+    if (rename(tmp, opt->out_path)) {
+        ed_fail(err, "%s: cannot rename the finished file into place", opt->out_path);
+        goto fail;
+    }
+    free(c.buf);
+    st_archive_close(st);
+    hf_config_destroy(cfg);
+    return ED_OK;
+fail:
+    if (c.out) h5_model_close(c.out, NULL);
+    if (created) remove(tmp);
+    free(c.buf);
+    st_archive_close(st);
+    hf_config_destroy(cfg);
+    return ED_ERR;
+}

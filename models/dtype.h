@@ -1,0 +1,15 @@
+/* Storage dtypes of converted weights and their conversion to and from fp32.
+ * fp16 and bf16 are stored in HDF5 as 16-bit unsigned integers with the dataset attribute
+ * "dtype" = "fp16" | "bf16" (HDF5 1.10 has no native half types). */
+#ifndef ENCDEC_DTYPE_H
+#define ENCDEC_DTYPE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+float dtype_fp16_to_f32(uint16_t h);
+float dtype_bf16_to_f32(uint16_t b);
+uint16_t dtype_f32_to_fp16(float f); /* round to nearest even; overflow -> inf */
+uint16_t dtype_f32_to_bf16(float f); /* round to nearest even */
+
+#endif

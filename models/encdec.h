@@ -1,0 +1,32 @@
+/* The generic encoder-decoder forward pass, driven by model_spec and executed through the backend
+ * ops table and the TP communicator. Activation buffers are planned once at creation for the
+ * largest step (max_enc_tokens encoder tokens, max_dec_tokens decoder tokens); a forward step
+ * allocates nothing. Inputs are packed: sequences one after another, no padding. */
+#ifndef ENCDEC_ENCDEC_H
+#define ENCDEC_ENCDEC_H
+
+#include <stdint.h>
+
+#include "models/weights.h"
+#include "parallel/comm.h"
+#include "runtime/kv_store.h"
+#include "runtime/step_plan.h"
+
+typedef struct encdec_model encdec_model;
+
+ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int max_enc_tokens,
+                        int max_dec_tokens, ed_error *err);
+void encdec_destroy(encdec_model *m);
+
+/* Runs the encoder over the plan's encode entries and stores each request's cross-attention K/V
+ * for every decoder layer into its KV slot. */
+ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_error *err);
+
+/* One decoder step over the plan's decode entries: appends each token's self K/V at its position
+ * and, when logits_host is non-NULL, writes logits [n_decode, vocab] there (host fp32). */
+ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, float *logits_host,
+                             ed_error *err);
+
+size_t encdec_workspace_bytes(const encdec_model *m);
+
+#endif

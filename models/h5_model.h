@@ -1,0 +1,40 @@
+/* The converted model file (.h5), format version 1:
+ *   root attributes: "encdec_format_version" (int 1), "family" (string), "source_architecture"
+ *     (string), and every model_spec field under its own name (int, or double for norm_eps);
+ *   one dataset per tensor at the root, named as models/weight_table.c declares
+ *     ("embed.tokens", "decoder.layers.3.cross_q", ...), shape [out, in] or [n];
+ *   each dataset carries the attribute "dtype" = "fp32" | "fp16" | "bf16"; fp32 is stored as
+ *     IEEE float32, fp16/bf16 as uint16 bit patterns.
+ * See docs/MODEL_FORMAT.md. */
+#ifndef ENCDEC_H5_MODEL_H
+#define ENCDEC_H5_MODEL_H
+
+#include <stdint.h>
+
+#include "models/spec.h"
+#include "runtime/status.h"
+
+#define ENCDEC_FORMAT_VERSION 1
+
+typedef struct h5_model h5_model;
+
+/* Writing (the converter). The file is created at `path` exactly (callers write to a temporary
+ * name and rename when complete). */
+ed_status h5_model_create(h5_model **out, const char *path, ed_error *err);
+ed_status h5_model_write_spec(h5_model *f, const model_spec *spec, const char *architecture,
+                              ed_error *err);
+/* data: fp32 values of the full tensor; stored as `dtype` (ed_dtype). */
+ed_status h5_model_write_tensor(h5_model *f, const char *name, int rank, const int64_t shape[2],
+                                const float *data, int dtype, ed_error *err);
+
+/* Reading (every rank). */
+ed_status h5_model_open(h5_model **out, const char *path, ed_error *err);
+ed_status h5_model_read_spec(h5_model *f, model_spec *spec, ed_error *err);
+/* Reads the hyperslab [start, start+count) of dataset `name` into dst (fp32, row-major count[0] x
+ * count[1]); checks the stored shape equals `shape` (rank 1: shape[1] == 1). */
+ed_status h5_model_read_slice(h5_model *f, const char *name, int rank, const int64_t shape[2],
+                              const int64_t start[2], const int64_t count[2], float *dst,
+                              ed_error *err);
+ed_status h5_model_close(h5_model *f, ed_error *err);
+
+#endif

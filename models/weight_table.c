@@ -1,0 +1,127 @@
+#include "models/weight_table.h"
+
+#include <stdio.h>
+
+#include "models/weights.h"
+
+#define M(f) offsetof(model_weights, f)
+#define S(f) offsetof(stack_weights, f)
+#define L(f) offsetof(layer_weights, f)
+#define MAT(a, b) {a, b}
+#define VEC(a) {a, DIM_ONE}
+
+static const weight_decl weight_table[] = {
+    {"embed.tokens", SCOPE_MODEL, 0, MAT(DIM_VOCAB, DIM_MODEL), SPLIT_NONE, WHEN_ALWAYS, M(embed)},
+    {"lm_head", SCOPE_MODEL, 0, MAT(DIM_VOCAB, DIM_MODEL), SPLIT_NONE, WHEN_UNTIED, M(lm_head)},
+    {"%s.rel_bias", SCOPE_STACK, 0, MAT(DIM_BUCKETS, DIM_HEADS), SPLIT_DIM1, WHEN_REL_SHARED,
+     S(rel_bias)},
+    {"%s.final_norm", SCOPE_STACK, 0, VEC(DIM_MODEL), SPLIT_NONE, WHEN_ALWAYS, S(final_norm)},
+    {"%s.layers.%d.rel_bias", SCOPE_LAYER, 0, MAT(DIM_BUCKETS, DIM_HEADS), SPLIT_DIM1,
+     WHEN_REL_PER_LAYER, L(rel_bias)},
+    {"%s.layers.%d.self_norm", SCOPE_LAYER, 0, VEC(DIM_MODEL), SPLIT_NONE, WHEN_ALWAYS,
+     L(self_norm)},
+    {"%s.layers.%d.self_q", SCOPE_LAYER, 0, MAT(DIM_INNER, DIM_MODEL), SPLIT_DIM0, WHEN_ALWAYS,
+     L(self_q)},
+    {"%s.layers.%d.self_k", SCOPE_LAYER, 0, MAT(DIM_INNER, DIM_MODEL), SPLIT_DIM0, WHEN_ALWAYS,
+     L(self_k)},
+    {"%s.layers.%d.self_v", SCOPE_LAYER, 0, MAT(DIM_INNER, DIM_MODEL), SPLIT_DIM0, WHEN_ALWAYS,
+     L(self_v)},
+    {"%s.layers.%d.self_o", SCOPE_LAYER, 0, MAT(DIM_MODEL, DIM_INNER), SPLIT_DIM1, WHEN_ALWAYS,
+     L(self_o)},
+    {"%s.layers.%d.cross_norm", SCOPE_LAYER, 1, VEC(DIM_MODEL), SPLIT_NONE, WHEN_ALWAYS,
+     L(cross_norm)},
+    {"%s.layers.%d.cross_q", SCOPE_LAYER, 1, MAT(DIM_INNER, DIM_MODEL), SPLIT_DIM0, WHEN_ALWAYS,
+     L(cross_q)},
+    {"%s.layers.%d.cross_k", SCOPE_LAYER, 1, MAT(DIM_INNER, DIM_MODEL), SPLIT_DIM0, WHEN_ALWAYS,
+     L(cross_k)},
+    {"%s.layers.%d.cross_v", SCOPE_LAYER, 1, MAT(DIM_INNER, DIM_MODEL), SPLIT_DIM0, WHEN_ALWAYS,
+     L(cross_v)},
+    {"%s.layers.%d.cross_o", SCOPE_LAYER, 1, MAT(DIM_MODEL, DIM_INNER), SPLIT_DIM1, WHEN_ALWAYS,
+     L(cross_o)},
+    {"%s.layers.%d.ffn_norm", SCOPE_LAYER, 0, VEC(DIM_MODEL), SPLIT_NONE, WHEN_ALWAYS,
+     L(ffn_norm)},
+    {"%s.layers.%d.ffn_wi", SCOPE_LAYER, 0, MAT(DIM_FF, DIM_MODEL), SPLIT_DIM0, WHEN_NOT_GATED,
+     L(ffn_wi)},
+    {"%s.layers.%d.ffn_wi0", SCOPE_LAYER, 0, MAT(DIM_FF, DIM_MODEL), SPLIT_DIM0, WHEN_GATED,
+     L(ffn_wi0)},
+    {"%s.layers.%d.ffn_wi1", SCOPE_LAYER, 0, MAT(DIM_FF, DIM_MODEL), SPLIT_DIM0, WHEN_GATED,
+     L(ffn_wi1)},
+    {"%s.layers.%d.ffn_wo", SCOPE_LAYER, 0, MAT(DIM_MODEL, DIM_FF), SPLIT_DIM1, WHEN_ALWAYS,
+     L(ffn_wo)},
+};
+#define N_DECLS (sizeof weight_table / sizeof weight_table[0])
+
+static int64_t dim_value(const model_spec *s, dim_sym d) {
+    switch (d) {
+    case DIM_ONE: return 1;
+    case DIM_VOCAB: return s->vocab_size;
+    case DIM_MODEL: return s->d_model;
+    case DIM_INNER: return spec_inner(s);
+    case DIM_FF: return s->d_ff;
+    case DIM_BUCKETS: return s->rel_buckets;
+    case DIM_HEADS: return s->num_heads;
+    }
+    return 0;
+}
+
+static int decl_exists(const model_spec *s, const weight_decl *d) {
+    switch (d->when) {
+    case WHEN_ALWAYS: return 1;
+    case WHEN_GATED: return s->gated_ffn;
+    case WHEN_NOT_GATED: return !s->gated_ffn;
+    case WHEN_UNTIED: return !s->tied_head;
+    case WHEN_REL_SHARED: return s->rel_buckets > 0 && !s->rel_bias_per_layer;
+    case WHEN_REL_PER_LAYER: return s->rel_buckets > 0 && s->rel_bias_per_layer;
+    }
+    return 0;
+}
+
+static int visit(const model_spec *s, const weight_decl *d, int stack, int layer,
+                 weight_visit_fn fn, void *ctx) {
+    weight_ref r = {.decl = d, .stack = stack, .layer = layer};
+    if (d->scope == SCOPE_MODEL) snprintf(r.name, sizeof r.name, "%s", d->pattern);
+    else if (d->scope == SCOPE_STACK) snprintf(r.name, sizeof r.name, d->pattern, stack_name(stack));
+    else snprintf(r.name, sizeof r.name, d->pattern, stack_name(stack), layer);
+    r.shape[0] = dim_value(s, d->dims[0]);
+    r.shape[1] = dim_value(s, d->dims[1]);
+    r.rank = d->dims[1] == DIM_ONE ? 1 : 2;
+    return fn(ctx, &r);
+}
+
+int weight_table_foreach(const model_spec *s, weight_visit_fn fn, void *ctx) {
+    int rc;
+    for (size_t i = 0; i < N_DECLS; i++) {
+        const weight_decl *d = &weight_table[i];
+        if (!decl_exists(s, d) || d->scope != SCOPE_MODEL) continue;
+        if ((rc = visit(s, d, -1, -1, fn, ctx))) return rc;
+    }
+    for (int stack = 0; stack < 2; stack++) {
+        int n_layers = stack == 0 ? s->enc_layers : s->dec_layers;
+        for (size_t i = 0; i < N_DECLS; i++) {
+            const weight_decl *d = &weight_table[i];
+            if (!decl_exists(s, d) || d->scope != SCOPE_STACK) continue;
+            if ((rc = visit(s, d, stack, -1, fn, ctx))) return rc;
+        }
+        for (int l = 0; l < n_layers; l++)
+            for (size_t i = 0; i < N_DECLS; i++) {
+                const weight_decl *d = &weight_table[i];
+                if (!decl_exists(s, d) || d->scope != SCOPE_LAYER) continue;
+                if (d->decoder_only && stack == 0) continue;
+                if ((rc = visit(s, d, stack, l, fn, ctx))) return rc;
+            }
+    }
+    return 0;
+}
+
+int weight_local_slice(const weight_ref *ref, int rank, int tp, int64_t start[2],
+                       int64_t count[2]) {
+    start[0] = start[1] = 0;
+    count[0] = ref->shape[0];
+    count[1] = ref->shape[1];
+    int dim = ref->decl->split == SPLIT_DIM0 ? 0 : ref->decl->split == SPLIT_DIM1 ? 1 : -1;
+    if (dim < 0) return 0;
+    if (count[dim] % tp) return -1;
+    count[dim] /= tp;
+    start[dim] = count[dim] * rank;
+    return 0;
+}

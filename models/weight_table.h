@@ -1,0 +1,64 @@
+/* The weight table: every tensor of the generic encoder-decoder is declared once, with its name
+ * in the converted .h5, its shape in spec terms, when it exists, and how it splits across
+ * tensor-parallel ranks. The converter, the loader and the TP checks all read this table.
+ *
+ * Matrices are stored as [out_features, in_features] (Hugging Face's nn.Linear layout), so
+ * y[tokens, out] = x[tokens, in] @ W^T.
+ *   SPLIT_DIM0: rank r holds rows [r*n/tp, (r+1)*n/tp)   -- column-parallel (Q, K, V, FFN in)
+ *   SPLIT_DIM1: rank r holds columns likewise            -- row-parallel (attn out, FFN out) and
+ *                                                           relative-bias tables [buckets, heads]
+ *   SPLIT_NONE: replicated on every rank
+ * Q/K/V rows are head-major (head h owns rows h*d_kv..), so a DIM0 split is a split by heads. */
+#ifndef ENCDEC_WEIGHT_TABLE_H
+#define ENCDEC_WEIGHT_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "models/spec.h"
+
+typedef enum { SCOPE_MODEL, SCOPE_STACK, SCOPE_LAYER } weight_scope;
+typedef enum { DIM_ONE, DIM_VOCAB, DIM_MODEL, DIM_INNER, DIM_FF, DIM_BUCKETS, DIM_HEADS } dim_sym;
+typedef enum { SPLIT_NONE, SPLIT_DIM0, SPLIT_DIM1 } split_kind;
+typedef enum {
+    WHEN_ALWAYS,
+    WHEN_GATED,        /* gated FFN only */
+    WHEN_NOT_GATED,
+    WHEN_UNTIED,       /* separate LM head */
+    WHEN_REL_SHARED,   /* one relative-bias table per stack (T5) */
+    WHEN_REL_PER_LAYER /* a table in every layer (UMT5) */
+} weight_cond;
+
+typedef struct weight_decl {
+    const char *pattern;  /* SCOPE_MODEL: "embed.tokens"; STACK: "%s.final_norm";
+                             LAYER: "%s.layers.%d.self_q" (stack name, layer index) */
+    weight_scope scope;
+    int decoder_only;     /* LAYER scope: exists in decoder layers only (cross-attention) */
+    dim_sym dims[2];      /* dims[1] == DIM_ONE: a vector */
+    split_kind split;
+    weight_cond when;
+    size_t field;         /* offset of the float* in model_weights / stack_weights / layer_weights */
+} weight_decl;
+
+/* One concrete tensor of a given spec (a declaration instantiated for a stack and layer). */
+typedef struct weight_ref {
+    const weight_decl *decl;
+    char name[96];        /* dataset name in the .h5 */
+    int stack;            /* 0 encoder, 1 decoder, -1 model scope */
+    int layer;            /* layer index, -1 outside layers */
+    int rank;             /* 1 or 2 */
+    int64_t shape[2];     /* full (unsplit) shape; shape[1] = 1 for vectors */
+} weight_ref;
+
+/* Calls fn for every tensor that exists under spec, in a fixed order. Stops at, and returns,
+ * the first non-zero value fn returns. */
+typedef int (*weight_visit_fn)(void *ctx, const weight_ref *ref);
+int weight_table_foreach(const model_spec *spec, weight_visit_fn fn, void *ctx);
+
+/* The slice of ref that TP rank `rank` of `tp` holds: start and count per dimension.
+ * Returns -1 if the split dimension does not divide by tp. */
+int weight_local_slice(const weight_ref *ref, int rank, int tp, int64_t start[2], int64_t count[2]);
+
+static inline const char *stack_name(int stack) { return stack == 0 ? "encoder" : "decoder"; }
+
+#endif

@@ -1,0 +1,115 @@
+#include "models/weights.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/h5_model.h"
+#include "models/weight_table.h"
+
+/* Where a ref's pointer lives inside w. */
+static float **weight_field(model_weights *w, const weight_ref *r) {
+    char *base;
+    if (r->decl->scope == SCOPE_MODEL) base = (char *)w;
+    else if (r->decl->scope == SCOPE_STACK) base = (char *)(r->stack == 0 ? &w->enc : &w->dec);
+    else base = (char *)&(r->stack == 0 ? w->enc.layers : w->dec.layers)[r->layer];
+    return (float **)(base + r->decl->field);
+}
+
+typedef struct load_ctx {
+    model_weights *w;
+    h5_model *file;
+    float *staging;     /* host fp32, max_slice floats */
+    size_t max_slice, total, offset; /* floats */
+    ed_error *err;
+} load_ctx;
+
+static int measure(void *vctx, const weight_ref *r) {
+    load_ctx *c = vctx;
+    int64_t start[2], count[2];
+    if (weight_local_slice(r, c->w->tp_rank, c->w->tp_size, start, count)) {
+        ed_fail(c->err, "tensor %s: dimension does not divide by tp=%d", r->name, c->w->tp_size);
+        return -1;
+    }
+    size_t n = (size_t)count[0] * (size_t)count[1];
+    c->total += (n + 15) & ~(size_t)15; /* 64-byte aligned views */
+    if (n > c->max_slice) c->max_slice = n;
+    return 0;
+}
+
+static int load_one(void *vctx, const weight_ref *r) {
+    load_ctx *c = vctx;
+    int64_t start[2], count[2];
+    weight_local_slice(r, c->w->tp_rank, c->w->tp_size, start, count);
+    size_t n = (size_t)count[0] * (size_t)count[1];
+    if (h5_model_read_slice(c->file, r->name, r->rank, r->shape, start, count, c->staging, c->err))
+        return -1;
+    float *dst = (float *)c->w->arena + c->offset;
+    c->w->be->upload(dst, c->staging, n);
+    *weight_field(c->w, r) = dst;
+    c->offset += (n + 15) & ~(size_t)15;
+    return 0;
+}
+
+ed_status model_weights_check_tp(const model_spec *s, int tp, ed_error *err) {
+    if (tp < 1) return ed_fail(err, "config: key 'tp' must be >= 1");
+    if (s->num_heads % tp)
+        return ed_fail(err, "model: num_heads=%d does not divide by tp=%d", s->num_heads, tp);
+    if (s->d_ff % tp) return ed_fail(err, "model: d_ff=%d does not divide by tp=%d", s->d_ff, tp);
+    return ED_OK;
+}
+
+ed_status model_weights_load(model_weights **out, const char *path, int tp_rank, int tp_size,
+                             const backend *be, ed_error *err) {
+    *out = NULL;
+    h5_model *file = NULL;
+    model_weights *w = calloc(1, sizeof *w);
+    load_ctx c = {.w = w, .err = err};
+    if (!w) return ed_fail(err, "out of memory");
+    w->tp_rank = tp_rank;
+    w->tp_size = tp_size;
+    w->be = be;
+    if (h5_model_open(&file, path, err) || h5_model_read_spec(file, &w->spec, err)) goto fail;
+    if (model_weights_check_tp(&w->spec, tp_size, err)) {
+        ed_wrap(err, "%s: ", path);
+        goto fail;
+    }
+    w->enc.n_layers = w->spec.enc_layers;
+    w->dec.n_layers = w->spec.dec_layers;
+    w->enc.layers = calloc((size_t)w->enc.n_layers, sizeof(layer_weights));
+    w->dec.layers = calloc((size_t)w->dec.n_layers, sizeof(layer_weights));
+    if (!w->enc.layers || !w->dec.layers) {
+        ed_fail(err, "out of memory");
+        goto fail;
+    }
+    c.file = file;
+    if (weight_table_foreach(&w->spec, measure, &c)) goto fail;
+    w->arena_bytes = c.total * sizeof(float);
+    w->arena = be->alloc(w->arena_bytes);
+    c.staging = malloc(c.max_slice * sizeof(float));
+    if (!w->arena || !c.staging) {
+        ed_fail(err, "%s: cannot allocate %zu bytes for the weights", path, w->arena_bytes);
+        goto fail;
+    }
+    if (weight_table_foreach(&w->spec, load_one, &c)) goto fail;
+    if (w->spec.tied_head) w->lm_head = w->embed;
+    free(c.staging);
+    if (h5_model_close(file, err)) {
+        file = NULL;
+        goto fail;
+    }
+    *out = w;
+    return ED_OK;
+fail:
+    free(c.staging);
+    h5_model_close(file, NULL);
+    model_weights_destroy(w);
+    return ED_ERR;
+}
+
+void model_weights_destroy(model_weights *w) {
+    if (!w) return;
+    if (w->arena) w->be->free(w->arena);
+    free(w->enc.layers);
+    free(w->dec.layers);
+    free(w);
+}

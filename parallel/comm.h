@@ -1,0 +1,36 @@
+/* The tensor-parallel communicator: one interface, implementations in an ops table. The CPU
+ * backend uses MPI_Allreduce (this file); the CUDA backend's NCCL communicator (created by
+ * broadcasting the ncclUniqueId over MPI) fills the same table in its own issue.
+ * Control traffic (step plans, agreement on errors) always goes over MPI. */
+#ifndef ENCDEC_COMM_H
+#define ENCDEC_COMM_H
+
+#include <stddef.h>
+
+#include "runtime/status.h"
+
+typedef struct comm comm;
+
+/* Wraps MPI_COMM_WORLD (duplicated); rank and size come from it. local_rank (rank within the
+ * node, from an MPI shared-memory split) is what picks the GPU. */
+ed_status comm_create_mpi(comm **out, ed_error *err);
+void comm_destroy(comm *c);
+
+int comm_rank(const comm *c);
+int comm_size(const comm *c);
+int comm_local_rank(const comm *c);
+
+/* In-place sum over all ranks of buf[n] (backend memory). */
+ed_status comm_allreduce_sum(comm *c, float *buf, size_t n, ed_error *err);
+
+/* Broadcast of host bytes from root. */
+ed_status comm_bcast(comm *c, void *buf, size_t n, int root, ed_error *err);
+
+/* Agreement: every rank passes its local verdict (1 ok, 0 failed); returns 1 only if all are ok.
+ * Used before the first collective so that no rank is left waiting after another failed. */
+int comm_all_ok(comm *c, int local_ok);
+
+/* Ends the whole job (all ranks). Only launch/ calls this. */
+void comm_abort(comm *c, int code);
+
+#endif

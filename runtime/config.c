@@ -1,0 +1,204 @@
+#include "runtime/config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+typedef enum { KEY_STRING, KEY_INT, KEY_ENUM } key_type;
+
+/* One row per config key: the only place a key exists. */
+typedef struct config_key {
+    const char *name;
+    key_type type;
+    size_t offset;            /* field offset in run_config */
+    const char *default_value;
+    long min, max;            /* KEY_INT range, inclusive */
+    const char *const *enums; /* KEY_ENUM names, index = stored value; NULL-terminated */
+    const char *help;
+} config_key;
+
+static const char *const backend_names[] = {"cpu", "cuda", NULL};
+static const char *const dtype_names[] = {"fp32", "fp16", "bf16", NULL};
+
+#define FIELD(f) offsetof(run_config, f)
+static const config_key config_schema[] = {
+    {"model", KEY_STRING, FIELD(model), "", 0, 0, NULL, "path to the converted .h5 model"},
+    {"backend", KEY_ENUM, FIELD(backend), "cpu", 0, 0, backend_names, "cpu | cuda"},
+    {"dtype", KEY_ENUM, FIELD(dtype), "fp32", 0, 0, dtype_names, "fp32 | fp16 | bf16"},
+    {"tp", KEY_INT, FIELD(tp), "1", 1, 1024, NULL, "tensor-parallel size (= MPI ranks)"},
+    {"max_batch_size", KEY_INT, FIELD(max_batch_size), "8", 1, 65536, NULL,
+     "sequences decoded together"},
+    {"max_input_len", KEY_INT, FIELD(max_input_len), "512", 1, 1 << 20, NULL, "tokens"},
+    {"max_output_len", KEY_INT, FIELD(max_output_len), "128", 1, 1 << 20, NULL,
+     "decoder tokens after the start token"},
+    {"requests", KEY_STRING, FIELD(requests), "-", 0, 0, NULL, "JSON Lines requests, - = stdin"},
+    {"output", KEY_STRING, FIELD(output), "-", 0, 0, NULL, "JSON Lines responses, - = stdout"},
+    {"stats_every", KEY_INT, FIELD(stats_every), "10", 0, 86400, NULL,
+     "seconds between progress lines (0 = summary only)"},
+};
+#define N_KEYS (sizeof config_schema / sizeof config_schema[0])
+
+const char *dtype_name(int dtype) { return dtype >= 0 && dtype <= 2 ? dtype_names[dtype] : "?"; }
+const char *backend_name(int b) { return b >= 0 && b <= 1 ? backend_names[b] : "?"; }
+
+static const config_key *find_key(const char *name) {
+    for (size_t i = 0; i < N_KEYS; i++)
+        if (!strcmp(config_schema[i].name, name)) return &config_schema[i];
+    return NULL;
+}
+
+static ed_status apply(run_config *cfg, const config_key *k, const char *value, const char *where,
+                       ed_error *err) {
+    char *field = (char *)cfg + k->offset;
+    switch (k->type) {
+    case KEY_STRING: {
+        size_t n = strlen(value);
+        if (n >= 1024) return ed_fail(err, "%s: key '%s': value is too long", where, k->name);
+        memcpy(field, value, n + 1);
+        return ED_OK;
+    }
+    case KEY_INT: {
+        char *end = NULL;
+        errno = 0;
+        long v = strtol(value, &end, 10);
+        if (!*value || *end || errno)
+            return ed_fail(err, "%s: key '%s': expected an integer, got '%s'", where, k->name,
+                           value);
+        if (v < k->min || v > k->max)
+            return ed_fail(err, "%s: key '%s': %ld is out of range [%ld, %ld]", where, k->name, v,
+                           k->min, k->max);
+        *(int *)field = (int)v;
+        return ED_OK;
+    }
+    case KEY_ENUM:
+        for (int i = 0; k->enums[i]; i++)
+            if (!strcmp(k->enums[i], value)) {
+                *(int *)field = i;
+                return ED_OK;
+            }
+        {
+            char allowed[128] = "";
+            for (int i = 0; k->enums[i]; i++) {
+                strncat(allowed, i ? " | " : "", sizeof allowed - strlen(allowed) - 1);
+                strncat(allowed, k->enums[i], sizeof allowed - strlen(allowed) - 1);
+            }
+            return ed_fail(err, "%s: key '%s': '%s' is not one of %s", where, k->name, value,
+                           allowed);
+        }
+    }
+    return ed_fail(err, "%s: key '%s': bad schema type", where, k->name);
+}
+
+void config_defaults(run_config *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    for (size_t i = 0; i < N_KEYS; i++) {
+        ed_status st = apply(cfg, &config_schema[i], config_schema[i].default_value, "default",
+                             NULL);
+        (void)st; /* defaults are in range by construction */
+    }
+}
+
+ed_status config_set(run_config *cfg, const char *key, const char *value, const char *origin,
+                     ed_error *err) {
+    const config_key *k = find_key(key);
+    if (!k) return ed_fail(err, "%s: unknown config key '%s'", origin, key);
+    return apply(cfg, k, value, origin, err);
+}
+
+static ed_status load_document(run_config *cfg, yaml_parser_t *parser, const char *origin,
+                               ed_error *err) {
+    yaml_document_t doc;
+    if (!yaml_parser_load(parser, &doc))
+        return ed_fail(err, "%s:%zu: YAML syntax error: %s", origin,
+                       parser->problem_mark.line + 1, parser->problem ? parser->problem : "?");
+    ed_status st = ED_OK;
+    yaml_node_t *root = yaml_document_get_root_node(&doc);
+    if (!root) goto done; /* empty file: all defaults */
+    if (root->type != YAML_MAPPING_NODE) {
+        st = ed_fail(err, "%s:%zu: the config must be a mapping of key: value", origin,
+                     root->start_mark.line + 1);
+        goto done;
+    }
+    unsigned char seen[N_KEYS] = {0};
+    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
+         p++) {
+        yaml_node_t *kn = yaml_document_get_node(&doc, p->key);
+        yaml_node_t *vn = yaml_document_get_node(&doc, p->value);
+        size_t line = kn->start_mark.line + 1;
+        if (kn->type != YAML_SCALAR_NODE) {
+            st = ed_fail(err, "%s:%zu: keys must be plain scalars", origin, line);
+            goto done;
+        }
+        const char *key = (const char *)kn->data.scalar.value;
+        const config_key *k = find_key(key);
+        if (!k) {
+            st = ed_fail(err, "%s:%zu: unknown config key '%s'", origin, line, key);
+            goto done;
+        }
+        if (seen[k - config_schema]++) {
+            st = ed_fail(err, "%s:%zu: key '%s' is given twice", origin, line, key);
+            goto done;
+        }
+        if (vn->type != YAML_SCALAR_NODE) {
+            st = ed_fail(err, "%s:%zu: key '%s': expected a scalar value", origin,
+                         vn->start_mark.line + 1, key);
+            goto done;
+        }
+        char where[1100];
+        snprintf(where, sizeof where, "%s:%zu", origin, vn->start_mark.line + 1);
+        if (apply(cfg, k, (const char *)vn->data.scalar.value, where, err) != ED_OK) {
+            st = ED_ERR;
+            goto done;
+        }
+    }
+done:
+    yaml_document_delete(&doc);
+    return st;
+}
+
+ed_status config_load_string(run_config *cfg, const char *yaml, const char *origin,
+                             ed_error *err) {
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return ed_fail(err, "%s: out of memory", origin);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
+    ed_status st = load_document(cfg, &parser, origin, err);
+    yaml_parser_delete(&parser);
+    return st;
+}
+
+ed_status config_load_file(run_config *cfg, const char *path, ed_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return ed_fail(err, "%s: cannot open config: %s", path, strerror(errno));
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) {
+        fclose(f);
+        return ed_fail(err, "%s: out of memory", path);
+    }
+    yaml_parser_set_input_file(&parser, f);
+    ed_status st = load_document(cfg, &parser, path, err);
+    yaml_parser_delete(&parser);
+    fclose(f);
+    return st;
+}
+
+ed_status config_validate(const run_config *cfg, ed_error *err) {
+    if (!cfg->model[0]) return ed_fail(err, "config: key 'model' is required (path to the .h5)");
+    if (cfg->backend == BACKEND_CPU && cfg->dtype != DTYPE_FP32)
+        return ed_fail(err, "config: key 'dtype': the cpu backend computes in fp32 (got %s); "
+                            "weights stored in fp16/bf16 are converted at load",
+                       dtype_name(cfg->dtype));
+#ifndef ENCDEC_HAVE_CUDA
+    if (cfg->backend == BACKEND_CUDA)
+        return ed_fail(err, "config: key 'backend': this build has no CUDA backend "
+                            "(configure with -DENCDEC_CUDA=ON on a machine with CUDA and NCCL)");
+#else
+    if (cfg->backend == BACKEND_CUDA)
+        return ed_fail(err, "config: key 'backend': the CUDA backend's kernels are not part of "
+                            "this release yet; use backend: cpu");
+#endif
+    return ED_OK;
+}

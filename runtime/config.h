@@ -1,0 +1,44 @@
+/* Run configuration: one YAML mapping of scalar keys, checked against one schema table
+ * (runtime/config.c: config_schema[]). Unknown keys, wrong types and out-of-range values are
+ * errors that name the key and its line. */
+#ifndef ENCDEC_CONFIG_H
+#define ENCDEC_CONFIG_H
+
+#include "runtime/status.h"
+
+typedef enum { BACKEND_CPU = 0, BACKEND_CUDA = 1 } backend_kind;
+typedef enum { DTYPE_FP32 = 0, DTYPE_FP16 = 1, DTYPE_BF16 = 2 } ed_dtype;
+
+typedef struct run_config {
+    char model[1024];    /* path to the converted .h5 model (required) */
+    int backend;         /* backend_kind */
+    int dtype;           /* ed_dtype: compute/storage dtype on the backend */
+    int tp;              /* tensor-parallel size; must equal the number of MPI ranks */
+    int max_batch_size;  /* most sequences decoded together in one step */
+    int max_input_len;   /* longest accepted input, tokens */
+    int max_output_len;  /* most decoder tokens after the start token (prefix + generated) */
+    char requests[1024]; /* JSON Lines request file, "-" = stdin */
+    char output[1024];   /* JSON Lines response file, "-" = stdout */
+    int stats_every;     /* seconds between rank-0 progress lines; 0 = only the summary */
+} run_config;
+
+/* Fills cfg with every key's default. */
+void config_defaults(run_config *cfg);
+
+/* Parses a YAML file over the defaults. Errors name the file, key and line. */
+ed_status config_load_file(run_config *cfg, const char *path, ed_error *err);
+
+/* Parses YAML text (for tests); `origin` names it in messages. */
+ed_status config_load_string(run_config *cfg, const char *yaml, const char *origin, ed_error *err);
+
+/* Sets one key from a string value, as the CLI flags do (origin like "--requests"). */
+ed_status config_set(run_config *cfg, const char *key, const char *value, const char *origin,
+                     ed_error *err);
+
+/* Checks that need more than one key (after file and flags are applied). */
+ed_status config_validate(const run_config *cfg, ed_error *err);
+
+const char *dtype_name(int dtype);
+const char *backend_name(int backend);
+
+#endif

@@ -1,0 +1,31 @@
+/* Responses as JSON Lines, written by rank 0 only, one line per request, flushed as each request
+ * finishes (completion order; each line carries its id). A file target is written under a
+ * temporary name and renamed when the run completes, so a failed run leaves no partial file.
+ *   result: {"id", "output_ids", "finish_reason": "eos"|"length", "logits": [[...], ...]?}
+ *   error:  {"id", "error": {"message", "line"}} */
+#ifndef ENCDEC_RESPONSE_H
+#define ENCDEC_RESPONSE_H
+
+#include <stdint.h>
+
+#include "runtime/status.h"
+
+typedef struct cJSON cJSON;
+typedef struct response_sink response_sink;
+
+/* path "-" is stdout. */
+ed_status response_sink_open(response_sink **out, const char *path, ed_error *err);
+/* Makes the output final (renames the temporary file) and frees the sink. */
+ed_status response_sink_commit(response_sink *s, ed_error *err);
+/* Removes the temporary file and frees the sink. NULL is a no-op. */
+void response_sink_discard(response_sink *s);
+
+/* ids: the decoder tokens after the start token; logits: [n_logits, vocab] or NULL. */
+ed_status response_write_result(response_sink *s, const cJSON *id, const int32_t *ids, int n_ids,
+                                const char *finish_reason, const float *logits, int n_logits,
+                                int vocab, ed_error *err);
+/* id may be NULL (unreadable request): written as null. */
+ed_status response_write_error(response_sink *s, const cJSON *id, long line, const char *message,
+                               ed_error *err);
+
+#endif

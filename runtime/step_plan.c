@@ -1,0 +1,54 @@
+#include "runtime/step_plan.h"
+
+#include <stdlib.h>
+
+step_plan *step_plan_create(int cap_encode, int cap_decode, int cap_ids) {
+    step_plan *p = calloc(1, sizeof *p);
+    if (!p) return NULL;
+    p->enc = calloc((size_t)cap_encode, sizeof *p->enc);
+    p->dec = calloc((size_t)cap_decode, sizeof *p->dec);
+    p->ids = calloc((size_t)cap_ids, sizeof *p->ids);
+    p->cap_encode = cap_encode;
+    p->cap_decode = cap_decode;
+    p->cap_ids = cap_ids;
+    if (!p->enc || !p->dec || !p->ids) {
+        step_plan_destroy(p);
+        return NULL;
+    }
+    return p;
+}
+
+void step_plan_destroy(step_plan *p) {
+    if (!p) return;
+    free(p->enc);
+    free(p->dec);
+    free(p->ids);
+    free(p);
+}
+
+void step_plan_clear(step_plan *p) {
+    p->stop = 0;
+    p->n_encode = p->n_decode = p->n_ids = 0;
+}
+
+static uint64_t fnv(uint64_t h, const void *data, size_t n) {
+    const unsigned char *b = data;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+uint64_t step_plan_checksum(const step_plan *p) {
+    uint64_t h = 1469598103934665603ull;
+    h = fnv(h, &p->seq, sizeof p->seq);
+    h = fnv(h, &p->stop, sizeof p->stop);
+    h = fnv(h, &p->n_encode, sizeof p->n_encode);
+    h = fnv(h, &p->n_decode, sizeof p->n_decode);
+    h = fnv(h, &p->n_ids, sizeof p->n_ids);
+    h = fnv(h, p->enc, sizeof *p->enc * (size_t)p->n_encode);
+    h = fnv(h, p->dec, sizeof *p->dec * (size_t)p->n_decode);
+    h = fnv(h, p->ids, sizeof *p->ids * (size_t)p->n_ids);
+    return h;
+}

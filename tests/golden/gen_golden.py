@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""Golden fixture generator: tiny random-weight Hugging Face encoder-decoders and HF's outputs.
+
+Runs where PyTorch + transformers are installed (the GPU machine); everything runs on the CPU in
+fp32 so the fixtures are deterministic. For each fixture directory DIR it writes:
+  DIR/config.json, DIR/model.safetensors (or a sharded index)  -- exactly what save_pretrained writes
+  DIR/requests.jsonl   -- requests in encdec_tp's JSON Lines format
+  DIR/expected.jsonl   -- HF's answer per request id: output_ids, finish_reason, logits, encoder_output
+  DIR/beam_requests.jsonl / beam_expected.jsonl -- beam search / penalty cases for the decoding issue
+  DIR/meta.json        -- transformers version, which head HF really used, per-fixture facts
+Outputs come from the model *reloaded from disk*, so they are what a user of the files gets.
+
+Usage: python3 gen_golden.py OUT_DIR [fixture ...]
+"""
+import json
+import os
+import sys
+import traceback
+
+import torch
+import transformers
+from transformers import (AutoModelForSeq2SeqLM, BartConfig, MBartConfig, MT5Config, T5Config,
+                          UMT5Config)
+
+MAX_NEW = 16      # greedy length: decoder positions 0..16 pass max_distance of every fixture
+SCORE_LEN = 11    # teacher-forced decoder input length
+
+
+def perturb(model, seed):
+    """Replace HF's small init with weights that give decisive logits (clear top-1 margins)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name and name.endswith("weight"):
+                p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
+            elif name.endswith("bias") and p.dim() == 1:
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+            elif "relative_attention_bias" in name:
+                p.copy_(0.5 * torch.randn(p.shape, generator=g))
+            elif "embed" in name or name.startswith("shared") or "lm_head" in name:
+                p.copy_(torch.randn(p.shape, generator=g))
+            elif p.dim() == 2:
+                p.copy_(torch.randn(p.shape, generator=g) / (p.shape[1] ** 0.5))
+            else:
+                p.copy_(0.1 * torch.randn(p.shape, generator=g))
+
+
+def fixtures():
+    """name -> (config, seed, save kwargs, extra request fields). Heads divide by 4, d_ff by 4."""
+    return {
+        # T5 v1.0: ReLU, tied embeddings with the d_model**-0.5 rescale.
+        "t5_v1_0_tied": (T5Config(vocab_size=96, d_model=32, d_kv=8, num_heads=4, d_ff=64,
+                                  num_layers=2, num_decoder_layers=2,
+                                  relative_attention_num_buckets=8,
+                                  relative_attention_max_distance=12, feed_forward_proj="relu",
+                                  tie_word_embeddings=True, dropout_rate=0.0,
+                                  decoder_start_token_id=0), 1, {}, {}),
+        # T5 v1.1 / Flan-T5 shape: gated GELU, untied head, inner dim 48 != d_model 32, 3/2 layers;
+        # saved sharded to exercise model.safetensors.index.json.
+        "t5_v1_1_gated": (T5Config(vocab_size=100, d_model=32, d_kv=12, num_heads=4, d_ff=56,
+                                   num_layers=3, num_decoder_layers=2,
+                                   relative_attention_num_buckets=16,
+                                   relative_attention_max_distance=20,
+                                   feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+                                   dropout_rate=0.0, decoder_start_token_id=0),
+                          2, {"max_shard_size": "40KB"}, {}),
+        "t5_v1_1_untied": (T5Config(vocab_size=80, d_model=24, d_kv=10, num_heads=4, d_ff=40,
+                                    num_layers=3, num_decoder_layers=2,
+                                    relative_attention_num_buckets=10,
+                                    relative_attention_max_distance=14,
+                                    feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+                                    dropout_rate=0.0, decoder_start_token_id=0),
+                           8, {}, {"untied_head": True}),
+        "mt5_small": (MT5Config(vocab_size=160, d_model=32, d_kv=8, num_heads=4, d_ff=48,
+                                num_layers=3, num_decoder_layers=2,
+                                relative_attention_num_buckets=8,
+                                relative_attention_max_distance=16, feed_forward_proj="gated-gelu",
+                                tie_word_embeddings=False, dropout_rate=0.0,
+                                decoder_start_token_id=0), 3, {}, {}),
+        "byt5_small": (T5Config(vocab_size=384, d_model=32, d_kv=8, num_heads=4, d_ff=64,
+                                num_layers=3, num_decoder_layers=1,
+                                relative_attention_num_buckets=8,
+                                relative_attention_max_distance=16, feed_forward_proj="gated-gelu",
+                                tie_word_embeddings=False, dropout_rate=0.0,
+                                decoder_start_token_id=0), 4, {}, {}),
+        "umt5_small": (UMT5Config(vocab_size=120, d_model=32, d_kv=8, num_heads=4, d_ff=48,
+                                  num_layers=2, num_decoder_layers=2,
+                                  relative_attention_num_buckets=8,
+                                  relative_attention_max_distance=16,
+                                  feed_forward_proj="gated-gelu", tie_word_embeddings=False,
+                                  dropout_rate=0.0, decoder_start_token_id=0), 5, {}, {}),
+        "bart_small": (BartConfig(vocab_size=90, d_model=32, encoder_layers=2, decoder_layers=2,
+                                  encoder_attention_heads=4, decoder_attention_heads=4,
+                                  encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64,
+                                  activation_function="gelu", scale_embedding=False, dropout=0.0,
+                                  attention_dropout=0.0, activation_dropout=0.0, pad_token_id=1,
+                                  bos_token_id=0, eos_token_id=2, decoder_start_token_id=2,
+                                  forced_eos_token_id=None, forced_bos_token_id=None), 6, {}, {}),
+        "mbart_small": (MBartConfig(vocab_size=110, d_model=32, encoder_layers=2, decoder_layers=3,
+                                    encoder_attention_heads=4, decoder_attention_heads=4,
+                                    encoder_ffn_dim=48, decoder_ffn_dim=48,
+                                    max_position_embeddings=64, activation_function="gelu",
+                                    scale_embedding=True, dropout=0.0, attention_dropout=0.0,
+                                    activation_dropout=0.0, pad_token_id=1, bos_token_id=0,
+                                    eos_token_id=2, decoder_start_token_id=2,
+                                    forced_eos_token_id=None, forced_bos_token_id=None),
+                        7, {}, {"forced_bos_id": 100}),
+    }
+
+
+def save_untied(model, cfg, d, seed):
+    """Write a pre-5.x style untied T5 checkpoint (own lm_head.weight, tie_word_embeddings false,
+    no scale_decoder_outputs key) and return the model with that head really in use."""
+    from safetensors.torch import save_file
+    g = torch.Generator().manual_seed(seed + 7)
+    head = torch.randn(model.lm_head.weight.shape, generator=g)
+    model.lm_head.weight = torch.nn.Parameter(head.clone())
+    model.config.scale_decoder_outputs = False
+    sd = {k: v.detach().contiguous().clone() for k, v in model.state_dict().items()
+          if not k.endswith("embed_tokens.weight")}
+    sd["lm_head.weight"] = head.clone()
+    save_file(sd, os.path.join(d, "model.safetensors"), metadata={"format": "pt"})
+    c = model.config.to_dict()
+    c["tie_word_embeddings"] = False
+    c.pop("scale_decoder_outputs", None)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(c, f, indent=1)
+    assert not torch.equal(model.lm_head.weight, model.shared.weight)
+    return model.eval()
+
+
+def special_ids(cfg):
+    return {int(t) for t in (cfg.pad_token_id, cfg.eos_token_id,
+                             getattr(cfg, "decoder_start_token_id", None),
+                             getattr(cfg, "bos_token_id", None)) if t is not None}
+
+
+def make_inputs(cfg, g, max_distance):
+    """Input lengths: 1 token, short, around and beyond max_distance (log buckets)."""
+    lengths = [1, 5, max_distance - 1, max_distance + 9, 2 * max_distance + 3]
+    specials = special_ids(cfg)
+    out = []
+    for n in lengths:
+        ids = []
+        while len(ids) < n - 1:
+            t = int(torch.randint(3, cfg.vocab_size, (1,), generator=g))
+            if t not in specials:
+                ids.append(t)
+        out.append(ids + [int(cfg.eos_token_id)])  # inputs end with EOS, as tokenizers make them
+    return out
+
+
+def gen_ids(model, ids, **kw):
+    with torch.no_grad():
+        out = model.generate(torch.tensor([ids]), do_sample=False, return_dict_in_generate=True,
+                             output_logits=True, output_scores=True, **kw)
+    return out
+
+
+def strip(seq, start_len, pad_id):
+    seq = seq.tolist()[start_len:]
+    return seq
+
+
+def finish(ids, eos, max_new):
+    return "eos" if ids and ids[-1] == eos and len(ids) <= max_new else "length"
+
+
+def build(name, cfg, seed, save_kw, extra, out_dir):
+    d = os.path.join(out_dir, name)
+    os.makedirs(d, exist_ok=True)
+    torch.manual_seed(seed)
+    model = AutoModelForSeq2SeqLM.from_config(cfg)
+    perturb(model, seed)
+    if extra.get("untied_head"):
+        model = save_untied(model, cfg, d, seed)
+    else:
+        model.save_pretrained(d, **save_kw)
+        model = AutoModelForSeq2SeqLM.from_pretrained(d, dtype=torch.float32).eval()
+    cfg = model.config
+    meta = {"transformers": transformers.__version__, "torch": torch.__version__,
+            "model_type": cfg.model_type, "files": sorted(os.listdir(d))}
+    emb = model.get_input_embeddings().weight
+    head = model.get_output_embeddings().weight
+    meta["hf_head_is_input_embedding"] = bool(head.data_ptr() == emb.data_ptr()
+                                              or torch.equal(head, emb))
+    for k in ("scale_decoder_outputs", "tie_word_embeddings"):
+        if hasattr(cfg, k):
+            meta["config_" + k] = getattr(cfg, k)
+
+    g = torch.Generator().manual_seed(seed + 100)
+    max_distance = getattr(cfg, "relative_attention_max_distance", 12)
+    inputs = make_inputs(cfg, g, max_distance)
+    eos = int(cfg.eos_token_id)
+    start = int(cfg.decoder_start_token_id)
+    reqs, exps, breqs, bexps = [], [], [], []
+    forced = extra.get("forced_bos_id")
+
+    for i, ids in enumerate(inputs):
+        # 1. greedy with EOS held off, with raw logits per generated step
+        rid = f"greedy-{i}"
+        kw = {"max_new_tokens": MAX_NEW, "min_new_tokens": MAX_NEW}
+        if forced is not None:
+            kw["forced_bos_token_id"] = forced
+        out = gen_ids(model, ids, **kw)
+        gen = strip(out.sequences[0], 1, cfg.pad_token_id)
+        req = {"id": rid, "input_ids": ids, "max_new_tokens": MAX_NEW, "min_new_tokens": MAX_NEW,
+               "return_logits": True}
+        if forced is not None:
+            req["forced_bos_id"] = forced
+        reqs.append(req)
+        with torch.no_grad():
+            enc = model.get_encoder()(input_ids=torch.tensor([ids])).last_hidden_state[0]
+        exps.append({"id": rid, "output_ids": gen, "finish_reason": finish(gen, eos, MAX_NEW),
+                     "logits": [l[0].tolist() for l in out.logits],
+                     "encoder_output": enc.tolist()})
+        # 2. greedy, natural stop (EOS allowed)
+        rid = f"natural-{i}"
+        kw = {"max_new_tokens": MAX_NEW}
+        if forced is not None:
+            kw["forced_bos_token_id"] = forced
+        out = gen_ids(model, ids, **kw)
+        gen = strip(out.sequences[0], 1, cfg.pad_token_id)
+        req = {"id": rid, "input_ids": ids, "max_new_tokens": MAX_NEW}
+        if forced is not None:
+            req["forced_bos_id"] = forced
+        reqs.append(req)
+        exps.append({"id": rid, "output_ids": gen, "finish_reason": finish(gen, eos, MAX_NEW)})
+        # 3. teacher-forced logits on a random decoder input starting with the start token
+        rid = f"score-{i}"
+        dec = [start] + [int(t) for t in torch.randint(3, cfg.vocab_size, (SCORE_LEN - 1,),
+                                                       generator=g)]
+        with torch.no_grad():
+            logits = model(input_ids=torch.tensor([ids]),
+                           decoder_input_ids=torch.tensor([dec])).logits[0]
+        reqs.append({"id": rid, "input_ids": ids, "decoder_input_ids": dec, "max_new_tokens": 0,
+                     "return_logits": True})
+        exps.append({"id": rid, "output_ids": dec[1:], "finish_reason": "length",
+                     "logits": logits.tolist()})
+        # 4. beam search and penalties (the decoding issue's fixtures)
+        for tag, kw in (("beam4", {"num_beams": 4, "min_new_tokens": MAX_NEW}),
+                        ("beam4-lp", {"num_beams": 4, "length_penalty": 0.6,
+                                      "num_return_sequences": 2}),
+                        ("beam4-natural", {"num_beams": 4, "early_stopping": True}),
+                        ("rep", {"repetition_penalty": 1.8, "min_new_tokens": MAX_NEW}),
+                        ("ngram", {"no_repeat_ngram_size": 2, "min_new_tokens": MAX_NEW})):
+            rid = f"{tag}-{i}"
+            kw = dict(kw, max_new_tokens=MAX_NEW)
+            if forced is not None:
+                kw["forced_bos_token_id"] = forced
+            with torch.no_grad():
+                out = model.generate(torch.tensor([ids]), do_sample=False,
+                                     return_dict_in_generate=True, output_scores=True, **kw)
+            seqs = [strip(s, 1, cfg.pad_token_id) for s in out.sequences]
+            req = {"id": rid, "input_ids": ids, "max_new_tokens": MAX_NEW}
+            for k, v in kw.items():
+                if k == "num_beams":
+                    req["beam_width"] = v
+                elif k == "forced_bos_token_id":
+                    req["forced_bos_id"] = v
+                elif k != "max_new_tokens":
+                    req[k] = v
+            breqs.append(req)
+            e = {"id": rid, "output_ids": seqs[0], "sequences": seqs}
+            if getattr(out, "sequences_scores", None) is not None:
+                e["scores"] = out.sequences_scores.tolist()
+            bexps.append(e)
+
+    for fname, rows in (("requests.jsonl", reqs), ("expected.jsonl", exps),
+                        ("beam_requests.jsonl", breqs), ("beam_expected.jsonl", bexps)):
+        with open(os.path.join(d, fname), "w") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+    with open(os.path.join(d, "meta.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    return meta
+
+
+def main():
+    out_dir = sys.argv[1]
+    only = set(sys.argv[2:])
+    torch.set_num_threads(4)
+    failures = 0
+    for name, (cfg, seed, save_kw, extra) in fixtures().items():
+        if only and name not in only:
+            continue
+        try:
+            meta = build(name, cfg, seed, save_kw, extra, out_dir)
+            print(name, json.dumps(meta), flush=True)
+        except Exception:  # one family's failure must not hide the others' fixtures
+            failures += 1
+            print(name, "FAILED", flush=True)
+            traceback.print_exc()
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
