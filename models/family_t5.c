@@ -6,7 +6,9 @@
  * the head is the shared embedding and a stored lm_head.weight is ignored; decoder outputs are
  * scaled by d_model**-0.5 when scale_decoder_outputs (written by 5.x) or, for configs written
  * before it existed, tie_word_embeddings is true. A config with tie_word_embeddings false (Flan-T5,
- * T5 v1.1 and mT5 as published) uses its own lm_head.weight. */
+ * T5 v1.1 and mT5 as published) uses its own lm_head.weight. mT5 (model_type "mt5") scales only
+ * when scale_decoder_outputs is present and true: transformers 5.17's MT5 does not rescale a
+ * config that merely says tie_word_embeddings (checked by the mt5_small golden fixture). */
 #include <stdio.h>
 #include <string.h>
 
@@ -42,6 +44,7 @@ static ed_status t5_spec_from_config(const hf_config *cfg, model_spec *s, ed_err
     snprintf(s->family, sizeof s->family, "t5");
     double eps;
     int is_decoder, tie, scale;
+    char model_type[32];
     if (hf_get_int(cfg, "vocab_size", 32128, &s->vocab_size, err) ||
         hf_get_int(cfg, "d_model", 512, &s->d_model, err) ||
         hf_get_int(cfg, "d_kv", 64, &s->d_kv, err) ||
@@ -57,7 +60,10 @@ static ed_status t5_spec_from_config(const hf_config *cfg, model_spec *s, ed_err
         hf_get_int(cfg, "decoder_start_token_id", s->pad_id, &s->decoder_start_id, err) ||
         hf_get_bool(cfg, "is_decoder", 0, &is_decoder, err) ||
         hf_get_bool(cfg, "tie_word_embeddings", 1, &tie, err) ||
-        hf_get_bool(cfg, "scale_decoder_outputs", tie, &scale, err) || parse_ffn(cfg, s, err))
+        hf_get_string(cfg, "model_type", "t5", model_type, sizeof model_type, err) ||
+        hf_get_bool(cfg, "scale_decoder_outputs", strcmp(model_type, "mt5") ? tie : 0, &scale,
+                    err) ||
+        parse_ffn(cfg, s, err))
         return ED_ERR;
     if (is_decoder)
         return ed_fail(err, "%s: key is_decoder: decoder-only T5 is not an encoder-decoder",

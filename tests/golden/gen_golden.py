@@ -123,6 +123,7 @@ def save_untied(model, cfg, d, seed):
     c = model.config.to_dict()
     c["tie_word_embeddings"] = False
     c.pop("scale_decoder_outputs", None)
+    c["architectures"] = [type(model).__name__]
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(c, f, indent=1)
     assert not torch.equal(model.lm_head.weight, model.shared.weight)

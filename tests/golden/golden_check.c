@@ -1,0 +1,118 @@
+/* golden_check EXPECTED.jsonl RESPONSES.jsonl [--tol REL] [--ids-only]
+ * Compares encdec_tp's responses with Hugging Face's: for every expected id, output_ids and
+ * finish_reason must be identical and logits (when expected) within REL relative error
+ * (max |diff| / max |ref| per request; default 1e-4). Prints one summary line; exit 0 on pass. */
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static cJSON **read_lines(const char *path, int *n) {
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "golden_check: cannot open %s\n", path);
+        exit(2);
+    }
+    cJSON **rows = NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    *n = 0;
+    while (getline(&line, &cap, f) >= 0) {
+        if (strspn(line, " \r\n") == strlen(line)) continue;
+        rows = realloc(rows, sizeof *rows * (size_t)(*n + 1));
+        rows[*n] = cJSON_Parse(line);
+        if (!rows[*n]) {
+            fprintf(stderr, "golden_check: %s: line %d is not JSON\n", path, *n + 1);
+            exit(2);
+        }
+        (*n)++;
+    }
+    free(line);
+    fclose(f);
+    return rows;
+}
+
+static char *id_text(const cJSON *o) {
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
+    return id ? cJSON_PrintUnformatted(id) : strdup("null");
+}
+
+/* Relative logits error, or -1 when the shapes differ. */
+static double logits_error(const cJSON *ref, const cJSON *got) {
+    if (!cJSON_IsArray(got) || cJSON_GetArraySize(ref) != cJSON_GetArraySize(got)) return -1;
+    double max_diff = 0, max_ref = 0;
+    for (const cJSON *r = ref->child, *g = got->child; r; r = r->next, g = g->next) {
+        if (cJSON_GetArraySize(r) != cJSON_GetArraySize(g)) return -1;
+        for (const cJSON *a = r->child, *b = g->child; a; a = a->next, b = b->next) {
+            double d = fabs(a->valuedouble - b->valuedouble);
+            if (d > max_diff || isnan(d)) max_diff = isnan(d) ? INFINITY : d;
+            if (fabs(a->valuedouble) > max_ref) max_ref = fabs(a->valuedouble);
+        }
+    }
+    return max_ref > 0 ? max_diff / max_ref : max_diff;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 3) {
+        fprintf(stderr, "usage: golden_check EXPECTED RESPONSES [--tol REL] [--ids-only]\n");
+        return 2;
+    }
+    double tol = 1e-4;
+    int ids_only = 0;
+    for (int i = 3; i < argc; i++) {
+        if (!strcmp(argv[i], "--tol") && i + 1 < argc) tol = atof(argv[++i]);
+        else if (!strcmp(argv[i], "--ids-only")) ids_only = 1;
+    }
+    int n_exp, n_got;
+    cJSON **exp = read_lines(argv[1], &n_exp), **got = read_lines(argv[2], &n_got);
+    int failures = 0, n_logits = 0;
+    double worst = 0;
+    for (int i = 0; i < n_exp; i++) {
+        char *id = id_text(exp[i]);
+        const cJSON *match = NULL;
+        for (int j = 0; j < n_got && !match; j++) {
+            char *other = id_text(got[j]);
+            if (!strcmp(id, other)) match = got[j];
+            free(other);
+        }
+        if (!match) {
+            printf("FAIL %s: no response\n", id);
+            failures++;
+        } else if (cJSON_GetObjectItemCaseSensitive(match, "error")) {
+            printf("FAIL %s: error response: %s\n", id,
+                   cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(match, "error")));
+            failures++;
+        } else {
+            const cJSON *e_ids = cJSON_GetObjectItemCaseSensitive(exp[i], "output_ids");
+            const cJSON *g_ids = cJSON_GetObjectItemCaseSensitive(match, "output_ids");
+            const cJSON *e_fin = cJSON_GetObjectItemCaseSensitive(exp[i], "finish_reason");
+            const cJSON *g_fin = cJSON_GetObjectItemCaseSensitive(match, "finish_reason");
+            if (!cJSON_Compare(e_ids, g_ids, 1)) {
+                printf("FAIL %s: output_ids differ\n  hf:   %s\n  ours: %s\n", id,
+                       cJSON_PrintUnformatted(e_ids), g_ids ? cJSON_PrintUnformatted(g_ids) : "-");
+                failures++;
+            } else if (e_fin && !cJSON_Compare(e_fin, g_fin, 1)) {
+                printf("FAIL %s: finish_reason %s, HF %s\n", id,
+                       g_fin ? g_fin->valuestring : "-", e_fin->valuestring);
+                failures++;
+            }
+            const cJSON *e_log = cJSON_GetObjectItemCaseSensitive(exp[i], "logits");
+            if (e_log && !ids_only) {
+                double err = logits_error(e_log, cJSON_GetObjectItemCaseSensitive(match, "logits"));
+                n_logits++;
+                if (err < 0 || err > tol) {
+                    printf("FAIL %s: logits %s (relative error %.3g, tolerance %.3g)\n", id,
+                           err < 0 ? "missing or of another shape" : "differ", err, tol);
+                    failures++;
+                }
+                if (err > worst) worst = err;
+            }
+        }
+        free(id);
+    }
+    printf("golden_check: %d requests, %d with logits, worst logits relative error %.3g "
+           "(tolerance %.3g): %s (%d failures)\n", n_exp, n_logits, worst, tol,
+           failures ? "FAIL" : "PASS", failures);
+    return failures ? 1 : 0;
+}

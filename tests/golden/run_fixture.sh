@@ -1,0 +1,23 @@
+#!/bin/bash
+# Converts one golden fixture, serves its requests with mpirun -n TP, and compares with HF.
+# usage: run_fixture.sh BUILD_DIR FIXTURE_DIR TP
+set -euo pipefail
+build=$1 fixture=$2 tp=$3
+name=$(basename "$fixture")
+work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_golden_${name}_tp${tp}.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+"$build/encdec_convert" --quiet --hf "$fixture" --out "$work/model.h5"
+cat > "$work/run.yaml" <<YAML
+model: $work/model.h5
+backend: cpu
+tp: $tp
+max_batch_size: 3
+max_input_len: 64
+max_output_len: 24
+requests: $fixture/requests.jsonl
+output: $work/responses.jsonl
+YAML
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+export ENCDEC_LOG=${ENCDEC_LOG:-warn}
+${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/run.yaml"
+"$build/golden_check" "$fixture/expected.jsonl" "$work/responses.jsonl" --tol 1e-4

@@ -1,0 +1,68 @@
+#!/bin/bash
+# encdec_tp must answer bad requests with an error naming the field while serving the rest, and
+# refuse bad configs and TP sizes with a message naming the key or field, without hanging.
+# usage: serve_errors.sh BUILD_DIR FIXTURES_DIR
+set -uo pipefail
+build=$1 fixtures=$2
+work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_serve_errors.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ENCDEC_LOG=warn
+failures=0 checks=0
+fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+fx=$fixtures/t5_v1_0_tied
+"$build/encdec_convert" --quiet --hf "$fx" --out "$work/m.h5" || exit 1
+cat > "$work/run.yaml" <<YAML
+model: $work/m.h5
+max_batch_size: 2
+max_input_len: 40
+max_output_len: 24
+YAML
+
+# 1. Good and bad requests interleaved: every good one is answered correctly.
+{
+  sed -n 1,3p "$fx/requests.jsonl"
+  echo 'this is not json'
+  echo '{"id": "oov", "input_ids": [5, 96]}'
+  echo '{"input_ids": [5]}'
+  echo '{"id": "typo", "input_ids": [5], "max_new_token": 3}'
+  echo '{"id": "long", "input_ids": ['"$(seq -s, 2 50)"']}'
+  sed -n '4,$p' "$fx/requests.jsonl"
+} > "$work/mixed.jsonl"
+checks=$((checks + 1))
+mpirun -n 1 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/mixed.jsonl" \
+  --output "$work/mixed.out" || fail "mixed run exited non-zero"
+"$build/golden_check" "$fx/expected.jsonl" "$work/mixed.out" > "$work/golden.log" || fail "good requests: $(tail -1 "$work/golden.log")"
+for needle in '"line":4' 'input_ids[1]: token id 96 is outside' 'field id is required' \
+              'unknown field max_new_token' 'exceed max_input_len 40'; do
+  checks=$((checks + 1))
+  grep -qF "$needle" "$work/mixed.out" || fail "no error response containing '$needle'"
+done
+checks=$((checks + 1))
+[ "$(grep -c '"error"' "$work/mixed.out")" = 5 ] || fail "expected 5 error responses"
+
+# expect_refusal NAME RANKS NEEDLE ARGS...: the run fails, says NEEDLE, leaves no output file.
+expect_refusal() {
+  local name=$1 ranks=$2 needle=$3; shift 3
+  checks=$((checks + 1))
+  if timeout 120 mpirun --oversubscribe -n "$ranks" "$build/encdec_tp" \
+       --requests "$fx/requests.jsonl" --output "$work/$name.out" "$@" >"$work/$name.log" 2>&1; then
+    fail "$name: succeeded"; return
+  fi
+  [ $? = 124 ] && fail "$name: hung"
+  grep -qF -- "$needle" "$work/$name.log" || { fail "$name: no '$needle' in:"; cat "$work/$name.log"; }
+  compgen -G "$work/$name.out*" >/dev/null && fail "$name: left an output file"
+}
+printf 'model: %s\nmax_batch: 3\n' "$work/m.h5" > "$work/unknown_key.yaml"
+expect_refusal unknown_key 1 "unknown_key.yaml:2: unknown config key 'max_batch'" --config "$work/unknown_key.yaml"
+printf 'model: %s\ntp: 2\n' "$work/m.h5" > "$work/tp2.yaml"
+expect_refusal tp_ranks 1 "key 'tp' is 2 but mpirun started 1 ranks" --config "$work/tp2.yaml"
+printf 'model: %s\ntp: 3\n' "$work/m.h5" > "$work/tp3.yaml"
+expect_refusal tp_heads 3 "num_heads=4 does not divide by tp=3" --config "$work/tp3.yaml"
+printf 'model: %s/missing.h5\ntp: 2\n' "$work" > "$work/missing.yaml"
+expect_refusal missing_model 2 "missing.h5: cannot open as an HDF5 model" --config "$work/missing.yaml"
+printf 'model: %s\nbackend: cuda\n' "$work/m.h5" > "$work/cuda.yaml"
+expect_refusal cuda_backend 1 "key 'backend'" --config "$work/cuda.yaml"
+expect_refusal no_requests 1 "requests /nonexistent.jsonl: cannot open" --config "$work/run.yaml" --requests /nonexistent.jsonl
+
+echo "serve_errors: $checks checks, $failures failed"
+[ $failures = 0 ]

@@ -1,0 +1,56 @@
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
+#include "runtime/decoding.h"
+#include "tests/unit/check.h"
+
+static request *make(const char *text) {
+    request_limits lim = {.vocab_size = 5, .decoder_start_id = 0, .max_input_len = 8,
+                          .max_output_len = 10};
+    request *r;
+    cJSON *id;
+    ed_error err;
+    if (request_parse(text, 1, &lim, &r, &id, &err)) return NULL;
+    cJSON_Delete(id);
+    return r;
+}
+
+int main(void) {
+    float l[5] = {0.5f, 3.0f, 3.0f, 1.0f, -1.0f}; /* EOS = 1 ties with 2: first index wins */
+    CHECK(decoding_argmax(l, 5, 1, 0) == 1);
+    CHECK(decoding_argmax(l, 5, 1, 1) == 2);
+
+    /* Greedy with min_new_tokens 2: EOS held off twice, then taken. */
+    sequence *s;
+    ed_error err;
+    request *r = make("{\"id\": 1, \"input_ids\": [3], \"max_new_tokens\": 5, \"min_new_tokens\": 2}");
+    CHECK(r && sequence_create(&s, r, 0, 5, &err) == ED_OK);
+    CHECK(sequence_next_token(s) == 0 && sequence_next_pos(s) == 0);
+    sequence_advance(s, l, 1);
+    CHECK(s->n_tokens == 2 && s->tokens[1] == 2 && !s->finish_reason);
+    sequence_advance(s, l, 1);
+    CHECK(s->tokens[2] == 2 && !s->finish_reason);
+    sequence_advance(s, l, 1);
+    CHECK(s->tokens[3] == 1 && s->finish_reason && !strcmp(s->finish_reason, "eos"));
+    sequence_destroy(s);
+
+    /* Forced prefix with max_new_tokens 0: one logits row per prefix token, then "length". */
+    r = make("{\"id\": 2, \"input_ids\": [3], \"decoder_input_ids\": [0, 4, 3], "
+             "\"max_new_tokens\": 0, \"return_logits\": true}");
+    CHECK(r && sequence_create(&s, r, 1, 5, &err) == ED_OK);
+    for (int i = 0; i < 3; i++) {
+        CHECK(!s->finish_reason && sequence_next_pos(s) == i);
+        sequence_advance(s, l, 1);
+    }
+    CHECK(s->finish_reason && !strcmp(s->finish_reason, "length") && s->n_tokens == 3);
+    CHECK(s->n_fed == 3 && s->logits[2 * 5 + 1] == 3.0f);
+    sequence_destroy(s);
+
+    /* max_new_tokens reached without EOS. */
+    r = make("{\"id\": 3, \"input_ids\": [3], \"max_new_tokens\": 1, \"min_new_tokens\": 1}");
+    CHECK(r && sequence_create(&s, r, 0, 5, &err) == ED_OK);
+    sequence_advance(s, l, 1);
+    CHECK(s->finish_reason && !strcmp(s->finish_reason, "length") && s->tokens[1] == 2);
+    sequence_destroy(s);
+    TEST_MAIN_END("test_decoding");
+}
