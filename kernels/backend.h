@@ -39,10 +39,16 @@ typedef struct backend {
     /* y[m, n] = x[m, k] @ w[n, k]^T, or y += that when accumulate. */
     void (*matmul_wt)(const float *x, const float *w, float *y, int m, int n, int k,
                       int accumulate);
-    /* y[i, :] = table[ids[i], :] for i < n; table is [V, d]. */
+    /* y[i, :] = table[ids[i], :] for i < n; table is [V, d]; ids in host memory. */
     void (*embed)(const float *table, const int32_t *ids, int n, int d, float *y);
-    /* y[r, :] = x[r, :] * rsqrt(mean(x[r, :]^2) + eps) * w  (T5LayerNorm / RMSNorm). */
+    /* y[r, :] = x[r, :] * rsqrt(mean(x[r, :]^2) + eps) * w  (T5LayerNorm / RMSNorm).
+     * x and y may be the same buffer (as for layer_norm). */
     void (*rms_norm)(const float *x, const float *w, float eps, int rows, int d, float *y);
+    /* y[r, :] = (x[r, :] - mean) * rsqrt(var + eps) * w + b  (nn.LayerNorm, biased variance). */
+    void (*layer_norm)(const float *x, const float *w, const float *b, float eps, int rows, int d,
+                       float *y);
+    /* y[r, :] += b for r < rows; y is [rows, n]. */
+    void (*add_bias)(float *y, const float *b, int rows, int n);
     void (*add)(float *y, const float *x, size_t n);   /* y += x */
     void (*scale)(float *y, float s, size_t n);        /* y *= s */
     void (*activation)(int act, float *x, size_t n);   /* in place, act_kind */

@@ -11,7 +11,7 @@
 #include "models/safetensors.h"
 #include "runtime/config.h"
 
-static const model_family *const families[] = {&family_t5};
+static const model_family *const families[] = {&family_t5, &family_bart};
 #define N_FAMILIES (sizeof families / sizeof families[0])
 
 static const model_family *family_for(const hf_config *cfg, ed_error *err) {
@@ -61,7 +61,11 @@ static int check_one(void *vctx, const weight_ref *r) {
     st_tensor *t = locate(c, r);
     if (!t) return -1;
     int64_t n1 = r->rank == 2 ? r->shape[1] : 1;
-    int ok = t->rank == r->rank && t->shape[0] == r->shape[0] && (r->rank == 1 || t->shape[1] == n1);
+    /* Leading dimensions of 1 are squeezed: HF stores final_logits_bias as [1, V]. */
+    int lead = 0;
+    while (t->rank - lead > r->rank && t->shape[lead] == 1) lead++;
+    int ok = t->rank - lead == r->rank && t->shape[lead] == r->shape[0] &&
+             (r->rank == 1 || t->shape[lead + 1] == n1);
     if (!ok) {
         char got[96] = "", want[64];
         for (int i = 0; i < t->rank; i++)

@@ -5,6 +5,7 @@
 
 struct encdec_model {
     const model_weights *w;
+    const model_spec *s;
     const backend *be;
     comm *comm;
     int D, H_l, I_l, F_l, V; /* local sizes on this rank */
@@ -14,7 +15,7 @@ struct encdec_model {
     float *q, *k, *v, *att;  /* [T, I_l] */
     float *f0, *f1;          /* [T, F_l] FFN hidden */
     float *logits;           /* [max_dec, V] */
-    int32_t *ids;            /* [T] host: token ids of the current pass */
+    int32_t *ids, *pos;      /* [T] host: token ids and positions of the current pass */
     void *arena;
     size_t arena_bytes;
 };
@@ -25,6 +26,7 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     if (!m) return ed_fail(err, "out of memory");
     const model_spec *s = &w->spec;
     m->w = w;
+    m->s = s;
     m->be = w->be;
     m->comm = c;
     m->D = s->d_model;
@@ -44,7 +46,8 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     m->arena_bytes = total * sizeof(float);
     m->arena = m->be->alloc(m->arena_bytes);
     m->ids = malloc(T * sizeof(int32_t));
-    if (!m->arena || !m->ids) {
+    m->pos = malloc(T * sizeof(int32_t));
+    if (!m->arena || !m->ids || !m->pos) {
         encdec_destroy(m);
         return ed_fail(err, "cannot allocate %zu bytes of activations for %zu tokens per step",
                        total * sizeof(float), T);
@@ -62,89 +65,133 @@ void encdec_destroy(encdec_model *m) {
     if (!m) return;
     if (m->arena) m->be->free(m->arena);
     free(m->ids);
+    free(m->pos);
     free(m);
 }
 
 size_t encdec_workspace_bytes(const encdec_model *m) { return m->arena_bytes; }
 
-static const float *rel_table(const stack_weights *st, const layer_weights *lw) {
-    return lw->rel_bias ? lw->rel_bias : st->rel_bias;
+/* y[n, D] = norm(x) per the spec (RMSNorm, or LayerNorm with bias b); x and y may alias. */
+static void norm(const encdec_model *m, const float *x, const float *w, const float *b, int n,
+                 float *y) {
+    if (m->s->norm == NORM_RMS) m->be->rms_norm(x, w, m->s->norm_eps, n, m->D, y);
+    else m->be->layer_norm(x, w, b, m->s->norm_eps, n, m->D, y);
 }
 
-/* out = att @ wo^T, summed over ranks, added to the residual stream x. */
-static ed_status out_proj_residual(encdec_model *m, const float *wo, int n, ed_error *err) {
-    m->be->matmul_wt(m->att, wo, m->out, n, m->D, m->I_l, 0);
+/* y[n, out] = x[n, in] @ w^T (+ b). */
+static void linear(const encdec_model *m, const float *x, const float *w, const float *b, float *y,
+                   int n, int out, int in) {
+    m->be->matmul_wt(x, w, y, n, out, in, 0);
+    if (b) m->be->add_bias(y, b, n, out);
+}
+
+/* The input of a sublayer: norm(x) in h for pre-norm blocks, x itself for post-norm ones. */
+static const float *sublayer_in(encdec_model *m, const float *w, const float *b, int n) {
+    if (!m->s->pre_norm) return m->x;
+    norm(m, m->x, w, b, n, m->h);
+    return m->h;
+}
+
+/* Sums the row-parallel partial output `out` over ranks, adds its bias once, adds it to the
+ * residual stream, and for post-norm blocks normalizes the stream. */
+static ed_status sublayer_out(encdec_model *m, const float *out_b, const float *norm_w,
+                              const float *norm_b, int n, ed_error *err) {
     if (comm_allreduce_sum(m->comm, m->out, (size_t)n * m->D, err)) return ED_ERR;
+    if (out_b) m->be->add_bias(m->out, out_b, n, m->D);
     m->be->add(m->x, m->out, (size_t)n * m->D);
+    if (!m->s->pre_norm) norm(m, m->x, norm_w, norm_b, n, m->x);
     return ED_OK;
 }
 
-/* x += FFN(norm(x)) for n rows. */
-static ed_status ffn_residual(encdec_model *m, const layer_weights *lw, int n, ed_error *err) {
-    const model_spec *s = &m->w->spec;
+static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_error *err) {
     const backend *be = m->be;
     size_t nf = (size_t)n * m->F_l;
-    be->rms_norm(m->x, lw->ffn_norm, s->norm_eps, n, m->D, m->h);
-    if (s->gated_ffn) {
-        be->matmul_wt(m->h, lw->ffn_wi0, m->f0, n, m->F_l, m->D, 0);
-        be->matmul_wt(m->h, lw->ffn_wi1, m->f1, n, m->F_l, m->D, 0);
-        be->gated_activation(s->act, m->f0, m->f1, m->f0, nf);
+    const float *in = sublayer_in(m, lw->ffn_norm, lw->ffn_norm_b, n);
+    if (m->s->gated_ffn) {
+        linear(m, in, lw->ffn_wi0, NULL, m->f0, n, m->F_l, m->D);
+        linear(m, in, lw->ffn_wi1, NULL, m->f1, n, m->F_l, m->D);
+        be->gated_activation(m->s->act, m->f0, m->f1, m->f0, nf);
     } else {
-        be->matmul_wt(m->h, lw->ffn_wi, m->f0, n, m->F_l, m->D, 0);
-        be->activation(s->act, m->f0, nf);
+        linear(m, in, lw->ffn_wi, lw->ffn_wi_b, m->f0, n, m->F_l, m->D);
+        be->activation(m->s->act, m->f0, nf);
     }
     be->matmul_wt(m->f0, lw->ffn_wo, m->out, n, m->D, m->F_l, 0);
-    if (comm_allreduce_sum(m->comm, m->out, (size_t)n * m->D, err)) return ED_ERR;
-    be->add(m->x, m->out, (size_t)n * m->D);
-    return ED_OK;
+    return sublayer_out(m, lw->ffn_wo_b, lw->ffn_norm, lw->ffn_norm_b, n, err);
 }
 
-static attn_desc base_desc(const encdec_model *m) {
-    const model_spec *s = &m->w->spec;
+/* x[n, D] = embedding of ids at positions pos, per the spec (scale, learned positions, norm). */
+static void embed(encdec_model *m, const stack_weights *st, const int32_t *ids, const int32_t *pos,
+                  int n) {
+    const model_spec *s = m->s;
+    m->be->embed(m->w->embed, ids, n, m->D, m->x);
+    if (s->embed_scale != 1.0f) m->be->scale(m->x, s->embed_scale, (size_t)n * m->D);
+    if (s->learned_pos) {
+        for (int i = 0; i < n; i++) m->pos[i] = pos[i] + s->pos_offset;
+        m->be->embed(st->pos_embed, m->pos, n, m->D, m->out);
+        m->be->add(m->x, m->out, (size_t)n * m->D);
+    }
+    if (s->embed_norm)
+        m->be->layer_norm(m->x, st->embed_norm, st->embed_norm_b, s->norm_eps, n, m->D, m->x);
+}
+
+/* The stack's output: final norm into h, or x itself when the spec has none. */
+static const float *stack_out(encdec_model *m, const stack_weights *st, int n) {
+    if (!m->s->final_norm) return m->x;
+    norm(m, m->x, st->final_norm, st->final_norm_b, n, m->h);
+    return m->h;
+}
+
+static attn_desc base_desc(const encdec_model *m, const stack_weights *st,
+                           const layer_weights *lw) {
+    const model_spec *s = m->s;
     return (attn_desc){.q_stride = m->I_l, .kv_stride = m->I_l, .out_stride = m->I_l,
-                       .heads = m->H_l, .d_kv = s->d_kv, .scale = 1.0f, .rel_ld = m->H_l,
-                       .buckets = s->rel_buckets, .max_distance = s->rel_max_distance};
+                       .heads = m->H_l, .d_kv = s->d_kv, .scale = s->attn_scale,
+                       .rel_bias = st ? (lw->rel_bias ? lw->rel_bias : st->rel_bias) : NULL,
+                       .rel_ld = m->H_l, .buckets = s->rel_buckets,
+                       .max_distance = s->rel_max_distance};
 }
 
 ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_error *err) {
     if (p->n_encode == 0) return ED_OK;
-    const model_spec *s = &m->w->spec;
-    const backend *be = m->be;
     const stack_weights *enc = &m->w->enc;
     int T = p->n_ids;
     if (T > m->max_tokens)
         return ed_fail(err, "encoder step of %d tokens exceeds the planned %d", T, m->max_tokens);
-    be->embed(m->w->embed, p->ids, T, m->D, m->x);
+    for (int e = 0; e < p->n_encode; e++)
+        for (int t = 0; t < p->enc[e].len; t++) m->ids[p->enc[e].ids_offset + t] = t;
+    embed(m, enc, p->ids, m->ids, T);
     for (int l = 0; l < enc->n_layers; l++) {
         const layer_weights *lw = &enc->layers[l];
-        be->rms_norm(m->x, lw->self_norm, s->norm_eps, T, m->D, m->h);
-        be->matmul_wt(m->h, lw->self_q, m->q, T, m->I_l, m->D, 0);
-        be->matmul_wt(m->h, lw->self_k, m->k, T, m->I_l, m->D, 0);
-        be->matmul_wt(m->h, lw->self_v, m->v, T, m->I_l, m->D, 0);
+        const float *in = sublayer_in(m, lw->self_norm, lw->self_norm_b, T);
+        linear(m, in, lw->self_q, lw->self_q_b, m->q, T, m->I_l, m->D);
+        linear(m, in, lw->self_k, lw->self_k_b, m->k, T, m->I_l, m->D);
+        linear(m, in, lw->self_v, lw->self_v_b, m->v, T, m->I_l, m->D);
         for (int e = 0; e < p->n_encode; e++) {
             size_t off = (size_t)p->enc[e].ids_offset * m->I_l;
-            attn_desc a = base_desc(m);
+            attn_desc a = base_desc(m, enc, lw);
             a.q = m->q + off;
             a.k = m->k + off;
             a.v = m->v + off;
             a.out = m->att + off;
             a.n_q = a.n_k = p->enc[e].len;
-            a.rel_bias = rel_table(enc, lw);
             a.bidirectional = 1;
-            be->attention(&a);
+            m->be->attention(&a);
         }
-        if (out_proj_residual(m, lw->self_o, T, err) || ffn_residual(m, lw, T, err)) return ED_ERR;
+        m->be->matmul_wt(m->att, lw->self_o, m->out, T, m->D, m->I_l, 0);
+        if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, T, err) ||
+            ffn_block(m, lw, T, err))
+            return ED_ERR;
     }
-    be->rms_norm(m->x, enc->final_norm, s->norm_eps, T, m->D, m->h);
+    const float *enc_out = stack_out(m, enc, T);
     /* Cross-attention K/V of every decoder layer, computed once per request. */
     for (int l = 0; l < m->w->dec.n_layers; l++) {
         const layer_weights *lw = &m->w->dec.layers[l];
-        be->matmul_wt(m->h, lw->cross_k, m->k, T, m->I_l, m->D, 0);
-        be->matmul_wt(m->h, lw->cross_v, m->v, T, m->I_l, m->D, 0);
+        linear(m, enc_out, lw->cross_k, lw->cross_k_b, m->k, T, m->I_l, m->D);
+        linear(m, enc_out, lw->cross_v, lw->cross_v_b, m->v, T, m->I_l, m->D);
         for (int e = 0; e < p->n_encode; e++) {
             size_t off = (size_t)p->enc[e].ids_offset * m->I_l, n = (size_t)p->enc[e].len * m->I_l;
-            be->copy(kv_cross_k(kv, p->enc[e].slot, l), m->k + off, n);
-            be->copy(kv_cross_v(kv, p->enc[e].slot, l), m->v + off, n);
+            m->be->copy(kv_cross_k(kv, p->enc[e].slot, l), m->k + off, n);
+            m->be->copy(kv_cross_v(kv, p->enc[e].slot, l), m->v + off, n);
         }
     }
     for (int e = 0; e < p->n_encode; e++) kv_set_cross_len(kv, p->enc[e].slot, p->enc[e].len);
@@ -157,24 +204,27 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
     if (n == 0) return ED_OK;
     if (n > m->max_dec) return ed_fail(err, "decoder step of %d tokens exceeds the planned %d", n,
                                        m->max_dec);
-    const model_spec *s = &m->w->spec;
     const backend *be = m->be;
     const stack_weights *dec = &m->w->dec;
-    for (int i = 0; i < n; i++) m->ids[i] = p->dec[i].token;
-    be->embed(m->w->embed, m->ids, n, m->D, m->x);
+    int32_t tokens[n], positions[n];
+    for (int i = 0; i < n; i++) {
+        tokens[i] = p->dec[i].token;
+        positions[i] = p->dec[i].pos;
+    }
+    embed(m, dec, tokens, positions, n);
     for (int l = 0; l < dec->n_layers; l++) {
         const layer_weights *lw = &dec->layers[l];
         /* Causal self-attention over the sequence's own KV, this token appended first. */
-        be->rms_norm(m->x, lw->self_norm, s->norm_eps, n, m->D, m->h);
-        be->matmul_wt(m->h, lw->self_q, m->q, n, m->I_l, m->D, 0);
-        be->matmul_wt(m->h, lw->self_k, m->k, n, m->I_l, m->D, 0);
-        be->matmul_wt(m->h, lw->self_v, m->v, n, m->I_l, m->D, 0);
+        const float *in = sublayer_in(m, lw->self_norm, lw->self_norm_b, n);
+        linear(m, in, lw->self_q, lw->self_q_b, m->q, n, m->I_l, m->D);
+        linear(m, in, lw->self_k, lw->self_k_b, m->k, n, m->I_l, m->D);
+        linear(m, in, lw->self_v, lw->self_v_b, m->v, n, m->I_l, m->D);
         for (int i = 0; i < n; i++) {
             const plan_decode *d = &p->dec[i];
             float *K = kv_self_k(kv, d->slot, l), *Vv = kv_self_v(kv, d->slot, l);
             be->copy(K + (size_t)d->pos * m->I_l, m->k + (size_t)i * m->I_l, (size_t)m->I_l);
             be->copy(Vv + (size_t)d->pos * m->I_l, m->v + (size_t)i * m->I_l, (size_t)m->I_l);
-            attn_desc a = base_desc(m);
+            attn_desc a = base_desc(m, dec, lw);
             a.q = m->q + (size_t)i * m->I_l;
             a.out = m->att + (size_t)i * m->I_l;
             a.k = K;
@@ -183,17 +233,17 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
             a.n_k = d->pos + 1;
             a.q_pos0 = d->pos;
             a.causal = 1;
-            a.rel_bias = rel_table(dec, lw);
             a.bidirectional = 0;
             be->attention(&a);
         }
-        if (out_proj_residual(m, lw->self_o, n, err)) return ED_ERR;
+        be->matmul_wt(m->att, lw->self_o, m->out, n, m->D, m->I_l, 0);
+        if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, n, err)) return ED_ERR;
         /* Cross-attention over the request's stored encoder K/V (no position bias). */
-        be->rms_norm(m->x, lw->cross_norm, s->norm_eps, n, m->D, m->h);
-        be->matmul_wt(m->h, lw->cross_q, m->q, n, m->I_l, m->D, 0);
+        in = sublayer_in(m, lw->cross_norm, lw->cross_norm_b, n);
+        linear(m, in, lw->cross_q, lw->cross_q_b, m->q, n, m->I_l, m->D);
         for (int i = 0; i < n; i++) {
             const plan_decode *d = &p->dec[i];
-            attn_desc a = base_desc(m);
+            attn_desc a = base_desc(m, NULL, lw);
             a.q = m->q + (size_t)i * m->I_l;
             a.out = m->att + (size_t)i * m->I_l;
             a.k = kv_cross_k(kv, d->slot, l);
@@ -202,13 +252,19 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
             a.n_k = kv_cross_len(kv, d->slot);
             be->attention(&a);
         }
-        if (out_proj_residual(m, lw->cross_o, n, err) || ffn_residual(m, lw, n, err)) return ED_ERR;
+        be->matmul_wt(m->att, lw->cross_o, m->out, n, m->D, m->I_l, 0);
+        if (sublayer_out(m, lw->cross_o_b, lw->cross_norm, lw->cross_norm_b, n, err) ||
+            ffn_block(m, lw, n, err))
+            return ED_ERR;
     }
-    be->rms_norm(m->x, dec->final_norm, s->norm_eps, n, m->D, m->h);
-    if (s->scale_decoder_outputs) be->scale(m->h, 1.0f / sqrtf((float)m->D), (size_t)n * m->D);
-    if (logits_host) {
-        be->matmul_wt(m->h, m->w->lm_head, m->logits, n, m->V, m->D, 0);
-        be->download(logits_host, m->logits, (size_t)n * m->V);
+    if (!logits_host) return ED_OK;
+    const float *h = stack_out(m, dec, n);
+    if (m->s->scale_decoder_outputs) {
+        if (h != m->h) be->copy(m->h, h, (size_t)n * m->D);
+        be->scale(m->h, 1.0f / sqrtf((float)m->D), (size_t)n * m->D);
+        h = m->h;
     }
+    linear(m, h, m->w->lm_head, m->w->logits_bias, m->logits, n, m->V, m->D);
+    be->download(logits_host, m->logits, (size_t)n * m->V);
     return ED_OK;
 }

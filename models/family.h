@@ -24,5 +24,6 @@ typedef struct model_family {
 } model_family;
 
 extern const model_family family_t5;
+extern const model_family family_bart;
 
 #endif

@@ -1,21 +1,24 @@
-/* T5 v1.0, T5 v1.1 / Flan-T5, mT5 and ByT5 (T5ForConditionalGeneration,
- * MT5ForConditionalGeneration): RMSNorm pre-norm blocks, no attention scaling, relative position
- * buckets shared by all layers of a stack, ReLU or gated-GELU FFN.
+/* T5 v1.0, T5 v1.1 / Flan-T5, mT5, ByT5 and UMT5 (T5ForConditionalGeneration,
+ * MT5ForConditionalGeneration, UMT5ForConditionalGeneration): RMSNorm pre-norm blocks, no
+ * attention scaling, relative position buckets shared by all layers of a stack (UMT5: a table in
+ * every layer), ReLU or gated-GELU FFN.
  *
  * The LM head follows Hugging Face transformers 5.x: with tie_word_embeddings true (the default)
  * the head is the shared embedding and a stored lm_head.weight is ignored; decoder outputs are
  * scaled by d_model**-0.5 when scale_decoder_outputs (written by 5.x) or, for configs written
  * before it existed, tie_word_embeddings is true. A config with tie_word_embeddings false (Flan-T5,
- * T5 v1.1 and mT5 as published) uses its own lm_head.weight. mT5 (model_type "mt5") scales only
- * when scale_decoder_outputs is present and true: transformers 5.17's MT5 does not rescale a
- * config that merely says tie_word_embeddings (checked by the mt5_small golden fixture). */
+ * T5 v1.1 and mT5 as published) uses its own lm_head.weight. mT5 scales only when
+ * scale_decoder_outputs is present and true: transformers 5.17's MT5 does not rescale for a config
+ * that merely says tie_word_embeddings, while T5 and UMT5 do (checked by the mt5_small and
+ * umt5_small fixtures). */
 #include <stdio.h>
 #include <string.h>
 
 #include "models/family.h"
 
 static const char *const t5_architectures[] = {"T5ForConditionalGeneration",
-                                               "MT5ForConditionalGeneration", NULL};
+                                               "MT5ForConditionalGeneration",
+                                               "UMT5ForConditionalGeneration", NULL};
 
 static ed_status parse_ffn(const hf_config *cfg, model_spec *s, ed_error *err) {
     char proj[64];
@@ -40,7 +43,7 @@ static ed_status parse_ffn(const hf_config *cfg, model_spec *s, ed_error *err) {
 }
 
 static ed_status t5_spec_from_config(const hf_config *cfg, model_spec *s, ed_error *err) {
-    memset(s, 0, sizeof *s);
+    spec_init_defaults(s);
     snprintf(s->family, sizeof s->family, "t5");
     double eps;
     int is_decoder, tie, scale;
@@ -60,9 +63,10 @@ static ed_status t5_spec_from_config(const hf_config *cfg, model_spec *s, ed_err
         hf_get_int(cfg, "decoder_start_token_id", s->pad_id, &s->decoder_start_id, err) ||
         hf_get_bool(cfg, "is_decoder", 0, &is_decoder, err) ||
         hf_get_bool(cfg, "tie_word_embeddings", 1, &tie, err) ||
-        hf_get_string(cfg, "model_type", "t5", model_type, sizeof model_type, err) ||
-        hf_get_bool(cfg, "scale_decoder_outputs", strcmp(model_type, "mt5") ? tie : 0, &scale,
-                    err) ||
+        hf_get_string(cfg, "model_type", "t5", model_type, sizeof model_type, err))
+        return ED_ERR;
+    int scale_default = strcmp(model_type, "mt5") ? tie : 0;
+    if (hf_get_bool(cfg, "scale_decoder_outputs", scale_default, &scale, err) ||
         parse_ffn(cfg, s, err))
         return ED_ERR;
     if (is_decoder)
@@ -73,7 +77,7 @@ static ed_status t5_spec_from_config(const hf_config *cfg, model_spec *s, ed_err
                        hf_config_path(cfg));
     s->norm = NORM_RMS;
     s->norm_eps = (float)eps;
-    s->rel_bias_per_layer = 0;
+    s->rel_bias_per_layer = !strcmp(model_type, "umt5");
     s->tied_head = tie;
     s->scale_decoder_outputs = scale;
     return ED_OK;
@@ -112,7 +116,7 @@ static void t5_hf_names(const model_spec *s, const weight_ref *r, char *buf, siz
         snprintf(buf, cap, "shared.weight\nencoder.embed_tokens.weight\ndecoder.embed_tokens.weight");
     } else if (!strcmp(r->name, "lm_head")) {
         snprintf(buf, cap, "lm_head.weight");
-    } else if (r->layer < 0) { /* stack scope */
+    } else if (r->layer < 0) { /* stack scope: final norm, or the first layer's shared table */
         if (strstr(r->name, "final_norm")) snprintf(buf, cap, "%s.final_layer_norm.weight", stack);
         else snprintf(buf, cap, "%s.block.0.layer.0.SelfAttention.relative_attention_bias.weight",
                       stack);

@@ -25,6 +25,10 @@ static const spec_attr spec_attrs[] = {
     SA(dec_layers), SA(rel_buckets), SA(rel_max_distance), SA(rel_bias_per_layer), SA(gated_ffn),
     SA(act), SA(norm), {"norm_eps", offsetof(model_spec, norm_eps), 1},
     SA(scale_decoder_outputs), SA(tied_head), SA(pad_id), SA(eos_id), SA(decoder_start_id),
+    SA(pre_norm), SA(final_norm), SA(linear_bias), SA(learned_pos), SA(max_positions),
+    SA(pos_offset), {"embed_scale", offsetof(model_spec, embed_scale), 1}, SA(embed_norm),
+    {"attn_scale", offsetof(model_spec, attn_scale), 1}, SA(logits_bias), SA(forced_bos_id),
+    SA(forced_eos_id),
 };
 #define N_SPEC_ATTRS (sizeof spec_attrs / sizeof spec_attrs[0])
 

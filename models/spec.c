@@ -12,6 +12,16 @@ int act_from_name(const char *name) {
     return -1;
 }
 
+void spec_init_defaults(model_spec *s) {
+    memset(s, 0, sizeof *s);
+    s->pre_norm = 1;
+    s->final_norm = 1;
+    s->embed_scale = 1.0f;
+    s->attn_scale = 1.0f;
+    s->forced_bos_id = -1;
+    s->forced_eos_id = -1;
+}
+
 ed_status spec_validate(const model_spec *s, ed_error *err) {
 #define POSITIVE(f) \
     if (s->f <= 0) return ed_fail(err, "model spec: %s must be positive (got %d)", #f, s->f)
@@ -28,6 +38,13 @@ ed_status spec_validate(const model_spec *s, ed_error *err) {
                             "max_distance > 0");
     if (s->act < 0 || s->act > ACT_SILU) return ed_fail(err, "model spec: bad activation %d", s->act);
     if (s->norm_eps <= 0) return ed_fail(err, "model spec: norm epsilon must be positive");
+    if (s->learned_pos && s->max_positions <= 0)
+        return ed_fail(err, "model spec: max_position_embeddings must be positive");
+    if (s->linear_bias && s->gated_ffn)
+        return ed_fail(err, "model spec: gated FFN with biases is not implemented");
+    if (s->forced_bos_id >= s->vocab_size || s->forced_eos_id >= s->vocab_size)
+        return ed_fail(err, "model spec: forced_bos_token_id / forced_eos_token_id outside the "
+                            "vocabulary");
     int ids[3] = {s->pad_id, s->eos_id, s->decoder_start_id};
     const char *names[3] = {"pad_token_id", "eos_token_id", "decoder_start_token_id"};
     for (int i = 0; i < 3; i++)

@@ -27,7 +27,23 @@ typedef struct model_spec {
     int scale_decoder_outputs; /* 1 = decoder output * d_model**-0.5 before the LM head */
     int tied_head;             /* 1 = LM head is the shared embedding (no lm_head tensor) */
     int pad_id, eos_id, decoder_start_id;
+    int pre_norm;       /* 1 = x + f(norm(x)) (T5, mBART); 0 = norm(x + f(x)) (BART) */
+    int final_norm;     /* 1 = a norm after the last layer of each stack */
+    int linear_bias;    /* 1 = every projection has a bias (BART family) */
+    int learned_pos;    /* 1 = learned absolute positions added to the embeddings */
+    int max_positions;  /* learned positions: table rows = max_positions + pos_offset */
+    int pos_offset;     /* BART's offset of 2 */
+    float embed_scale;  /* token embeddings multiplied by this (sqrt(d_model) or 1) */
+    int embed_norm;     /* 1 = LayerNorm after embeddings + positions (layernorm_embedding) */
+    float attn_scale;   /* scores = attn_scale * q.k (1 for T5, d_kv**-0.5 for BART) */
+    int logits_bias;    /* 1 = final_logits_bias added to the logits */
+    int forced_bos_id;  /* generation default: first generated token, -1 = none */
+    int forced_eos_id;  /* generation default: token forced at max_new_tokens, -1 = none */
 } model_spec;
+
+/* Sets the fields every family shares by default (T5's choices): pre-norm, final norm, no
+ * biases, no learned positions, scales of 1, no forced tokens. */
+void spec_init_defaults(model_spec *s);
 
 static inline int spec_inner(const model_spec *s) { return s->num_heads * s->d_kv; }
 

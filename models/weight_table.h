@@ -18,7 +18,10 @@
 #include "models/spec.h"
 
 typedef enum { SCOPE_MODEL, SCOPE_STACK, SCOPE_LAYER } weight_scope;
-typedef enum { DIM_ONE, DIM_VOCAB, DIM_MODEL, DIM_INNER, DIM_FF, DIM_BUCKETS, DIM_HEADS } dim_sym;
+typedef enum {
+    DIM_ONE, DIM_VOCAB, DIM_MODEL, DIM_INNER, DIM_FF, DIM_BUCKETS, DIM_HEADS,
+    DIM_POSITIONS /* max_positions + pos_offset */
+} dim_sym;
 typedef enum { SPLIT_NONE, SPLIT_DIM0, SPLIT_DIM1 } split_kind;
 typedef enum {
     WHEN_ALWAYS,
@@ -26,7 +29,14 @@ typedef enum {
     WHEN_NOT_GATED,
     WHEN_UNTIED,       /* separate LM head */
     WHEN_REL_SHARED,   /* one relative-bias table per stack (T5) */
-    WHEN_REL_PER_LAYER /* a table in every layer (UMT5) */
+    WHEN_REL_PER_LAYER, /* a table in every layer (UMT5) */
+    WHEN_NORM_BIAS,     /* LayerNorm (has a bias) */
+    WHEN_LINEAR_BIAS,   /* projections with biases */
+    WHEN_LEARNED_POS,
+    WHEN_EMBED_NORM,
+    WHEN_FINAL_NORM,
+    WHEN_FINAL_NORM_BIAS,
+    WHEN_LOGITS_BIAS
 } weight_cond;
 
 typedef struct weight_decl {

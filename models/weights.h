@@ -11,23 +11,30 @@
 #include "models/spec.h"
 #include "runtime/status.h"
 
+/* Suffix _b: the bias of the tensor named before it (LayerNorm or linear), NULL when absent.
+ * Biases of column-parallel projections are split like their rows ([I_l], [F_l]); those of
+ * row-parallel ones ([D]) are replicated and added once, after the all-reduce. */
 typedef struct layer_weights {
-    float *self_norm;              /* [D] */
+    float *self_norm, *self_norm_b;  /* [D] */
     float *self_q, *self_k, *self_v; /* [I_l, D] */
-    float *self_o;                 /* [D, I_l] */
-    float *rel_bias;               /* [buckets, H_l], per-layer tables (UMT5) only */
-    float *cross_norm;             /* [D] decoder only */
+    float *self_q_b, *self_k_b, *self_v_b; /* [I_l] */
+    float *self_o, *self_o_b;        /* [D, I_l], [D] */
+    float *rel_bias;                 /* [buckets, H_l], per-layer tables (UMT5) only */
+    float *cross_norm, *cross_norm_b; /* [D] decoder only */
     float *cross_q, *cross_k, *cross_v; /* [I_l, D] decoder only */
-    float *cross_o;                /* [D, I_l] decoder only */
-    float *ffn_norm;               /* [D] */
-    float *ffn_wi;                 /* [F_l, D] non-gated */
-    float *ffn_wi0, *ffn_wi1;      /* [F_l, D] gated: act(x wi0^T) * (x wi1^T) */
-    float *ffn_wo;                 /* [D, F_l] */
+    float *cross_q_b, *cross_k_b, *cross_v_b; /* [I_l] */
+    float *cross_o, *cross_o_b;      /* [D, I_l], [D] decoder only */
+    float *ffn_norm, *ffn_norm_b;    /* [D] */
+    float *ffn_wi, *ffn_wi_b;        /* [F_l, D], [F_l] non-gated */
+    float *ffn_wi0, *ffn_wi1;        /* [F_l, D] gated: act(x wi0^T) * (x wi1^T) */
+    float *ffn_wo, *ffn_wo_b;        /* [D, F_l], [D] */
 } layer_weights;
 
 typedef struct stack_weights {
     float *rel_bias;   /* [buckets, H_l], shared by all layers (T5), else NULL */
-    float *final_norm; /* [D] */
+    float *pos_embed;  /* [max_positions + pos_offset, D] learned positions (BART) */
+    float *embed_norm, *embed_norm_b; /* [D] layernorm_embedding (BART) */
+    float *final_norm, *final_norm_b; /* [D] */
     layer_weights *layers;
     int n_layers;
 } stack_weights;
@@ -37,6 +44,7 @@ typedef struct model_weights {
     int tp_rank, tp_size;
     float *embed;      /* [V, D] replicated */
     float *lm_head;    /* [V, D] replicated; == embed when spec.tied_head */
+    float *logits_bias; /* [V] final_logits_bias (BART) */
     stack_weights enc, dec;
     const backend *be;
     void *arena;       /* backend buffer holding every tensor */

@@ -51,7 +51,13 @@ void sequence_advance(sequence *s, const float *logits, int eos_id) {
         s->finish_reason = "length";
         return;
     }
-    int32_t t = decoding_argmax(logits, s->vocab, eos_id, s->n_generated < r->min_new_tokens);
+    int32_t t;
+    if (r->forced_bos_id >= 0 && s->n_tokens == 1)
+        t = r->forced_bos_id;
+    else if (r->forced_eos_id >= 0 && s->n_generated == r->max_new_tokens - 1)
+        t = r->forced_eos_id;
+    else
+        t = decoding_argmax(logits, s->vocab, eos_id, s->n_generated < r->min_new_tokens);
     s->tokens[s->n_tokens++] = t;
     s->n_generated++;
     if (t == eos_id) s->finish_reason = "eos";

@@ -2,6 +2,8 @@
  * the decoder is fed tokens[n_fed] each step; while a forced prefix (decoder_input_ids) remains,
  * the next token is the prefix's; then the next token is argmax of the raw logits, with EOS
  * masked while fewer than min_new_tokens are generated (HF MinNewTokensLengthLogitsProcessor).
+ * The first generated token is forced_bos_id when set and no longer prefix was given, and the
+ * last one (max_new_tokens-th) forced_eos_id when set (HF ForcedBOS/ForcedEOS processors).
  * The sequence finishes at EOS ("eos") or after max_new_tokens generated tokens ("length").
  * With return_logits, the raw logits of every position fed are kept. */
 #ifndef ENCDEC_DECODING_H

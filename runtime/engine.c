@@ -52,6 +52,13 @@ static ed_status create_local(engine *e, ed_error *err) {
     if (!(e->be = backend_get(cfg->backend, err))) return ED_ERR;
     if (model_weights_load(&e->weights, cfg->model, rank, cfg->tp, e->be, err)) return ED_ERR;
     const model_spec *s = &e->weights->spec;
+    if (s->learned_pos && cfg->max_input_len > s->max_positions)
+        return ed_fail(err, "config: key 'max_input_len' (%d) exceeds the model's "
+                            "max_position_embeddings (%d)", cfg->max_input_len, s->max_positions);
+    if (s->learned_pos && cfg->max_output_len + 1 > s->max_positions)
+        return ed_fail(err, "config: key 'max_output_len' (%d) + the start token exceeds the "
+                            "model's max_position_embeddings (%d)", cfg->max_output_len,
+                       s->max_positions);
     int B = cfg->max_batch_size;
     int enc_budget = B * cfg->max_input_len;
     int kv_dim = s->num_heads / cfg->tp * s->d_kv;
@@ -126,8 +133,8 @@ static ed_status finish_sequence(void *ctx, sequence *seq, ed_error *err) {
  * answered with an error at once. */
 static ed_status read_requests(engine *e, ed_error *err) {
     const model_spec *s = &e->weights->spec;
-    request_limits lim = {s->vocab_size, s->decoder_start_id, e->cfg.max_input_len,
-                          e->cfg.max_output_len};
+    request_limits lim = {s->vocab_size,         s->decoder_start_id, e->cfg.max_input_len,
+                          e->cfg.max_output_len, s->forced_bos_id,    s->forced_eos_id};
     char *text = NULL;
     size_t cap = 0;
     ed_status st = ED_OK;

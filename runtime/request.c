@@ -6,7 +6,8 @@
 #include <string.h>
 
 static const char *const known_fields[] = {"id", "input_ids", "max_new_tokens", "min_new_tokens",
-                                           "decoder_input_ids", "return_logits", NULL};
+                                           "decoder_input_ids", "return_logits", "forced_bos_id",
+                                           NULL};
 
 static ed_status get_int(const cJSON *o, const char *key, int def, int *out, ed_error *err) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -78,6 +79,11 @@ static ed_status validate(const cJSON *o, const request_limits *lim, request *r,
     const cJSON *rl = cJSON_GetObjectItemCaseSensitive(o, "return_logits");
     if (rl && !cJSON_IsBool(rl)) return ed_fail(err, "field return_logits must be true or false");
     r->return_logits = cJSON_IsTrue(rl);
+    if (get_int(o, "forced_bos_id", lim->forced_bos_id, &r->forced_bos_id, err)) return ED_ERR;
+    if (r->forced_bos_id >= lim->vocab_size)
+        return ed_fail(err, "field forced_bos_id: token id %d is outside the vocabulary [0, %d)",
+                       r->forced_bos_id, lim->vocab_size);
+    r->forced_eos_id = lim->forced_eos_id;
     return ED_OK;
 }
 

@@ -6,6 +6,8 @@
  *   min_new_tokens     integer >= 0, default 0: EOS is held off until this many are generated
  *   decoder_input_ids  optional forced decoder prefix, starting with the decoder start token
  *   return_logits      bool, default false: raw logits of every decoder position fed
+ *   forced_bos_id      token forced as the first generated token (mBART-50's target language);
+ *                      default: the model config's forced_bos_token_id, if any
  * Unknown fields are errors, so a misspelt option is never silently ignored. */
 #ifndef ENCDEC_REQUEST_H
 #define ENCDEC_REQUEST_H
@@ -21,6 +23,8 @@ typedef struct request_limits {
     int decoder_start_id;
     int max_input_len;
     int max_output_len; /* decoder tokens after the start token: prefix - 1 + max_new_tokens */
+    int forced_bos_id;  /* model defaults, -1 = none */
+    int forced_eos_id;
 } request_limits;
 
 typedef struct request {
@@ -32,6 +36,8 @@ typedef struct request {
     int n_decoder;
     int max_new_tokens, min_new_tokens;
     int return_logits;
+    int forced_bos_id;      /* -1 = none */
+    int forced_eos_id;      /* -1 = none (from the model config only) */
 } request;
 
 /* Parses and validates one line. On error, *id_out (if the id could be read, else NULL) is set so

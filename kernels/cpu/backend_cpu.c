@@ -12,6 +12,10 @@ static void cpu_download(float *dst, const void *src, size_t n) { memcpy(dst, sr
 static void cpu_add(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
+static void cpu_add_bias(float *y, const float *b, int rows, int n) {
+    for (int r = 0; r < rows; r++)
+        for (int i = 0; i < n; i++) y[(size_t)r * n + i] += b[i];
+}
 static void cpu_scale(float *y, float s, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] *= s;
 }
@@ -26,6 +30,8 @@ const backend backend_cpu = {
     .matmul_wt = cpu_matmul_wt,
     .embed = cpu_embed,
     .rms_norm = cpu_rms_norm,
+    .layer_norm = cpu_layer_norm,
+    .add_bias = cpu_add_bias,
     .add = cpu_add,
     .scale = cpu_scale,
     .activation = cpu_activation,

@@ -10,6 +10,8 @@
 void cpu_matmul_wt(const float *x, const float *w, float *y, int m, int n, int k, int accumulate);
 void cpu_embed(const float *table, const int32_t *ids, int n, int d, float *y);
 void cpu_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y);
+void cpu_layer_norm(const float *x, const float *w, const float *b, float eps, int rows, int d,
+                    float *y);
 void cpu_activation(int act, float *x, size_t n);
 void cpu_gated_activation(int act, const float *gate, const float *lin, float *y, size_t n);
 void cpu_attention(const attn_desc *a);

@@ -17,3 +17,17 @@ void cpu_rms_norm(const float *x, const float *w, float eps, int rows, int d, fl
         for (int i = 0; i < d; i++) yr[i] = w[i] * (xr[i] * inv);
     }
 }
+
+void cpu_layer_norm(const float *x, const float *w, const float *b, float eps, int rows, int d,
+                    float *y) {
+    for (int r = 0; r < rows; r++) {
+        const float *xr = x + (size_t)r * d;
+        float *yr = y + (size_t)r * d;
+        double sum = 0.0, ss = 0.0;
+        for (int i = 0; i < d; i++) sum += xr[i];
+        float mean = (float)(sum / d);
+        for (int i = 0; i < d; i++) ss += (double)(xr[i] - mean) * (xr[i] - mean);
+        float inv = 1.0f / sqrtf((float)(ss / d) + eps);
+        for (int i = 0; i < d; i++) yr[i] = (xr[i] - mean) * inv * w[i] + b[i];
+    }
+}

@@ -64,5 +64,10 @@ printf 'model: %s\nbackend: cuda\n' "$work/m.h5" > "$work/cuda.yaml"
 expect_refusal cuda_backend 1 "key 'backend'" --config "$work/cuda.yaml"
 expect_refusal no_requests 1 "requests /nonexistent.jsonl: cannot open" --config "$work/run.yaml" --requests /nonexistent.jsonl
 
+# Learned positions bound the lengths (BART: max_position_embeddings 64 in the fixture).
+"$build/encdec_convert" --quiet --hf "$fixtures/bart_small" --out "$work/bart.h5" || exit 1
+printf 'model: %s\nmax_input_len: 100\n' "$work/bart.h5" > "$work/bart_long.yaml"
+expect_refusal bart_positions 1 "key 'max_input_len' (100) exceeds the model's max_position_embeddings (64)" --config "$work/bart_long.yaml"
+
 echo "serve_errors: $checks checks, $failures failed"
 [ $failures = 0 ]

@@ -6,7 +6,7 @@
 
 static request *make(const char *text) {
     request_limits lim = {.vocab_size = 5, .decoder_start_id = 0, .max_input_len = 8,
-                          .max_output_len = 10};
+                          .max_output_len = 10, .forced_bos_id = -1, .forced_eos_id = -1};
     request *r;
     cJSON *id;
     ed_error err;
@@ -51,6 +51,27 @@ int main(void) {
     CHECK(r && sequence_create(&s, r, 0, 5, &err) == ED_OK);
     sequence_advance(s, l, 1);
     CHECK(s->finish_reason && !strcmp(s->finish_reason, "length") && s->tokens[1] == 2);
+    sequence_destroy(s);
+    /* Forced BOS first, forced EOS as the last of max_new_tokens (HF's processors). */
+    r = make("{\"id\": 4, \"input_ids\": [3], \"max_new_tokens\": 3, \"forced_bos_id\": 4}");
+    CHECK(r != NULL);
+    if (r) {
+        r->forced_eos_id = 3;
+        CHECK(sequence_create(&s, r, 0, 5, &err) == ED_OK);
+        float no_eos[5] = {0.0f, -5.0f, 2.0f, 1.0f, 0.0f};
+        for (int i = 0; i < 3; i++) sequence_advance(s, no_eos, 1);
+        CHECK(s->n_tokens == 4 && s->tokens[1] == 4 && s->tokens[2] == 2 && s->tokens[3] == 3);
+        CHECK(s->finish_reason && !strcmp(s->finish_reason, "length"));
+        sequence_destroy(s);
+    }
+    /* With a longer forced prefix, BOS forcing does not apply (HF: only at length 1). */
+    r = make("{\"id\": 5, \"input_ids\": [3], \"decoder_input_ids\": [0, 3], "
+             "\"max_new_tokens\": 1, \"forced_bos_id\": 4}");
+    CHECK(r && sequence_create(&s, r, 0, 5, &err) == ED_OK);
+    float l2[5] = {0.0f, -5.0f, 2.0f, 1.0f, 0.0f};
+    sequence_advance(s, l2, 1);
+    sequence_advance(s, l2, 1);
+    CHECK(s->n_tokens == 3 && s->tokens[2] == 2);
     sequence_destroy(s);
     TEST_MAIN_END("test_decoding");
 }

@@ -4,7 +4,7 @@
 #include "tests/unit/check.h"
 
 static const request_limits lim = {.vocab_size = 100, .decoder_start_id = 0, .max_input_len = 8,
-                                   .max_output_len = 10};
+                                   .max_output_len = 10, .forced_bos_id = -1, .forced_eos_id = -1};
 
 static ed_status parse(const char *text, request **r, cJSON **id, ed_error *err) {
     return request_parse(text, 7, &lim, r, id, err);
