@@ -8,13 +8,15 @@ struct encdec_model {
     const model_spec *s;
     const backend *be;
     comm *comm;
-    int D, H_l, I_l, F_l, V; /* local sizes on this rank */
+    int D, H_l, I_l, F_l, V; /* local sizes on this rank; V = full vocabulary */
+    int V_l;                 /* this rank's LM-head rows (weights v_local) */
     int max_tokens, max_dec;
     /* Activations, [max_tokens, ...] each, in backend memory. */
     float *x, *h, *out;      /* [T, D] residual stream, normed input, projection output */
     float *q, *k, *v, *att;  /* [T, I_l] */
     float *f0, *f1;          /* [T, F_l] FFN hidden */
-    float *logits;           /* [max_dec, V] */
+    float *logits;           /* [max_dec, V_l] this rank's logits slice */
+    float *host_logits, *gather_staging; /* [max_dec, V_l], [max_dec, V] host (vocab-parallel) */
     int32_t *ids, *pos;      /* [T] host: token ids and positions of the current pass */
     void *arena;
     size_t arena_bytes;
@@ -34,11 +36,12 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     m->I_l = m->H_l * s->d_kv;
     m->F_l = s->d_ff / w->tp_size;
     m->V = s->vocab_size;
+    m->V_l = w->v_local;
     m->max_dec = max_dec_tokens;
     m->max_tokens = max_enc_tokens > max_dec_tokens ? max_enc_tokens : max_dec_tokens;
     size_t T = (size_t)m->max_tokens;
     size_t sizes[] = {T * m->D, T * m->D, T * m->D, T * m->I_l, T * m->I_l, T * m->I_l,
-                      T * m->I_l, T * m->F_l, T * m->F_l, (size_t)max_dec_tokens * m->V};
+                      T * m->I_l, T * m->F_l, T * m->F_l, (size_t)max_dec_tokens * m->V_l};
     float **slots[] = {&m->x, &m->h, &m->out, &m->q, &m->k, &m->v, &m->att, &m->f0, &m->f1,
                        &m->logits};
     size_t total = 0;
@@ -47,7 +50,12 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     m->arena = m->be->alloc(m->arena_bytes);
     m->ids = malloc(T * sizeof(int32_t));
     m->pos = malloc(T * sizeof(int32_t));
-    if (!m->arena || !m->ids || !m->pos) {
+    if (w->vocab_parallel) {
+        m->host_logits = malloc(sizeof(float) * (size_t)max_dec_tokens * (m->V_l ? m->V_l : 1));
+        m->gather_staging = malloc(sizeof(float) * (size_t)max_dec_tokens * m->V);
+    }
+    if (!m->arena || !m->ids || !m->pos ||
+        (w->vocab_parallel && (!m->host_logits || !m->gather_staging))) {
         encdec_destroy(m);
         return ed_fail(err, "cannot allocate %zu bytes of activations for %zu tokens per step",
                        total * sizeof(float), T);
@@ -66,6 +74,8 @@ void encdec_destroy(encdec_model *m) {
     if (m->arena) m->be->free(m->arena);
     free(m->ids);
     free(m->pos);
+    free(m->host_logits);
+    free(m->gather_staging);
     free(m);
 }
 
@@ -257,14 +267,18 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
             ffn_block(m, lw, n, err))
             return ED_ERR;
     }
-    if (!logits_host) return ED_OK;
+    if (!logits_host && !m->w->vocab_parallel) return ED_OK;
     const float *h = stack_out(m, dec, n);
     if (m->s->scale_decoder_outputs) {
         if (h != m->h) be->copy(m->h, h, (size_t)n * m->D);
         be->scale(m->h, 1.0f / sqrtf((float)m->D), (size_t)n * m->D);
         h = m->h;
     }
-    linear(m, h, m->w->lm_head, m->w->logits_bias, m->logits, n, m->V, m->D);
-    be->download(logits_host, m->logits, (size_t)n * m->V);
-    return ED_OK;
+    if (m->V_l) linear(m, h, m->w->lm_head, m->w->logits_bias, m->logits, n, m->V_l, m->D);
+    if (!m->w->vocab_parallel) {
+        be->download(logits_host, m->logits, (size_t)n * m->V);
+        return ED_OK;
+    }
+    be->download(m->host_logits, m->logits, (size_t)n * m->V_l);
+    return comm_gather_vocab(m->comm, m->host_logits, n, m->V, logits_host, m->gather_staging, err);
 }

@@ -23,7 +23,9 @@ void encdec_destroy(encdec_model *m);
 ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_error *err);
 
 /* One decoder step over the plan's decode entries: appends each token's self K/V at its position
- * and, when logits_host is non-NULL, writes logits [n_decode, vocab] there (host fp32). */
+ * and writes logits [n_decode, vocab] (host fp32) into logits_host on rank 0, the only rank that
+ * passes a non-NULL logits_host. With a vocab-parallel head every rank computes its vocabulary
+ * slice and the slices are gathered to rank 0; with a replicated head only rank 0 computes it. */
 ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, float *logits_host,
                              ed_error *err);
 

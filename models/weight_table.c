@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "models/weights.h"
+#include "parallel/comm.h"
 
 #define M(f) offsetof(model_weights, f)
 #define S(f) offsetof(stack_weights, f)
@@ -19,8 +20,8 @@
 
 static const weight_decl weight_table[] = {
     {"embed.tokens", SCOPE_MODEL, 0, MAT(DIM_VOCAB, DIM_MODEL), SPLIT_NONE, WHEN_ALWAYS, M(embed)},
-    {"lm_head", SCOPE_MODEL, 0, MAT(DIM_VOCAB, DIM_MODEL), SPLIT_NONE, WHEN_UNTIED, M(lm_head)},
-    {"logits_bias", SCOPE_MODEL, 0, VEC(DIM_VOCAB), SPLIT_NONE, WHEN_LOGITS_BIAS, M(logits_bias)},
+    {"lm_head", SCOPE_MODEL, 0, MAT(DIM_VOCAB, DIM_MODEL), SPLIT_VOCAB, WHEN_UNTIED, M(lm_head)},
+    {"logits_bias", SCOPE_MODEL, 0, VEC(DIM_VOCAB), SPLIT_VOCAB, WHEN_LOGITS_BIAS, M(logits_bias)},
     {"%s.rel_bias", SCOPE_STACK, 0, MAT(DIM_BUCKETS, DIM_HEADS), SPLIT_DIM1, WHEN_REL_SHARED,
      S(rel_bias)},
     {"%s.pos_embed", SCOPE_STACK, 0, MAT(DIM_POSITIONS, DIM_MODEL), SPLIT_NONE, WHEN_LEARNED_POS,
@@ -140,11 +141,19 @@ int weight_table_foreach(const model_spec *s, weight_visit_fn fn, void *ctx) {
     return 0;
 }
 
-int weight_local_slice(const weight_ref *ref, int rank, int tp, int64_t start[2],
-                       int64_t count[2]) {
+int weight_local_slice(const weight_ref *ref, int rank, int tp, int vocab_parallel,
+                       int64_t start[2], int64_t count[2]) {
     start[0] = start[1] = 0;
     count[0] = ref->shape[0];
     count[1] = ref->shape[1];
+    if (ref->decl->split == SPLIT_VOCAB) {
+        if (!vocab_parallel) return 0;
+        int s0, n0;
+        tp_chunk((int)ref->shape[0], rank, tp, &s0, &n0);
+        start[0] = s0;
+        count[0] = n0;
+        return 0;
+    }
     int dim = ref->decl->split == SPLIT_DIM0 ? 0 : ref->decl->split == SPLIT_DIM1 ? 1 : -1;
     if (dim < 0) return 0;
     if (count[dim] % tp) return -1;

@@ -7,6 +7,8 @@
  *   SPLIT_DIM0: rank r holds rows [r*n/tp, (r+1)*n/tp)   -- column-parallel (Q, K, V, FFN in)
  *   SPLIT_DIM1: rank r holds columns likewise            -- row-parallel (attn out, FFN out) and
  *                                                           relative-bias tables [buckets, heads]
+ *   SPLIT_VOCAB: rows split in chunks of ceil(V/tp) (tp_chunk) when the LM head is
+ *              vocab-parallel, else replicated -- the LM head and final_logits_bias
  *   SPLIT_NONE: replicated on every rank
  * Q/K/V rows are head-major (head h owns rows h*d_kv..), so a DIM0 split is a split by heads. */
 #ifndef ENCDEC_WEIGHT_TABLE_H
@@ -22,7 +24,7 @@ typedef enum {
     DIM_ONE, DIM_VOCAB, DIM_MODEL, DIM_INNER, DIM_FF, DIM_BUCKETS, DIM_HEADS,
     DIM_POSITIONS /* max_positions + pos_offset */
 } dim_sym;
-typedef enum { SPLIT_NONE, SPLIT_DIM0, SPLIT_DIM1 } split_kind;
+typedef enum { SPLIT_NONE, SPLIT_DIM0, SPLIT_DIM1, SPLIT_VOCAB } split_kind;
 typedef enum {
     WHEN_ALWAYS,
     WHEN_GATED,        /* gated FFN only */
@@ -65,9 +67,11 @@ typedef struct weight_ref {
 typedef int (*weight_visit_fn)(void *ctx, const weight_ref *ref);
 int weight_table_foreach(const model_spec *spec, weight_visit_fn fn, void *ctx);
 
-/* The slice of ref that TP rank `rank` of `tp` holds: start and count per dimension.
- * Returns -1 if the split dimension does not divide by tp. */
-int weight_local_slice(const weight_ref *ref, int rank, int tp, int64_t start[2], int64_t count[2]);
+/* The slice of ref that TP rank `rank` of `tp` holds: start and count per dimension
+ * (vocab_parallel selects how SPLIT_VOCAB tensors split). Returns -1 if a DIM0/DIM1 split
+ * dimension does not divide by tp. */
+int weight_local_slice(const weight_ref *ref, int rank, int tp, int vocab_parallel,
+                       int64_t start[2], int64_t count[2]);
 
 static inline const char *stack_name(int stack) { return stack == 0 ? "encoder" : "decoder"; }
 

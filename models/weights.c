@@ -5,6 +5,7 @@
 
 #include "models/h5_model.h"
 #include "models/weight_table.h"
+#include "parallel/comm.h"
 
 /* Where a ref's pointer lives inside w. */
 static float **weight_field(model_weights *w, const weight_ref *r) {
@@ -26,7 +27,7 @@ typedef struct load_ctx {
 static int measure(void *vctx, const weight_ref *r) {
     load_ctx *c = vctx;
     int64_t start[2], count[2];
-    if (weight_local_slice(r, c->w->tp_rank, c->w->tp_size, start, count)) {
+    if (weight_local_slice(r, c->w->tp_rank, c->w->tp_size, c->w->vocab_parallel, start, count)) {
         ed_fail(c->err, "tensor %s: dimension does not divide by tp=%d", r->name, c->w->tp_size);
         return -1;
     }
@@ -39,9 +40,10 @@ static int measure(void *vctx, const weight_ref *r) {
 static int load_one(void *vctx, const weight_ref *r) {
     load_ctx *c = vctx;
     int64_t start[2], count[2];
-    weight_local_slice(r, c->w->tp_rank, c->w->tp_size, start, count);
+    weight_local_slice(r, c->w->tp_rank, c->w->tp_size, c->w->vocab_parallel, start, count);
     size_t n = (size_t)count[0] * (size_t)count[1];
-    if (h5_model_read_slice(c->file, r->name, r->rank, r->shape, start, count, c->staging, c->err))
+    if (n && h5_model_read_slice(c->file, r->name, r->rank, r->shape, start, count, c->staging,
+                                 c->err))
         return -1;
     float *dst = (float *)c->w->arena + c->offset;
     c->w->be->upload(dst, c->staging, n);
@@ -59,7 +61,7 @@ ed_status model_weights_check_tp(const model_spec *s, int tp, ed_error *err) {
 }
 
 ed_status model_weights_load(model_weights **out, const char *path, int tp_rank, int tp_size,
-                             const backend *be, ed_error *err) {
+                             int vocab_parallel, const backend *be, ed_error *err) {
     *out = NULL;
     h5_model *file = NULL;
     model_weights *w = calloc(1, sizeof *w);
@@ -67,6 +69,7 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
     if (!w) return ed_fail(err, "out of memory");
     w->tp_rank = tp_rank;
     w->tp_size = tp_size;
+    w->vocab_parallel = vocab_parallel && tp_size > 1;
     w->be = be;
     if (h5_model_open(&file, path, err) || h5_model_read_spec(file, &w->spec, err)) goto fail;
     if (model_weights_check_tp(&w->spec, tp_size, err)) {
@@ -91,7 +94,10 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
         goto fail;
     }
     if (weight_table_foreach(&w->spec, load_one, &c)) goto fail;
-    if (w->spec.tied_head) w->lm_head = w->embed;
+    w->v0 = 0;
+    w->v_local = w->spec.vocab_size;
+    if (w->vocab_parallel) tp_chunk(w->spec.vocab_size, tp_rank, tp_size, &w->v0, &w->v_local);
+    if (w->spec.tied_head) w->lm_head = w->embed + (size_t)w->v0 * w->spec.d_model;
     free(c.staging);
     if (h5_model_close(file, err)) {
         file = NULL;

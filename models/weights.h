@@ -43,8 +43,10 @@ typedef struct model_weights {
     model_spec spec;
     int tp_rank, tp_size;
     float *embed;      /* [V, D] replicated */
-    float *lm_head;    /* [V, D] replicated; == embed when spec.tied_head */
-    float *logits_bias; /* [V] final_logits_bias (BART) */
+    int vocab_parallel; /* 1: LM head split by vocabulary rows over ranks */
+    int v0, v_local;    /* this rank's vocabulary rows [v0, v0 + v_local) (all rows if not) */
+    float *lm_head;     /* [v_local, D]; a view into embed when spec.tied_head */
+    float *logits_bias; /* [v_local] final_logits_bias (BART) */
     stack_weights enc, dec;
     const backend *be;
     void *arena;       /* backend buffer holding every tensor */
@@ -54,7 +56,7 @@ typedef struct model_weights {
 /* Loads this rank's shard from a converted .h5: each tensor's hyperslab is read, converted to
  * fp32 and uploaded. Errors name the file and tensor. */
 ed_status model_weights_load(model_weights **out, const char *path, int tp_rank, int tp_size,
-                             const backend *be, ed_error *err);
+                             int vocab_parallel, const backend *be, ed_error *err);
 void model_weights_destroy(model_weights *w);
 
 /* Checks that spec splits over tp ranks (heads, d_ff); the message names the field. */

@@ -2,6 +2,7 @@
 
 #include <mpi.h>
 #include <stdlib.h>
+#include <string.h>
 
 typedef struct comm_ops {
     ed_status (*allreduce_sum)(comm *c, float *buf, size_t n, ed_error *err);
@@ -56,6 +57,44 @@ int comm_local_rank(const comm *c) { return c->local_rank; }
 
 ed_status comm_allreduce_sum(comm *c, float *buf, size_t n, ed_error *err) {
     return c->ops->allreduce_sum(c, buf, n, err);
+}
+
+void tp_chunk(int n, int rank, int tp, int *start, int *count) {
+    int chunk = (n + tp - 1) / tp;
+    int s0 = rank * chunk < n ? rank * chunk : n;
+    int e0 = s0 + chunk < n ? s0 + chunk : n;
+    *start = s0;
+    *count = e0 - s0;
+}
+
+ed_status comm_gather_vocab(comm *c, const float *local, int rows, int vocab, float *full,
+                            float *staging, ed_error *err) {
+    int v0, vn;
+    tp_chunk(vocab, c->rank, c->size, &v0, &vn);
+    if (c->size == 1) {
+        if (full != local) memcpy(full, local, sizeof(float) * (size_t)rows * vocab);
+        return ED_OK;
+    }
+    int counts[c->size], displs[c->size];
+    for (int r = 0, off = 0; r < c->size; r++) {
+        int s0, n0;
+        tp_chunk(vocab, r, c->size, &s0, &n0);
+        counts[r] = rows * n0;
+        displs[r] = off;
+        off += counts[r];
+    }
+    if (MPI_Gatherv(local, rows * vn, MPI_FLOAT, staging, counts, displs, MPI_FLOAT, 0, c->world) !=
+        MPI_SUCCESS)
+        return ed_fail(err, "MPI_Gatherv of %d logits rows failed", rows);
+    if (c->rank != 0) return ED_OK;
+    for (int r = 0; r < c->size; r++) {
+        int s0, n0;
+        tp_chunk(vocab, r, c->size, &s0, &n0);
+        for (int i = 0; i < rows; i++)
+            memcpy(full + (size_t)i * vocab + s0, staging + displs[r] + (size_t)i * n0,
+                   sizeof(float) * (size_t)n0);
+    }
+    return ED_OK;
 }
 
 ed_status comm_bcast(comm *c, void *buf, size_t n, int root, ed_error *err) {

@@ -23,6 +23,15 @@ int comm_local_rank(const comm *c);
 /* In-place sum over all ranks of buf[n] (backend memory). */
 ed_status comm_allreduce_sum(comm *c, float *buf, size_t n, ed_error *err);
 
+/* The slice of n items that `rank` of `tp` holds when split in chunks of ceil(n / tp): the last
+ * ranks may hold fewer, or none (vocabularies rarely divide by tp; BART's 50265 is odd). */
+void tp_chunk(int n, int rank, int tp, int *start, int *count);
+
+/* Vocab-parallel logits to rank 0: each rank passes local[rows, its tp_chunk of vocab] (host);
+ * rank 0 receives full[rows, vocab]. staging (rank 0, rows * vocab floats) is scratch. */
+ed_status comm_gather_vocab(comm *c, const float *local, int rows, int vocab, float *full,
+                            float *staging, ed_error *err);
+
 /* Broadcast of host bytes from root. */
 ed_status comm_bcast(comm *c, void *buf, size_t n, int root, ed_error *err);
 

@@ -23,6 +23,7 @@ typedef struct config_key {
 
 static const char *const backend_names[] = {"cpu", "cuda", NULL};
 static const char *const dtype_names[] = {"fp32", "fp16", "bf16", NULL};
+static const char *const lm_head_names[] = {"vocab", "replicated", NULL};
 
 #define FIELD(f) offsetof(run_config, f)
 static const config_key config_schema[] = {
@@ -39,6 +40,9 @@ static const config_key config_schema[] = {
     {"output", KEY_STRING, FIELD(output), "-", 0, 0, NULL, "JSON Lines responses, - = stdout"},
     {"stats_every", KEY_INT, FIELD(stats_every), "10", 0, 86400, NULL,
      "seconds between progress lines (0 = summary only)"},
+    {"lm_head_split", KEY_ENUM, FIELD(lm_head_split), "vocab", 0, 0, lm_head_names,
+     "vocab: LM head rows split over ranks, logits gathered to rank 0; replicated: rank 0 "
+     "computes all logits"},
 };
 #define N_KEYS (sizeof config_schema / sizeof config_schema[0])
 

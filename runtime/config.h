@@ -8,6 +8,7 @@
 
 typedef enum { BACKEND_CPU = 0, BACKEND_CUDA = 1 } backend_kind;
 typedef enum { DTYPE_FP32 = 0, DTYPE_FP16 = 1, DTYPE_BF16 = 2 } ed_dtype;
+typedef enum { LM_HEAD_VOCAB = 0, LM_HEAD_REPLICATED = 1 } lm_head_split_kind;
 
 typedef struct run_config {
     char model[1024];    /* path to the converted .h5 model (required) */
@@ -20,6 +21,7 @@ typedef struct run_config {
     char requests[1024]; /* JSON Lines request file, "-" = stdin */
     char output[1024];   /* JSON Lines response file, "-" = stdout */
     int stats_every;     /* seconds between rank-0 progress lines; 0 = only the summary */
+    int lm_head_split;   /* lm_head_split_kind */
 } run_config;
 
 /* Fills cfg with every key's default. */

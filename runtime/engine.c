@@ -17,8 +17,8 @@
 
 typedef struct engine_stats {
     long done, errors;
-    long encoder_tokens, decoder_tokens, steps;
-    double start, last_report;
+    long encoder_tokens, decoder_tokens, steps, decode_steps;
+    double start, last_report, end, encode_s, decode_s;
 } engine_stats;
 
 struct engine {
@@ -50,7 +50,8 @@ static ed_status create_local(engine *e, ed_error *err) {
     const run_config *cfg = &e->cfg;
     int rank = comm_rank(e->comm);
     if (!(e->be = backend_get(cfg->backend, err))) return ED_ERR;
-    if (model_weights_load(&e->weights, cfg->model, rank, cfg->tp, e->be, err)) return ED_ERR;
+    if (model_weights_load(&e->weights, cfg->model, rank, cfg->tp,
+                           cfg->lm_head_split == LM_HEAD_VOCAB, e->be, err)) return ED_ERR;
     const model_spec *s = &e->weights->spec;
     if (s->learned_pos && cfg->max_input_len > s->max_positions)
         return ed_fail(err, "config: key 'max_input_len' (%d) exceeds the model's "
@@ -210,10 +211,15 @@ ed_status engine_run(engine *e, ed_error *err) {
         if (plan_bcast(e->comm, e->plan, seq, err)) return ED_ERR;
         if (planned) return ED_ERR;
         if (e->plan->stop) break;
-        if (encdec_encode(e->model, e->kv, e->plan, err) ||
-            encdec_decode_step(e->model, e->kv, e->plan, root ? e->logits : NULL, err))
+        double t0 = now_s();
+        if (encdec_encode(e->model, e->kv, e->plan, err)) return ED_ERR;
+        double t1 = now_s();
+        if (encdec_decode_step(e->model, e->kv, e->plan, root ? e->logits : NULL, err))
             return ED_ERR;
         if (!root) continue;
+        e->stats.encode_s += t1 - t0;
+        e->stats.decode_s += now_s() - t1;
+        e->stats.decode_steps += e->plan->n_decode > 0;
         e->stats.steps++;
         e->stats.encoder_tokens += e->plan->n_ids;
         e->stats.decoder_tokens += e->plan->n_decode;
@@ -223,6 +229,7 @@ ed_status engine_run(engine *e, ed_error *err) {
             report(e, "progress");
         }
     }
+    e->stats.end = now_s();
     if (root) {
         report(e, "summary");
         ed_status st = response_sink_commit(e->out, err);
@@ -230,4 +237,13 @@ ed_status engine_run(engine *e, ed_error *err) {
         return st;
     }
     return ED_OK;
+}
+
+void engine_get_report(const engine *e, engine_report *out) {
+    const engine_stats *s = &e->stats;
+    *out = (engine_report){.requests_done = s->done, .request_errors = s->errors,
+                           .steps = s->steps, .decode_steps = s->decode_steps,
+                           .encoder_tokens = s->encoder_tokens, .decoder_tokens = s->decoder_tokens,
+                           .wall_s = s->end - s->start, .encode_s = s->encode_s,
+                           .decode_s = s->decode_s};
 }

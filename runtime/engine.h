@@ -11,9 +11,20 @@
 
 typedef struct engine engine;
 
+/* Rank 0's counters for a finished run (other ranks report zeros). Times are wall seconds;
+ * encode_s and decode_s cover the encoder passes and the decoder steps (LM head and logits
+ * gather included), each measured on rank 0. */
+typedef struct engine_report {
+    long requests_done, request_errors;
+    long steps, decode_steps;
+    long encoder_tokens, decoder_tokens;
+    double wall_s, encode_s, decode_s;
+} engine_report;
+
 ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *err);
 /* Serves every request of cfg->requests into cfg->output. */
 ed_status engine_run(engine *e, ed_error *err);
 void engine_destroy(engine *e);
+void engine_get_report(const engine *e, engine_report *out);
 
 #endif

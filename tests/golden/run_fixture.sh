@@ -1,8 +1,8 @@
 #!/bin/bash
 # Converts one golden fixture, serves its requests with mpirun -n TP, and compares with HF.
-# usage: run_fixture.sh BUILD_DIR FIXTURE_DIR TP
+# usage: run_fixture.sh BUILD_DIR FIXTURE_DIR TP [LM_HEAD_SPLIT]
 set -euo pipefail
-build=$1 fixture=$2 tp=$3
+build=$1 fixture=$2 tp=$3 lm_head=${4:-vocab}
 name=$(basename "$fixture")
 work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_golden_${name}_tp${tp}.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -11,6 +11,7 @@ cat > "$work/run.yaml" <<YAML
 model: $work/model.h5
 backend: cpu
 tp: $tp
+lm_head_split: $lm_head
 max_batch_size: 3
 max_input_len: 64
 max_output_len: 24

@@ -1,0 +1,150 @@
+/* encdec_bench: a fixed greedy workload on a random-weight model of a real shape, through the
+ * same engine encdec_tp uses; prints one JSON line (rank 0).
+ *   mpirun -n TP encdec_bench --model t5-base [--batch 64] [--input-len 128] [--output-len 64]
+ *          [--backend cpu] [--dtype fp32] [--lm-head-split vocab|replicated] [--model-file F]
+ * Every request has input-len random tokens and generates exactly output-len tokens (EOS held
+ * off with min_new_tokens). The random model is written once to --model-file (default
+ * $TMPDIR/encdec_bench_<name>_<dtype>.h5) and reused. */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "models/presets.h"
+#include "parallel/comm.h"
+#include "runtime/config.h"
+#include "runtime/engine.h"
+#include "runtime/log.h"
+
+typedef struct bench_args {
+    const char *name, *model_file, *backend, *dtype, *lm_head;
+    int batch, input_len, output_len;
+} bench_args;
+
+static int parse(int argc, char **argv, bench_args *a) {
+    *a = (bench_args){.backend = "cpu", .dtype = "fp32", .lm_head = "vocab", .batch = 1,
+                      .input_len = 128, .output_len = 64};
+    for (int i = 1; i + 1 < argc; i += 2) {
+        const char *k = argv[i], *v = argv[i + 1];
+        if (!strcmp(k, "--model")) a->name = v;
+        else if (!strcmp(k, "--model-file")) a->model_file = v;
+        else if (!strcmp(k, "--backend")) a->backend = v;
+        else if (!strcmp(k, "--dtype")) a->dtype = v;
+        else if (!strcmp(k, "--lm-head-split")) a->lm_head = v;
+        else if (!strcmp(k, "--batch")) a->batch = atoi(v);
+        else if (!strcmp(k, "--input-len")) a->input_len = atoi(v);
+        else if (!strcmp(k, "--output-len")) a->output_len = atoi(v);
+        else return -1;
+    }
+    return a->name && a->batch > 0 && a->input_len > 0 && a->output_len > 0 ? 0 : -1;
+}
+
+/* Rank 0: the random model (if absent) and the request file. */
+static ed_status prepare(const bench_args *a, const model_spec *spec, int dtype,
+                         const char *model_path, const char *req_path, ed_error *err) {
+    if (access(model_path, R_OK) != 0) {
+        log_info("writing random-weight %s to %s", a->name, model_path);
+        if (preset_write_random(spec, model_path, dtype, 1234, err)) return ED_ERR;
+    }
+    FILE *f = fopen(req_path, "w");
+    if (!f) return ed_fail(err, "%s: cannot create", req_path);
+    unsigned st = 42;
+    for (int r = 0; r < a->batch; r++) {
+        fprintf(f, "{\"id\": %d, \"max_new_tokens\": %d, \"min_new_tokens\": %d, \"input_ids\": [",
+                r, a->output_len, a->output_len);
+        for (int t = 0; t < a->input_len; t++) {
+            st = st * 1664525u + 1013904223u;
+            int id = t == a->input_len - 1 ? spec->eos_id : 3 + (int)(st >> 8) % (spec->vocab_size - 3);
+            fprintf(f, t ? ",%d" : "%d", id);
+        }
+        fprintf(f, "]}\n");
+    }
+    return fclose(f) ? ed_fail(err, "%s: write failed", req_path) : ED_OK;
+}
+
+int main(int argc, char **argv) {
+    MPI_Init(&argc, &argv);
+    int rank, size;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    log_init(rank);
+    bench_args a;
+    if (parse(argc, argv, &a)) {
+        if (rank == 0)
+            fprintf(stderr, "usage: mpirun -n TP encdec_bench --model NAME [--batch B] "
+                            "[--input-len L] [--output-len N] [--backend cpu] [--dtype fp32] "
+                            "[--lm-head-split vocab|replicated] [--model-file F]\n");
+        MPI_Finalize();
+        return 2;
+    }
+    ed_error err;
+    model_spec spec;
+    run_config cfg;
+    config_defaults(&cfg);
+    const char *tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char model_path[1024], req_path[1024], out_path[1024], num[32];
+    snprintf(model_path, sizeof model_path, "%s", a.model_file ? a.model_file : "");
+    if (!a.model_file)
+        snprintf(model_path, sizeof model_path, "%s/encdec_bench_%s_%s.h5", tmpdir, a.name, a.dtype);
+    snprintf(req_path, sizeof req_path, "%s/encdec_bench_requests_%d.jsonl", tmpdir, (int)getpid());
+    snprintf(out_path, sizeof out_path, "%s/encdec_bench_responses_%d.jsonl", tmpdir, (int)getpid());
+    /* Rank 0's file names go to everyone (pids differ per rank). */
+    MPI_Bcast(req_path, sizeof req_path, MPI_CHAR, 0, MPI_COMM_WORLD);
+    MPI_Bcast(out_path, sizeof out_path, MPI_CHAR, 0, MPI_COMM_WORLD);
+    int ok = preset_spec(a.name, &spec, &err) == ED_OK &&
+             config_set(&cfg, "backend", a.backend, "--backend", &err) == ED_OK &&
+             config_set(&cfg, "dtype", a.dtype, "--dtype", &err) == ED_OK &&
+             config_set(&cfg, "lm_head_split", a.lm_head, "--lm-head-split", &err) == ED_OK;
+    if (ok && rank == 0)
+        ok = prepare(&a, &spec, cfg.dtype == DTYPE_FP32 ? DTYPE_FP32 : cfg.dtype, model_path,
+                     req_path, &err) == ED_OK;
+    int all_ok = ok;
+    MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    if (!all_ok) {
+        if (!ok) log_error("%s", err.msg);
+        MPI_Finalize();
+        return 1;
+    }
+    snprintf(cfg.model, sizeof cfg.model, "%s", model_path);
+    snprintf(cfg.requests, sizeof cfg.requests, "%s", req_path);
+    snprintf(cfg.output, sizeof cfg.output, "%s", out_path);
+    cfg.tp = size;
+    cfg.max_batch_size = a.batch;
+    cfg.max_input_len = a.input_len;
+    cfg.max_output_len = a.output_len;
+    cfg.stats_every = 0;
+    (void)num;
+    comm *c = NULL;
+    engine *e = NULL;
+    if (config_validate(&cfg, &err) || comm_create_mpi(&c, &err) || engine_create(&e, &cfg, c, &err)) {
+        log_error("%s", err.msg);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    if (engine_run(e, &err)) {
+        log_error("%s", err.msg);
+        comm_abort(c, 1);
+    }
+    engine_report r;
+    engine_get_report(e, &r);
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    if (rank == 0) {
+        double step_ms = r.decode_steps ? 1e3 * r.decode_s / r.decode_steps : 0;
+        printf("{\"model\": \"%s\", \"backend\": \"%s\", \"dtype\": \"%s\", \"tp\": %d, "
+               "\"lm_head_split\": \"%s\", \"batch\": %d, \"input_len\": %d, \"output_len\": %d, "
+               "\"requests_done\": %ld, \"encoder_ms\": %.3f, \"decode_ms_per_step\": %.3f, "
+               "\"decode_steps\": %ld, \"output_tokens_per_s\": %.1f, \"wall_s\": %.3f, "
+               "\"peak_host_rss_mb\": %.1f}\n",
+               a.name, a.backend, a.dtype, size, a.lm_head, a.batch, a.input_len, a.output_len,
+               r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps,
+               r.wall_s > 0 ? r.decoder_tokens / r.wall_s : 0.0, r.wall_s, ru.ru_maxrss / 1024.0);
+        remove(req_path);
+        remove(out_path);
+    }
+    engine_destroy(e);
+    comm_destroy(c);
+    MPI_Finalize();
+    return 0;
+}

@@ -1,0 +1,129 @@
+#include "models/presets.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "models/h5_model.h"
+#include "models/weight_table.h"
+
+typedef struct preset {
+    const char *name;
+    int vocab, d_model, d_kv, heads, d_ff, enc_layers, dec_layers, gated, tied;
+    int bart; /* 1 = mBART-style spec */
+} preset;
+
+static const preset presets[] = {
+    {"t5-small", 32128, 512, 64, 8, 2048, 6, 6, 0, 1, 0},
+    {"t5-base", 32128, 768, 64, 12, 3072, 12, 12, 0, 1, 0},
+    {"t5-large", 32128, 1024, 64, 16, 4096, 24, 24, 0, 1, 0},
+    {"flan-t5-xl", 32128, 2048, 64, 32, 5120, 24, 24, 1, 0, 0},
+    {"flan-t5-xxl", 32128, 4096, 64, 64, 10240, 24, 24, 1, 0, 0},
+    {"mbart-large", 250054, 1024, 64, 16, 4096, 12, 12, 0, 1, 1},
+};
+
+ed_status preset_spec(const char *name, model_spec *s, ed_error *err) {
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+        const preset *p = &presets[i];
+        if (strcmp(p->name, name)) continue;
+        spec_init_defaults(s);
+        snprintf(s->family, sizeof s->family, "%s", p->bart ? "mbart" : "t5");
+        s->vocab_size = p->vocab;
+        s->d_model = p->d_model;
+        s->d_kv = p->d_kv;
+        s->num_heads = p->heads;
+        s->d_ff = p->d_ff;
+        s->enc_layers = p->enc_layers;
+        s->dec_layers = p->dec_layers;
+        s->gated_ffn = p->gated;
+        s->tied_head = p->tied;
+        if (p->bart) { /* mBART-large-50 */
+            s->act = ACT_GELU;
+            s->norm = NORM_LAYER;
+            s->norm_eps = 1e-5f;
+            s->linear_bias = 1;
+            s->learned_pos = 1;
+            s->max_positions = 1024;
+            s->pos_offset = 2;
+            s->embed_scale = sqrtf((float)p->d_model);
+            s->embed_norm = 1;
+            s->attn_scale = 1.0f / sqrtf((float)p->d_kv);
+            s->logits_bias = 1;
+            s->pad_id = 1;
+            s->eos_id = 2;
+            s->decoder_start_id = 2;
+        } else {
+            s->act = p->gated ? ACT_GELU_NEW : ACT_RELU;
+            s->norm = NORM_RMS;
+            s->norm_eps = 1e-6f;
+            s->rel_buckets = 32;
+            s->rel_max_distance = 128;
+            s->scale_decoder_outputs = p->tied;
+            s->pad_id = 0;
+            s->eos_id = 1;
+            s->decoder_start_id = 0;
+        }
+        return spec_validate(s, err);
+    }
+    char names[256] = "";
+    for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
+        strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
+        strncat(names, presets[i].name, sizeof names - strlen(names) - 1);
+    }
+    return ed_fail(err, "unknown model name '%s' (known: %s)", name, names);
+}
+
+typedef struct random_ctx {
+    h5_model *out;
+    int dtype;
+    uint64_t state;
+    float *buf;
+    ed_error *err;
+} random_ctx;
+
+static float next_normal(uint64_t *st) {
+    /* xorshift64* pairs through Box-Muller; quality is ample for benchmark weights. */
+    uint64_t a, b;
+    *st ^= *st >> 12, *st ^= *st << 25, *st ^= *st >> 27, a = *st * 2685821657736338717ull;
+    *st ^= *st >> 12, *st ^= *st << 25, *st ^= *st >> 27, b = *st * 2685821657736338717ull;
+    double u1 = ((a >> 11) + 1.0) / 9007199254740993.0, u2 = (b >> 11) / 9007199254740992.0;
+    return (float)(sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2));
+}
+
+static int write_random(void *vctx, const weight_ref *r) {
+    random_ctx *c = vctx;
+    size_t n = (size_t)r->shape[0] * (size_t)r->shape[1];
+    float *buf = malloc(n * sizeof(float));
+    if (!buf) {
+        ed_fail(c->err, "out of memory for tensor %s", r->name);
+        return -1;
+    }
+    const char *leaf = strrchr(r->name, '.') ? strrchr(r->name, '.') + 1 : r->name;
+    int is_norm = strstr(leaf, "norm") && !strstr(leaf, "_b");
+    float scale = r->rank == 2 ? 1.0f / sqrtf((float)r->shape[1]) : 0.02f;
+    if (!strcmp(r->name, "embed.tokens") || strstr(r->name, "pos_embed")) scale = 1.0f;
+    for (size_t i = 0; i < n; i++) {
+        float z = next_normal(&c->state);
+        buf[i] = is_norm ? 1.0f + 0.05f * z : scale * z;
+    }
+    int rc = h5_model_write_tensor(c->out, r->name, r->rank, r->shape, buf, c->dtype, c->err) ? -1 : 0;
+    free(buf);
+    return rc;
+}
+
+ed_status preset_write_random(const model_spec *spec, const char *path, int dtype, unsigned seed,
+                              ed_error *err) {
+    char tmp[1100];
+    snprintf(tmp, sizeof tmp, "%s.partial-%ld", path, (long)getpid());
+    random_ctx c = {.dtype = dtype, .state = 0x9E3779B97F4A7C15ull ^ seed, .err = err};
+    if (h5_model_create(&c.out, tmp, err)) return ED_ERR;
+    ed_status st = h5_model_write_spec(c.out, spec, "random-weights", err);
+    if (st == ED_OK && weight_table_foreach(spec, write_random, &c)) st = ED_ERR;
+    if (h5_model_close(c.out, st ? NULL : err)) st = ED_ERR;
+    if (st == ED_OK && rename(tmp, path)) st = ed_fail(err, "%s: cannot rename into place", path);
+    if (st) remove(tmp);
+    return st;
+}
