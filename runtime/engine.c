@@ -247,3 +247,5 @@ void engine_get_report(const engine *e, engine_report *out) {
                            .wall_s = s->end - s->start, .encode_s = s->encode_s,
                            .decode_s = s->decode_s};
 }
+
+const char *engine_partial_output(const engine *e) { return response_sink_temp_path(e->out); }

@@ -26,5 +26,7 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
 ed_status engine_run(engine *e, ed_error *err);
 void engine_destroy(engine *e);
 void engine_get_report(const engine *e, engine_report *out);
+/* Rank 0: the partial output file a fatal signal must remove, or NULL. */
+const char *engine_partial_output(const engine *e);
 
 #endif

@@ -46,6 +46,10 @@ ed_status response_sink_commit(response_sink *s, ed_error *err) {
     return st;
 }
 
+const char *response_sink_temp_path(const response_sink *s) {
+    return s && !s->is_stdout ? s->tmp : NULL;
+}
+
 void response_sink_discard(response_sink *s) {
     if (!s) return;
     if (!s->is_stdout) {

@@ -17,6 +17,8 @@ typedef struct response_sink response_sink;
 ed_status response_sink_open(response_sink **out, const char *path, ed_error *err);
 /* Makes the output final (renames the temporary file) and frees the sink. */
 ed_status response_sink_commit(response_sink *s, ed_error *err);
+/* The temporary file being written (NULL for stdout), for cleanup on a fatal signal. */
+const char *response_sink_temp_path(const response_sink *s);
 /* Removes the temporary file and frees the sink. NULL is a no-op. */
 void response_sink_discard(response_sink *s);
 
