@@ -14,10 +14,15 @@
 /* One attention call for one sequence over the local heads of this rank.
  * Row i of q/out and row j of k/v hold all local heads: head h at columns [h*d_kv, (h+1)*d_kv).
  * score(i, j) = scale * q_i . k_j + bias(h, bucket(j - (q_pos0 + i)))  (bias only if rel_bias)
- * causal: key j is visible to query i iff j <= q_pos0 + i. */
+ * causal: key j is visible to query i iff j <= q_pos0 + i.
+ * K/V are contiguous rows (kv_blocks NULL) or paged: row j lives in block kv_blocks[j / block_size]
+ * at k + kv_blocks[..] * block_stride + (j % block_size) * kv_stride (runtime/kv_store.h). */
 typedef struct attn_desc {
     const float *q;      /* [n_q, q_stride], first heads*d_kv columns used */
-    const float *k, *v;  /* [n_k, kv_stride] */
+    const float *k, *v;  /* [n_k, kv_stride], or block 0 of a paged layer */
+    const int32_t *kv_blocks; /* block table (host memory), or NULL for contiguous K/V */
+    int block_size;
+    size_t block_stride; /* floats between consecutive blocks */
     float *out;          /* [n_q, out_stride] */
     int q_stride, kv_stride, out_stride;
     int n_q, n_k, heads, d_kv;
@@ -33,6 +38,7 @@ typedef struct backend {
     const char *name;
     void *(*alloc)(size_t bytes);                /* zero-filled; NULL when out of memory */
     void (*free)(void *buf);
+    size_t (*free_memory)(void);                 /* bytes free for new buffers, for kv_memory */
     void (*upload)(void *dst, const float *src, size_t n);   /* host fp32 -> buffer */
     void (*download)(float *dst, const void *src, size_t n); /* buffer -> host fp32 */
     void (*copy)(float *dst, const float *src, size_t n);    /* buffer -> buffer */

@@ -193,19 +193,39 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_er
             return ED_ERR;
     }
     const float *enc_out = stack_out(m, enc, T);
-    /* Cross-attention K/V of every decoder layer, computed once per request. */
+    /* Cross-attention K/V of every decoder layer, computed once per request and written into
+     * its cross blocks, block_size rows at a time. */
     for (int l = 0; l < m->w->dec.n_layers; l++) {
         const layer_weights *lw = &m->w->dec.layers[l];
         linear(m, enc_out, lw->cross_k, lw->cross_k_b, m->k, T, m->I_l, m->D);
         linear(m, enc_out, lw->cross_v, lw->cross_v_b, m->v, T, m->I_l, m->D);
         for (int e = 0; e < p->n_encode; e++) {
-            size_t off = (size_t)p->enc[e].ids_offset * m->I_l, n = (size_t)p->enc[e].len * m->I_l;
-            m->be->copy(kv_cross_k(kv, p->enc[e].slot, l), m->k + off, n);
-            m->be->copy(kv_cross_v(kv, p->enc[e].slot, l), m->v + off, n);
+            kv_view view = kv_store_view(kv, KV_CROSS, l, p->blocks + p->enc[e].cross_blocks);
+            for (int t0 = 0; t0 < p->enc[e].len; t0 += view.block_size) {
+                int rows = p->enc[e].len - t0 < view.block_size ? p->enc[e].len - t0 : view.block_size;
+                size_t src = (size_t)(p->enc[e].ids_offset + t0) * m->I_l;
+                m->be->copy(kv_view_row(&view, view.k, t0), m->k + src, (size_t)rows * m->I_l);
+                m->be->copy(kv_view_row(&view, view.v, t0), m->v + src, (size_t)rows * m->I_l);
+            }
         }
     }
-    for (int e = 0; e < p->n_encode; e++) kv_set_cross_len(kv, p->enc[e].slot, p->enc[e].len);
     return ED_OK;
+}
+
+/* The attention descriptor of one decoder query over a paged view. */
+static attn_desc paged_desc(const encdec_model *m, const stack_weights *st, const layer_weights *lw,
+                            const kv_view *view, int i, int n_k) {
+    attn_desc a = base_desc(m, st, lw);
+    a.q = m->q + (size_t)i * m->I_l;
+    a.out = m->att + (size_t)i * m->I_l;
+    a.k = view->k;
+    a.v = view->v;
+    a.kv_blocks = view->blocks;
+    a.block_size = view->block_size;
+    a.block_stride = view->block_stride;
+    a.n_q = 1;
+    a.n_k = n_k;
+    return a;
 }
 
 ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, float *logits_host,
@@ -231,16 +251,10 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         linear(m, in, lw->self_v, lw->self_v_b, m->v, n, m->I_l, m->D);
         for (int i = 0; i < n; i++) {
             const plan_decode *d = &p->dec[i];
-            float *K = kv_self_k(kv, d->slot, l), *Vv = kv_self_v(kv, d->slot, l);
-            be->copy(K + (size_t)d->pos * m->I_l, m->k + (size_t)i * m->I_l, (size_t)m->I_l);
-            be->copy(Vv + (size_t)d->pos * m->I_l, m->v + (size_t)i * m->I_l, (size_t)m->I_l);
-            attn_desc a = base_desc(m, dec, lw);
-            a.q = m->q + (size_t)i * m->I_l;
-            a.out = m->att + (size_t)i * m->I_l;
-            a.k = K;
-            a.v = Vv;
-            a.n_q = 1;
-            a.n_k = d->pos + 1;
+            kv_view view = kv_store_view(kv, KV_SELF, l, p->blocks + d->self_blocks);
+            be->copy(kv_view_row(&view, view.k, d->pos), m->k + (size_t)i * m->I_l, (size_t)m->I_l);
+            be->copy(kv_view_row(&view, view.v, d->pos), m->v + (size_t)i * m->I_l, (size_t)m->I_l);
+            attn_desc a = paged_desc(m, dec, lw, &view, i, d->pos + 1);
             a.q_pos0 = d->pos;
             a.causal = 1;
             a.bidirectional = 0;
@@ -253,13 +267,8 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         linear(m, in, lw->cross_q, lw->cross_q_b, m->q, n, m->I_l, m->D);
         for (int i = 0; i < n; i++) {
             const plan_decode *d = &p->dec[i];
-            attn_desc a = base_desc(m, NULL, lw);
-            a.q = m->q + (size_t)i * m->I_l;
-            a.out = m->att + (size_t)i * m->I_l;
-            a.k = kv_cross_k(kv, d->slot, l);
-            a.v = kv_cross_v(kv, d->slot, l);
-            a.n_q = 1;
-            a.n_k = kv_cross_len(kv, d->slot);
+            kv_view view = kv_store_view(kv, KV_CROSS, l, p->blocks + d->cross_blocks);
+            attn_desc a = paged_desc(m, NULL, lw, &view, i, d->cross_len);
             be->attention(&a);
         }
         be->matmul_wt(m->att, lw->cross_o, m->out, n, m->D, m->I_l, 0);

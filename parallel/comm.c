@@ -112,4 +112,12 @@ int comm_all_ok(comm *c, int local_ok) {
     return all;
 }
 
+long long comm_min(comm *c, long long v) {
+    long long m = v;
+    if (c->size > 1 &&
+        MPI_Allreduce(&v, &m, 1, MPI_LONG_LONG, MPI_MIN, c->world) != MPI_SUCCESS)
+        return -1;
+    return m;
+}
+
 void comm_abort(comm *c, int code) { MPI_Abort(c ? c->world : MPI_COMM_WORLD, code); }

@@ -39,6 +39,9 @@ ed_status comm_bcast(comm *c, void *buf, size_t n, int root, ed_error *err);
  * Used before the first collective so that no rank is left waiting after another failed. */
 int comm_all_ok(comm *c, int local_ok);
 
+/* The minimum of v over all ranks (every rank gets it), or -1 if the collective failed. */
+long long comm_min(comm *c, long long v);
+
 /* Ends the whole job (all ranks). Only launch/ calls this. */
 void comm_abort(comm *c, int code);
 

@@ -8,7 +8,13 @@
 #include <string.h>
 #include <yaml.h>
 
-typedef enum { KEY_STRING, KEY_INT, KEY_ENUM } key_type;
+typedef enum {
+    KEY_STRING,
+    KEY_INT,
+    KEY_ENUM,
+    KEY_MEMORY,  /* double: "auto" = 0, bytes with an optional K/M/G[i][B] suffix, or 0 < f <= 1 */
+    KEY_FRACTION /* double: "auto" = 0, or 0 < f < 1 */
+} key_type;
 
 /* One row per config key: the only place a key exists. */
 typedef struct config_key {
@@ -24,6 +30,7 @@ typedef struct config_key {
 static const char *const backend_names[] = {"cpu", "cuda", NULL};
 static const char *const dtype_names[] = {"fp32", "fp16", "bf16", NULL};
 static const char *const lm_head_names[] = {"vocab", "replicated", NULL};
+static const char *const policy_names[] = {"guaranteed_no_evict", "max_utilization", NULL};
 
 #define FIELD(f) offsetof(run_config, f)
 static const config_key config_schema[] = {
@@ -43,6 +50,17 @@ static const config_key config_schema[] = {
     {"lm_head_split", KEY_ENUM, FIELD(lm_head_split), "vocab", 0, 0, lm_head_names,
      "vocab: LM head rows split over ranks, logits gathered to rank 0; replicated: rank 0 "
      "computes all logits"},
+    {"kv_block_size", KEY_INT, FIELD(kv_block_size), "16", 1, 4096, NULL, "tokens per KV block"},
+    {"kv_memory", KEY_MEMORY, FIELD(kv_memory), "auto", 0, 0, NULL,
+     "KV bytes per rank (e.g. 8GiB), a fraction of free memory (0.9), or auto"},
+    {"cross_kv_fraction", KEY_FRACTION, FIELD(cross_kv_fraction), "auto", 0, 0, NULL,
+     "share of kv_memory for the cross-attention pool"},
+    {"max_kv_tokens", KEY_INT, FIELD(max_kv_tokens), "0", 0, 1 << 30, NULL,
+     "cap on the self-attention pool, tokens (0 = none)"},
+    {"max_cross_kv_tokens", KEY_INT, FIELD(max_cross_kv_tokens), "0", 0, 1 << 30, NULL,
+     "cap on the cross-attention pool, tokens (0 = none)"},
+    {"scheduler_policy", KEY_ENUM, FIELD(scheduler_policy), "guaranteed_no_evict", 0, 0,
+     policy_names, "guaranteed_no_evict | max_utilization"},
 };
 #define N_KEYS (sizeof config_schema / sizeof config_schema[0])
 
@@ -55,10 +73,46 @@ static const config_key *find_key(const char *name) {
     return NULL;
 }
 
+/* "auto" -> 0; "8GiB", "512MB", "1073741824" -> bytes; "0.9" -> fraction. -1 if malformed. */
+static double parse_memory(const char *v) {
+    if (!strcmp(v, "auto")) return 0;
+    char *end;
+    errno = 0;
+    double x = strtod(v, &end);
+    if (end == v || errno || x <= 0) return -1;
+    static const struct { const char *suffix; double mult; } units[] = {
+        {"", 1}, {"B", 1}, {"K", 1e3}, {"KB", 1e3}, {"KiB", 1024.0}, {"M", 1e6}, {"MB", 1e6},
+        {"MiB", 1048576.0}, {"G", 1e9}, {"GB", 1e9}, {"GiB", 1073741824.0}, {"T", 1e12},
+        {"TB", 1e12}, {"TiB", 1099511627776.0}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcmp(end, units[i].suffix)) {
+            if (x <= 1 && units[i].mult > 1) return -1; /* "1GiB" fine, "0.5GiB" odd: reject */
+            return x * units[i].mult;
+        }
+    return -1;
+}
+
 static ed_status apply(run_config *cfg, const config_key *k, const char *value, const char *where,
                        ed_error *err) {
     char *field = (char *)cfg + k->offset;
     switch (k->type) {
+    case KEY_MEMORY: {
+        double x = parse_memory(value);
+        if (x < 0)
+            return ed_fail(err, "%s: key '%s': '%s' is not a size (8GiB, 512MB, bytes), a "
+                                "fraction of free memory in (0, 1], or auto", where, k->name, value);
+        *(double *)field = x;
+        return ED_OK;
+    }
+    case KEY_FRACTION: {
+        char *end;
+        double x = strcmp(value, "auto") ? strtod(value, &end) : 0;
+        if (strcmp(value, "auto") && (end == value || *end || x <= 0 || x >= 1))
+            return ed_fail(err, "%s: key '%s': '%s' is not a fraction in (0, 1) or auto", where,
+                           k->name, value);
+        *(double *)field = x;
+        return ED_OK;
+    }
     case KEY_STRING: {
         size_t n = strlen(value);
         if (n >= 1024) return ed_fail(err, "%s: key '%s': value is too long", where, k->name);

@@ -9,6 +9,7 @@
 typedef enum { BACKEND_CPU = 0, BACKEND_CUDA = 1 } backend_kind;
 typedef enum { DTYPE_FP32 = 0, DTYPE_FP16 = 1, DTYPE_BF16 = 2 } ed_dtype;
 typedef enum { LM_HEAD_VOCAB = 0, LM_HEAD_REPLICATED = 1 } lm_head_split_kind;
+typedef enum { POLICY_GUARANTEED_NO_EVICT = 0, POLICY_MAX_UTILIZATION = 1 } scheduler_policy;
 
 typedef struct run_config {
     char model[1024];    /* path to the converted .h5 model (required) */
@@ -22,6 +23,14 @@ typedef struct run_config {
     char output[1024];   /* JSON Lines response file, "-" = stdout */
     int stats_every;     /* seconds between rank-0 progress lines; 0 = only the summary */
     int lm_head_split;   /* lm_head_split_kind */
+    int kv_block_size;   /* tokens per KV block, both pools */
+    double kv_memory;    /* KV bytes per rank (> 1), a fraction of free memory (0 < f <= 1), or
+                            0 = auto: room for max_batch_size full-length sequences */
+    double cross_kv_fraction; /* share of kv_memory for the cross pool; 0 = auto (in proportion
+                                 to max_input_len : max_output_len + 1) */
+    int max_kv_tokens;        /* cap on the self pool, tokens; 0 = none */
+    int max_cross_kv_tokens;  /* cap on the cross pool, tokens; 0 = none */
+    int scheduler_policy;     /* scheduler_policy */
 } run_config;
 
 /* Fills cfg with every key's default. */

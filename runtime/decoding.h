@@ -16,7 +16,11 @@
 
 typedef struct sequence {
     request *req;          /* owned */
-    int slot;              /* KV slot */
+    int32_t *self_blocks;  /* [max_self_blocks] self-pool block table, n_self_blocks in use */
+    int n_self_blocks, max_self_blocks;
+    int32_t *cross_blocks; /* [n_cross_blocks] cross-pool blocks holding the encoder K/V */
+    int n_cross_blocks;
+    int self_reserved;     /* self blocks still promised by the scheduler (guaranteed policy) */
     int32_t *tokens;       /* [n_decoder + max_new_tokens]: start, prefix, generated */
     int n_tokens;
     int n_fed;             /* tokens fed to the decoder so far */
@@ -26,8 +30,14 @@ typedef struct sequence {
     const char *finish_reason; /* NULL while running */
 } sequence;
 
-ed_status sequence_create(sequence **out, request *req, int slot, int vocab, ed_error *err);
+/* Decoder tokens this request will feed at most (= self K/V rows it needs). */
+int request_max_fed(const request *r);
+
+/* block_size: KV block size in tokens (sizes the block tables). */
+ed_status sequence_create(sequence **out, request *req, int vocab, int block_size, ed_error *err);
 void sequence_destroy(sequence *s); /* destroys its request too */
+/* Destroys the sequence but hands its request back (preemption re-queues the request). */
+request *sequence_release(sequence *s);
 
 /* The token fed at this step and its position. */
 static inline int32_t sequence_next_token(const sequence *s) { return s->tokens[s->n_fed]; }

@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@ typedef struct engine_stats {
     long done, errors;
     long encoder_tokens, decoder_tokens, steps, decode_steps;
     double start, last_report, end, encode_s, decode_s;
+    int peak_self_used, peak_cross_used; /* blocks */
 } engine_stats;
 
 struct engine {
@@ -29,6 +31,7 @@ struct engine {
     encdec_model *model;
     kv_store *kv;
     step_plan *plan;
+    int n_self_blocks, n_cross_blocks; /* pool sizes, equal on every rank */
     /* rank 0 only */
     scheduler *sched;
     float *logits; /* [max_batch_size, vocab] host */
@@ -45,13 +48,58 @@ static double now_s(void) {
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* Every rank's local part of start-up; the caller agrees on the outcome across ranks. */
-static ed_status create_local(engine *e, ed_error *err) {
+/* Sizes both KV pools from kv_memory / cross_kv_fraction / the token caps. The numbers may differ
+ * per rank (a fraction of free memory), so every rank takes the minimum over all ranks: the
+ * plans name blocks that must exist everywhere. Collective: every rank calls it. */
+static ed_status plan_kv_pools(engine *e, int kv_dim, ed_error *err) {
     const run_config *cfg = &e->cfg;
-    int rank = comm_rank(e->comm);
+    const model_spec *s = &e->weights->spec;
+    int bs = cfg->kv_block_size;
+    double block = (double)kv_block_bytes(s->dec_layers, kv_dim, bs);
+    double self_tokens = (double)cfg->max_batch_size * (cfg->max_output_len + 1);
+    double cross_tokens = (double)cfg->max_batch_size * cfg->max_input_len;
+    double frac = cfg->cross_kv_fraction > 0 ? cfg->cross_kv_fraction
+                                             : cross_tokens / (cross_tokens + self_tokens);
+    long long n_self, n_cross;
+    if (cfg->kv_memory == 0) { /* auto: every running sequence at full length */
+        n_self = (long long)ceil(self_tokens / bs);
+        n_cross = (long long)ceil(cross_tokens / bs);
+    } else {
+        double bytes = cfg->kv_memory > 1 ? cfg->kv_memory
+                                          : cfg->kv_memory * (double)e->be->free_memory();
+        n_cross = (long long)(bytes * frac / block);
+        n_self = (long long)(bytes * (1 - frac) / block);
+    }
+    if (cfg->max_kv_tokens > 0 && n_self > (cfg->max_kv_tokens + bs - 1) / bs)
+        n_self = (cfg->max_kv_tokens + bs - 1) / bs;
+    if (cfg->max_cross_kv_tokens > 0 && n_cross > (cfg->max_cross_kv_tokens + bs - 1) / bs)
+        n_cross = (cfg->max_cross_kv_tokens + bs - 1) / bs;
+    if (n_self > 1 << 30) n_self = 1 << 30;
+    if (n_cross > 1 << 30) n_cross = 1 << 30;
+    n_self = comm_min(e->comm, n_self);
+    n_cross = comm_min(e->comm, n_cross);
+    if (n_self < 1 || n_cross < 1)
+        return ed_fail(err, "config: key 'kv_memory': room for %lld self and %lld cross KV blocks "
+                            "of %d tokens (%.1f KB each); both pools need at least one",
+                       n_self, n_cross, bs, block / 1e3);
+    e->n_self_blocks = (int)n_self;
+    e->n_cross_blocks = (int)n_cross;
+    log_info("KV pools per rank: self %d blocks x %d tokens = %lld tokens, %.1f MB; cross %d "
+             "blocks = %lld tokens, %.1f MB", e->n_self_blocks, bs, n_self * bs,
+             n_self * block / 1e6, e->n_cross_blocks, n_cross * bs, n_cross * block / 1e6);
+    return ED_OK;
+}
+
+/* Start-up, phase 1 (local): backend and this rank's weight shard. */
+static ed_status load_weights(engine *e, ed_error *err) {
+    const run_config *cfg = &e->cfg;
+    if (cfg->tp != comm_size(e->comm))
+        return ed_fail(err, "config: key 'tp' is %d but mpirun started %d ranks (they must be "
+                            "equal)", cfg->tp, comm_size(e->comm));
     if (!(e->be = backend_get(cfg->backend, err))) return ED_ERR;
-    if (model_weights_load(&e->weights, cfg->model, rank, cfg->tp,
-                           cfg->lm_head_split == LM_HEAD_VOCAB, e->be, err)) return ED_ERR;
+    if (model_weights_load(&e->weights, cfg->model, comm_rank(e->comm), cfg->tp,
+                           cfg->lm_head_split == LM_HEAD_VOCAB, e->be, err))
+        return ED_ERR;
     const model_spec *s = &e->weights->spec;
     if (s->learned_pos && cfg->max_input_len > s->max_positions)
         return ed_fail(err, "config: key 'max_input_len' (%d) exceeds the model's "
@@ -60,16 +108,29 @@ static ed_status create_local(engine *e, ed_error *err) {
         return ed_fail(err, "config: key 'max_output_len' (%d) + the start token exceeds the "
                             "model's max_position_embeddings (%d)", cfg->max_output_len,
                        s->max_positions);
+    return ED_OK;
+}
+
+/* Start-up, phase 3 (local): activations, KV pools, plan, and on rank 0 the scheduler and the
+ * request and response files. */
+static ed_status create_runtime(engine *e, ed_error *err) {
+    const run_config *cfg = &e->cfg;
+    const model_spec *s = &e->weights->spec;
     int B = cfg->max_batch_size;
     int enc_budget = B * cfg->max_input_len;
     int kv_dim = s->num_heads / cfg->tp * s->d_kv;
+    scheduler_config sc = {.max_running = B, .max_encoder_tokens = enc_budget,
+                           .block_size = cfg->kv_block_size, .n_self_blocks = e->n_self_blocks,
+                           .n_cross_blocks = e->n_cross_blocks, .policy = cfg->scheduler_policy,
+                           .vocab = s->vocab_size};
     if (encdec_create(&e->model, e->weights, e->comm, enc_budget, B, err) ||
-        kv_store_create(&e->kv, e->be, B, s->dec_layers, kv_dim, cfg->max_output_len + 1,
-                        cfg->max_input_len, err))
+        kv_store_create(&e->kv, e->be, s->dec_layers, kv_dim, cfg->kv_block_size,
+                        e->n_self_blocks, e->n_cross_blocks, err))
         return ED_ERR;
-    if (!(e->plan = step_plan_create(B, B, enc_budget))) return ed_fail(err, "out of memory");
-    if (rank != 0) return ED_OK;
-    if (scheduler_create(&e->sched, B, enc_budget, err)) return ED_ERR;
+    if (!(e->plan = step_plan_create(B, B, enc_budget, scheduler_max_plan_blocks(&sc))))
+        return ed_fail(err, "out of memory");
+    if (comm_rank(e->comm) != 0) return ED_OK;
+    if (scheduler_create(&e->sched, &sc, err)) return ED_ERR;
     if (!(e->logits = malloc(sizeof(float) * (size_t)B * s->vocab_size)))
         return ed_fail(err, "out of memory");
     if (!strcmp(cfg->requests, "-")) e->in = stdin;
@@ -78,28 +139,34 @@ static ed_status create_local(engine *e, ed_error *err) {
     return response_sink_open(&e->out, cfg->output, err);
 }
 
+/* Every rank calls this with its verdict; all return the same. */
+static ed_status agree(engine *e, ed_status local, ed_error *err) {
+    if (comm_all_ok(e->comm, local == ED_OK)) return ED_OK;
+    if (local == ED_OK) ed_fail(err, "start-up failed on another rank (see its message)");
+    return ED_ERR;
+}
+
 ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *err) {
     *out = NULL;
     engine *e = calloc(1, sizeof *e);
     if (!e) return ed_fail(err, "out of memory");
     e->cfg = *cfg;
     e->comm = c;
-    ed_status st = ED_OK;
-    if (cfg->tp != comm_size(c))
-        st = ed_fail(err, "config: key 'tp' is %d but mpirun started %d ranks (they must be equal)",
-                     cfg->tp, comm_size(c));
-    else
-        st = create_local(e, err);
-    if (!comm_all_ok(c, st == ED_OK)) {
-        if (st == ED_OK) ed_fail(err, "start-up failed on another rank (see its message)");
+    /* Each phase ends in an agreement, and the pool sizing in between is collective, so a rank
+     * that fails never leaves the others waiting. */
+    if (agree(e, load_weights(e, err), err) ||
+        agree(e, plan_kv_pools(e, e->weights->spec.num_heads / cfg->tp * e->weights->spec.d_kv,
+                               err), err) ||
+        agree(e, create_runtime(e, err), err)) {
         engine_destroy(e);
         return ED_ERR;
     }
     const model_spec *s = &e->weights->spec;
     log_info("model %s: family %s, d_model %d, %d heads x %d, d_ff %d, %d+%d layers, vocab %d; "
-             "tp %d, backend %s", cfg->model, s->family, s->d_model, s->num_heads, s->d_kv, s->d_ff,
-             s->enc_layers, s->dec_layers, s->vocab_size, cfg->tp, e->be->name);
-    log_info("memory per rank: weights %.1f MB, KV %.1f MB, activations %.1f MB",
+             "tp %d, backend %s, lm_head_split %s", cfg->model, s->family, s->d_model,
+             s->num_heads, s->d_kv, s->d_ff, s->enc_layers, s->dec_layers, s->vocab_size, cfg->tp,
+             e->be->name, cfg->lm_head_split == LM_HEAD_VOCAB ? "vocab" : "replicated");
+    log_info("memory per rank: weights %.1f MB, KV pools %.1f MB, activations %.1f MB",
              e->weights->arena_bytes / 1e6, kv_store_bytes(e->kv) / 1e6,
              encdec_workspace_bytes(e->model) / 1e6);
     *out = e;
@@ -139,7 +206,9 @@ static ed_status read_requests(engine *e, ed_error *err) {
     char *text = NULL;
     size_t cap = 0;
     ed_status st = ED_OK;
-    while (!e->eof && scheduler_queued(e->sched) < e->cfg.max_batch_size) {
+    scheduler_stats ss;
+    scheduler_get_stats(e->sched, &ss);
+    for (int queued = ss.queued; !e->eof && queued < e->cfg.max_batch_size;) {
         if (getline(&text, &cap, e->in) < 0) {
             e->eof = 1;
             break;
@@ -150,7 +219,8 @@ static ed_status read_requests(engine *e, ed_error *err) {
         cJSON *id = NULL;
         ed_error rerr;
         ed_status rst = request_parse(text, e->line, &lim, &r, &id, &rerr);
-        if (rst == ED_OK && scheduler_submit(e->sched, r, &rerr)) {
+        if (rst == ED_OK && (scheduler_check_fits(e->sched, r, &rerr) ||
+                             scheduler_submit(e->sched, r, &rerr))) {
             request_destroy(r);
             rst = ED_ERR;
         }
@@ -162,6 +232,7 @@ static ed_status read_requests(engine *e, ed_error *err) {
             if (st) break;
             continue;
         }
+        queued++;
         cJSON_Delete(id);
     }
     free(text);
@@ -170,17 +241,24 @@ static ed_status read_requests(engine *e, ed_error *err) {
 
 static void report(engine *e, const char *what) {
     double t = now_s() - e->stats.start;
-    log_info("%s: %ld done, %ld errors, %d running, %d queued; %ld steps, encoder %.0f tok/s, "
-             "decoder %.0f tok/s, %.2f s", what, e->stats.done, e->stats.errors,
-             scheduler_running(e->sched), scheduler_queued(e->sched), e->stats.steps,
+    scheduler_stats ss;
+    scheduler_get_stats(e->sched, &ss);
+    int self_used = ss.self_total - ss.self_free, cross_used = ss.cross_total - ss.cross_free;
+    if (self_used > e->stats.peak_self_used) e->stats.peak_self_used = self_used;
+    if (cross_used > e->stats.peak_cross_used) e->stats.peak_cross_used = cross_used;
+    log_info("%s: %ld done, %ld errors, %d running, %d queued, %ld preempted; self pool %d/%d "
+             "blocks used (peak %d), cross pool %d/%d (peak %d); encoder %.0f tok/s, decoder "
+             "%.0f tok/s, %ld steps, %.2f s", what, e->stats.done, e->stats.errors, ss.running,
+             ss.queued, ss.preemptions, self_used, ss.self_total, e->stats.peak_self_used,
+             cross_used, ss.cross_total, e->stats.peak_cross_used,
              t > 0 ? e->stats.encoder_tokens / t : 0.0, t > 0 ? e->stats.decoder_tokens / t : 0.0,
-             t);
+             e->stats.steps, t);
 }
 
 /* Rank 0: the next plan (stop = 1 when all work is done). */
 static ed_status plan_next(engine *e, ed_error *err) {
     if (read_requests(e, err)) return ED_ERR;
-    if (scheduler_build_plan(e->sched, e->plan, e->weights->spec.vocab_size, err)) return ED_ERR;
+    if (scheduler_build_plan(e->sched, e->plan, err)) return ED_ERR;
     if (e->plan->n_encode == 0 && e->plan->n_decode == 0) e->plan->stop = 1;
     return ED_OK;
 }
@@ -221,6 +299,12 @@ ed_status engine_run(engine *e, ed_error *err) {
         e->stats.decode_s += now_s() - t1;
         e->stats.decode_steps += e->plan->n_decode > 0;
         e->stats.steps++;
+        scheduler_stats ss;
+        scheduler_get_stats(e->sched, &ss);
+        if (ss.self_total - ss.self_free > e->stats.peak_self_used)
+            e->stats.peak_self_used = ss.self_total - ss.self_free;
+        if (ss.cross_total - ss.cross_free > e->stats.peak_cross_used)
+            e->stats.peak_cross_used = ss.cross_total - ss.cross_free;
         e->stats.encoder_tokens += e->plan->n_ids;
         e->stats.decoder_tokens += e->plan->n_decode;
         if (apply_logits(e, err)) return ED_ERR;
@@ -232,6 +316,14 @@ ed_status engine_run(engine *e, ed_error *err) {
     e->stats.end = now_s();
     if (root) {
         report(e, "summary");
+        scheduler_stats ss;
+        scheduler_get_stats(e->sched, &ss);
+        log_info("KV pools at the end: self %d/%d blocks free, cross %d/%d free", ss.self_free,
+                 ss.self_total, ss.cross_free, ss.cross_total);
+        if (ss.self_free != ss.self_total || ss.cross_free != ss.cross_total)
+            return ed_fail(err, "KV pools did not return to their starting free-block counts "
+                                "(self %d/%d, cross %d/%d): block accounting is broken",
+                           ss.self_free, ss.self_total, ss.cross_free, ss.cross_total);
         ed_status st = response_sink_commit(e->out, err);
         e->out = NULL;
         return st;

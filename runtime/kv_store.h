@@ -1,29 +1,44 @@
-/* KV storage of one rank: the decoder self-attention K/V and the cross-attention K/V (the encoder
- * output projected once per request), for this rank's heads only.
- * This version gives each of n_slots sequences a contiguous region per layer; the paged pools
- * (fixed-size blocks, block tables) replace it behind this same interface in their own issue.
- * Layout per (slot, layer): K and V are [capacity, kv_dim] with kv_dim = local heads * d_kv. */
+/* KV storage of one rank, paged: two pools of fixed-size blocks for this rank's heads only.
+ *   self pool:  decoder self-attention K/V, block_size decoder tokens per block
+ *   cross pool: the encoder output projected to K/V for every decoder layer, computed once per
+ *               request at its encoder step and read by all its decoder steps
+ * Layout of either pool: [n_blocks][n_layers][2 (K, V)][block_size][kv_dim] (fp32 on the CPU),
+ * kv_dim = local heads * d_kv. Which blocks a sequence uses is decided by rank 0 and carried in
+ * the step plan (block tables), so this module has no allocator. */
 #ifndef ENCDEC_KV_STORE_H
 #define ENCDEC_KV_STORE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "kernels/backend.h"
 #include "runtime/status.h"
 
 typedef struct kv_store kv_store;
 
-ed_status kv_store_create(kv_store **out, const backend *be, int n_slots, int n_layers, int kv_dim,
-                          int self_capacity, int cross_capacity, ed_error *err);
+typedef enum { KV_SELF = 0, KV_CROSS = 1 } kv_pool_id;
+
+ed_status kv_store_create(kv_store **out, const backend *be, int n_layers, int kv_dim,
+                          int block_size, int n_self_blocks, int n_cross_blocks, ed_error *err);
 void kv_store_destroy(kv_store *kv);
 
-float *kv_self_k(kv_store *kv, int slot, int layer);  /* [self_capacity, kv_dim] */
-float *kv_self_v(kv_store *kv, int slot, int layer);
-float *kv_cross_k(kv_store *kv, int slot, int layer); /* [cross_capacity, kv_dim] */
-float *kv_cross_v(kv_store *kv, int slot, int layer);
-int kv_cross_len(const kv_store *kv, int slot);       /* encoder tokens stored for slot */
-void kv_set_cross_len(kv_store *kv, int slot, int len);
-int kv_kv_dim(const kv_store *kv);
+/* A paged view of one layer of a pool for one sequence, as the attention kernel takes it. */
+typedef struct kv_view {
+    float *k, *v;           /* K and V of block 0 of this layer */
+    size_t block_stride;    /* floats from one block to the next */
+    int block_size, kv_dim;
+    const int32_t *blocks;  /* the sequence's block table */
+} kv_view;
+
+kv_view kv_store_view(kv_store *kv, kv_pool_id pool, int layer, const int32_t *blocks);
+/* Row `pos` of K (or V) in a view. */
+static inline float *kv_view_row(const kv_view *v, const float *base, int pos) {
+    return (float *)base + (size_t)v->blocks[pos / v->block_size] * v->block_stride +
+           (size_t)(pos % v->block_size) * v->kv_dim;
+}
+
+/* Bytes one block takes in a pool (all layers, K and V), on this rank. */
+size_t kv_block_bytes(int n_layers, int kv_dim, int block_size);
 size_t kv_store_bytes(const kv_store *kv);
 
 #endif

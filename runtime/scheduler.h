@@ -1,33 +1,61 @@
-/* Rank 0's scheduler: a FIFO queue of validated requests and a fixed set of KV slots. Each step it
- * admits queued requests into free slots (first come, first served, within the step's encoder
- * token budget), and plans the encoder pass of the admitted ones and one decoder step for every
- * running sequence, the admitted ones included. Finished sequences leave at once, so short
- * requests never wait for long ones. (Policies over paged KV pools come with their own issue.) */
+/* Rank 0's scheduler: a FIFO queue of validated requests, the running sequences, and the block
+ * pools of both KV caches (only rank 0 allocates; the plan names blocks for every rank).
+ * Each step it
+ *   1. gives every running sequence the self block its next position needs; under
+ *      max_utilization, when the self pool is empty it preempts the most recently admitted
+ *      sequence (frees its blocks in both pools, puts its request back at the head of the queue
+ *      to run again from its encoder step; greedy decoding makes the output identical);
+ *   2. admits queued requests in order while max_running, the step's encoder token budget and
+ *      the pools allow: guaranteed_no_evict admits only a request whose cross blocks and whole
+ *      self reservation (input-independent: every decoder token it may feed) are free;
+ *      max_utilization admits when its cross blocks and one self block are free;
+ *   3. plans the encoder pass of the admitted requests and one decoder step for every running
+ *      sequence, the admitted ones included.
+ * Finished sequences leave at once and return their blocks, so short requests never wait for
+ * long ones. */
 #ifndef ENCDEC_SCHEDULER_H
 #define ENCDEC_SCHEDULER_H
 
 #include "runtime/decoding.h"
 #include "runtime/step_plan.h"
 
+typedef struct scheduler_config {
+    int max_running;        /* max_batch_size */
+    int max_encoder_tokens; /* per step */
+    int block_size;         /* tokens per KV block */
+    int n_self_blocks, n_cross_blocks;
+    int policy;             /* scheduler_policy */
+    int vocab;
+} scheduler_config;
+
+typedef struct scheduler_stats {
+    int queued, running;
+    long preemptions;
+    int self_free, self_total, cross_free, cross_total; /* blocks */
+} scheduler_stats;
+
 typedef struct scheduler scheduler;
 
-ed_status scheduler_create(scheduler **out, int n_slots, int max_encoder_tokens, ed_error *err);
+ed_status scheduler_create(scheduler **out, const scheduler_config *cfg, ed_error *err);
 void scheduler_destroy(scheduler *s); /* destroys queued requests and running sequences */
 
+/* ED_ERR (with a message naming the sizes) when r could never run, even alone in empty pools. */
+ed_status scheduler_check_fits(const scheduler *s, const request *r, ed_error *err);
 /* Queues r; takes ownership on success only. */
 ed_status scheduler_submit(scheduler *s, request *r, ed_error *err);
-int scheduler_queued(const scheduler *s);
-int scheduler_running(const scheduler *s);
 
-/* Fills p (cleared by the caller, seq set) with admissions and decode entries. Admitting creates
- * each request's sequence; failure to allocate it is an error. */
-ed_status scheduler_build_plan(scheduler *s, step_plan *p, int vocab, ed_error *err);
-
-/* The sequence decoded by plan entry i of the last plan built. */
+/* Fills p (cleared by the caller, seq set) as described above. */
+ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err);
+/* The sequence decoded by entry i of the last plan. */
 sequence *scheduler_plan_sequence(scheduler *s, int i);
 
-/* Removes finished sequences from their slots and hands each to done(ctx, seq), which owns it. */
+/* Removes finished sequences, returns their blocks, and hands each to done(ctx, seq). */
 typedef ed_status (*scheduler_done_fn)(void *ctx, sequence *seq, ed_error *err);
 ed_status scheduler_retire(scheduler *s, scheduler_done_fn done, void *ctx, ed_error *err);
+
+void scheduler_get_stats(const scheduler *s, scheduler_stats *out);
+
+/* Upper bound of step_plan.n_blocks for any plan this scheduler builds. */
+int scheduler_max_plan_blocks(const scheduler_config *cfg);
 
 #endif

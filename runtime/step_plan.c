@@ -1,17 +1,20 @@
 #include "runtime/step_plan.h"
 
 #include <stdlib.h>
+#include <string.h>
 
-step_plan *step_plan_create(int cap_encode, int cap_decode, int cap_ids) {
+step_plan *step_plan_create(int cap_encode, int cap_decode, int cap_ids, int cap_blocks) {
     step_plan *p = calloc(1, sizeof *p);
     if (!p) return NULL;
     p->enc = calloc((size_t)cap_encode, sizeof *p->enc);
     p->dec = calloc((size_t)cap_decode, sizeof *p->dec);
     p->ids = calloc((size_t)cap_ids, sizeof *p->ids);
+    p->blocks = calloc((size_t)(cap_blocks ? cap_blocks : 1), sizeof *p->blocks);
     p->cap_encode = cap_encode;
     p->cap_decode = cap_decode;
     p->cap_ids = cap_ids;
-    if (!p->enc || !p->dec || !p->ids) {
+    p->cap_blocks = cap_blocks;
+    if (!p->enc || !p->dec || !p->ids || !p->blocks) {
         step_plan_destroy(p);
         return NULL;
     }
@@ -23,12 +26,20 @@ void step_plan_destroy(step_plan *p) {
     free(p->enc);
     free(p->dec);
     free(p->ids);
+    free(p->blocks);
     free(p);
+}
+
+int32_t step_plan_add_blocks(step_plan *p, const int32_t *blocks, int n) {
+    int32_t off = p->n_blocks;
+    memcpy(p->blocks + off, blocks, sizeof(int32_t) * (size_t)n);
+    p->n_blocks += n;
+    return off;
 }
 
 void step_plan_clear(step_plan *p) {
     p->stop = 0;
-    p->n_encode = p->n_decode = p->n_ids = 0;
+    p->n_encode = p->n_decode = p->n_ids = p->n_blocks = 0;
 }
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n) {
@@ -47,8 +58,10 @@ uint64_t step_plan_checksum(const step_plan *p) {
     h = fnv(h, &p->n_encode, sizeof p->n_encode);
     h = fnv(h, &p->n_decode, sizeof p->n_decode);
     h = fnv(h, &p->n_ids, sizeof p->n_ids);
+    h = fnv(h, &p->n_blocks, sizeof p->n_blocks);
     h = fnv(h, p->enc, sizeof *p->enc * (size_t)p->n_encode);
     h = fnv(h, p->dec, sizeof *p->dec * (size_t)p->n_decode);
     h = fnv(h, p->ids, sizeof *p->ids * (size_t)p->n_ids);
+    h = fnv(h, p->blocks, sizeof *p->blocks * (size_t)p->n_blocks);
     return h;
 }

@@ -7,28 +7,33 @@
 #include <stdint.h>
 
 typedef struct plan_encode {
-    int32_t slot;       /* KV slot receiving this request's cross K/V */
-    int32_t len;        /* input tokens */
-    int32_t ids_offset; /* into step_plan.ids */
+    int32_t len;          /* input tokens */
+    int32_t ids_offset;   /* into step_plan.ids */
+    int32_t cross_blocks; /* offset into step_plan.blocks: ceil(len / block_size) cross blocks */
 } plan_encode;
 
 typedef struct plan_decode {
-    int32_t slot;  /* KV slot of the sequence */
-    int32_t pos;   /* decoder position of `token` (0 = the start token) */
-    int32_t token; /* token fed at pos */
+    int32_t pos;          /* decoder position of `token` (0 = the start token) */
+    int32_t token;        /* token fed at pos; its self K/V is written at pos */
+    int32_t self_blocks;  /* offset into step_plan.blocks: ceil((pos + 1) / block_size) blocks */
+    int32_t cross_blocks; /* offset into step_plan.blocks: the request's cross blocks */
+    int32_t cross_len;    /* encoder tokens stored in those blocks */
 } plan_decode;
 
 typedef struct step_plan {
     uint64_t seq;    /* 0, 1, 2, ... per plan */
     int32_t stop;    /* 1: no more work, every rank leaves the loop */
-    int32_t n_encode, n_decode, n_ids;
+    int32_t n_encode, n_decode, n_ids, n_blocks;
     plan_encode *enc; /* [cap_encode] */
     plan_decode *dec; /* [cap_decode] */
     int32_t *ids;     /* [cap_ids] packed encoder inputs */
-    int32_t cap_encode, cap_decode, cap_ids;
+    int32_t *blocks;  /* [cap_blocks] block tables the entries point into */
+    int32_t cap_encode, cap_decode, cap_ids, cap_blocks;
 } step_plan;
 
-step_plan *step_plan_create(int cap_encode, int cap_decode, int cap_ids);
+step_plan *step_plan_create(int cap_encode, int cap_decode, int cap_ids, int cap_blocks);
+/* Appends n block ids; returns their offset. The caller sized cap_blocks for the worst case. */
+int32_t step_plan_add_blocks(step_plan *p, const int32_t *blocks, int n);
 void step_plan_destroy(step_plan *p);
 void step_plan_clear(step_plan *p); /* keeps seq */
 

@@ -1,10 +1,23 @@
 /* The CPU backend: fp32 buffers in host memory, OpenBLAS GEMMs. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cpu/cpu_ops.h"
 
 static void *cpu_alloc(size_t bytes) { return calloc(1, bytes ? bytes : 1); }
+
+/* MemAvailable from /proc/meminfo (0 if unreadable). */
+static size_t cpu_free_memory(void) {
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (fgets(line, sizeof line, f))
+        if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    fclose(f);
+    return (size_t)kb * 1024;
+}
 static void cpu_free(void *p) { free(p); }
 static void cpu_copy(float *dst, const float *src, size_t n) { memmove(dst, src, n * sizeof(float)); }
 static void cpu_upload(void *dst, const float *src, size_t n) { memcpy(dst, src, n * sizeof(float)); }
@@ -24,6 +37,7 @@ const backend backend_cpu = {
     .name = "cpu",
     .alloc = cpu_alloc,
     .free = cpu_free,
+    .free_memory = cpu_free_memory,
     .upload = cpu_upload,
     .download = cpu_download,
     .copy = cpu_copy,

@@ -14,22 +14,24 @@ int main(int argc, char **argv) {
         MPI_Abort(MPI_COMM_WORLD, 2);
     }
     int root = comm_rank(c) == 0;
-    step_plan *p = step_plan_create(4, 4, 16);
+    step_plan *p = step_plan_create(4, 4, 16, 8);
 
     /* 1. An intact plan arrives with its entries. */
     step_plan_clear(p);
     p->seq = 0;
     if (root) {
         p->n_encode = 1;
-        p->enc[0] = (plan_encode){2, 3, 0};
+        p->enc[0] = (plan_encode){3, 0, 0};
         p->n_ids = 3;
         p->ids[0] = 7, p->ids[1] = 8, p->ids[2] = 1;
         p->n_decode = 1;
-        p->dec[0] = (plan_decode){2, 0, 0};
+        p->dec[0] = (plan_decode){0, 0, 0, 0, 3};
+        p->n_blocks = 1;
+        p->blocks[0] = 2;
     }
     CHECK(plan_bcast(c, p, 0, &err) == ED_OK);
-    CHECK(p->n_encode == 1 && p->enc[0].slot == 2 && p->n_ids == 3 && p->ids[1] == 8);
-    CHECK(p->n_decode == 1 && p->dec[0].slot == 2);
+    CHECK(p->n_encode == 1 && p->enc[0].len == 3 && p->n_ids == 3 && p->ids[1] == 8);
+    CHECK(p->n_decode == 1 && p->dec[0].cross_len == 3 && p->n_blocks == 1 && p->blocks[0] == 2);
 
     /* 2. A receiver expecting plan 5 gets plan 6 (no entries): refused, "out of step". */
     step_plan_clear(p);
@@ -41,13 +43,13 @@ int main(int argc, char **argv) {
     }
 
     /* 3. A receiver with smaller capacities: refused before reading entries. */
-    step_plan *small = step_plan_create(1, 1, 2);
+    step_plan *small = step_plan_create(1, 1, 2, 2);
     step_plan *use = root ? p : small;
     step_plan_clear(use);
     use->seq = 7;
     if (root) {
         p->n_decode = 3;
-        for (int i = 0; i < 3; i++) p->dec[i] = (plan_decode){i, 1, 5};
+        for (int i = 0; i < 3; i++) p->dec[i] = (plan_decode){1, 5, 0, 0, 1};
     }
     st = plan_bcast(c, use, 7, &err);
     if (!root) {

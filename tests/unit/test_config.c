@@ -36,6 +36,21 @@ int main(void) {
     CHECK_MSG(err, "YAML syntax error");
 
     config_defaults(&c);
+    CHECK(c.kv_memory == 0 && c.cross_kv_fraction == 0 && c.kv_block_size == 16);
+    CHECK(config_load_string(&c, "kv_memory: 2GiB\ncross_kv_fraction: 0.25\n"
+                                 "scheduler_policy: max_utilization\n", "t.yaml", &err) == ED_OK);
+    CHECK(c.kv_memory == 2147483648.0 && c.cross_kv_fraction == 0.25);
+    CHECK(c.scheduler_policy == POLICY_MAX_UTILIZATION);
+    CHECK(config_load_string(&c, "kv_memory: 0.9\n", "t.yaml", &err) == ED_OK && c.kv_memory == 0.9);
+    CHECK(config_load_string(&c, "kv_memory: 512MB\n", "t.yaml", &err) == ED_OK && c.kv_memory == 512e6);
+    CHECK(config_load_string(&c, "kv_memory: lots\n", "t.yaml", &err) == ED_ERR);
+    CHECK_MSG(err, "key 'kv_memory'");
+    CHECK(config_load_string(&c, "cross_kv_fraction: 1.5\n", "t.yaml", &err) == ED_ERR);
+    CHECK_MSG(err, "key 'cross_kv_fraction'");
+    CHECK(config_load_string(&c, "scheduler_policy: greedy\n", "t.yaml", &err) == ED_ERR);
+    CHECK_MSG(err, "guaranteed_no_evict | max_utilization");
+
+    config_defaults(&c);
     CHECK(config_validate(&c, &err) == ED_ERR);
     CHECK_MSG(err, "'model' is required");
     CHECK(config_set(&c, "output", "out.jsonl", "--output", &err) == ED_OK);

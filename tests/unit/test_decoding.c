@@ -24,7 +24,7 @@ int main(void) {
     sequence *s;
     ed_error err;
     request *r = make("{\"id\": 1, \"input_ids\": [3], \"max_new_tokens\": 5, \"min_new_tokens\": 2}");
-    CHECK(r && sequence_create(&s, r, 0, 5, &err) == ED_OK);
+    CHECK(r && sequence_create(&s, r, 5, 4, &err) == ED_OK);
     CHECK(sequence_next_token(s) == 0 && sequence_next_pos(s) == 0);
     sequence_advance(s, l, 1);
     CHECK(s->n_tokens == 2 && s->tokens[1] == 2 && !s->finish_reason);
@@ -37,7 +37,7 @@ int main(void) {
     /* Forced prefix with max_new_tokens 0: one logits row per prefix token, then "length". */
     r = make("{\"id\": 2, \"input_ids\": [3], \"decoder_input_ids\": [0, 4, 3], "
              "\"max_new_tokens\": 0, \"return_logits\": true}");
-    CHECK(r && sequence_create(&s, r, 1, 5, &err) == ED_OK);
+    CHECK(r && sequence_create(&s, r, 5, 4, &err) == ED_OK);
     for (int i = 0; i < 3; i++) {
         CHECK(!s->finish_reason && sequence_next_pos(s) == i);
         sequence_advance(s, l, 1);
@@ -48,7 +48,7 @@ int main(void) {
 
     /* max_new_tokens reached without EOS. */
     r = make("{\"id\": 3, \"input_ids\": [3], \"max_new_tokens\": 1, \"min_new_tokens\": 1}");
-    CHECK(r && sequence_create(&s, r, 0, 5, &err) == ED_OK);
+    CHECK(r && sequence_create(&s, r, 5, 4, &err) == ED_OK);
     sequence_advance(s, l, 1);
     CHECK(s->finish_reason && !strcmp(s->finish_reason, "length") && s->tokens[1] == 2);
     sequence_destroy(s);
@@ -57,7 +57,7 @@ int main(void) {
     CHECK(r != NULL);
     if (r) {
         r->forced_eos_id = 3;
-        CHECK(sequence_create(&s, r, 0, 5, &err) == ED_OK);
+        CHECK(sequence_create(&s, r, 5, 4, &err) == ED_OK);
         float no_eos[5] = {0.0f, -5.0f, 2.0f, 1.0f, 0.0f};
         for (int i = 0; i < 3; i++) sequence_advance(s, no_eos, 1);
         CHECK(s->n_tokens == 4 && s->tokens[1] == 4 && s->tokens[2] == 2 && s->tokens[3] == 3);
@@ -67,7 +67,7 @@ int main(void) {
     /* With a longer forced prefix, BOS forcing does not apply (HF: only at length 1). */
     r = make("{\"id\": 5, \"input_ids\": [3], \"decoder_input_ids\": [0, 3], "
              "\"max_new_tokens\": 1, \"forced_bos_id\": 4}");
-    CHECK(r && sequence_create(&s, r, 0, 5, &err) == ED_OK);
+    CHECK(r && sequence_create(&s, r, 5, 4, &err) == ED_OK);
     float l2[5] = {0.0f, -5.0f, 2.0f, 1.0f, 0.0f};
     sequence_advance(s, l2, 1);
     sequence_advance(s, l2, 1);

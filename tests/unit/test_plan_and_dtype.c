@@ -5,11 +5,11 @@
 #include "tests/unit/check.h"
 
 int main(void) {
-    step_plan *p = step_plan_create(2, 2, 8);
+    step_plan *p = step_plan_create(2, 2, 8, 4);
     CHECK(p != NULL);
     p->seq = 5;
     p->n_decode = 1;
-    p->dec[0] = (plan_decode){1, 3, 42};
+    p->dec[0] = (plan_decode){3, 42, 0, 0, 1};
     uint64_t h = step_plan_checksum(p);
     p->dec[0].token = 43;
     CHECK(step_plan_checksum(p) != h);
