@@ -179,13 +179,16 @@ static int try_admit(scheduler *s, step_plan *p, ed_error *err) {
 }
 
 ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err) {
+    long preempted_before = s->preemptions;
     for (int i = 0; i < s->n_running; i++) {
         int before = s->n_running;
         if (ensure_self_block(s, i, err)) return ED_ERR;
         if (s->n_running < before && i >= s->n_running) break; /* i itself was preempted */
     }
     int first_new = s->n_running;
-    while (s->head) {
+    /* No admissions in a step that had to preempt: the pool is full, and re-admitting the victim
+     * at once would only thrash. */
+    while (s->head && s->preemptions == preempted_before) {
         int admitted = try_admit(s, p, err);
         if (admitted < 0) return ED_ERR;
         if (!admitted) break;

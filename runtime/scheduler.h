@@ -5,8 +5,8 @@
  *      max_utilization, when the self pool is empty it preempts the most recently admitted
  *      sequence (frees its blocks in both pools, puts its request back at the head of the queue
  *      to run again from its encoder step; greedy decoding makes the output identical);
- *   2. admits queued requests in order while max_running, the step's encoder token budget and
- *      the pools allow: guaranteed_no_evict admits only a request whose cross blocks and whole
+ *   2. unless step 1 had to preempt, admits queued requests in order while max_running, the
+ *      step's encoder token budget and the pools allow: guaranteed_no_evict admits only a request whose cross blocks and whole
  *      self reservation (input-independent: every decoder token it may feed) are free;
  *      max_utilization admits when its cross blocks and one self block are free;
  *   3. plans the encoder pass of the admitted requests and one decoder step for every running
