@@ -236,6 +236,8 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
                                        m->max_dec);
     const backend *be = m->be;
     const stack_weights *dec = &m->w->dec;
+    for (int i = 0; i < p->n_copies; i++)
+        kv_store_copy_block(kv, KV_SELF, p->copies[i].src, p->copies[i].dst);
     int32_t tokens[n], positions[n];
     for (int i = 0; i < n; i++) {
         tokens[i] = p->dec[i].token;

@@ -6,7 +6,7 @@ typedef struct plan_header {
     uint64_t magic;
     uint64_t seq;
     uint64_t checksum;
-    int32_t stop, n_encode, n_decode, n_ids, n_blocks;
+    int32_t stop, n_encode, n_decode, n_ids, n_blocks, n_copies;
 } plan_header;
 
 #define PLAN_MAGIC 0x6564706c616e3031ull /* "edplan01" */
@@ -16,7 +16,7 @@ ed_status plan_bcast(comm *c, step_plan *p, uint64_t expected_seq, ed_error *err
     plan_header h = {0};
     if (root) {
         h = (plan_header){PLAN_MAGIC, p->seq, step_plan_checksum(p), p->stop, p->n_encode,
-                          p->n_decode, p->n_ids, p->n_blocks};
+                          p->n_decode, p->n_ids, p->n_blocks, p->n_copies};
     }
     if (comm_bcast(c, &h, sizeof h, 0, err)) return ED_ERR;
     if (!root) {
@@ -26,7 +26,8 @@ ed_status plan_bcast(comm *c, step_plan *p, uint64_t expected_seq, ed_error *err
                            (unsigned long long)h.seq, (unsigned long long)h.magic);
         if (h.n_encode < 0 || h.n_encode > p->cap_encode || h.n_decode < 0 ||
             h.n_decode > p->cap_decode || h.n_ids < 0 || h.n_ids > p->cap_ids ||
-            h.n_blocks < 0 || h.n_blocks > p->cap_blocks)
+            h.n_blocks < 0 || h.n_blocks > p->cap_blocks || h.n_copies < 0 ||
+            h.n_copies > p->cap_decode)
             return ed_fail(err, "step plan %llu: counts (%d encode, %d decode, %d ids) exceed this "
                                 "rank's capacities", (unsigned long long)h.seq, h.n_encode,
                            h.n_decode, h.n_ids);
@@ -36,11 +37,13 @@ ed_status plan_bcast(comm *c, step_plan *p, uint64_t expected_seq, ed_error *err
         p->n_decode = h.n_decode;
         p->n_ids = h.n_ids;
         p->n_blocks = h.n_blocks;
+        p->n_copies = h.n_copies;
     }
     if ((p->n_encode && comm_bcast(c, p->enc, sizeof *p->enc * (size_t)p->n_encode, 0, err)) ||
         (p->n_decode && comm_bcast(c, p->dec, sizeof *p->dec * (size_t)p->n_decode, 0, err)) ||
         (p->n_ids && comm_bcast(c, p->ids, sizeof *p->ids * (size_t)p->n_ids, 0, err)) ||
-        (p->n_blocks && comm_bcast(c, p->blocks, sizeof *p->blocks * (size_t)p->n_blocks, 0, err)))
+        (p->n_blocks && comm_bcast(c, p->blocks, sizeof *p->blocks * (size_t)p->n_blocks, 0, err)) ||
+        (p->n_copies && comm_bcast(c, p->copies, sizeof *p->copies * (size_t)p->n_copies, 0, err)))
         return ED_ERR;
     if (!root && step_plan_checksum(p) != h.checksum)
         return ed_fail(err, "step plan %llu failed its checksum: stopping instead of computing "

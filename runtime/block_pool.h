@@ -13,10 +13,15 @@ typedef struct block_pool block_pool;
 ed_status block_pool_create(block_pool **out, int n_blocks, ed_error *err);
 void block_pool_destroy(block_pool *p);
 
-/* Takes n blocks into out[n]: all of them, or none (returns ED_ERR, pool unchanged). */
+/* Takes n blocks into out[n], each with one reference: all of them, or none (returns ED_ERR,
+ * pool unchanged). */
 ed_status block_pool_alloc(block_pool *p, int n, int32_t *out);
-/* Returns n blocks taken from this pool. */
-void block_pool_free(block_pool *p, const int32_t *blocks, int n);
+/* Adds a reference (a beam forked from another shares its blocks). */
+void block_pool_ref(block_pool *p, int32_t block);
+/* Drops one reference to each of n blocks; a block whose count reaches 0 is free again.
+ * Returns how many blocks became free. */
+int block_pool_free(block_pool *p, const int32_t *blocks, int n);
+int block_pool_refcount(const block_pool *p, int32_t block);
 
 int block_pool_total(const block_pool *p);
 int block_pool_free_count(const block_pool *p);

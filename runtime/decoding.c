@@ -1,5 +1,6 @@
 #include "runtime/decoding.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,25 +8,59 @@ int request_max_fed(const request *r) {
     return r->n_decoder + (r->max_new_tokens > 0 ? r->max_new_tokens - 1 : 0);
 }
 
+static int beam_init(beam *b, int cap, int max_blocks) {
+    b->tokens = malloc(sizeof(int32_t) * (size_t)cap);
+    b->logprobs = calloc((size_t)cap, sizeof(float));
+    b->blocks = malloc(sizeof(int32_t) * (size_t)(max_blocks ? max_blocks : 1));
+    return b->tokens && b->logprobs && b->blocks;
+}
+
+static void beam_free(beam *b) {
+    free(b->tokens);
+    free(b->logprobs);
+    free(b->blocks);
+}
+
 ed_status sequence_create(sequence **out, request *req, int vocab, int block_size, ed_error *err) {
     sequence *s = calloc(1, sizeof *s);
     if (!s) return ed_fail(err, "out of memory");
-    int cap = req->n_decoder + req->max_new_tokens;
+    s->vocab = vocab;
+    s->block_size = block_size;
+    s->cap = req->n_decoder + req->max_new_tokens;
+    s->width = req->beam_width;
     s->max_self_blocks = (request_max_fed(req) + block_size - 1) / block_size;
     s->n_cross_blocks = (req->n_input + block_size - 1) / block_size;
-    s->tokens = malloc(sizeof(int32_t) * (size_t)cap);
-    s->self_blocks = malloc(sizeof(int32_t) * (size_t)s->max_self_blocks);
+    s->beams = calloc((size_t)s->width, sizeof(beam));
+    s->spare = calloc((size_t)s->width, sizeof(beam));
+    s->done = calloc((size_t)s->width, sizeof(hypothesis));
+    s->done_spare = calloc((size_t)s->width, sizeof(hypothesis));
     s->cross_blocks = malloc(sizeof(int32_t) * (size_t)s->n_cross_blocks);
-    if (req->return_logits) s->logits = malloc(sizeof(float) * (size_t)vocab * (size_t)cap);
-    if (!s->tokens || !s->self_blocks || !s->cross_blocks || (req->return_logits && !s->logits)) {
+    s->scratch = malloc(sizeof(float) * (size_t)vocab * (size_t)(s->width > 1 ? s->width : 1));
+    if (req->return_logits) s->logits = malloc(sizeof(float) * (size_t)vocab * (size_t)s->cap);
+    int ok = s->beams && s->spare && s->done && s->done_spare && s->cross_blocks && s->scratch &&
+             (!req->return_logits || s->logits);
+    for (int b = 0; ok && b < s->width; b++) {
+        ok = beam_init(&s->beams[b], s->cap, s->max_self_blocks) &&
+             beam_init(&s->spare[b], s->cap, s->max_self_blocks);
+        for (int d = 0; d < 2; d++) {
+            hypothesis *h = d ? &s->done_spare[b] : &s->done[b];
+            h->tokens = malloc(sizeof(int32_t) * (size_t)s->cap);
+            h->logprobs = calloc((size_t)s->cap, sizeof(float));
+            h->score = -1.0e9f;
+            ok = ok && h->tokens && h->logprobs;
+        }
+    }
+    s->req = req;
+    if (!ok) {
         s->req = NULL;
         sequence_destroy(s);
         return ed_fail(err, "out of memory for request at line %ld", req->line);
     }
-    memcpy(s->tokens, req->decoder_ids, sizeof(int32_t) * (size_t)req->n_decoder);
+    memcpy(s->beams[0].tokens, req->decoder_ids, sizeof(int32_t) * (size_t)req->n_decoder);
     s->n_tokens = req->n_decoder;
-    s->req = req;
-    s->vocab = vocab;
+    s->n_beams = 1; /* HF's other initial beams score -1e9 and are never selected */
+    s->heuristic_unsatisfied = 1;
+    sample_rng_seed(&s->rng, req->seed);
     *out = s;
     return ED_OK;
 }
@@ -40,20 +75,65 @@ request *sequence_release(sequence *s) {
 void sequence_destroy(sequence *s) {
     if (!s) return;
     request_destroy(s->req);
-    free(s->tokens);
-    free(s->self_blocks);
+    for (int b = 0; b < s->width; b++) {
+        if (s->beams) beam_free(&s->beams[b]);
+        if (s->spare) beam_free(&s->spare[b]);
+        if (s->done) {
+            free(s->done[b].tokens);
+            free(s->done[b].logprobs);
+        }
+        if (s->done_spare) {
+            free(s->done_spare[b].tokens);
+            free(s->done_spare[b].logprobs);
+        }
+    }
+    free(s->beams);
+    free(s->spare);
+    free(s->done);
+    free(s->done_spare);
     free(s->cross_blocks);
     free(s->logits);
+    free(s->scratch);
     free(s);
 }
 
-int32_t decoding_argmax(const float *logits, int vocab, int eos_id, int hold_eos) {
-    int32_t best = -1;
-    for (int i = 0; i < vocab; i++) {
-        if (hold_eos && i == eos_id) continue;
-        if (best < 0 || logits[i] > logits[best]) best = i;
-    }
+int32_t decoding_argmax(const float *scores, int vocab) {
+    int32_t best = 0;
+    for (int i = 1; i < vocab; i++)
+        if (scores[i] > scores[best]) best = i;
     return best;
+}
+
+static int is_stop_token(const request *r, int32_t t, int eos_id) {
+    if (t == eos_id) return 1;
+    for (int i = 0; i < r->n_stop_ids; i++)
+        if (r->stop_ids[i] == t) return 1;
+    return 0;
+}
+
+/* Greedy or sampling: one beam. */
+static void single_step(sequence *s, const float *logits, int eos_id) {
+    const request *r = s->req;
+    beam *b = &s->beams[0];
+    float *sc = s->scratch;
+    memcpy(sc, logits, sizeof(float) * (size_t)s->vocab);
+    logits_process(r, b->tokens, s->n_tokens, eos_id, sc, s->vocab);
+    int32_t t;
+    if (r->do_sample) {
+        t = sample_token(r, sc, s->vocab, &s->rng);
+    } else {
+        t = decoding_argmax(sc, s->vocab);
+    }
+    if (r->return_logprobs) { /* of the distribution the token was chosen from */
+        logits_log_softmax(sc, s->vocab);
+        b->logprobs[s->n_tokens] = sc[t];
+    }
+    b->tokens[s->n_tokens++] = t;
+    s->n_generated++;
+    if (t == eos_id) s->finish_reason = "eos";
+    else if (is_stop_token(r, t, eos_id) || logits_hits_stop_sequence(r, b->tokens, s->n_tokens))
+        s->finish_reason = "stop";
+    else if (s->n_generated >= r->max_new_tokens) s->finish_reason = "length";
 }
 
 void sequence_advance(sequence *s, const float *logits, int eos_id) {
@@ -61,20 +141,30 @@ void sequence_advance(sequence *s, const float *logits, int eos_id) {
     if (s->logits)
         memcpy(s->logits + (size_t)s->n_fed * s->vocab, logits, sizeof(float) * (size_t)s->vocab);
     s->n_fed++;
+    for (int b = 0; b < s->n_beams; b++) s->parents[b] = b;
     if (s->n_fed < s->n_tokens) return; /* still inside the forced prefix */
     if (s->n_generated >= r->max_new_tokens) {
         s->finish_reason = "length";
         return;
     }
-    int32_t t;
-    if (r->forced_bos_id >= 0 && s->n_tokens == 1)
-        t = r->forced_bos_id;
-    else if (r->forced_eos_id >= 0 && s->n_generated == r->max_new_tokens - 1)
-        t = r->forced_eos_id;
-    else
-        t = decoding_argmax(logits, s->vocab, eos_id, s->n_generated < r->min_new_tokens);
-    s->tokens[s->n_tokens++] = t;
-    s->n_generated++;
-    if (t == eos_id) s->finish_reason = "eos";
-    else if (s->n_generated >= r->max_new_tokens) s->finish_reason = "length";
+    if (s->width > 1) beam_search_step(s, logits, eos_id);
+    else single_step(s, logits, eos_id);
+}
+
+int sequence_n_outputs(const sequence *s) {
+    return s->width > 1 ? s->req->num_return_sequences : 1;
+}
+
+const int32_t *sequence_output(const sequence *s, int i, int *n_tokens, float *score,
+                               const float **logprobs) {
+    if (s->width > 1) {
+        *n_tokens = s->done[i].n_tokens;
+        *score = s->done[i].score;
+        *logprobs = s->done[i].logprobs;
+        return s->done[i].tokens;
+    }
+    *n_tokens = s->n_tokens;
+    *score = 0.0f;
+    *logprobs = s->beams[0].logprobs;
+    return s->beams[0].tokens;
 }

@@ -1,52 +1,89 @@
-/* One running sequence and greedy decoding with Hugging Face's semantics:
- * the decoder is fed tokens[n_fed] each step; while a forced prefix (decoder_input_ids) remains,
- * the next token is the prefix's; then the next token is argmax of the raw logits, with EOS
- * masked while fewer than min_new_tokens are generated (HF MinNewTokensLengthLogitsProcessor).
- * The first generated token is forced_bos_id when set and no longer prefix was given, and the
- * last one (max_new_tokens-th) forced_eos_id when set (HF ForcedBOS/ForcedEOS processors).
- * The sequence finishes at EOS ("eos") or after max_new_tokens generated tokens ("length").
- * With return_logits, the raw logits of every position fed are kept. */
+/* One request being decoded: its beams (1 for greedy and sampling), their self-KV block tables,
+ * the request's single cross-KV block table, and what has been generated.
+ *
+ * Each step the decoder is fed tokens[n_fed] of every running beam. While a forced prefix
+ * (decoder_input_ids) remains, the next token is the prefix's. Then:
+ *   greedy / sampling: the raw logits go through the logits processors (runtime/logits_process.h),
+ *     then argmax, or the warpers and a draw from the request's own generator;
+ *   beam search: HF's vectorized beam search step (runtime/beam_search.c) on log-softmax scores.
+ * A sequence finishes at EOS or a stop token / stop sequence ("eos" / "stop"), or after
+ * max_new_tokens ("length"). With return_logits, the raw logits of every position fed are kept
+ * (beam_width 1). */
 #ifndef ENCDEC_DECODING_H
 #define ENCDEC_DECODING_H
 
 #include <stdint.h>
 
+#include "runtime/logits_process.h"
 #include "runtime/request.h"
 #include "runtime/status.h"
 
-typedef struct sequence {
-    request *req;          /* owned */
-    int32_t *self_blocks;  /* [max_self_blocks] self-pool block table, n_self_blocks in use */
-    int n_self_blocks, max_self_blocks;
-    int32_t *cross_blocks; /* [n_cross_blocks] cross-pool blocks holding the encoder K/V */
-    int n_cross_blocks;
-    int self_reserved;     /* self blocks still promised by the scheduler (guaranteed policy) */
-    int32_t *tokens;       /* [n_decoder + max_new_tokens]: start, prefix, generated */
+typedef struct beam {
+    int32_t *tokens;   /* [cap]: start token, prefix, generated */
+    float *logprobs;   /* [cap]: log-prob of the token at each position (return_logprobs) */
+    float score;       /* beam search: running sum of processed log-probs (HF's beam score) */
+    int32_t *blocks;   /* [max_self_blocks] self-KV block table */
+    int n_blocks;
+} beam;
+
+typedef struct hypothesis {
+    int32_t *tokens;   /* [cap] */
+    float *logprobs;   /* [cap] */
     int n_tokens;
-    int n_fed;             /* tokens fed to the decoder so far */
-    int n_generated;
-    float *logits;         /* [n_fed, vocab] when req->return_logits */
-    int vocab;
+    float score;       /* length-penalized; -1e9 = empty slot */
+    int finished;
+} hypothesis;
+
+typedef struct sequence {
+    request *req;              /* owned */
+    int vocab, block_size, cap; /* cap = n_decoder + max_new_tokens */
+    int width;                 /* beam_width */
+    beam *beams;               /* [width] running beams, n_beams in use */
+    beam *spare;               /* [width] the next step's beams are built here, then swapped */
+    int n_beams;
+    int parents[16];           /* after a beam step: the beam each new beam continues */
+    int needs_fork;            /* 1 after a beam step: fork spare[parents[i]] tables into beams */
+    hypothesis *done;          /* [width] finished hypotheses, best first (beam search) */
+    hypothesis *done_spare;    /* [width] the next finished set is built here, then swapped */
+    int heuristic_unsatisfied; /* HF's is_early_stop_heuristic_unsatisfied */
+    int n_tokens, n_fed, n_generated; /* shared by all running beams */
+    int32_t *cross_blocks;     /* [n_cross_blocks] this request's cross-KV blocks */
+    int n_cross_blocks;
+    int max_self_blocks;       /* per beam */
+    int held_blocks;           /* distinct self blocks held (guaranteed-policy accounting) */
+    float *logits;             /* [cap, vocab] raw logits per position fed (return_logits) */
+    float *scratch;            /* [vocab] */
+    sample_rng rng;
+    int n_streamed;            /* output tokens already sent in stream lines */
     const char *finish_reason; /* NULL while running */
 } sequence;
 
-/* Decoder tokens this request will feed at most (= self K/V rows it needs). */
+/* Decoder tokens one beam feeds at most (= self K/V rows it needs). */
 int request_max_fed(const request *r);
 
-/* block_size: KV block size in tokens (sizes the block tables). */
 ed_status sequence_create(sequence **out, request *req, int vocab, int block_size, ed_error *err);
 void sequence_destroy(sequence *s); /* destroys its request too */
 /* Destroys the sequence but hands its request back (preemption re-queues the request). */
 request *sequence_release(sequence *s);
 
-/* The token fed at this step and its position. */
-static inline int32_t sequence_next_token(const sequence *s) { return s->tokens[s->n_fed]; }
-static inline int sequence_next_pos(const sequence *s) { return s->n_fed; }
+static inline int32_t sequence_next_token(const sequence *s, int b) {
+    return s->beams[b].tokens[s->n_fed];
+}
 
-/* Consumes the logits [vocab] of the step that fed tokens[n_fed]; may finish the sequence. */
+/* Consumes the logits rows [n_beams, vocab] of the step that fed position n_fed. For beam search
+ * the running beams are rebuilt (tokens copied from their parents; s->parents says which parent
+ * each continues, so the caller can fork the block tables). May finish the sequence. */
 void sequence_advance(sequence *s, const float *logits, int eos_id);
 
-/* Greedy choice: first index of the maximum; EOS excluded when hold_eos. */
-int32_t decoding_argmax(const float *logits, int vocab, int eos_id, int hold_eos);
+/* The result: for beam search the i-th best finished hypothesis, else the single beam. */
+const int32_t *sequence_output(const sequence *s, int i, int *n_tokens, float *score,
+                               const float **logprobs);
+int sequence_n_outputs(const sequence *s);
+
+/* Greedy choice: first index of the maximum. */
+int32_t decoding_argmax(const float *scores, int vocab);
+
+/* One HF beam-search step (runtime/beam_search.c): logits [n_beams, vocab] raw. */
+void beam_search_step(sequence *s, const float *logits, int eos_id);
 
 #endif

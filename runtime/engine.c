@@ -122,7 +122,9 @@ static ed_status create_runtime(engine *e, ed_error *err) {
     scheduler_config sc = {.max_running = B, .max_encoder_tokens = enc_budget,
                            .block_size = cfg->kv_block_size, .n_self_blocks = e->n_self_blocks,
                            .n_cross_blocks = e->n_cross_blocks, .policy = cfg->scheduler_policy,
-                           .vocab = s->vocab_size};
+                           .vocab = s->vocab_size, .eos_id = s->eos_id,
+                           .max_input_len = cfg->max_input_len,
+                           .max_output_len = cfg->max_output_len};
     if (encdec_create(&e->model, e->weights, e->comm, enc_budget, B, err) ||
         kv_store_create(&e->kv, e->be, s->dec_layers, kv_dim, cfg->kv_block_size,
                         e->n_self_blocks, e->n_cross_blocks, err))
@@ -188,10 +190,7 @@ void engine_destroy(engine *e) {
 
 static ed_status finish_sequence(void *ctx, sequence *seq, ed_error *err) {
     engine *e = ctx;
-    const request *r = seq->req;
-    ed_status st = response_write_result(e->out, r->id, seq->tokens + 1, seq->n_tokens - 1,
-                                         seq->finish_reason, seq->logits,
-                                         seq->logits ? seq->n_fed : 0, seq->vocab, err);
+    ed_status st = response_write_result(e->out, seq, err);
     e->stats.done++;
     sequence_destroy(seq);
     return st;
@@ -202,7 +201,8 @@ static ed_status finish_sequence(void *ctx, sequence *seq, ed_error *err) {
 static ed_status read_requests(engine *e, ed_error *err) {
     const model_spec *s = &e->weights->spec;
     request_limits lim = {s->vocab_size,         s->decoder_start_id, e->cfg.max_input_len,
-                          e->cfg.max_output_len, s->forced_bos_id,    s->forced_eos_id};
+                          e->cfg.max_output_len, s->forced_bos_id,    s->forced_eos_id,
+                          e->cfg.max_batch_size};
     char *text = NULL;
     size_t cap = 0;
     ed_status st = ED_OK;
@@ -264,10 +264,12 @@ static ed_status plan_next(engine *e, ed_error *err) {
 }
 
 static ed_status apply_logits(engine *e, ed_error *err) {
-    const model_spec *s = &e->weights->spec;
-    for (int i = 0; i < e->plan->n_decode; i++)
-        sequence_advance(scheduler_plan_sequence(e->sched, i),
-                         e->logits + (size_t)i * s->vocab_size, s->eos_id);
+    scheduler_apply_logits(e->sched, e->plan, e->logits);
+    for (int i = 0; i < e->plan->n_decode; i++) {
+        sequence *seq = scheduler_plan_sequence(e->sched, i);
+        if (seq->req->stream && !seq->finish_reason && response_write_stream(e->out, seq, err))
+            return ED_ERR;
+    }
     return scheduler_retire(e->sched, finish_sequence, e, err);
 }
 

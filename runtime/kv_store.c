@@ -47,3 +47,8 @@ kv_view kv_store_view(kv_store *kv, kv_pool_id pool, int layer, const int32_t *b
 }
 
 size_t kv_store_bytes(const kv_store *kv) { return kv->bytes; }
+
+void kv_store_copy_block(kv_store *kv, kv_pool_id pool, int32_t src, int32_t dst) {
+    size_t floats = (size_t)kv->n_layers * 2 * kv->block_size * kv->kv_dim;
+    kv->be->copy(kv->pool[pool] + (size_t)dst * floats, kv->pool[pool] + (size_t)src * floats, floats);
+}

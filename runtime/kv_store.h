@@ -37,6 +37,10 @@ static inline float *kv_view_row(const kv_view *v, const float *base, int pos) {
            (size_t)(pos % v->block_size) * v->kv_dim;
 }
 
+/* Copies block src to block dst of a pool (all layers, K and V): copy-on-write of a shared
+ * self-attention block. */
+void kv_store_copy_block(kv_store *kv, kv_pool_id pool, int32_t src, int32_t dst);
+
 /* Bytes one block takes in a pool (all layers, K and V), on this rank. */
 size_t kv_block_bytes(int n_layers, int kv_dim, int block_size);
 size_t kv_store_bytes(const kv_store *kv);

@@ -5,9 +5,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const known_fields[] = {"id", "input_ids", "max_new_tokens", "min_new_tokens",
-                                           "decoder_input_ids", "return_logits", "forced_bos_id",
-                                           NULL};
+static const char *const known_fields[] = {
+    "id", "input_ids", "max_new_tokens", "min_new_tokens", "decoder_input_ids", "return_logits",
+    "forced_bos_id", "beam_width", "num_return_sequences", "length_penalty", "early_stopping",
+    "do_sample", "temperature", "top_k", "top_p", "seed", "repetition_penalty",
+    "no_repeat_ngram_size", "bad_words_ids", "stop_token_ids", "stop_sequences", "return_logprobs",
+    "stream", NULL};
+
+#define MAX_BEAM_WIDTH 16
 
 static ed_status get_int(const cJSON *o, const char *key, int def, int *out, ed_error *err) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -39,6 +44,111 @@ static ed_status get_ids(const cJSON *o, const char *key, int vocab, int32_t **i
         (*ids)[i] = (int32_t)e->valuedouble;
     }
     *n = len;
+    return ED_OK;
+}
+
+static ed_status get_float(const cJSON *o, const char *key, double def, double *out,
+                           ed_error *err) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) {
+        *out = def;
+        return ED_OK;
+    }
+    if (!cJSON_IsNumber(v)) return ed_fail(err, "field %s must be a number", key);
+    *out = v->valuedouble;
+    return ED_OK;
+}
+
+static ed_status get_bool(const cJSON *o, const char *key, int *out, ed_error *err) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (v && !cJSON_IsBool(v)) return ed_fail(err, "field %s must be true or false", key);
+    *out = cJSON_IsTrue(v);
+    return ED_OK;
+}
+
+/* [[ids], ...] into l; every inner list non-empty, every id in the vocabulary. */
+static ed_status get_id_lists(const cJSON *o, const char *key, int vocab, id_lists *l,
+                              ed_error *err) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    if (!v) return ED_OK;
+    if (!cJSON_IsArray(v)) return ed_fail(err, "field %s must be an array of arrays of token ids", key);
+    int n = cJSON_GetArraySize(v), total = 0;
+    for (const cJSON *e = v->child; e; e = e->next) total += cJSON_GetArraySize(e);
+    l->ids = malloc(sizeof(int32_t) * (size_t)(total ? total : 1));
+    l->offsets = malloc(sizeof(int) * (size_t)(n + 1));
+    if (!l->ids || !l->offsets) return ed_fail(err, "out of memory");
+    int i = 0, k = 0;
+    l->offsets[0] = 0;
+    for (const cJSON *e = v->child; e; e = e->next, i++) {
+        if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) == 0)
+            return ed_fail(err, "field %s[%d] must be a non-empty array of token ids", key, i);
+        int j = 0;
+        for (const cJSON *t = e->child; t; t = t->next, j++) {
+            if (!cJSON_IsNumber(t) || t->valuedouble != floor(t->valuedouble) ||
+                t->valuedouble < 0 || t->valuedouble >= vocab)
+                return ed_fail(err, "field %s[%d][%d] must be a token id in [0, %d)", key, i, j,
+                               vocab);
+            l->ids[k++] = (int32_t)t->valuedouble;
+        }
+        l->offsets[i + 1] = k;
+    }
+    l->n = n;
+    return ED_OK;
+}
+
+/* Decoding options; defaults follow HF's GenerationConfig. */
+static ed_status validate_decoding(const cJSON *o, const request_limits *lim, request *r,
+                                   ed_error *err) {
+    double lp = 1.0, temp = 1.0, top_p = 1.0, rep = 1.0;
+    int seed_int = 0;
+    if (get_int(o, "beam_width", 1, &r->beam_width, err) ||
+        get_int(o, "num_return_sequences", 1, &r->num_return_sequences, err) ||
+        get_float(o, "length_penalty", 1.0, &lp, err) || get_bool(o, "do_sample", &r->do_sample, err) ||
+        get_float(o, "temperature", 1.0, &temp, err) || get_int(o, "top_k", 50, &r->top_k, err) ||
+        get_float(o, "top_p", 1.0, &top_p, err) || get_int(o, "seed", 0, &seed_int, err) ||
+        get_float(o, "repetition_penalty", 1.0, &rep, err) ||
+        get_int(o, "no_repeat_ngram_size", 0, &r->no_repeat_ngram_size, err) ||
+        get_id_lists(o, "bad_words_ids", lim->vocab_size, &r->bad_words, err) ||
+        get_id_lists(o, "stop_sequences", lim->vocab_size, &r->stop_sequences, err) ||
+        get_bool(o, "return_logprobs", &r->return_logprobs, err) ||
+        get_bool(o, "stream", &r->stream, err))
+        return ED_ERR;
+    if (r->beam_width < 1 || r->beam_width > MAX_BEAM_WIDTH)
+        return ed_fail(err, "field beam_width must be in [1, %d] (got %d)", MAX_BEAM_WIDTH,
+                       r->beam_width);
+    if (r->beam_width > lim->max_beams)
+        return ed_fail(err, "field beam_width: %d beams exceed max_batch_size %d", r->beam_width,
+                       lim->max_beams);
+    if (2 * r->beam_width > lim->vocab_size)
+        return ed_fail(err, "field beam_width: %d beams need a vocabulary of at least %d",
+                       r->beam_width, 2 * r->beam_width);
+    if (r->num_return_sequences < 1 || r->num_return_sequences > r->beam_width)
+        return ed_fail(err, "field num_return_sequences must be in [1, beam_width=%d] (got %d)",
+                       r->beam_width, r->num_return_sequences);
+    if (temp < 0) return ed_fail(err, "field temperature must be >= 0 (got %g)", temp);
+    if (top_p <= 0 || top_p > 1) return ed_fail(err, "field top_p must be in (0, 1] (got %g)", top_p);
+    if (rep <= 0) return ed_fail(err, "field repetition_penalty must be > 0 (got %g)", rep);
+    if (r->do_sample && r->beam_width > 1)
+        return ed_fail(err, "field do_sample: sampling with beam_width > 1 is not supported");
+    if (r->stream && r->beam_width > 1)
+        return ed_fail(err, "field stream: streaming needs beam_width 1 (beams change until the end)");
+    const cJSON *es = cJSON_GetObjectItemCaseSensitive(o, "early_stopping");
+    if (!es || cJSON_IsFalse(es)) r->early_stopping = EARLY_STOP_FALSE;
+    else if (cJSON_IsTrue(es)) r->early_stopping = EARLY_STOP_TRUE;
+    else if (cJSON_IsString(es) && !strcmp(es->valuestring, "never")) r->early_stopping = EARLY_STOP_NEVER;
+    else return ed_fail(err, "field early_stopping must be true, false or \"never\"");
+    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stop_token_ids");
+    if (st) {
+        if (get_ids(o, "stop_token_ids", lim->vocab_size, &r->stop_ids, &r->n_stop_ids, err))
+            return ED_ERR;
+    }
+    /* temperature 0 means greedy, as in TensorRT-LLM. */
+    if (temp == 0) r->do_sample = 0;
+    r->length_penalty = (float)lp;
+    r->temperature = (float)(temp == 0 ? 1.0 : temp);
+    r->top_p = (float)top_p;
+    r->seed = (uint64_t)seed_int;
+    r->repetition_penalty = (float)rep;
     return ED_OK;
 }
 
@@ -84,7 +194,7 @@ static ed_status validate(const cJSON *o, const request_limits *lim, request *r,
         return ed_fail(err, "field forced_bos_id: token id %d is outside the vocabulary [0, %d)",
                        r->forced_bos_id, lim->vocab_size);
     r->forced_eos_id = lim->forced_eos_id;
-    return ED_OK;
+    return validate_decoding(o, lim, r, err);
 }
 
 ed_status request_parse(const char *text, long line, const request_limits *lim, request **out,
@@ -127,5 +237,10 @@ void request_destroy(request *r) {
     cJSON_Delete(r->id);
     free(r->input_ids);
     free(r->decoder_ids);
+    free(r->bad_words.ids);
+    free(r->bad_words.offsets);
+    free(r->stop_ids);
+    free(r->stop_sequences.ids);
+    free(r->stop_sequences.offsets);
     free(r);
 }

@@ -8,6 +8,16 @@
  *   return_logits      bool, default false: raw logits of every decoder position fed
  *   forced_bos_id      token forced as the first generated token (mBART-50's target language);
  *                      default: the model config's forced_bos_token_id, if any
+ * Decoding options (HF generate() semantics and defaults where HF has the option):
+ *   beam_width 1..16 (num_beams), num_return_sequences 1..beam_width, length_penalty (1.0),
+ *   early_stopping true | false | "never" (false)
+ *   do_sample (false), temperature > 0 (1.0), top_k >= 0 (50; 0 = off), top_p in (0, 1] (1.0),
+ *   seed >= 0 (0): sampling draws come from a per-request generator, so a seed reproduces the
+ *   output whatever the batch composition and TP size
+ *   repetition_penalty > 0 (1.0), no_repeat_ngram_size >= 0 (0), bad_words_ids [[ids], ...],
+ *   stop_token_ids [ids] (act like EOS), stop_sequences [[ids], ...] (finish when generated)
+ *   return_logprobs (false): log-probability of each generated token
+ *   stream (false): a line per step with the new ids, then a final line (beam_width 1 only)
  * Unknown fields are errors, so a misspelt option is never silently ignored. */
 #ifndef ENCDEC_REQUEST_H
 #define ENCDEC_REQUEST_H
@@ -25,7 +35,17 @@ typedef struct request_limits {
     int max_output_len; /* decoder tokens after the start token: prefix - 1 + max_new_tokens */
     int forced_bos_id;  /* model defaults, -1 = none */
     int forced_eos_id;
+    int max_beams;      /* max_batch_size: a request's beams decode side by side */
 } request_limits;
+
+/* A list of token-id sequences, flattened: sequence i is ids[offsets[i] .. offsets[i + 1]). */
+typedef struct id_lists {
+    int32_t *ids;
+    int *offsets; /* [n + 1] */
+    int n;
+} id_lists;
+
+typedef enum { EARLY_STOP_FALSE = 0, EARLY_STOP_TRUE = 1, EARLY_STOP_NEVER = 2 } early_stopping_kind;
 
 typedef struct request {
     cJSON *id;              /* owned copy of the id value */
@@ -38,6 +58,20 @@ typedef struct request {
     int return_logits;
     int forced_bos_id;      /* -1 = none */
     int forced_eos_id;      /* -1 = none (from the model config only) */
+    int beam_width, num_return_sequences;
+    float length_penalty;
+    int early_stopping;     /* early_stopping_kind */
+    int do_sample;
+    float temperature, top_p;
+    int top_k;
+    uint64_t seed;
+    float repetition_penalty;
+    int no_repeat_ngram_size;
+    id_lists bad_words;     /* token sequences that must not be generated */
+    int32_t *stop_ids;      /* [n_stop_ids] */
+    int n_stop_ids;
+    id_lists stop_sequences;
+    int return_logprobs, stream;
 } request;
 
 /* Parses and validates one line. On error, *id_out (if the id could be read, else NULL) is set so

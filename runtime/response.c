@@ -1,5 +1,7 @@
 #include "runtime/response.h"
 
+#include "runtime/decoding.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
@@ -87,16 +89,41 @@ static char *logits_json(const float *logits, int n, int vocab) {
     return buf;
 }
 
-ed_status response_write_result(response_sink *s, const cJSON *id, const int32_t *ids, int n_ids,
-                                const char *finish_reason, const float *logits, int n_logits,
-                                int vocab, ed_error *err) {
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddItemToObject(o, "id", cJSON_Duplicate(id, 1));
+/* output_ids = tokens after the start token; logprobs of the generated ones. */
+static void add_output(cJSON *o, const sequence *seq, const int32_t *tokens, int n,
+                       const float *logprobs) {
     cJSON *arr = cJSON_AddArrayToObject(o, "output_ids");
-    for (int i = 0; i < n_ids; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(ids[i]));
-    cJSON_AddStringToObject(o, "finish_reason", finish_reason);
-    if (logits) {
-        char *raw = logits_json(logits, n_logits, vocab);
+    for (int i = 1; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(tokens[i]));
+    if (seq->req->return_logprobs) {
+        cJSON *lp = cJSON_AddArrayToObject(o, "logprobs");
+        for (int i = seq->req->n_decoder; i < n; i++)
+            cJSON_AddItemToArray(lp, cJSON_CreateNumber(logprobs[i]));
+    }
+}
+
+ed_status response_write_result(response_sink *s, const sequence *seq, ed_error *err) {
+    const request *r = seq->req;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "id", cJSON_Duplicate(r->id, 1));
+    int n;
+    float score;
+    const float *lp;
+    const int32_t *best = sequence_output(seq, 0, &n, &score, &lp);
+    add_output(o, seq, best, n, lp);
+    cJSON_AddStringToObject(o, "finish_reason", seq->finish_reason);
+    if (r->beam_width > 1) cJSON_AddNumberToObject(o, "score", score);
+    if (sequence_n_outputs(seq) > 1) {
+        cJSON *all = cJSON_AddArrayToObject(o, "sequences");
+        for (int i = 0; i < sequence_n_outputs(seq); i++) {
+            cJSON *h = cJSON_CreateObject();
+            const int32_t *t = sequence_output(seq, i, &n, &score, &lp);
+            add_output(h, seq, t, n, lp);
+            cJSON_AddNumberToObject(h, "score", score);
+            cJSON_AddItemToArray(all, h);
+        }
+    }
+    if (seq->logits) {
+        char *raw = logits_json(seq->logits, seq->n_fed, seq->vocab);
         if (!raw) {
             cJSON_Delete(o);
             return ed_fail(err, "out of memory formatting logits");
@@ -104,6 +131,27 @@ ed_status response_write_result(response_sink *s, const cJSON *id, const int32_t
         cJSON_AddRawToObject(o, "logits", raw);
         free(raw);
     }
+    if (r->stream) cJSON_AddTrueToObject(o, "stream_end");
+    return write_line(s, o, err);
+}
+
+ed_status response_write_stream(response_sink *s, sequence *seq, ed_error *err) {
+    int n;
+    float score;
+    const float *lp;
+    const int32_t *t = sequence_output(seq, 0, &n, &score, &lp);
+    int from = 1 + seq->n_streamed;
+    if (from >= n) return ED_OK;
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "id", cJSON_Duplicate(seq->req->id, 1));
+    cJSON *arr = cJSON_AddArrayToObject(o, "new_ids");
+    for (int i = from; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(t[i]));
+    if (seq->req->return_logprobs) {
+        cJSON *l = cJSON_AddArrayToObject(o, "logprobs");
+        for (int i = from > seq->req->n_decoder ? from : seq->req->n_decoder; i < n; i++)
+            cJSON_AddItemToArray(l, cJSON_CreateNumber(lp[i]));
+    }
+    seq->n_streamed = n - 1;
     return write_line(s, o, err);
 }
 

@@ -1,7 +1,12 @@
 /* Responses as JSON Lines, written by rank 0 only, one line per request, flushed as each request
  * finishes (completion order; each line carries its id). A file target is written under a
  * temporary name and renamed when the run completes, so a failed run leaves no partial file.
- *   result: {"id", "output_ids", "finish_reason": "eos"|"length", "logits": [[...], ...]?}
+ *   result: {"id", "output_ids", "finish_reason": "eos"|"stop"|"length",
+ *            "score"? (beam search), "logprobs"? (per generated token),
+ *            "sequences"? [{"output_ids", "score", "logprobs"?}] (num_return_sequences > 1),
+ *            "logits"? [[...], ...]}
+ *   stream: {"id", "new_ids": [...], "logprobs"?} one per step with new tokens; the final line is
+ *           the result above with "stream_end": true
  *   error:  {"id", "error": {"message", "line"}} */
 #ifndef ENCDEC_RESPONSE_H
 #define ENCDEC_RESPONSE_H
@@ -22,10 +27,12 @@ const char *response_sink_temp_path(const response_sink *s);
 /* Removes the temporary file and frees the sink. NULL is a no-op. */
 void response_sink_discard(response_sink *s);
 
-/* ids: the decoder tokens after the start token; logits: [n_logits, vocab] or NULL. */
-ed_status response_write_result(response_sink *s, const cJSON *id, const int32_t *ids, int n_ids,
-                                const char *finish_reason, const float *logits, int n_logits,
-                                int vocab, ed_error *err);
+typedef struct sequence sequence;
+
+/* The result of a finished sequence (runtime/decoding.h). */
+ed_status response_write_result(response_sink *s, const sequence *seq, ed_error *err);
+/* A stream line with the sequence's output tokens not yet streamed; updates seq->n_streamed. */
+ed_status response_write_stream(response_sink *s, sequence *seq, ed_error *err);
 /* id may be NULL (unreadable request): written as null. */
 ed_status response_write_error(response_sink *s, const cJSON *id, long line, const char *message,
                                ed_error *err);

@@ -13,7 +13,6 @@ typedef struct queue_node {
 struct scheduler {
     scheduler_config cfg;
     block_pool *self_pool, *cross_pool;
-    int self_reserved;       /* promised self blocks not yet taken (guaranteed policy) */
     sequence **running;      /* [max_running], in admission order */
     int n_running;
     sequence **plan_seqs;    /* [max_running]: decode entry i -> sequence */
@@ -25,9 +24,9 @@ struct scheduler {
 static int blocks_for(int tokens, int block_size) { return (tokens + block_size - 1) / block_size; }
 
 int scheduler_max_plan_blocks(const scheduler_config *cfg) {
-    /* Every self block appears in at most one table; each request's cross table is appended once
-     * per step (shared by its encode and decode entries). */
-    return cfg->n_self_blocks + cfg->n_cross_blocks;
+    /* Each entry's self table, and each request's cross table once. */
+    return cfg->max_running * (blocks_for(cfg->max_output_len + 1, cfg->block_size) +
+                               blocks_for(cfg->max_input_len, cfg->block_size));
 }
 
 ed_status scheduler_create(scheduler **out, const scheduler_config *cfg, ed_error *err) {
@@ -61,19 +60,24 @@ void scheduler_destroy(scheduler *s) {
     free(s);
 }
 
+/* Self blocks a request may hold at once: every beam at full length. */
+static int self_need(const scheduler *s, const request *r) {
+    return r->beam_width * blocks_for(request_max_fed(r), s->cfg.block_size);
+}
+
 ed_status scheduler_check_fits(const scheduler *s, const request *r, ed_error *err) {
     int bs = s->cfg.block_size;
-    int need_cross = blocks_for(r->n_input, bs), need_self = blocks_for(request_max_fed(r), bs);
+    int need_cross = blocks_for(r->n_input, bs), need_self = self_need(s, r);
     if (need_cross > s->cfg.n_cross_blocks)
         return ed_fail(err, "line %ld: field input_ids: %d tokens need %d cross-KV blocks of %d "
                             "tokens, the cross pool has %d (raise kv_memory, cross_kv_fraction "
                             "or max_cross_kv_tokens)", r->line, r->n_input, need_cross, bs,
                        s->cfg.n_cross_blocks);
     if (need_self > s->cfg.n_self_blocks)
-        return ed_fail(err, "line %ld: field max_new_tokens: up to %d decoder tokens need %d "
-                            "self-KV blocks of %d tokens, the self pool has %d (raise kv_memory "
-                            "or max_kv_tokens)", r->line, request_max_fed(r), need_self, bs,
-                       s->cfg.n_self_blocks);
+        return ed_fail(err, "line %ld: field max_new_tokens: up to %d decoder tokens x %d beams "
+                            "need %d self-KV blocks of %d tokens, the self pool has %d (raise "
+                            "kv_memory or max_kv_tokens)", r->line, request_max_fed(r),
+                       r->beam_width, need_self, bs, s->cfg.n_self_blocks);
     return ED_OK;
 }
 
@@ -99,16 +103,29 @@ ed_status scheduler_submit(scheduler *s, request *r, ed_error *err) {
     return ED_OK;
 }
 
-/* Returns every block of seq to the pools (and its unused reservation). */
-static void release_blocks(scheduler *s, sequence *seq) {
-    block_pool_free(s->self_pool, seq->self_blocks, seq->n_self_blocks);
-    block_pool_free(s->cross_pool, seq->cross_blocks, seq->n_cross_blocks);
-    s->self_reserved -= seq->self_reserved;
-    seq->n_self_blocks = 0;
-    seq->self_reserved = 0;
+/* Drops a block table's references; the request's held count follows the blocks freed. */
+static void release_table(scheduler *s, sequence *seq, beam *b) {
+    seq->held_blocks -= block_pool_free(s->self_pool, b->blocks, b->n_blocks);
+    b->n_blocks = 0;
 }
 
-/* Preempts the most recently admitted running sequence: blocks freed, request re-queued first. */
+static void release_blocks(scheduler *s, sequence *seq) {
+    for (int b = 0; b < seq->width; b++) {
+        release_table(s, seq, &seq->beams[b]);
+        release_table(s, seq, &seq->spare[b]);
+    }
+    block_pool_free(s->cross_pool, seq->cross_blocks, seq->n_cross_blocks);
+}
+
+/* Self blocks the running requests may still take (guaranteed_no_evict accounting). */
+static int outstanding_self(const scheduler *s) {
+    int n = 0;
+    for (int i = 0; i < s->n_running; i++)
+        n += self_need(s, s->running[i]->req) - s->running[i]->held_blocks;
+    return n;
+}
+
+/* Preempts the most recently admitted running request: blocks freed, request re-queued first. */
 static ed_status preempt_last(scheduler *s, ed_error *err) {
     sequence *victim = s->running[--s->n_running];
     release_blocks(s, victim);
@@ -120,40 +137,62 @@ static ed_status preempt_last(scheduler *s, ed_error *err) {
     return ED_OK;
 }
 
-/* Gives running[i] the self block for its next position. Under max_utilization it may preempt
- * sequences after i, or i itself (then returns with running[i] gone). */
-static ed_status ensure_self_block(scheduler *s, int i, ed_error *err) {
-    sequence *seq = s->running[i];
-    int need = seq->n_fed / s->cfg.block_size + 1;
-    if (seq->n_self_blocks >= need) return ED_OK;
-    while (block_pool_alloc(s->self_pool, 1, seq->self_blocks + seq->n_self_blocks) != ED_OK) {
+/* One self block for running[i]; under max_utilization it may preempt requests after i, or i
+ * itself (*gone = 1). */
+static ed_status take_block(scheduler *s, int i, int32_t *out, int *gone, ed_error *err) {
+    while (block_pool_alloc(s->self_pool, 1, out) != ED_OK) {
         if (s->cfg.policy != POLICY_MAX_UTILIZATION)
             return ed_fail(err, "scheduler: self pool exhausted under guaranteed_no_evict "
                                 "(reservation accounting is broken)");
         int victim_is_self = s->n_running - 1 == i;
         if (preempt_last(s, err)) return ED_ERR;
-        if (victim_is_self) return ED_OK;
+        if (victim_is_self) {
+            *gone = 1;
+            return ED_OK;
+        }
     }
-    seq->n_self_blocks++;
-    if (seq->self_reserved > 0) {
-        seq->self_reserved--;
-        s->self_reserved--;
+    s->running[i]->held_blocks++;
+    return ED_OK;
+}
+
+/* Makes the block holding each running beam's next position present and writable: a new block
+ * at a block boundary, a private copy of a block shared with a sibling beam (copy-on-write; the
+ * copy is planned on every rank before the decoder step). A copy planned for a request that is
+ * preempted later in the same pass lands in a freed block, which no entry reads. */
+static ed_status ensure_blocks(scheduler *s, int i, step_plan *p, int *gone, ed_error *err) {
+    sequence *seq = s->running[i];
+    int k = seq->n_fed / s->cfg.block_size;
+    for (int b = 0; b < seq->n_beams; b++) {
+        beam *bm = &seq->beams[b];
+        if (k < bm->n_blocks && block_pool_refcount(s->self_pool, bm->blocks[k]) == 1) continue;
+        int32_t fresh;
+        if (take_block(s, i, &fresh, gone, err)) return ED_ERR;
+        if (*gone) return ED_OK;
+        bm = &seq->beams[b];
+        if (k < bm->n_blocks) { /* shared: copy, then drop our reference to the original */
+            p->copies[p->n_copies++] = (plan_copy){bm->blocks[k], fresh};
+            seq->held_blocks -= block_pool_free(s->self_pool, &bm->blocks[k], 1);
+            bm->blocks[k] = fresh;
+        } else {
+            bm->blocks[bm->n_blocks++] = fresh;
+        }
     }
     return ED_OK;
 }
 
 /* Admits the queue head if the policy and pools allow; 1 if admitted, 0 if not, -1 on error. */
-static int try_admit(scheduler *s, step_plan *p, ed_error *err) {
+static int try_admit(scheduler *s, step_plan *p, int decode_slots, ed_error *err) {
     request *r = s->head->req;
     int bs = s->cfg.block_size;
     int need_cross = blocks_for(r->n_input, bs);
-    int need_self = blocks_for(request_max_fed(r), bs);
-    int self_avail = block_pool_free_count(s->self_pool) - s->self_reserved;
-    if (s->n_running == s->cfg.max_running || p->n_encode == p->cap_encode ||
+    int self_free = block_pool_free_count(s->self_pool);
+    if (decode_slots + r->beam_width > s->cfg.max_running || p->n_encode == p->cap_encode ||
         p->n_ids + r->n_input > s->cfg.max_encoder_tokens ||
         block_pool_free_count(s->cross_pool) < need_cross)
         return 0;
-    if (s->cfg.policy == POLICY_GUARANTEED_NO_EVICT ? self_avail < need_self : self_avail < 1)
+    if (s->cfg.policy == POLICY_GUARANTEED_NO_EVICT
+            ? self_free - outstanding_self(s) < self_need(s, r)
+            : self_free < 1)
         return 0;
     sequence *seq;
     if (sequence_create(&seq, r, s->cfg.vocab, bs, err)) return -1;
@@ -163,12 +202,9 @@ static int try_admit(scheduler *s, step_plan *p, ed_error *err) {
     free(n);
     s->n_queued--;
     block_pool_alloc(s->cross_pool, need_cross, seq->cross_blocks);
-    block_pool_alloc(s->self_pool, 1, seq->self_blocks);
-    seq->n_self_blocks = 1;
-    if (s->cfg.policy == POLICY_GUARANTEED_NO_EVICT) {
-        seq->self_reserved = need_self - 1;
-        s->self_reserved += need_self - 1;
-    }
+    block_pool_alloc(s->self_pool, 1, seq->beams[0].blocks);
+    seq->beams[0].n_blocks = 1;
+    seq->held_blocks = 1;
     s->running[s->n_running++] = seq;
     plan_encode *e = &p->enc[p->n_encode++];
     e->len = r->n_input;
@@ -181,31 +217,62 @@ static int try_admit(scheduler *s, step_plan *p, ed_error *err) {
 ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err) {
     long preempted_before = s->preemptions;
     for (int i = 0; i < s->n_running; i++) {
-        int before = s->n_running;
-        if (ensure_self_block(s, i, err)) return ED_ERR;
-        if (s->n_running < before && i >= s->n_running) break; /* i itself was preempted */
+        int gone = 0;
+        if (ensure_blocks(s, i, p, &gone, err)) return ED_ERR;
+        if (gone) break; /* i was the last running request and preempted itself */
     }
-    int first_new = s->n_running;
+    int first_new = s->n_running, decode_slots = 0;
+    /* A beam request runs 1 beam at its first step and beam_width after: count the width. */
+    for (int i = 0; i < s->n_running; i++) decode_slots += s->running[i]->width;
     /* No admissions in a step that had to preempt: the pool is full, and re-admitting the victim
      * at once would only thrash. */
     while (s->head && s->preemptions == preempted_before) {
-        int admitted = try_admit(s, p, err);
+        int admitted = try_admit(s, p, decode_slots, err);
         if (admitted < 0) return ED_ERR;
         if (!admitted) break;
+        decode_slots += s->running[s->n_running - 1]->width;
     }
     for (int i = 0; i < s->n_running; i++) {
         sequence *seq = s->running[i];
         int32_t cross = step_plan_add_blocks(p, seq->cross_blocks, seq->n_cross_blocks);
         if (i >= first_new) p->enc[i - first_new].cross_blocks = cross;
-        int32_t self = step_plan_add_blocks(p, seq->self_blocks, seq->n_self_blocks);
-        s->plan_seqs[p->n_decode] = seq;
-        p->dec[p->n_decode++] = (plan_decode){sequence_next_pos(seq), sequence_next_token(seq),
-                                              self, cross, seq->req->n_input};
+        for (int b = 0; b < seq->n_beams; b++) {
+            int32_t self = step_plan_add_blocks(p, seq->beams[b].blocks, seq->beams[b].n_blocks);
+            s->plan_seqs[p->n_decode] = seq;
+            p->dec[p->n_decode++] = (plan_decode){seq->n_fed, sequence_next_token(seq, b), self,
+                                                  cross, seq->req->n_input};
+        }
     }
     return ED_OK;
 }
 
 sequence *scheduler_plan_sequence(scheduler *s, int i) { return s->plan_seqs[i]; }
+
+/* After a beam step: beams[i] shares spare[parents[i]]'s blocks; then the old tables go. */
+static void fork_tables(scheduler *s, sequence *seq) {
+    for (int i = 0; i < seq->n_beams; i++) {
+        const beam *parent = &seq->spare[seq->parents[i]];
+        beam *b = &seq->beams[i];
+        for (int k = 0; k < parent->n_blocks; k++) {
+            block_pool_ref(s->self_pool, parent->blocks[k]);
+            b->blocks[k] = parent->blocks[k];
+        }
+        b->n_blocks = parent->n_blocks;
+    }
+    for (int j = 0; j < seq->width; j++) release_table(s, seq, &seq->spare[j]);
+    seq->needs_fork = 0;
+}
+
+void scheduler_apply_logits(scheduler *s, const step_plan *p, const float *logits) {
+    int V = s->cfg.vocab;
+    for (int i = 0; i < p->n_decode;) {
+        sequence *seq = s->plan_seqs[i];
+        int n = seq->n_beams;
+        sequence_advance(seq, logits + (size_t)i * V, s->cfg.eos_id);
+        if (seq->needs_fork) fork_tables(s, seq);
+        i += n;
+    }
+}
 
 ed_status scheduler_retire(scheduler *s, scheduler_done_fn done, void *ctx, ed_error *err) {
     int kept = 0;

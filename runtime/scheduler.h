@@ -1,16 +1,20 @@
 /* Rank 0's scheduler: a FIFO queue of validated requests, the running sequences, and the block
  * pools of both KV caches (only rank 0 allocates; the plan names blocks for every rank).
  * Each step it
- *   1. gives every running sequence the self block its next position needs; under
+ *   1. gives every running beam the self block its next position needs (a block shared with a
+ *      sibling beam is copied first: copy-on-write, named in the plan); under
  *      max_utilization, when the self pool is empty it preempts the most recently admitted
  *      sequence (frees its blocks in both pools, puts its request back at the head of the queue
  *      to run again from its encoder step; greedy decoding makes the output identical);
  *   2. unless step 1 had to preempt, admits queued requests in order while max_running, the
  *      step's encoder token budget and the pools allow: guaranteed_no_evict admits only a request whose cross blocks and whole
- *      self reservation (input-independent: every decoder token it may feed) are free;
+ *      self reservation (every decoder token each of its beams may feed, less the blocks the
+ *      running requests already hold) are free;
  *      max_utilization admits when its cross blocks and one self block are free;
  *   3. plans the encoder pass of the admitted requests and one decoder step for every running
- *      sequence, the admitted ones included.
+ *      beam, the admitted ones included; all beams of a request read its one cross-KV copy.
+ * After the step, scheduler_apply_logits advances every request and forks the self-block tables
+ * of beams that continue another beam (shared blocks, reference-counted; no copy until written).
  * Finished sequences leave at once and return their blocks, so short requests never wait for
  * long ones. */
 #ifndef ENCDEC_SCHEDULER_H
@@ -25,7 +29,8 @@ typedef struct scheduler_config {
     int block_size;         /* tokens per KV block */
     int n_self_blocks, n_cross_blocks;
     int policy;             /* scheduler_policy */
-    int vocab;
+    int vocab, eos_id;
+    int max_input_len, max_output_len; /* bound the block tables a plan carries */
 } scheduler_config;
 
 typedef struct scheduler_stats {
@@ -48,6 +53,10 @@ ed_status scheduler_submit(scheduler *s, request *r, ed_error *err);
 ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err);
 /* The sequence decoded by entry i of the last plan. */
 sequence *scheduler_plan_sequence(scheduler *s, int i);
+
+/* Applies the logits [n_decode, vocab] of the last plan: advances every request (its beams'
+ * rows are consecutive) and forks beam block tables. */
+void scheduler_apply_logits(scheduler *s, const step_plan *p, const float *logits);
 
 /* Removes finished sequences, returns their blocks, and hands each to done(ctx, seq). */
 typedef ed_status (*scheduler_done_fn)(void *ctx, sequence *seq, ed_error *err);

@@ -10,11 +10,12 @@ step_plan *step_plan_create(int cap_encode, int cap_decode, int cap_ids, int cap
     p->dec = calloc((size_t)cap_decode, sizeof *p->dec);
     p->ids = calloc((size_t)cap_ids, sizeof *p->ids);
     p->blocks = calloc((size_t)(cap_blocks ? cap_blocks : 1), sizeof *p->blocks);
+    p->copies = calloc((size_t)cap_decode, sizeof *p->copies);
     p->cap_encode = cap_encode;
     p->cap_decode = cap_decode;
     p->cap_ids = cap_ids;
     p->cap_blocks = cap_blocks;
-    if (!p->enc || !p->dec || !p->ids || !p->blocks) {
+    if (!p->enc || !p->dec || !p->ids || !p->blocks || !p->copies) {
         step_plan_destroy(p);
         return NULL;
     }
@@ -27,6 +28,7 @@ void step_plan_destroy(step_plan *p) {
     free(p->dec);
     free(p->ids);
     free(p->blocks);
+    free(p->copies);
     free(p);
 }
 
@@ -39,7 +41,7 @@ int32_t step_plan_add_blocks(step_plan *p, const int32_t *blocks, int n) {
 
 void step_plan_clear(step_plan *p) {
     p->stop = 0;
-    p->n_encode = p->n_decode = p->n_ids = p->n_blocks = 0;
+    p->n_encode = p->n_decode = p->n_ids = p->n_blocks = p->n_copies = 0;
 }
 
 static uint64_t fnv(uint64_t h, const void *data, size_t n) {
@@ -59,9 +61,11 @@ uint64_t step_plan_checksum(const step_plan *p) {
     h = fnv(h, &p->n_decode, sizeof p->n_decode);
     h = fnv(h, &p->n_ids, sizeof p->n_ids);
     h = fnv(h, &p->n_blocks, sizeof p->n_blocks);
+    h = fnv(h, &p->n_copies, sizeof p->n_copies);
     h = fnv(h, p->enc, sizeof *p->enc * (size_t)p->n_encode);
     h = fnv(h, p->dec, sizeof *p->dec * (size_t)p->n_decode);
     h = fnv(h, p->ids, sizeof *p->ids * (size_t)p->n_ids);
     h = fnv(h, p->blocks, sizeof *p->blocks * (size_t)p->n_blocks);
+    h = fnv(h, p->copies, sizeof *p->copies * (size_t)p->n_copies);
     return h;
 }

@@ -20,14 +20,20 @@ typedef struct plan_decode {
     int32_t cross_len;    /* encoder tokens stored in those blocks */
 } plan_decode;
 
+/* Copy-on-write of a shared self-attention block before a beam writes into it. */
+typedef struct plan_copy {
+    int32_t src, dst; /* self-pool blocks: dst = src, all layers, K and V */
+} plan_copy;
+
 typedef struct step_plan {
     uint64_t seq;    /* 0, 1, 2, ... per plan */
     int32_t stop;    /* 1: no more work, every rank leaves the loop */
-    int32_t n_encode, n_decode, n_ids, n_blocks;
+    int32_t n_encode, n_decode, n_ids, n_blocks, n_copies;
     plan_encode *enc; /* [cap_encode] */
     plan_decode *dec; /* [cap_decode] */
     int32_t *ids;     /* [cap_ids] packed encoder inputs */
     int32_t *blocks;  /* [cap_blocks] block tables the entries point into */
+    plan_copy *copies; /* [cap_decode] executed before the decoder step, in order */
     int32_t cap_encode, cap_decode, cap_ids, cap_blocks;
 } step_plan;
 

@@ -2,6 +2,7 @@
  * "logits" are fixed so every sequence generates token 2 until max_new_tokens. */
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runtime/block_pool.h"
 #include "runtime/config.h"
@@ -10,7 +11,8 @@
 
 static request *make(const char *text) {
     request_limits lim = {.vocab_size = 5, .decoder_start_id = 0, .max_input_len = 64,
-                          .max_output_len = 64, .forced_bos_id = -1, .forced_eos_id = -1};
+                          .max_output_len = 64, .forced_bos_id = -1, .forced_eos_id = -1,
+                                   .max_beams = 8};
     request *r;
     cJSON *id;
     ed_error err;
@@ -33,7 +35,9 @@ static void step(scheduler *s, step_plan *p) {
     ed_error err;
     step_plan_clear(p);
     CHECK(scheduler_build_plan(s, p, &err) == ED_OK);
-    for (int i = 0; i < p->n_decode; i++) sequence_advance(scheduler_plan_sequence(s, i), logits, 1);
+    float rows[8 * 5];
+    for (int i = 0; i < p->n_decode; i++) memcpy(rows + 5 * i, logits, sizeof logits);
+    scheduler_apply_logits(s, p, rows);
     CHECK(scheduler_retire(s, count_done, NULL, &err) == ED_OK);
 }
 
@@ -59,7 +63,8 @@ int main(void) {
     const char *req = "{\"id\": 1, \"input_ids\": [3,3,3,3,1], \"max_new_tokens\": 8, "
                       "\"min_new_tokens\": 8}";
     scheduler_config sc = {.max_running = 4, .max_encoder_tokens = 64, .block_size = 4,
-                           .n_self_blocks = 3, .n_cross_blocks = 4, .vocab = 5};
+                           .n_self_blocks = 3, .n_cross_blocks = 4, .vocab = 5, .eos_id = 1,
+                           .max_input_len = 64, .max_output_len = 64};
     step_plan *p = step_plan_create(4, 4, 64, scheduler_max_plan_blocks(&sc));
 
     /* guaranteed_no_evict: the second request waits for the first's whole reservation. */
