@@ -71,6 +71,15 @@ def fixtures():
                                     feed_forward_proj="gated-gelu", tie_word_embeddings=False,
                                     dropout_rate=0.0, decoder_start_token_id=0),
                            8, {}, {"untied_head": True}),
+        # t5_v1_0_tied's weights, with EOS re-declared (after the inputs are made) as the token the
+        # model generates most often mid-sequence, so greedy and beam search end naturally and
+        # beam search's finished hypotheses and early stopping are exercised.
+        "t5_eos_natural": (T5Config(vocab_size=96, d_model=32, d_kv=8, num_heads=4, d_ff=64,
+                                    num_layers=2, num_decoder_layers=2,
+                                    relative_attention_num_buckets=8,
+                                    relative_attention_max_distance=12, feed_forward_proj="relu",
+                                    tie_word_embeddings=True, dropout_rate=0.0,
+                                    decoder_start_token_id=0), 1, {}, {"pick_eos": True}),
         "mt5_small": (MT5Config(vocab_size=160, d_model=32, d_kv=8, num_heads=4, d_ff=48,
                                 num_layers=3, num_decoder_layers=2,
                                 relative_attention_num_buckets=8,
@@ -128,6 +137,23 @@ def save_untied(model, cfg, d, seed):
         json.dump(c, f, indent=1)
     assert not torch.equal(model.lm_head.weight, model.shared.weight)
     return model.eval()
+
+
+def pick_eos(model, inputs, d):
+    """Re-declares EOS as the token greedy decoding produces most often after its first two
+    steps, and rewrites config.json (the weights are unchanged)."""
+    counts = {}
+    specials = special_ids(model.config)
+    for ids in inputs:
+        out = gen_ids(model, ids, max_new_tokens=MAX_NEW, min_new_tokens=MAX_NEW)
+        for t in out.sequences[0].tolist()[3:]:
+            if t not in specials:
+                counts[t] = counts.get(t, 0) + 1
+    eos = max(sorted(counts), key=lambda t: counts[t])
+    model.config.eos_token_id = eos
+    model.generation_config.eos_token_id = eos
+    model.config.save_pretrained(d)
+    model.generation_config.save_pretrained(d)
 
 
 def special_ids(cfg):
@@ -206,6 +232,9 @@ def build(name, cfg, seed, save_kw, extra, out_dir):
     g = torch.Generator().manual_seed(seed + 100)
     max_distance = getattr(cfg, "relative_attention_max_distance", 12)
     inputs = make_inputs(cfg, g, max_distance)
+    if extra.get("pick_eos"):
+        pick_eos(model, inputs, d)
+        meta["eos_token_id_picked"] = int(model.config.eos_token_id)
     eos = int(cfg.eos_token_id)
     start = int(cfg.decoder_start_token_id)
     reqs, exps, breqs, bexps = [], [], [], []
@@ -291,6 +320,10 @@ def build(name, cfg, seed, save_kw, extra, out_dir):
                 e["scores"] = out.sequences_scores.tolist()
             bexps.append(e)
 
+    meta["natural_eos"] = sum(1 for e in exps if e["id"].startswith("natural")
+                              and e["finish_reason"] == "eos")
+    meta["beam_best_ends_eos"] = sum(1 for e in bexps if e["output_ids"]
+                                     and e["output_ids"][-1] == eos)
     for fname, rows in (("requests.jsonl", reqs), ("expected.jsonl", exps),
                         ("beam_requests.jsonl", breqs), ("beam_expected.jsonl", bexps)):
         with open(os.path.join(d, fname), "w") as f:

@@ -38,6 +38,47 @@ static char *id_text(const cJSON *o) {
     return id ? cJSON_PrintUnformatted(id) : strdup("null");
 }
 
+/* HF pads shorter returned beams to the longest: ours must be a prefix of HF's, and HF's rest one
+ * repeated (pad) token. */
+static int same_beam(const cJSON *hf, const cJSON *ours) {
+    int n_hf = cJSON_GetArraySize(hf), n = cJSON_GetArraySize(ours);
+    if (!cJSON_IsArray(ours) || n > n_hf) return 0;
+    for (int i = 0; i < n; i++)
+        if (cJSON_GetArrayItem(hf, i)->valueint != cJSON_GetArrayItem(ours, i)->valueint) return 0;
+    for (int i = n + 1; i < n_hf; i++)
+        if (cJSON_GetArrayItem(hf, i)->valueint != cJSON_GetArrayItem(hf, n)->valueint) return 0;
+    return 1;
+}
+
+/* Beam search: every returned sequence and its score (HF's sequences_scores). */
+static int check_beams(const char *id, const cJSON *exp, const cJSON *got) {
+    const cJSON *seqs = cJSON_GetObjectItemCaseSensitive(exp, "sequences");
+    const cJSON *scores = cJSON_GetObjectItemCaseSensitive(exp, "scores");
+    const cJSON *ours = cJSON_GetObjectItemCaseSensitive(got, "sequences");
+    int n = cJSON_GetArraySize(seqs), failures = 0;
+    for (int j = 0; j < n; j++) {
+        const cJSON *o = n > 1 ? cJSON_GetArrayItem(ours, j) : got;
+        const cJSON *ids = o ? cJSON_GetObjectItemCaseSensitive(o, "output_ids") : NULL;
+        if (!ids || !same_beam(cJSON_GetArrayItem(seqs, j), ids)) {
+            printf("FAIL %s: returned sequence %d differs\n  hf:   %s\n  ours: %s\n", id, j,
+                   cJSON_PrintUnformatted(cJSON_GetArrayItem(seqs, j)),
+                   ids ? cJSON_PrintUnformatted(ids) : "-");
+            failures++;
+            continue;
+        }
+        const cJSON *sc = o ? cJSON_GetObjectItemCaseSensitive(o, "score") : NULL;
+        if (scores) {
+            double ref = cJSON_GetArrayItem(scores, j)->valuedouble;
+            if (!sc || fabs(sc->valuedouble - ref) > 1e-4 * (1 + fabs(ref))) {
+                printf("FAIL %s: sequence %d score %g, HF %g\n", id, j, sc ? sc->valuedouble : NAN,
+                       ref);
+                failures++;
+            }
+        }
+    }
+    return failures;
+}
+
 /* Relative logits error, or -1 when the shapes differ. */
 static double logits_error(const cJSON *ref, const cJSON *got) {
     if (!cJSON_IsArray(got) || cJSON_GetArraySize(ref) != cJSON_GetArraySize(got)) return -1;
@@ -88,7 +129,9 @@ int main(int argc, char **argv) {
             const cJSON *g_ids = cJSON_GetObjectItemCaseSensitive(match, "output_ids");
             const cJSON *e_fin = cJSON_GetObjectItemCaseSensitive(exp[i], "finish_reason");
             const cJSON *g_fin = cJSON_GetObjectItemCaseSensitive(match, "finish_reason");
-            if (!cJSON_Compare(e_ids, g_ids, 1)) {
+            if (cJSON_GetObjectItemCaseSensitive(exp[i], "sequences")) {
+                failures += check_beams(id, exp[i], match);
+            } else if (!cJSON_Compare(e_ids, g_ids, 1)) {
                 printf("FAIL %s: output_ids differ\n  hf:   %s\n  ours: %s\n", id,
                        cJSON_PrintUnformatted(e_ids), g_ids ? cJSON_PrintUnformatted(g_ids) : "-");
                 failures++;

@@ -1,8 +1,10 @@
 #!/bin/bash
 # Converts one golden fixture, serves its requests with mpirun -n TP, and compares with HF.
-# usage: run_fixture.sh BUILD_DIR FIXTURE_DIR TP [LM_HEAD_SPLIT]
+# usage: run_fixture.sh BUILD_DIR FIXTURE_DIR TP [LM_HEAD_SPLIT] [SET]
+#   SET: "" for requests/expected.jsonl (greedy, score mode), "beam_" for the beam search and
+#   penalty cases (beam_requests/beam_expected.jsonl)
 set -euo pipefail
-build=$1 fixture=$2 tp=$3 lm_head=${4:-vocab}
+build=$1 fixture=$2 tp=$3 lm_head=${4:-vocab} set=${5:-}
 name=$(basename "$fixture")
 work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_golden_${name}_tp${tp}.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -12,13 +14,13 @@ model: $work/model.h5
 backend: cpu
 tp: $tp
 lm_head_split: $lm_head
-max_batch_size: 3
+max_batch_size: 8
 max_input_len: 64
 max_output_len: 24
-requests: $fixture/requests.jsonl
+requests: $fixture/${set}requests.jsonl
 output: $work/responses.jsonl
 YAML
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export ENCDEC_LOG=${ENCDEC_LOG:-warn}
 ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/run.yaml"
-"$build/golden_check" "$fixture/expected.jsonl" "$work/responses.jsonl" --tol 1e-4
+"$build/golden_check" "$fixture/${set}expected.jsonl" "$work/responses.jsonl" --tol 1e-4
