@@ -68,10 +68,12 @@ void beam_search_step(sequence *s, const float *logits, int eos_id) {
         logits_process(r, s->beams[b].tokens, cur_len, eos_id, sc, V);
         for (int v = 0; v < V; v++) {
             float acc = sc[v] + s->beams[b].score;
-            /* insertion into the sorted top-K (strictly greater keeps lower indices first) */
-            if (!(acc > best[K - 1])) continue;
+            /* Insertion into the sorted top-K; strictly greater keeps lower indices first, and
+             * empty slots take -inf candidates in index order (HF keeps such dead beams too:
+             * after a forced token every other score is -inf). */
+            if (best_idx[K - 1] >= 0 && !(acc > best[K - 1])) continue;
             int pos = K - 1;
-            while (pos > 0 && acc > best[pos - 1]) {
+            while (pos > 0 && (best_idx[pos - 1] < 0 || acc > best[pos - 1])) {
                 best[pos] = best[pos - 1];
                 best_idx[pos] = best_idx[pos - 1];
                 pos--;

@@ -267,7 +267,7 @@ static ed_status apply_logits(engine *e, ed_error *err) {
     scheduler_apply_logits(e->sched, e->plan, e->logits);
     for (int i = 0; i < e->plan->n_decode; i++) {
         sequence *seq = scheduler_plan_sequence(e->sched, i);
-        if (seq->req->stream && !seq->finish_reason && response_write_stream(e->out, seq, err))
+        if (seq->req->stream && response_write_stream(e->out, seq, err))
             return ED_ERR;
     }
     return scheduler_retire(e->sched, finish_sequence, e, err);
