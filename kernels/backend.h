@@ -11,28 +11,26 @@
 
 #include "runtime/status.h"
 
-/* One attention call for one sequence over the local heads of this rank.
- * Row i of q/out and row j of k/v hold all local heads: head h at columns [h*d_kv, (h+1)*d_kv).
- * score(i, j) = scale * q_i . k_j + bias(h, bucket(j - (q_pos0 + i)))  (bias only if rel_bias)
- * causal: key j is visible to query i iff j <= q_pos0 + i.
- * K/V are contiguous rows (kv_blocks NULL) or paged: row j lives in block kv_blocks[j / block_size]
- * at k + kv_blocks[..] * block_stride + (j % block_size) * kv_stride (runtime/kv_store.h). */
-typedef struct attn_desc {
-    const float *q;      /* [n_q, q_stride], first heads*d_kv columns used */
-    const float *k, *v;  /* [n_k, kv_stride], or block 0 of a paged layer */
-    const int32_t *kv_blocks; /* block table (host memory), or NULL for contiguous K/V */
-    int block_size;
-    size_t block_stride; /* floats between consecutive blocks */
-    float *out;          /* [n_q, out_stride] */
-    int q_stride, kv_stride, out_stride;
-    int n_q, n_k, heads, d_kv;
+/* Shared parameters of one batched attention call over this rank's local heads.
+ * score(i, j) = scale * q_i . k_j + bias(h, bucket(j - q_pos))   (bias only if rel_bias)
+ * Rows hold all local heads: head h at columns [h * d_kv, (h + 1) * d_kv) of a row of `row`
+ * floats (row = heads * d_kv). */
+typedef struct attn_params {
+    int heads, d_kv, row;
     float scale;
-    int q_pos0;
-    int causal;
-    const float *rel_bias; /* [buckets, rel_ld]: bucket table; this rank's head 0 is column 0 */
-    int rel_ld;            /* row stride of rel_bias (= local heads) */
-    int buckets, max_distance, bidirectional;
-} attn_desc;
+    const float *rel_bias; /* [buckets, rel_ld] bucket table, this rank's head 0 = column 0; or NULL */
+    int rel_ld, buckets, max_distance, bidirectional;
+    int causal;            /* key j visible to query position p iff j <= p */
+} attn_params;
+
+/* One layer of a paged KV pool (runtime/kv_store.h): key/value row `pos` of a sequence whose
+ * block table is tbl lives at k (or v) + tbl[pos / block_size] * block_stride +
+ * (pos % block_size) * row. */
+typedef struct kv_layout {
+    float *k, *v;
+    size_t block_stride;
+    int block_size, row;
+} kv_layout;
 
 typedef struct backend {
     const char *name;
@@ -60,7 +58,24 @@ typedef struct backend {
     void (*activation)(int act, float *x, size_t n);   /* in place, act_kind */
     /* y = act(gate) * lin, elementwise. */
     void (*gated_activation)(int act, const float *gate, const float *lin, float *y, size_t n);
-    void (*attention)(const attn_desc *a);
+    /* Copies n int32 values from host memory into a backend int buffer (alloc'd like any). */
+    void (*upload_i32)(int32_t *dst, const int32_t *src, size_t n);
+
+    /* Encoder (prefill) attention over packed sequences with contiguous K/V: sequence s owns
+     * rows [off[s], off[s] + len[s]) of q, k, v and out ([tokens, row] each); query row t of
+     * the sequence sits at position t. off and len: backend int buffers [n_seqs]. */
+    void (*attention_prefill)(const attn_params *p, const float *q, const float *k, const float *v,
+                              float *out, int n_seqs, const int32_t *off, const int32_t *len);
+    /* Decoder attention, one query per entry over paged K/V: entry i's query is row i of q
+     * ([n, row]), its keys are positions [0, n_k[i]) of the table at blocks + table_off[i], its
+     * query position q_pos[i]; output row i of out. Index arrays: backend int buffers. */
+    void (*attention_paged)(const attn_params *p, const float *q, float *out, int n,
+                            const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
+                            const int32_t *n_k, const int32_t *q_pos);
+    /* Writes row i of src ([n, row]) into the pool's K (which = 0) or V (which = 1) at position
+     * pos[i] of the table at blocks + table_off[i]. */
+    void (*kv_scatter)(const float *src, int n, const kv_layout *kv, int which,
+                       const int32_t *blocks, const int32_t *table_off, const int32_t *pos);
 } backend;
 
 /* The backend for a config's backend_kind; an error names the key when it is not built in. */

@@ -1,7 +1,9 @@
 #include "models/encdec.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct encdec_model {
     const model_weights *w;
@@ -20,10 +22,37 @@ struct encdec_model {
     int32_t *ids, *pos;      /* [T] host: token ids and positions of the current pass */
     void *arena;
     size_t arena_bytes;
+    /* Index arrays of the current plan, built on the host (h_*) and uploaded once per step into
+     * backend int buffers (d_*); the layout of both is idx_layout. */
+    int32_t *h_idx, *d_idx;
+    size_t idx_len;
+    uint64_t idx_plan_seq;   /* plan whose indices are uploaded; UINT64_MAX = none */
+    int max_blocks, max_enc;
 };
 
+/* Offsets (in int32s) of each index array inside h_idx / d_idx. */
+typedef struct idx_layout {
+    size_t blocks, seq_off, seq_len, row_tab, row_pos, self_tab, cross_tab, self_nk, cross_nk, pos;
+} idx_layout;
+
+static idx_layout idx_of(const encdec_model *m) {
+    idx_layout l;
+    size_t T = (size_t)m->max_tokens, B = (size_t)m->max_dec, E = (size_t)m->max_enc;
+    l.blocks = 0;
+    l.seq_off = l.blocks + (size_t)m->max_blocks;
+    l.seq_len = l.seq_off + E;
+    l.row_tab = l.seq_len + E;
+    l.row_pos = l.row_tab + T;
+    l.self_tab = l.row_pos + T;
+    l.cross_tab = l.self_tab + B;
+    l.self_nk = l.cross_tab + B;
+    l.cross_nk = l.self_nk + B;
+    l.pos = l.cross_nk + B;
+    return l;
+}
+
 ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int max_enc_tokens,
-                        int max_dec_tokens, ed_error *err) {
+                        int max_dec_tokens, int max_plan_blocks, ed_error *err) {
     encdec_model *m = calloc(1, sizeof *m);
     if (!m) return ed_fail(err, "out of memory");
     const model_spec *s = &w->spec;
@@ -38,7 +67,10 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     m->V = s->vocab_size;
     m->V_l = w->v_local;
     m->max_dec = max_dec_tokens;
+    m->max_enc = max_dec_tokens; /* at most one encode entry per decode slot */
+    m->max_blocks = max_plan_blocks;
     m->max_tokens = max_enc_tokens > max_dec_tokens ? max_enc_tokens : max_dec_tokens;
+    m->idx_plan_seq = UINT64_MAX;
     size_t T = (size_t)m->max_tokens;
     size_t sizes[] = {T * m->D, T * m->D, T * m->D, T * m->I_l, T * m->I_l, T * m->I_l,
                       T * m->I_l, T * m->F_l, T * m->F_l, (size_t)max_dec_tokens * m->V_l};
@@ -54,7 +86,11 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
         m->host_logits = malloc(sizeof(float) * (size_t)max_dec_tokens * (m->V_l ? m->V_l : 1));
         m->gather_staging = malloc(sizeof(float) * (size_t)max_dec_tokens * m->V);
     }
-    if (!m->arena || !m->ids || !m->pos ||
+    idx_layout il = idx_of(m);
+    m->idx_len = il.pos + (size_t)max_dec_tokens;
+    m->h_idx = malloc(m->idx_len * sizeof(int32_t));
+    m->d_idx = m->be->alloc(m->idx_len * sizeof(int32_t));
+    if (!m->arena || !m->ids || !m->pos || !m->h_idx || !m->d_idx ||
         (w->vocab_parallel && (!m->host_logits || !m->gather_staging))) {
         encdec_destroy(m);
         return ed_fail(err, "cannot allocate %zu bytes of activations for %zu tokens per step",
@@ -76,6 +112,8 @@ void encdec_destroy(encdec_model *m) {
     free(m->pos);
     free(m->host_logits);
     free(m->gather_staging);
+    free(m->h_idx);
+    if (m->d_idx) m->be->free(m->d_idx);
     free(m);
 }
 
@@ -151,14 +189,39 @@ static const float *stack_out(encdec_model *m, const stack_weights *st, int n) {
     return m->h;
 }
 
-static attn_desc base_desc(const encdec_model *m, const stack_weights *st,
-                           const layer_weights *lw) {
+static attn_params attn_of(const encdec_model *m, const stack_weights *st,
+                           const layer_weights *lw, int bidirectional, int causal) {
     const model_spec *s = m->s;
-    return (attn_desc){.q_stride = m->I_l, .kv_stride = m->I_l, .out_stride = m->I_l,
-                       .heads = m->H_l, .d_kv = s->d_kv, .scale = s->attn_scale,
-                       .rel_bias = st ? (lw->rel_bias ? lw->rel_bias : st->rel_bias) : NULL,
-                       .rel_ld = m->H_l, .buckets = s->rel_buckets,
-                       .max_distance = s->rel_max_distance};
+    return (attn_params){.heads = m->H_l, .d_kv = s->d_kv, .row = m->I_l, .scale = s->attn_scale,
+                         .rel_bias = st ? (lw->rel_bias ? lw->rel_bias : st->rel_bias) : NULL,
+                         .rel_ld = m->H_l, .buckets = s->rel_buckets,
+                         .max_distance = s->rel_max_distance, .bidirectional = bidirectional,
+                         .causal = causal};
+}
+
+/* Builds the plan's index arrays on the host and uploads them once per plan. */
+static void upload_indices(encdec_model *m, const step_plan *p) {
+    if (m->idx_plan_seq == p->seq) return;
+    idx_layout l = idx_of(m);
+    int32_t *h = m->h_idx;
+    memcpy(h + l.blocks, p->blocks, sizeof(int32_t) * (size_t)p->n_blocks);
+    for (int e = 0; e < p->n_encode; e++) {
+        h[l.seq_off + e] = p->enc[e].ids_offset;
+        h[l.seq_len + e] = p->enc[e].len;
+        for (int t = 0; t < p->enc[e].len; t++) {
+            h[l.row_tab + p->enc[e].ids_offset + t] = p->enc[e].cross_blocks;
+            h[l.row_pos + p->enc[e].ids_offset + t] = t;
+        }
+    }
+    for (int i = 0; i < p->n_decode; i++) {
+        h[l.self_tab + i] = p->dec[i].self_blocks;
+        h[l.cross_tab + i] = p->dec[i].cross_blocks;
+        h[l.self_nk + i] = p->dec[i].pos + 1;
+        h[l.cross_nk + i] = p->dec[i].cross_len;
+        h[l.pos + i] = p->dec[i].pos;
+    }
+    m->be->upload_i32(m->d_idx, m->h_idx, m->idx_len);
+    m->idx_plan_seq = p->seq;
 }
 
 ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_error *err) {
@@ -170,23 +233,17 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_er
     for (int e = 0; e < p->n_encode; e++)
         for (int t = 0; t < p->enc[e].len; t++) m->ids[p->enc[e].ids_offset + t] = t;
     embed(m, enc, p->ids, m->ids, T);
+    upload_indices(m, p);
+    idx_layout il = idx_of(m);
     for (int l = 0; l < enc->n_layers; l++) {
         const layer_weights *lw = &enc->layers[l];
         const float *in = sublayer_in(m, lw->self_norm, lw->self_norm_b, T);
         linear(m, in, lw->self_q, lw->self_q_b, m->q, T, m->I_l, m->D);
         linear(m, in, lw->self_k, lw->self_k_b, m->k, T, m->I_l, m->D);
         linear(m, in, lw->self_v, lw->self_v_b, m->v, T, m->I_l, m->D);
-        for (int e = 0; e < p->n_encode; e++) {
-            size_t off = (size_t)p->enc[e].ids_offset * m->I_l;
-            attn_desc a = base_desc(m, enc, lw);
-            a.q = m->q + off;
-            a.k = m->k + off;
-            a.v = m->v + off;
-            a.out = m->att + off;
-            a.n_q = a.n_k = p->enc[e].len;
-            a.bidirectional = 1;
-            m->be->attention(&a);
-        }
+        attn_params ap = attn_of(m, enc, lw, 1, 0);
+        m->be->attention_prefill(&ap, m->q, m->k, m->v, m->att, p->n_encode, m->d_idx + il.seq_off,
+                                 m->d_idx + il.seq_len);
         m->be->matmul_wt(m->att, lw->self_o, m->out, T, m->D, m->I_l, 0);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, T, err) ||
             ffn_block(m, lw, T, err))
@@ -199,33 +256,13 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_er
         const layer_weights *lw = &m->w->dec.layers[l];
         linear(m, enc_out, lw->cross_k, lw->cross_k_b, m->k, T, m->I_l, m->D);
         linear(m, enc_out, lw->cross_v, lw->cross_v_b, m->v, T, m->I_l, m->D);
-        for (int e = 0; e < p->n_encode; e++) {
-            kv_view view = kv_store_view(kv, KV_CROSS, l, p->blocks + p->enc[e].cross_blocks);
-            for (int t0 = 0; t0 < p->enc[e].len; t0 += view.block_size) {
-                int rows = p->enc[e].len - t0 < view.block_size ? p->enc[e].len - t0 : view.block_size;
-                size_t src = (size_t)(p->enc[e].ids_offset + t0) * m->I_l;
-                m->be->copy(kv_view_row(&view, view.k, t0), m->k + src, (size_t)rows * m->I_l);
-                m->be->copy(kv_view_row(&view, view.v, t0), m->v + src, (size_t)rows * m->I_l);
-            }
-        }
+        kv_layout cross = kv_store_layout(kv, KV_CROSS, l);
+        m->be->kv_scatter(m->k, T, &cross, 0, m->d_idx + il.blocks, m->d_idx + il.row_tab,
+                          m->d_idx + il.row_pos);
+        m->be->kv_scatter(m->v, T, &cross, 1, m->d_idx + il.blocks, m->d_idx + il.row_tab,
+                          m->d_idx + il.row_pos);
     }
     return ED_OK;
-}
-
-/* The attention descriptor of one decoder query over a paged view. */
-static attn_desc paged_desc(const encdec_model *m, const stack_weights *st, const layer_weights *lw,
-                            const kv_view *view, int i, int n_k) {
-    attn_desc a = base_desc(m, st, lw);
-    a.q = m->q + (size_t)i * m->I_l;
-    a.out = m->att + (size_t)i * m->I_l;
-    a.k = view->k;
-    a.v = view->v;
-    a.kv_blocks = view->blocks;
-    a.block_size = view->block_size;
-    a.block_stride = view->block_stride;
-    a.n_q = 1;
-    a.n_k = n_k;
-    return a;
 }
 
 ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, float *logits_host,
@@ -244,6 +281,9 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         positions[i] = p->dec[i].pos;
     }
     embed(m, dec, tokens, positions, n);
+    upload_indices(m, p);
+    idx_layout il = idx_of(m);
+    const int32_t *ib = m->d_idx + il.blocks;
     for (int l = 0; l < dec->n_layers; l++) {
         const layer_weights *lw = &dec->layers[l];
         /* Causal self-attention over the sequence's own KV, this token appended first. */
@@ -251,28 +291,21 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         linear(m, in, lw->self_q, lw->self_q_b, m->q, n, m->I_l, m->D);
         linear(m, in, lw->self_k, lw->self_k_b, m->k, n, m->I_l, m->D);
         linear(m, in, lw->self_v, lw->self_v_b, m->v, n, m->I_l, m->D);
-        for (int i = 0; i < n; i++) {
-            const plan_decode *d = &p->dec[i];
-            kv_view view = kv_store_view(kv, KV_SELF, l, p->blocks + d->self_blocks);
-            be->copy(kv_view_row(&view, view.k, d->pos), m->k + (size_t)i * m->I_l, (size_t)m->I_l);
-            be->copy(kv_view_row(&view, view.v, d->pos), m->v + (size_t)i * m->I_l, (size_t)m->I_l);
-            attn_desc a = paged_desc(m, dec, lw, &view, i, d->pos + 1);
-            a.q_pos0 = d->pos;
-            a.causal = 1;
-            a.bidirectional = 0;
-            be->attention(&a);
-        }
+        kv_layout self = kv_store_layout(kv, KV_SELF, l);
+        be->kv_scatter(m->k, n, &self, 0, ib, m->d_idx + il.self_tab, m->d_idx + il.pos);
+        be->kv_scatter(m->v, n, &self, 1, ib, m->d_idx + il.self_tab, m->d_idx + il.pos);
+        attn_params sp = attn_of(m, dec, lw, 0, 1);
+        be->attention_paged(&sp, m->q, m->att, n, &self, ib, m->d_idx + il.self_tab,
+                            m->d_idx + il.self_nk, m->d_idx + il.pos);
         be->matmul_wt(m->att, lw->self_o, m->out, n, m->D, m->I_l, 0);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, n, err)) return ED_ERR;
         /* Cross-attention over the request's stored encoder K/V (no position bias). */
         in = sublayer_in(m, lw->cross_norm, lw->cross_norm_b, n);
         linear(m, in, lw->cross_q, lw->cross_q_b, m->q, n, m->I_l, m->D);
-        for (int i = 0; i < n; i++) {
-            const plan_decode *d = &p->dec[i];
-            kv_view view = kv_store_view(kv, KV_CROSS, l, p->blocks + d->cross_blocks);
-            attn_desc a = paged_desc(m, NULL, lw, &view, i, d->cross_len);
-            be->attention(&a);
-        }
+        kv_layout cross = kv_store_layout(kv, KV_CROSS, l);
+        attn_params cp = attn_of(m, NULL, lw, 0, 0);
+        be->attention_paged(&cp, m->q, m->att, n, &cross, ib, m->d_idx + il.cross_tab,
+                            m->d_idx + il.cross_nk, m->d_idx + il.pos);
         be->matmul_wt(m->att, lw->cross_o, m->out, n, m->D, m->I_l, 0);
         if (sublayer_out(m, lw->cross_o_b, lw->cross_norm, lw->cross_norm_b, n, err) ||
             ffn_block(m, lw, n, err))

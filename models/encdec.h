@@ -14,8 +14,9 @@
 
 typedef struct encdec_model encdec_model;
 
+/* max_plan_blocks: the largest step_plan.n_blocks (scheduler_max_plan_blocks). */
 ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int max_enc_tokens,
-                        int max_dec_tokens, ed_error *err);
+                        int max_dec_tokens, int max_plan_blocks, ed_error *err);
 void encdec_destroy(encdec_model *m);
 
 /* Runs the encoder over the plan's encode entries and stores each request's cross-attention K/V

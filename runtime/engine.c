@@ -125,7 +125,8 @@ static ed_status create_runtime(engine *e, ed_error *err) {
                            .vocab = s->vocab_size, .eos_id = s->eos_id,
                            .max_input_len = cfg->max_input_len,
                            .max_output_len = cfg->max_output_len};
-    if (encdec_create(&e->model, e->weights, e->comm, enc_budget, B, err) ||
+    if (encdec_create(&e->model, e->weights, e->comm, enc_budget, B,
+                      scheduler_max_plan_blocks(&sc), err) ||
         kv_store_create(&e->kv, e->be, s->dec_layers, kv_dim, cfg->kv_block_size,
                         e->n_self_blocks, e->n_cross_blocks, err))
         return ED_ERR;

@@ -39,11 +39,11 @@ void kv_store_destroy(kv_store *kv) {
     free(kv);
 }
 
-kv_view kv_store_view(kv_store *kv, kv_pool_id pool, int layer, const int32_t *blocks) {
+kv_layout kv_store_layout(kv_store *kv, kv_pool_id pool, int layer) {
     size_t row = (size_t)kv->block_size * kv->kv_dim;
     float *k = kv->pool[pool] + (size_t)layer * 2 * row;
-    return (kv_view){.k = k, .v = k + row, .block_stride = (size_t)kv->n_layers * 2 * row,
-                     .block_size = kv->block_size, .kv_dim = kv->kv_dim, .blocks = blocks};
+    return (kv_layout){.k = k, .v = k + row, .block_stride = (size_t)kv->n_layers * 2 * row,
+                       .block_size = kv->block_size, .row = kv->kv_dim};
 }
 
 size_t kv_store_bytes(const kv_store *kv) { return kv->bytes; }

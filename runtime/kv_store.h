@@ -22,20 +22,8 @@ ed_status kv_store_create(kv_store **out, const backend *be, int n_layers, int k
                           int block_size, int n_self_blocks, int n_cross_blocks, ed_error *err);
 void kv_store_destroy(kv_store *kv);
 
-/* A paged view of one layer of a pool for one sequence, as the attention kernel takes it. */
-typedef struct kv_view {
-    float *k, *v;           /* K and V of block 0 of this layer */
-    size_t block_stride;    /* floats from one block to the next */
-    int block_size, kv_dim;
-    const int32_t *blocks;  /* the sequence's block table */
-} kv_view;
-
-kv_view kv_store_view(kv_store *kv, kv_pool_id pool, int layer, const int32_t *blocks);
-/* Row `pos` of K (or V) in a view. */
-static inline float *kv_view_row(const kv_view *v, const float *base, int pos) {
-    return (float *)base + (size_t)v->blocks[pos / v->block_size] * v->block_stride +
-           (size_t)(pos % v->block_size) * v->kv_dim;
-}
+/* The paged layout of one layer of a pool, as the attention kernels take it. */
+kv_layout kv_store_layout(kv_store *kv, kv_pool_id pool, int layer);
 
 /* Copies block src to block dst of a pool (all layers, K and V): copy-on-write of a shared
  * self-attention block. */

@@ -1,6 +1,7 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/cpu/cpu_ops.h"
 #include "models/relbias.h"
@@ -8,48 +9,85 @@
 /* Scores for one (head, query) row live in a stack buffer up to this many keys, else the heap. */
 #define ATTN_STACK_KEYS 1024
 
-/* Row j of K or V (base = a->k or a->v), contiguous or paged. */
-static inline const float *kv_row(const attn_desc *a, const float *base, int j) {
-    if (!a->kv_blocks) return base + (size_t)j * a->kv_stride;
-    return base + (size_t)a->kv_blocks[j / a->block_size] * a->block_stride +
-           (size_t)(j % a->block_size) * a->kv_stride;
+/* Where the keys and values of one query live: contiguous rows, or a paged table. */
+typedef struct kv_source {
+    const float *k, *v;     /* contiguous: row 0; paged: block 0 of the layer */
+    const int32_t *table;   /* paged block table, or NULL */
+    size_t block_stride;
+    int block_size, row;
+} kv_source;
+
+static inline size_t kv_offset(const kv_source *s, int j) {
+    if (!s->table) return (size_t)j * s->row;
+    return (size_t)s->table[j / s->block_size] * s->block_stride + (size_t)(j % s->block_size) * s->row;
 }
 
-void cpu_attention(const attn_desc *a) {
+/* One query row (all local heads) at position qpos over keys [0, n_k). */
+static void attend_one(const attn_params *p, const float *q, float *out, const kv_source *src,
+                       int n_k, int qpos) {
     float stack_buf[ATTN_STACK_KEYS];
-    float *p = a->n_k <= ATTN_STACK_KEYS ? stack_buf : malloc(sizeof(float) * (size_t)a->n_k);
-    for (int h = 0; h < a->heads; h++) {
-        for (int i = 0; i < a->n_q; i++) {
-            const float *qi = a->q + (size_t)i * a->q_stride + (size_t)h * a->d_kv;
-            int qpos = a->q_pos0 + i;
-            int n_vis = a->causal ? (qpos + 1 < a->n_k ? qpos + 1 : a->n_k) : a->n_k;
-            float mx = -FLT_MAX;
-            for (int j = 0; j < n_vis; j++) {
-                const float *kj = kv_row(a, a->k, j) + (size_t)h * a->d_kv;
-                float s = 0.0f;
-                for (int d = 0; d < a->d_kv; d++) s += qi[d] * kj[d];
-                s *= a->scale;
-                if (a->rel_bias) {
-                    int b = relbias_bucket(j - qpos, a->bidirectional, a->buckets, a->max_distance);
-                    s += a->rel_bias[(size_t)b * a->rel_ld + h];
-                }
-                p[j] = s;
-                if (s > mx) mx = s;
+    float *sc = n_k <= ATTN_STACK_KEYS ? stack_buf : malloc(sizeof(float) * (size_t)n_k);
+    int n_vis = p->causal ? (qpos + 1 < n_k ? qpos + 1 : n_k) : n_k;
+    for (int h = 0; h < p->heads; h++) {
+        const float *qh = q + (size_t)h * p->d_kv;
+        float mx = -FLT_MAX;
+        for (int j = 0; j < n_vis; j++) {
+            const float *kj = src->k + kv_offset(src, j) + (size_t)h * p->d_kv;
+            float s = 0.0f;
+            for (int d = 0; d < p->d_kv; d++) s += qh[d] * kj[d];
+            s *= p->scale;
+            if (p->rel_bias) {
+                int b = relbias_bucket(j - qpos, p->bidirectional, p->buckets, p->max_distance);
+                s += p->rel_bias[(size_t)b * p->rel_ld + h];
             }
-            float sum = 0.0f;
-            for (int j = 0; j < n_vis; j++) {
-                p[j] = expf(p[j] - mx);
-                sum += p[j];
-            }
-            float inv = 1.0f / sum;
-            float *oi = a->out + (size_t)i * a->out_stride + (size_t)h * a->d_kv;
-            for (int d = 0; d < a->d_kv; d++) oi[d] = 0.0f;
-            for (int j = 0; j < n_vis; j++) {
-                const float *vj = kv_row(a, a->v, j) + (size_t)h * a->d_kv;
-                float w = p[j] * inv;
-                for (int d = 0; d < a->d_kv; d++) oi[d] += w * vj[d];
-            }
+            sc[j] = s;
+            if (s > mx) mx = s;
+        }
+        float sum = 0.0f;
+        for (int j = 0; j < n_vis; j++) {
+            sc[j] = expf(sc[j] - mx);
+            sum += sc[j];
+        }
+        float inv = 1.0f / sum, *oh = out + (size_t)h * p->d_kv;
+        for (int d = 0; d < p->d_kv; d++) oh[d] = 0.0f;
+        for (int j = 0; j < n_vis; j++) {
+            const float *vj = src->v + kv_offset(src, j) + (size_t)h * p->d_kv;
+            float w = sc[j] * inv;
+            for (int d = 0; d < p->d_kv; d++) oh[d] += w * vj[d];
         }
     }
-    if (p != stack_buf) free(p);
+    if (sc != stack_buf) free(sc);
+}
+
+void cpu_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
+                           float *out, int n_seqs, const int32_t *off, const int32_t *len) {
+    for (int s = 0; s < n_seqs; s++) {
+        size_t base = (size_t)off[s] * p->row;
+        kv_source src = {.k = k + base, .v = v + base, .row = p->row};
+        for (int t = 0; t < len[s]; t++)
+            attend_one(p, q + base + (size_t)t * p->row, out + base + (size_t)t * p->row, &src,
+                       len[s], t);
+    }
+}
+
+void cpu_attention_paged(const attn_params *p, const float *q, float *out, int n,
+                         const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
+                         const int32_t *n_k, const int32_t *q_pos) {
+    for (int i = 0; i < n; i++) {
+        kv_source src = {.k = kv->k, .v = kv->v, .table = blocks + table_off[i],
+                         .block_stride = kv->block_stride, .block_size = kv->block_size,
+                         .row = kv->row};
+        attend_one(p, q + (size_t)i * p->row, out + (size_t)i * p->row, &src, n_k[i], q_pos[i]);
+    }
+}
+
+void cpu_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
+                    const int32_t *blocks, const int32_t *table_off, const int32_t *pos) {
+    float *base = which ? kv->v : kv->k;
+    for (int i = 0; i < n; i++) {
+        const int32_t *table = blocks + table_off[i];
+        size_t at = (size_t)table[pos[i] / kv->block_size] * kv->block_stride +
+                    (size_t)(pos[i] % kv->block_size) * kv->row;
+        memcpy(base + at, src + (size_t)i * kv->row, sizeof(float) * (size_t)kv->row);
+    }
 }

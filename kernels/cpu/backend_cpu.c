@@ -25,6 +25,9 @@ static void cpu_download(float *dst, const void *src, size_t n) { memcpy(dst, sr
 static void cpu_add(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
 }
+static void cpu_upload_i32(int32_t *dst, const int32_t *src, size_t n) {
+    memcpy(dst, src, n * sizeof(int32_t));
+}
 static void cpu_add_bias(float *y, const float *b, int rows, int n) {
     for (int r = 0; r < rows; r++)
         for (int i = 0; i < n; i++) y[(size_t)r * n + i] += b[i];
@@ -50,5 +53,8 @@ const backend backend_cpu = {
     .scale = cpu_scale,
     .activation = cpu_activation,
     .gated_activation = cpu_gated_activation,
-    .attention = cpu_attention,
+    .upload_i32 = cpu_upload_i32,
+    .attention_prefill = cpu_attention_prefill,
+    .attention_paged = cpu_attention_paged,
+    .kv_scatter = cpu_kv_scatter,
 };

@@ -14,6 +14,12 @@ void cpu_layer_norm(const float *x, const float *w, const float *b, float eps, i
                     float *y);
 void cpu_activation(int act, float *x, size_t n);
 void cpu_gated_activation(int act, const float *gate, const float *lin, float *y, size_t n);
-void cpu_attention(const attn_desc *a);
+void cpu_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
+                           float *out, int n_seqs, const int32_t *off, const int32_t *len);
+void cpu_attention_paged(const attn_params *p, const float *q, float *out, int n,
+                         const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
+                         const int32_t *n_k, const int32_t *q_pos);
+void cpu_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
+                    const int32_t *blocks, const int32_t *table_off, const int32_t *pos);
 
 #endif
