@@ -2,8 +2,12 @@
 
 #include "runtime/config.h"
 
-const backend *backend_get(int kind, ed_error *err) {
+const backend *backend_get(int kind, int local_rank, ed_error *err) {
+    (void)local_rank;
     if (kind == BACKEND_CPU) return &backend_cpu;
+#ifdef ENCDEC_HAVE_CUDA
+    if (kind == BACKEND_CUDA) return cuda_backend_init(local_rank, err) ? NULL : &backend_cuda;
+#endif
     ed_fail(err, "config: key 'backend': '%s' is not available in this build", backend_name(kind));
     return NULL;
 }

@@ -21,6 +21,7 @@ typedef struct attn_params {
     const float *rel_bias; /* [buckets, rel_ld] bucket table, this rank's head 0 = column 0; or NULL */
     int rel_ld, buckets, max_distance, bidirectional;
     int causal;            /* key j visible to query position p iff j <= p */
+    int max_keys;          /* upper bound of the keys any query of the call sees (scratch size) */
 } attn_params;
 
 /* One layer of a paged KV pool (runtime/kv_store.h): key/value row `pos` of a sequence whose
@@ -37,6 +38,7 @@ typedef struct backend {
     void *(*alloc)(size_t bytes);                /* zero-filled; NULL when out of memory */
     void (*free)(void *buf);
     size_t (*free_memory)(void);                 /* bytes free for new buffers, for kv_memory */
+    void *(*stream)(void);                       /* the cudaStream_t for NCCL; NULL on the CPU */
     void (*upload)(void *dst, const float *src, size_t n);   /* host fp32 -> buffer */
     void (*download)(float *dst, const void *src, size_t n); /* buffer -> host fp32 */
     void (*copy)(float *dst, const float *src, size_t n);    /* buffer -> buffer */
@@ -78,9 +80,14 @@ typedef struct backend {
                        const int32_t *blocks, const int32_t *table_off, const int32_t *pos);
 } backend;
 
-/* The backend for a config's backend_kind; an error names the key when it is not built in. */
-const backend *backend_get(int backend_kind, ed_error *err);
+/* The backend for a config's backend_kind, set up for the node-local rank (which GPU); an error
+ * names the key when it is not built in or no device is usable. */
+const backend *backend_get(int backend_kind, int local_rank, ed_error *err);
 
 extern const backend backend_cpu;
+#ifdef ENCDEC_HAVE_CUDA
+extern const backend backend_cuda;
+ed_status cuda_backend_init(int local_rank, ed_error *err);
+#endif
 
 #endif

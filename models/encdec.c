@@ -235,6 +235,9 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_er
     embed(m, enc, p->ids, m->ids, T);
     upload_indices(m, p);
     idx_layout il = idx_of(m);
+    int max_len = 0;
+    for (int e = 0; e < p->n_encode; e++)
+        if (p->enc[e].len > max_len) max_len = p->enc[e].len;
     for (int l = 0; l < enc->n_layers; l++) {
         const layer_weights *lw = &enc->layers[l];
         const float *in = sublayer_in(m, lw->self_norm, lw->self_norm_b, T);
@@ -242,6 +245,7 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_er
         linear(m, in, lw->self_k, lw->self_k_b, m->k, T, m->I_l, m->D);
         linear(m, in, lw->self_v, lw->self_v_b, m->v, T, m->I_l, m->D);
         attn_params ap = attn_of(m, enc, lw, 1, 0);
+        ap.max_keys = max_len;
         m->be->attention_prefill(&ap, m->q, m->k, m->v, m->att, p->n_encode, m->d_idx + il.seq_off,
                                  m->d_idx + il.seq_len);
         m->be->matmul_wt(m->att, lw->self_o, m->out, T, m->D, m->I_l, 0);
@@ -284,6 +288,11 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
     upload_indices(m, p);
     idx_layout il = idx_of(m);
     const int32_t *ib = m->d_idx + il.blocks;
+    int max_self = 0, max_cross = 0;
+    for (int i = 0; i < n; i++) {
+        if (p->dec[i].pos + 1 > max_self) max_self = p->dec[i].pos + 1;
+        if (p->dec[i].cross_len > max_cross) max_cross = p->dec[i].cross_len;
+    }
     for (int l = 0; l < dec->n_layers; l++) {
         const layer_weights *lw = &dec->layers[l];
         /* Causal self-attention over the sequence's own KV, this token appended first. */
@@ -295,6 +304,7 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         be->kv_scatter(m->k, n, &self, 0, ib, m->d_idx + il.self_tab, m->d_idx + il.pos);
         be->kv_scatter(m->v, n, &self, 1, ib, m->d_idx + il.self_tab, m->d_idx + il.pos);
         attn_params sp = attn_of(m, dec, lw, 0, 1);
+        sp.max_keys = max_self;
         be->attention_paged(&sp, m->q, m->att, n, &self, ib, m->d_idx + il.self_tab,
                             m->d_idx + il.self_nk, m->d_idx + il.pos);
         be->matmul_wt(m->att, lw->self_o, m->out, n, m->D, m->I_l, 0);
@@ -304,6 +314,7 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         linear(m, in, lw->cross_q, lw->cross_q_b, m->q, n, m->I_l, m->D);
         kv_layout cross = kv_store_layout(kv, KV_CROSS, l);
         attn_params cp = attn_of(m, NULL, lw, 0, 0);
+        cp.max_keys = max_cross;
         be->attention_paged(&cp, m->q, m->att, n, &cross, ib, m->d_idx + il.cross_tab,
                             m->d_idx + il.cross_nk, m->d_idx + il.pos);
         be->matmul_wt(m->att, lw->cross_o, m->out, n, m->D, m->I_l, 0);

@@ -4,15 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct comm_ops {
-    ed_status (*allreduce_sum)(comm *c, float *buf, size_t n, ed_error *err);
-} comm_ops;
-
-struct comm {
-    const comm_ops *ops;
-    MPI_Comm world;
-    int rank, size, local_rank;
-};
+#include "parallel/comm_impl.h"
 
 static ed_status mpi_allreduce_sum(comm *c, float *buf, size_t n, ed_error *err) {
     if (c->size == 1) return ED_OK;
@@ -45,8 +37,19 @@ ed_status comm_create_mpi(comm **out, ed_error *err) {
     return ED_OK;
 }
 
+#ifdef ENCDEC_HAVE_CUDA
+void comm_nccl_destroy(comm *c);
+#else
+ed_status comm_use_nccl(comm *c, void *stream, ed_error *err) {
+    (void)c, (void)stream;
+    return ed_fail(err, "this build has no NCCL");
+}
+static void comm_nccl_destroy(comm *c) { (void)c; }
+#endif
+
 void comm_destroy(comm *c) {
     if (!c) return;
+    comm_nccl_destroy(c);
     MPI_Comm_free(&c->world);
     free(c);
 }

@@ -20,6 +20,11 @@ int comm_rank(const comm *c);
 int comm_size(const comm *c);
 int comm_local_rank(const comm *c);
 
+/* Switches the tensor-parallel all-reduce to NCCL on `stream` (a cudaStream_t): the
+ * ncclUniqueId is broadcast over MPI. Collective: every rank calls it. Builds without CUDA
+ * return an error. */
+ed_status comm_use_nccl(comm *c, void *stream, ed_error *err);
+
 /* In-place sum over all ranks of buf[n] (backend memory). */
 ed_status comm_allreduce_sum(comm *c, float *buf, size_t n, ed_error *err);
 

@@ -254,9 +254,9 @@ ed_status config_validate(const run_config *cfg, ed_error *err) {
         return ed_fail(err, "config: key 'backend': this build has no CUDA backend "
                             "(configure with -DENCDEC_CUDA=ON on a machine with CUDA and NCCL)");
 #else
-    if (cfg->backend == BACKEND_CUDA)
-        return ed_fail(err, "config: key 'backend': the CUDA backend's kernels are not part of "
-                            "this release yet; use backend: cpu");
+    if (cfg->backend == BACKEND_CUDA && cfg->dtype != DTYPE_FP32)
+        return ed_fail(err, "config: key 'dtype': the CUDA backend computes in fp32 in this "
+                            "version (got %s)", dtype_name(cfg->dtype));
 #endif
     return ED_OK;
 }

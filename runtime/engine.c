@@ -96,7 +96,7 @@ static ed_status load_weights(engine *e, ed_error *err) {
     if (cfg->tp != comm_size(e->comm))
         return ed_fail(err, "config: key 'tp' is %d but mpirun started %d ranks (they must be "
                             "equal)", cfg->tp, comm_size(e->comm));
-    if (!(e->be = backend_get(cfg->backend, err))) return ED_ERR;
+    if (!(e->be = backend_get(cfg->backend, comm_local_rank(e->comm), err))) return ED_ERR;
     if (model_weights_load(&e->weights, cfg->model, comm_rank(e->comm), cfg->tp,
                            cfg->lm_head_split == LM_HEAD_VOCAB, e->be, err))
         return ED_ERR;
@@ -158,6 +158,8 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
     /* Each phase ends in an agreement, and the pool sizing in between is collective, so a rank
      * that fails never leaves the others waiting. */
     if (agree(e, load_weights(e, err), err) ||
+        (e->be->stream && comm_size(c) > 1 &&
+         agree(e, comm_use_nccl(c, e->be->stream(), err), err)) ||
         agree(e, plan_kv_pools(e, e->weights->spec.num_heads / cfg->tp * e->weights->spec.d_kv,
                                err), err) ||
         agree(e, create_runtime(e, err), err)) {

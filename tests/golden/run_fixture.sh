@@ -1,17 +1,19 @@
 #!/bin/bash
 # Converts one golden fixture, serves its requests with mpirun -n TP, and compares with HF.
-# usage: run_fixture.sh BUILD_DIR FIXTURE_DIR TP [LM_HEAD_SPLIT] [SET]
+# usage: run_fixture.sh BUILD_DIR FIXTURE_DIR TP [LM_HEAD_SPLIT] [SET] [BACKEND]
 #   SET: "" for requests/expected.jsonl (greedy, score mode), "beam_" for the beam search and
 #   penalty cases (beam_requests/beam_expected.jsonl)
 set -euo pipefail
-build=$1 fixture=$2 tp=$3 lm_head=${4:-vocab} set=${5:-}
+build=$1 fixture=$2 tp=$3 lm_head=${4:-vocab} set=${5:-} backend=${6:-cpu}
+tol=1e-4
+[ "$backend" = cpu ] || tol=1e-3 # fp32 on the GPU: HF's yardstick there is 1e-3
 name=$(basename "$fixture")
 work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_golden_${name}_tp${tp}.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 "$build/encdec_convert" --quiet --hf "$fixture" --out "$work/model.h5"
 cat > "$work/run.yaml" <<YAML
 model: $work/model.h5
-backend: cpu
+backend: $backend
 tp: $tp
 lm_head_split: $lm_head
 max_batch_size: 8
@@ -23,4 +25,4 @@ YAML
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export ENCDEC_LOG=${ENCDEC_LOG:-warn}
 ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/run.yaml"
-"$build/golden_check" "$fixture/${set}expected.jsonl" "$work/responses.jsonl" --tol 1e-4
+"$build/golden_check" "$fixture/${set}expected.jsonl" "$work/responses.jsonl" --tol "$tol"

@@ -1,0 +1,44 @@
+/* The CUDA backend's launchers (extern "C", defined in the .cu files of this folder, one per op
+ * family, named like their CPU twins) and the backend's shared state. All launches go to the
+ * backend's one stream; buffers are device memory (fp32 in this version). */
+#ifndef ENCDEC_CUDA_OPS_H
+#define ENCDEC_CUDA_OPS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "kernels/backend.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The stream every op and the NCCL communicator use (a cudaStream_t). */
+void *cuda_backend_stream(void);
+/* A device int buffer of at least n entries, reused between calls (host ids for embed). */
+int32_t *cuda_scratch_ids(const int32_t *host_ids, int n);
+
+void cuda_gemm_init(void);
+void cuda_matmul_wt(const float *x, const float *w, float *y, int m, int n, int k, int accumulate);
+void cuda_embed(const float *table, const int32_t *ids, int n, int d, float *y);
+void cuda_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y);
+void cuda_layer_norm(const float *x, const float *w, const float *b, float eps, int rows, int d,
+                     float *y);
+void cuda_add(float *y, const float *x, size_t n);
+void cuda_scale(float *y, float s, size_t n);
+void cuda_add_bias(float *y, const float *b, int rows, int n);
+void cuda_activation(int act, float *x, size_t n);
+void cuda_gated_activation(int act, const float *gate, const float *lin, float *y, size_t n);
+void cuda_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
+                            float *out, int n_seqs, const int32_t *off, const int32_t *len);
+void cuda_attention_paged(const attn_params *p, const float *q, float *out, int n,
+                          const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
+                          const int32_t *n_k, const int32_t *q_pos);
+void cuda_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
+                     const int32_t *blocks, const int32_t *table_off, const int32_t *pos);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,93 @@
+// Embedding lookup, RMSNorm, LayerNorm and elementwise adds/scales; fp32, one stream.
+#include <cuda_runtime.h>
+
+#include "kernels/cuda/cuda_ops.h"
+
+#define STREAM ((cudaStream_t)cuda_backend_stream())
+
+static inline unsigned blocks_for(size_t n, unsigned t) { return (unsigned)((n + t - 1) / t); }
+
+__global__ void embed_kernel(const float *table, const int32_t *ids, int n, int d, float *y) {
+    int row = blockIdx.x;
+    const float *src = table + (size_t)ids[row] * d;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) y[(size_t)row * d + i] = src[i];
+}
+
+extern "C" void cuda_embed(const float *table, const int32_t *ids, int n, int d, float *y) {
+    if (n) embed_kernel<<<n, 256, 0, STREAM>>>(table, ids, n, d, y);
+}
+
+/* Block-wide sum of v (blockDim.x a multiple of 32, at most 1024). */
+__device__ float block_sum(float v) {
+    __shared__ float warp_sums[32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) warp_sums[warp] = v;
+    __syncthreads();
+    int n_warps = blockDim.x >> 5;
+    v = threadIdx.x < n_warps ? warp_sums[threadIdx.x] : 0.0f;
+    if (warp == 0)
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    __shared__ float total;
+    if (threadIdx.x == 0) total = v;
+    __syncthreads();
+    float r = total;
+    __syncthreads();
+    return r;
+}
+
+__global__ void rms_norm_kernel(const float *x, const float *w, float eps, int d, float *y) {
+    const float *xr = x + (size_t)blockIdx.x * d;
+    float *yr = y + (size_t)blockIdx.x * d;
+    float ss = 0.0f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) ss += xr[i] * xr[i];
+    float inv = rsqrtf(block_sum(ss) / d + eps);
+    for (int i = threadIdx.x; i < d; i += blockDim.x) yr[i] = w[i] * (xr[i] * inv);
+}
+
+extern "C" void cuda_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y) {
+    if (rows) rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, w, eps, d, y);
+}
+
+__global__ void layer_norm_kernel(const float *x, const float *w, const float *b, float eps, int d,
+                                  float *y) {
+    const float *xr = x + (size_t)blockIdx.x * d;
+    float *yr = y + (size_t)blockIdx.x * d;
+    float s = 0.0f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) s += xr[i];
+    float mean = block_sum(s) / d;
+    float ss = 0.0f;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) ss += (xr[i] - mean) * (xr[i] - mean);
+    float inv = rsqrtf(block_sum(ss) / d + eps);
+    for (int i = threadIdx.x; i < d; i += blockDim.x) yr[i] = (xr[i] - mean) * inv * w[i] + b[i];
+}
+
+extern "C" void cuda_layer_norm(const float *x, const float *w, const float *b, float eps, int rows,
+                                int d, float *y) {
+    if (rows) layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, w, b, eps, d, y);
+}
+
+__global__ void add_kernel(float *y, const float *x, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] += x[i];
+}
+extern "C" void cuda_add(float *y, const float *x, size_t n) {
+    if (n) add_kernel<<<blocks_for(n, 256), 256, 0, STREAM>>>(y, x, n);
+}
+
+__global__ void scale_kernel(float *y, float s, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) y[i] *= s;
+}
+extern "C" void cuda_scale(float *y, float s, size_t n) {
+    if (n) scale_kernel<<<blocks_for(n, 256), 256, 0, STREAM>>>(y, s, n);
+}
+
+__global__ void add_bias_kernel(float *y, const float *b, size_t total, int n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < total) y[i] += b[i % n];
+}
+extern "C" void cuda_add_bias(float *y, const float *b, int rows, int n) {
+    size_t total = (size_t)rows * n;
+    if (total) add_bias_kernel<<<blocks_for(total, 256), 256, 0, STREAM>>>(y, b, total, n);
+}

@@ -1,0 +1,173 @@
+/* Every CUDA op against its CPU twin on random inputs (fp32; relative tolerance per op).
+ * Needs a GPU (CTest label cuda). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels/backend.h"
+#include "models/spec.h"
+#include "tests/unit/check.h"
+
+static const backend *gpu = &backend_cuda, *cpu = &backend_cpu;
+static unsigned rng = 12345;
+
+static float *rnd(size_t n, float scale) {
+    float *x = malloc(n * sizeof(float));
+    for (size_t i = 0; i < n; i++) {
+        rng = rng * 1664525u + 1013904223u;
+        x[i] = scale * (((rng >> 8) & 0xffff) / 32768.0f - 1.0f);
+    }
+    return x;
+}
+
+static float *dev(const float *h, size_t n) {
+    float *d = gpu->alloc(n * sizeof(float));
+    gpu->upload(d, h, n);
+    return d;
+}
+
+static int32_t *dev_i(const int32_t *h, size_t n) {
+    int32_t *d = gpu->alloc(n * sizeof(int32_t));
+    gpu->upload_i32(d, h, n);
+    return d;
+}
+
+/* max |gpu - cpu| / max |cpu| of a device buffer against a host reference. */
+static double rel_err(const float *d, const float *ref, size_t n) {
+    float *h = malloc(n * sizeof(float));
+    gpu->download(h, d, n);
+    double md = 0, mr = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)h[i] - ref[i]);
+        if (e > md || isnan(e)) md = isnan(e) ? INFINITY : e;
+        if (fabs(ref[i]) > mr) mr = fabs(ref[i]);
+    }
+    free(h);
+    return mr > 0 ? md / mr : md;
+}
+
+#define EXPECT_CLOSE(name, d, ref, n, tol)                                        \
+    do {                                                                          \
+        double e_ = rel_err(d, ref, n);                                           \
+        printf("  %-28s rel err %.2e (tol %.0e)\n", name, e_, (double)(tol));     \
+        CHECK(e_ <= (double)(tol));                                               \
+    } while (0)
+
+static void test_gemm(int m, int n, int k, int acc) {
+    float *x = rnd((size_t)m * k, 1), *w = rnd((size_t)n * k, 0.2f), *y = rnd((size_t)m * n, 1);
+    float *dx = dev(x, (size_t)m * k), *dw = dev(w, (size_t)n * k), *dy = dev(y, (size_t)m * n);
+    cpu->matmul_wt(x, w, y, m, n, k, acc);
+    gpu->matmul_wt(dx, dw, dy, m, n, k, acc);
+    char name[64];
+    snprintf(name, sizeof name, "matmul_wt %dx%dx%d%s", m, n, k, acc ? " +=" : "");
+    EXPECT_CLOSE(name, dy, y, (size_t)m * n, 1e-5);
+    free(x), free(w), free(y), gpu->free(dx), gpu->free(dw), gpu->free(dy);
+}
+
+static void test_norms_and_elementwise(void) {
+    int rows = 37, d = 200;
+    size_t n = (size_t)rows * d;
+    float *x = rnd(n, 2), *w = rnd(d, 1), *b = rnd(d, 1), *y = malloc(n * sizeof(float));
+    float *dx = dev(x, n), *dw = dev(w, d), *db = dev(b, d), *dy = gpu->alloc(n * sizeof(float));
+    cpu->rms_norm(x, w, 1e-6f, rows, d, y);
+    gpu->rms_norm(dx, dw, 1e-6f, rows, d, dy);
+    EXPECT_CLOSE("rms_norm", dy, y, n, 1e-5);
+    cpu->layer_norm(x, w, b, 1e-5f, rows, d, y);
+    gpu->layer_norm(dx, dw, db, 1e-5f, rows, d, dy);
+    EXPECT_CLOSE("layer_norm", dy, y, n, 1e-5);
+    cpu->layer_norm(x, w, b, 1e-5f, rows, d, x); /* in place */
+    gpu->layer_norm(dx, dw, db, 1e-5f, rows, d, dx);
+    EXPECT_CLOSE("layer_norm in place", dx, x, n, 1e-5);
+    memcpy(y, x, n * sizeof(float));
+    gpu->upload(dy, y, n);
+    cpu->add(y, x, n), gpu->add(dy, dx, n);
+    EXPECT_CLOSE("add", dy, y, n, 1e-6);
+    cpu->scale(y, 0.37f, n), gpu->scale(dy, 0.37f, n);
+    EXPECT_CLOSE("scale", dy, y, n, 1e-6);
+    cpu->add_bias(y, b, rows, d), gpu->add_bias(dy, db, rows, d);
+    EXPECT_CLOSE("add_bias", dy, y, n, 1e-6);
+    for (int act = ACT_RELU; act <= ACT_SILU; act++) {
+        float *g = rnd(n, 3), *l = rnd(n, 1), *out = malloc(n * sizeof(float));
+        float *dg = dev(g, n), *dl = dev(l, n), *dout = gpu->alloc(n * sizeof(float));
+        cpu->gated_activation(act, g, l, out, n);
+        gpu->gated_activation(act, dg, dl, dout, n);
+        char name[64];
+        snprintf(name, sizeof name, "gated %s", act_name(act));
+        EXPECT_CLOSE(name, dout, out, n, 1e-5);
+        cpu->activation(act, g, n), gpu->activation(act, dg, n);
+        snprintf(name, sizeof name, "activation %s", act_name(act));
+        EXPECT_CLOSE(name, dg, g, n, 1e-5);
+        free(g), free(l), free(out), gpu->free(dg), gpu->free(dl), gpu->free(dout);
+    }
+    int32_t ids[5] = {3, 0, 36, 3, 17};
+    cpu->embed(x, ids, 5, d, y);
+    gpu->embed(dx, ids, 5, d, dy);
+    EXPECT_CLOSE("embed", dy, y, 5 * (size_t)d, 0);
+    free(x), free(w), free(b), free(y);
+    gpu->free(dx), gpu->free(dw), gpu->free(db), gpu->free(dy);
+}
+
+static void test_attention(void) {
+    int heads = 3, d_kv = 16, row = heads * d_kv, buckets = 8, maxd = 12, bs = 4;
+    float *bias = rnd((size_t)buckets * heads, 1), *dbias = dev(bias, (size_t)buckets * heads);
+    /* Prefill: three sequences of 1, 17 and 30 tokens, T5 bias, bidirectional. */
+    int32_t off[3] = {0, 1, 18}, len[3] = {1, 17, 30};
+    int T = 48;
+    size_t n = (size_t)T * row;
+    float *q = rnd(n, 1), *k = rnd(n, 1), *v = rnd(n, 1), *o = malloc(n * sizeof(float));
+    float *dq = dev(q, n), *dk = dev(k, n), *dv = dev(v, n), *dout = gpu->alloc(n * sizeof(float));
+    attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = 1.0f, .rel_bias = bias,
+                     .rel_ld = heads, .buckets = buckets, .max_distance = maxd,
+                     .bidirectional = 1, .max_keys = 30};
+    cpu->attention_prefill(&p, q, k, v, o, 3, off, len);
+    attn_params pg = p;
+    pg.rel_bias = dbias;
+    int32_t *doff = dev_i(off, 3), *dlen = dev_i(len, 3);
+    gpu->attention_prefill(&pg, dq, dk, dv, dout, 3, doff, dlen);
+    EXPECT_CLOSE("attention_prefill (T5 bias)", dout, o, n, 1e-5);
+
+    /* Paged: a pool of 12 blocks, 1 layer; 3 queries with scrambled tables. */
+    int n_blocks = 12;
+    size_t pool_n = (size_t)n_blocks * 2 * bs * row;
+    float *pool = rnd(pool_n, 1), *dpool = dev(pool, pool_n);
+    kv_layout kc = {.k = pool, .v = pool + (size_t)bs * row, .block_stride = (size_t)2 * bs * row,
+                    .block_size = bs, .row = row};
+    kv_layout kg = kc;
+    kg.k = dpool, kg.v = dpool + (size_t)bs * row;
+    int32_t blocks[12] = {7, 2, 9, 0, 11, 4, 1, 3, 5, 6, 8, 10};
+    int32_t toff[3] = {0, 4, 9}, nk[3] = {13, 19, 3}, qpos[3] = {12, 18, 2};
+    int32_t *dblocks = dev_i(blocks, 12), *dtoff = dev_i(toff, 3), *dnk = dev_i(nk, 3),
+            *dqpos = dev_i(qpos, 3);
+    p.bidirectional = 0, p.causal = 1, p.max_keys = 19;
+    pg = p, pg.rel_bias = dbias;
+    cpu->attention_paged(&p, q, o, 3, &kc, blocks, toff, nk, qpos);
+    gpu->attention_paged(&pg, dq, dout, 3, &kg, dblocks, dtoff, dnk, dqpos);
+    EXPECT_CLOSE("attention_paged (causal, bias)", dout, o, 3 * (size_t)row, 1e-5);
+    p.rel_bias = NULL, p.causal = 0, p.scale = 0.25f;
+    pg = p;
+    cpu->attention_paged(&p, q, o, 3, &kc, blocks, toff, nk, qpos);
+    gpu->attention_paged(&pg, dq, dout, 3, &kg, dblocks, dtoff, dnk, dqpos);
+    EXPECT_CLOSE("attention_paged (cross)", dout, o, 3 * (size_t)row, 1e-5);
+    cpu->kv_scatter(q, 3, &kc, 1, blocks, toff, qpos);
+    gpu->kv_scatter(dq, 3, &kg, 1, dblocks, dtoff, dqpos);
+    EXPECT_CLOSE("kv_scatter", dpool, pool, pool_n, 0);
+    free(bias), free(q), free(k), free(v), free(o), free(pool);
+    gpu->free(dbias), gpu->free(dq), gpu->free(dk), gpu->free(dv), gpu->free(dout);
+    gpu->free(doff), gpu->free(dlen), gpu->free(dpool), gpu->free(dblocks), gpu->free(dtoff);
+    gpu->free(dnk), gpu->free(dqpos);
+}
+
+int main(void) {
+    ed_error err;
+    if (cuda_backend_init(0, &err)) {
+        fprintf(stderr, "test_ops: %s\n", err.msg);
+        return 1;
+    }
+    test_gemm(1, 96, 32, 0);
+    test_gemm(7, 300, 128, 0);
+    test_gemm(64, 768, 3072, 1);
+    test_norms_and_elementwise();
+    test_attention();
+    TEST_MAIN_END("test_ops (cuda vs cpu)");
+}
