@@ -30,8 +30,9 @@ ed_status hf_config_load(hf_config **out, const char *dir, ed_error *err) {
     fclose(f);
     if (!text || got != (size_t)n) {
         free(text);
+        ed_fail(err, "%s: cannot read", c->path);
         free(c);
-        return ed_fail(err, "%s: cannot read", c->path);
+        return ED_ERR;
     }
     text[n] = 0;
     c->root = cJSON_Parse(text);
