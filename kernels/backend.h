@@ -39,6 +39,7 @@ typedef struct backend {
     void (*free)(void *buf);
     size_t (*free_memory)(void);                 /* bytes free for new buffers, for kv_memory */
     void *(*stream)(void);                       /* the cudaStream_t for NCCL; NULL on the CPU */
+    void (*synchronize)(void);                   /* waits for all queued work (timing) */
     void (*upload)(void *dst, const float *src, size_t n);   /* host fp32 -> buffer */
     void (*download)(float *dst, const void *src, size_t n); /* buffer -> host fp32 */
     void (*copy)(float *dst, const float *src, size_t n);    /* buffer -> buffer */

@@ -17,6 +17,7 @@
 #include "runtime/config.h"
 #include "runtime/engine.h"
 #include "runtime/log.h"
+#include "kernels/backend.h"
 
 typedef struct bench_args {
     const char *name, *model_file, *backend, *dtype, *lm_head;
@@ -118,7 +119,15 @@ int main(int argc, char **argv) {
     (void)num;
     comm *c = NULL;
     engine *e = NULL;
-    if (config_validate(&cfg, &err) || comm_create_mpi(&c, &err) || engine_create(&e, &cfg, c, &err)) {
+    const backend *be = NULL;
+    size_t free_before = 0;
+    if (config_validate(&cfg, &err) || comm_create_mpi(&c, &err) ||
+        !(be = backend_get(cfg.backend, comm_local_rank(c), &err))) {
+        log_error("%s", err.msg);
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    free_before = be->free_memory();
+    if (engine_create(&e, &cfg, c, &err)) {
         log_error("%s", err.msg);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
@@ -128,6 +137,8 @@ int main(int argc, char **argv) {
     }
     engine_report r;
     engine_get_report(e, &r);
+    /* Memory is planned at start-up, so what the run holds at its end is its peak. */
+    double device_mb = cfg.backend == BACKEND_CUDA ? (free_before - be->free_memory()) / 1048576.0 : 0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (rank == 0) {
@@ -136,10 +147,11 @@ int main(int argc, char **argv) {
                "\"lm_head_split\": \"%s\", \"batch\": %d, \"input_len\": %d, \"output_len\": %d, "
                "\"requests_done\": %ld, \"encoder_ms\": %.3f, \"decode_ms_per_step\": %.3f, "
                "\"decode_steps\": %ld, \"output_tokens_per_s\": %.1f, \"wall_s\": %.3f, "
-               "\"peak_host_rss_mb\": %.1f}\n",
+               "\"peak_host_rss_mb\": %.1f, \"device_mem_mb\": %.1f}\n",
                a.name, a.backend, a.dtype, size, a.lm_head, a.batch, a.input_len, a.output_len,
                r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps,
-               r.wall_s > 0 ? r.decoder_tokens / r.wall_s : 0.0, r.wall_s, ru.ru_maxrss / 1024.0);
+               r.wall_s > 0 ? r.decoder_tokens / r.wall_s : 0.0, r.wall_s, ru.ru_maxrss / 1024.0,
+               device_mb);
         remove(req_path);
         remove(out_path);
     }

@@ -19,6 +19,7 @@ static size_t cpu_free_memory(void) {
     return (size_t)kb * 1024;
 }
 static void cpu_free(void *p) { free(p); }
+static void cpu_synchronize(void) {}
 static void cpu_copy(float *dst, const float *src, size_t n) { memmove(dst, src, n * sizeof(float)); }
 static void cpu_upload(void *dst, const float *src, size_t n) { memcpy(dst, src, n * sizeof(float)); }
 static void cpu_download(float *dst, const void *src, size_t n) { memcpy(dst, src, n * sizeof(float)); }
@@ -41,6 +42,7 @@ const backend backend_cpu = {
     .alloc = cpu_alloc,
     .free = cpu_free,
     .free_memory = cpu_free_memory,
+    .synchronize = cpu_synchronize,
     .upload = cpu_upload,
     .download = cpu_download,
     .copy = cpu_copy,

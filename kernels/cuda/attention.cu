@@ -109,7 +109,9 @@ __global__ void paged_kernel(attn_params p, const float *q, float *out, kv_layou
 
 template <typename K>
 static size_t prepare_smem(K kernel, int max_keys) {
-    size_t bytes = (size_t)(max_keys > 0 ? max_keys : 1) * sizeof(float);
+    /* Padded: the compiler's vectorized reads of the scores may run a few floats past the last
+     * visible key (compute-sanitizer reported 12-byte reads just past the end). */
+    size_t bytes = (size_t)((max_keys > 0 ? max_keys : 1) + 16) * sizeof(float);
     if (bytes > 48 * 1024)
         cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
     return bytes;

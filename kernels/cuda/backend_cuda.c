@@ -51,6 +51,7 @@ static size_t cu_free_memory(void) {
     CUDA_CHECK(cudaMemGetInfo(&free_b, &total));
     return free_b;
 }
+static void cu_synchronize(void) { CUDA_CHECK(cudaStreamSynchronize(g_stream)); }
 static void cu_upload(void *dst, const float *src, size_t n) {
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, g_stream));
     CUDA_CHECK(cudaStreamSynchronize(g_stream)); /* src may be reused by the caller at once */
@@ -76,6 +77,7 @@ const backend backend_cuda = {
     .free = cu_free,
     .free_memory = cu_free_memory,
     .stream = cuda_backend_stream,
+    .synchronize = cu_synchronize,
     .upload = cu_upload,
     .download = cu_download,
     .copy = cu_copy,

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""Hugging Face transformers baseline for encdec_bench's workload: a random-weight model of a
+real shape (no download), greedy, EOS held off (min_new_tokens = max_new_tokens), bf16 on one GPU.
+Prints one JSON line per mode: encoder ms, ms per decode step, output tokens/s, peak memory.
+  python3 launch/bench_hf.py --model t5-base --batch 64 --input-len 128 --output-len 64 \
+      --modes eager,compile
+"""
+import argparse
+import json
+import time
+
+import torch
+from transformers import T5Config, T5ForConditionalGeneration
+
+SHAPES = {  # the same shapes as models/presets.c
+    "t5-small": dict(d_model=512, d_kv=64, num_heads=8, d_ff=2048, num_layers=6,
+                     feed_forward_proj="relu", tie_word_embeddings=True),
+    "t5-base": dict(d_model=768, d_kv=64, num_heads=12, d_ff=3072, num_layers=12,
+                    feed_forward_proj="relu", tie_word_embeddings=True),
+    "t5-large": dict(d_model=1024, d_kv=64, num_heads=16, d_ff=4096, num_layers=24,
+                     feed_forward_proj="relu", tie_word_embeddings=True),
+    "flan-t5-xl": dict(d_model=2048, d_kv=64, num_heads=32, d_ff=5120, num_layers=24,
+                       feed_forward_proj="gated-gelu", tie_word_embeddings=False),
+    "flan-t5-xxl": dict(d_model=4096, d_kv=64, num_heads=64, d_ff=10240, num_layers=24,
+                        feed_forward_proj="gated-gelu", tie_word_embeddings=False),
+}
+
+
+def timed(fn, reps):
+    fn()
+    torch.cuda.synchronize()
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        out = fn()
+    torch.cuda.synchronize()
+    return (time.perf_counter() - t0) / reps, out
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="t5-base")
+    ap.add_argument("--batch", type=int, default=1)
+    ap.add_argument("--input-len", type=int, default=128)
+    ap.add_argument("--output-len", type=int, default=64)
+    ap.add_argument("--modes", default="eager")
+    ap.add_argument("--reps", type=int, default=2)
+    a = ap.parse_args()
+    torch.manual_seed(0)
+    cfg = T5Config(vocab_size=32128, decoder_start_token_id=0, dropout_rate=0.0,
+                   **SHAPES[a.model])
+    model = T5ForConditionalGeneration(cfg).to(device="cuda", dtype=torch.bfloat16).eval()
+    ids = torch.randint(3, cfg.vocab_size, (a.batch, a.input_len), device="cuda")
+    for mode in a.modes.split(","):
+        kw = dict(max_new_tokens=a.output_len, min_new_tokens=a.output_len, do_sample=False,
+                  num_beams=1)
+        if mode == "compile":
+            kw["cache_implementation"] = "static"
+            kw["compile_config"] = None
+            model.forward = torch.compile(model.forward, mode="reduce-overhead", fullgraph=False)
+        torch.cuda.reset_peak_memory_stats()
+        with torch.no_grad():
+            enc_s, _ = timed(lambda: model.get_encoder()(input_ids=ids), a.reps)
+            total_s, out = timed(lambda: model.generate(ids, **kw), a.reps)
+        steps = out.shape[1] - 1
+        print(json.dumps({
+            "impl": "hf-" + mode, "model": a.model, "dtype": "bf16", "batch": a.batch,
+            "input_len": a.input_len, "output_len": a.output_len, "encoder_ms": 1e3 * enc_s,
+            "decode_ms_per_step": 1e3 * (total_s - enc_s) / steps,
+            "output_tokens_per_s": a.batch * steps / total_s, "wall_s": total_s,
+            "peak_device_mb": torch.cuda.max_memory_allocated() / 2**20}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
