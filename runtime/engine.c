@@ -39,6 +39,7 @@ struct engine {
     response_sink *out;
     long line;
     int eof;
+    uint64_t next_seq; /* plan sequence numbers continue across runs */
     engine_stats stats;
 };
 
@@ -61,9 +62,9 @@ static ed_status plan_kv_pools(engine *e, int kv_dim, ed_error *err) {
     double frac = cfg->cross_kv_fraction > 0 ? cfg->cross_kv_fraction
                                              : cross_tokens / (cross_tokens + self_tokens);
     long long n_self, n_cross;
-    if (cfg->kv_memory == 0) { /* auto: every running sequence at full length */
-        n_self = (long long)ceil(self_tokens / bs);
-        n_cross = (long long)ceil(cross_tokens / bs);
+    if (cfg->kv_memory == 0) { /* auto: every running sequence at full length, in whole blocks */
+        n_self = (long long)cfg->max_batch_size * ((cfg->max_output_len + 1 + bs - 1) / bs);
+        n_cross = (long long)cfg->max_batch_size * ((cfg->max_input_len + bs - 1) / bs);
     } else {
         double bytes = cfg->kv_memory > 1 ? cfg->kv_memory
                                           : cfg->kv_memory * (double)e->be->free_memory();
@@ -279,7 +280,8 @@ static ed_status apply_logits(engine *e, ed_error *err) {
 ed_status engine_run(engine *e, ed_error *err) {
     int root = comm_rank(e->comm) == 0;
     e->stats.start = e->stats.last_report = now_s();
-    for (uint64_t seq = 0;; seq++) {
+    for (uint64_t seq = e->next_seq;; seq++) {
+        e->next_seq = seq + 1;
         /* Rank 0 decides; a failure there still sends a stop plan so no rank is left waiting. */
         ed_status planned = ED_OK;
         if (root) {
@@ -347,3 +349,18 @@ void engine_get_report(const engine *e, engine_report *out) {
 }
 
 const char *engine_partial_output(const engine *e) { return response_sink_temp_path(e->out); }
+
+ed_status engine_restart(engine *e, const char *requests, const char *output, ed_error *err) {
+    memset(&e->stats, 0, sizeof e->stats);
+    if (comm_rank(e->comm) != 0) return ED_OK;
+    e->line = 0;
+    e->eof = 0;
+    snprintf(e->cfg.requests, sizeof e->cfg.requests, "%s", requests);
+    snprintf(e->cfg.output, sizeof e->cfg.output, "%s", output);
+    if (e->in && e->in != stdin) fclose(e->in);
+    e->in = NULL;
+    if (!strcmp(requests, "-")) e->in = stdin;
+    else if (!(e->in = fopen(requests, "r")))
+        return ed_fail(err, "requests %s: cannot open: %s", requests, strerror(errno));
+    return response_sink_open(&e->out, output, err);
+}

@@ -26,6 +26,10 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
 ed_status engine_run(engine *e, ed_error *err);
 void engine_destroy(engine *e);
 void engine_get_report(const engine *e, engine_report *out);
+/* Serves another request stream with the same model and pools (benchmarks run a warm-up round
+ * first): rank 0 reopens its files, every rank resets the counters. Every rank calls it. */
+ed_status engine_restart(engine *e, const char *requests, const char *output, ed_error *err);
+
 /* Rank 0: the partial output file a fatal signal must remove, or NULL. */
 const char *engine_partial_output(const engine *e);
 
