@@ -76,7 +76,7 @@ typedef struct backend {
                             const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
                             const int32_t *n_k, const int32_t *q_pos);
     /* Writes row i of src ([n, row]) into the pool's K (which = 0) or V (which = 1) at position
-     * pos[i] of the table at blocks + table_off[i]. */
+     * pos[i] of the table at blocks + table_off[i]; rows with table_off[i] < 0 are skipped. */
     void (*kv_scatter)(const float *src, int n, const kv_layout *kv, int which,
                        const int32_t *blocks, const int32_t *table_off, const int32_t *pos);
 } backend;

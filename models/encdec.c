@@ -224,7 +224,8 @@ static void upload_indices(encdec_model *m, const step_plan *p) {
     m->idx_plan_seq = p->seq;
 }
 
-ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_error *err) {
+ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float *hidden_host,
+                        ed_error *err) {
     if (p->n_encode == 0) return ED_OK;
     const stack_weights *enc = &m->w->enc;
     int T = p->n_ids;
@@ -254,6 +255,13 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_er
             return ED_ERR;
     }
     const float *enc_out = stack_out(m, enc, T);
+    int want_output = 0, any_cross = 0;
+    for (int e = 0; e < p->n_encode; e++) {
+        want_output |= p->enc[e].want_output;
+        any_cross |= p->enc[e].cross_blocks >= 0;
+    }
+    if (hidden_host && want_output) m->be->download(hidden_host, enc_out, (size_t)T * m->D);
+    if (!any_cross) return ED_OK;
     /* Cross-attention K/V of every decoder layer, computed once per request and written into
      * its cross blocks, block_size rows at a time. */
     for (int l = 0; l < m->w->dec.n_layers; l++) {

@@ -19,9 +19,12 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
                         int max_dec_tokens, int max_plan_blocks, ed_error *err);
 void encdec_destroy(encdec_model *m);
 
-/* Runs the encoder over the plan's encode entries and stores each request's cross-attention K/V
- * for every decoder layer into its KV slot. */
-ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, ed_error *err);
+/* Runs the encoder over the plan's encode entries and stores each generation request's
+ * cross-attention K/V for every decoder layer into its cross blocks (encode-only entries have
+ * none). When hidden_host is non-NULL (rank 0) and an entry wants its output, the final encoder
+ * states of all packed rows are copied there: [n_ids, d_model] host fp32. */
+ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float *hidden_host,
+                        ed_error *err);
 
 /* One decoder step over the plan's decode entries: appends each token's self K/V at its position
  * and writes logits [n_decode, vocab] (host fp32) into logits_host on rank 0, the only rank that

@@ -60,6 +60,7 @@ ed_status sequence_create(sequence **out, request *req, int vocab, int block_siz
     s->n_tokens = req->n_decoder;
     s->n_beams = 1; /* HF's other initial beams score -1e9 and are never selected */
     s->heuristic_unsatisfied = 1;
+    s->enc_entry = -1;
     sample_rng_seed(&s->rng, req->seed);
     *out = s;
     return ED_OK;
@@ -94,6 +95,7 @@ void sequence_destroy(sequence *s) {
     free(s->cross_blocks);
     free(s->logits);
     free(s->scratch);
+    free(s->encoder_output);
     free(s);
 }
 

@@ -55,6 +55,9 @@ typedef struct sequence {
     float *scratch;            /* [vocab] */
     sample_rng rng;
     int n_streamed;            /* output tokens already sent in stream lines */
+    int enc_entry;             /* index of this request's encode entry in the plan being built */
+    float *encoder_output;     /* [n_input, d_model] final encoder states (return_encoder_output) */
+    int encoder_dim;
     const char *finish_reason; /* NULL while running */
 } sequence;
 

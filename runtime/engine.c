@@ -35,6 +35,7 @@ struct engine {
     /* rank 0 only */
     scheduler *sched;
     float *logits; /* [max_batch_size, vocab] host */
+    float *hidden; /* [max encoder tokens per step, d_model] host, allocated on first need */
     FILE *in;
     response_sink *out;
     long line;
@@ -183,6 +184,7 @@ void engine_destroy(engine *e) {
     if (!e) return;
     scheduler_destroy(e->sched);
     free(e->logits);
+    free(e->hidden);
     if (e->in && e->in != stdin) fclose(e->in);
     response_sink_discard(e->out); /* only non-NULL when the run did not complete */
     step_plan_destroy(e->plan);
@@ -267,6 +269,38 @@ static ed_status plan_next(engine *e, ed_error *err) {
     return ED_OK;
 }
 
+static int plan_wants_encoder_output(const step_plan *p) {
+    for (int i = 0; i < p->n_encode; i++)
+        if (p->enc[i].want_output) return 1;
+    return 0;
+}
+
+/* Rank 0, after the encoder step: hand each entry's final encoder states to its sequence, or
+ * answer its encode-only request. */
+static ed_status deliver_encoder_outputs(engine *e, ed_error *err) {
+    int D = e->weights->spec.d_model;
+    for (int i = 0; i < e->plan->n_encode; i++) {
+        const plan_encode *pe = &e->plan->enc[i];
+        if (!pe->want_output) continue;
+        const float *rows = e->hidden + (size_t)pe->ids_offset * D;
+        sequence *seq = scheduler_plan_encode_sequence(e->sched, i);
+        if (seq) {
+            size_t n = (size_t)pe->len * D;
+            if (!(seq->encoder_output = malloc(n * sizeof(float))))
+                return ed_fail(err, "out of memory for encoder outputs");
+            memcpy(seq->encoder_output, rows, n * sizeof(float));
+            seq->encoder_dim = D;
+            continue;
+        }
+        request *r = scheduler_take_encode_only(e->sched, i);
+        ed_status st = response_write_encoding(e->out, r, rows, pe->len, D, err);
+        request_destroy(r);
+        e->stats.done++;
+        if (st) return ED_ERR;
+    }
+    return ED_OK;
+}
+
 static ed_status apply_logits(engine *e, ed_error *err) {
     scheduler_apply_logits(e->sched, e->plan, e->logits);
     for (int i = 0; i < e->plan->n_decode; i++) {
@@ -297,7 +331,12 @@ ed_status engine_run(engine *e, ed_error *err) {
         if (planned) return ED_ERR;
         if (e->plan->stop) break;
         double t0 = now_s();
-        if (encdec_encode(e->model, e->kv, e->plan, err)) return ED_ERR;
+        if (root && !e->hidden && plan_wants_encoder_output(e->plan)) {
+            size_t n = (size_t)e->cfg.max_batch_size * e->cfg.max_input_len * e->weights->spec.d_model;
+            if (!(e->hidden = malloc(n * sizeof(float))))
+                return ed_fail(err, "out of memory for encoder outputs");
+        }
+        if (encdec_encode(e->model, e->kv, e->plan, root ? e->hidden : NULL, err)) return ED_ERR;
         if (e->plan->n_encode) e->be->synchronize(); /* so encoder time is not billed to decoding */
         double t1 = now_s();
         if (encdec_decode_step(e->model, e->kv, e->plan, root ? e->logits : NULL, err))
@@ -315,7 +354,7 @@ ed_status engine_run(engine *e, ed_error *err) {
             e->stats.peak_cross_used = ss.cross_total - ss.cross_free;
         e->stats.encoder_tokens += e->plan->n_ids;
         e->stats.decoder_tokens += e->plan->n_decode;
-        if (apply_logits(e, err)) return ED_ERR;
+        if (deliver_encoder_outputs(e, err) || apply_logits(e, err)) return ED_ERR;
         if (e->cfg.stats_every > 0 && now_s() - e->stats.last_report >= e->cfg.stats_every) {
             e->stats.last_report = now_s();
             report(e, "progress");

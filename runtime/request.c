@@ -10,7 +10,7 @@ static const char *const known_fields[] = {
     "forced_bos_id", "beam_width", "num_return_sequences", "length_penalty", "early_stopping",
     "do_sample", "temperature", "top_k", "top_p", "seed", "repetition_penalty",
     "no_repeat_ngram_size", "bad_words_ids", "stop_token_ids", "stop_sequences", "return_logprobs",
-    "stream", NULL};
+    "stream", "return_encoder_output", "encode_only", "pooling", "encoder_output_format", NULL};
 
 #define MAX_BEAM_WIDTH 16
 
@@ -141,6 +141,27 @@ static ed_status validate_decoding(const cJSON *o, const request_limits *lim, re
     if (st) {
         if (get_ids(o, "stop_token_ids", lim->vocab_size, &r->stop_ids, &r->n_stop_ids, err))
             return ED_ERR;
+    }
+    if (get_bool(o, "return_encoder_output", &r->return_encoder_output, err) ||
+        get_bool(o, "encode_only", &r->encode_only, err))
+        return ED_ERR;
+    const cJSON *pool = cJSON_GetObjectItemCaseSensitive(o, "pooling");
+    if (pool && !(cJSON_IsString(pool) && (!strcmp(pool->valuestring, "none") ||
+                                           !strcmp(pool->valuestring, "mean"))))
+        return ed_fail(err, "field pooling must be \"none\" or \"mean\"");
+    r->pool_mean = pool && !strcmp(pool->valuestring, "mean");
+    if (r->pool_mean && !r->encode_only && !r->return_encoder_output)
+        return ed_fail(err, "field pooling needs encode_only or return_encoder_output");
+    const cJSON *fmt = cJSON_GetObjectItemCaseSensitive(o, "encoder_output_format");
+    if (fmt && !(cJSON_IsString(fmt) && (!strcmp(fmt->valuestring, "json") ||
+                                         !strcmp(fmt->valuestring, "base64-f32"))))
+        return ed_fail(err, "field encoder_output_format must be \"json\" or \"base64-f32\"");
+    r->output_base64 = fmt && !strcmp(fmt->valuestring, "base64-f32");
+    if (r->encode_only) {
+        if (r->beam_width > 1 || r->stream || r->return_logits)
+            return ed_fail(err, "field encode_only: beam_width, stream and return_logits do not "
+                                "apply to encode-only requests");
+        r->return_encoder_output = 1;
     }
     /* temperature 0 means greedy, as in TensorRT-LLM. */
     if (temp == 0) r->do_sample = 0;

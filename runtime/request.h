@@ -18,6 +18,11 @@
  *   stop_token_ids [ids] (act like EOS), stop_sequences [[ids], ...] (finish when generated)
  *   return_logprobs (false): log-probability of each generated token
  *   stream (false): a line per step with the new ids, then a final line (beam_width 1 only)
+ * Encoder outputs:
+ *   return_encoder_output (false): the final encoder hidden states [input length, d_model]
+ *   encode_only (false): run the encoder only and return its hidden states (no decoder, no
+ *     cross-KV); pooling "none" | "mean" (mean over the input tokens)
+ *   encoder_output_format "json" (default) | "base64-f32" (little-endian fp32, row-major)
  * Unknown fields are errors, so a misspelt option is never silently ignored. */
 #ifndef ENCDEC_REQUEST_H
 #define ENCDEC_REQUEST_H
@@ -72,6 +77,7 @@ typedef struct request {
     int n_stop_ids;
     id_lists stop_sequences;
     int return_logprobs, stream;
+    int return_encoder_output, encode_only, pool_mean, output_base64;
 } request;
 
 /* Parses and validates one line. On error, *id_out (if the id could be read, else NULL) is set so

@@ -70,8 +70,9 @@ static ed_status write_line(response_sink *s, cJSON *o, ed_error *err) {
     return bad ? ed_fail(err, "output: write failed: %s", strerror(errno)) : ED_OK;
 }
 
-/* Logits as raw JSON text: %.9g round-trips fp32 exactly and keeps lines short. */
-static char *logits_json(const float *logits, int n, int vocab) {
+/* Rows of floats (logits, hidden states) as raw JSON text "[[...], ...]": %.9g round-trips fp32
+ * exactly and keeps lines short. */
+static char *rows_json(const float *logits, int n, int vocab) {
     size_t cap = (size_t)n * vocab * 18 + (size_t)n * 4 + 8, len = 0;
     char *buf = malloc(cap);
     if (!buf) return NULL;
@@ -87,6 +88,73 @@ static char *logits_json(const float *logits, int n, int vocab) {
     buf[len++] = ']';
     buf[len] = 0;
     return buf;
+}
+
+/* Standard base64 of n bytes (RFC 4648, with padding); the caller frees. */
+static char *base64(const unsigned char *in, size_t n) {
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char *out = malloc(4 * ((n + 2) / 3) + 1), *o = out;
+    if (!out) return NULL;
+    for (size_t i = 0; i < n; i += 3) {
+        unsigned v = (unsigned)in[i] << 16 | (i + 1 < n ? (unsigned)in[i + 1] << 8 : 0) |
+                     (i + 2 < n ? in[i + 2] : 0);
+        *o++ = tbl[v >> 18 & 63];
+        *o++ = tbl[v >> 12 & 63];
+        *o++ = i + 1 < n ? tbl[v >> 6 & 63] : '=';
+        *o++ = i + 2 < n ? tbl[v & 63] : '=';
+    }
+    *o = 0;
+    return out;
+}
+
+/* Adds the encoder states (pooled if asked) to o; 0 on success. */
+static int add_encoder_output(cJSON *o, const request *r, const float *rows, int len, int dim) {
+    float *pooled = NULL;
+    int n_rows = len;
+    if (r->pool_mean) {
+        if (!(pooled = calloc((size_t)dim, sizeof(float)))) return -1;
+        for (int t = 0; t < len; t++)
+            for (int d = 0; d < dim; d++) pooled[d] += rows[(size_t)t * dim + d];
+        for (int d = 0; d < dim; d++) pooled[d] /= (float)len;
+        rows = pooled;
+        n_rows = 1;
+    }
+    cJSON *shape = cJSON_AddArrayToObject(o, "encoder_output_shape");
+    if (!r->pool_mean) cJSON_AddItemToArray(shape, cJSON_CreateNumber(len));
+    cJSON_AddItemToArray(shape, cJSON_CreateNumber(dim));
+    int rc = 0;
+    if (r->output_base64) { /* host byte order: little-endian on every supported machine */
+        char *b = base64((const unsigned char *)rows, (size_t)n_rows * dim * sizeof(float));
+        if (b) cJSON_AddStringToObject(o, "encoder_output_b64", b);
+        else rc = -1;
+        free(b);
+    } else {
+        char *raw = rows_json(rows, n_rows, dim);
+        if (raw) {
+            const char *text = raw;
+            if (r->pool_mean) { /* one row: "[[...]]" -> "[...]" */
+                raw[strlen(raw) - 1] = 0;
+                text = raw + 1;
+            }
+            cJSON_AddRawToObject(o, "encoder_output", text);
+            free(raw);
+        } else {
+            rc = -1;
+        }
+    }
+    free(pooled);
+    return rc;
+}
+
+ed_status response_write_encoding(response_sink *s, const request *r, const float *rows, int len,
+                                  int dim, ed_error *err) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "id", cJSON_Duplicate(r->id, 1));
+    if (add_encoder_output(o, r, rows, len, dim)) {
+        cJSON_Delete(o);
+        return ed_fail(err, "out of memory formatting encoder outputs");
+    }
+    return write_line(s, o, err);
 }
 
 /* output_ids = tokens after the start token; logprobs of the generated ones. */
@@ -123,13 +191,18 @@ ed_status response_write_result(response_sink *s, const sequence *seq, ed_error 
         }
     }
     if (seq->logits) {
-        char *raw = logits_json(seq->logits, seq->n_fed, seq->vocab);
+        char *raw = rows_json(seq->logits, seq->n_fed, seq->vocab);
         if (!raw) {
             cJSON_Delete(o);
             return ed_fail(err, "out of memory formatting logits");
         }
         cJSON_AddRawToObject(o, "logits", raw);
         free(raw);
+    }
+    if (seq->encoder_output &&
+        add_encoder_output(o, r, seq->encoder_output, r->n_input, seq->encoder_dim)) {
+        cJSON_Delete(o);
+        return ed_fail(err, "out of memory formatting encoder outputs");
     }
     if (r->stream) cJSON_AddTrueToObject(o, "stream_end");
     return write_line(s, o, err);

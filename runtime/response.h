@@ -28,9 +28,16 @@ const char *response_sink_temp_path(const response_sink *s);
 void response_sink_discard(response_sink *s);
 
 typedef struct sequence sequence;
+typedef struct request request;
 
 /* The result of a finished sequence (runtime/decoding.h). */
 ed_status response_write_result(response_sink *s, const sequence *seq, ed_error *err);
+/* The answer to an encode-only request: its final encoder states rows[len, dim] (host), pooled
+ * and formatted as the request asks:
+ *   {"id", "encoder_output": [[...], ...] | [...] (mean), "encoder_output_shape": [len, dim]}
+ *   or "encoder_output_b64" (base64 of little-endian fp32, row-major) instead of the array. */
+ed_status response_write_encoding(response_sink *s, const request *r, const float *rows, int len,
+                                  int dim, ed_error *err);
 /* A stream line with the sequence's output tokens not yet streamed; updates seq->n_streamed. */
 ed_status response_write_stream(response_sink *s, sequence *seq, ed_error *err);
 /* id may be NULL (unreadable request): written as null. */

@@ -16,6 +16,8 @@ struct scheduler {
     sequence **running;      /* [max_running], in admission order */
     int n_running;
     sequence **plan_seqs;    /* [max_running]: decode entry i -> sequence */
+    sequence **plan_enc_seq; /* [max_running]: encode entry i -> sequence (NULL: encode-only) */
+    request **plan_enc_only; /* [max_running]: encode entry i -> encode-only request, or NULL */
     queue_node *head, *tail;
     int n_queued;
     long preemptions;
@@ -35,7 +37,9 @@ ed_status scheduler_create(scheduler **out, const scheduler_config *cfg, ed_erro
     s->cfg = *cfg;
     s->running = calloc((size_t)cfg->max_running, sizeof *s->running);
     s->plan_seqs = calloc((size_t)cfg->max_running, sizeof *s->plan_seqs);
-    if (!s->running || !s->plan_seqs ||
+    s->plan_enc_seq = calloc((size_t)cfg->max_running, sizeof *s->plan_enc_seq);
+    s->plan_enc_only = calloc((size_t)cfg->max_running, sizeof *s->plan_enc_only);
+    if (!s->running || !s->plan_seqs || !s->plan_enc_seq || !s->plan_enc_only ||
         block_pool_create(&s->self_pool, cfg->n_self_blocks, err) ||
         block_pool_create(&s->cross_pool, cfg->n_cross_blocks, err)) {
         scheduler_destroy(s);
@@ -53,6 +57,10 @@ void scheduler_destroy(scheduler *s) {
         free(n);
     }
     for (int i = 0; i < s->n_running; i++) sequence_destroy(s->running[i]);
+    if (s->plan_enc_only)
+        for (int i = 0; i < s->cfg.max_running; i++) request_destroy(s->plan_enc_only[i]);
+    free(s->plan_enc_seq);
+    free(s->plan_enc_only);
     block_pool_destroy(s->self_pool);
     block_pool_destroy(s->cross_pool);
     free(s->running);
@@ -66,6 +74,7 @@ static int self_need(const scheduler *s, const request *r) {
 }
 
 ed_status scheduler_check_fits(const scheduler *s, const request *r, ed_error *err) {
+    if (r->encode_only) return ED_OK; /* no KV blocks */
     int bs = s->cfg.block_size;
     int need_cross = blocks_for(r->n_input, bs), need_self = self_need(s, r);
     if (need_cross > s->cfg.n_cross_blocks)
@@ -181,9 +190,40 @@ static ed_status ensure_blocks(scheduler *s, int i, step_plan *p, int *gone, ed_
 }
 
 /* Admits the queue head if the policy and pools allow; 1 if admitted, 0 if not, -1 on error. */
+/* Pops the queue head. */
+static request *queue_pop(scheduler *s) {
+    queue_node *n = s->head;
+    request *r = n->req;
+    s->head = n->next;
+    if (!s->head) s->tail = NULL;
+    free(n);
+    s->n_queued--;
+    return r;
+}
+
+/* Appends an encode entry for r; returns its index. */
+static int add_encode(step_plan *p, const request *r, int32_t cross_blocks) {
+    int i = p->n_encode++;
+    plan_encode *e = &p->enc[i];
+    e->len = r->n_input;
+    e->ids_offset = p->n_ids;
+    e->cross_blocks = cross_blocks;
+    e->want_output = r->return_encoder_output;
+    for (int t = 0; t < r->n_input; t++) p->ids[p->n_ids++] = r->input_ids[t];
+    return i;
+}
+
 static int try_admit(scheduler *s, step_plan *p, int decode_slots, ed_error *err) {
     request *r = s->head->req;
     int bs = s->cfg.block_size;
+    if (r->encode_only) {
+        if (p->n_encode == p->cap_encode || p->n_ids + r->n_input > s->cfg.max_encoder_tokens)
+            return 0;
+        int i = add_encode(p, queue_pop(s), -1);
+        s->plan_enc_seq[i] = NULL;
+        s->plan_enc_only[i] = r;
+        return 1;
+    }
     int need_cross = blocks_for(r->n_input, bs);
     int self_free = block_pool_free_count(s->self_pool);
     if (decode_slots + r->beam_width > s->cfg.max_running || p->n_encode == p->cap_encode ||
@@ -196,21 +236,15 @@ static int try_admit(scheduler *s, step_plan *p, int decode_slots, ed_error *err
         return 0;
     sequence *seq;
     if (sequence_create(&seq, r, s->cfg.vocab, bs, err)) return -1;
-    queue_node *n = s->head;
-    s->head = n->next;
-    if (!s->head) s->tail = NULL;
-    free(n);
-    s->n_queued--;
+    queue_pop(s);
     block_pool_alloc(s->cross_pool, need_cross, seq->cross_blocks);
     block_pool_alloc(s->self_pool, 1, seq->beams[0].blocks);
     seq->beams[0].n_blocks = 1;
     seq->held_blocks = 1;
     s->running[s->n_running++] = seq;
-    plan_encode *e = &p->enc[p->n_encode++];
-    e->len = r->n_input;
-    e->ids_offset = p->n_ids;
-    e->cross_blocks = -1; /* filled when the decode entries are emitted */
-    for (int i = 0; i < r->n_input; i++) p->ids[p->n_ids++] = r->input_ids[i];
+    seq->enc_entry = add_encode(p, r, -1); /* cross table offset set when entries are emitted */
+    s->plan_enc_seq[seq->enc_entry] = seq;
+    s->plan_enc_only[seq->enc_entry] = NULL;
     return 1;
 }
 
@@ -221,7 +255,7 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err) {
         if (ensure_blocks(s, i, p, &gone, err)) return ED_ERR;
         if (gone) break; /* i was the last running request and preempted itself */
     }
-    int first_new = s->n_running, decode_slots = 0;
+    int decode_slots = 0;
     /* A beam request runs 1 beam at its first step and beam_width after: count the width. */
     for (int i = 0; i < s->n_running; i++) decode_slots += s->running[i]->width;
     /* No admissions in a step that had to preempt: the pool is full, and re-admitting the victim
@@ -230,12 +264,13 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err) {
         int admitted = try_admit(s, p, decode_slots, err);
         if (admitted < 0) return ED_ERR;
         if (!admitted) break;
-        decode_slots += s->running[s->n_running - 1]->width;
+        if (!s->plan_enc_only[p->n_encode - 1]) decode_slots += s->running[s->n_running - 1]->width;
     }
     for (int i = 0; i < s->n_running; i++) {
         sequence *seq = s->running[i];
         int32_t cross = step_plan_add_blocks(p, seq->cross_blocks, seq->n_cross_blocks);
-        if (i >= first_new) p->enc[i - first_new].cross_blocks = cross;
+        if (seq->enc_entry >= 0) p->enc[seq->enc_entry].cross_blocks = cross;
+        seq->enc_entry = -1;
         for (int b = 0; b < seq->n_beams; b++) {
             int32_t self = step_plan_add_blocks(p, seq->beams[b].blocks, seq->beams[b].n_blocks);
             s->plan_seqs[p->n_decode] = seq;
@@ -247,6 +282,13 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err) {
 }
 
 sequence *scheduler_plan_sequence(scheduler *s, int i) { return s->plan_seqs[i]; }
+sequence *scheduler_plan_encode_sequence(scheduler *s, int i) { return s->plan_enc_seq[i]; }
+
+request *scheduler_take_encode_only(scheduler *s, int i) {
+    request *r = s->plan_enc_only[i];
+    s->plan_enc_only[i] = NULL;
+    return r;
+}
 
 /* After a beam step: beams[i] shares spare[parents[i]]'s blocks; then the old tables go. */
 static void fork_tables(scheduler *s, sequence *seq) {

@@ -16,7 +16,8 @@
  * After the step, scheduler_apply_logits advances every request and forks the self-block tables
  * of beams that continue another beam (shared blocks, reference-counted; no copy until written).
  * Finished sequences leave at once and return their blocks, so short requests never wait for
- * long ones. */
+ * long ones. Encode-only requests take encoder budget only (no decode slot, no KV blocks) and
+ * are done after their encoder step. */
 #ifndef ENCDEC_SCHEDULER_H
 #define ENCDEC_SCHEDULER_H
 
@@ -51,6 +52,12 @@ ed_status scheduler_submit(scheduler *s, request *r, ed_error *err);
 
 /* Fills p (cleared by the caller, seq set) as described above. */
 ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err);
+/* Encode entry i of the last plan: its sequence, or NULL for an encode-only request. */
+sequence *scheduler_plan_encode_sequence(scheduler *s, int i);
+/* Hands the encode-only request of encode entry i to the caller (which answers and destroys
+ * it); NULL if the entry belongs to a generation request. */
+request *scheduler_take_encode_only(scheduler *s, int i);
+
 /* The sequence decoded by entry i of the last plan. */
 sequence *scheduler_plan_sequence(scheduler *s, int i);
 

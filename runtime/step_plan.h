@@ -9,7 +9,9 @@
 typedef struct plan_encode {
     int32_t len;          /* input tokens */
     int32_t ids_offset;   /* into step_plan.ids */
-    int32_t cross_blocks; /* offset into step_plan.blocks: ceil(len / block_size) cross blocks */
+    int32_t cross_blocks; /* offset into step_plan.blocks: ceil(len / block_size) cross blocks;
+                             -1 for an encode-only request (no cross K/V kept) */
+    int32_t want_output;  /* 1: rank 0 needs this request's final encoder hidden states */
 } plan_encode;
 
 typedef struct plan_decode {

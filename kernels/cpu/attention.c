@@ -85,6 +85,7 @@ void cpu_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
                     const int32_t *blocks, const int32_t *table_off, const int32_t *pos) {
     float *base = which ? kv->v : kv->k;
     for (int i = 0; i < n; i++) {
+        if (table_off[i] < 0) continue; /* a row with no table (encode-only request) */
         const int32_t *table = blocks + table_off[i];
         size_t at = (size_t)table[pos[i] / kv->block_size] * kv->block_stride +
                     (size_t)(pos[i] % kv->block_size) * kv->row;

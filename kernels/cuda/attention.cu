@@ -139,6 +139,7 @@ extern "C" void cuda_attention_paged(const attn_params *p, const float *q, float
 __global__ void scatter_kernel(const float *src, float *base, kv_layout kv, const int32_t *blocks,
                                const int32_t *table_off, const int32_t *pos) {
     int i = blockIdx.x;
+    if (table_off[i] < 0) return; /* a row with no table (encode-only request) */
     const int32_t *table = blocks + table_off[i];
     size_t at = (size_t)table[pos[i] / kv.block_size] * kv.block_stride +
                 (size_t)(pos[i] % kv.block_size) * kv.row;

@@ -1,7 +1,10 @@
 /* golden_check EXPECTED.jsonl RESPONSES.jsonl [--tol REL] [--ids-only]
  * Compares encdec_tp's responses with Hugging Face's: for every expected id, output_ids and
  * finish_reason must be identical and logits (when expected) within REL relative error
- * (max |diff| / max |ref| per request; default 1e-4). Prints one summary line; exit 0 on pass. */
+ * (max |diff| / max |ref| per request; default 1e-4). Expected encoder states are compared with
+ * a response's encoder_output (JSON or base64-f32, mean-pooled when its shape is [d_model]), and
+ * with encode-only responses whose ids are "<prefix><id>" (--encode-only-prefix, repeatable).
+ * Prints a summary line; exit 0 on pass. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -79,6 +82,67 @@ static int check_beams(const char *id, const cJSON *exp, const cJSON *got) {
     return failures;
 }
 
+/* Flattens a number, an array of numbers or an array of arrays into out (at most cap). */
+static int flatten(const cJSON *a, double *out, int cap) {
+    int n = 0;
+    if (cJSON_IsNumber(a)) {
+        if (n < cap) out[n] = a->valuedouble;
+        return 1;
+    }
+    for (const cJSON *e = a ? a->child : NULL; e; e = e->next) n += flatten(e, out + n, cap - n);
+    return n;
+}
+
+/* Decodes standard base64 of little-endian fp32 into out; returns the count of floats. */
+static int b64_floats(const char *s, double *out, int cap) {
+    unsigned char buf[4];
+    int nb = 0, n = 0;
+    unsigned acc = 0, bits = 0;
+    for (; *s && *s != '='; s++) {
+        const char *tbl = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        const char *p = strchr(tbl, *s);
+        if (!p) return -1;
+        acc = acc << 6 | (unsigned)(p - tbl), bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            buf[nb++] = (unsigned char)(acc >> bits);
+            if (nb == 4) {
+                float f;
+                memcpy(&f, buf, 4);
+                if (n < cap) out[n] = f;
+                n++, nb = 0;
+            }
+        }
+    }
+    return n;
+}
+
+/* Relative error of got against HF's encoder states ref[len][dim]; mean-pooled when the shape
+ * says [dim]. -1 on a shape mismatch. */
+static double encoder_error(const cJSON *ref, const cJSON *resp) {
+    static double r[1 << 20], g[1 << 20];
+    int nr = flatten(ref, r, 1 << 20), ng;
+    const cJSON *b64 = cJSON_GetObjectItemCaseSensitive(resp, "encoder_output_b64");
+    if (b64) ng = b64_floats(b64->valuestring, g, 1 << 20);
+    else ng = flatten(cJSON_GetObjectItemCaseSensitive(resp, "encoder_output"), g, 1 << 20);
+    int len = cJSON_GetArraySize(ref), dim = len ? nr / len : 0;
+    if (ng == dim && len > 1) { /* mean pooling */
+        for (int d = 0; d < dim; d++) {
+            double m = 0;
+            for (int t = 0; t < len; t++) m += r[t * dim + d];
+            r[d] = m / len;
+        }
+        nr = dim;
+    }
+    if (ng != nr || nr == 0) return -1;
+    double md = 0, mr = 0;
+    for (int i = 0; i < nr; i++) {
+        if (fabs(r[i] - g[i]) > md) md = fabs(r[i] - g[i]);
+        if (fabs(r[i]) > mr) mr = fabs(r[i]);
+    }
+    return mr > 0 ? md / mr : md;
+}
+
 /* Relative logits error, or -1 when the shapes differ. */
 static double logits_error(const cJSON *ref, const cJSON *got) {
     if (!cJSON_IsArray(got) || cJSON_GetArraySize(ref) != cJSON_GetArraySize(got)) return -1;
@@ -100,15 +164,18 @@ int main(int argc, char **argv) {
         return 2;
     }
     double tol = 1e-4;
-    int ids_only = 0;
+    int ids_only = 0, n_prefixes = 0;
+    const char *prefixes[8];
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--tol") && i + 1 < argc) tol = atof(argv[++i]);
         else if (!strcmp(argv[i], "--ids-only")) ids_only = 1;
+        else if (!strcmp(argv[i], "--encode-only-prefix") && i + 1 < argc && n_prefixes < 8)
+            prefixes[n_prefixes++] = argv[++i];
     }
     int n_exp, n_got;
     cJSON **exp = read_lines(argv[1], &n_exp), **got = read_lines(argv[2], &n_got);
-    int failures = 0, n_logits = 0;
-    double worst = 0;
+    int failures = 0, n_logits = 0, n_encoder = 0;
+    double worst = 0, worst_enc = 0;
     for (int i = 0; i < n_exp; i++) {
         char *id = id_text(exp[i]);
         const cJSON *match = NULL;
@@ -152,8 +219,41 @@ int main(int argc, char **argv) {
                 if (err > worst) worst = err;
             }
         }
+        /* Encoder states: the response itself, and encode-only variants "<prefix><id>". */
+        const cJSON *e_enc = cJSON_GetObjectItemCaseSensitive(exp[i], "encoder_output");
+        for (int v = -1; e_enc && v < n_prefixes; v++) {
+            char want[160];
+            snprintf(want, sizeof want, v < 0 ? "%s" : "\"%s%s", v < 0 ? id : prefixes[v],
+                     id + 1);
+            const cJSON *resp = NULL;
+            for (int j = 0; j < n_got && !resp; j++) {
+                char *other = id_text(got[j]);
+                if (!strcmp(want, other) &&
+                    (cJSON_GetObjectItemCaseSensitive(got[j], "encoder_output") ||
+                     cJSON_GetObjectItemCaseSensitive(got[j], "encoder_output_b64")))
+                    resp = got[j];
+                free(other);
+            }
+            if (!resp) {
+                if (v >= 0) {
+                    printf("FAIL %s: no encoder output\n", want);
+                    failures++;
+                }
+                continue;
+            }
+            double err = encoder_error(e_enc, resp);
+            n_encoder++;
+            if (err < 0 || err > tol) {
+                printf("FAIL %s: encoder output %s (relative error %.3g)\n", want,
+                       err < 0 ? "missing or of another shape" : "differs", err);
+                failures++;
+            }
+            if (err > worst_enc) worst_enc = err;
+        }
         free(id);
     }
+    if (n_encoder)
+        printf("golden_check: %d encoder outputs, worst relative error %.3g\n", n_encoder, worst_enc);
     printf("golden_check: %d requests, %d with logits, worst logits relative error %.3g "
            "(tolerance %.3g): %s (%d failures)\n", n_exp, n_logits, worst, tol,
            failures ? "FAIL" : "PASS", failures);

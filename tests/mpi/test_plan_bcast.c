@@ -21,7 +21,7 @@ int main(int argc, char **argv) {
     p->seq = 0;
     if (root) {
         p->n_encode = 1;
-        p->enc[0] = (plan_encode){3, 0, 0};
+        p->enc[0] = (plan_encode){3, 0, 0, 0};
         p->n_ids = 3;
         p->ids[0] = 7, p->ids[1] = 8, p->ids[2] = 1;
         p->n_decode = 1;
