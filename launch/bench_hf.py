@@ -44,12 +44,21 @@ def main():
     ap.add_argument("--output-len", type=int, default=64)
     ap.add_argument("--modes", default="eager")
     ap.add_argument("--reps", type=int, default=2)
+    ap.add_argument("--encode-only", action="store_true", help="time the encoder alone")
     a = ap.parse_args()
     torch.manual_seed(0)
     cfg = T5Config(vocab_size=32128, decoder_start_token_id=0, dropout_rate=0.0,
                    **SHAPES[a.model])
     model = T5ForConditionalGeneration(cfg).to(device="cuda", dtype=torch.bfloat16).eval()
     ids = torch.randint(3, cfg.vocab_size, (a.batch, a.input_len), device="cuda")
+    if a.encode_only:
+        with torch.no_grad():
+            enc_s, _ = timed(lambda: model.get_encoder()(input_ids=ids), a.reps)
+        print(json.dumps({"impl": "hf-eager", "model": a.model, "dtype": "bf16",
+                          "batch": a.batch, "input_len": a.input_len, "encode_only": 1,
+                          "encoder_ms": 1e3 * enc_s,
+                          "encoder_tokens_per_s": a.batch * a.input_len / enc_s}), flush=True)
+        return
     for mode in a.modes.split(","):
         kw = dict(max_new_tokens=a.output_len, min_new_tokens=a.output_len, do_sample=False,
                   num_beams=1)

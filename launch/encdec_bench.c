@@ -2,6 +2,7 @@
  * same engine encdec_tp uses; prints one JSON line (rank 0).
  *   mpirun -n TP encdec_bench --model t5-base [--batch 64] [--input-len 128] [--output-len 64]
  *          [--backend cpu] [--dtype fp32] [--lm-head-split vocab|replicated] [--model-file F]
+ *          [--encode-only]   (encoder-only requests with mean pooling: text-encoder use)
  * Every request has input-len random tokens and generates exactly output-len tokens (EOS held
  * off with min_new_tokens). The random model is written once to --model-file (default
  * $TMPDIR/encdec_bench_<name>_<dtype>.h5) and reused. The workload runs twice and the second
@@ -23,13 +24,19 @@
 typedef struct bench_args {
     const char *name, *model_file, *backend, *dtype, *lm_head;
     int batch, input_len, output_len;
+    int encode_only; /* --encode-only: encoder-only requests (text-encoder use), no decoding */
 } bench_args;
 
 static int parse(int argc, char **argv, bench_args *a) {
     *a = (bench_args){.backend = "cpu", .dtype = "fp32", .lm_head = "vocab", .batch = 1,
                       .input_len = 128, .output_len = 64};
-    for (int i = 1; i + 1 < argc; i += 2) {
-        const char *k = argv[i], *v = argv[i + 1];
+    for (int i = 1; i < argc; i += 2) {
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(k, "--encode-only")) {
+            a->encode_only = 1;
+            i--;
+            continue;
+        }
         if (!strcmp(k, "--model")) a->name = v;
         else if (!strcmp(k, "--model-file")) a->model_file = v;
         else if (!strcmp(k, "--backend")) a->backend = v;
@@ -54,8 +61,12 @@ static ed_status prepare(const bench_args *a, const model_spec *spec, int dtype,
     if (!f) return ed_fail(err, "%s: cannot create", req_path);
     unsigned st = 42;
     for (int r = 0; r < a->batch; r++) {
-        fprintf(f, "{\"id\": %d, \"max_new_tokens\": %d, \"min_new_tokens\": %d, \"input_ids\": [",
-                r, a->output_len, a->output_len);
+        if (a->encode_only)
+            fprintf(f, "{\"id\": %d, \"encode_only\": true, \"pooling\": \"mean\", "
+                       "\"input_ids\": [", r);
+        else
+            fprintf(f, "{\"id\": %d, \"max_new_tokens\": %d, \"min_new_tokens\": %d, "
+                       "\"input_ids\": [", r, a->output_len, a->output_len);
         for (int t = 0; t < a->input_len; t++) {
             st = st * 1664525u + 1013904223u;
             int id = t == a->input_len - 1 ? spec->eos_id : 3 + (int)(st >> 8) % (spec->vocab_size - 3);
@@ -149,11 +160,12 @@ int main(int argc, char **argv) {
                "\"lm_head_split\": \"%s\", \"batch\": %d, \"input_len\": %d, \"output_len\": %d, "
                "\"requests_done\": %ld, \"encoder_ms\": %.3f, \"decode_ms_per_step\": %.3f, "
                "\"decode_steps\": %ld, \"output_tokens_per_s\": %.1f, \"wall_s\": %.3f, "
-               "\"peak_host_rss_mb\": %.1f, \"device_mem_mb\": %.1f}\n",
+               "\"peak_host_rss_mb\": %.1f, \"device_mem_mb\": %.1f, \"encode_only\": %d, "
+               "\"encoder_tokens_per_s\": %.1f}\n",
                a.name, a.backend, a.dtype, size, a.lm_head, a.batch, a.input_len, a.output_len,
                r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps,
                r.wall_s > 0 ? r.decoder_tokens / r.wall_s : 0.0, r.wall_s, ru.ru_maxrss / 1024.0,
-               device_mb);
+               device_mb, a.encode_only, r.encode_s > 0 ? r.encoder_tokens / r.encode_s : 0.0);
         remove(req_path);
         remove(out_path);
     }
