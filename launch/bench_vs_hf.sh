@@ -9,7 +9,7 @@ ours=$(mpirun -n 1 "$build/encdec_bench" --model "$model" --backend cuda --dtype
   --batch "$batch" --input-len "$inp" --output-len "$out" 2>/dev/null | grep '^{')
 echo "$ours"
 python3 "$(dirname "$0")/bench_hf.py" --model "$model" --batch "$batch" --input-len "$inp" \
-  --output-len "$out" --modes "$modes" 2>/dev/null | while read -r hf; do
+  --output-len "$out" --modes "$modes" 2>>"${HF_LOG:-/dev/null}" | while read -r hf; do
   echo "$hf"
   python3 -c "import json,sys; o=json.loads(sys.argv[1]); h=json.loads(sys.argv[2]); \
 print(json.dumps({'model': o['model'], 'batch': o['batch'], 'vs': h['impl'], \
