@@ -7,11 +7,8 @@
 # usage: decoding_options.sh BUILD_DIR FIXTURES_DIR
 set -uo pipefail
 build=$1 fixtures=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_decoding.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ENCDEC_LOG=info
-failures=0 checks=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+name=decoding ENCDEC_LOG=info
+source "$(dirname "$0")/../test_lib.sh"
 check() { checks=$((checks + 1)); "$@"; }
 "$build/encdec_convert" --quiet --hf "$fixtures/t5_v1_1_gated" --out "$work/m.h5" || exit 1
 printf 'model: %s\nmax_batch_size: 8\nmax_input_len: 64\nmax_output_len: 24\nkv_block_size: 4\n' \

@@ -6,11 +6,8 @@
 # usage: kv_pools.sh BUILD_DIR FIXTURES_DIR
 set -uo pipefail
 build=$1 fixtures=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_kv_pools.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ENCDEC_LOG=info
-failures=0 checks=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+name=kv_pools ENCDEC_LOG=info
+source "$(dirname "$0")/../test_lib.sh"
 "$build/encdec_convert" --quiet --hf "$fixtures/t5_v1_0_tied" --out "$work/m.h5" || exit 1
 
 # 40 requests: inputs of 1..36 tokens, 1..20 new tokens, some with EOS allowed; one too long

@@ -4,11 +4,8 @@
 # usage: serve_errors.sh BUILD_DIR FIXTURES_DIR
 set -uo pipefail
 build=$1 fixtures=$2
-work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_serve_errors.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ENCDEC_LOG=warn
-failures=0 checks=0
-fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+name=serve_errors ENCDEC_LOG=warn
+source "$(dirname "$0")/../test_lib.sh"
 fx=$fixtures/t5_v1_0_tied
 "$build/encdec_convert" --quiet --hf "$fx" --out "$work/m.h5" || exit 1
 cat > "$work/run.yaml" <<YAML

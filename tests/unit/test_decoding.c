@@ -3,18 +3,9 @@
 
 #include "runtime/decoding.h"
 #include "tests/unit/check.h"
+#include "tests/unit/make_request.h"
 
-static request *make(const char *text) {
-    request_limits lim = {.vocab_size = 5, .decoder_start_id = 0, .max_input_len = 8,
-                          .max_output_len = 10, .forced_bos_id = -1, .forced_eos_id = -1,
-                                   .max_beams = 8};
-    request *r;
-    cJSON *id;
-    ed_error err;
-    if (request_parse(text, 1, &lim, &r, &id, &err)) return NULL;
-    cJSON_Delete(id);
-    return r;
-}
+static request *make(const char *text) { return make_request(text, 8, 10); }
 
 int main(void) {
     float l[5] = {0.5f, 3.0f, 3.0f, 1.0f, -1.0f}; /* EOS = 1 ties with 2: first index wins */

@@ -8,18 +8,9 @@
 #include "runtime/config.h"
 #include "runtime/scheduler.h"
 #include "tests/unit/check.h"
+#include "tests/unit/make_request.h"
 
-static request *make(const char *text) {
-    request_limits lim = {.vocab_size = 5, .decoder_start_id = 0, .max_input_len = 64,
-                          .max_output_len = 64, .forced_bos_id = -1, .forced_eos_id = -1,
-                                   .max_beams = 8};
-    request *r;
-    cJSON *id;
-    ed_error err;
-    if (request_parse(text, 1, &lim, &r, &id, &err)) return NULL;
-    cJSON_Delete(id);
-    return r;
-}
+static request *make(const char *text) { return make_request(text, 64, 64); }
 
 static int finished;
 static ed_status count_done(void *ctx, sequence *seq, ed_error *err) {
