@@ -19,7 +19,8 @@ struct encdec_model {
     float *f0, *f1;          /* [T, F_l] FFN hidden */
     float *logits;           /* [max_dec, V_l] this rank's logits slice */
     float *host_logits, *gather_staging; /* [max_dec, V_l], [max_dec, V] host (vocab-parallel) */
-    int32_t *ids, *pos;      /* [T] host: token ids and positions of the current pass */
+    int32_t *enc_pos;        /* [T] host: position of each packed encoder token */
+    int32_t *pos;            /* [T] host: embedding-table rows of positions (offset applied) */
     void *arena;
     size_t arena_bytes;
     /* Index arrays of the current plan, built on the host (h_*) and uploaded once per step into
@@ -80,7 +81,7 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
     m->arena_bytes = total * sizeof(float);
     m->arena = m->be->alloc(m->arena_bytes);
-    m->ids = malloc(T * sizeof(int32_t));
+    m->enc_pos = malloc(T * sizeof(int32_t));
     m->pos = malloc(T * sizeof(int32_t));
     if (w->vocab_parallel) {
         m->host_logits = malloc(sizeof(float) * (size_t)max_dec_tokens * (m->V_l ? m->V_l : 1));
@@ -90,7 +91,7 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     m->idx_len = il.pos + (size_t)max_dec_tokens;
     m->h_idx = malloc(m->idx_len * sizeof(int32_t));
     m->d_idx = m->be->alloc(m->idx_len * sizeof(int32_t));
-    if (!m->arena || !m->ids || !m->pos || !m->h_idx || !m->d_idx ||
+    if (!m->arena || !m->enc_pos || !m->pos || !m->h_idx || !m->d_idx ||
         (w->vocab_parallel && (!m->host_logits || !m->gather_staging))) {
         encdec_destroy(m);
         return ed_fail(err, "cannot allocate %zu bytes of activations for %zu tokens per step",
@@ -108,7 +109,7 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
 void encdec_destroy(encdec_model *m) {
     if (!m) return;
     if (m->arena) m->be->free(m->arena);
-    free(m->ids);
+    free(m->enc_pos);
     free(m->pos);
     free(m->host_logits);
     free(m->gather_staging);
@@ -232,8 +233,8 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
     if (T > m->max_tokens)
         return ed_fail(err, "encoder step of %d tokens exceeds the planned %d", T, m->max_tokens);
     for (int e = 0; e < p->n_encode; e++)
-        for (int t = 0; t < p->enc[e].len; t++) m->ids[p->enc[e].ids_offset + t] = t;
-    embed(m, enc, p->ids, m->ids, T);
+        for (int t = 0; t < p->enc[e].len; t++) m->enc_pos[p->enc[e].ids_offset + t] = t;
+    embed(m, enc, p->ids, m->enc_pos, T);
     upload_indices(m, p);
     idx_layout il = idx_of(m);
     int max_len = 0;

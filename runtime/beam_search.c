@@ -38,15 +38,8 @@ static void top_n(const float *keys, int m, int n, int *out) {
     }
 }
 
-static int is_eos_like(const request *r, int32_t t, int eos_id) {
-    if (t == eos_id) return 1;
-    for (int i = 0; i < r->n_stop_ids; i++)
-        if (r->stop_ids[i] == t) return 1;
-    return 0;
-}
-
 static int hits_stop(const request *r, const int32_t *tokens, int n, int eos_id, int max_length) {
-    if (is_eos_like(r, tokens[n - 1], eos_id) || n >= max_length) return 1;
+    if (logits_is_stop_token(r, tokens[n - 1], eos_id) || n >= max_length) return 1;
     return logits_hits_stop_sequence(r, tokens, n);
 }
 
@@ -195,7 +188,7 @@ void beam_search_step(sequence *s, const float *logits, int eos_id) {
                (finished_now && r->early_stopping == EARLY_STOP_TRUE) || all_hit;
     if (done) {
         const hypothesis *h = &s->done[0];
-        s->finish_reason = h->n_tokens > 0 && is_eos_like(r, h->tokens[h->n_tokens - 1], eos_id)
+        s->finish_reason = h->n_tokens > 0 && logits_is_stop_token(r, h->tokens[h->n_tokens - 1], eos_id)
                                ? "eos" : "length";
     }
 }

@@ -106,13 +106,6 @@ int32_t decoding_argmax(const float *scores, int vocab) {
     return best;
 }
 
-static int is_stop_token(const request *r, int32_t t, int eos_id) {
-    if (t == eos_id) return 1;
-    for (int i = 0; i < r->n_stop_ids; i++)
-        if (r->stop_ids[i] == t) return 1;
-    return 0;
-}
-
 /* Greedy or sampling: one beam. */
 static void single_step(sequence *s, const float *logits, int eos_id) {
     const request *r = s->req;
@@ -133,7 +126,7 @@ static void single_step(sequence *s, const float *logits, int eos_id) {
     b->tokens[s->n_tokens++] = t;
     s->n_generated++;
     if (t == eos_id) s->finish_reason = "eos";
-    else if (is_stop_token(r, t, eos_id) || logits_hits_stop_sequence(r, b->tokens, s->n_tokens))
+    else if (logits_is_stop_token(r, t, eos_id) || logits_hits_stop_sequence(r, b->tokens, s->n_tokens))
         s->finish_reason = "stop";
     else if (s->n_generated >= r->max_new_tokens) s->finish_reason = "length";
 }

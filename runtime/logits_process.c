@@ -125,6 +125,13 @@ int32_t sample_token(const request *r, float *scores, int vocab, sample_rng *g) 
     return last;
 }
 
+int logits_is_stop_token(const request *r, int32_t t, int eos_id) {
+    if (t == eos_id) return 1;
+    for (int i = 0; i < r->n_stop_ids; i++)
+        if (r->stop_ids[i] == t) return 1;
+    return 0;
+}
+
 int logits_hits_stop_sequence(const request *r, const int32_t *tokens, int n) {
     const id_lists *l = &r->stop_sequences;
     int generated = n - r->n_decoder;

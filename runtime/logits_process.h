@@ -31,6 +31,9 @@ double sample_rng_uniform(sample_rng *g); /* [0, 1) */
  * Tokens removed by a warper get -inf. */
 int32_t sample_token(const request *r, float *scores, int vocab, sample_rng *g);
 
+/* True if t ends a sequence: EOS or one of the request's stop_token_ids. */
+int logits_is_stop_token(const request *r, int32_t t, int eos_id);
+
 /* True if the generated tail of tokens[n] (after the prefix) ends with any stop sequence. */
 int logits_hits_stop_sequence(const request *r, const int32_t *tokens, int n);
 

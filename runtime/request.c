@@ -137,11 +137,9 @@ static ed_status validate_decoding(const cJSON *o, const request_limits *lim, re
     else if (cJSON_IsTrue(es)) r->early_stopping = EARLY_STOP_TRUE;
     else if (cJSON_IsString(es) && !strcmp(es->valuestring, "never")) r->early_stopping = EARLY_STOP_NEVER;
     else return ed_fail(err, "field early_stopping must be true, false or \"never\"");
-    const cJSON *st = cJSON_GetObjectItemCaseSensitive(o, "stop_token_ids");
-    if (st) {
-        if (get_ids(o, "stop_token_ids", lim->vocab_size, &r->stop_ids, &r->n_stop_ids, err))
-            return ED_ERR;
-    }
+    if (cJSON_GetObjectItemCaseSensitive(o, "stop_token_ids") &&
+        get_ids(o, "stop_token_ids", lim->vocab_size, &r->stop_ids, &r->n_stop_ids, err))
+        return ED_ERR;
     if (get_bool(o, "return_encoder_output", &r->return_encoder_output, err) ||
         get_bool(o, "encode_only", &r->encode_only, err))
         return ED_ERR;
