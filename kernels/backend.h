@@ -1,14 +1,17 @@
 /* The backend: a table of function pointers that the model code calls for every op. Model code
  * never includes a CUDA header; the CPU backend (kernels/cpu/) is plain C + OpenBLAS, and the
  * CUDA backend (kernels/cuda/, its own issue) fills the same table with launchers.
- * Buffers are backend memory obtained from alloc(); in the CPU backend they hold fp32.
- * All shapes are row-major; "[m, k]" means m rows of k contiguous floats. */
+ * Buffers are backend memory obtained from alloc(). Activations are fp32 on every backend;
+ * weight matrices (the `const void *w` / `table` arguments) are stored in a weight dtype `wtype`
+ * (ed_dtype of runtime/config.h: fp32, fp16 or bf16; the CPU backend takes fp32 only).
+ * All shapes are row-major; "[m, k]" means m rows of k contiguous elements. */
 #ifndef ENCDEC_BACKEND_H
 #define ENCDEC_BACKEND_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "runtime/config.h"
 #include "runtime/status.h"
 
 /* Shared parameters of one batched attention call over this rank's local heads.
@@ -41,13 +44,17 @@ typedef struct backend {
     void *(*stream)(void);                       /* the cudaStream_t for NCCL; NULL on the CPU */
     void (*synchronize)(void);                   /* waits for all queued work (timing) */
     void (*upload)(void *dst, const float *src, size_t n);   /* host fp32 -> buffer */
+    void (*upload_raw)(void *dst, const void *src, size_t bytes); /* host bytes -> buffer */
     void (*download)(float *dst, const void *src, size_t n); /* buffer -> host fp32 */
     void (*copy)(float *dst, const float *src, size_t n);    /* buffer -> buffer */
-    /* y[m, n] = x[m, k] @ w[n, k]^T, or y += that when accumulate. */
-    void (*matmul_wt)(const float *x, const float *w, float *y, int m, int n, int k,
+    /* y[m, n] = x[m, k] @ w[n, k]^T, or y += that when accumulate; w in wtype, products
+     * accumulated in fp32. With a 16-bit wtype, x is rounded to wtype first (fp16: clamped to
+     * +-65504, as Hugging Face clamps T5's fp16 hidden states), y stays fp32. */
+    void (*matmul_wt)(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
                       int accumulate);
-    /* y[i, :] = table[ids[i], :] for i < n; table is [V, d]; ids in host memory. */
-    void (*embed)(const float *table, const int32_t *ids, int n, int d, float *y);
+    /* y[i, :] = table[ids[i], :] (as fp32) for i < n; table is [V, d] in wtype; ids in host
+     * memory. */
+    void (*embed)(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
     /* y[r, :] = x[r, :] * rsqrt(mean(x[r, :]^2) + eps) * w  (T5LayerNorm / RMSNorm).
      * x and y may be the same buffer (as for layer_norm). */
     void (*rms_norm)(const float *x, const float *w, float eps, int rows, int d, float *y);

@@ -1,7 +1,8 @@
 /* encdec_bench: a fixed greedy workload on a random-weight model of a real shape, through the
  * same engine encdec_tp uses; prints one JSON line (rank 0).
  *   mpirun -n TP encdec_bench --model t5-base [--batch 64] [--input-len 128] [--output-len 64]
- *          [--backend cpu] [--dtype fp32] [--lm-head-split vocab|replicated] [--model-file F]
+ *          [--backend cpu] [--dtype auto] [--lm-head-split vocab|replicated] [--model-file F]
+ *          (--dtype auto | fp32 | fp16 | bf16: weight matrices; auto is bf16 on cuda, fp32 on cpu)
  *          [--encode-only]   (encoder-only requests with mean pooling: text-encoder use)
  * Every request has input-len random tokens and generates exactly output-len tokens (EOS held
  * off with min_new_tokens). The random model is written once to --model-file (default
@@ -28,7 +29,7 @@ typedef struct bench_args {
 } bench_args;
 
 static int parse(int argc, char **argv, bench_args *a) {
-    *a = (bench_args){.backend = "cpu", .dtype = "fp32", .lm_head = "vocab", .batch = 1,
+    *a = (bench_args){.backend = "cpu", .dtype = "auto", .lm_head = "vocab", .batch = 1,
                       .input_len = 128, .output_len = 64};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
@@ -87,7 +88,7 @@ int main(int argc, char **argv) {
     if (parse(argc, argv, &a)) {
         if (rank == 0)
             fprintf(stderr, "usage: mpirun -n TP encdec_bench --model NAME [--batch B] "
-                            "[--input-len L] [--output-len N] [--backend cpu] [--dtype fp32] "
+                            "[--input-len L] [--output-len N] [--backend cpu] [--dtype auto] "
                             "[--lm-head-split vocab|replicated] [--model-file F]\n");
         MPI_Finalize();
         return 2;
@@ -98,9 +99,6 @@ int main(int argc, char **argv) {
     config_defaults(&cfg);
     const char *tmpdir = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
     char model_path[1024], req_path[1024], out_path[1024], num[32];
-    snprintf(model_path, sizeof model_path, "%s", a.model_file ? a.model_file : "");
-    if (!a.model_file)
-        snprintf(model_path, sizeof model_path, "%s/encdec_bench_%s_%s.h5", tmpdir, a.name, a.dtype);
     snprintf(req_path, sizeof req_path, "%s/encdec_bench_requests_%d.jsonl", tmpdir, (int)getpid());
     snprintf(out_path, sizeof out_path, "%s/encdec_bench_responses_%d.jsonl", tmpdir, (int)getpid());
     /* Rank 0's file names go to everyone (pids differ per rank). */
@@ -110,9 +108,12 @@ int main(int argc, char **argv) {
              config_set(&cfg, "backend", a.backend, "--backend", &err) == ED_OK &&
              config_set(&cfg, "dtype", a.dtype, "--dtype", &err) == ED_OK &&
              config_set(&cfg, "lm_head_split", a.lm_head, "--lm-head-split", &err) == ED_OK;
+    const char *dtype = dtype_name(config_dtype(&cfg)); /* auto resolved for the backend */
+    snprintf(model_path, sizeof model_path, "%s", a.model_file ? a.model_file : "");
+    if (!a.model_file)
+        snprintf(model_path, sizeof model_path, "%s/encdec_bench_%s_%s.h5", tmpdir, a.name, dtype);
     if (ok && rank == 0)
-        ok = prepare(&a, &spec, cfg.dtype == DTYPE_FP32 ? DTYPE_FP32 : cfg.dtype, model_path,
-                     req_path, &err) == ED_OK;
+        ok = prepare(&a, &spec, config_dtype(&cfg), model_path, req_path, &err) == ED_OK;
     int all_ok = ok;
     MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
     if (!all_ok) {
@@ -162,7 +163,7 @@ int main(int argc, char **argv) {
                "\"decode_steps\": %ld, \"output_tokens_per_s\": %.1f, \"wall_s\": %.3f, "
                "\"peak_host_rss_mb\": %.1f, \"device_mem_mb\": %.1f, \"encode_only\": %d, "
                "\"encoder_tokens_per_s\": %.1f}\n",
-               a.name, a.backend, a.dtype, size, a.lm_head, a.batch, a.input_len, a.output_len,
+               a.name, a.backend, dtype, size, a.lm_head, a.batch, a.input_len, a.output_len,
                r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps,
                r.wall_s > 0 ? r.decoder_tokens / r.wall_s : 0.0, r.wall_s, ru.ru_maxrss / 1024.0,
                device_mb, a.encode_only, r.encode_s > 0 ? r.encoder_tokens / r.encode_s : 0.0);

@@ -128,9 +128,9 @@ static void norm(const encdec_model *m, const float *x, const float *w, const fl
 }
 
 /* y[n, out] = x[n, in] @ w^T (+ b). */
-static void linear(const encdec_model *m, const float *x, const float *w, const float *b, float *y,
+static void linear(const encdec_model *m, const float *x, const void *w, const float *b, float *y,
                    int n, int out, int in) {
-    m->be->matmul_wt(x, w, y, n, out, in, 0);
+    m->be->matmul_wt(x, w, m->w->wtype, y, n, out, in, 0);
     if (b) m->be->add_bias(y, b, n, out);
 }
 
@@ -164,7 +164,7 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
         linear(m, in, lw->ffn_wi, lw->ffn_wi_b, m->f0, n, m->F_l, m->D);
         be->activation(m->s->act, m->f0, nf);
     }
-    be->matmul_wt(m->f0, lw->ffn_wo, m->out, n, m->D, m->F_l, 0);
+    linear(m, m->f0, lw->ffn_wo, NULL, m->out, n, m->D, m->F_l);
     return sublayer_out(m, lw->ffn_wo_b, lw->ffn_norm, lw->ffn_norm_b, n, err);
 }
 
@@ -172,11 +172,11 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
 static void embed(encdec_model *m, const stack_weights *st, const int32_t *ids, const int32_t *pos,
                   int n) {
     const model_spec *s = m->s;
-    m->be->embed(m->w->embed, ids, n, m->D, m->x);
+    m->be->embed(m->w->embed, m->w->wtype, ids, n, m->D, m->x);
     if (s->embed_scale != 1.0f) m->be->scale(m->x, s->embed_scale, (size_t)n * m->D);
     if (s->learned_pos) {
         for (int i = 0; i < n; i++) m->pos[i] = pos[i] + s->pos_offset;
-        m->be->embed(st->pos_embed, m->pos, n, m->D, m->out);
+        m->be->embed(st->pos_embed, m->w->wtype, m->pos, n, m->D, m->out);
         m->be->add(m->x, m->out, (size_t)n * m->D);
     }
     if (s->embed_norm)
@@ -250,7 +250,7 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
         ap.max_keys = max_len;
         m->be->attention_prefill(&ap, m->q, m->k, m->v, m->att, p->n_encode, m->d_idx + il.seq_off,
                                  m->d_idx + il.seq_len);
-        m->be->matmul_wt(m->att, lw->self_o, m->out, T, m->D, m->I_l, 0);
+        linear(m, m->att, lw->self_o, NULL, m->out, T, m->D, m->I_l);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, T, err) ||
             ffn_block(m, lw, T, err))
             return ED_ERR;
@@ -316,7 +316,7 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         sp.max_keys = max_self;
         be->attention_paged(&sp, m->q, m->att, n, &self, ib, m->d_idx + il.self_tab,
                             m->d_idx + il.self_nk, m->d_idx + il.pos);
-        be->matmul_wt(m->att, lw->self_o, m->out, n, m->D, m->I_l, 0);
+        linear(m, m->att, lw->self_o, NULL, m->out, n, m->D, m->I_l);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, n, err)) return ED_ERR;
         /* Cross-attention over the request's stored encoder K/V (no position bias). */
         in = sublayer_in(m, lw->cross_norm, lw->cross_norm_b, n);
@@ -326,7 +326,7 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         cp.max_keys = max_cross;
         be->attention_paged(&cp, m->q, m->att, n, &cross, ib, m->d_idx + il.cross_tab,
                             m->d_idx + il.cross_nk, m->d_idx + il.pos);
-        be->matmul_wt(m->att, lw->cross_o, m->out, n, m->D, m->I_l, 0);
+        linear(m, m->att, lw->cross_o, NULL, m->out, n, m->D, m->I_l);
         if (sublayer_out(m, lw->cross_o_b, lw->cross_norm, lw->cross_norm_b, n, err) ||
             ffn_block(m, lw, n, err))
             return ED_ERR;

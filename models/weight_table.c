@@ -85,6 +85,10 @@ static int64_t dim_value(const model_spec *s, dim_sym d) {
     return 0;
 }
 
+int weight_is_matrix(const weight_decl *d) {
+    return d->dims[1] != DIM_ONE && d->dims[0] != DIM_BUCKETS;
+}
+
 static int decl_exists(const model_spec *s, const weight_decl *d) {
     switch (d->when) {
     case WHEN_ALWAYS: return 1;

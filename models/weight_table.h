@@ -73,6 +73,11 @@ int weight_table_foreach(const model_spec *spec, weight_visit_fn fn, void *ctx);
 int weight_local_slice(const weight_ref *ref, int rank, int tp, int vocab_parallel,
                        int64_t start[2], int64_t count[2]);
 
+/* Whether ref's tensor is stored in the run's weight dtype (a `void *` field of models/weights.h):
+ * the 2-D tensors the backend multiplies or gathers -- projections, token and position
+ * embeddings, LM head. Vectors and relative-bias tables stay fp32 (`float *`). */
+int weight_is_matrix(const weight_decl *decl);
+
 static inline const char *stack_name(int stack) { return stack == 0 ? "encoder" : "decoder"; }
 
 #endif

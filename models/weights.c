@@ -3,26 +3,38 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/dtype.h"
 #include "models/h5_model.h"
 #include "models/weight_table.h"
 #include "parallel/comm.h"
+#include "runtime/config.h"
 
-/* Where a ref's pointer lives inside w. */
-static float **weight_field(model_weights *w, const weight_ref *r) {
+/* Where a ref's pointer lives inside w: a `void *` field for matrices, `float *` otherwise. */
+static char *weight_field(model_weights *w, const weight_ref *r) {
     char *base;
     if (r->decl->scope == SCOPE_MODEL) base = (char *)w;
     else if (r->decl->scope == SCOPE_STACK) base = (char *)(r->stack == 0 ? &w->enc : &w->dec);
     else base = (char *)&(r->stack == 0 ? w->enc.layers : w->dec.layers)[r->layer];
-    return (float **)(base + r->decl->field);
+    return base + r->decl->field;
+}
+
+size_t weight_dtype_size(int wtype) { return wtype == DTYPE_FP32 ? 4 : 2; }
+
+static size_t stored_size(const model_weights *w, const weight_ref *r) {
+    return weight_is_matrix(r->decl) ? weight_dtype_size(w->wtype) : sizeof(float);
 }
 
 typedef struct load_ctx {
     model_weights *w;
     h5_model *file;
     float *staging;     /* host fp32, max_slice floats */
-    size_t max_slice, total, offset; /* floats */
+    uint16_t *half;     /* host fp16/bf16, max_slice values (16-bit weight dtypes only) */
+    size_t max_slice;   /* elements */
+    size_t total, offset; /* bytes */
     ed_error *err;
 } load_ctx;
+
+static size_t aligned(size_t bytes) { return (bytes + 63) & ~(size_t)63; } /* 64-byte views */
 
 static int measure(void *vctx, const weight_ref *r) {
     load_ctx *c = vctx;
@@ -32,7 +44,7 @@ static int measure(void *vctx, const weight_ref *r) {
         return -1;
     }
     size_t n = (size_t)count[0] * (size_t)count[1];
-    c->total += (n + 15) & ~(size_t)15; /* 64-byte aligned views */
+    c->total += aligned(n * stored_size(c->w, r));
     if (n > c->max_slice) c->max_slice = n;
     return 0;
 }
@@ -41,14 +53,22 @@ static int load_one(void *vctx, const weight_ref *r) {
     load_ctx *c = vctx;
     int64_t start[2], count[2];
     weight_local_slice(r, c->w->tp_rank, c->w->tp_size, c->w->vocab_parallel, start, count);
-    size_t n = (size_t)count[0] * (size_t)count[1];
+    size_t n = (size_t)count[0] * (size_t)count[1], esize = stored_size(c->w, r);
     if (n && h5_model_read_slice(c->file, r->name, r->rank, r->shape, start, count, c->staging,
                                  c->err))
         return -1;
-    float *dst = (float *)c->w->arena + c->offset;
-    c->w->be->upload(dst, c->staging, n);
-    *weight_field(c->w, r) = dst;
-    c->offset += (n + 15) & ~(size_t)15;
+    void *dst = (char *)c->w->arena + c->offset;
+    if (esize == sizeof(float)) {
+        c->w->be->upload(dst, c->staging, n);
+    } else {
+        int bf16 = c->w->wtype == DTYPE_BF16;
+        for (size_t i = 0; i < n; i++)
+            c->half[i] = bf16 ? dtype_f32_to_bf16(c->staging[i]) : dtype_f32_to_fp16(c->staging[i]);
+        c->w->be->upload_raw(dst, c->half, n * esize);
+    }
+    if (weight_is_matrix(r->decl)) *(void **)weight_field(c->w, r) = dst;
+    else *(float **)weight_field(c->w, r) = dst;
+    c->offset += aligned(n * esize);
     return 0;
 }
 
@@ -61,7 +81,7 @@ ed_status model_weights_check_tp(const model_spec *s, int tp, ed_error *err) {
 }
 
 ed_status model_weights_load(model_weights **out, const char *path, int tp_rank, int tp_size,
-                             int vocab_parallel, const backend *be, ed_error *err) {
+                             int vocab_parallel, int wtype, const backend *be, ed_error *err) {
     *out = NULL;
     h5_model *file = NULL;
     model_weights *w = calloc(1, sizeof *w);
@@ -71,6 +91,7 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
     w->tp_size = tp_size;
     w->vocab_parallel = vocab_parallel && tp_size > 1;
     w->be = be;
+    w->wtype = wtype;
     if (h5_model_open(&file, path, err) || h5_model_read_spec(file, &w->spec, err)) goto fail;
     if (model_weights_check_tp(&w->spec, tp_size, err)) {
         ed_wrap(err, "%s: ", path);
@@ -86,10 +107,11 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
     }
     c.file = file;
     if (weight_table_foreach(&w->spec, measure, &c)) goto fail;
-    w->arena_bytes = c.total * sizeof(float);
+    w->arena_bytes = c.total;
     w->arena = be->alloc(w->arena_bytes);
     c.staging = malloc(c.max_slice * sizeof(float));
-    if (!w->arena || !c.staging) {
+    if (wtype != DTYPE_FP32) c.half = malloc(c.max_slice * sizeof(uint16_t));
+    if (!w->arena || !c.staging || (wtype != DTYPE_FP32 && !c.half)) {
         ed_fail(err, "%s: cannot allocate %zu bytes for the weights", path, w->arena_bytes);
         goto fail;
     }
@@ -97,8 +119,10 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
     w->v0 = 0;
     w->v_local = w->spec.vocab_size;
     if (w->vocab_parallel) tp_chunk(w->spec.vocab_size, tp_rank, tp_size, &w->v0, &w->v_local);
-    if (w->spec.tied_head) w->lm_head = w->embed + (size_t)w->v0 * w->spec.d_model;
+    if (w->spec.tied_head)
+        w->lm_head = (char *)w->embed + (size_t)w->v0 * w->spec.d_model * weight_dtype_size(wtype);
     free(c.staging);
+    free(c.half);
     if (h5_model_close(file, err)) {
         file = NULL;
         goto fail;
@@ -107,6 +131,7 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
     return ED_OK;
 fail:
     free(c.staging);
+    free(c.half);
     h5_model_close(file, NULL);
     model_weights_destroy(w);
     return ED_ERR;

@@ -1,7 +1,9 @@
 /* Read-only weights of one TP rank (run state lives elsewhere: runtime/kv_store.h and the
  * activations of models/encdec.h). All tensors sit in one arena owned by the backend; each
  * pointer below is a view into it, NULL when the spec has no such tensor.
- * Shapes are this rank's local shapes; H_l = num_heads / tp, I_l = H_l * d_kv, F_l = d_ff / tp. */
+ * Shapes are this rank's local shapes; H_l = num_heads / tp, I_l = H_l * d_kv, F_l = d_ff / tp.
+ * Matrices (`void *`) are stored in the run's weight dtype (model_weights.wtype: fp32, fp16 or
+ * bf16); vectors and relative-bias tables (`float *`) are always fp32. */
 #ifndef ENCDEC_WEIGHTS_H
 #define ENCDEC_WEIGHTS_H
 
@@ -16,23 +18,27 @@
  * row-parallel ones ([D]) are replicated and added once, after the all-reduce. */
 typedef struct layer_weights {
     float *self_norm, *self_norm_b;  /* [D] */
-    float *self_q, *self_k, *self_v; /* [I_l, D] */
+    void *self_q, *self_k, *self_v;  /* [I_l, D] */
     float *self_q_b, *self_k_b, *self_v_b; /* [I_l] */
-    float *self_o, *self_o_b;        /* [D, I_l], [D] */
+    void *self_o;                    /* [D, I_l] */
+    float *self_o_b;                 /* [D] */
     float *rel_bias;                 /* [buckets, H_l], per-layer tables (UMT5) only */
     float *cross_norm, *cross_norm_b; /* [D] decoder only */
-    float *cross_q, *cross_k, *cross_v; /* [I_l, D] decoder only */
+    void *cross_q, *cross_k, *cross_v; /* [I_l, D] decoder only */
     float *cross_q_b, *cross_k_b, *cross_v_b; /* [I_l] */
-    float *cross_o, *cross_o_b;      /* [D, I_l], [D] decoder only */
+    void *cross_o;                   /* [D, I_l] decoder only */
+    float *cross_o_b;                /* [D] */
     float *ffn_norm, *ffn_norm_b;    /* [D] */
-    float *ffn_wi, *ffn_wi_b;        /* [F_l, D], [F_l] non-gated */
-    float *ffn_wi0, *ffn_wi1;        /* [F_l, D] gated: act(x wi0^T) * (x wi1^T) */
-    float *ffn_wo, *ffn_wo_b;        /* [D, F_l], [D] */
+    void *ffn_wi;                    /* [F_l, D] non-gated */
+    float *ffn_wi_b;                 /* [F_l] */
+    void *ffn_wi0, *ffn_wi1;         /* [F_l, D] gated: act(x wi0^T) * (x wi1^T) */
+    void *ffn_wo;                    /* [D, F_l] */
+    float *ffn_wo_b;                 /* [D] */
 } layer_weights;
 
 typedef struct stack_weights {
     float *rel_bias;   /* [buckets, H_l], shared by all layers (T5), else NULL */
-    float *pos_embed;  /* [max_positions + pos_offset, D] learned positions (BART) */
+    void *pos_embed;   /* [max_positions + pos_offset, D] learned positions (BART) */
     float *embed_norm, *embed_norm_b; /* [D] layernorm_embedding (BART) */
     float *final_norm, *final_norm_b; /* [D] */
     layer_weights *layers;
@@ -42,10 +48,11 @@ typedef struct stack_weights {
 typedef struct model_weights {
     model_spec spec;
     int tp_rank, tp_size;
-    float *embed;      /* [V, D] replicated */
+    int wtype;         /* ed_dtype of the matrices (runtime/config.h), never auto */
+    void *embed;       /* [V, D] replicated */
     int vocab_parallel; /* 1: LM head split by vocabulary rows over ranks */
     int v0, v_local;    /* this rank's vocabulary rows [v0, v0 + v_local) (all rows if not) */
-    float *lm_head;     /* [v_local, D]; a view into embed when spec.tied_head */
+    void *lm_head;      /* [v_local, D]; a view into embed when spec.tied_head */
     float *logits_bias; /* [v_local] final_logits_bias (BART) */
     stack_weights enc, dec;
     const backend *be;
@@ -54,9 +61,13 @@ typedef struct model_weights {
 } model_weights;
 
 /* Loads this rank's shard from a converted .h5: each tensor's hyperslab is read, converted to
- * fp32 and uploaded. Errors name the file and tensor. */
+ * its storage dtype (wtype for matrices, fp32 for the rest) and uploaded. Errors name the file
+ * and tensor. */
 ed_status model_weights_load(model_weights **out, const char *path, int tp_rank, int tp_size,
-                             int vocab_parallel, const backend *be, ed_error *err);
+                             int vocab_parallel, int wtype, const backend *be, ed_error *err);
+
+/* Bytes per element of a weight dtype (4 for fp32, 2 for fp16 and bf16). */
+size_t weight_dtype_size(int wtype);
 void model_weights_destroy(model_weights *w);
 
 /* Checks that spec splits over tp ranks (heads, d_ff); the message names the field. */

@@ -28,7 +28,7 @@ typedef struct config_key {
 } config_key;
 
 static const char *const backend_names[] = {"cpu", "cuda", NULL};
-static const char *const dtype_names[] = {"fp32", "fp16", "bf16", NULL};
+static const char *const dtype_names[] = {"fp32", "fp16", "bf16", "auto", NULL};
 static const char *const lm_head_names[] = {"vocab", "replicated", NULL};
 static const char *const policy_names[] = {"guaranteed_no_evict", "max_utilization", NULL};
 
@@ -36,7 +36,8 @@ static const char *const policy_names[] = {"guaranteed_no_evict", "max_utilizati
 static const config_key config_schema[] = {
     {"model", KEY_STRING, FIELD(model), "", 0, 0, NULL, "path to the converted .h5 model"},
     {"backend", KEY_ENUM, FIELD(backend), "cpu", 0, 0, backend_names, "cpu | cuda"},
-    {"dtype", KEY_ENUM, FIELD(dtype), "fp32", 0, 0, dtype_names, "fp32 | fp16 | bf16"},
+    {"dtype", KEY_ENUM, FIELD(dtype), "auto", 0, 0, dtype_names,
+     "weight matrices: fp32 | fp16 | bf16 | auto (bf16 on cuda, fp32 on cpu)"},
     {"tp", KEY_INT, FIELD(tp), "1", 1, 1024, NULL, "tensor-parallel size (= MPI ranks)"},
     {"max_batch_size", KEY_INT, FIELD(max_batch_size), "8", 1, 65536, NULL,
      "sequences decoded together"},
@@ -64,7 +65,12 @@ static const config_key config_schema[] = {
 };
 #define N_KEYS (sizeof config_schema / sizeof config_schema[0])
 
-const char *dtype_name(int dtype) { return dtype >= 0 && dtype <= 2 ? dtype_names[dtype] : "?"; }
+const char *dtype_name(int dtype) { return dtype >= 0 && dtype <= 3 ? dtype_names[dtype] : "?"; }
+
+int config_dtype(const run_config *cfg) {
+    if (cfg->dtype != DTYPE_AUTO) return cfg->dtype;
+    return cfg->backend == BACKEND_CUDA ? DTYPE_BF16 : DTYPE_FP32;
+}
 const char *backend_name(int b) { return b >= 0 && b <= 1 ? backend_names[b] : "?"; }
 
 static const config_key *find_key(const char *name) {
@@ -245,7 +251,7 @@ ed_status config_load_file(run_config *cfg, const char *path, ed_error *err) {
 
 ed_status config_validate(const run_config *cfg, ed_error *err) {
     if (!cfg->model[0]) return ed_fail(err, "config: key 'model' is required (path to the .h5)");
-    if (cfg->backend == BACKEND_CPU && cfg->dtype != DTYPE_FP32)
+    if (cfg->backend == BACKEND_CPU && config_dtype(cfg) != DTYPE_FP32)
         return ed_fail(err, "config: key 'dtype': the cpu backend computes in fp32 (got %s); "
                             "weights stored in fp16/bf16 are converted at load",
                        dtype_name(cfg->dtype));
@@ -253,10 +259,6 @@ ed_status config_validate(const run_config *cfg, ed_error *err) {
     if (cfg->backend == BACKEND_CUDA)
         return ed_fail(err, "config: key 'backend': this build has no CUDA backend "
                             "(configure with -DENCDEC_CUDA=ON on a machine with CUDA and NCCL)");
-#else
-    if (cfg->backend == BACKEND_CUDA && cfg->dtype != DTYPE_FP32)
-        return ed_fail(err, "config: key 'dtype': the CUDA backend computes in fp32 in this "
-                            "version (got %s)", dtype_name(cfg->dtype));
 #endif
     return ED_OK;
 }

@@ -6,15 +6,21 @@
 
 #include "runtime/status.h"
 
+#ifdef __cplusplus
+extern "C" { /* the CUDA backend's .cu files name dtypes */
+#endif
+
 typedef enum { BACKEND_CPU = 0, BACKEND_CUDA = 1 } backend_kind;
-typedef enum { DTYPE_FP32 = 0, DTYPE_FP16 = 1, DTYPE_BF16 = 2 } ed_dtype;
+/* Storage dtype of the weight matrices on the backend (activations, norms and accumulation are
+ * fp32 everywhere). DTYPE_AUTO: bf16 on the CUDA backend, fp32 on the CPU (config_dtype). */
+typedef enum { DTYPE_FP32 = 0, DTYPE_FP16 = 1, DTYPE_BF16 = 2, DTYPE_AUTO = 3 } ed_dtype;
 typedef enum { LM_HEAD_VOCAB = 0, LM_HEAD_REPLICATED = 1 } lm_head_split_kind;
 typedef enum { POLICY_GUARANTEED_NO_EVICT = 0, POLICY_MAX_UTILIZATION = 1 } scheduler_policy;
 
 typedef struct run_config {
     char model[1024];    /* path to the converted .h5 model (required) */
     int backend;         /* backend_kind */
-    int dtype;           /* ed_dtype: compute/storage dtype on the backend */
+    int dtype;           /* ed_dtype as written; config_dtype() resolves auto */
     int tp;              /* tensor-parallel size; must equal the number of MPI ranks */
     int max_batch_size;  /* most sequences decoded together in one step */
     int max_input_len;   /* longest accepted input, tokens */
@@ -50,6 +56,12 @@ ed_status config_set(run_config *cfg, const char *key, const char *value, const 
 ed_status config_validate(const run_config *cfg, ed_error *err);
 
 const char *dtype_name(int dtype);
+/* The weight dtype the run uses: cfg->dtype, with auto resolved for cfg->backend. */
+int config_dtype(const run_config *cfg);
 const char *backend_name(int backend);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

@@ -100,7 +100,7 @@ static ed_status load_weights(engine *e, ed_error *err) {
                             "equal)", cfg->tp, comm_size(e->comm));
     if (!(e->be = backend_get(cfg->backend, comm_local_rank(e->comm), err))) return ED_ERR;
     if (model_weights_load(&e->weights, cfg->model, comm_rank(e->comm), cfg->tp,
-                           cfg->lm_head_split == LM_HEAD_VOCAB, e->be, err))
+                           cfg->lm_head_split == LM_HEAD_VOCAB, config_dtype(cfg), e->be, err))
         return ED_ERR;
     const model_spec *s = &e->weights->spec;
     if (s->learned_pos && cfg->max_input_len > s->max_positions)
@@ -170,9 +170,9 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
     }
     const model_spec *s = &e->weights->spec;
     log_info("model %s: family %s, d_model %d, %d heads x %d, d_ff %d, %d+%d layers, vocab %d; "
-             "tp %d, backend %s, lm_head_split %s", cfg->model, s->family, s->d_model,
+             "tp %d, backend %s, weights %s, lm_head_split %s", cfg->model, s->family, s->d_model,
              s->num_heads, s->d_kv, s->d_ff, s->enc_layers, s->dec_layers, s->vocab_size, cfg->tp,
-             e->be->name, cfg->lm_head_split == LM_HEAD_VOCAB ? "vocab" : "replicated");
+             e->be->name, dtype_name(config_dtype(cfg)), cfg->lm_head_split == LM_HEAD_VOCAB ? "vocab" : "replicated");
     log_info("memory per rank: weights %.1f MB, KV pools %.1f MB, activations %.1f MB",
              e->weights->arena_bytes / 1e6, kv_store_bytes(e->kv) / 1e6,
              encdec_workspace_bytes(e->model) / 1e6);

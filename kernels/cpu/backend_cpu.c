@@ -22,6 +22,7 @@ static void cpu_free(void *p) { free(p); }
 static void cpu_synchronize(void) {}
 static void cpu_copy(float *dst, const float *src, size_t n) { memmove(dst, src, n * sizeof(float)); }
 static void cpu_upload(void *dst, const float *src, size_t n) { memcpy(dst, src, n * sizeof(float)); }
+static void cpu_upload_raw(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
 static void cpu_download(float *dst, const void *src, size_t n) { memcpy(dst, src, n * sizeof(float)); }
 static void cpu_add(float *y, const float *x, size_t n) {
     for (size_t i = 0; i < n; i++) y[i] += x[i];
@@ -44,6 +45,7 @@ const backend backend_cpu = {
     .free_memory = cpu_free_memory,
     .synchronize = cpu_synchronize,
     .upload = cpu_upload,
+    .upload_raw = cpu_upload_raw,
     .download = cpu_download,
     .copy = cpu_copy,
     .matmul_wt = cpu_matmul_wt,

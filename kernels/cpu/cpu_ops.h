@@ -1,4 +1,4 @@
-/* The CPU backend's ops (fp32), one file per op family; collected in backend_cpu.c. */
+/* The CPU backend's ops (fp32 activations and weights), one file per op family; collected in backend_cpu.c. */
 #ifndef ENCDEC_CPU_OPS_H
 #define ENCDEC_CPU_OPS_H
 
@@ -7,8 +7,11 @@
 
 #include "kernels/backend.h"
 
-void cpu_matmul_wt(const float *x, const float *w, float *y, int m, int n, int k, int accumulate);
-void cpu_embed(const float *table, const int32_t *ids, int n, int d, float *y);
+/* Stops the job when wtype is not fp32 (config_validate keeps other dtypes off the cpu). */
+void cpu_require_fp32(int wtype, const char *op);
+void cpu_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
+                   int accumulate);
+void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
 void cpu_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y);
 void cpu_layer_norm(const float *x, const float *w, const float *b, float eps, int rows, int d,
                     float *y);

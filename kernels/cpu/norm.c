@@ -3,8 +3,10 @@
 
 #include "kernels/cpu/cpu_ops.h"
 
-void cpu_embed(const float *table, const int32_t *ids, int n, int d, float *y) {
-    for (int i = 0; i < n; i++) memcpy(y + (size_t)i * d, table + (size_t)ids[i] * d, sizeof(float) * d);
+void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y) {
+    cpu_require_fp32(wtype, "embed");
+    const float *t = table;
+    for (int i = 0; i < n; i++) memcpy(y + (size_t)i * d, t + (size_t)ids[i] * d, sizeof(float) * d);
 }
 
 void cpu_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y) {

@@ -56,6 +56,10 @@ static void cu_upload(void *dst, const float *src, size_t n) {
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, g_stream));
     CUDA_CHECK(cudaStreamSynchronize(g_stream)); /* src may be reused by the caller at once */
 }
+static void cu_upload_raw(void *dst, const void *src, size_t bytes) {
+    CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, g_stream));
+    CUDA_CHECK(cudaStreamSynchronize(g_stream));
+}
 static void cu_download(float *dst, const void *src, size_t n) {
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyDeviceToHost, g_stream));
     CUDA_CHECK(cudaStreamSynchronize(g_stream));
@@ -67,8 +71,8 @@ static void cu_upload_i32(int32_t *dst, const int32_t *src, size_t n) {
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(int32_t), cudaMemcpyHostToDevice, g_stream));
     CUDA_CHECK(cudaStreamSynchronize(g_stream));
 }
-static void cu_embed(const float *table, const int32_t *ids, int n, int d, float *y) {
-    cuda_embed(table, cuda_scratch_ids(ids, n), n, d, y);
+static void cu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y) {
+    cuda_embed(table, wtype, cuda_scratch_ids(ids, n), n, d, y);
 }
 
 const backend backend_cuda = {
@@ -79,6 +83,7 @@ const backend backend_cuda = {
     .stream = cuda_backend_stream,
     .synchronize = cu_synchronize,
     .upload = cu_upload,
+    .upload_raw = cu_upload_raw,
     .download = cu_download,
     .copy = cu_copy,
     .matmul_wt = cuda_matmul_wt,

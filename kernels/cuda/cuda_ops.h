@@ -1,6 +1,7 @@
 /* The CUDA backend's launchers (extern "C", defined in the .cu files of this folder, one per op
  * family, named like their CPU twins) and the backend's shared state. All launches go to the
- * backend's one stream; buffers are device memory (fp32 in this version). */
+ * backend's one stream; buffers are device memory: fp32 activations, weight matrices in their
+ * wtype (kernels/backend.h). */
 #ifndef ENCDEC_CUDA_OPS_H
 #define ENCDEC_CUDA_OPS_H
 
@@ -19,8 +20,9 @@ void *cuda_backend_stream(void);
 int32_t *cuda_scratch_ids(const int32_t *host_ids, int n);
 
 void cuda_gemm_init(void);
-void cuda_matmul_wt(const float *x, const float *w, float *y, int m, int n, int k, int accumulate);
-void cuda_embed(const float *table, const int32_t *ids, int n, int d, float *y);
+void cuda_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
+                    int accumulate);
+void cuda_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
 void cuda_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y);
 void cuda_layer_norm(const float *x, const float *w, const float *b, float eps, int rows, int d,
                      float *y);

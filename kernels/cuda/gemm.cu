@@ -1,13 +1,17 @@
-// y[m, n] = x[m, k] @ w[n, k]^T (+ y), fp32, with cuBLASLt on the backend's stream.
-// Row-major y is column-major y^T = w x^T: A = w viewed column-major [k, n] with op T,
-// B = x viewed column-major [k, m], C = y^T [n, m]. Algorithms come from the heuristic once per
-// shape and are cached.
+// y[m, n] = x[m, k] @ w[n, k]^T (+ y) with cuBLASLt on the backend's stream; x and y fp32, w in
+// the weight dtype. Row-major y is column-major y^T = w x^T: A = w viewed column-major [k, n]
+// with op T, B = x viewed column-major [k, m], C = y^T [n, m].
+// fp32 weights: exact fp32 compute (no TF32), which keeps the GPU within 1e-3 of Hugging Face's
+// fp32. fp16/bf16 weights: x is first rounded to the weight dtype into a scratch buffer (fp16
+// saturating, half_types.cuh), then a tensor-core GEMM with fp32 accumulation writes fp32 y.
+// Algorithms come from the heuristic once per (shape, dtype) and are cached.
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/half_types.cuh"
 
 #define LT_CHECK(call)                                                                     \
     do {                                                                                   \
@@ -19,17 +23,22 @@
         }                                                                                  \
     } while (0)
 
+#define STREAM ((cudaStream_t)cuda_backend_stream())
+
 static cublasLtHandle_t g_lt;
 static void *g_workspace;
 static const size_t WORKSPACE_BYTES = 32u << 20;
+static void *g_xconv;       /* x rounded to the weight dtype: [m, k] 16-bit values */
+static size_t g_xconv_cap;  /* elements */
 
 struct plan_entry {
-    int m, n, k;
+    int m, n, k, wtype;
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, c;
     cublasLtMatmulAlgo_t algo;
 };
-static plan_entry g_plans[256];
+enum { MAX_PLANS = 1024 };
+static plan_entry g_plans[MAX_PLANS];
 static int g_n_plans;
 
 extern "C" void cuda_gemm_init(void) {
@@ -40,18 +49,33 @@ extern "C" void cuda_gemm_init(void) {
     }
 }
 
-static const plan_entry *plan_for(int m, int n, int k) {
-    for (int i = 0; i < g_n_plans; i++)
-        if (g_plans[i].m == m && g_plans[i].n == n && g_plans[i].k == k) return &g_plans[i];
-    plan_entry *p = &g_plans[g_n_plans < 256 ? g_n_plans++ : 255];
-    p->m = m, p->n = n, p->k = k;
-    /* Exact fp32 (no TF32) keeps the GPU within 1e-3 of Hugging Face's fp32. */
+static cudaDataType_t cuda_type(int wtype) {
+    return wtype == DTYPE_BF16 ? CUDA_R_16BF : wtype == DTYPE_FP16 ? CUDA_R_16F : CUDA_R_32F;
+}
+
+static const plan_entry *plan_for(int m, int n, int k, int wtype) {
+    for (int i = 0; i < g_n_plans; i++) {
+        const plan_entry *p = &g_plans[i];
+        if (p->m == m && p->n == n && p->k == k && p->wtype == wtype) return p;
+    }
+    if (g_n_plans == MAX_PLANS) { /* many distinct batch sizes: start the cache over */
+        for (int i = 0; i < g_n_plans; i++) {
+            cublasLtMatmulDescDestroy(g_plans[i].desc);
+            cublasLtMatrixLayoutDestroy(g_plans[i].a);
+            cublasLtMatrixLayoutDestroy(g_plans[i].b);
+            cublasLtMatrixLayoutDestroy(g_plans[i].c);
+        }
+        g_n_plans = 0;
+    }
+    plan_entry *p = &g_plans[g_n_plans++];
+    p->m = m, p->n = n, p->k = k, p->wtype = wtype;
+    cudaDataType_t in = cuda_type(wtype);
     LT_CHECK(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
     LT_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
     LT_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-    LT_CHECK(cublasLtMatrixLayoutCreate(&p->a, CUDA_R_32F, k, n, k));
-    LT_CHECK(cublasLtMatrixLayoutCreate(&p->b, CUDA_R_32F, k, m, k));
+    LT_CHECK(cublasLtMatrixLayoutCreate(&p->a, in, k, n, k));
+    LT_CHECK(cublasLtMatrixLayoutCreate(&p->b, in, k, m, k));
     LT_CHECK(cublasLtMatrixLayoutCreate(&p->c, CUDA_R_32F, n, m, n));
     cublasLtMatmulPreference_t pref;
     LT_CHECK(cublasLtMatmulPreferenceCreate(&pref));
@@ -63,19 +87,49 @@ static const plan_entry *plan_for(int m, int n, int k) {
                                             &found));
     cublasLtMatmulPreferenceDestroy(pref);
     if (!found) {
-        fprintf(stderr, "[encdec_tp cuda] no cuBLASLt algorithm for %dx%dx%d\n", m, n, k);
+        fprintf(stderr, "[encdec_tp cuda] no cuBLASLt algorithm for %dx%dx%d (%s)\n", m, n, k,
+                dtype_name(wtype));
         abort();
     }
     p->algo = res.algo;
     return p;
 }
 
-extern "C" void cuda_matmul_wt(const float *x, const float *w, float *y, int m, int n, int k,
-                               int accumulate) {
+template <typename T> __global__ void round_kernel(const float *x, T *y, size_t n) {
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    size_t stride = (size_t)gridDim.x * blockDim.x;
+    for (; i < n; i += stride) y[i] = from_f32<T>(x[i]);
+}
+
+/* x [n] fp32 -> the scratch buffer in wtype; returns the scratch. Growing it waits for the
+ * stream (queued GEMMs may still read the old buffer). */
+static const void *round_input(const float *x, size_t n, int wtype) {
+    if (n > g_xconv_cap) {
+        if (g_xconv) {
+            cudaStreamSynchronize(STREAM);
+            cudaFree(g_xconv);
+        }
+        g_xconv_cap = n + n / 4;
+        if (cudaMalloc(&g_xconv, g_xconv_cap * 2) != cudaSuccess) {
+            fprintf(stderr, "[encdec_tp cuda] cannot allocate %zu bytes for GEMM inputs\n",
+                    g_xconv_cap * 2);
+            abort();
+        }
+    }
+    unsigned blocks = (unsigned)((n + 255) / 256 < 65536 ? (n + 255) / 256 : 65536);
+    if (wtype == DTYPE_BF16)
+        round_kernel<<<blocks, 256, 0, STREAM>>>(x, (__nv_bfloat16 *)g_xconv, n);
+    else
+        round_kernel<<<blocks, 256, 0, STREAM>>>(x, (__half *)g_xconv, n);
+    return g_xconv;
+}
+
+extern "C" void cuda_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n,
+                               int k, int accumulate) {
     if (m == 0 || n == 0) return;
-    const plan_entry *p = plan_for(m, n, k);
+    const plan_entry *p = plan_for(m, n, k, wtype);
+    const void *b = wtype == DTYPE_FP32 ? (const void *)x : round_input(x, (size_t)m * k, wtype);
     float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-    LT_CHECK(cublasLtMatmul(g_lt, p->desc, &alpha, w, p->a, x, p->b, &beta, y, p->c, y, p->c,
-                            &p->algo, g_workspace, WORKSPACE_BYTES,
-                            (cudaStream_t)cuda_backend_stream()));
+    LT_CHECK(cublasLtMatmul(g_lt, p->desc, &alpha, w, p->a, b, p->b, &beta, y, p->c, y, p->c,
+                            &p->algo, g_workspace, WORKSPACE_BYTES, STREAM));
 }

@@ -1,20 +1,30 @@
-// Embedding lookup, RMSNorm, LayerNorm and elementwise adds/scales; fp32, one stream.
+// Embedding lookup (table in the weight dtype), RMSNorm, LayerNorm and elementwise adds/scales;
+// fp32 activations, one stream.
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/half_types.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 
 static inline unsigned blocks_for(size_t n, unsigned t) { return (unsigned)((n + t - 1) / t); }
 
-__global__ void embed_kernel(const float *table, const int32_t *ids, int n, int d, float *y) {
+template <typename T>
+__global__ void embed_kernel(const T *table, const int32_t *ids, int d, float *y) {
     int row = blockIdx.x;
-    const float *src = table + (size_t)ids[row] * d;
-    for (int i = threadIdx.x; i < d; i += blockDim.x) y[(size_t)row * d + i] = src[i];
+    const T *src = table + (size_t)ids[row] * d;
+    for (int i = threadIdx.x; i < d; i += blockDim.x) y[(size_t)row * d + i] = to_f32(src[i]);
 }
 
-extern "C" void cuda_embed(const float *table, const int32_t *ids, int n, int d, float *y) {
-    if (n) embed_kernel<<<n, 256, 0, STREAM>>>(table, ids, n, d, y);
+extern "C" void cuda_embed(const void *table, int wtype, const int32_t *ids, int n, int d,
+                           float *y) {
+    if (!n) return;
+    if (wtype == DTYPE_BF16)
+        embed_kernel<<<n, 256, 0, STREAM>>>((const __nv_bfloat16 *)table, ids, d, y);
+    else if (wtype == DTYPE_FP16)
+        embed_kernel<<<n, 256, 0, STREAM>>>((const __half *)table, ids, d, y);
+    else
+        embed_kernel<<<n, 256, 0, STREAM>>>((const float *)table, ids, d, y);
 }
 
 /* Block-wide sum of v (blockDim.x a multiple of 32, at most 1024). */

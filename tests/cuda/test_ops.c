@@ -1,11 +1,13 @@
-/* Every CUDA op against its CPU twin on random inputs (fp32; relative tolerance per op).
- * Needs a GPU (CTest label cuda). */
+/* Every CUDA op against its CPU twin on random inputs, relative tolerance per op; ops that read
+ * weights (matmul_wt, embed) once per weight dtype (fp32, fp16, bf16). Needs a GPU (CTest label
+ * cuda). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/backend.h"
+#include "models/dtype.h"
 #include "models/spec.h"
 #include "tests/unit/check.h"
 
@@ -54,15 +56,58 @@ static double rel_err(const float *d, const float *ref, size_t n) {
         CHECK(e_ <= (double)(tol));                                               \
     } while (0)
 
-static void test_gemm(int m, int n, int k, int acc) {
-    float *x = rnd((size_t)m * k, 1), *w = rnd((size_t)n * k, 0.2f), *y = rnd((size_t)m * n, 1);
-    float *dx = dev(x, (size_t)m * k), *dw = dev(w, (size_t)n * k), *dy = dev(y, (size_t)m * n);
-    cpu->matmul_wt(x, w, y, m, n, k, acc);
-    gpu->matmul_wt(dx, dw, dy, m, n, k, acc);
+/* v [n] rounded to wtype and back, in place, as the GPU stores (or, for GEMM inputs, rounds)
+ * it: fp16 saturates at +-65504. The 16-bit values go to bits when it is not NULL. */
+static void round_host(float *v, size_t n, int wtype, uint16_t *bits) {
+    for (size_t i = 0; wtype != DTYPE_FP32 && i < n; i++) {
+        float c = wtype == DTYPE_FP16 ? fminf(fmaxf(v[i], -65504.0f), 65504.0f) : v[i];
+        uint16_t h = wtype == DTYPE_BF16 ? dtype_f32_to_bf16(c) : dtype_f32_to_fp16(c);
+        v[i] = wtype == DTYPE_BF16 ? dtype_bf16_to_f32(h) : dtype_fp16_to_f32(h);
+        if (bits) bits[i] = h;
+    }
+}
+
+/* w [n] rounded to wtype in place (the CPU reference then sees the stored values), and a
+ * device copy in wtype. */
+static void *dev_weights(float *w, size_t n, int wtype) {
+    if (wtype == DTYPE_FP32) return dev(w, n);
+    uint16_t *h = malloc(n * sizeof(uint16_t));
+    round_host(w, n, wtype, h);
+    void *d = gpu->alloc(n * sizeof(uint16_t));
+    gpu->upload_raw(d, h, n * sizeof(uint16_t));
+    free(h);
+    return d;
+}
+
+/* x_scale > 65504 exercises the fp16 clamp of GEMM inputs. The CPU reference multiplies the
+ * same rounded x and w in fp32, so only the accumulation order differs. */
+static void test_gemm(int m, int n, int k, int acc, int wtype, float x_scale) {
+    float *x = rnd((size_t)m * k, x_scale), *w = rnd((size_t)n * k, 0.2f);
+    float *y = rnd((size_t)m * n, 1);
+    float *dx = dev(x, (size_t)m * k), *dy = dev(y, (size_t)m * n);
+    void *dw = dev_weights(w, (size_t)n * k, wtype);
+    round_host(x, (size_t)m * k, wtype, NULL); /* after the upload: the GPU rounds its own copy */
+    cpu->matmul_wt(x, w, DTYPE_FP32, y, m, n, k, acc);
+    gpu->matmul_wt(dx, dw, wtype, dy, m, n, k, acc);
     char name[64];
-    snprintf(name, sizeof name, "matmul_wt %dx%dx%d%s", m, n, k, acc ? " +=" : "");
+    snprintf(name, sizeof name, "matmul_wt %s %dx%dx%d%s%s", dtype_name(wtype), m, n, k,
+             acc ? " +=" : "", x_scale > 65504 ? " clamp" : "");
     EXPECT_CLOSE(name, dy, y, (size_t)m * n, 1e-5);
     free(x), free(w), free(y), gpu->free(dx), gpu->free(dw), gpu->free(dy);
+}
+
+static void test_embed(int wtype) {
+    int V = 37, d = 200;
+    float *table = rnd((size_t)V * d, 2), *y = malloc(5 * (size_t)d * sizeof(float));
+    void *dt = dev_weights(table, (size_t)V * d, wtype);
+    float *dy = gpu->alloc(5 * (size_t)d * sizeof(float));
+    int32_t ids[5] = {3, 0, 36, 3, 17};
+    cpu->embed(table, DTYPE_FP32, ids, 5, d, y);
+    gpu->embed(dt, wtype, ids, 5, d, dy);
+    char name[64];
+    snprintf(name, sizeof name, "embed %s", dtype_name(wtype));
+    EXPECT_CLOSE(name, dy, y, 5 * (size_t)d, 0);
+    free(table), free(y), gpu->free(dt), gpu->free(dy);
 }
 
 static void test_norms_and_elementwise(void) {
@@ -100,10 +145,6 @@ static void test_norms_and_elementwise(void) {
         EXPECT_CLOSE(name, dg, g, n, 1e-5);
         free(g), free(l), free(out), gpu->free(dg), gpu->free(dl), gpu->free(dout);
     }
-    int32_t ids[5] = {3, 0, 36, 3, 17};
-    cpu->embed(x, ids, 5, d, y);
-    gpu->embed(dx, ids, 5, d, dy);
-    EXPECT_CLOSE("embed", dy, y, 5 * (size_t)d, 1e-6); /* x, dx differ by 1e-7 already */
     free(x), free(w), free(b), free(y);
     gpu->free(dx), gpu->free(dw), gpu->free(db), gpu->free(dy);
 }
@@ -164,9 +205,13 @@ int main(void) {
         fprintf(stderr, "test_ops: %s\n", err.msg);
         return 1;
     }
-    test_gemm(1, 96, 32, 0);
-    test_gemm(7, 300, 128, 0);
-    test_gemm(64, 768, 3072, 1);
+    for (int wtype = DTYPE_FP32; wtype <= DTYPE_BF16; wtype++) {
+        test_gemm(1, 96, 32, 0, wtype, 1);
+        test_gemm(7, 300, 128, 0, wtype, 1);
+        test_gemm(64, 768, 3072, 1, wtype, 1);
+        test_embed(wtype);
+    }
+    test_gemm(5, 64, 256, 0, DTYPE_FP16, 1e5f);
     test_norms_and_elementwise();
     test_attention();
     TEST_MAIN_END("test_ops (cuda vs cpu)");

@@ -5,7 +5,8 @@ int main(void) {
     run_config c;
     ed_error err;
     config_defaults(&c);
-    CHECK(c.tp == 1 && c.max_batch_size == 8 && c.backend == BACKEND_CPU && c.dtype == DTYPE_FP32);
+    CHECK(c.tp == 1 && c.max_batch_size == 8 && c.backend == BACKEND_CPU && c.dtype == DTYPE_AUTO &&
+          config_dtype(&c) == DTYPE_FP32);
     CHECK(!strcmp(c.requests, "-") && !strcmp(c.output, "-"));
 
     CHECK(config_load_string(&c, "model: m.h5\ntp: 2\nmax_batch_size: 16\ndtype: fp32\n", "t.yaml",

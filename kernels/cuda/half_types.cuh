@@ -1,0 +1,24 @@
+// Device-side conversions between fp32 and the 16-bit weight dtypes (ed_dtype values of
+// runtime/config.h). fp16 conversions saturate at +-65504 instead of overflowing to inf: the
+// runtime keeps activations in fp32 and rounds only GEMM inputs to fp16, and clamping there is
+// what Hugging Face does to T5's fp16 hidden states.
+#ifndef ENCDEC_HALF_TYPES_CUH
+#define ENCDEC_HALF_TYPES_CUH
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+__device__ __forceinline__ float to_f32(float v) { return v; }
+__device__ __forceinline__ float to_f32(__half v) { return __half2float(v); }
+__device__ __forceinline__ float to_f32(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+template <typename T> __device__ __forceinline__ T from_f32(float v);
+template <> __device__ __forceinline__ float from_f32<float>(float v) { return v; }
+template <> __device__ __forceinline__ __half from_f32<__half>(float v) {
+    return __float2half_rn(fminf(fmaxf(v, -65504.0f), 65504.0f));
+}
+template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(float v) {
+    return __float2bfloat16_rn(v);
+}
+
+#endif
