@@ -1,9 +1,9 @@
 #!/bin/bash
 # encdec_bench and Hugging Face on the same model shape and workload, in one run on the GPU
 # machine; prints both JSON lines and the ratio of ms per decode step (HF / encdec_tp).
-#   launch/bench_vs_hf.sh MODEL BATCH [INPUT_LEN] [OUTPUT_LEN] [HF_MODES] [ENCDEC_DTYPE]
+#   launch/bench_vs_hf.sh MODEL BATCH [INPUT_LEN] [OUTPUT_LEN] [HF_MODES] [ENCDEC_DTYPE: auto = bf16]
 set -euo pipefail
-model=$1 batch=$2 inp=${3:-128} out=${4:-64} modes=${5:-eager} dtype=${6:-fp32}
+model=$1 batch=$2 inp=${3:-128} out=${4:-64} modes=${5:-eager} dtype=${6:-auto}
 build=${BUILD_DIR:-build}
 ours=$(mpirun -n 1 "$build/encdec_bench" --model "$model" --backend cuda --dtype "$dtype" \
   --batch "$batch" --input-len "$inp" --output-len "$out" 2>/dev/null | grep '^{')
