@@ -169,7 +169,9 @@ static double margin_check(const cJSON *e_ids, const cJSON *g_ids, const cJSON *
     int n_e = cJSON_GetArraySize(e_log), n_g = cJSON_IsArray(g_log) ? cJSON_GetArraySize(g_log) : -1;
     double max_diff = 0, max_ref = 0;
     *parted = -1;
-    if (n_g < 0 || cJSON_GetArraySize(e_ids) != n_e || cJSON_GetArraySize(g_ids) != n_g) return -1;
+    /* Score mode has one more logits row than ids (the step after the last forced token). */
+    int n_ids = cJSON_GetArraySize(e_ids);
+    if (n_g < 0 || !cJSON_IsArray(g_ids) || n_ids > n_e) return -1;
     for (int t = 0; t < n_e && t < n_g; t++) {
         const cJSON *r = cJSON_GetArrayItem(e_log, t), *g = cJSON_GetArrayItem(g_log, t);
         if (cJSON_GetArraySize(r) != cJSON_GetArraySize(g)) return -1;
@@ -182,14 +184,15 @@ static double margin_check(const cJSON *e_ids, const cJSON *g_ids, const cJSON *
             else if (a->valuedouble > top2) top2 = a->valuedouble;
         }
         if (step_diff > max_diff) max_diff = step_diff;
-        if (cJSON_GetArrayItem(e_ids, t)->valueint != cJSON_GetArrayItem(g_ids, t)->valueint) {
+        if (t < n_ids && t < cJSON_GetArraySize(g_ids) &&
+            cJSON_GetArrayItem(e_ids, t)->valueint != cJSON_GetArrayItem(g_ids, t)->valueint) {
             *margin_at = top1 - top2;
             if (top1 - top2 > 2 * step_diff) return -2;
             *parted = t;
             break;
         }
     }
-    if (*parted < 0 && n_e != n_g) return -1;
+    if (*parted < 0 && (n_e != n_g || n_ids != cJSON_GetArraySize(g_ids))) return -1;
     return max_ref > 0 ? max_diff / max_ref : max_diff;
 }
 
