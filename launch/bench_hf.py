@@ -2,6 +2,7 @@
 """Hugging Face transformers baseline for encdec_bench's workload: a random-weight model of a
 real shape (no download), greedy, EOS held off (min_new_tokens = max_new_tokens), bf16 on one GPU.
 Prints one JSON line per mode: encoder ms, ms per decode step, output tokens/s, peak memory.
+--encode-only times the encoder alone and prints its GEMM-bound floor (gemm_floor) beside it.
   python3 launch/bench_hf.py --model t5-base --batch 64 --input-len 128 --output-len 64 \
       --modes eager,compile
 """
@@ -36,6 +37,21 @@ def timed(fn, reps):
     return (time.perf_counter() - t0) / reps, out
 
 
+def gemm_floor(model, tokens, reps=20):
+    """The encoder's GEMM-bound floor: 2 x encoder matrix parameters x tokens over the bf16 GEMM
+    rate measured here with torch.matmul (cuBLAS) on the encoder's largest GEMM shape
+    [tokens, d_model] x [d_model, d_ff]."""
+    enc = model.get_encoder()
+    params = sum(m.weight.numel() for m in enc.modules() if isinstance(m, torch.nn.Linear))
+    d_model, d_ff = model.config.d_model, model.config.d_ff
+    x = torch.randn(tokens, d_model, device="cuda", dtype=torch.bfloat16)
+    w = torch.randn(d_model, d_ff, device="cuda", dtype=torch.bfloat16)
+    s, _ = timed(lambda: x @ w, reps)
+    rate = 2.0 * tokens * d_model * d_ff / s
+    return {"encoder_params": params, "gemm_tflops": rate / 1e12,
+            "gemm_shape": [tokens, d_model, d_ff], "floor_ms": 1e3 * 2.0 * params * tokens / rate}
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="t5-base")
@@ -59,10 +75,12 @@ def main():
     if a.encode_only:
         with torch.no_grad():
             enc_s, _ = timed(lambda: model.get_encoder()(input_ids=ids), a.reps)
+            floor = gemm_floor(model, a.batch * a.input_len)
         print(json.dumps({"impl": "hf-eager", "model": a.model, "dtype": "bf16",
                           "batch": a.batch, "input_len": a.input_len, "encode_only": 1,
                           "encoder_ms": 1e3 * enc_s,
-                          "encoder_tokens_per_s": a.batch * a.input_len / enc_s}), flush=True)
+                          "encoder_tokens_per_s": a.batch * a.input_len / enc_s, **floor}),
+              flush=True)
         return
     for mode in a.modes.split(","):
         kw = dict(max_new_tokens=a.output_len, min_new_tokens=a.output_len, do_sample=False,
