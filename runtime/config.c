@@ -251,10 +251,6 @@ ed_status config_load_file(run_config *cfg, const char *path, ed_error *err) {
 
 ed_status config_validate(const run_config *cfg, ed_error *err) {
     if (!cfg->model[0]) return ed_fail(err, "config: key 'model' is required (path to the .h5)");
-    if (cfg->backend == BACKEND_CPU && config_dtype(cfg) != DTYPE_FP32)
-        return ed_fail(err, "config: key 'dtype': the cpu backend computes in fp32 (got %s); "
-                            "weights stored in fp16/bf16 are converted at load",
-                       dtype_name(cfg->dtype));
 #ifndef ENCDEC_HAVE_CUDA
     if (cfg->backend == BACKEND_CUDA)
         return ed_fail(err, "config: key 'backend': this build has no CUDA backend "

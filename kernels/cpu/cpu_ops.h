@@ -1,4 +1,4 @@
-/* The CPU backend's ops (fp32 activations and weights), one file per op family; collected in backend_cpu.c. */
+/* The CPU backend's ops (fp32 activations; weights fp32, or 16-bit for tests), one file per op family; collected in backend_cpu.c. */
 #ifndef ENCDEC_CPU_OPS_H
 #define ENCDEC_CPU_OPS_H
 
@@ -7,8 +7,10 @@
 
 #include "kernels/backend.h"
 
-/* Stops the job when wtype is not fp32 (config_validate keeps other dtypes off the cpu). */
-void cpu_require_fp32(int wtype, const char *op);
+/* Element i of a weight buffer in wtype, as fp32. */
+float cpu_widen(const void *w, int wtype, size_t i);
+/* v rounded to wtype and back (fp16 saturating at +-65504), as GEMM inputs are. */
+float cpu_round_to(float v, int wtype);
 void cpu_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
                    int accumulate);
 void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);

@@ -1,21 +1,41 @@
 #include <cblas.h>
-#include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "models/dtype.h"
 
-void cpu_require_fp32(int wtype, const char *op) {
-    if (wtype == DTYPE_FP32) return;
-    /* config_validate refuses other dtypes with the cpu backend; reaching this is a bug. */
-    fprintf(stderr, "[encdec_tp cpu] %s: weights in %s, the cpu backend takes fp32 only\n", op,
-            dtype_name(wtype));
-    abort();
+/* 16-bit weights on the CPU mirror the CUDA backend's numerics (kernels/cuda/gemm.cu): weights
+ * widened from their stored values, x rounded to the weight dtype (fp16 saturating), products
+ * summed in fp32. Slow (the weights are widened per call); it is there so that the 16-bit
+ * paths run and are checked on machines without a GPU. */
+float cpu_widen(const void *w, int wtype, size_t i) {
+    if (wtype == DTYPE_FP32) return ((const float *)w)[i];
+    uint16_t h = ((const uint16_t *)w)[i];
+    return wtype == DTYPE_BF16 ? dtype_bf16_to_f32(h) : dtype_fp16_to_f32(h);
+}
+
+float cpu_round_to(float v, int wtype) {
+    if (wtype == DTYPE_BF16) return dtype_bf16_to_f32(dtype_f32_to_bf16(v));
+    if (wtype == DTYPE_FP16) return dtype_fp16_to_f32(dtype_f32_to_fp16(fminf(fmaxf(v, -65504.0f), 65504.0f)));
+    return v;
 }
 
 void cpu_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
                    int accumulate) {
-    cpu_require_fp32(wtype, "matmul_wt");
     if (m == 0 || n == 0) return;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k, (const float *)w, k,
+    if (wtype == DTYPE_FP32) {
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k,
+                    (const float *)w, k, accumulate ? 1.0f : 0.0f, y, n);
+        return;
+    }
+    size_t nw = (size_t)n * k, nx = (size_t)m * k;
+    float *wf = malloc(nw * sizeof(float)), *xr = malloc(nx * sizeof(float));
+    if (!wf || !xr) abort(); /* the ops table has no status; the CPU 16-bit path is for tests */
+    for (size_t i = 0; i < nw; i++) wf[i] = cpu_widen(w, wtype, i);
+    for (size_t i = 0; i < nx; i++) xr[i] = cpu_round_to(x[i], wtype);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, xr, k, wf, k,
                 accumulate ? 1.0f : 0.0f, y, n);
+    free(wf);
+    free(xr);
 }

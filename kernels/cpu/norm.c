@@ -4,9 +4,9 @@
 #include "kernels/cpu/cpu_ops.h"
 
 void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y) {
-    cpu_require_fp32(wtype, "embed");
-    const float *t = table;
-    for (int i = 0; i < n; i++) memcpy(y + (size_t)i * d, t + (size_t)ids[i] * d, sizeof(float) * d);
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++)
+            y[(size_t)i * d + j] = cpu_widen(table, wtype, (size_t)ids[i] * d + j);
 }
 
 void cpu_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y) {

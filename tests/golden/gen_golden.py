@@ -7,11 +7,15 @@ fp32 so the fixtures are deterministic. For each fixture directory DIR it writes
   DIR/requests.jsonl   -- requests in encdec_tp's JSON Lines format
   DIR/expected.jsonl   -- HF's answer per request id: output_ids, finish_reason, logits, encoder_output
   DIR/beam_requests.jsonl / beam_expected.jsonl -- beam search / penalty cases for the decoding issue
+  DIR/expected_bf16_weights.jsonl, DIR/expected_fp16_weights.jsonl -- the greedy and score cases
+      again, HF in fp32 on the same weights rounded to bf16 / fp16: the reference for encdec_tp
+      with 16-bit weights (what remains is its arithmetic, not the weights' storage precision)
   DIR/meta.json        -- transformers version, which head HF really used, per-fixture facts
 Outputs come from the model *reloaded from disk*, so they are what a user of the files gets.
 
 Usage: python3 gen_golden.py OUT_DIR [fixture ...]
 """
+import copy
 import json
 import os
 import sys
@@ -207,6 +211,36 @@ def finish(ids, eos, max_new):
     return "eos" if ids and ids[-1] == eos and len(ids) <= max_new else "length"
 
 
+def rounded_weight_reference(model, dtype, inputs, reqs, eos, forced, meta):
+    """The greedy and score cases on a copy of model whose weights are rounded to dtype (kept in
+    fp32 and computed in fp32)."""
+    mq = copy.deepcopy(model)
+    with torch.no_grad():
+        for p in mq.parameters():
+            p.copy_(p.to(dtype).to(torch.float32))
+    by_id = {r["id"]: r for r in reqs}
+    rows = []
+    for i, ids in enumerate(inputs):
+        kw = {"max_new_tokens": MAX_NEW, "min_new_tokens": MAX_NEW}
+        if forced is not None:
+            kw["forced_bos_token_id"] = forced
+        out = gen_ids(mq, ids, **kw)
+        gen = strip(out.sequences[0], 1, mq.config.pad_token_id)
+        rows.append({"id": f"greedy-{i}", "output_ids": gen,
+                     "finish_reason": finish(gen, eos, MAX_NEW),
+                     "logits": [l[0].tolist() for l in out.logits]})
+        dec = by_id[f"score-{i}"]["decoder_input_ids"]
+        if "score_reference" in meta:
+            logits = teacher_forced_incremental(mq, ids, dec)
+        else:
+            with torch.no_grad():
+                logits = mq(input_ids=torch.tensor([ids]),
+                            decoder_input_ids=torch.tensor([dec])).logits[0]
+        rows.append({"id": f"score-{i}", "output_ids": dec[1:], "finish_reason": "length",
+                     "logits": logits.tolist()})
+    return rows
+
+
 def build(name, cfg, seed, save_kw, extra, out_dir):
     d = os.path.join(out_dir, name)
     os.makedirs(d, exist_ok=True)
@@ -320,6 +354,11 @@ def build(name, cfg, seed, save_kw, extra, out_dir):
                 e["scores"] = out.sequences_scores.tolist()
             bexps.append(e)
 
+    for dt_name, dt in (("bf16", torch.bfloat16), ("fp16", torch.float16)):
+        rows = rounded_weight_reference(model, dt, inputs, reqs, eos, forced, meta)
+        with open(os.path.join(d, f"expected_{dt_name}_weights.jsonl"), "w") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
     meta["natural_eos"] = sum(1 for e in exps if e["id"].startswith("natural")
                               and e["finish_reason"] == "eos")
     meta["beam_best_ends_eos"] = sum(1 for e in bexps if e["output_ids"]
