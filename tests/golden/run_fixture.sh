@@ -1,12 +1,13 @@
 #!/bin/bash
 # Converts one golden fixture, serves its requests with mpirun -n TP, and compares with HF.
 # usage: run_fixture.sh BUILD_DIR FIXTURE_DIR TP [LM_HEAD_SPLIT] [SET] [BACKEND] [DTYPE]
-#   SET: "" for requests/expected.jsonl (greedy, score mode), "beam_" for the beam search and
+#   SET: "" or "greedy" for requests/expected.jsonl (greedy, score mode), "beam_" for the beam search and
 #   penalty cases (beam_requests/beam_expected.jsonl)
 #   DTYPE: weight dtype (fp32 default). fp16/bf16 (greedy/score set) are compared with
 #   expected_<DTYPE>_weights.jsonl: HF in fp32 on the same weights rounded to DTYPE
 set -euo pipefail
 build=$1 fixture=$2 tp=$3 lm_head=${4:-vocab} set=${5:-} backend=${6:-cpu} dtype=${7:-fp32}
+[ "$set" = greedy ] && set=
 check=(--tol 1e-4)
 [ "$backend" = cpu ] || check=(--tol 1e-3) # fp32 on the GPU: HF's yardstick there is 1e-3
 # 16-bit weights: logits within 3e-2, ids identical wherever HF's top-2 margin exceeds our error
