@@ -71,6 +71,13 @@ typedef struct backend {
     /* Copies n int32 values from host memory into a backend int buffer (alloc'd like any). */
     void (*upload_i32)(int32_t *dst, const int32_t *src, size_t n);
 
+    /* Per row r < rows of x[rows, n]: the largest value and its column + index_base, ties to
+     * the lower column, skipping column ban[r] - index_base when it is in [0, n) (ban: backend
+     * int buffer, -1 = none) and NaNs. out[2r] = value, out[2r + 1] = index as a float (exact
+     * below 2^24); (-inf, -1) when nothing is left. out: backend buffer [rows, 2]. */
+    void (*argmax_rows)(const float *x, int rows, int n, int index_base, const int32_t *ban,
+                        float *out);
+
     /* Encoder (prefill) attention over packed sequences with contiguous K/V: sequence s owns
      * rows [off[s], off[s] + len[s]) of q, k, v and out ([tokens, row] each); query row t of
      * the sequence sits at position t. off and len: backend int buffers [n_seqs]. */

@@ -160,11 +160,11 @@ int main(int argc, char **argv) {
         printf("{\"model\": \"%s\", \"backend\": \"%s\", \"dtype\": \"%s\", \"tp\": %d, "
                "\"lm_head_split\": \"%s\", \"batch\": %d, \"input_len\": %d, \"output_len\": %d, "
                "\"requests_done\": %ld, \"encoder_ms\": %.3f, \"decode_ms_per_step\": %.3f, "
-               "\"decode_steps\": %ld, \"output_tokens_per_s\": %.1f, \"wall_s\": %.3f, "
+               "\"decode_steps\": %ld, \"argmax_steps\": %ld, \"output_tokens_per_s\": %.1f, \"wall_s\": %.3f, "
                "\"peak_host_rss_mb\": %.1f, \"device_mem_mb\": %.1f, \"encode_only\": %d, "
                "\"encoder_tokens_per_s\": %.1f}\n",
                a.name, a.backend, dtype, size, a.lm_head, a.batch, a.input_len, a.output_len,
-               r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps,
+               r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps, r.argmax_steps,
                r.wall_s > 0 ? r.decoder_tokens / r.wall_s : 0.0, r.wall_s, ru.ru_maxrss / 1024.0,
                device_mb, a.encode_only, r.encode_s > 0 ? r.encoder_tokens / r.encode_s : 0.0);
         remove(req_path);

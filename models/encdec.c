@@ -18,6 +18,8 @@ struct encdec_model {
     float *q, *k, *v, *att;  /* [T, I_l] */
     float *f0, *f1;          /* [T, F_l] FFN hidden */
     float *logits;           /* [max_dec, V_l] this rank's logits slice */
+    float *pairs;            /* [max_dec, 2] this rank's (best logit, token) per row */
+    float *host_pairs, *gathered_pairs; /* [max_dec, 2], [tp, max_dec, 2] host */
     float *host_logits, *gather_staging; /* [max_dec, V_l], [max_dec, V] host (vocab-parallel) */
     int32_t *enc_pos;        /* [T] host: position of each packed encoder token */
     int32_t *pos;            /* [T] host: embedding-table rows of positions (offset applied) */
@@ -33,7 +35,8 @@ struct encdec_model {
 
 /* Offsets (in int32s) of each index array inside h_idx / d_idx. */
 typedef struct idx_layout {
-    size_t blocks, seq_off, seq_len, row_tab, row_pos, self_tab, cross_tab, self_nk, cross_nk, pos;
+    size_t blocks, seq_off, seq_len, row_tab, row_pos, self_tab, cross_tab, self_nk, cross_nk, pos,
+        ban;
 } idx_layout;
 
 static idx_layout idx_of(const encdec_model *m) {
@@ -49,6 +52,7 @@ static idx_layout idx_of(const encdec_model *m) {
     l.self_nk = l.cross_tab + B;
     l.cross_nk = l.self_nk + B;
     l.pos = l.cross_nk + B;
+    l.ban = l.pos + B;
     return l;
 }
 
@@ -74,24 +78,28 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     m->idx_plan_seq = UINT64_MAX;
     size_t T = (size_t)m->max_tokens;
     size_t sizes[] = {T * m->D, T * m->D, T * m->D, T * m->I_l, T * m->I_l, T * m->I_l,
-                      T * m->I_l, T * m->F_l, T * m->F_l, (size_t)max_dec_tokens * m->V_l};
+                      T * m->I_l, T * m->F_l, T * m->F_l, (size_t)max_dec_tokens * m->V_l,
+                      (size_t)max_dec_tokens * 2};
     float **slots[] = {&m->x, &m->h, &m->out, &m->q, &m->k, &m->v, &m->att, &m->f0, &m->f1,
-                       &m->logits};
+                       &m->logits, &m->pairs};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
     m->arena_bytes = total * sizeof(float);
     m->arena = m->be->alloc(m->arena_bytes);
     m->enc_pos = malloc(T * sizeof(int32_t));
     m->pos = malloc(T * sizeof(int32_t));
+    m->host_pairs = malloc(sizeof(float) * 2 * (size_t)max_dec_tokens);
+    m->gathered_pairs = malloc(sizeof(float) * 2 * (size_t)max_dec_tokens * w->tp_size);
     if (w->vocab_parallel) {
         m->host_logits = malloc(sizeof(float) * (size_t)max_dec_tokens * (m->V_l ? m->V_l : 1));
         m->gather_staging = malloc(sizeof(float) * (size_t)max_dec_tokens * m->V);
     }
     idx_layout il = idx_of(m);
-    m->idx_len = il.pos + (size_t)max_dec_tokens;
+    m->idx_len = il.ban + (size_t)max_dec_tokens;
     m->h_idx = malloc(m->idx_len * sizeof(int32_t));
     m->d_idx = m->be->alloc(m->idx_len * sizeof(int32_t));
-    if (!m->arena || !m->enc_pos || !m->pos || !m->h_idx || !m->d_idx ||
+    if (!m->arena || !m->enc_pos || !m->pos || !m->h_idx || !m->d_idx || !m->host_pairs ||
+        !m->gathered_pairs ||
         (w->vocab_parallel && (!m->host_logits || !m->gather_staging))) {
         encdec_destroy(m);
         return ed_fail(err, "cannot allocate %zu bytes of activations for %zu tokens per step",
@@ -111,6 +119,8 @@ void encdec_destroy(encdec_model *m) {
     if (m->arena) m->be->free(m->arena);
     free(m->enc_pos);
     free(m->pos);
+    free(m->host_pairs);
+    free(m->gathered_pairs);
     free(m->host_logits);
     free(m->gather_staging);
     free(m->h_idx);
@@ -220,6 +230,7 @@ static void upload_indices(encdec_model *m, const step_plan *p) {
         h[l.self_nk + i] = p->dec[i].pos + 1;
         h[l.cross_nk + i] = p->dec[i].cross_len;
         h[l.pos + i] = p->dec[i].pos;
+        h[l.ban + i] = p->dec[i].ban;
     }
     m->be->upload_i32(m->d_idx, m->h_idx, m->idx_len);
     m->idx_plan_seq = p->seq;
@@ -274,6 +285,34 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
                           m->d_idx + il.row_pos);
         m->be->kv_scatter(m->v, T, &cross, 1, m->d_idx + il.blocks, m->d_idx + il.row_tab,
                           m->d_idx + il.row_pos);
+    }
+    return ED_OK;
+}
+
+/* argmax_only plans: each rank's best (logit, token) per row of its vocabulary slice; rank 0
+ * keeps the best over ranks (ties to the lower token: lower ranks hold lower tokens). */
+static ed_status argmax_out(encdec_model *m, int n, float *pairs_host, ed_error *err) {
+    idx_layout il = idx_of(m);
+    if (m->V_l) {
+        m->be->argmax_rows(m->logits, n, m->V_l, m->w->v0, m->d_idx + il.ban, m->pairs);
+        m->be->download(m->host_pairs, m->pairs, 2 * (size_t)n);
+    } else {
+        for (int i = 0; i < n; i++) m->host_pairs[2 * i] = -INFINITY, m->host_pairs[2 * i + 1] = -1;
+    }
+    if (!m->w->vocab_parallel) {
+        memcpy(pairs_host, m->host_pairs, sizeof(float) * 2 * (size_t)n);
+        return ED_OK;
+    }
+    if (comm_gather(m->comm, m->host_pairs, 2 * n, m->gathered_pairs, err)) return ED_ERR;
+    if (!pairs_host) return ED_OK;
+    for (int i = 0; i < n; i++) {
+        const float *best = m->gathered_pairs + 2 * i;
+        for (int r = 1; r < m->w->tp_size; r++) {
+            const float *c = m->gathered_pairs + (size_t)r * 2 * n + 2 * i;
+            if (c[1] >= 0 && (best[1] < 0 || c[0] > best[0])) best = c;
+        }
+        pairs_host[2 * i] = best[0];
+        pairs_host[2 * i + 1] = best[1];
     }
     return ED_OK;
 }
@@ -339,6 +378,7 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         h = m->h;
     }
     if (m->V_l) linear(m, h, m->w->lm_head, m->w->logits_bias, m->logits, n, m->V_l, m->D);
+    if (p->argmax_only) return argmax_out(m, n, logits_host, err);
     if (!m->w->vocab_parallel) {
         be->download(logits_host, m->logits, (size_t)n * m->V);
         return ED_OK;

@@ -29,7 +29,9 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
 /* One decoder step over the plan's decode entries: appends each token's self K/V at its position
  * and writes logits [n_decode, vocab] (host fp32) into logits_host on rank 0, the only rank that
  * passes a non-NULL logits_host. With a vocab-parallel head every rank computes its vocabulary
- * slice and the slices are gathered to rank 0; with a replicated head only rank 0 computes it. */
+ * slice and the slices are gathered to rank 0; with a replicated head only rank 0 computes it.
+ * For an argmax_only plan logits_host receives [n_decode, 2] (best logit, token id) instead, the
+ * argmax taken on the backend (plan_decode.ban excluded), and only those pairs cross ranks. */
 ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, float *logits_host,
                              ed_error *err);
 

@@ -100,6 +100,16 @@ ed_status comm_gather_vocab(comm *c, const float *local, int rows, int vocab, fl
     return ED_OK;
 }
 
+ed_status comm_gather(comm *c, const float *local, int n, float *all, ed_error *err) {
+    if (c->size == 1) {
+        if (all != local) memcpy(all, local, sizeof(float) * (size_t)n);
+        return ED_OK;
+    }
+    if (MPI_Gather(local, n, MPI_FLOAT, all, n, MPI_FLOAT, 0, c->world) != MPI_SUCCESS)
+        return ed_fail(err, "MPI_Gather of %d values failed", n);
+    return ED_OK;
+}
+
 ed_status comm_bcast(comm *c, void *buf, size_t n, int root, ed_error *err) {
     if (c->size == 1) return ED_OK;
     if (MPI_Bcast(buf, (int)n, MPI_BYTE, root, c->world) != MPI_SUCCESS)

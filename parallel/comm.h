@@ -37,6 +37,9 @@ void tp_chunk(int n, int rank, int tp, int *start, int *count);
 ed_status comm_gather_vocab(comm *c, const float *local, int rows, int vocab, float *full,
                             float *staging, ed_error *err);
 
+/* Every rank's local[n] (host) to rank 0's all[comm_size * n], in rank order. */
+ed_status comm_gather(comm *c, const float *local, int n, float *all, ed_error *err);
+
 /* Broadcast of host bytes from root. */
 ed_status comm_bcast(comm *c, void *buf, size_t n, int root, ed_error *err);
 

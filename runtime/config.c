@@ -30,6 +30,7 @@ typedef struct config_key {
 static const char *const backend_names[] = {"cpu", "cuda", NULL};
 static const char *const dtype_names[] = {"fp32", "fp16", "bf16", "auto", NULL};
 static const char *const lm_head_names[] = {"vocab", "replicated", NULL};
+static const char *const on_off_names[] = {"off", "on", NULL};
 static const char *const policy_names[] = {"guaranteed_no_evict", "max_utilization", NULL};
 
 #define FIELD(f) offsetof(run_config, f)
@@ -60,6 +61,9 @@ static const config_key config_schema[] = {
      "cap on the self-attention pool, tokens (0 = none)"},
     {"max_cross_kv_tokens", KEY_INT, FIELD(max_cross_kv_tokens), "0", 0, 1 << 30, NULL,
      "cap on the cross-attention pool, tokens (0 = none)"},
+    {"device_argmax", KEY_ENUM, FIELD(device_argmax), "on", 0, 0, on_off_names,
+     "on: steps where every sequence is greedy without logits processors pick tokens on the "
+     "device (no logits copied to the host); off: always copy logits"},
     {"scheduler_policy", KEY_ENUM, FIELD(scheduler_policy), "guaranteed_no_evict", 0, 0,
      policy_names, "guaranteed_no_evict | max_utilization"},
 };

@@ -37,6 +37,7 @@ typedef struct run_config {
     int max_kv_tokens;        /* cap on the self pool, tokens; 0 = none */
     int max_cross_kv_tokens;  /* cap on the cross pool, tokens; 0 = none */
     int scheduler_policy;     /* scheduler_policy */
+    int device_argmax;        /* 1: greedy steps without processors pick tokens on the backend */
 } run_config;
 
 /* Fills cfg with every key's default. */

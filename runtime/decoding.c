@@ -106,6 +106,18 @@ int32_t decoding_argmax(const float *scores, int vocab) {
     return best;
 }
 
+/* Appends the chosen token t of a one-beam sequence and decides whether it finished. */
+static void accept_token(sequence *s, int32_t t, int eos_id) {
+    const request *r = s->req;
+    beam *b = &s->beams[0];
+    b->tokens[s->n_tokens++] = t;
+    s->n_generated++;
+    if (t == eos_id) s->finish_reason = "eos";
+    else if (logits_is_stop_token(r, t, eos_id) || logits_hits_stop_sequence(r, b->tokens, s->n_tokens))
+        s->finish_reason = "stop";
+    else if (s->n_generated >= r->max_new_tokens) s->finish_reason = "length";
+}
+
 /* Greedy or sampling: one beam. */
 static void single_step(sequence *s, const float *logits, int eos_id) {
     const request *r = s->req;
@@ -123,27 +135,39 @@ static void single_step(sequence *s, const float *logits, int eos_id) {
         logits_log_softmax(sc, s->vocab);
         b->logprobs[s->n_tokens] = sc[t];
     }
-    b->tokens[s->n_tokens++] = t;
-    s->n_generated++;
-    if (t == eos_id) s->finish_reason = "eos";
-    else if (logits_is_stop_token(r, t, eos_id) || logits_hits_stop_sequence(r, b->tokens, s->n_tokens))
-        s->finish_reason = "stop";
-    else if (s->n_generated >= r->max_new_tokens) s->finish_reason = "length";
+    accept_token(s, t, eos_id);
 }
 
-void sequence_advance(sequence *s, const float *logits, int eos_id) {
-    const request *r = s->req;
-    if (s->logits)
+/* The bookkeeping of every step; returns 1 when this step chooses a token. */
+static int advance_begin(sequence *s, const float *logits) {
+    if (s->logits && logits)
         memcpy(s->logits + (size_t)s->n_fed * s->vocab, logits, sizeof(float) * (size_t)s->vocab);
     s->n_fed++;
     for (int b = 0; b < s->n_beams; b++) s->parents[b] = b;
-    if (s->n_fed < s->n_tokens) return; /* still inside the forced prefix */
-    if (s->n_generated >= r->max_new_tokens) {
+    if (s->n_fed < s->n_tokens) return 0; /* still inside the forced prefix */
+    if (s->n_generated >= s->req->max_new_tokens) {
         s->finish_reason = "length";
-        return;
+        return 0;
     }
+    return 1;
+}
+
+void sequence_advance(sequence *s, const float *logits, int eos_id) {
+    if (!advance_begin(s, logits)) return;
     if (s->width > 1) beam_search_step(s, logits, eos_id);
     else single_step(s, logits, eos_id);
+}
+
+int sequence_argmax_suffices(const sequence *s, int eos_id, int32_t *ban) {
+    *ban = -1;
+    if (s->width > 1 || s->logits) return 0;
+    return logits_argmax_suffices(s->req, s->n_tokens, eos_id, ban);
+}
+
+void sequence_advance_token(sequence *s, int32_t argmax, int eos_id) {
+    if (!advance_begin(s, NULL)) return;
+    int32_t forced = logits_forced_token(s->req, s->n_tokens);
+    accept_token(s, forced >= 0 ? forced : argmax, eos_id);
 }
 
 int sequence_n_outputs(const sequence *s) {

@@ -83,6 +83,13 @@ const int32_t *sequence_output(const sequence *s, int i, int *n_tokens, float *s
                                const float **logprobs);
 int sequence_n_outputs(const sequence *s);
 
+/* Whether this step of s needs only the argmax of its raw logits, with *ban excluded (-1 =
+ * none): one beam, no returned logits, and logits_argmax_suffices. */
+int sequence_argmax_suffices(const sequence *s, int eos_id, int32_t *ban);
+/* sequence_advance for such a step: argmax is the best token of the raw logits without the
+ * banned one; forced tokens still apply. */
+void sequence_advance_token(sequence *s, int32_t argmax, int eos_id);
+
 /* Greedy choice: first index of the maximum. */
 int32_t decoding_argmax(const float *scores, int vocab);
 

@@ -18,8 +18,12 @@
 
 typedef struct engine_stats {
     long done, errors;
-    long encoder_tokens, decoder_tokens, steps, decode_steps;
-    double start, last_report, end, encode_s, decode_s;
+    long encoder_tokens, decoder_tokens, steps, decode_steps, argmax_steps;
+    double start, last_report, end;
+    double encode_s; /* encoder passes (and their cross K/V), synchronized */
+    double decode_s; /* everything else of the iterations with decode work: planning, plan
+                        broadcast, the decoder step, logits or argmax to the host, choosing
+                        tokens, responses */
     int peak_self_used, peak_cross_used; /* blocks */
 } engine_stats;
 
@@ -34,7 +38,7 @@ struct engine {
     int n_self_blocks, n_cross_blocks; /* pool sizes, equal on every rank */
     /* rank 0 only */
     scheduler *sched;
-    float *logits; /* [max_batch_size, vocab] host */
+    float *logits; /* [max_batch_size, vocab] host logits, or [max_batch_size, 2] argmax pairs */
     float *hidden; /* [max encoder tokens per step, d_model] host, allocated on first need */
     FILE *in;
     response_sink *out;
@@ -126,7 +130,8 @@ static ed_status create_runtime(engine *e, ed_error *err) {
                            .n_cross_blocks = e->n_cross_blocks, .policy = cfg->scheduler_policy,
                            .vocab = s->vocab_size, .eos_id = s->eos_id,
                            .max_input_len = cfg->max_input_len,
-                           .max_output_len = cfg->max_output_len};
+                           .max_output_len = cfg->max_output_len,
+                           .device_argmax = cfg->device_argmax};
     if (encdec_create(&e->model, e->weights, e->comm, enc_budget, B,
                       scheduler_max_plan_blocks(&sc), err) ||
         kv_store_create(&e->kv, e->be, s->dec_layers, kv_dim, cfg->kv_block_size,
@@ -254,11 +259,11 @@ static void report(engine *e, const char *what) {
     if (cross_used > e->stats.peak_cross_used) e->stats.peak_cross_used = cross_used;
     log_info("%s: %ld done, %ld errors, %d running, %d queued, %ld preempted; self pool %d/%d "
              "blocks used (peak %d), cross pool %d/%d (peak %d); encoder %.0f tok/s, decoder "
-             "%.0f tok/s, %ld steps, %.2f s", what, e->stats.done, e->stats.errors, ss.running,
+             "%.0f tok/s, %ld steps (%ld with tokens picked on the device), %.2f s", what, e->stats.done, e->stats.errors, ss.running,
              ss.queued, ss.preemptions, self_used, ss.self_total, e->stats.peak_self_used,
              cross_used, ss.cross_total, e->stats.peak_cross_used,
              t > 0 ? e->stats.encoder_tokens / t : 0.0, t > 0 ? e->stats.decoder_tokens / t : 0.0,
-             e->stats.steps, t);
+             e->stats.steps, e->stats.argmax_steps, t);
 }
 
 /* Rank 0: the next plan (stop = 1 when all work is done). */
@@ -302,7 +307,8 @@ static ed_status deliver_encoder_outputs(engine *e, ed_error *err) {
 }
 
 static ed_status apply_logits(engine *e, ed_error *err) {
-    scheduler_apply_logits(e->sched, e->plan, e->logits);
+    if (e->plan->argmax_only) scheduler_apply_argmax(e->sched, e->plan, e->logits);
+    else scheduler_apply_logits(e->sched, e->plan, e->logits);
     for (int i = 0; i < e->plan->n_decode; i++) {
         sequence *seq = scheduler_plan_sequence(e->sched, i);
         if (seq->req->stream && response_write_stream(e->out, seq, err))
@@ -316,6 +322,7 @@ ed_status engine_run(engine *e, ed_error *err) {
     e->stats.start = e->stats.last_report = now_s();
     for (uint64_t seq = e->next_seq;; seq++) {
         e->next_seq = seq + 1;
+        double t_iter = now_s();
         /* Rank 0 decides; a failure there still sends a stop plan so no rank is left waiting. */
         ed_status planned = ED_OK;
         if (root) {
@@ -343,8 +350,8 @@ ed_status engine_run(engine *e, ed_error *err) {
             return ED_ERR;
         if (!root) continue;
         e->stats.encode_s += t1 - t0;
-        e->stats.decode_s += now_s() - t1;
         e->stats.decode_steps += e->plan->n_decode > 0;
+        e->stats.argmax_steps += e->plan->argmax_only;
         e->stats.steps++;
         scheduler_stats ss;
         scheduler_get_stats(e->sched, &ss);
@@ -355,6 +362,7 @@ ed_status engine_run(engine *e, ed_error *err) {
         e->stats.encoder_tokens += e->plan->n_ids;
         e->stats.decoder_tokens += e->plan->n_decode;
         if (deliver_encoder_outputs(e, err) || apply_logits(e, err)) return ED_ERR;
+        if (e->plan->n_decode) e->stats.decode_s += now_s() - t_iter - (t1 - t0);
         if (e->cfg.stats_every > 0 && now_s() - e->stats.last_report >= e->cfg.stats_every) {
             e->stats.last_report = now_s();
             report(e, "progress");
@@ -382,6 +390,7 @@ void engine_get_report(const engine *e, engine_report *out) {
     const engine_stats *s = &e->stats;
     *out = (engine_report){.requests_done = s->done, .request_errors = s->errors,
                            .steps = s->steps, .decode_steps = s->decode_steps,
+                           .argmax_steps = s->argmax_steps,
                            .encoder_tokens = s->encoder_tokens, .decoder_tokens = s->decoder_tokens,
                            .wall_s = s->end - s->start, .encode_s = s->encode_s,
                            .decode_s = s->decode_s};

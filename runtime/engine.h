@@ -11,12 +11,14 @@
 
 typedef struct engine engine;
 
-/* Rank 0's counters for a finished run (other ranks report zeros). Times are wall seconds;
- * encode_s and decode_s cover the encoder passes and the decoder steps (LM head and logits
- * gather included), each measured on rank 0. */
+/* Rank 0's counters for a finished run (other ranks report zeros). Times are wall seconds,
+ * measured on rank 0: encode_s covers the encoder passes (with their cross K/V); decode_s the
+ * rest of every iteration that decoded: planning, plan broadcast, the decoder step, logits (or
+ * device argmax) to the host, token choice and responses. argmax_steps: decode steps whose
+ * tokens were picked on the device. */
 typedef struct engine_report {
     long requests_done, request_errors;
-    long steps, decode_steps;
+    long steps, decode_steps, argmax_steps;
     long encoder_tokens, decoder_tokens;
     double wall_s, encode_s, decode_s;
 } engine_report;

@@ -59,6 +59,24 @@ void logits_process(const request *r, const int32_t *tokens, int n, int eos_id, 
         force_token(scores, vocab, r->forced_eos_id);
 }
 
+int32_t logits_forced_token(const request *r, int n) {
+    if (r->forced_eos_id >= 0 && n - r->n_decoder == r->max_new_tokens - 1) return r->forced_eos_id;
+    if (r->forced_bos_id >= 0 && n == 1) return r->forced_bos_id;
+    return -1;
+}
+
+int logits_argmax_suffices(const request *r, int n, int eos_id, int32_t *ban) {
+    *ban = -1;
+    if (r->do_sample || r->return_logprobs || r->repetition_penalty != 1.0f ||
+        r->no_repeat_ngram_size > 0 || r->bad_words.n > 0)
+        return 0;
+    if (n - r->n_decoder < r->min_new_tokens) {
+        if (r->n_stop_ids > 0) return 0;
+        *ban = eos_id;
+    }
+    return 1;
+}
+
 void logits_log_softmax(float *scores, int vocab) {
     float mx = -INFINITY;
     for (int v = 0; v < vocab; v++)

@@ -15,6 +15,16 @@
 void logits_process(const request *r, const int32_t *tokens, int n, int eos_id, float *scores,
                     int vocab);
 
+/* The token forced at this step (forced EOS at the last step, else forced BOS at the first), or
+ * -1: what logits_process leaves as the only finite score. n as for logits_process. */
+int32_t logits_forced_token(const request *r, int n);
+
+/* Whether greedy choice for this hypothesis needs only the argmax of its raw logits with at most
+ * one token excluded (*ban, -1 = none), so the logits can stay on the device: no sampling, no
+ * processor other than min_new_tokens' EOS ban (without stop_token_ids) and forced tokens
+ * (applied afterwards with logits_forced_token). n as for logits_process. */
+int logits_argmax_suffices(const request *r, int n, int eos_id, int32_t *ban);
+
 /* scores[vocab] = log_softmax(scores), in place. */
 void logits_log_softmax(float *scores, int vocab);
 

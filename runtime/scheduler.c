@@ -266,18 +266,22 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err) {
         if (!admitted) break;
         if (!s->plan_enc_only[p->n_encode - 1]) decode_slots += s->running[s->n_running - 1]->width;
     }
+    p->argmax_only = 1;
     for (int i = 0; i < s->n_running; i++) {
         sequence *seq = s->running[i];
         int32_t cross = step_plan_add_blocks(p, seq->cross_blocks, seq->n_cross_blocks);
         if (seq->enc_entry >= 0) p->enc[seq->enc_entry].cross_blocks = cross;
         seq->enc_entry = -1;
+        int32_t ban;
+        p->argmax_only &= sequence_argmax_suffices(seq, s->cfg.eos_id, &ban);
         for (int b = 0; b < seq->n_beams; b++) {
             int32_t self = step_plan_add_blocks(p, seq->beams[b].blocks, seq->beams[b].n_blocks);
             s->plan_seqs[p->n_decode] = seq;
             p->dec[p->n_decode++] = (plan_decode){seq->n_fed, sequence_next_token(seq, b), self,
-                                                  cross, seq->req->n_input};
+                                                  cross, seq->req->n_input, ban};
         }
     }
+    if (!s->cfg.device_argmax || p->n_decode == 0) p->argmax_only = 0;
     return ED_OK;
 }
 
@@ -303,6 +307,11 @@ static void fork_tables(scheduler *s, sequence *seq) {
     }
     for (int j = 0; j < seq->width; j++) release_table(s, seq, &seq->spare[j]);
     seq->needs_fork = 0;
+}
+
+void scheduler_apply_argmax(scheduler *s, const step_plan *p, const float *pairs) {
+    for (int i = 0; i < p->n_decode; i++)
+        sequence_advance_token(s->plan_seqs[i], (int32_t)pairs[2 * i + 1], s->cfg.eos_id);
 }
 
 void scheduler_apply_logits(scheduler *s, const step_plan *p, const float *logits) {

@@ -13,7 +13,7 @@
  *      max_utilization admits when its cross blocks and one self block are free;
  *   3. plans the encoder pass of the admitted requests and one decoder step for every running
  *      beam, the admitted ones included; all beams of a request read its one cross-KV copy.
- * After the step, scheduler_apply_logits advances every request and forks the self-block tables
+ * After the step, scheduler_apply_logits (or scheduler_apply_argmax) advances every request and forks the self-block tables
  * of beams that continue another beam (shared blocks, reference-counted; no copy until written).
  * Finished sequences leave at once and return their blocks, so short requests never wait for
  * long ones. Encode-only requests take encoder budget only (no decode slot, no KV blocks) and
@@ -32,6 +32,7 @@ typedef struct scheduler_config {
     int policy;             /* scheduler_policy */
     int vocab, eos_id;
     int max_input_len, max_output_len; /* bound the block tables a plan carries */
+    int device_argmax;      /* 1: mark plans argmax_only when every decode entry allows it */
 } scheduler_config;
 
 typedef struct scheduler_stats {
@@ -64,6 +65,8 @@ sequence *scheduler_plan_sequence(scheduler *s, int i);
 /* Applies the logits [n_decode, vocab] of the last plan: advances every request (its beams'
  * rows are consecutive) and forks beam block tables. */
 void scheduler_apply_logits(scheduler *s, const step_plan *p, const float *logits);
+/* The same for an argmax_only plan: pairs[n_decode, 2] = (best raw logit, its token id). */
+void scheduler_apply_argmax(scheduler *s, const step_plan *p, const float *pairs);
 
 /* Removes finished sequences, returns their blocks, and hands each to done(ctx, seq). */
 typedef ed_status (*scheduler_done_fn)(void *ctx, sequence *seq, ed_error *err);

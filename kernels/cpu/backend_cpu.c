@@ -58,6 +58,7 @@ const backend backend_cpu = {
     .activation = cpu_activation,
     .gated_activation = cpu_gated_activation,
     .upload_i32 = cpu_upload_i32,
+    .argmax_rows = cpu_argmax_rows,
     .attention_prefill = cpu_attention_prefill,
     .attention_paged = cpu_attention_paged,
     .kv_scatter = cpu_kv_scatter,

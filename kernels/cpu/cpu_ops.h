@@ -19,6 +19,8 @@ void cpu_layer_norm(const float *x, const float *w, const float *b, float eps, i
                     float *y);
 void cpu_activation(int act, float *x, size_t n);
 void cpu_gated_activation(int act, const float *gate, const float *lin, float *y, size_t n);
+void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
+                     float *out);
 void cpu_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
                            float *out, int n_seqs, const int32_t *off, const int32_t *len);
 void cpu_attention_paged(const attn_params *p, const float *q, float *out, int n,

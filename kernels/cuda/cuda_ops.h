@@ -31,6 +31,8 @@ void cuda_scale(float *y, float s, size_t n);
 void cuda_add_bias(float *y, const float *b, int rows, int n);
 void cuda_activation(int act, float *x, size_t n);
 void cuda_gated_activation(int act, const float *gate, const float *lin, float *y, size_t n);
+void cuda_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
+                      float *out);
 void cuda_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
                             float *out, int n_seqs, const int32_t *off, const int32_t *len);
 void cuda_attention_paged(const attn_params *p, const float *q, float *out, int n,

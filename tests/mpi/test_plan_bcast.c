@@ -25,7 +25,7 @@ int main(int argc, char **argv) {
         p->n_ids = 3;
         p->ids[0] = 7, p->ids[1] = 8, p->ids[2] = 1;
         p->n_decode = 1;
-        p->dec[0] = (plan_decode){0, 0, 0, 0, 3};
+        p->dec[0] = (plan_decode){0, 0, 0, 0, 3, -1};
         p->n_blocks = 1;
         p->blocks[0] = 2;
     }
@@ -49,7 +49,7 @@ int main(int argc, char **argv) {
     use->seq = 7;
     if (root) {
         p->n_decode = 3;
-        for (int i = 0; i < 3; i++) p->dec[i] = (plan_decode){1, 5, 0, 0, 1};
+        for (int i = 0; i < 3; i++) p->dec[i] = (plan_decode){1, 5, 0, 0, 1, -1};
     }
     st = plan_bcast(c, use, 7, &err);
     if (!root) {

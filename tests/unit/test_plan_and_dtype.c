@@ -9,7 +9,7 @@ int main(void) {
     CHECK(p != NULL);
     p->seq = 5;
     p->n_decode = 1;
-    p->dec[0] = (plan_decode){3, 42, 0, 0, 1};
+    p->dec[0] = (plan_decode){3, 42, 0, 0, 1, -1};
     uint64_t h = step_plan_checksum(p);
     p->dec[0].token = 43;
     CHECK(step_plan_checksum(p) != h);
