@@ -52,8 +52,8 @@ typedef struct backend {
      * +-65504, as Hugging Face clamps T5's fp16 hidden states), y stays fp32. */
     void (*matmul_wt)(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
                       int accumulate);
-    /* y[i, :] = table[ids[i], :] (as fp32) for i < n; table is [V, d] in wtype; ids in host
-     * memory. */
+    /* y[i, :] = table[ids[i], :] (as fp32) for i < n; table is [V, d] in wtype; ids: backend int
+     * buffer. */
     void (*embed)(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
     /* y[r, :] = x[r, :] * rsqrt(mean(x[r, :]^2) + eps) * w  (T5LayerNorm / RMSNorm).
      * x and y may be the same buffer (as for layer_norm). */

@@ -21,8 +21,6 @@ struct encdec_model {
     float *pairs;            /* [max_dec, 2] this rank's (best logit, token) per row */
     float *host_pairs, *gathered_pairs; /* [max_dec, 2], [tp, max_dec, 2] host */
     float *host_logits, *gather_staging; /* [max_dec, V_l], [max_dec, V] host (vocab-parallel) */
-    int32_t *enc_pos;        /* [T] host: position of each packed encoder token */
-    int32_t *pos;            /* [T] host: embedding-table rows of positions (offset applied) */
     void *arena;
     size_t arena_bytes;
     /* Index arrays of the current plan, built on the host (h_*) and uploaded once per step into
@@ -37,6 +35,8 @@ struct encdec_model {
 typedef struct idx_layout {
     size_t blocks, seq_off, seq_len, row_tab, row_pos, self_tab, cross_tab, self_nk, cross_nk, pos,
         ban;
+    size_t enc_ids, enc_pe; /* [T] encoder tokens; their position-embedding rows (learned_pos) */
+    size_t dec_tok, dec_pe; /* [B] decoder tokens fed; their position-embedding rows */
 } idx_layout;
 
 static idx_layout idx_of(const encdec_model *m) {
@@ -53,6 +53,10 @@ static idx_layout idx_of(const encdec_model *m) {
     l.cross_nk = l.self_nk + B;
     l.pos = l.cross_nk + B;
     l.ban = l.pos + B;
+    l.enc_ids = l.ban + B;
+    l.enc_pe = l.enc_ids + T;
+    l.dec_tok = l.enc_pe + T;
+    l.dec_pe = l.dec_tok + B;
     return l;
 }
 
@@ -86,8 +90,6 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
     m->arena_bytes = total * sizeof(float);
     m->arena = m->be->alloc(m->arena_bytes);
-    m->enc_pos = malloc(T * sizeof(int32_t));
-    m->pos = malloc(T * sizeof(int32_t));
     m->host_pairs = malloc(sizeof(float) * 2 * (size_t)max_dec_tokens);
     m->gathered_pairs = malloc(sizeof(float) * 2 * (size_t)max_dec_tokens * w->tp_size);
     if (w->vocab_parallel) {
@@ -95,10 +97,10 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
         m->gather_staging = malloc(sizeof(float) * (size_t)max_dec_tokens * m->V);
     }
     idx_layout il = idx_of(m);
-    m->idx_len = il.ban + (size_t)max_dec_tokens;
+    m->idx_len = il.dec_pe + (size_t)max_dec_tokens;
     m->h_idx = malloc(m->idx_len * sizeof(int32_t));
     m->d_idx = m->be->alloc(m->idx_len * sizeof(int32_t));
-    if (!m->arena || !m->enc_pos || !m->pos || !m->h_idx || !m->d_idx || !m->host_pairs ||
+    if (!m->arena || !m->h_idx || !m->d_idx || !m->host_pairs ||
         !m->gathered_pairs ||
         (w->vocab_parallel && (!m->host_logits || !m->gather_staging))) {
         encdec_destroy(m);
@@ -117,8 +119,6 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
 void encdec_destroy(encdec_model *m) {
     if (!m) return;
     if (m->arena) m->be->free(m->arena);
-    free(m->enc_pos);
-    free(m->pos);
     free(m->host_pairs);
     free(m->gathered_pairs);
     free(m->host_logits);
@@ -178,15 +178,15 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
     return sublayer_out(m, lw->ffn_wo_b, lw->ffn_norm, lw->ffn_norm_b, n, err);
 }
 
-/* x[n, D] = embedding of ids at positions pos, per the spec (scale, learned positions, norm). */
-static void embed(encdec_model *m, const stack_weights *st, const int32_t *ids, const int32_t *pos,
+/* x[n, D] = embedding of ids (backend int buffer) with the position-embedding rows pe (learned
+ * positions), per the spec (scale, learned positions, norm). */
+static void embed(encdec_model *m, const stack_weights *st, const int32_t *ids, const int32_t *pe,
                   int n) {
     const model_spec *s = m->s;
     m->be->embed(m->w->embed, m->w->wtype, ids, n, m->D, m->x);
     if (s->embed_scale != 1.0f) m->be->scale(m->x, s->embed_scale, (size_t)n * m->D);
     if (s->learned_pos) {
-        for (int i = 0; i < n; i++) m->pos[i] = pos[i] + s->pos_offset;
-        m->be->embed(st->pos_embed, m->w->wtype, m->pos, n, m->D, m->out);
+        m->be->embed(st->pos_embed, m->w->wtype, pe, n, m->D, m->out);
         m->be->add(m->x, m->out, (size_t)n * m->D);
     }
     if (s->embed_norm)
@@ -216,12 +216,14 @@ static void upload_indices(encdec_model *m, const step_plan *p) {
     idx_layout l = idx_of(m);
     int32_t *h = m->h_idx;
     memcpy(h + l.blocks, p->blocks, sizeof(int32_t) * (size_t)p->n_blocks);
+    memcpy(h + l.enc_ids, p->ids, sizeof(int32_t) * (size_t)p->n_ids);
     for (int e = 0; e < p->n_encode; e++) {
         h[l.seq_off + e] = p->enc[e].ids_offset;
         h[l.seq_len + e] = p->enc[e].len;
         for (int t = 0; t < p->enc[e].len; t++) {
             h[l.row_tab + p->enc[e].ids_offset + t] = p->enc[e].cross_blocks;
             h[l.row_pos + p->enc[e].ids_offset + t] = t;
+            h[l.enc_pe + p->enc[e].ids_offset + t] = t + m->s->pos_offset;
         }
     }
     for (int i = 0; i < p->n_decode; i++) {
@@ -231,6 +233,8 @@ static void upload_indices(encdec_model *m, const step_plan *p) {
         h[l.cross_nk + i] = p->dec[i].cross_len;
         h[l.pos + i] = p->dec[i].pos;
         h[l.ban + i] = p->dec[i].ban;
+        h[l.dec_tok + i] = p->dec[i].token;
+        h[l.dec_pe + i] = p->dec[i].pos + m->s->pos_offset;
     }
     m->be->upload_i32(m->d_idx, m->h_idx, m->idx_len);
     m->idx_plan_seq = p->seq;
@@ -243,11 +247,9 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
     int T = p->n_ids;
     if (T > m->max_tokens)
         return ed_fail(err, "encoder step of %d tokens exceeds the planned %d", T, m->max_tokens);
-    for (int e = 0; e < p->n_encode; e++)
-        for (int t = 0; t < p->enc[e].len; t++) m->enc_pos[p->enc[e].ids_offset + t] = t;
-    embed(m, enc, p->ids, m->enc_pos, T);
     upload_indices(m, p);
     idx_layout il = idx_of(m);
+    embed(m, enc, m->d_idx + il.enc_ids, m->d_idx + il.enc_pe, T);
     int max_len = 0;
     for (int e = 0; e < p->n_encode; e++)
         if (p->enc[e].len > max_len) max_len = p->enc[e].len;
@@ -327,14 +329,9 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
     const stack_weights *dec = &m->w->dec;
     for (int i = 0; i < p->n_copies; i++)
         kv_store_copy_block(kv, KV_SELF, p->copies[i].src, p->copies[i].dst);
-    int32_t tokens[n], positions[n];
-    for (int i = 0; i < n; i++) {
-        tokens[i] = p->dec[i].token;
-        positions[i] = p->dec[i].pos;
-    }
-    embed(m, dec, tokens, positions, n);
     upload_indices(m, p);
     idx_layout il = idx_of(m);
+    embed(m, dec, m->d_idx + il.dec_tok, m->d_idx + il.dec_pe, n);
     const int32_t *ib = m->d_idx + il.blocks;
     int max_self = 0, max_cross = 0;
     for (int i = 0; i < n; i++) {

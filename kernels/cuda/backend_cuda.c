@@ -20,21 +20,8 @@
     } while (0)
 
 static cudaStream_t g_stream;
-static int32_t *g_ids;
-static int g_ids_cap;
 
 void *cuda_backend_stream(void) { return g_stream; }
-
-int32_t *cuda_scratch_ids(const int32_t *host_ids, int n) {
-    if (n > g_ids_cap) {
-        if (g_ids) CUDA_CHECK(cudaFree(g_ids));
-        g_ids_cap = n > 4096 ? n : 4096;
-        CUDA_CHECK(cudaMalloc((void **)&g_ids, sizeof(int32_t) * (size_t)g_ids_cap));
-    }
-    CUDA_CHECK(cudaMemcpyAsync(g_ids, host_ids, sizeof(int32_t) * (size_t)n, cudaMemcpyHostToDevice,
-                               g_stream));
-    return g_ids;
-}
 
 static void *cu_alloc(size_t bytes) {
     void *p = NULL;
@@ -71,9 +58,6 @@ static void cu_upload_i32(int32_t *dst, const int32_t *src, size_t n) {
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(int32_t), cudaMemcpyHostToDevice, g_stream));
     CUDA_CHECK(cudaStreamSynchronize(g_stream));
 }
-static void cu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y) {
-    cuda_embed(table, wtype, cuda_scratch_ids(ids, n), n, d, y);
-}
 
 const backend backend_cuda = {
     .name = "cuda",
@@ -87,7 +71,7 @@ const backend backend_cuda = {
     .download = cu_download,
     .copy = cu_copy,
     .matmul_wt = cuda_matmul_wt,
-    .embed = cu_embed,
+    .embed = cuda_embed,
     .rms_norm = cuda_rms_norm,
     .layer_norm = cuda_layer_norm,
     .add_bias = cuda_add_bias,

@@ -16,8 +16,6 @@ extern "C" {
 
 /* The stream every op and the NCCL communicator use (a cudaStream_t). */
 void *cuda_backend_stream(void);
-/* A device int buffer of at least n entries, reused between calls (host ids for embed). */
-int32_t *cuda_scratch_ids(const int32_t *host_ids, int n);
 
 void cuda_gemm_init(void);
 void cuda_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,

@@ -103,7 +103,9 @@ static void test_embed(int wtype) {
     float *dy = gpu->alloc(5 * (size_t)d * sizeof(float));
     int32_t ids[5] = {3, 0, 36, 3, 17};
     cpu->embed(table, DTYPE_FP32, ids, 5, d, y);
-    gpu->embed(dt, wtype, ids, 5, d, dy);
+    int32_t *dids = dev_i(ids, 5);
+    gpu->embed(dt, wtype, dids, 5, d, dy);
+    gpu->free(dids);
     char name[64];
     snprintf(name, sizeof name, "embed %s", dtype_name(wtype));
     EXPECT_CLOSE(name, dy, y, 5 * (size_t)d, 0);
