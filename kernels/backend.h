@@ -36,6 +36,20 @@ typedef struct kv_layout {
     int block_size, row;
 } kv_layout;
 
+/* Graphs (CUDA graphs), optional: NULL members on backends without them. Ops queued between
+ * graph_begin and graph_end are recorded instead of run; graph_end returns a replayable graph
+ * (NULL if recording failed: the ops then did not run). Recorded ops must not allocate or wait
+ * for the host; their pointers and sizes are baked in. */
+typedef struct backend_graphs {
+    void (*begin)(void);
+    void *(*end)(void);
+    void (*launch)(void *graph);
+    void (*destroy)(void *graph);
+    /* Sizes every internal scratch buffer for GEMM inputs of up to n elements now, so that no
+     * later op (or a recorded one) allocates. */
+    void (*reserve_gemm_input)(size_t n);
+} backend_graphs;
+
 typedef struct backend {
     const char *name;
     void *(*alloc)(size_t bytes);                /* zero-filled; NULL when out of memory */
@@ -93,6 +107,7 @@ typedef struct backend {
      * pos[i] of the table at blocks + table_off[i]; rows with table_off[i] < 0 are skipped. */
     void (*kv_scatter)(const float *src, int n, const kv_layout *kv, int which,
                        const int32_t *blocks, const int32_t *table_off, const int32_t *pos);
+    const backend_graphs *graphs; /* NULL: no graphs */
 } backend;
 
 /* The backend for a config's backend_kind, set up for the node-local rank (which GPU); an error

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define GRAPH_SLOTS 64
+
 struct encdec_model {
     const model_weights *w;
     const model_spec *s;
@@ -29,6 +31,14 @@ struct encdec_model {
     size_t idx_len;
     uint64_t idx_plan_seq;   /* plan whose indices are uploaded; UINT64_MAX = none */
     int max_blocks, max_enc;
+    int max_self_keys, max_cross_keys; /* attention scratch bounds of recorded steps */
+    /* Recorded decoder steps, one per batch size n (graphs on only). A size is recorded the
+     * second time it is seen: the first run, eager, warms kernels and GEMM plans. */
+    int graphs_on;
+    struct { int n; void *graph; } graphs[GRAPH_SLOTS];
+    int next_slot;
+    unsigned char *seen;     /* [max_dec + 1] batch sizes already run eagerly */
+    long graph_replays, graph_captures;
 };
 
 /* Offsets (in int32s) of each index array inside h_idx / d_idx. */
@@ -60,8 +70,9 @@ static idx_layout idx_of(const encdec_model *m) {
     return l;
 }
 
-ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int max_enc_tokens,
-                        int max_dec_tokens, int max_plan_blocks, ed_error *err) {
+ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
+                        const encdec_limits *lim, ed_error *err) {
+    int max_enc_tokens = lim->max_enc_tokens, max_dec_tokens = lim->max_dec_tokens;
     encdec_model *m = calloc(1, sizeof *m);
     if (!m) return ed_fail(err, "out of memory");
     const model_spec *s = &w->spec;
@@ -77,7 +88,10 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     m->V_l = w->v_local;
     m->max_dec = max_dec_tokens;
     m->max_enc = max_dec_tokens; /* at most one encode entry per decode slot */
-    m->max_blocks = max_plan_blocks;
+    m->max_blocks = lim->max_plan_blocks;
+    m->max_self_keys = lim->max_output_len + 1;
+    m->max_cross_keys = lim->max_input_len;
+    m->graphs_on = lim->graphs && m->be->graphs && comm_graph_capturable(c);
     m->max_tokens = max_enc_tokens > max_dec_tokens ? max_enc_tokens : max_dec_tokens;
     m->idx_plan_seq = UINT64_MAX;
     size_t T = (size_t)m->max_tokens;
@@ -100,12 +114,18 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int
     m->idx_len = il.dec_pe + (size_t)max_dec_tokens;
     m->h_idx = malloc(m->idx_len * sizeof(int32_t));
     m->d_idx = m->be->alloc(m->idx_len * sizeof(int32_t));
-    if (!m->arena || !m->h_idx || !m->d_idx || !m->host_pairs ||
+    m->seen = calloc((size_t)max_dec_tokens + 1, 1);
+    if (!m->arena || !m->h_idx || !m->seen || !m->d_idx || !m->host_pairs ||
         !m->gathered_pairs ||
         (w->vocab_parallel && (!m->host_logits || !m->gather_staging))) {
         encdec_destroy(m);
         return ed_fail(err, "cannot allocate %zu bytes of activations for %zu tokens per step",
                        total * sizeof(float), T);
+    }
+    if (m->be->graphs) { /* GEMM inputs of any step sized now: recorded steps cannot allocate */
+        size_t widest = (size_t)(m->F_l > m->I_l ? m->F_l : m->I_l);
+        if ((size_t)m->D > widest) widest = (size_t)m->D;
+        m->be->graphs->reserve_gemm_input(T * widest);
     }
     float *p = m->arena;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
@@ -124,11 +144,19 @@ void encdec_destroy(encdec_model *m) {
     free(m->host_logits);
     free(m->gather_staging);
     free(m->h_idx);
+    free(m->seen);
+    for (int i = 0; i < GRAPH_SLOTS; i++)
+        if (m->graphs[i].graph) m->be->graphs->destroy(m->graphs[i].graph);
     if (m->d_idx) m->be->free(m->d_idx);
     free(m);
 }
 
 size_t encdec_workspace_bytes(const encdec_model *m) { return m->arena_bytes; }
+
+void encdec_graph_counts(const encdec_model *m, long *replays, long *captures) {
+    *replays = m->graph_replays;
+    *captures = m->graph_captures;
+}
 
 /* y[n, D] = norm(x) per the spec (RMSNorm, or LayerNorm with bias b); x and y may alias. */
 static void norm(const encdec_model *m, const float *x, const float *w, const float *b, int n,
@@ -319,25 +347,16 @@ static ed_status argmax_out(encdec_model *m, int n, float *pairs_host, ed_error 
     return ED_OK;
 }
 
-ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, float *logits_host,
-                             ed_error *err) {
-    int n = p->n_decode;
-    if (n == 0) return ED_OK;
-    if (n > m->max_dec) return ed_fail(err, "decoder step of %d tokens exceeds the planned %d", n,
-                                       m->max_dec);
+/* The device work of a decoder step between the plan's uploads and the final norm: embedding
+ * and every layer (self K/V appended, self- and cross-attention, FFN). Only backend ops and the
+ * all-reduce, so that it can be recorded into a graph; max_self / max_cross bound the keys. */
+static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self, int max_cross,
+                              ed_error *err) {
     const backend *be = m->be;
     const stack_weights *dec = &m->w->dec;
-    for (int i = 0; i < p->n_copies; i++)
-        kv_store_copy_block(kv, KV_SELF, p->copies[i].src, p->copies[i].dst);
-    upload_indices(m, p);
     idx_layout il = idx_of(m);
-    embed(m, dec, m->d_idx + il.dec_tok, m->d_idx + il.dec_pe, n);
     const int32_t *ib = m->d_idx + il.blocks;
-    int max_self = 0, max_cross = 0;
-    for (int i = 0; i < n; i++) {
-        if (p->dec[i].pos + 1 > max_self) max_self = p->dec[i].pos + 1;
-        if (p->dec[i].cross_len > max_cross) max_cross = p->dec[i].cross_len;
-    }
+    embed(m, dec, m->d_idx + il.dec_tok, m->d_idx + il.dec_pe, n);
     for (int l = 0; l < dec->n_layers; l++) {
         const layer_weights *lw = &dec->layers[l];
         /* Causal self-attention over the sequence's own KV, this token appended first. */
@@ -367,6 +386,67 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
             ffn_block(m, lw, n, err))
             return ED_ERR;
     }
+    return ED_OK;
+}
+
+/* Runs decoder_body for n entries: replays n's recorded graph, records one the second time n is
+ * seen, or runs it eagerly (graphs off, first sight of n, keys past the recorded bounds, or a
+ * failed recording). */
+static ed_status run_decoder_body(encdec_model *m, kv_store *kv, int n, int max_self,
+                                  int max_cross, ed_error *err) {
+    if (!m->graphs_on || max_self > m->max_self_keys || max_cross > m->max_cross_keys)
+        return decoder_body(m, kv, n, max_self, max_cross, err);
+    const backend_graphs *g = m->be->graphs;
+    for (int i = 0; i < GRAPH_SLOTS; i++)
+        if (m->graphs[i].graph && m->graphs[i].n == n) {
+            g->launch(m->graphs[i].graph);
+            m->graph_replays++;
+            return ED_OK;
+        }
+    /* Fixed bounds, so that the eager run and the recording launch identical kernels. */
+    if (!m->seen[n]) {
+        m->seen[n] = 1;
+        return decoder_body(m, kv, n, m->max_self_keys, m->max_cross_keys, err);
+    }
+    g->begin();
+    ed_status st = decoder_body(m, kv, n, m->max_self_keys, m->max_cross_keys, err);
+    void *graph = g->end();
+    if (st) {
+        if (graph) g->destroy(graph);
+        return ED_ERR;
+    }
+    if (!graph) { /* recording failed: run it now, and do not try this size again */
+        m->graphs_on = 0;
+        return decoder_body(m, kv, n, max_self, max_cross, err);
+    }
+    int slot = m->next_slot;
+    m->next_slot = (slot + 1) % GRAPH_SLOTS;
+    if (m->graphs[slot].graph) g->destroy(m->graphs[slot].graph);
+    m->graphs[slot].n = n;
+    m->graphs[slot].graph = graph;
+    m->graph_captures++;
+    g->launch(graph);
+    m->graph_replays++;
+    return ED_OK;
+}
+
+ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, float *logits_host,
+                             ed_error *err) {
+    int n = p->n_decode;
+    if (n == 0) return ED_OK;
+    if (n > m->max_dec) return ed_fail(err, "decoder step of %d tokens exceeds the planned %d", n,
+                                       m->max_dec);
+    const backend *be = m->be;
+    const stack_weights *dec = &m->w->dec;
+    for (int i = 0; i < p->n_copies; i++)
+        kv_store_copy_block(kv, KV_SELF, p->copies[i].src, p->copies[i].dst);
+    upload_indices(m, p);
+    int max_self = 0, max_cross = 0;
+    for (int i = 0; i < n; i++) {
+        if (p->dec[i].pos + 1 > max_self) max_self = p->dec[i].pos + 1;
+        if (p->dec[i].cross_len > max_cross) max_cross = p->dec[i].cross_len;
+    }
+    if (run_decoder_body(m, kv, n, max_self, max_cross, err)) return ED_ERR;
     if (!logits_host && !m->w->vocab_parallel) return ED_OK;
     const float *h = stack_out(m, dec, n);
     if (m->s->scale_decoder_outputs) {

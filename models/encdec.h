@@ -14,9 +14,20 @@
 
 typedef struct encdec_model encdec_model;
 
-/* max_plan_blocks: the largest step_plan.n_blocks (scheduler_max_plan_blocks). */
-ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c, int max_enc_tokens,
-                        int max_dec_tokens, int max_plan_blocks, ed_error *err);
+/* The largest step the model is planned for, and how decoder steps run. */
+typedef struct encdec_limits {
+    int max_enc_tokens;  /* packed encoder tokens per step */
+    int max_dec_tokens;  /* decode entries per step */
+    int max_plan_blocks; /* the largest step_plan.n_blocks (scheduler_max_plan_blocks) */
+    int max_input_len;   /* longest input: keys of cross-attention */
+    int max_output_len;  /* decoder tokens after the start token: keys of self-attention - 1 */
+    int graphs;          /* 1: the decoder layers of a step are captured once per batch size into
+                            a backend graph and replayed, where the backend has graphs and the
+                            communicator's collectives can be captured */
+} encdec_limits;
+
+ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
+                        const encdec_limits *lim, ed_error *err);
 void encdec_destroy(encdec_model *m);
 
 /* Runs the encoder over the plan's encode entries and stores each generation request's
@@ -36,5 +47,7 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
                              ed_error *err);
 
 size_t encdec_workspace_bytes(const encdec_model *m);
+/* Decoder steps replayed from a captured graph, and graphs captured, since creation. */
+void encdec_graph_counts(const encdec_model *m, long *replays, long *captures);
 
 #endif

@@ -100,6 +100,8 @@ ed_status comm_gather_vocab(comm *c, const float *local, int rows, int vocab, fl
     return ED_OK;
 }
 
+int comm_graph_capturable(const comm *c) { return c->size == 1 || c->nccl != NULL; }
+
 ed_status comm_gather(comm *c, const float *local, int n, float *all, ed_error *err) {
     if (c->size == 1) {
         if (all != local) memcpy(all, local, sizeof(float) * (size_t)n);

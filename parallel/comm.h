@@ -40,6 +40,10 @@ ed_status comm_gather_vocab(comm *c, const float *local, int rows, int vocab, fl
 /* Every rank's local[n] (host) to rank 0's all[comm_size * n], in rank order. */
 ed_status comm_gather(comm *c, const float *local, int n, float *all, ed_error *err);
 
+/* Whether this communicator's all-reduce can be recorded into a backend graph (one rank, or
+ * NCCL on the backend's stream). */
+int comm_graph_capturable(const comm *c);
+
 /* Broadcast of host bytes from root. */
 ed_status comm_bcast(comm *c, void *buf, size_t n, int root, ed_error *err);
 

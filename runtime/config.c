@@ -64,6 +64,9 @@ static const config_key config_schema[] = {
     {"device_argmax", KEY_ENUM, FIELD(device_argmax), "on", 0, 0, on_off_names,
      "on: steps where every sequence is greedy without logits processors pick tokens on the "
      "device (no logits copied to the host); off: always copy logits"},
+    {"cuda_graphs", KEY_ENUM, FIELD(cuda_graphs), "on", 0, 0, on_off_names,
+     "on: decoder steps are recorded once per batch size and replayed (cuda backend; one rank "
+     "or NCCL); off: every kernel launched each step"},
     {"scheduler_policy", KEY_ENUM, FIELD(scheduler_policy), "guaranteed_no_evict", 0, 0,
      policy_names, "guaranteed_no_evict | max_utilization"},
 };

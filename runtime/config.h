@@ -38,6 +38,7 @@ typedef struct run_config {
     int max_cross_kv_tokens;  /* cap on the cross pool, tokens; 0 = none */
     int scheduler_policy;     /* scheduler_policy */
     int device_argmax;        /* 1: greedy steps without processors pick tokens on the backend */
+    int cuda_graphs;          /* 1: decoder steps recorded per batch size and replayed */
 } run_config;
 
 /* Fills cfg with every key's default. */

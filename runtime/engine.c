@@ -132,8 +132,11 @@ static ed_status create_runtime(engine *e, ed_error *err) {
                            .max_input_len = cfg->max_input_len,
                            .max_output_len = cfg->max_output_len,
                            .device_argmax = cfg->device_argmax};
-    if (encdec_create(&e->model, e->weights, e->comm, enc_budget, B,
-                      scheduler_max_plan_blocks(&sc), err) ||
+    encdec_limits lim = {.max_enc_tokens = enc_budget, .max_dec_tokens = B,
+                         .max_plan_blocks = scheduler_max_plan_blocks(&sc),
+                         .max_input_len = cfg->max_input_len,
+                         .max_output_len = cfg->max_output_len, .graphs = cfg->cuda_graphs};
+    if (encdec_create(&e->model, e->weights, e->comm, &lim, err) ||
         kv_store_create(&e->kv, e->be, s->dec_layers, kv_dim, cfg->kv_block_size,
                         e->n_self_blocks, e->n_cross_blocks, err))
         return ED_ERR;
@@ -252,6 +255,8 @@ static ed_status read_requests(engine *e, ed_error *err) {
 
 static void report(engine *e, const char *what) {
     double t = now_s() - e->stats.start;
+    long replays, captures;
+    encdec_graph_counts(e->model, &replays, &captures);
     scheduler_stats ss;
     scheduler_get_stats(e->sched, &ss);
     int self_used = ss.self_total - ss.self_free, cross_used = ss.cross_total - ss.cross_free;
@@ -259,11 +264,12 @@ static void report(engine *e, const char *what) {
     if (cross_used > e->stats.peak_cross_used) e->stats.peak_cross_used = cross_used;
     log_info("%s: %ld done, %ld errors, %d running, %d queued, %ld preempted; self pool %d/%d "
              "blocks used (peak %d), cross pool %d/%d (peak %d); encoder %.0f tok/s, decoder "
-             "%.0f tok/s, %ld steps (%ld with tokens picked on the device), %.2f s", what, e->stats.done, e->stats.errors, ss.running,
+             "%.0f tok/s, %ld steps (%ld with tokens picked on the device, %ld replayed from %ld "
+             "graphs), %.2f s", what, e->stats.done, e->stats.errors, ss.running,
              ss.queued, ss.preemptions, self_used, ss.self_total, e->stats.peak_self_used,
              cross_used, ss.cross_total, e->stats.peak_cross_used,
              t > 0 ? e->stats.encoder_tokens / t : 0.0, t > 0 ? e->stats.decoder_tokens / t : 0.0,
-             e->stats.steps, e->stats.argmax_steps, t);
+             e->stats.steps, e->stats.argmax_steps, replays, captures, t);
 }
 
 /* Rank 0: the next plan (stop = 1 when all work is done). */

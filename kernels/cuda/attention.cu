@@ -203,11 +203,17 @@ __global__ void paged_kernel(attn_params p, const float *q, float *out, kv_layou
     attend(p, q + (size_t)i * p.row, out + (size_t)i * p.row, src, n_k[i], q_pos[i], h);
 }
 
-/* Dynamic shared memory of `bytes`, raising the kernel's limit past the default 48 KiB. */
+/* Dynamic shared memory of `bytes`, raising the kernel's limit past the default 48 KiB once per
+ * new maximum (so that a recorded graph's launches make no attribute calls). */
 template <typename K>
 static size_t prepare_smem(K kernel, size_t bytes) {
-    if (bytes > 48 * 1024)
-        cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+    static struct { const void *fn; size_t bytes; } raised[16];
+    if (bytes <= 48 * 1024) return bytes;
+    int i = 0;
+    while (i < 16 && raised[i].fn && raised[i].fn != (const void *)kernel) i++;
+    if (i < 16 && raised[i].fn && raised[i].bytes >= bytes) return bytes;
+    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+    if (i < 16) raised[i].fn = (const void *)kernel, raised[i].bytes = bytes;
     return bytes;
 }
 

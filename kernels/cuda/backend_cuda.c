@@ -59,6 +59,35 @@ static void cu_upload_i32(int32_t *dst, const int32_t *src, size_t n) {
     CUDA_CHECK(cudaStreamSynchronize(g_stream));
 }
 
+static void graph_begin(void) {
+    CUDA_CHECK(cudaStreamBeginCapture(g_stream, cudaStreamCaptureModeThreadLocal));
+}
+static void *graph_end(void) {
+    cudaGraph_t graph = NULL;
+    cudaGraphExec_t exec = NULL;
+    if (cudaStreamEndCapture(g_stream, &graph) != cudaSuccess || !graph) {
+        cudaGetLastError(); /* clear it: the caller runs the step without a graph */
+        return NULL;
+    }
+    cudaError_t e = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    if (e != cudaSuccess) {
+        cudaGetLastError();
+        return NULL;
+    }
+    return exec;
+}
+static void graph_launch(void *g) { CUDA_CHECK(cudaGraphLaunch((cudaGraphExec_t)g, g_stream)); }
+static void graph_destroy(void *g) { CUDA_CHECK(cudaGraphExecDestroy((cudaGraphExec_t)g)); }
+
+static const backend_graphs cuda_graphs = {
+    .begin = graph_begin,
+    .end = graph_end,
+    .launch = graph_launch,
+    .destroy = graph_destroy,
+    .reserve_gemm_input = cuda_reserve_gemm_input,
+};
+
 const backend backend_cuda = {
     .name = "cuda",
     .alloc = cu_alloc,
@@ -84,6 +113,7 @@ const backend backend_cuda = {
     .attention_prefill = cuda_attention_prefill,
     .attention_paged = cuda_attention_paged,
     .kv_scatter = cuda_kv_scatter,
+    .graphs = &cuda_graphs,
 };
 
 ed_status cuda_backend_init(int local_rank, ed_error *err) {

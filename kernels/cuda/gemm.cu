@@ -101,21 +101,24 @@ template <typename T> __global__ void round_kernel(const float *x, T *y, size_t 
     for (; i < n; i += stride) y[i] = from_f32<T>(x[i]);
 }
 
-/* x [n] fp32 -> the scratch buffer in wtype; returns the scratch. Growing it waits for the
- * stream (queued GEMMs may still read the old buffer). */
-static const void *round_input(const float *x, size_t n, int wtype) {
-    if (n > g_xconv_cap) {
-        if (g_xconv) {
-            cudaStreamSynchronize(STREAM);
-            cudaFree(g_xconv);
-        }
-        g_xconv_cap = n + n / 4;
-        if (cudaMalloc(&g_xconv, g_xconv_cap * 2) != cudaSuccess) {
-            fprintf(stderr, "[encdec_tp cuda] cannot allocate %zu bytes for GEMM inputs\n",
-                    g_xconv_cap * 2);
-            abort();
-        }
+extern "C" void cuda_reserve_gemm_input(size_t n) {
+    if (n <= g_xconv_cap) return;
+    if (g_xconv) {
+        cudaStreamSynchronize(STREAM); /* queued GEMMs may still read the old buffer */
+        cudaFree(g_xconv);
     }
+    g_xconv_cap = n;
+    if (cudaMalloc(&g_xconv, g_xconv_cap * 2) != cudaSuccess) {
+        fprintf(stderr, "[encdec_tp cuda] cannot allocate %zu bytes for GEMM inputs\n",
+                g_xconv_cap * 2);
+        abort();
+    }
+}
+
+/* x [n] fp32 -> the scratch buffer in wtype; returns the scratch. It grows here only if nobody
+ * reserved enough (cuda_reserve_gemm_input); graphs need it reserved. */
+static const void *round_input(const float *x, size_t n, int wtype) {
+    if (n > g_xconv_cap) cuda_reserve_gemm_input(n + n / 4);
     unsigned blocks = (unsigned)((n + 255) / 256 < 65536 ? (n + 255) / 256 : 65536);
     if (wtype == DTYPE_BF16)
         round_kernel<<<blocks, 256, 0, STREAM>>>(x, (__nv_bfloat16 *)g_xconv, n);

@@ -1,0 +1,35 @@
+#!/bin/bash
+# A speed switch must not change answers. Runs a fixture's golden requests with KEY on and off:
+# the responses must be byte-identical, "on" must have used the feature (its counter in the
+# summary line is > 0, "off"'s is 0), and "on" must match HF.
+#   device_argmax: greedy tokens picked on the backend. The requests lose return_logits so that
+#                  every step qualifies; HF's ids are checked (golden_check --ids-only).
+#   cuda_graphs:   decoder steps replayed from recorded graphs (cuda backend); logits checked.
+# usage: run_on_off.sh BUILD_DIR FIXTURE_DIR TP BACKEND KEY
+set -euo pipefail
+build=$1 fixture=$2 tp=$3 backend=$4 key=$5
+name=on_off
+source "$(dirname "$0")/../test_lib.sh"
+"$build/encdec_convert" --quiet --hf "$fixture" --out "$work/model.h5"
+case "$key" in
+  device_argmax)
+    sed 's/, "return_logits": true//' "$fixture/requests.jsonl" > "$work/requests.jsonl"
+    counter='[0-9]* with tokens picked on the device' check=(--ids-only) ;;
+  cuda_graphs)
+    cp "$fixture/requests.jsonl" "$work/requests.jsonl"
+    counter='[0-9]* replayed from' check=(--tol 1e-3) ;;
+  *) echo "run_on_off: unknown KEY $key"; exit 2 ;;
+esac
+for mode in on off; do
+  printf 'model: %s\nbackend: %s\ndtype: fp32\ntp: %s\nmax_batch_size: 8\nmax_input_len: 64\nmax_output_len: 24\n%s: %s\n' \
+    "$work/model.h5" "$backend" "$tp" "$key" "$mode" > "$work/$mode.yaml"
+  ENCDEC_LOG=info mpirun --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/$mode.yaml" \
+    --requests "$work/requests.jsonl" --output "$work/$mode.jsonl" 2> "$work/$mode.log"
+done
+count() { grep -o "$counter" "$work/$1.log" | tail -1 | grep -o '^[0-9]*'; }
+[ "$(count on)" -gt 0 ] || fail "$key: on, but its counter is 0: $(grep summary "$work/on.log")"
+[ "$(count off)" = 0 ] || fail "$key: off, but its counter is $(count off)"
+cmp -s "$work/on.jsonl" "$work/off.jsonl" || fail "responses differ between $key on and off"
+"$build/golden_check" "$fixture/expected.jsonl" "$work/on.jsonl" "${check[@]}" || fail "differs from HF"
+echo "run_on_off: $key used $(count on) times, $failures failures"
+[ "$failures" = 0 ]
