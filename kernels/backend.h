@@ -18,6 +18,8 @@
  * score(i, j) = scale * q_i . k_j + bias(h, bucket(j - q_pos))   (bias only if rel_bias)
  * Rows hold all local heads: head h at columns [h * d_kv, (h + 1) * d_kv) of a row of `row`
  * floats (row = heads * d_kv). */
+enum { MATMUL_ACCUMULATE = 1, MATMUL_SAME_INPUT = 2 }; /* matmul_wt flags */
+
 typedef struct attn_params {
     int heads, d_kv, row;
     float scale;
@@ -61,11 +63,13 @@ typedef struct backend {
     void (*upload_raw)(void *dst, const void *src, size_t bytes); /* host bytes -> buffer */
     void (*download)(float *dst, const void *src, size_t n); /* buffer -> host fp32 */
     void (*copy)(float *dst, const float *src, size_t n);    /* buffer -> buffer */
-    /* y[m, n] = x[m, k] @ w[n, k]^T, or y += that when accumulate; w in wtype, products
+    /* y[m, n] = x[m, k] @ w[n, k]^T (y += that with MATMUL_ACCUMULATE); w in wtype, products
      * accumulated in fp32. With a 16-bit wtype, x is rounded to wtype first (fp16: clamped to
-     * +-65504, as Hugging Face clamps T5's fp16 hidden states), y stays fp32. */
+     * +-65504, as Hugging Face clamps T5's fp16 hidden states), y stays fp32. flags:
+     * MATMUL_ACCUMULATE; MATMUL_SAME_INPUT = x is the buffer of the previous matmul_wt call,
+     * same m, k and wtype, unchanged since (Q/K/V of one input): its rounding may be reused. */
     void (*matmul_wt)(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
-                      int accumulate);
+                      int flags);
     /* y[i, :] = table[ids[i], :] (as fp32) for i < n; table is [V, d] in wtype; ids: backend int
      * buffer. */
     void (*embed)(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);

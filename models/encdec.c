@@ -91,7 +91,10 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
     m->max_blocks = lim->max_plan_blocks;
     m->max_self_keys = lim->max_output_len + 1;
     m->max_cross_keys = lim->max_input_len;
-    m->graphs_on = lim->graphs && m->be->graphs && comm_graph_capturable(c);
+    /* Recorded steps size the attention scratch for the longest keys: keep that in shared
+     * memory (longer limits run eagerly, sized per step). */
+    m->graphs_on = lim->graphs && m->be->graphs && comm_graph_capturable(c) &&
+                   m->max_self_keys <= 8192 && m->max_cross_keys <= 8192;
     m->max_tokens = max_enc_tokens > max_dec_tokens ? max_enc_tokens : max_dec_tokens;
     m->idx_plan_seq = UINT64_MAX;
     size_t T = (size_t)m->max_tokens;
@@ -172,6 +175,14 @@ static void linear(const encdec_model *m, const float *x, const void *w, const f
     if (b) m->be->add_bias(y, b, n, out);
 }
 
+/* linear() again on the x of the previous linear() call, unchanged since (its rounding to the
+ * weight dtype is reused). */
+static void linear_same_input(const encdec_model *m, const float *x, const void *w, const float *b,
+                              float *y, int n, int out, int in) {
+    m->be->matmul_wt(x, w, m->w->wtype, y, n, out, in, MATMUL_SAME_INPUT);
+    if (b) m->be->add_bias(y, b, n, out);
+}
+
 /* The input of a sublayer: norm(x) in h for pre-norm blocks, x itself for post-norm ones. */
 static const float *sublayer_in(encdec_model *m, const float *w, const float *b, int n) {
     if (!m->s->pre_norm) return m->x;
@@ -196,7 +207,7 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
     const float *in = sublayer_in(m, lw->ffn_norm, lw->ffn_norm_b, n);
     if (m->s->gated_ffn) {
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, m->F_l, m->D);
-        linear(m, in, lw->ffn_wi1, NULL, m->f1, n, m->F_l, m->D);
+        linear_same_input(m, in, lw->ffn_wi1, NULL, m->f1, n, m->F_l, m->D);
         be->gated_activation(m->s->act, m->f0, m->f1, m->f0, nf);
     } else {
         linear(m, in, lw->ffn_wi, lw->ffn_wi_b, m->f0, n, m->F_l, m->D);
@@ -285,8 +296,8 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
         const layer_weights *lw = &enc->layers[l];
         const float *in = sublayer_in(m, lw->self_norm, lw->self_norm_b, T);
         linear(m, in, lw->self_q, lw->self_q_b, m->q, T, m->I_l, m->D);
-        linear(m, in, lw->self_k, lw->self_k_b, m->k, T, m->I_l, m->D);
-        linear(m, in, lw->self_v, lw->self_v_b, m->v, T, m->I_l, m->D);
+        linear_same_input(m, in, lw->self_k, lw->self_k_b, m->k, T, m->I_l, m->D);
+        linear_same_input(m, in, lw->self_v, lw->self_v_b, m->v, T, m->I_l, m->D);
         attn_params ap = attn_of(m, enc, lw, 1, 0);
         ap.max_keys = max_len;
         m->be->attention_prefill(&ap, m->q, m->k, m->v, m->att, p->n_encode, m->d_idx + il.seq_off,
@@ -308,8 +319,10 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
      * its cross blocks, block_size rows at a time. */
     for (int l = 0; l < m->w->dec.n_layers; l++) {
         const layer_weights *lw = &m->w->dec.layers[l];
-        linear(m, enc_out, lw->cross_k, lw->cross_k_b, m->k, T, m->I_l, m->D);
-        linear(m, enc_out, lw->cross_v, lw->cross_v_b, m->v, T, m->I_l, m->D);
+        /* enc_out stays unchanged through this loop: its rounding is made once. */
+        if (l == 0) linear(m, enc_out, lw->cross_k, lw->cross_k_b, m->k, T, m->I_l, m->D);
+        else linear_same_input(m, enc_out, lw->cross_k, lw->cross_k_b, m->k, T, m->I_l, m->D);
+        linear_same_input(m, enc_out, lw->cross_v, lw->cross_v_b, m->v, T, m->I_l, m->D);
         kv_layout cross = kv_store_layout(kv, KV_CROSS, l);
         m->be->kv_scatter(m->k, T, &cross, 0, m->d_idx + il.blocks, m->d_idx + il.row_tab,
                           m->d_idx + il.row_pos);
@@ -362,8 +375,8 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         /* Causal self-attention over the sequence's own KV, this token appended first. */
         const float *in = sublayer_in(m, lw->self_norm, lw->self_norm_b, n);
         linear(m, in, lw->self_q, lw->self_q_b, m->q, n, m->I_l, m->D);
-        linear(m, in, lw->self_k, lw->self_k_b, m->k, n, m->I_l, m->D);
-        linear(m, in, lw->self_v, lw->self_v_b, m->v, n, m->I_l, m->D);
+        linear_same_input(m, in, lw->self_k, lw->self_k_b, m->k, n, m->I_l, m->D);
+        linear_same_input(m, in, lw->self_v, lw->self_v_b, m->v, n, m->I_l, m->D);
         kv_layout self = kv_store_layout(kv, KV_SELF, l);
         be->kv_scatter(m->k, n, &self, 0, ib, m->d_idx + il.self_tab, m->d_idx + il.pos);
         be->kv_scatter(m->v, n, &self, 1, ib, m->d_idx + il.self_tab, m->d_idx + il.pos);

@@ -12,7 +12,7 @@ float cpu_widen(const void *w, int wtype, size_t i);
 /* v rounded to wtype and back (fp16 saturating at +-65504), as GEMM inputs are. */
 float cpu_round_to(float v, int wtype);
 void cpu_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
-                   int accumulate);
+                   int flags);
 void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
 void cpu_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y);
 void cpu_layer_norm(const float *x, const float *w, const float *b, float eps, int rows, int d,

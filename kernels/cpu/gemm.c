@@ -22,11 +22,12 @@ float cpu_round_to(float v, int wtype) {
 }
 
 void cpu_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
-                   int accumulate) {
+                   int flags) {
     if (m == 0 || n == 0) return;
+    float beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;
     if (wtype == DTYPE_FP32) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k,
-                    (const float *)w, k, accumulate ? 1.0f : 0.0f, y, n);
+                    (const float *)w, k, beta, y, n);
         return;
     }
     size_t nw = (size_t)n * k, nx = (size_t)m * k;
@@ -35,7 +36,7 @@ void cpu_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, in
     for (size_t i = 0; i < nw; i++) wf[i] = cpu_widen(w, wtype, i);
     for (size_t i = 0; i < nx; i++) xr[i] = cpu_round_to(x[i], wtype);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, xr, k, wf, k,
-                accumulate ? 1.0f : 0.0f, y, n);
+                beta, y, n);
     free(wf);
     free(xr);
 }

@@ -133,6 +133,7 @@ __global__ void prefill_kernel(attn_params p, const float *q, const float *k, co
 #define PREFILL_QT 64
 #define PREFILL_KT 32
 #define PREFILL_DMAX 128
+#define PREFILL_SUB 8
 
 template <int DMAX>
 __global__ void __launch_bounds__(PREFILL_QT)
@@ -170,22 +171,40 @@ prefill_tiled_kernel(attn_params p, const float *q, const float *k, const float 
         __syncthreads();
         if (!active) continue;
         const int last = p.causal ? min(nt, t - j0 + 1) : nt;
-        for (int jj = 0; jj < last; jj++) {
-            float sc = 0.0f;
+        /* PREFILL_SUB keys at a time: their scores first (independent dot products), then one
+         * rescale to the sub-tile's max, then the value accumulation; the rescale branch is
+         * taken at most once per sub-tile, so threads of a warp rarely wait on each other. */
+        for (int j1 = 0; j1 < last; j1 += PREFILL_SUB) {
+            const int cnt = min(PREFILL_SUB, last - j1);
+            float sc[PREFILL_SUB], tmax = -FLT_MAX;
 #pragma unroll
-            for (int d = 0; d < DMAX; d++) sc += qr[d] * ks[jj * DMAX + d];
-            if (p.rel_bias) sc += bias[j0 + jj - t + L - 1];
-            if (sc > m) { /* new running max: rescale what was summed so far */
-                float c = __expf(m - sc);
+            for (int u = 0; u < PREFILL_SUB; u++) {
+                sc[u] = -FLT_MAX;
+                if (u < cnt) {
+                    float dot = 0.0f;
+#pragma unroll
+                    for (int d = 0; d < DMAX; d++) dot += qr[d] * ks[(j1 + u) * DMAX + d];
+                    if (p.rel_bias) dot += bias[j0 + j1 + u - t + L - 1];
+                    sc[u] = dot;
+                    tmax = fmaxf(tmax, dot);
+                }
+            }
+            if (tmax > m) { /* new running max: rescale what was summed so far */
+                float c = __expf(m - tmax);
                 l *= c;
 #pragma unroll
                 for (int d = 0; d < DMAX; d++) o[d] *= c;
-                m = sc;
+                m = tmax;
             }
-            float pj = __expf(sc - m);
-            l += pj;
 #pragma unroll
-            for (int d = 0; d < DMAX; d++) o[d] += pj * vs[jj * DMAX + d];
+            for (int u = 0; u < PREFILL_SUB; u++) {
+                if (u < cnt) {
+                    float pj = __expf(sc[u] - m);
+                    l += pj;
+#pragma unroll
+                    for (int d = 0; d < DMAX; d++) o[d] += pj * vs[(j1 + u) * DMAX + d];
+                }
+            }
         }
     }
     if (!active) return;

@@ -20,7 +20,7 @@ void *cuda_backend_stream(void);
 void cuda_gemm_init(void);
 void cuda_reserve_gemm_input(size_t n); /* GEMM-input scratch for n elements, allocated now */
 void cuda_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
-                    int accumulate);
+                    int flags);
 void cuda_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
 void cuda_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y);
 void cuda_layer_norm(const float *x, const float *w, const float *b, float eps, int rows, int d,

@@ -128,11 +128,23 @@ static const void *round_input(const float *x, size_t n, int wtype) {
 }
 
 extern "C" void cuda_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n,
-                               int k, int accumulate) {
+                               int k, int flags) {
     if (m == 0 || n == 0) return;
     const plan_entry *p = plan_for(m, n, k, wtype);
-    const void *b = wtype == DTYPE_FP32 ? (const void *)x : round_input(x, (size_t)m * k, wtype);
-    float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    /* The scratch still holds x rounded when the caller says x is the previous call's input. */
+    static const float *rounded_x;
+    static size_t rounded_n;
+    static int rounded_wtype;
+    const void *b = x;
+    if (wtype != DTYPE_FP32) {
+        size_t nx = (size_t)m * k;
+        if (!(flags & MATMUL_SAME_INPUT) || x != rounded_x || nx != rounded_n ||
+            wtype != rounded_wtype)
+            round_input(x, nx, wtype);
+        b = g_xconv;
+        rounded_x = x, rounded_n = nx, rounded_wtype = wtype;
+    }
+    float alpha = 1.0f, beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;
     LT_CHECK(cublasLtMatmul(g_lt, p->desc, &alpha, w, p->a, b, p->b, &beta, y, p->c, y, p->c,
                             &p->algo, g_workspace, WORKSPACE_BYTES, STREAM));
 }

@@ -87,8 +87,14 @@ static void test_gemm(int m, int n, int k, int acc, int wtype, float x_scale) {
     float *dx = dev(x, (size_t)m * k), *dy = dev(y, (size_t)m * n);
     void *dw = dev_weights(w, (size_t)n * k, wtype);
     round_host(x, (size_t)m * k, wtype, NULL); /* after the upload: the GPU rounds its own copy */
-    cpu->matmul_wt(x, w, DTYPE_FP32, y, m, n, k, acc);
-    gpu->matmul_wt(dx, dw, wtype, dy, m, n, k, acc);
+    cpu->matmul_wt(x, w, DTYPE_FP32, y, m, n, k, acc ? MATMUL_ACCUMULATE : 0);
+    /* A GEMM on other weights first, then this one told that x is unchanged: the reused
+     * rounding must be x's. */
+    float *w2 = rnd((size_t)n * k, 0.2f), *dy2 = gpu->alloc((size_t)m * n * sizeof(float));
+    void *dw2 = dev_weights(w2, (size_t)n * k, wtype);
+    gpu->matmul_wt(dx, dw2, wtype, dy2, m, n, k, 0);
+    gpu->matmul_wt(dx, dw, wtype, dy, m, n, k, (acc ? MATMUL_ACCUMULATE : 0) | MATMUL_SAME_INPUT);
+    free(w2), gpu->free(dw2), gpu->free(dy2);
     char name[64];
     snprintf(name, sizeof name, "matmul_wt %s %dx%dx%d%s%s", dtype_name(wtype), m, n, k,
              acc ? " +=" : "", x_scale > 65504 ? " clamp" : "");
