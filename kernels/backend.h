@@ -74,11 +74,13 @@ typedef struct backend {
      * buffer. */
     void (*embed)(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
     /* y[r, :] = x[r, :] * rsqrt(mean(x[r, :]^2) + eps) * w  (T5LayerNorm / RMSNorm).
-     * x and y may be the same buffer (as for layer_norm). */
-    void (*rms_norm)(const float *x, const float *w, float eps, int rows, int d, float *y);
+     * With a residual delta (not NULL), x += delta first, in place, and y = norm of the sum (the
+     * residual add fused with the norm). x and y may be the same buffer (as for layer_norm). */
+    void (*rms_norm)(float *x, const float *delta, const float *w, float eps, int rows, int d,
+                     float *y);
     /* y[r, :] = (x[r, :] - mean) * rsqrt(var + eps) * w + b  (nn.LayerNorm, biased variance). */
-    void (*layer_norm)(const float *x, const float *w, const float *b, float eps, int rows, int d,
-                       float *y);
+    void (*layer_norm)(float *x, const float *delta, const float *w, const float *b, float eps,
+                       int rows, int d, float *y);
     /* y[r, :] += b for r < rows; y is [rows, n]. */
     void (*add_bias)(float *y, const float *b, int rows, int n);
     void (*add)(float *y, const float *x, size_t n);   /* y += x */

@@ -35,6 +35,7 @@ struct encdec_model {
     /* Recorded decoder steps, one per batch size n (graphs on only). A size is recorded the
      * second time it is seen: the first run, eager, warms kernels and GEMM plans. */
     int graphs_on;
+    int pending_residual;    /* 1: out holds a sublayer output not yet added to x (take_residual) */
     struct { int n; void *graph; } graphs[GRAPH_SLOTS];
     int next_slot;
     unsigned char *seen;     /* [max_dec + 1] batch sizes already run eagerly */
@@ -161,11 +162,21 @@ void encdec_graph_counts(const encdec_model *m, long *replays, long *captures) {
     *captures = m->graph_captures;
 }
 
-/* y[n, D] = norm(x) per the spec (RMSNorm, or LayerNorm with bias b); x and y may alias. */
-static void norm(const encdec_model *m, const float *x, const float *w, const float *b, int n,
+/* y[n, D] = norm(x + delta) per the spec (RMSNorm, or LayerNorm with bias b), with x += delta
+ * done by the same kernel when delta is not NULL; y may be x. */
+static void norm(const encdec_model *m, const float *delta, const float *w, const float *b, int n,
                  float *y) {
-    if (m->s->norm == NORM_RMS) m->be->rms_norm(x, w, m->s->norm_eps, n, m->D, y);
-    else m->be->layer_norm(x, w, b, m->s->norm_eps, n, m->D, y);
+    if (m->s->norm == NORM_RMS) m->be->rms_norm(m->x, delta, w, m->s->norm_eps, n, m->D, y);
+    else m->be->layer_norm(m->x, delta, w, b, m->s->norm_eps, n, m->D, y);
+}
+
+/* Pre-norm blocks leave their sublayer output in `out` (pending_residual = 1) and the next norm
+ * adds it to the residual stream x in the same kernel. Returns the pending delta, or NULL, and
+ * marks it consumed. */
+static const float *take_residual(encdec_model *m) {
+    const float *delta = m->pending_residual ? m->out : NULL;
+    m->pending_residual = 0;
+    return delta;
 }
 
 /* y[n, out] = x[n, in] @ w^T (+ b). */
@@ -183,21 +194,22 @@ static void linear_same_input(const encdec_model *m, const float *x, const void 
     if (b) m->be->add_bias(y, b, n, out);
 }
 
-/* The input of a sublayer: norm(x) in h for pre-norm blocks, x itself for post-norm ones. */
+/* The input of a sublayer: norm(x) in h for pre-norm blocks (the pending residual added on
+ * the way), x itself for post-norm ones. */
 static const float *sublayer_in(encdec_model *m, const float *w, const float *b, int n) {
     if (!m->s->pre_norm) return m->x;
-    norm(m, m->x, w, b, n, m->h);
+    norm(m, take_residual(m), w, b, n, m->h);
     return m->h;
 }
 
-/* Sums the row-parallel partial output `out` over ranks, adds its bias once, adds it to the
- * residual stream, and for post-norm blocks normalizes the stream. */
+/* Sums the row-parallel partial output `out` over ranks and adds its bias once. Pre-norm: `out`
+ * becomes the pending residual (added by the next norm); post-norm: x = norm(x + out) now. */
 static ed_status sublayer_out(encdec_model *m, const float *out_b, const float *norm_w,
                               const float *norm_b, int n, ed_error *err) {
     if (comm_allreduce_sum(m->comm, m->out, (size_t)n * m->D, err)) return ED_ERR;
     if (out_b) m->be->add_bias(m->out, out_b, n, m->D);
-    m->be->add(m->x, m->out, (size_t)n * m->D);
-    if (!m->s->pre_norm) norm(m, m->x, norm_w, norm_b, n, m->x);
+    if (m->s->pre_norm) m->pending_residual = 1;
+    else norm(m, m->out, norm_w, norm_b, n, m->x);
     return ED_OK;
 }
 
@@ -218,24 +230,34 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
 }
 
 /* x[n, D] = embedding of ids (backend int buffer) with the position-embedding rows pe (learned
- * positions), per the spec (scale, learned positions, norm). */
+ * positions), per the spec (scale, learned positions, norm). Starts the residual stream: no
+ * residual is pending after it. */
 static void embed(encdec_model *m, const stack_weights *st, const int32_t *ids, const int32_t *pe,
                   int n) {
     const model_spec *s = m->s;
+    m->pending_residual = 0;
     m->be->embed(m->w->embed, m->w->wtype, ids, n, m->D, m->x);
     if (s->embed_scale != 1.0f) m->be->scale(m->x, s->embed_scale, (size_t)n * m->D);
+    const float *pos = NULL;
     if (s->learned_pos) {
         m->be->embed(st->pos_embed, m->w->wtype, pe, n, m->D, m->out);
-        m->be->add(m->x, m->out, (size_t)n * m->D);
+        pos = m->out;
     }
-    if (s->embed_norm)
-        m->be->layer_norm(m->x, st->embed_norm, st->embed_norm_b, s->norm_eps, n, m->D, m->x);
+    if (s->embed_norm) /* x = layernorm_embedding(x + positions), one kernel */
+        m->be->layer_norm(m->x, pos, st->embed_norm, st->embed_norm_b, s->norm_eps, n, m->D, m->x);
+    else if (pos)
+        m->be->add(m->x, pos, (size_t)n * m->D);
 }
 
-/* The stack's output: final norm into h, or x itself when the spec has none. */
+/* The stack's output: final norm into h (the pending residual added on the way), or x itself
+ * when the spec has none. */
 static const float *stack_out(encdec_model *m, const stack_weights *st, int n) {
-    if (!m->s->final_norm) return m->x;
-    norm(m, m->x, st->final_norm, st->final_norm_b, n, m->h);
+    if (!m->s->final_norm) {
+        const float *delta = take_residual(m);
+        if (delta) m->be->add(m->x, delta, (size_t)n * m->D);
+        return m->x;
+    }
+    norm(m, take_residual(m), st->final_norm, st->final_norm_b, n, m->h);
     return m->h;
 }
 
@@ -460,6 +482,8 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         if (p->dec[i].cross_len > max_cross) max_cross = p->dec[i].cross_len;
     }
     if (run_decoder_body(m, kv, n, max_self, max_cross, err)) return ED_ERR;
+    /* What decoder_body leaves pending: set here too, for a replayed graph did not run it. */
+    m->pending_residual = m->s->pre_norm;
     if (!logits_host && !m->w->vocab_parallel) return ED_OK;
     const float *h = stack_out(m, dec, n);
     if (m->s->scale_decoder_outputs) {

@@ -14,9 +14,10 @@ float cpu_round_to(float v, int wtype);
 void cpu_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
                    int flags);
 void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
-void cpu_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y);
-void cpu_layer_norm(const float *x, const float *w, const float *b, float eps, int rows, int d,
-                    float *y);
+void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d,
+                  float *y);
+void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
+                    int rows, int d, float *y);
 void cpu_activation(int act, float *x, size_t n);
 void cpu_gated_activation(int act, const float *gate, const float *lin, float *y, size_t n);
 void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,

@@ -9,9 +9,18 @@ void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, f
             y[(size_t)i * d + j] = cpu_widen(table, wtype, (size_t)ids[i] * d + j);
 }
 
-void cpu_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y) {
+/* Row r of x, after x[r] += delta[r] when delta is given. */
+static float *residual_row(float *x, const float *delta, int r, int d) {
+    float *xr = x + (size_t)r * d;
+    if (delta)
+        for (int i = 0; i < d; i++) xr[i] += delta[(size_t)r * d + i];
+    return xr;
+}
+
+void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d,
+                  float *y) {
     for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * d;
+        const float *xr = residual_row(x, delta, r, d);
         float *yr = y + (size_t)r * d;
         double ss = 0.0;
         for (int i = 0; i < d; i++) ss += (double)xr[i] * xr[i];
@@ -20,10 +29,10 @@ void cpu_rms_norm(const float *x, const float *w, float eps, int rows, int d, fl
     }
 }
 
-void cpu_layer_norm(const float *x, const float *w, const float *b, float eps, int rows, int d,
-                    float *y) {
+void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
+                    int rows, int d, float *y) {
     for (int r = 0; r < rows; r++) {
-        const float *xr = x + (size_t)r * d;
+        const float *xr = residual_row(x, delta, r, d);
         float *yr = y + (size_t)r * d;
         double sum = 0.0, ss = 0.0;
         for (int i = 0; i < d; i++) sum += xr[i];

@@ -22,9 +22,10 @@ void cuda_reserve_gemm_input(size_t n); /* GEMM-input scratch for n elements, al
 void cuda_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
                     int flags);
 void cuda_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
-void cuda_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y);
-void cuda_layer_norm(const float *x, const float *w, const float *b, float eps, int rows, int d,
-                     float *y);
+void cuda_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d,
+                   float *y);
+void cuda_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
+                     int rows, int d, float *y);
 void cuda_add(float *y, const float *x, size_t n);
 void cuda_scale(float *y, float s, size_t n);
 void cuda_add_bias(float *y, const float *b, int rows, int n);

@@ -46,25 +46,41 @@ __device__ float block_sum(float v) {
     return r;
 }
 
-__global__ void rms_norm_kernel(const float *x, const float *w, float eps, int d, float *y) {
-    const float *xr = x + (size_t)blockIdx.x * d;
+/* Row x[r] (+= delta[r] when delta is given: each thread writes and later reads only its own
+ * elements, so no barrier is needed between the add and the statistics). */
+__device__ __forceinline__ float residual_in(float *xr, const float *dr, int i) {
+    if (!dr) return xr[i];
+    float v = xr[i] + dr[i];
+    xr[i] = v;
+    return v;
+}
+
+__global__ void rms_norm_kernel(float *x, const float *delta, const float *w, float eps, int d,
+                                float *y) {
+    float *xr = x + (size_t)blockIdx.x * d;
+    const float *dr = delta ? delta + (size_t)blockIdx.x * d : NULL;
     float *yr = y + (size_t)blockIdx.x * d;
     float ss = 0.0f;
-    for (int i = threadIdx.x; i < d; i += blockDim.x) ss += xr[i] * xr[i];
+    for (int i = threadIdx.x; i < d; i += blockDim.x) {
+        float v = residual_in(xr, dr, i);
+        ss += v * v;
+    }
     float inv = rsqrtf(block_sum(ss) / d + eps);
     for (int i = threadIdx.x; i < d; i += blockDim.x) yr[i] = w[i] * (xr[i] * inv);
 }
 
-extern "C" void cuda_rms_norm(const float *x, const float *w, float eps, int rows, int d, float *y) {
-    if (rows) rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, w, eps, d, y);
+extern "C" void cuda_rms_norm(float *x, const float *delta, const float *w, float eps, int rows,
+                              int d, float *y) {
+    if (rows) rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, y);
 }
 
-__global__ void layer_norm_kernel(const float *x, const float *w, const float *b, float eps, int d,
-                                  float *y) {
-    const float *xr = x + (size_t)blockIdx.x * d;
+__global__ void layer_norm_kernel(float *x, const float *delta, const float *w, const float *b,
+                                  float eps, int d, float *y) {
+    float *xr = x + (size_t)blockIdx.x * d;
+    const float *dr = delta ? delta + (size_t)blockIdx.x * d : NULL;
     float *yr = y + (size_t)blockIdx.x * d;
     float s = 0.0f;
-    for (int i = threadIdx.x; i < d; i += blockDim.x) s += xr[i];
+    for (int i = threadIdx.x; i < d; i += blockDim.x) s += residual_in(xr, dr, i);
     float mean = block_sum(s) / d;
     float ss = 0.0f;
     for (int i = threadIdx.x; i < d; i += blockDim.x) ss += (xr[i] - mean) * (xr[i] - mean);
@@ -72,9 +88,9 @@ __global__ void layer_norm_kernel(const float *x, const float *w, const float *b
     for (int i = threadIdx.x; i < d; i += blockDim.x) yr[i] = (xr[i] - mean) * inv * w[i] + b[i];
 }
 
-extern "C" void cuda_layer_norm(const float *x, const float *w, const float *b, float eps, int rows,
-                                int d, float *y) {
-    if (rows) layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, w, b, eps, d, y);
+extern "C" void cuda_layer_norm(float *x, const float *delta, const float *w, const float *b,
+                                float eps, int rows, int d, float *y) {
+    if (rows) layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, y);
 }
 
 __global__ void add_kernel(float *y, const float *x, size_t n) {

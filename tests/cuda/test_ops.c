@@ -123,15 +123,21 @@ static void test_norms_and_elementwise(void) {
     size_t n = (size_t)rows * d;
     float *x = rnd(n, 2), *w = rnd(d, 1), *b = rnd(d, 1), *y = malloc(n * sizeof(float));
     float *dx = dev(x, n), *dw = dev(w, d), *db = dev(b, d), *dy = gpu->alloc(n * sizeof(float));
-    cpu->rms_norm(x, w, 1e-6f, rows, d, y);
-    gpu->rms_norm(dx, dw, 1e-6f, rows, d, dy);
+    float *r = rnd(n, 1), *dr = dev(r, n); /* a residual delta for the fused forms */
+    cpu->rms_norm(x, NULL, w, 1e-6f, rows, d, y);
+    gpu->rms_norm(dx, NULL, dw, 1e-6f, rows, d, dy);
     EXPECT_CLOSE("rms_norm", dy, y, n, 1e-5);
-    cpu->layer_norm(x, w, b, 1e-5f, rows, d, y);
-    gpu->layer_norm(dx, dw, db, 1e-5f, rows, d, dy);
+    cpu->rms_norm(x, r, w, 1e-6f, rows, d, y);
+    gpu->rms_norm(dx, dr, dw, 1e-6f, rows, d, dy);
+    EXPECT_CLOSE("rms_norm + residual", dy, y, n, 1e-5);
+    EXPECT_CLOSE("rms_norm + residual: x += r", dx, x, n, 1e-6);
+    cpu->layer_norm(x, NULL, w, b, 1e-5f, rows, d, y);
+    gpu->layer_norm(dx, NULL, dw, db, 1e-5f, rows, d, dy);
     EXPECT_CLOSE("layer_norm", dy, y, n, 1e-5);
-    cpu->layer_norm(x, w, b, 1e-5f, rows, d, x); /* in place */
-    gpu->layer_norm(dx, dw, db, 1e-5f, rows, d, dx);
-    EXPECT_CLOSE("layer_norm in place", dx, x, n, 1e-5);
+    cpu->layer_norm(x, r, w, b, 1e-5f, rows, d, x); /* residual, in place (post-norm) */
+    gpu->layer_norm(dx, dr, dw, db, 1e-5f, rows, d, dx);
+    EXPECT_CLOSE("layer_norm + residual in place", dx, x, n, 1e-5);
+    free(r), gpu->free(dr);
     memcpy(y, x, n * sizeof(float));
     gpu->upload(dy, y, n);
     cpu->add(y, x, n), gpu->add(dy, dx, n);
