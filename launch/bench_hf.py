@@ -61,6 +61,7 @@ def main():
     ap.add_argument("--modes", default="eager")
     ap.add_argument("--reps", type=int, default=2)
     ap.add_argument("--encode-only", action="store_true", help="time the encoder alone")
+    ap.add_argument("--beams", type=int, default=1, help="beam search with this many beams")
     a = ap.parse_args()
     torch.manual_seed(0)
     cfg = T5Config(vocab_size=32128, decoder_start_token_id=0, dropout_rate=0.0,
@@ -84,7 +85,7 @@ def main():
         return
     for mode in a.modes.split(","):
         kw = dict(max_new_tokens=a.output_len, min_new_tokens=a.output_len, do_sample=False,
-                  num_beams=1)
+                  num_beams=a.beams)
         if mode == "compile":
             # generate() compiles the forward itself when the cache is static (HF's documented
             # "static cache + torch.compile" path); the warm-up call in timed() pays the compile.
@@ -96,6 +97,7 @@ def main():
         steps = out.shape[1] - 1
         print(json.dumps({
             "impl": "hf-" + mode, "model": a.model, "dtype": "bf16", "batch": a.batch,
+            "beams": a.beams,
             "input_len": a.input_len, "output_len": a.output_len, "encoder_ms": 1e3 * enc_s,
             "decode_ms_per_step": 1e3 * (total_s - enc_s) / steps,
             "output_tokens_per_s": a.batch * steps / total_s, "wall_s": total_s,

@@ -4,6 +4,8 @@
  *          [--backend cpu] [--dtype auto] [--lm-head-split vocab|replicated] [--model-file F]
  *          (--dtype auto | fp32 | fp16 | bf16: weight matrices; auto is bf16 on cuda, fp32 on cpu)
  *          [--encode-only]   (encoder-only requests with mean pooling: text-encoder use)
+ *          [--beams N]       (beam search, N beams; output tokens count returned sequences)
+ *          [--set KEY=VALUE] (any run-config key, e.g. cuda_graphs=off; repeatable)
  * Every request has input-len random tokens and generates exactly output-len tokens (EOS held
  * off with min_new_tokens). The random model is written once to --model-file (default
  * $TMPDIR/encdec_bench_<name>_<dtype>.h5) and reused. The workload runs twice and the second
@@ -26,11 +28,14 @@ typedef struct bench_args {
     const char *name, *model_file, *backend, *dtype, *lm_head;
     int batch, input_len, output_len;
     int encode_only; /* --encode-only: encoder-only requests (text-encoder use), no decoding */
+    int beams;       /* --beams N: beam search with N beams (beam_width) */
+    const char *sets[8]; /* --set key=value: extra run-config keys (cuda_graphs=off, ...) */
+    int n_sets;
 } bench_args;
 
 static int parse(int argc, char **argv, bench_args *a) {
     *a = (bench_args){.backend = "cpu", .dtype = "auto", .lm_head = "vocab", .batch = 1,
-                      .input_len = 128, .output_len = 64};
+                      .input_len = 128, .output_len = 64, .beams = 1};
     for (int i = 1; i < argc; i += 2) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(k, "--encode-only")) {
@@ -46,9 +51,12 @@ static int parse(int argc, char **argv, bench_args *a) {
         else if (!strcmp(k, "--batch")) a->batch = atoi(v);
         else if (!strcmp(k, "--input-len")) a->input_len = atoi(v);
         else if (!strcmp(k, "--output-len")) a->output_len = atoi(v);
+        else if (!strcmp(k, "--beams")) a->beams = atoi(v);
+        else if (!strcmp(k, "--set") && a->n_sets < 8 && strchr(v, '=')) a->sets[a->n_sets++] = v;
         else return -1;
     }
-    return a->name && a->batch > 0 && a->input_len > 0 && a->output_len > 0 ? 0 : -1;
+    return a->name && a->batch > 0 && a->input_len > 0 && a->output_len > 0 && a->beams > 0 ? 0
+                                                                                          : -1;
 }
 
 /* Rank 0: the random model (if absent) and the request file. */
@@ -67,7 +75,8 @@ static ed_status prepare(const bench_args *a, const model_spec *spec, int dtype,
                        "\"input_ids\": [", r);
         else
             fprintf(f, "{\"id\": %d, \"max_new_tokens\": %d, \"min_new_tokens\": %d, "
-                       "\"input_ids\": [", r, a->output_len, a->output_len);
+                       "\"beam_width\": %d, \"input_ids\": [", r, a->output_len, a->output_len,
+                    a->beams);
         for (int t = 0; t < a->input_len; t++) {
             st = st * 1664525u + 1013904223u;
             int id = t == a->input_len - 1 ? spec->eos_id : 3 + (int)(st >> 8) % (spec->vocab_size - 3);
@@ -89,7 +98,8 @@ int main(int argc, char **argv) {
         if (rank == 0)
             fprintf(stderr, "usage: mpirun -n TP encdec_bench --model NAME [--batch B] "
                             "[--input-len L] [--output-len N] [--backend cpu] [--dtype auto] "
-                            "[--lm-head-split vocab|replicated] [--model-file F]\n");
+                            "[--lm-head-split vocab|replicated] [--model-file F] [--encode-only] "
+                            "[--beams N] [--set KEY=VALUE]\n");
         MPI_Finalize();
         return 2;
     }
@@ -108,6 +118,12 @@ int main(int argc, char **argv) {
              config_set(&cfg, "backend", a.backend, "--backend", &err) == ED_OK &&
              config_set(&cfg, "dtype", a.dtype, "--dtype", &err) == ED_OK &&
              config_set(&cfg, "lm_head_split", a.lm_head, "--lm-head-split", &err) == ED_OK;
+    for (int i = 0; ok && i < a.n_sets; i++) {
+        char key[64];
+        const char *eq = strchr(a.sets[i], '=');
+        snprintf(key, sizeof key, "%.*s", (int)(eq - a.sets[i]), a.sets[i]);
+        ok = config_set(&cfg, key, eq + 1, "--set", &err) == ED_OK;
+    }
     const char *dtype = dtype_name(config_dtype(&cfg)); /* auto resolved for the backend */
     snprintf(model_path, sizeof model_path, "%s", a.model_file ? a.model_file : "");
     if (!a.model_file)
@@ -125,7 +141,7 @@ int main(int argc, char **argv) {
     snprintf(cfg.requests, sizeof cfg.requests, "%s", req_path);
     snprintf(cfg.output, sizeof cfg.output, "%s", out_path);
     cfg.tp = size;
-    cfg.max_batch_size = a.batch;
+    cfg.max_batch_size = a.batch * a.beams; /* decode slots: one per beam */
     cfg.max_input_len = a.input_len;
     cfg.max_output_len = a.output_len;
     cfg.stats_every = 0;
@@ -165,7 +181,9 @@ int main(int argc, char **argv) {
                "\"encoder_tokens_per_s\": %.1f}\n",
                a.name, a.backend, dtype, size, a.lm_head, a.batch, a.input_len, a.output_len,
                r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps, r.argmax_steps,
-               r.wall_s > 0 ? r.decoder_tokens / r.wall_s : 0.0, r.wall_s, ru.ru_maxrss / 1024.0,
+               r.wall_s > 0 && !a.encode_only ? (double)r.requests_done * a.output_len / r.wall_s
+                                              : 0.0,
+               r.wall_s, ru.ru_maxrss / 1024.0,
                device_mb, a.encode_only, r.encode_s > 0 ? r.encoder_tokens / r.encode_s : 0.0);
         remove(req_path);
         remove(out_path);
