@@ -315,13 +315,21 @@ void scheduler_apply_argmax(scheduler *s, const step_plan *p, const float *pairs
 }
 
 void scheduler_apply_logits(scheduler *s, const step_plan *p, const float *logits) {
-    int V = s->cfg.vocab;
-    for (int i = 0; i < p->n_decode;) {
-        sequence *seq = s->plan_seqs[i];
-        int n = seq->n_beams;
-        sequence_advance(seq, logits + (size_t)i * V, s->cfg.eos_id);
+    int V = s->cfg.vocab, n_seqs = 0;
+    int first_row[p->n_decode > 0 ? p->n_decode : 1]; /* each sequence's rows are consecutive */
+    for (int i = 0; i < p->n_decode; i += s->plan_seqs[i]->n_beams) first_row[n_seqs++] = i;
+    /* Sequences advance independently (their own tokens, beams, scratch and generator), so large
+     * steps use every core of rank 0's node: log-softmax and top-k over vocab-sized rows is the
+     * host's heaviest work (beam search). Forking block tables touches the shared pool: serial. */
+    int parallel = n_seqs > 1 && (size_t)p->n_decode * V >= ((size_t)1 << 16);
+    (void)parallel;
+#pragma omp parallel for schedule(dynamic, 1) if (parallel)
+    for (int j = 0; j < n_seqs; j++)
+        sequence_advance(s->plan_seqs[first_row[j]], logits + (size_t)first_row[j] * V,
+                         s->cfg.eos_id);
+    for (int j = 0; j < n_seqs; j++) {
+        sequence *seq = s->plan_seqs[first_row[j]];
         if (seq->needs_fork) fork_tables(s, seq);
-        i += n;
     }
 }
 
