@@ -6,7 +6,7 @@
 set -euo pipefail
 model=$1 batch=$2 inp=${3:-128} out=${4:-64} modes=${5:-eager} dtype=${6:-auto} beams=${7:-1}
 build=${BUILD_DIR:-build}
-ours=$(mpirun -n 1 "$build/encdec_bench" --model "$model" --backend cuda --dtype "$dtype" \
+ours=$(mpirun --bind-to none -n 1 "$build/encdec_bench" --model "$model" --backend cuda --dtype "$dtype" \
   --batch "$batch" --input-len "$inp" --output-len "$out" --beams "$beams" 2>/dev/null | grep '^{')
 echo "$ours"
 python3 "$(dirname "$0")/bench_hf.py" --model "$model" --batch "$batch" --input-len "$inp" \
