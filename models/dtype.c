@@ -56,3 +56,7 @@ uint16_t dtype_f32_to_fp16(float f) {
     uint16_t exp = (uint16_t)(e - 1 + 15);
     return sign | (uint16_t)(exp << 10) | ((uint16_t)scaled & 0x3ffu);
 }
+
+void dtype_f32_to_16bit(const float *src, size_t n, int bf16, uint16_t *dst) {
+    for (size_t i = 0; i < n; i++) dst[i] = bf16 ? dtype_f32_to_bf16(src[i]) : dtype_f32_to_fp16(src[i]);
+}

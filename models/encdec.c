@@ -179,19 +179,23 @@ static const float *take_residual(encdec_model *m) {
     return delta;
 }
 
-/* y[n, out] = x[n, in] @ w^T (+ b). */
+/* y[n, out] = x[n, in] @ w^T (+ b); flags as matmul_wt's. */
+static void project(const encdec_model *m, int flags, const float *x, const void *w,
+                    const float *b, float *y, int n, int out, int in) {
+    m->be->matmul_wt(x, w, m->w->wtype, y, n, out, in, flags);
+    if (b) m->be->add_bias(y, b, n, out);
+}
+
 static void linear(const encdec_model *m, const float *x, const void *w, const float *b, float *y,
                    int n, int out, int in) {
-    m->be->matmul_wt(x, w, m->w->wtype, y, n, out, in, 0);
-    if (b) m->be->add_bias(y, b, n, out);
+    project(m, 0, x, w, b, y, n, out, in);
 }
 
 /* linear() again on the x of the previous linear() call, unchanged since (its rounding to the
  * weight dtype is reused). */
 static void linear_same_input(const encdec_model *m, const float *x, const void *w, const float *b,
                               float *y, int n, int out, int in) {
-    m->be->matmul_wt(x, w, m->w->wtype, y, n, out, in, MATMUL_SAME_INPUT);
-    if (b) m->be->add_bias(y, b, n, out);
+    project(m, MATMUL_SAME_INPUT, x, w, b, y, n, out, in);
 }
 
 /* The input of a sublayer: norm(x) in h for pre-norm blocks (the pending residual added on

@@ -123,8 +123,7 @@ ed_status h5_model_write_tensor(h5_model *f, const char *name, int rank, const i
     if (dtype != DTYPE_FP32) {
         half = malloc(n * sizeof *half);
         if (!half) return ed_fail(err, "tensor %s: out of memory", name);
-        for (size_t i = 0; i < n; i++)
-            half[i] = dtype == DTYPE_FP16 ? dtype_f32_to_fp16(data[i]) : dtype_f32_to_bf16(data[i]);
+        dtype_f32_to_16bit(data, n, dtype == DTYPE_BF16, half);
         buf = half;
     }
     ed_status st = ED_ERR;

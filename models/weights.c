@@ -61,9 +61,7 @@ static int load_one(void *vctx, const weight_ref *r) {
     if (esize == sizeof(float)) {
         c->w->be->upload(dst, c->staging, n);
     } else {
-        int bf16 = c->w->wtype == DTYPE_BF16;
-        for (size_t i = 0; i < n; i++)
-            c->half[i] = bf16 ? dtype_f32_to_bf16(c->staging[i]) : dtype_f32_to_fp16(c->staging[i]);
+        dtype_f32_to_16bit(c->staging, n, c->w->wtype == DTYPE_BF16, c->half);
         c->w->be->upload_raw(dst, c->half, n * esize);
     }
     if (weight_is_matrix(r->decl)) *(void **)weight_field(c->w, r) = dst;

@@ -322,7 +322,6 @@ void scheduler_apply_logits(scheduler *s, const step_plan *p, const float *logit
      * steps use every core of rank 0's node: log-softmax and top-k over vocab-sized rows is the
      * host's heaviest work (beam search). Forking block tables touches the shared pool: serial. */
     int parallel = n_seqs > 1 && (size_t)p->n_decode * V >= ((size_t)1 << 16);
-    (void)parallel;
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
     for (int j = 0; j < n_seqs; j++)
         sequence_advance(s->plan_seqs[first_row[j]], logits + (size_t)first_row[j] * V,

@@ -30,6 +30,8 @@ static void *g_workspace;
 static const size_t WORKSPACE_BYTES = 32u << 20;
 static void *g_xconv;       /* x rounded to the weight dtype: [m, k] 16-bit values */
 static size_t g_xconv_cap;  /* elements */
+/* What g_xconv holds: the rounding of src[n] to wtype (src NULL: nothing). */
+static struct { const float *src; size_t n; int wtype; } g_xconv_of;
 
 struct plan_entry {
     int m, n, k, wtype;
@@ -108,6 +110,7 @@ extern "C" void cuda_reserve_gemm_input(size_t n) {
         cudaFree(g_xconv);
     }
     g_xconv_cap = n;
+    g_xconv_of.src = NULL;
     if (cudaMalloc(&g_xconv, g_xconv_cap * 2) != cudaSuccess) {
         fprintf(stderr, "[encdec_tp cuda] cannot allocate %zu bytes for GEMM inputs\n",
                 g_xconv_cap * 2);
@@ -115,34 +118,30 @@ extern "C" void cuda_reserve_gemm_input(size_t n) {
     }
 }
 
-/* x [n] fp32 -> the scratch buffer in wtype; returns the scratch. It grows here only if nobody
- * reserved enough (cuda_reserve_gemm_input); graphs need it reserved. */
-static const void *round_input(const float *x, size_t n, int wtype) {
+/* x [n] fp32 -> g_xconv in wtype. It grows here only if nobody reserved enough
+ * (cuda_reserve_gemm_input); graphs need it reserved. */
+static void round_input(const float *x, size_t n, int wtype) {
     if (n > g_xconv_cap) cuda_reserve_gemm_input(n + n / 4);
     unsigned blocks = (unsigned)((n + 255) / 256 < 65536 ? (n + 255) / 256 : 65536);
     if (wtype == DTYPE_BF16)
         round_kernel<<<blocks, 256, 0, STREAM>>>(x, (__nv_bfloat16 *)g_xconv, n);
     else
         round_kernel<<<blocks, 256, 0, STREAM>>>(x, (__half *)g_xconv, n);
-    return g_xconv;
+    g_xconv_of.src = x, g_xconv_of.n = n, g_xconv_of.wtype = wtype;
 }
 
 extern "C" void cuda_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n,
                                int k, int flags) {
     if (m == 0 || n == 0) return;
     const plan_entry *p = plan_for(m, n, k, wtype);
-    /* The scratch still holds x rounded when the caller says x is the previous call's input. */
-    static const float *rounded_x;
-    static size_t rounded_n;
-    static int rounded_wtype;
     const void *b = x;
     if (wtype != DTYPE_FP32) {
+        /* The scratch still holds x rounded when the caller says x is unchanged since. */
         size_t nx = (size_t)m * k;
-        if (!(flags & MATMUL_SAME_INPUT) || x != rounded_x || nx != rounded_n ||
-            wtype != rounded_wtype)
+        if (!(flags & MATMUL_SAME_INPUT) || g_xconv_of.src != x || g_xconv_of.n != nx ||
+            g_xconv_of.wtype != wtype)
             round_input(x, nx, wtype);
         b = g_xconv;
-        rounded_x = x, rounded_n = nx, rounded_wtype = wtype;
     }
     float alpha = 1.0f, beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;
     LT_CHECK(cublasLtMatmul(g_lt, p->desc, &alpha, w, p->a, b, p->b, &beta, y, p->c, y, p->c,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kernels/backend.h"
+#include "kernels/cpu/cpu_ops.h"
 #include "models/dtype.h"
 #include "models/spec.h"
 #include "tests/unit/check.h"
@@ -57,14 +58,12 @@ static double rel_err(const float *d, const float *ref, size_t n) {
     } while (0)
 
 /* v [n] rounded to wtype and back, in place, as the GPU stores (or, for GEMM inputs, rounds)
- * it: fp16 saturates at +-65504. The 16-bit values go to bits when it is not NULL. */
+ * it (the CPU backend's cpu_round_to: fp16 saturates at +-65504). The 16-bit values go to bits
+ * when it is not NULL (exact: the values are already representable). */
 static void round_host(float *v, size_t n, int wtype, uint16_t *bits) {
-    for (size_t i = 0; wtype != DTYPE_FP32 && i < n; i++) {
-        float c = wtype == DTYPE_FP16 ? fminf(fmaxf(v[i], -65504.0f), 65504.0f) : v[i];
-        uint16_t h = wtype == DTYPE_BF16 ? dtype_f32_to_bf16(c) : dtype_f32_to_fp16(c);
-        v[i] = wtype == DTYPE_BF16 ? dtype_bf16_to_f32(h) : dtype_fp16_to_f32(h);
-        if (bits) bits[i] = h;
-    }
+    if (wtype == DTYPE_FP32) return;
+    for (size_t i = 0; i < n; i++) v[i] = cpu_round_to(v[i], wtype);
+    if (bits) dtype_f32_to_16bit(v, n, wtype == DTYPE_BF16, bits);
 }
 
 /* w [n] rounded to wtype in place (the CPU reference then sees the stored values), and a

@@ -146,6 +146,14 @@ static double encoder_error(const cJSON *ref, const cJSON *resp) {
     return mr > 0 ? md / mr : md;
 }
 
+/* 1 (and a FAIL line) when HF gave a finish_reason and ours differs. */
+static int finish_differs(const char *id, const cJSON *hf, const cJSON *ours) {
+    if (!hf || cJSON_Compare(hf, ours, 1)) return 0;
+    printf("FAIL %s: finish_reason %s, HF %s\n", id, ours ? ours->valuestring : "-",
+           hf->valuestring);
+    return 1;
+}
+
 /* Relative logits error, or -1 when the shapes differ. */
 static double logits_error(const cJSON *ref, const cJSON *got) {
     if (!cJSON_IsArray(got) || cJSON_GetArraySize(ref) != cJSON_GetArraySize(got)) return -1;
@@ -258,20 +266,16 @@ int main(int argc, char **argv) {
                     printf("note %s: ids part at step %d where HF's top-2 margin is %.3g "
                            "(within our error); compared up to there\n", id, parted, margin);
                     n_parted++;
-                } else if (e_fin && !cJSON_Compare(e_fin, g_fin, 1)) {
-                    printf("FAIL %s: finish_reason %s, HF %s\n", id,
-                           g_fin ? g_fin->valuestring : "-", e_fin->valuestring);
-                    failures++;
+                } else {
+                    failures += finish_differs(id, e_fin, g_fin);
                 }
                 if (err > worst) worst = err;
             } else if (!cJSON_Compare(e_ids, g_ids, 1)) {
                 printf("FAIL %s: output_ids differ\n  hf:   %s\n  ours: %s\n", id,
                        cJSON_PrintUnformatted(e_ids), g_ids ? cJSON_PrintUnformatted(g_ids) : "-");
                 failures++;
-            } else if (e_fin && !cJSON_Compare(e_fin, g_fin, 1)) {
-                printf("FAIL %s: finish_reason %s, HF %s\n", id,
-                       g_fin ? g_fin->valuestring : "-", e_fin->valuestring);
-                failures++;
+            } else {
+                failures += finish_differs(id, e_fin, g_fin);
             }
             if (e_log && !ids_only && !margin_ids) {
                 double err = logits_error(e_log, cJSON_GetObjectItemCaseSensitive(match, "logits"));
