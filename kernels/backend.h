@@ -27,6 +27,8 @@ typedef struct attn_params {
     int rel_ld, buckets, max_distance, bidirectional;
     int causal;            /* key j visible to query position p iff j <= p */
     int max_keys;          /* upper bound of the keys any query of the call sees (scratch size) */
+    int tf32;              /* prefill may multiply on TF32 tensor cores (10-bit mantissas, fp32
+                            * sums); set with 16-bit weight dtypes; the CPU ignores it */
 } attn_params;
 
 /* One layer of a paged KV pool (runtime/kv_store.h): key/value row `pos` of a sequence whose

@@ -326,6 +326,7 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
         linear_same_input(m, in, lw->self_v, lw->self_v_b, m->v, T, m->I_l, m->D);
         attn_params ap = attn_of(m, enc, lw, 1, 0);
         ap.max_keys = max_len;
+        ap.tf32 = m->w->wtype != DTYPE_FP32;
         m->be->attention_prefill(&ap, m->q, m->k, m->v, m->att, p->n_encode, m->d_idx + il.seq_off,
                                  m->d_idx + il.seq_len);
         linear(m, m->att, lw->self_o, NULL, m->out, T, m->D, m->I_l);

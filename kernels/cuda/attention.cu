@@ -7,27 +7,11 @@
 #include <float.h>
 
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/relbias.cuh"
+#include "kernels/cuda/smem.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 #define THREADS 128
-
-__device__ int bucket_of(int relative_position, int bidirectional, int num_buckets, int max_distance) {
-    int bucket = 0, n = num_buckets, rp;
-    if (bidirectional) {
-        n /= 2;
-        if (relative_position > 0) bucket += n;
-        rp = relative_position < 0 ? -relative_position : relative_position;
-    } else {
-        rp = relative_position < 0 ? -relative_position : 0;
-    }
-    int max_exact = n / 2;
-    if (rp < max_exact) return bucket + rp;
-    float denom = (float)log((double)max_distance / (double)max_exact);
-    float v = logf((float)rp / (float)max_exact) / denom * (float)(n - max_exact);
-    int large = max_exact + (int)v;
-    if (large > n - 1) large = n - 1;
-    return bucket + large;
-}
 
 __device__ float block_reduce(float v, int is_max) {
     __shared__ float part[THREADS / 32];
@@ -222,20 +206,6 @@ __global__ void paged_kernel(attn_params p, const float *q, float *out, kv_layou
     attend(p, q + (size_t)i * p.row, out + (size_t)i * p.row, src, n_k[i], q_pos[i], h);
 }
 
-/* Dynamic shared memory of `bytes`, raising the kernel's limit past the default 48 KiB once per
- * new maximum (so that a recorded graph's launches make no attribute calls). */
-template <typename K>
-static size_t prepare_smem(K kernel, size_t bytes) {
-    static struct { const void *fn; size_t bytes; } raised[16];
-    if (bytes <= 48 * 1024) return bytes;
-    int i = 0;
-    while (i < 16 && raised[i].fn && raised[i].fn != (const void *)kernel) i++;
-    if (i < 16 && raised[i].fn && raised[i].bytes >= bytes) return bytes;
-    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
-    if (i < 16) raised[i].fn = (const void *)kernel, raised[i].bytes = bytes;
-    return bytes;
-}
-
 /* Scores of up to max_keys keys. Padded: the compiler's vectorized reads of the scores may run a
  * few floats past the last visible key (compute-sanitizer reported 12-byte reads just past the
  * end). */
@@ -257,6 +227,7 @@ extern "C" void cuda_attention_prefill(const attn_params *p, const float *q, con
                                        const float *v, float *out, int n_seqs, const int32_t *off,
                                        const int32_t *len) {
     if (!n_seqs || p->max_keys <= 0) return;
+    if (cuda_attention_prefill_tf32(p, q, k, v, out, n_seqs, off, len)) return;
     if (p->d_kv <= 16) launch_prefill_tiled<16>(p, q, k, v, out, n_seqs, off, len);
     else if (p->d_kv <= 32) launch_prefill_tiled<32>(p, q, k, v, out, n_seqs, off, len);
     else if (p->d_kv <= 64) launch_prefill_tiled<64>(p, q, k, v, out, n_seqs, off, len);

@@ -212,6 +212,32 @@ static void test_attention(void) {
     gpu->free(dnk), gpu->free(dqpos);
 }
 
+/* The tensor-core (TF32) prefill against the CPU's fp32 one: head widths that need padding
+ * (20) and the T5 width (64), sequences of 1 token, one tile, and several key tiles, T5 bias. */
+static void test_attention_tf32(int d_kv) {
+    int heads = 2, row = heads * d_kv, buckets = 32, maxd = 128;
+    float *bias = rnd((size_t)buckets * heads, 2), *dbias = dev(bias, (size_t)buckets * heads);
+    int32_t off[3] = {0, 1, 18}, len[3] = {1, 17, 150};
+    int T = 168;
+    size_t n = (size_t)T * row;
+    float *q = rnd(n, 1), *k = rnd(n, 1), *v = rnd(n, 1), *o = malloc(n * sizeof(float));
+    float *dq = dev(q, n), *dk = dev(k, n), *dv = dev(v, n), *dout = gpu->alloc(n * sizeof(float));
+    attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = 0.5f, .rel_bias = bias,
+                     .rel_ld = heads, .buckets = buckets, .max_distance = maxd,
+                     .bidirectional = 1, .max_keys = 150, .tf32 = 1};
+    cpu->attention_prefill(&p, q, k, v, o, 3, off, len);
+    attn_params pg = p;
+    pg.rel_bias = dbias;
+    int32_t *doff = dev_i(off, 3), *dlen = dev_i(len, 3);
+    gpu->attention_prefill(&pg, dq, dk, dv, dout, 3, doff, dlen);
+    char name[64];
+    snprintf(name, sizeof name, "attention_prefill tf32 d%d", d_kv);
+    EXPECT_CLOSE(name, dout, o, n, 2e-3);
+    free(bias), free(q), free(k), free(v), free(o);
+    gpu->free(dbias), gpu->free(dq), gpu->free(dk), gpu->free(dv), gpu->free(dout);
+    gpu->free(doff), gpu->free(dlen);
+}
+
 int main(void) {
     ed_error err;
     if (cuda_backend_init(0, &err)) {
@@ -227,5 +253,7 @@ int main(void) {
     test_gemm(5, 64, 256, 0, DTYPE_FP16, 1e5f);
     test_norms_and_elementwise();
     test_attention();
+    test_attention_tf32(20);
+    test_attention_tf32(64);
     TEST_MAIN_END("test_ops (cuda vs cpu)");
 }
