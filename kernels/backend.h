@@ -18,7 +18,7 @@
  * score(i, j) = scale * q_i . k_j + bias(h, bucket(j - q_pos))   (bias only if rel_bias)
  * Rows hold all local heads: head h at columns [h * d_kv, (h + 1) * d_kv) of a row of `row`
  * floats (row = heads * d_kv). */
-enum { MATMUL_ACCUMULATE = 1, MATMUL_SAME_INPUT = 2 }; /* matmul_wt flags */
+enum { MATMUL_ACCUMULATE = 1, MATMUL_SAME_INPUT = 2, MATMUL_X_IN_WTYPE = 4 }; /* matmul_wt flags */
 
 typedef struct attn_params {
     int heads, d_kv, row;
@@ -69,27 +69,33 @@ typedef struct backend {
      * accumulated in fp32. With a 16-bit wtype, x is rounded to wtype first (fp16: clamped to
      * +-65504, as Hugging Face clamps T5's fp16 hidden states), y stays fp32. flags:
      * MATMUL_ACCUMULATE; MATMUL_SAME_INPUT = x is the buffer of the previous matmul_wt call,
-     * same m, k and wtype, unchanged since (Q/K/V of one input): its rounding may be reused. */
-    void (*matmul_wt)(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
+     * same m, k and wtype, unchanged since (Q/K/V of one input): its rounding may be reused;
+     * MATMUL_X_IN_WTYPE = x holds [m, k] values already in wtype (a producer's output with
+     * ytype = wtype, below), used as they are. */
+    void (*matmul_wt)(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                       int flags);
     /* y[i, :] = table[ids[i], :] (as fp32) for i < n; table is [V, d] in wtype; ids: backend int
      * buffer. */
     void (*embed)(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
     /* y[r, :] = x[r, :] * rsqrt(mean(x[r, :]^2) + eps) * w  (T5LayerNorm / RMSNorm).
      * With a residual delta (not NULL), x += delta first, in place, and y = norm of the sum (the
-     * residual add fused with the norm). x and y may be the same buffer (as for layer_norm). */
+     * residual add fused with the norm). x and y may be the same buffer (as for layer_norm).
+     * y is in ytype: fp32, or a 16-bit weight dtype rounded as matmul_wt rounds its inputs (a
+     * GEMM input made by the producer: no separate rounding pass; y then must not be x). */
     void (*rms_norm)(float *x, const float *delta, const float *w, float eps, int rows, int d,
-                     float *y);
+                     void *y, int ytype);
     /* y[r, :] = (x[r, :] - mean) * rsqrt(var + eps) * w + b  (nn.LayerNorm, biased variance). */
     void (*layer_norm)(float *x, const float *delta, const float *w, const float *b, float eps,
-                       int rows, int d, float *y);
+                       int rows, int d, void *y, int ytype);
     /* y[r, :] += b for r < rows; y is [rows, n]. */
     void (*add_bias)(float *y, const float *b, int rows, int n);
     void (*add)(float *y, const float *x, size_t n);   /* y += x */
     void (*scale)(float *y, float s, size_t n);        /* y *= s */
     void (*activation)(int act, float *x, size_t n);   /* in place, act_kind */
-    /* y = act(gate) * lin, elementwise. */
-    void (*gated_activation)(int act, const float *gate, const float *lin, float *y, size_t n);
+    /* y = act(gate) * lin, elementwise; y in ytype as for rms_norm (a 16-bit y must not overlap
+     * gate or lin). */
+    void (*gated_activation)(int act, const float *gate, const float *lin, void *y, int ytype,
+                             size_t n);
     /* Copies n int32 values from host memory into a backend int buffer (alloc'd like any). */
     void (*upload_i32)(int32_t *dst, const int32_t *src, size_t n);
 

@@ -19,6 +19,8 @@ struct encdec_model {
     float *x, *h, *out;      /* [T, D] residual stream, normed input, projection output */
     float *q, *k, *v, *att;  /* [T, I_l] */
     float *f0, *f1;          /* [T, F_l] FFN hidden */
+    void *xin;               /* [T, max(D, F_l)] a GEMM input its producer (pre-norm, gated
+                              * activation) wrote in the 16-bit weight dtype; NULL with fp32 */
     float *logits;           /* [max_dec, V_l] this rank's logits slice */
     float *pairs;            /* [max_dec, 2] this rank's (best logit, token) per row */
     float *host_pairs, *gathered_pairs; /* [max_dec, 2], [tp, max_dec, 2] host */
@@ -99,11 +101,15 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
     m->max_tokens = max_enc_tokens > max_dec_tokens ? max_enc_tokens : max_dec_tokens;
     m->idx_plan_seq = UINT64_MAX;
     size_t T = (size_t)m->max_tokens;
+    size_t widest = (size_t)(m->F_l > m->I_l ? m->F_l : m->I_l);
+    if ((size_t)m->D > widest) widest = (size_t)m->D;
+    size_t xin_floats = w->wtype == DTYPE_FP32 ? 0 : (T * widest + 1) / 2; /* 16-bit values */
     size_t sizes[] = {T * m->D, T * m->D, T * m->D, T * m->I_l, T * m->I_l, T * m->I_l,
                       T * m->I_l, T * m->F_l, T * m->F_l, (size_t)max_dec_tokens * m->V_l,
-                      (size_t)max_dec_tokens * 2};
+                      (size_t)max_dec_tokens * 2, xin_floats};
+    float *xin = NULL;
     float **slots[] = {&m->x, &m->h, &m->out, &m->q, &m->k, &m->v, &m->att, &m->f0, &m->f1,
-                       &m->logits, &m->pairs};
+                       &m->logits, &m->pairs, &xin};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
     m->arena_bytes = total * sizeof(float);
@@ -126,16 +132,14 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
         return ed_fail(err, "cannot allocate %zu bytes of activations for %zu tokens per step",
                        total * sizeof(float), T);
     }
-    if (m->be->graphs) { /* GEMM inputs of any step sized now: recorded steps cannot allocate */
-        size_t widest = (size_t)(m->F_l > m->I_l ? m->F_l : m->I_l);
-        if ((size_t)m->D > widest) widest = (size_t)m->D;
+    if (m->be->graphs) /* GEMM inputs of any step sized now: recorded steps cannot allocate */
         m->be->graphs->reserve_gemm_input(T * widest);
-    }
     float *p = m->arena;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         *slots[i] = p;
         p += (sizes[i] + 15) & ~(size_t)15;
     }
+    m->xin = xin_floats ? xin : NULL;
     *out = m;
     return ED_OK;
 }
@@ -163,12 +167,21 @@ void encdec_graph_counts(const encdec_model *m, long *replays, long *captures) {
 }
 
 /* y[n, D] = norm(x + delta) per the spec (RMSNorm, or LayerNorm with bias b), with x += delta
- * done by the same kernel when delta is not NULL; y may be x. */
+ * done by the same kernel when delta is not NULL; y in ytype (fp32: y may be x). */
 static void norm(const encdec_model *m, const float *delta, const float *w, const float *b, int n,
-                 float *y) {
-    if (m->s->norm == NORM_RMS) m->be->rms_norm(m->x, delta, w, m->s->norm_eps, n, m->D, y);
-    else m->be->layer_norm(m->x, delta, w, b, m->s->norm_eps, n, m->D, y);
+                 void *y, int ytype) {
+    if (m->s->norm == NORM_RMS) m->be->rms_norm(m->x, delta, w, m->s->norm_eps, n, m->D, y, ytype);
+    else m->be->layer_norm(m->x, delta, w, b, m->s->norm_eps, n, m->D, y, ytype);
 }
+
+/* The input of a projection: fp32 activations, or values its producer already wrote in the
+ * weight dtype (flags = MATMUL_X_IN_WTYPE; matmul_wt does not round them again). */
+typedef struct gemm_input {
+    const void *x;
+    int flags;
+} gemm_input;
+
+static gemm_input fp32_in(const float *x) { return (gemm_input){x, 0}; }
 
 /* Pre-norm blocks leave their sublayer output in `out` (pending_residual = 1) and the next norm
  * adds it to the residual stream x in the same kernel. Returns the pending delta, or NULL, and
@@ -180,30 +193,35 @@ static const float *take_residual(encdec_model *m) {
 }
 
 /* y[n, out] = x[n, in] @ w^T (+ b); flags as matmul_wt's. */
-static void project(const encdec_model *m, int flags, const float *x, const void *w,
+static void project(const encdec_model *m, int flags, gemm_input x, const void *w,
                     const float *b, float *y, int n, int out, int in) {
-    m->be->matmul_wt(x, w, m->w->wtype, y, n, out, in, flags);
+    m->be->matmul_wt(x.x, w, m->w->wtype, y, n, out, in, flags | x.flags);
     if (b) m->be->add_bias(y, b, n, out);
 }
 
-static void linear(const encdec_model *m, const float *x, const void *w, const float *b, float *y,
+static void linear(const encdec_model *m, gemm_input x, const void *w, const float *b, float *y,
                    int n, int out, int in) {
     project(m, 0, x, w, b, y, n, out, in);
 }
 
 /* linear() again on the x of the previous linear() call, unchanged since (its rounding to the
  * weight dtype is reused). */
-static void linear_same_input(const encdec_model *m, const float *x, const void *w, const float *b,
+static void linear_same_input(const encdec_model *m, gemm_input x, const void *w, const float *b,
                               float *y, int n, int out, int in) {
     project(m, MATMUL_SAME_INPUT, x, w, b, y, n, out, in);
 }
 
-/* The input of a sublayer: norm(x) in h for pre-norm blocks (the pending residual added on
- * the way), x itself for post-norm ones. */
-static const float *sublayer_in(encdec_model *m, const float *w, const float *b, int n) {
-    if (!m->s->pre_norm) return m->x;
-    norm(m, take_residual(m), w, b, n, m->h);
-    return m->h;
+/* The input of a sublayer: norm(x) for pre-norm blocks (the pending residual added on the way),
+ * written by the norm straight in the weight dtype when it is 16-bit (into xin, else h); x
+ * itself for post-norm ones. */
+static gemm_input sublayer_in(encdec_model *m, const float *w, const float *b, int n) {
+    if (!m->s->pre_norm) return fp32_in(m->x);
+    if (m->xin) {
+        norm(m, take_residual(m), w, b, n, m->xin, m->w->wtype);
+        return (gemm_input){m->xin, MATMUL_X_IN_WTYPE};
+    }
+    norm(m, take_residual(m), w, b, n, m->h, DTYPE_FP32);
+    return fp32_in(m->h);
 }
 
 /* Sums the row-parallel partial output `out` over ranks and adds its bias once. Pre-norm: `out`
@@ -213,23 +231,29 @@ static ed_status sublayer_out(encdec_model *m, const float *out_b, const float *
     if (comm_allreduce_sum(m->comm, m->out, (size_t)n * m->D, err)) return ED_ERR;
     if (out_b) m->be->add_bias(m->out, out_b, n, m->D);
     if (m->s->pre_norm) m->pending_residual = 1;
-    else norm(m, m->out, norm_w, norm_b, n, m->x);
+    else norm(m, m->out, norm_w, norm_b, n, m->x, DTYPE_FP32);
     return ED_OK;
 }
 
 static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_error *err) {
     const backend *be = m->be;
     size_t nf = (size_t)n * m->F_l;
-    const float *in = sublayer_in(m, lw->ffn_norm, lw->ffn_norm_b, n);
+    gemm_input in = sublayer_in(m, lw->ffn_norm, lw->ffn_norm_b, n);
+    gemm_input hidden = fp32_in(m->f0);
     if (m->s->gated_ffn) {
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, m->F_l, m->D);
         linear_same_input(m, in, lw->ffn_wi1, NULL, m->f1, n, m->F_l, m->D);
-        be->gated_activation(m->s->act, m->f0, m->f1, m->f0, nf);
+        if (m->xin) { /* in (xin) is consumed by now: the product overwrites it */
+            be->gated_activation(m->s->act, m->f0, m->f1, m->xin, m->w->wtype, nf);
+            hidden = (gemm_input){m->xin, MATMUL_X_IN_WTYPE};
+        } else {
+            be->gated_activation(m->s->act, m->f0, m->f1, m->f0, DTYPE_FP32, nf);
+        }
     } else {
         linear(m, in, lw->ffn_wi, lw->ffn_wi_b, m->f0, n, m->F_l, m->D);
         be->activation(m->s->act, m->f0, nf);
     }
-    linear(m, m->f0, lw->ffn_wo, NULL, m->out, n, m->D, m->F_l);
+    linear(m, hidden, lw->ffn_wo, NULL, m->out, n, m->D, m->F_l);
     return sublayer_out(m, lw->ffn_wo_b, lw->ffn_norm, lw->ffn_norm_b, n, err);
 }
 
@@ -248,7 +272,8 @@ static void embed(encdec_model *m, const stack_weights *st, const int32_t *ids, 
         pos = m->out;
     }
     if (s->embed_norm) /* x = layernorm_embedding(x + positions), one kernel */
-        m->be->layer_norm(m->x, pos, st->embed_norm, st->embed_norm_b, s->norm_eps, n, m->D, m->x);
+        m->be->layer_norm(m->x, pos, st->embed_norm, st->embed_norm_b, s->norm_eps, n, m->D, m->x,
+                          DTYPE_FP32);
     else if (pos)
         m->be->add(m->x, pos, (size_t)n * m->D);
 }
@@ -261,7 +286,7 @@ static const float *stack_out(encdec_model *m, const stack_weights *st, int n) {
         if (delta) m->be->add(m->x, delta, (size_t)n * m->D);
         return m->x;
     }
-    norm(m, take_residual(m), st->final_norm, st->final_norm_b, n, m->h);
+    norm(m, take_residual(m), st->final_norm, st->final_norm_b, n, m->h, DTYPE_FP32);
     return m->h;
 }
 
@@ -320,7 +345,7 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
         if (p->enc[e].len > max_len) max_len = p->enc[e].len;
     for (int l = 0; l < enc->n_layers; l++) {
         const layer_weights *lw = &enc->layers[l];
-        const float *in = sublayer_in(m, lw->self_norm, lw->self_norm_b, T);
+        gemm_input in = sublayer_in(m, lw->self_norm, lw->self_norm_b, T);
         linear(m, in, lw->self_q, lw->self_q_b, m->q, T, m->I_l, m->D);
         linear_same_input(m, in, lw->self_k, lw->self_k_b, m->k, T, m->I_l, m->D);
         linear_same_input(m, in, lw->self_v, lw->self_v_b, m->v, T, m->I_l, m->D);
@@ -329,7 +354,7 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
         ap.tf32 = m->w->wtype != DTYPE_FP32;
         m->be->attention_prefill(&ap, m->q, m->k, m->v, m->att, p->n_encode, m->d_idx + il.seq_off,
                                  m->d_idx + il.seq_len);
-        linear(m, m->att, lw->self_o, NULL, m->out, T, m->D, m->I_l);
+        linear(m, fp32_in(m->att), lw->self_o, NULL, m->out, T, m->D, m->I_l);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, T, err) ||
             ffn_block(m, lw, T, err))
             return ED_ERR;
@@ -347,9 +372,10 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
     for (int l = 0; l < m->w->dec.n_layers; l++) {
         const layer_weights *lw = &m->w->dec.layers[l];
         /* enc_out stays unchanged through this loop: its rounding is made once. */
-        if (l == 0) linear(m, enc_out, lw->cross_k, lw->cross_k_b, m->k, T, m->I_l, m->D);
-        else linear_same_input(m, enc_out, lw->cross_k, lw->cross_k_b, m->k, T, m->I_l, m->D);
-        linear_same_input(m, enc_out, lw->cross_v, lw->cross_v_b, m->v, T, m->I_l, m->D);
+        gemm_input in = fp32_in(enc_out);
+        if (l == 0) linear(m, in, lw->cross_k, lw->cross_k_b, m->k, T, m->I_l, m->D);
+        else linear_same_input(m, in, lw->cross_k, lw->cross_k_b, m->k, T, m->I_l, m->D);
+        linear_same_input(m, in, lw->cross_v, lw->cross_v_b, m->v, T, m->I_l, m->D);
         kv_layout cross = kv_store_layout(kv, KV_CROSS, l);
         m->be->kv_scatter(m->k, T, &cross, 0, m->d_idx + il.blocks, m->d_idx + il.row_tab,
                           m->d_idx + il.row_pos);
@@ -400,7 +426,7 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
     for (int l = 0; l < dec->n_layers; l++) {
         const layer_weights *lw = &dec->layers[l];
         /* Causal self-attention over the sequence's own KV, this token appended first. */
-        const float *in = sublayer_in(m, lw->self_norm, lw->self_norm_b, n);
+        gemm_input in = sublayer_in(m, lw->self_norm, lw->self_norm_b, n);
         linear(m, in, lw->self_q, lw->self_q_b, m->q, n, m->I_l, m->D);
         linear_same_input(m, in, lw->self_k, lw->self_k_b, m->k, n, m->I_l, m->D);
         linear_same_input(m, in, lw->self_v, lw->self_v_b, m->v, n, m->I_l, m->D);
@@ -411,7 +437,7 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         sp.max_keys = max_self;
         be->attention_paged(&sp, m->q, m->att, n, &self, ib, m->d_idx + il.self_tab,
                             m->d_idx + il.self_nk, m->d_idx + il.pos);
-        linear(m, m->att, lw->self_o, NULL, m->out, n, m->D, m->I_l);
+        linear(m, fp32_in(m->att), lw->self_o, NULL, m->out, n, m->D, m->I_l);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, n, err)) return ED_ERR;
         /* Cross-attention over the request's stored encoder K/V (no position bias). */
         in = sublayer_in(m, lw->cross_norm, lw->cross_norm_b, n);
@@ -421,7 +447,7 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         cp.max_keys = max_cross;
         be->attention_paged(&cp, m->q, m->att, n, &cross, ib, m->d_idx + il.cross_tab,
                             m->d_idx + il.cross_nk, m->d_idx + il.pos);
-        linear(m, m->att, lw->cross_o, NULL, m->out, n, m->D, m->I_l);
+        linear(m, fp32_in(m->att), lw->cross_o, NULL, m->out, n, m->D, m->I_l);
         if (sublayer_out(m, lw->cross_o_b, lw->cross_norm, lw->cross_norm_b, n, err) ||
             ffn_block(m, lw, n, err))
             return ED_ERR;
@@ -496,7 +522,7 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
         be->scale(m->h, 1.0f / sqrtf((float)m->D), (size_t)n * m->D);
         h = m->h;
     }
-    if (m->V_l) linear(m, h, m->w->lm_head, m->w->logits_bias, m->logits, n, m->V_l, m->D);
+    if (m->V_l) linear(m, fp32_in(h), m->w->lm_head, m->w->logits_bias, m->logits, n, m->V_l, m->D);
     if (p->argmax_only) return argmax_out(m, n, logits_host, err);
     if (!m->w->vocab_parallel) {
         be->download(logits_host, m->logits, (size_t)n * m->V);

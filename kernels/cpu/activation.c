@@ -18,6 +18,7 @@ void cpu_activation(int act, float *x, size_t n) {
     for (size_t i = 0; i < n; i++) x[i] = act_apply(act, x[i]);
 }
 
-void cpu_gated_activation(int act, const float *gate, const float *lin, float *y, size_t n) {
-    for (size_t i = 0; i < n; i++) y[i] = act_apply(act, gate[i]) * lin[i];
+void cpu_gated_activation(int act, const float *gate, const float *lin, void *y, int ytype,
+                          size_t n) {
+    for (size_t i = 0; i < n; i++) cpu_store(y, ytype, i, act_apply(act, gate[i]) * lin[i]);
 }

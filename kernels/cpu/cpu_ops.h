@@ -11,15 +11,17 @@
 float cpu_widen(const void *w, int wtype, size_t i);
 /* v rounded to wtype and back (fp16 saturating at +-65504), as GEMM inputs are. */
 float cpu_round_to(float v, int wtype);
-void cpu_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
+/* y[i] = v in ytype: fp32, or rounded to a 16-bit dtype as cpu_round_to rounds (the bits). */
+void cpu_store(void *y, int ytype, size_t i, float v);
+void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                    int flags);
 void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
-void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d,
-                  float *y);
+void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d, void *y, int ytype);
 void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
-                    int rows, int d, float *y);
+                    int rows, int d, void *y, int ytype);
 void cpu_activation(int act, float *x, size_t n);
-void cpu_gated_activation(int act, const float *gate, const float *lin, float *y, size_t n);
+void cpu_gated_activation(int act, const float *gate, const float *lin, void *y, int ytype,
+                           size_t n);
 void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
                      float *out);
 void cpu_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,

@@ -21,7 +21,14 @@ float cpu_round_to(float v, int wtype) {
     return v;
 }
 
-void cpu_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
+void cpu_store(void *y, int ytype, size_t i, float v) {
+    if (ytype == DTYPE_BF16) ((uint16_t *)y)[i] = dtype_f32_to_bf16(v);
+    else if (ytype == DTYPE_FP16)
+        ((uint16_t *)y)[i] = dtype_f32_to_fp16(fminf(fmaxf(v, -65504.0f), 65504.0f));
+    else ((float *)y)[i] = v;
+}
+
+void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                    int flags) {
     if (m == 0 || n == 0) return;
     float beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;
@@ -34,7 +41,9 @@ void cpu_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, in
     float *wf = malloc(nw * sizeof(float)), *xr = malloc(nx * sizeof(float));
     if (!wf || !xr) abort(); /* the ops table has no status; the CPU 16-bit path is for tests */
     for (size_t i = 0; i < nw; i++) wf[i] = cpu_widen(w, wtype, i);
-    for (size_t i = 0; i < nx; i++) xr[i] = cpu_round_to(x[i], wtype);
+    for (size_t i = 0; i < nx; i++)
+        xr[i] = flags & MATMUL_X_IN_WTYPE ? cpu_widen(x, wtype, i)
+                                          : cpu_round_to(((const float *)x)[i], wtype);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, xr, k, wf, k,
                 beta, y, n);
     free(wf);

@@ -18,27 +18,27 @@ static float *residual_row(float *x, const float *delta, int r, int d) {
 }
 
 void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d,
-                  float *y) {
+                  void *y, int ytype) {
     for (int r = 0; r < rows; r++) {
         const float *xr = residual_row(x, delta, r, d);
-        float *yr = y + (size_t)r * d;
+        size_t y0 = (size_t)r * d;
         double ss = 0.0;
         for (int i = 0; i < d; i++) ss += (double)xr[i] * xr[i];
         float inv = 1.0f / sqrtf((float)(ss / d) + eps);
-        for (int i = 0; i < d; i++) yr[i] = w[i] * (xr[i] * inv);
+        for (int i = 0; i < d; i++) cpu_store(y, ytype, y0 + i, w[i] * (xr[i] * inv));
     }
 }
 
 void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
-                    int rows, int d, float *y) {
+                    int rows, int d, void *y, int ytype) {
     for (int r = 0; r < rows; r++) {
         const float *xr = residual_row(x, delta, r, d);
-        float *yr = y + (size_t)r * d;
+        size_t y0 = (size_t)r * d;
         double sum = 0.0, ss = 0.0;
         for (int i = 0; i < d; i++) sum += xr[i];
         float mean = (float)(sum / d);
         for (int i = 0; i < d; i++) ss += (double)(xr[i] - mean) * (xr[i] - mean);
         float inv = 1.0f / sqrtf((float)(ss / d) + eps);
-        for (int i = 0; i < d; i++) yr[i] = (xr[i] - mean) * inv * w[i] + b[i];
+        for (int i = 0; i < d; i++) cpu_store(y, ytype, y0 + i, (xr[i] - mean) * inv * w[i] + b[i]);
     }
 }

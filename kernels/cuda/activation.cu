@@ -1,7 +1,9 @@
-// ReLU, GELU (erf), gelu_new (tanh), SiLU; plain and gated (act(gate) * lin), fp32.
+// ReLU, GELU (erf), gelu_new (tanh), SiLU; plain (fp32, in place) and gated (act(gate) * lin,
+// written fp32 or as a 16-bit GEMM input).
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/half_types.cuh"
 #include "models/spec.h"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
@@ -22,16 +24,24 @@ __global__ void act_kernel(int act, float *x, size_t n) {
     if (i < n) x[i] = act_apply(act, x[i]);
 }
 
-__global__ void gated_kernel(int act, const float *gate, const float *lin, float *y, size_t n) {
+template <typename T>
+__global__ void gated_kernel(int act, const float *gate, const float *lin, T *y, size_t n) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) y[i] = act_apply(act, gate[i]) * lin[i];
+    if (i < n) y[i] = from_f32<T>(act_apply(act, gate[i]) * lin[i]);
 }
 
 extern "C" void cuda_activation(int act, float *x, size_t n) {
     if (n) act_kernel<<<(unsigned)((n + 255) / 256), 256, 0, STREAM>>>(act, x, n);
 }
 
-extern "C" void cuda_gated_activation(int act, const float *gate, const float *lin, float *y,
-                                      size_t n) {
-    if (n) gated_kernel<<<(unsigned)((n + 255) / 256), 256, 0, STREAM>>>(act, gate, lin, y, n);
+extern "C" void cuda_gated_activation(int act, const float *gate, const float *lin, void *y,
+                                      int ytype, size_t n) {
+    if (!n) return;
+    unsigned blocks = (unsigned)((n + 255) / 256);
+    if (ytype == DTYPE_BF16)
+        gated_kernel<<<blocks, 256, 0, STREAM>>>(act, gate, lin, (__nv_bfloat16 *)y, n);
+    else if (ytype == DTYPE_FP16)
+        gated_kernel<<<blocks, 256, 0, STREAM>>>(act, gate, lin, (__half *)y, n);
+    else
+        gated_kernel<<<blocks, 256, 0, STREAM>>>(act, gate, lin, (float *)y, n);
 }

@@ -5,8 +5,8 @@
 // causal; fp32 models keep the exact CUDA-core kernel of attention.cu.
 //
 // Block: 4 warps, 16 query rows each (MMA_QT = 64 queries of one (sequence, head)). Per key
-// tile of KT rows, staged in shared memory as TF32 (row stride D + 4 floats: the fragment
-// reads below hit 32 distinct banks):
+// tile of KT rows, double-buffered in shared memory (cp.async: the next tile streams in while
+// this one is multiplied):
 //   S[16, KT] = Q[16, D] K^T          (Q fragments stay in registers for the whole block)
 //   running max / sum per row, O rescaled, P = exp(S - max)
 //   O[16, D] += P[16, KT] V[KT, D]
@@ -50,20 +50,73 @@ __device__ __forceinline__ void mma_tf32(float c[4], const uint32_t a[4], uint32
 #endif
 }
 
+/* 16 bytes global -> shared without passing through registers; bytes = 0 writes zeros. */
+#if __CUDA_ARCH__ >= 800
+__device__ __forceinline__ void cp_async16(void *dst, const void *src, int bytes) {
+    unsigned d = (unsigned)__cvta_generic_to_shared(dst);
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(bytes));
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N> __device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+#else /* never run: the launcher needs compute capability 8.0 */
+__device__ __forceinline__ void cp_async16(void *, const void *, int) { __trap(); }
+__device__ __forceinline__ void cp_async_commit() {}
+template <int N> __device__ __forceinline__ void cp_async_wait() {}
+#endif
+
+/* Row strides (floats) of the shared K and V tiles: K's fragment pairs are read as 64-bit words
+ * (rows g at stride D + 8: a half-warp covers 32 banks once), V's as 32-bit words from rows 2t
+ * and 2t + 1 (stride D + 4: 32 distinct banks). */
+template <int D> struct tile_stride { static constexpr int K = D + 8, V = D + 4; };
+
+/* Keys [j0, j0 + KT) of K and V into one shared buffer pair; keys past L and columns past d_kv
+ * are zeros. vec: every row start is 16-byte aligned and d_kv % 4 == 0, so whole 16-byte chunks
+ * go asynchronously (cp.async; their fp32 bits reach the mma, which reads them as TF32, i.e.
+ * truncated); otherwise plain loads rounded to TF32. */
+template <int D, int KT>
+__device__ __forceinline__ void load_tile(float *kt, float *vt, const float *k, const float *v,
+                                          size_t base, int row, int j0, int L, int d_kv, bool vec) {
+    constexpr int KP = tile_stride<D>::K, VP = tile_stride<D>::V;
+    if (vec) {
+        for (int c = threadIdx.x; c < KT * D / 4; c += MMA_THREADS) {
+            const int jj = c / (D / 4), d = (c % (D / 4)) * 4;
+            const bool ok = j0 + jj < L && d < d_kv;
+            const size_t at = ok ? base + (size_t)(j0 + jj) * row + d : 0;
+            cp_async16(kt + jj * KP + d, k + at, ok ? 16 : 0);
+            cp_async16(vt + jj * VP + d, v + at, ok ? 16 : 0);
+        }
+    } else {
+        for (int e = threadIdx.x; e < KT * D; e += MMA_THREADS) {
+            const int jj = e / D, d = e % D;
+            const bool ok = j0 + jj < L && d < d_kv;
+            const size_t at = base + (size_t)(j0 + jj) * row + d;
+            kt[jj * KP + d] = __uint_as_float(to_tf32(ok ? k[at] : 0.0f));
+            vt[jj * VP + d] = __uint_as_float(to_tf32(ok ? v[at] : 0.0f));
+        }
+    }
+    cp_async_commit(); /* an empty group on the plain path: the waits below stay uniform */
+}
+
 /* D: head width rounded up to a multiple of 8 (columns past d_kv are zeros); KT: keys per tile.
- * Dynamic shared memory: K and V tiles [KT, D + 4] and the bias of distances -(L-1)..(L-1). */
+ * Dynamic shared memory: two K and V tile buffers (the next tile loads while this one is
+ * multiplied) and the bias of distances -(L-1)..(L-1).
+ * Within each 8-wide slice of d the mma's k index i stands for d = 2i (i < 4) or 2(i - 4) + 1,
+ * for Q and K alike, so that a thread's two K values are adjacent (one 64-bit read). */
 template <int D, int KT>
 __global__ void __launch_bounds__(MMA_THREADS)
 prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v, float *out,
-                   const int32_t *off, const int32_t *len) {
-    constexpr int DP = D + 4;
-    extern __shared__ float smem[];
+                   const int32_t *off, const int32_t *len, bool vec) {
+    constexpr int KP = tile_stride<D>::K, VP = tile_stride<D>::V;
+    extern __shared__ __align__(16) float smem[];
     const int s = blockIdx.y, h = blockIdx.z, L = len[s], q0 = blockIdx.x * MMA_QT;
     if (q0 >= L) return;
     const int d_kv = p.d_kv;
-    uint32_t *ks = (uint32_t *)smem, *vs = ks + KT * DP;
-    float *bias = (float *)(vs + KT * DP);
+    /* buffer b: K tile at smem + b * KT * KP, V tile at vbase + b * KT * VP */
+    float *vbase = smem + 2 * KT * KP, *bias = smem + 2 * KT * (KP + VP);
     const size_t base = (size_t)off[s] * p.row + (size_t)h * d_kv;
+    load_tile<D, KT>(smem, vbase, k, v, base, p.row, 0, L, d_kv, vec);
     if (p.rel_bias)
         for (int r = threadIdx.x; r < 2 * L - 1; r += blockDim.x)
             bias[r] = p.rel_bias[(size_t)bucket_of(r - (L - 1), p.bidirectional, p.buckets,
@@ -74,7 +127,7 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
     uint32_t qa[D / 8][4];
 #pragma unroll
     for (int kk = 0; kk < D / 8; kk++) {
-        const int c0 = kk * 8 + t, c1 = c0 + 4;
+        const int c0 = kk * 8 + 2 * t, c1 = c0 + 1; /* k index t and t + 4 (see above) */
 #define QAT(r, c) (r < L && c < d_kv ? q[base + (size_t)(r) * p.row + (c)] * p.scale : 0.0f)
         qa[kk][0] = to_tf32(QAT(row0, c0));
         qa[kk][1] = to_tf32(QAT(row1, c0));
@@ -89,26 +142,26 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
     /* Bias index of key j for a row: j - row + L - 1; rows past L (not written) use row L - 1. */
     const int bias0 = L - 1 - min(row0, L - 1), bias1 = L - 1 - min(row1, L - 1);
 
-    for (int j0 = 0; j0 < L; j0 += KT) {
-        const int nt = min(KT, L - j0);
-        __syncthreads(); /* the previous tile is consumed (and the bias table written) */
-        for (int e = threadIdx.x; e < KT * D; e += MMA_THREADS) {
-            const int jj = e / D, d = e % D;
-            const bool ok = jj < nt && d < d_kv;
-            const size_t at = base + (size_t)(j0 + jj) * p.row + d;
-            ks[jj * DP + d] = to_tf32(ok ? k[at] : 0.0f);
-            vs[jj * DP + d] = to_tf32(ok ? v[at] : 0.0f);
+    for (int j0 = 0, buf = 0; j0 < L; j0 += KT, buf ^= 1) {
+        if (j0 + KT < L) { /* the next tile streams in while this one is used */
+            load_tile<D, KT>(smem + (buf ^ 1) * KT * KP, vbase + (buf ^ 1) * KT * VP, k, v, base,
+                             p.row, j0 + KT, L, d_kv, vec);
+            cp_async_wait<1>();
+        } else {
+            cp_async_wait<0>();
         }
-        __syncthreads();
+        __syncthreads(); /* this tile (and the bias table) visible to every warp */
+        const float *ks = smem + buf * KT * KP, *vs = vbase + buf * KT * VP;
 
         float sc[KT / 8][4];
 #pragma unroll
         for (int n = 0; n < KT / 8; n++) {
             sc[n][0] = sc[n][1] = sc[n][2] = sc[n][3] = 0.0f;
 #pragma unroll
-            for (int kk = 0; kk < D / 8; kk++)
-                mma_tf32(sc[n], qa[kk], ks[(n * 8 + g) * DP + kk * 8 + t],
-                         ks[(n * 8 + g) * DP + kk * 8 + t + 4]);
+            for (int kk = 0; kk < D / 8; kk++) {
+                const float2 b = *(const float2 *)(ks + (n * 8 + g) * KP + kk * 8 + 2 * t);
+                mma_tf32(sc[n], qa[kk], __float_as_uint(b.x), __float_as_uint(b.y));
+            }
         }
         float mx0 = MASKED, mx1 = MASKED;
 #pragma unroll
@@ -142,9 +195,10 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
             const uint32_t pa[4] = {to_tf32(p0), to_tf32(p2), to_tf32(p1), to_tf32(p3)};
 #pragma unroll
             for (int dt = 0; dt < D / 8; dt++)
-                mma_tf32(o[dt], pa, vs[(n * 8 + 2 * t) * DP + dt * 8 + g],
-                         vs[(n * 8 + 2 * t + 1) * DP + dt * 8 + g]);
+                mma_tf32(o[dt], pa, __float_as_uint(vs[(n * 8 + 2 * t) * VP + dt * 8 + g]),
+                         __float_as_uint(vs[(n * 8 + 2 * t + 1) * VP + dt * 8 + g]));
         }
+        __syncthreads(); /* every warp is done with this buffer before it is refilled */
     }
 #pragma unroll
     for (int o_ = 1; o_ <= 2; o_ <<= 1) {
@@ -165,11 +219,13 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
 template <int D, int KT>
 static int launch_mma(const attn_params *p, const float *q, const float *k, const float *v,
                       float *out, int n_seqs, const int32_t *off, const int32_t *len) {
-    size_t bytes = (2 * (size_t)KT * (D + 4) + 2 * (size_t)p->max_keys) * sizeof(float);
+    size_t tiles = 2 * (size_t)KT * (tile_stride<D>::K + tile_stride<D>::V);
+    size_t bytes = (tiles + 2 * (size_t)p->max_keys) * sizeof(float);
     if (bytes > 200 * 1024) return 0; /* the bias table of very long inputs does not fit */
     prepare_smem(prefill_mma_kernel<D, KT>, bytes);
+    const bool vec = p->d_kv % 4 == 0 && p->row % 4 == 0 && ((uintptr_t)k | (uintptr_t)v) % 16 == 0;
     dim3 grid((p->max_keys + MMA_QT - 1) / MMA_QT, n_seqs, p->heads);
-    prefill_mma_kernel<D, KT><<<grid, MMA_THREADS, bytes, STREAM>>>(*p, q, k, v, out, off, len);
+    prefill_mma_kernel<D, KT><<<grid, MMA_THREADS, bytes, STREAM>>>(*p, q, k, v, out, off, len, vec);
     return 1;
 }
 
@@ -187,6 +243,6 @@ extern "C" int cuda_attention_prefill_tf32(const attn_params *p, const float *q,
     if (p->d_kv <= 16) return launch_mma<16, 64>(p, q, k, v, out, n_seqs, off, len);
     if (p->d_kv <= 32) return launch_mma<32, 64>(p, q, k, v, out, n_seqs, off, len);
     if (p->d_kv <= 64) return launch_mma<64, 64>(p, q, k, v, out, n_seqs, off, len);
-    if (p->d_kv <= 128) return launch_mma<128, 32>(p, q, k, v, out, n_seqs, off, len);
+    if (p->d_kv <= 128) return launch_mma<128, 16>(p, q, k, v, out, n_seqs, off, len);
     return 0;
 }

@@ -19,18 +19,18 @@ void *cuda_backend_stream(void);
 
 void cuda_gemm_init(void);
 void cuda_reserve_gemm_input(size_t n); /* GEMM-input scratch for n elements, allocated now */
-void cuda_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n, int k,
+void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                     int flags);
 void cuda_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
-void cuda_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d,
-                   float *y);
+void cuda_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d, void *y, int ytype);
 void cuda_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
-                     int rows, int d, float *y);
+                     int rows, int d, void *y, int ytype);
 void cuda_add(float *y, const float *x, size_t n);
 void cuda_scale(float *y, float s, size_t n);
 void cuda_add_bias(float *y, const float *b, int rows, int n);
 void cuda_activation(int act, float *x, size_t n);
-void cuda_gated_activation(int act, const float *gate, const float *lin, float *y, size_t n);
+void cuda_gated_activation(int act, const float *gate, const float *lin, void *y, int ytype,
+                            size_t n);
 void cuda_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
                       float *out);
 void cuda_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,

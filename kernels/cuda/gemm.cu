@@ -3,7 +3,8 @@
 // with op T, B = x viewed column-major [k, m], C = y^T [n, m].
 // fp32 weights: exact fp32 compute (no TF32), which keeps the GPU within 1e-3 of Hugging Face's
 // fp32. fp16/bf16 weights: x is first rounded to the weight dtype into a scratch buffer (fp16
-// saturating, half_types.cuh), then a tensor-core GEMM with fp32 accumulation writes fp32 y.
+// saturating, half_types.cuh) unless its producer wrote it so (MATMUL_X_IN_WTYPE), then a
+// tensor-core GEMM with fp32 accumulation writes fp32 y.
 // Algorithms come from the heuristic once per (shape, dtype) and are cached.
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
@@ -130,17 +131,17 @@ static void round_input(const float *x, size_t n, int wtype) {
     g_xconv_of.src = x, g_xconv_of.n = n, g_xconv_of.wtype = wtype;
 }
 
-extern "C" void cuda_matmul_wt(const float *x, const void *w, int wtype, float *y, int m, int n,
+extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n,
                                int k, int flags) {
     if (m == 0 || n == 0) return;
     const plan_entry *p = plan_for(m, n, k, wtype);
     const void *b = x;
-    if (wtype != DTYPE_FP32) {
+    if (wtype != DTYPE_FP32 && !(flags & MATMUL_X_IN_WTYPE)) {
         /* The scratch still holds x rounded when the caller says x is unchanged since. */
         size_t nx = (size_t)m * k;
         if (!(flags & MATMUL_SAME_INPUT) || g_xconv_of.src != x || g_xconv_of.n != nx ||
             g_xconv_of.wtype != wtype)
-            round_input(x, nx, wtype);
+            round_input((const float *)x, nx, wtype);
         b = g_xconv;
     }
     float alpha = 1.0f, beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;

@@ -1,5 +1,5 @@
-// Embedding lookup (table in the weight dtype), RMSNorm, LayerNorm and elementwise adds/scales;
-// fp32 activations, one stream.
+// Embedding lookup (table in the weight dtype), RMSNorm, LayerNorm (output fp32 or a 16-bit GEMM
+// input) and elementwise adds/scales; fp32 activations, one stream.
 #include <cuda_runtime.h>
 
 #include "kernels/cuda/cuda_ops.h"
@@ -55,42 +55,58 @@ __device__ __forceinline__ float residual_in(float *xr, const float *dr, int i) 
     return v;
 }
 
+/* The norms write y in T: fp32, or a GEMM input in a 16-bit dtype (from_f32's rounding). */
+template <typename T>
 __global__ void rms_norm_kernel(float *x, const float *delta, const float *w, float eps, int d,
-                                float *y) {
+                                T *y) {
     float *xr = x + (size_t)blockIdx.x * d;
     const float *dr = delta ? delta + (size_t)blockIdx.x * d : NULL;
-    float *yr = y + (size_t)blockIdx.x * d;
+    T *yr = y + (size_t)blockIdx.x * d;
     float ss = 0.0f;
     for (int i = threadIdx.x; i < d; i += blockDim.x) {
         float v = residual_in(xr, dr, i);
         ss += v * v;
     }
     float inv = rsqrtf(block_sum(ss) / d + eps);
-    for (int i = threadIdx.x; i < d; i += blockDim.x) yr[i] = w[i] * (xr[i] * inv);
+    for (int i = threadIdx.x; i < d; i += blockDim.x) yr[i] = from_f32<T>(w[i] * (xr[i] * inv));
 }
 
 extern "C" void cuda_rms_norm(float *x, const float *delta, const float *w, float eps, int rows,
-                              int d, float *y) {
-    if (rows) rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, y);
+                              int d, void *y, int ytype) {
+    if (!rows) return;
+    if (ytype == DTYPE_BF16)
+        rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, (__nv_bfloat16 *)y);
+    else if (ytype == DTYPE_FP16)
+        rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, (__half *)y);
+    else
+        rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, (float *)y);
 }
 
+template <typename T>
 __global__ void layer_norm_kernel(float *x, const float *delta, const float *w, const float *b,
-                                  float eps, int d, float *y) {
+                                  float eps, int d, T *y) {
     float *xr = x + (size_t)blockIdx.x * d;
     const float *dr = delta ? delta + (size_t)blockIdx.x * d : NULL;
-    float *yr = y + (size_t)blockIdx.x * d;
+    T *yr = y + (size_t)blockIdx.x * d;
     float s = 0.0f;
     for (int i = threadIdx.x; i < d; i += blockDim.x) s += residual_in(xr, dr, i);
     float mean = block_sum(s) / d;
     float ss = 0.0f;
     for (int i = threadIdx.x; i < d; i += blockDim.x) ss += (xr[i] - mean) * (xr[i] - mean);
     float inv = rsqrtf(block_sum(ss) / d + eps);
-    for (int i = threadIdx.x; i < d; i += blockDim.x) yr[i] = (xr[i] - mean) * inv * w[i] + b[i];
+    for (int i = threadIdx.x; i < d; i += blockDim.x)
+        yr[i] = from_f32<T>((xr[i] - mean) * inv * w[i] + b[i]);
 }
 
 extern "C" void cuda_layer_norm(float *x, const float *delta, const float *w, const float *b,
-                                float eps, int rows, int d, float *y) {
-    if (rows) layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, y);
+                                float eps, int rows, int d, void *y, int ytype) {
+    if (!rows) return;
+    if (ytype == DTYPE_BF16)
+        layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, (__nv_bfloat16 *)y);
+    else if (ytype == DTYPE_FP16)
+        layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, (__half *)y);
+    else
+        layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, (float *)y);
 }
 
 __global__ void add_kernel(float *y, const float *x, size_t n) {

@@ -123,18 +123,18 @@ static void test_norms_and_elementwise(void) {
     float *x = rnd(n, 2), *w = rnd(d, 1), *b = rnd(d, 1), *y = malloc(n * sizeof(float));
     float *dx = dev(x, n), *dw = dev(w, d), *db = dev(b, d), *dy = gpu->alloc(n * sizeof(float));
     float *r = rnd(n, 1), *dr = dev(r, n); /* a residual delta for the fused forms */
-    cpu->rms_norm(x, NULL, w, 1e-6f, rows, d, y);
-    gpu->rms_norm(dx, NULL, dw, 1e-6f, rows, d, dy);
+    cpu->rms_norm(x, NULL, w, 1e-6f, rows, d, y, DTYPE_FP32);
+    gpu->rms_norm(dx, NULL, dw, 1e-6f, rows, d, dy, DTYPE_FP32);
     EXPECT_CLOSE("rms_norm", dy, y, n, 1e-5);
-    cpu->rms_norm(x, r, w, 1e-6f, rows, d, y);
-    gpu->rms_norm(dx, dr, dw, 1e-6f, rows, d, dy);
+    cpu->rms_norm(x, r, w, 1e-6f, rows, d, y, DTYPE_FP32);
+    gpu->rms_norm(dx, dr, dw, 1e-6f, rows, d, dy, DTYPE_FP32);
     EXPECT_CLOSE("rms_norm + residual", dy, y, n, 1e-5);
     EXPECT_CLOSE("rms_norm + residual: x += r", dx, x, n, 1e-6);
-    cpu->layer_norm(x, NULL, w, b, 1e-5f, rows, d, y);
-    gpu->layer_norm(dx, NULL, dw, db, 1e-5f, rows, d, dy);
+    cpu->layer_norm(x, NULL, w, b, 1e-5f, rows, d, y, DTYPE_FP32);
+    gpu->layer_norm(dx, NULL, dw, db, 1e-5f, rows, d, dy, DTYPE_FP32);
     EXPECT_CLOSE("layer_norm", dy, y, n, 1e-5);
-    cpu->layer_norm(x, r, w, b, 1e-5f, rows, d, x); /* residual, in place (post-norm) */
-    gpu->layer_norm(dx, dr, dw, db, 1e-5f, rows, d, dx);
+    cpu->layer_norm(x, r, w, b, 1e-5f, rows, d, x, DTYPE_FP32); /* residual, in place (post-norm) */
+    gpu->layer_norm(dx, dr, dw, db, 1e-5f, rows, d, dx, DTYPE_FP32);
     EXPECT_CLOSE("layer_norm + residual in place", dx, x, n, 1e-5);
     free(r), gpu->free(dr);
     memcpy(y, x, n * sizeof(float));
@@ -148,8 +148,8 @@ static void test_norms_and_elementwise(void) {
     for (int act = ACT_RELU; act <= ACT_SILU; act++) {
         float *g = rnd(n, 3), *l = rnd(n, 1), *out = malloc(n * sizeof(float));
         float *dg = dev(g, n), *dl = dev(l, n), *dout = gpu->alloc(n * sizeof(float));
-        cpu->gated_activation(act, g, l, out, n);
-        gpu->gated_activation(act, dg, dl, dout, n);
+        cpu->gated_activation(act, g, l, out, DTYPE_FP32, n);
+        gpu->gated_activation(act, dg, dl, dout, DTYPE_FP32, n);
         char name[64];
         snprintf(name, sizeof name, "gated %s", act_name(act));
         EXPECT_CLOSE(name, dout, out, n, 1e-5);
@@ -212,6 +212,43 @@ static void test_attention(void) {
     gpu->free(dnk), gpu->free(dqpos);
 }
 
+/* Producers that write a GEMM input in the 16-bit weight dtype (rms_norm, layer_norm,
+ * gated_activation with ytype = wtype), consumed by matmul_wt with MATMUL_X_IN_WTYPE: the GPU
+ * pair against the CPU pair (which rounds and widens with the same rules). */
+static void test_producers_in_wtype(int wtype) {
+    int rows = 37, d = 200, n_out = 64;
+    size_t n = (size_t)rows * d, ny = (size_t)rows * n_out;
+    float *x = rnd(n, 2), *lin = rnd(n, 1), *w = rnd(d, 1), *b = rnd(d, 1);
+    float *wm = rnd((size_t)n_out * d, 0.2f), *y = malloc(ny * sizeof(float));
+    float *dx = dev(x, n), *dlin = dev(lin, n), *dw = dev(w, d), *db = dev(b, d);
+    float *dy = gpu->alloc(ny * sizeof(float));
+    void *dwm = dev_weights(wm, (size_t)n_out * d, wtype); /* wm now holds the rounded values */
+    uint16_t *wbits = malloc((size_t)n_out * d * sizeof(uint16_t)), *h16 = malloc(n * 2);
+    dtype_f32_to_16bit(wm, (size_t)n_out * d, wtype == DTYPE_BF16, wbits);
+    void *d16 = gpu->alloc(n * 2);
+    const char *what[3] = {"rms_norm", "layer_norm", "gated gelu_new"};
+    for (int i = 0; i < 3; i++) {
+        if (i == 0) {
+            cpu->rms_norm(x, NULL, w, 1e-6f, rows, d, h16, wtype);
+            gpu->rms_norm(dx, NULL, dw, 1e-6f, rows, d, d16, wtype);
+        } else if (i == 1) {
+            cpu->layer_norm(x, NULL, w, b, 1e-5f, rows, d, h16, wtype);
+            gpu->layer_norm(dx, NULL, dw, db, 1e-5f, rows, d, d16, wtype);
+        } else {
+            cpu->gated_activation(ACT_GELU_NEW, x, lin, h16, wtype, n);
+            gpu->gated_activation(ACT_GELU_NEW, dx, dlin, d16, wtype, n);
+        }
+        cpu->matmul_wt(h16, wbits, wtype, y, rows, n_out, d, MATMUL_X_IN_WTYPE);
+        gpu->matmul_wt(d16, dwm, wtype, dy, rows, n_out, d, MATMUL_X_IN_WTYPE);
+        char name[64];
+        snprintf(name, sizeof name, "%s -> %s matmul_wt", what[i], dtype_name(wtype));
+        EXPECT_CLOSE(name, dy, y, ny, 1e-3);
+    }
+    free(x), free(lin), free(w), free(b), free(wm), free(y), free(wbits), free(h16);
+    gpu->free(dx), gpu->free(dlin), gpu->free(dw), gpu->free(db), gpu->free(dy), gpu->free(dwm);
+    gpu->free(d16);
+}
+
 /* The tensor-core (TF32) prefill against the CPU's fp32 one: head widths that need padding
  * (20) and the T5 width (64), sequences of 1 token, one tile, and several key tiles, T5 bias. */
 static void test_attention_tf32(int d_kv) {
@@ -253,7 +290,11 @@ int main(void) {
     test_gemm(5, 64, 256, 0, DTYPE_FP16, 1e5f);
     test_norms_and_elementwise();
     test_attention();
+    test_attention_tf32(10); /* plain loads (rows not 16-byte aligned) */
     test_attention_tf32(20);
     test_attention_tf32(64);
+    test_attention_tf32(128);
+    test_producers_in_wtype(DTYPE_BF16);
+    test_producers_in_wtype(DTYPE_FP16);
     TEST_MAIN_END("test_ops (cuda vs cpu)");
 }
