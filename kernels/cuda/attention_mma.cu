@@ -73,8 +73,8 @@ template <int D> struct tile_stride { static constexpr int K = D + 8, V = D + 4;
 
 /* Keys [j0, j0 + KT) of K and V into one shared buffer pair; keys past L and columns past d_kv
  * are zeros. vec: every row start is 16-byte aligned and d_kv % 4 == 0, so whole 16-byte chunks
- * go asynchronously (cp.async; their fp32 bits reach the mma, which reads them as TF32, i.e.
- * truncated); otherwise plain loads rounded to TF32. */
+ * go asynchronously (cp.async, rounded to TF32 by round_tile once they landed); otherwise plain
+ * loads rounded to TF32 on the way. */
 template <int D, int KT>
 __device__ __forceinline__ void load_tile(float *kt, float *vt, const float *k, const float *v,
                                           size_t base, int row, int j0, int L, int d_kv, bool vec) {
@@ -97,6 +97,24 @@ __device__ __forceinline__ void load_tile(float *kt, float *vt, const float *k, 
         }
     }
     cp_async_commit(); /* an empty group on the plain path: the waits below stay uniform */
+}
+
+/* The chunks this thread copied with load_tile(vec) into kt / vt, rounded to TF32 in place
+ * (to nearest: truncation, what the mma does to raw fp32 bits, would bias every product toward
+ * zero). Call after the copies are waited for, before the barrier that publishes the tile. */
+template <int D, int KT>
+__device__ __forceinline__ void round_tile(float *kt, float *vt) {
+    constexpr int KP = tile_stride<D>::K, VP = tile_stride<D>::V;
+    for (int c = threadIdx.x; c < KT * D / 4; c += MMA_THREADS) {
+        const int jj = c / (D / 4), d = (c % (D / 4)) * 4;
+        float4 *kp = (float4 *)(kt + jj * KP + d), *vp = (float4 *)(vt + jj * VP + d);
+        float4 a = *kp, b = *vp;
+        a.x = __uint_as_float(to_tf32(a.x)), a.y = __uint_as_float(to_tf32(a.y));
+        a.z = __uint_as_float(to_tf32(a.z)), a.w = __uint_as_float(to_tf32(a.w));
+        b.x = __uint_as_float(to_tf32(b.x)), b.y = __uint_as_float(to_tf32(b.y));
+        b.z = __uint_as_float(to_tf32(b.z)), b.w = __uint_as_float(to_tf32(b.w));
+        *kp = a, *vp = b;
+    }
 }
 
 /* D: head width rounded up to a multiple of 8 (columns past d_kv are zeros); KT: keys per tile.
@@ -150,6 +168,7 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
         } else {
             cp_async_wait<0>();
         }
+        if (vec) round_tile<D, KT>(smem + buf * KT * KP, vbase + buf * KT * VP);
         __syncthreads(); /* this tile (and the bias table) visible to every warp */
         const float *ks = smem + buf * KT * KP, *vs = vbase + buf * KT * VP;
 

@@ -5,7 +5,11 @@
 // fp32. fp16/bf16 weights: x is first rounded to the weight dtype into a scratch buffer (fp16
 // saturating, half_types.cuh) unless its producer wrote it so (MATMUL_X_IN_WTYPE), then a
 // tensor-core GEMM with fp32 accumulation writes fp32 y.
-// Algorithms come from the heuristic once per (shape, dtype) and are cached.
+// Algorithms come from the heuristic once per (shape, dtype) and are cached; for large shapes
+// (m >= TUNE_MIN_M, e.g. encoder batches) the heuristic's first TUNE_CANDIDATES are timed on the
+// first real call and the fastest is kept (the heuristic's first guess is not always the
+// fastest for these shapes). Timing picks the algorithm, so two runs may pick differently and
+// differ in the last bits of large batches' results.
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -34,11 +38,15 @@ static size_t g_xconv_cap;  /* elements */
 /* What g_xconv holds: the rounding of src[n] to wtype (src NULL: nothing). */
 static struct { const float *src; size_t n; int wtype; } g_xconv_of;
 
+enum { TUNE_CANDIDATES = 8, TUNE_MIN_M = 512, TUNE_RUNS = 3 };
+
 struct plan_entry {
     int m, n, k, wtype;
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, c;
-    cublasLtMatmulAlgo_t algo;
+    cublasLtMatmulAlgo_t algo;                   /* the one used */
+    cublasLtMatmulAlgo_t cand[TUNE_CANDIDATES];  /* the heuristic's, best guess first */
+    int n_cand, tuned;                           /* tuned: algo is final */
 };
 enum { MAX_PLANS = 1024 };
 static plan_entry g_plans[MAX_PLANS];
@@ -56,9 +64,9 @@ static cudaDataType_t cuda_type(int wtype) {
     return wtype == DTYPE_BF16 ? CUDA_R_16BF : wtype == DTYPE_FP16 ? CUDA_R_16F : CUDA_R_32F;
 }
 
-static const plan_entry *plan_for(int m, int n, int k, int wtype) {
+static plan_entry *plan_for(int m, int n, int k, int wtype) {
     for (int i = 0; i < g_n_plans; i++) {
-        const plan_entry *p = &g_plans[i];
+        plan_entry *p = &g_plans[i];
         if (p->m == m && p->n == n && p->k == k && p->wtype == wtype) return p;
     }
     if (g_n_plans == MAX_PLANS) { /* many distinct batch sizes: start the cache over */
@@ -84,18 +92,53 @@ static const plan_entry *plan_for(int m, int n, int k, int wtype) {
     LT_CHECK(cublasLtMatmulPreferenceCreate(&pref));
     LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                   &WORKSPACE_BYTES, sizeof WORKSPACE_BYTES));
-    cublasLtMatmulHeuristicResult_t res;
-    int found = 0;
-    LT_CHECK(cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, 1, &res,
+    cublasLtMatmulHeuristicResult_t res[TUNE_CANDIDATES];
+    int found = 0, want = m >= TUNE_MIN_M ? TUNE_CANDIDATES : 1;
+    LT_CHECK(cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, want, res,
                                             &found));
     cublasLtMatmulPreferenceDestroy(pref);
-    if (!found) {
+    p->n_cand = 0;
+    for (int i = 0; i < found; i++)
+        if (res[i].state == CUBLAS_STATUS_SUCCESS) p->cand[p->n_cand++] = res[i].algo;
+    if (!p->n_cand) {
         fprintf(stderr, "[encdec_tp cuda] no cuBLASLt algorithm for %dx%dx%d (%s)\n", m, n, k,
                 dtype_name(wtype));
         abort();
     }
-    p->algo = res.algo;
+    p->algo = p->cand[0];
+    p->tuned = p->n_cand == 1;
     return p;
+}
+
+/* Times every candidate of p on these operands (y = w x^T written, beta 0) and keeps the
+ * fastest. Not while the stream is being recorded into a graph (the next eager call tunes). */
+static void tune(plan_entry *p, const void *w, const void *x, float *y) {
+    cudaStreamCaptureStatus cap;
+    if (cudaStreamIsCapturing(STREAM, &cap) != cudaSuccess || cap != cudaStreamCaptureStatusNone)
+        return;
+    cudaEvent_t t0, t1;
+    cudaEventCreate(&t0);
+    cudaEventCreate(&t1);
+    float alpha = 1.0f, beta = 0.0f, best_ms = 0.0f;
+    int best = 0;
+    for (int i = 0; i < p->n_cand; i++) {
+        int ok = 1;
+        for (int r = 0; r <= TUNE_RUNS && ok; r++) { /* run 0 warms up */
+            if (r == 1) cudaEventRecord(t0, STREAM);
+            ok = cublasLtMatmul(g_lt, p->desc, &alpha, w, p->a, x, p->b, &beta, y, p->c, y, p->c,
+                                &p->cand[i], g_workspace, WORKSPACE_BYTES, STREAM) ==
+                 CUBLAS_STATUS_SUCCESS;
+        }
+        cudaEventRecord(t1, STREAM);
+        cudaEventSynchronize(t1);
+        float ms = 0.0f;
+        cudaEventElapsedTime(&ms, t0, t1);
+        if (ok && (i == 0 || ms < best_ms)) best = i, best_ms = ms;
+    }
+    cudaEventDestroy(t0);
+    cudaEventDestroy(t1);
+    p->algo = p->cand[best];
+    p->tuned = 1;
 }
 
 template <typename T> __global__ void round_kernel(const float *x, T *y, size_t n) {
@@ -134,7 +177,7 @@ static void round_input(const float *x, size_t n, int wtype) {
 extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n,
                                int k, int flags) {
     if (m == 0 || n == 0) return;
-    const plan_entry *p = plan_for(m, n, k, wtype);
+    plan_entry *p = plan_for(m, n, k, wtype);
     const void *b = x;
     if (wtype != DTYPE_FP32 && !(flags & MATMUL_X_IN_WTYPE)) {
         /* The scratch still holds x rounded when the caller says x is unchanged since. */
@@ -144,6 +187,7 @@ extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y
             round_input((const float *)x, nx, wtype);
         b = g_xconv;
     }
+    if (!p->tuned && !(flags & MATMUL_ACCUMULATE)) tune(p, w, b, y);
     float alpha = 1.0f, beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;
     LT_CHECK(cublasLtMatmul(g_lt, p->desc, &alpha, w, p->a, b, p->b, &beta, y, p->c, y, p->c,
                             &p->algo, g_workspace, WORKSPACE_BYTES, STREAM));

@@ -153,6 +153,11 @@ static void test_norms_and_elementwise(void) {
         char name[64];
         snprintf(name, sizeof name, "gated %s", act_name(act));
         EXPECT_CLOSE(name, dout, out, n, 1e-5);
+        /* unaligned and not a multiple of 4: the one-element-per-thread kernel */
+        cpu->gated_activation(act, g + 1, l + 1, out, DTYPE_FP32, n - 3);
+        gpu->gated_activation(act, dg + 1, dl + 1, dout, DTYPE_FP32, n - 3);
+        snprintf(name, sizeof name, "gated %s, unaligned", act_name(act));
+        EXPECT_CLOSE(name, dout, out, n - 3, 1e-5);
         cpu->activation(act, g, n), gpu->activation(act, dg, n);
         snprintf(name, sizeof name, "activation %s", act_name(act));
         EXPECT_CLOSE(name, dg, g, n, 1e-5);
