@@ -29,6 +29,8 @@ typedef struct attn_params {
     int max_keys;          /* upper bound of the keys any query of the call sees (scratch size) */
     int tf32;              /* prefill may multiply on TF32 tensor cores (10-bit mantissas, fp32
                             * sums); set with 16-bit weight dtypes; the CPU ignores it */
+    int out_type;          /* out's dtype: fp32 (0), or the 16-bit weight dtype: out is then the
+                            * input of the output projection, rounded as matmul_wt rounds */
 } attn_params;
 
 /* One layer of a paged KV pool (runtime/kv_store.h): key/value row `pos` of a sequence whose
@@ -108,13 +110,14 @@ typedef struct backend {
 
     /* Encoder (prefill) attention over packed sequences with contiguous K/V: sequence s owns
      * rows [off[s], off[s] + len[s]) of q, k, v and out ([tokens, row] each); query row t of
-     * the sequence sits at position t. off and len: backend int buffers [n_seqs]. */
+     * the sequence sits at position t. off and len: backend int buffers [n_seqs]. out's elements
+     * are in p->out_type (so are the attention_paged ones). */
     void (*attention_prefill)(const attn_params *p, const float *q, const float *k, const float *v,
-                              float *out, int n_seqs, const int32_t *off, const int32_t *len);
+                              void *out, int n_seqs, const int32_t *off, const int32_t *len);
     /* Decoder attention, one query per entry over paged K/V: entry i's query is row i of q
      * ([n, row]), its keys are positions [0, n_k[i]) of the table at blocks + table_off[i], its
      * query position q_pos[i]; output row i of out. Index arrays: backend int buffers. */
-    void (*attention_paged)(const attn_params *p, const float *q, float *out, int n,
+    void (*attention_paged)(const attn_params *p, const float *q, void *out, int n,
                             const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
                             const int32_t *n_k, const int32_t *q_pos);
     /* Writes row i of src ([n, row]) into the pool's K (which = 0) or V (which = 1) at position

@@ -300,6 +300,15 @@ static attn_params attn_of(const encdec_model *m, const stack_weights *st,
                          .causal = causal};
 }
 
+/* Where an attention output goes (returned): xin, in the 16-bit weight dtype, when there is one
+ * (the output projection's input, written by the attention kernel: no rounding pass), else
+ * att. Sets p->out_type to match and *as_input to the projection's view of it. */
+static void *attention_out(const encdec_model *m, attn_params *p, gemm_input *as_input) {
+    p->out_type = m->xin ? m->w->wtype : DTYPE_FP32;
+    *as_input = m->xin ? (gemm_input){m->xin, MATMUL_X_IN_WTYPE} : fp32_in(m->att);
+    return m->xin ? m->xin : (void *)m->att;
+}
+
 /* Builds the plan's index arrays on the host and uploads them once per plan. */
 static void upload_indices(encdec_model *m, const step_plan *p) {
     if (m->idx_plan_seq == p->seq) return;
@@ -352,9 +361,11 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
         attn_params ap = attn_of(m, enc, lw, 1, 0);
         ap.max_keys = max_len;
         ap.tf32 = m->w->wtype != DTYPE_FP32;
-        m->be->attention_prefill(&ap, m->q, m->k, m->v, m->att, p->n_encode, m->d_idx + il.seq_off,
-                                 m->d_idx + il.seq_len);
-        linear(m, fp32_in(m->att), lw->self_o, NULL, m->out, T, m->D, m->I_l);
+        gemm_input att;
+        void *att_out = attention_out(m, &ap, &att);
+        m->be->attention_prefill(&ap, m->q, m->k, m->v, att_out, p->n_encode,
+                                 m->d_idx + il.seq_off, m->d_idx + il.seq_len);
+        linear(m, att, lw->self_o, NULL, m->out, T, m->D, m->I_l);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, T, err) ||
             ffn_block(m, lw, T, err))
             return ED_ERR;
@@ -435,9 +446,11 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         be->kv_scatter(m->v, n, &self, 1, ib, m->d_idx + il.self_tab, m->d_idx + il.pos);
         attn_params sp = attn_of(m, dec, lw, 0, 1);
         sp.max_keys = max_self;
-        be->attention_paged(&sp, m->q, m->att, n, &self, ib, m->d_idx + il.self_tab,
+        gemm_input att;
+        void *att_out = attention_out(m, &sp, &att);
+        be->attention_paged(&sp, m->q, att_out, n, &self, ib, m->d_idx + il.self_tab,
                             m->d_idx + il.self_nk, m->d_idx + il.pos);
-        linear(m, fp32_in(m->att), lw->self_o, NULL, m->out, n, m->D, m->I_l);
+        linear(m, att, lw->self_o, NULL, m->out, n, m->D, m->I_l);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, n, err)) return ED_ERR;
         /* Cross-attention over the request's stored encoder K/V (no position bias). */
         in = sublayer_in(m, lw->cross_norm, lw->cross_norm_b, n);
@@ -445,9 +458,10 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         kv_layout cross = kv_store_layout(kv, KV_CROSS, l);
         attn_params cp = attn_of(m, NULL, lw, 0, 0);
         cp.max_keys = max_cross;
-        be->attention_paged(&cp, m->q, m->att, n, &cross, ib, m->d_idx + il.cross_tab,
+        att_out = attention_out(m, &cp, &att);
+        be->attention_paged(&cp, m->q, att_out, n, &cross, ib, m->d_idx + il.cross_tab,
                             m->d_idx + il.cross_nk, m->d_idx + il.pos);
-        linear(m, fp32_in(m->att), lw->cross_o, NULL, m->out, n, m->D, m->I_l);
+        linear(m, att, lw->cross_o, NULL, m->out, n, m->D, m->I_l);
         if (sublayer_out(m, lw->cross_o_b, lw->cross_norm, lw->cross_norm_b, n, err) ||
             ffn_block(m, lw, n, err))
             return ED_ERR;

@@ -22,11 +22,13 @@ static inline size_t kv_offset(const kv_source *s, int j) {
     return (size_t)s->table[j / s->block_size] * s->block_stride + (size_t)(j % s->block_size) * s->row;
 }
 
-/* One query row (all local heads) at position qpos over keys [0, n_k). */
-static void attend_one(const attn_params *p, const float *q, float *out, const kv_source *src,
-                       int n_k, int qpos) {
-    float stack_buf[ATTN_STACK_KEYS];
+/* One query row (all local heads) at position qpos over keys [0, n_k), written at element
+ * out_at of out in p->out_type. */
+static void attend_one(const attn_params *p, const float *q, void *out, size_t out_at,
+                       const kv_source *src, int n_k, int qpos) {
+    float stack_buf[ATTN_STACK_KEYS], oh_buf[ATTN_STACK_KEYS];
     float *sc = n_k <= ATTN_STACK_KEYS ? stack_buf : malloc(sizeof(float) * (size_t)n_k);
+    float *oh = p->d_kv <= ATTN_STACK_KEYS ? oh_buf : malloc(sizeof(float) * (size_t)p->d_kv);
     int n_vis = p->causal ? (qpos + 1 < n_k ? qpos + 1 : n_k) : n_k;
     for (int h = 0; h < p->heads; h++) {
         const float *qh = q + (size_t)h * p->d_kv;
@@ -48,36 +50,39 @@ static void attend_one(const attn_params *p, const float *q, float *out, const k
             sc[j] = expf(sc[j] - mx);
             sum += sc[j];
         }
-        float inv = 1.0f / sum, *oh = out + (size_t)h * p->d_kv;
+        float inv = 1.0f / sum;
         for (int d = 0; d < p->d_kv; d++) oh[d] = 0.0f;
         for (int j = 0; j < n_vis; j++) {
             const float *vj = src->v + kv_offset(src, j) + (size_t)h * p->d_kv;
             float w = sc[j] * inv;
             for (int d = 0; d < p->d_kv; d++) oh[d] += w * vj[d];
         }
+        for (int d = 0; d < p->d_kv; d++)
+            cpu_store(out, p->out_type, out_at + (size_t)h * p->d_kv + d, oh[d]);
     }
     if (sc != stack_buf) free(sc);
+    if (oh != oh_buf) free(oh);
 }
 
 void cpu_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
-                           float *out, int n_seqs, const int32_t *off, const int32_t *len) {
+                           void *out, int n_seqs, const int32_t *off, const int32_t *len) {
     for (int s = 0; s < n_seqs; s++) {
         size_t base = (size_t)off[s] * p->row;
         kv_source src = {.k = k + base, .v = v + base, .row = p->row};
         for (int t = 0; t < len[s]; t++)
-            attend_one(p, q + base + (size_t)t * p->row, out + base + (size_t)t * p->row, &src,
+            attend_one(p, q + base + (size_t)t * p->row, out, base + (size_t)t * p->row, &src,
                        len[s], t);
     }
 }
 
-void cpu_attention_paged(const attn_params *p, const float *q, float *out, int n,
+void cpu_attention_paged(const attn_params *p, const float *q, void *out, int n,
                          const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
                          const int32_t *n_k, const int32_t *q_pos) {
     for (int i = 0; i < n; i++) {
         kv_source src = {.k = kv->k, .v = kv->v, .table = blocks + table_off[i],
                          .block_stride = kv->block_stride, .block_size = kv->block_size,
                          .row = kv->row};
-        attend_one(p, q + (size_t)i * p->row, out + (size_t)i * p->row, &src, n_k[i], q_pos[i]);
+        attend_one(p, q + (size_t)i * p->row, out, (size_t)i * p->row, &src, n_k[i], q_pos[i]);
     }
 }
 

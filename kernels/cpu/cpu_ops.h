@@ -25,8 +25,8 @@ void cpu_gated_activation(int act, const float *gate, const float *lin, void *y,
 void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
                      float *out);
 void cpu_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
-                           float *out, int n_seqs, const int32_t *off, const int32_t *len);
-void cpu_attention_paged(const attn_params *p, const float *q, float *out, int n,
+                           void *out, int n_seqs, const int32_t *off, const int32_t *len);
+void cpu_attention_paged(const attn_params *p, const float *q, void *out, int n,
                          const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
                          const int32_t *n_k, const int32_t *q_pos);
 void cpu_kv_scatter(const float *src, int n, const kv_layout *kv, int which,

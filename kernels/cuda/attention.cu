@@ -7,6 +7,7 @@
 #include <float.h>
 
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/half_types.cuh"
 #include "kernels/cuda/relbias.cuh"
 #include "kernels/cuda/smem.cuh"
 
@@ -43,8 +44,8 @@ struct kv_src {
  * dynamic shared memory, one key per warp at a time with the lanes splitting its dimensions
  * (coalesced reads of each key row); softmax with block reductions; then groups of threads split
  * the keys and each thread of a group owns one output dimension (coalesced value reads). */
-__device__ void attend(const attn_params p, const float *q, float *out, const kv_src src, int n_k,
-                       int qpos, int h) {
+__device__ void attend(const attn_params p, const float *q, void *out, size_t out_at,
+                       const kv_src src, int n_k, int qpos, int h) {
     extern __shared__ float scores[];
     __shared__ float qh[256];
     __shared__ float partial[THREADS];
@@ -82,7 +83,7 @@ __device__ void attend(const attn_params p, const float *q, float *out, const kv
         for (int d = threadIdx.x; d < p.d_kv; d += THREADS) {
             float acc = 0.0f;
             for (int j = 0; j < n_vis; j++) acc += scores[j] * src.v[src.at(j) + (size_t)h * p.d_kv + d];
-            out[(size_t)h * p.d_kv + d] = acc * inv;
+            store_as(out, p.out_type, out_at + (size_t)h * p.d_kv + d, acc * inv);
         }
         return;
     }
@@ -95,18 +96,18 @@ __device__ void attend(const attn_params p, const float *q, float *out, const kv
     __syncthreads();
     if (threadIdx.x < p.d_kv) {
         for (int k = 1; k < groups; k++) acc += partial[k * p.d_kv + threadIdx.x];
-        out[(size_t)h * p.d_kv + threadIdx.x] = acc * inv;
+        store_as(out, p.out_type, out_at + (size_t)h * p.d_kv + threadIdx.x, acc * inv);
     }
 }
 
 /* Fallback prefill for heads wider than PREFILL_DMAX: one block per (query row, head). */
 __global__ void prefill_kernel(attn_params p, const float *q, const float *k, const float *v,
-                               float *out, const int32_t *off, const int32_t *len) {
+                               void *out, const int32_t *off, const int32_t *len) {
     int t = blockIdx.x, s = blockIdx.y, h = blockIdx.z;
     if (t >= len[s]) return;
     size_t base = (size_t)off[s] * p.row;
     kv_src src = {k + base, v + base, NULL, 0, 0, p.row};
-    attend(p, q + base + (size_t)t * p.row, out + base + (size_t)t * p.row, src, len[s], t, h);
+    attend(p, q + base + (size_t)t * p.row, out, base + (size_t)t * p.row, src, len[s], t, h);
 }
 
 /* Tiled prefill: one block per (PREFILL_QT queries, sequence, head), one thread per query with
@@ -121,7 +122,7 @@ __global__ void prefill_kernel(attn_params p, const float *q, const float *k, co
 
 template <int DMAX>
 __global__ void __launch_bounds__(PREFILL_QT)
-prefill_tiled_kernel(attn_params p, const float *q, const float *k, const float *v, float *out,
+prefill_tiled_kernel(attn_params p, const float *q, const float *k, const float *v, void *out,
                      const int32_t *off, const int32_t *len) {
     extern __shared__ float smem[];
     const int s = blockIdx.y, h = blockIdx.z, L = len[s], q0 = blockIdx.x * PREFILL_QT;
@@ -195,15 +196,15 @@ prefill_tiled_kernel(attn_params p, const float *q, const float *k, const float 
     float inv = 1.0f / l;
 #pragma unroll
     for (int d = 0; d < DMAX; d++) /* unrolled: o stays in registers */
-        if (d < d_kv) out[base + (size_t)t * p.row + d] = o[d] * inv;
+        if (d < d_kv) store_as(out, p.out_type, base + (size_t)t * p.row + d, o[d] * inv);
 }
 
-__global__ void paged_kernel(attn_params p, const float *q, float *out, kv_layout kv,
+__global__ void paged_kernel(attn_params p, const float *q, void *out, kv_layout kv,
                              const int32_t *blocks, const int32_t *table_off, const int32_t *n_k,
                              const int32_t *q_pos) {
     int i = blockIdx.x, h = blockIdx.y;
     kv_src src = {kv.k, kv.v, blocks + table_off[i], kv.block_stride, kv.block_size, kv.row};
-    attend(p, q + (size_t)i * p.row, out + (size_t)i * p.row, src, n_k[i], q_pos[i], h);
+    attend(p, q + (size_t)i * p.row, out, (size_t)i * p.row, src, n_k[i], q_pos[i], h);
 }
 
 /* Scores of up to max_keys keys. Padded: the compiler's vectorized reads of the scores may run a
@@ -215,7 +216,7 @@ static size_t score_bytes(int max_keys) {
 
 template <int DMAX>
 static void launch_prefill_tiled(const attn_params *p, const float *q, const float *k,
-                                 const float *v, float *out, int n_seqs, const int32_t *off,
+                                 const float *v, void *out, int n_seqs, const int32_t *off,
                                  const int32_t *len) {
     size_t bytes = (2 * PREFILL_KT * DMAX + 2 * (size_t)p->max_keys) * sizeof(float);
     prepare_smem(prefill_tiled_kernel<DMAX>, bytes);
@@ -224,7 +225,7 @@ static void launch_prefill_tiled(const attn_params *p, const float *q, const flo
 }
 
 extern "C" void cuda_attention_prefill(const attn_params *p, const float *q, const float *k,
-                                       const float *v, float *out, int n_seqs, const int32_t *off,
+                                       const float *v, void *out, int n_seqs, const int32_t *off,
                                        const int32_t *len) {
     if (!n_seqs || p->max_keys <= 0) return;
     if (cuda_attention_prefill_tf32(p, q, k, v, out, n_seqs, off, len)) return;
@@ -239,7 +240,7 @@ extern "C" void cuda_attention_prefill(const attn_params *p, const float *q, con
     }
 }
 
-extern "C" void cuda_attention_paged(const attn_params *p, const float *q, float *out, int n,
+extern "C" void cuda_attention_paged(const attn_params *p, const float *q, void *out, int n,
                                      const kv_layout *kv, const int32_t *blocks,
                                      const int32_t *table_off, const int32_t *n_k,
                                      const int32_t *q_pos) {

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/half_types.cuh"
 #include "kernels/cuda/relbias.cuh"
 #include "kernels/cuda/smem.cuh"
 
@@ -124,7 +125,7 @@ __device__ __forceinline__ void round_tile(float *kt, float *vt) {
  * for Q and K alike, so that a thread's two K values are adjacent (one 64-bit read). */
 template <int D, int KT>
 __global__ void __launch_bounds__(MMA_THREADS)
-prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v, float *out,
+prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v, void *out,
                    const int32_t *off, const int32_t *len, bool vec) {
     constexpr int KP = tile_stride<D>::K, VP = tile_stride<D>::V;
     extern __shared__ __align__(16) float smem[];
@@ -231,13 +232,14 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
         for (int r = 0; r < 4; r++) {
             const int row = r < 2 ? row0 : row1, c = dt * 8 + 2 * t + (r & 1);
             if (row < L && c < d_kv)
-                out[base + (size_t)row * p.row + c] = o[dt][r] * (r < 2 ? inv0 : inv1);
+                store_as(out, p.out_type, base + (size_t)row * p.row + c,
+                         o[dt][r] * (r < 2 ? inv0 : inv1));
         }
 }
 
 template <int D, int KT>
 static int launch_mma(const attn_params *p, const float *q, const float *k, const float *v,
-                      float *out, int n_seqs, const int32_t *off, const int32_t *len) {
+                      void *out, int n_seqs, const int32_t *off, const int32_t *len) {
     size_t tiles = 2 * (size_t)KT * (tile_stride<D>::K + tile_stride<D>::V);
     size_t bytes = (tiles + 2 * (size_t)p->max_keys) * sizeof(float);
     if (bytes > 200 * 1024) return 0; /* the bias table of very long inputs does not fit */
@@ -249,7 +251,7 @@ static int launch_mma(const attn_params *p, const float *q, const float *k, cons
 }
 
 extern "C" int cuda_attention_prefill_tf32(const attn_params *p, const float *q, const float *k,
-                                           const float *v, float *out, int n_seqs,
+                                           const float *v, void *out, int n_seqs,
                                            const int32_t *off, const int32_t *len) {
     static int major = -1; /* compute capability of the device (mma.sync TF32 needs 8.0) */
     if (major < 0) {

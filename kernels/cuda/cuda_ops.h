@@ -34,13 +34,13 @@ void cuda_gated_activation(int act, const float *gate, const float *lin, void *y
 void cuda_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
                       float *out);
 void cuda_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
-                            float *out, int n_seqs, const int32_t *off, const int32_t *len);
+                            void *out, int n_seqs, const int32_t *off, const int32_t *len);
 /* The tensor-core prefill (attention_mma.cu); 0 when p does not allow it (no tf32, causal,
  * heads wider than 128) and nothing was launched. */
 int cuda_attention_prefill_tf32(const attn_params *p, const float *q, const float *k,
-                                const float *v, float *out, int n_seqs, const int32_t *off,
+                                const float *v, void *out, int n_seqs, const int32_t *off,
                                 const int32_t *len);
-void cuda_attention_paged(const attn_params *p, const float *q, float *out, int n,
+void cuda_attention_paged(const attn_params *p, const float *q, void *out, int n,
                           const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
                           const int32_t *n_k, const int32_t *q_pos);
 void cuda_kv_scatter(const float *src, int n, const kv_layout *kv, int which,

@@ -21,4 +21,11 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(flo
     return __float2bfloat16_rn(v);
 }
 
+/* y[i] = v in ytype (ed_dtype: fp32, or a 16-bit dtype rounded as from_f32). */
+__device__ __forceinline__ void store_as(void *y, int ytype, size_t i, float v) {
+    if (ytype == 2 /* DTYPE_BF16 */) ((__nv_bfloat16 *)y)[i] = from_f32<__nv_bfloat16>(v);
+    else if (ytype == 1 /* DTYPE_FP16 */) ((__half *)y)[i] = from_f32<__half>(v);
+    else ((float *)y)[i] = v;
+}
+
 #endif

@@ -218,8 +218,10 @@ static void test_attention(void) {
 }
 
 /* Producers that write a GEMM input in the 16-bit weight dtype (rms_norm, layer_norm,
- * gated_activation with ytype = wtype), consumed by matmul_wt with MATMUL_X_IN_WTYPE: the GPU
- * pair against the CPU pair (which rounds and widens with the same rules). */
+ * gated_activation with ytype = wtype; attention with out_type = wtype: the paged kernel and
+ * the TF32 prefill, one sequence of all rows as 5 heads of 40), consumed by matmul_wt with
+ * MATMUL_X_IN_WTYPE: the GPU pair against the CPU pair (which rounds and widens with the same
+ * rules; the TF32 products are the one difference). */
 static void test_producers_in_wtype(int wtype) {
     int rows = 37, d = 200, n_out = 64;
     size_t n = (size_t)rows * d, ny = (size_t)rows * n_out;
@@ -231,24 +233,45 @@ static void test_producers_in_wtype(int wtype) {
     uint16_t *wbits = malloc((size_t)n_out * d * sizeof(uint16_t)), *h16 = malloc(n * 2);
     dtype_f32_to_16bit(wm, (size_t)n_out * d, wtype == DTYPE_BF16, wbits);
     void *d16 = gpu->alloc(n * 2);
-    const char *what[3] = {"rms_norm", "layer_norm", "gated gelu_new"};
-    for (int i = 0; i < 3; i++) {
+    const char *what[5] = {"rms_norm", "layer_norm", "gated gelu_new", "attention_paged",
+                           "attention_prefill tf32"};
+    /* Attention: one sequence (prefill: off 0, len rows); paged: every row i a query at
+     * position i over keys 0..i of one block (K = lin, V = x) through table {0}. */
+    int32_t seq[2] = {0, rows}, pos[37], nk[37], toff[37], block0[1] = {0};
+    for (int r = 0; r < rows; r++) pos[r] = r, nk[r] = rows, toff[r] = 0;
+    int32_t *dseq = dev_i(seq, 2), *dpos = dev_i(pos, rows), *dnk = dev_i(nk, rows);
+    int32_t *dtoff = dev_i(toff, rows), *dblock0 = dev_i(block0, 1);
+    attn_params ap = {.heads = 5, .d_kv = 40, .row = 200, .scale = 0.1f, .causal = 1,
+                      .max_keys = rows, .out_type = wtype};
+    kv_layout kc = {.k = lin, .v = x, .block_stride = (size_t)64 * 200, .block_size = 64,
+                    .row = 200};
+    kv_layout kg = kc;
+    kg.k = dlin, kg.v = dx;
+    for (int i = 0; i < 5; i++) {
         if (i == 0) {
             cpu->rms_norm(x, NULL, w, 1e-6f, rows, d, h16, wtype);
             gpu->rms_norm(dx, NULL, dw, 1e-6f, rows, d, d16, wtype);
         } else if (i == 1) {
             cpu->layer_norm(x, NULL, w, b, 1e-5f, rows, d, h16, wtype);
             gpu->layer_norm(dx, NULL, dw, db, 1e-5f, rows, d, d16, wtype);
-        } else {
+        } else if (i == 2) {
             cpu->gated_activation(ACT_GELU_NEW, x, lin, h16, wtype, n);
             gpu->gated_activation(ACT_GELU_NEW, dx, dlin, d16, wtype, n);
+        } else if (i == 3) {
+            cpu->attention_paged(&ap, x, h16, rows, &kc, block0, toff, nk, pos);
+            gpu->attention_paged(&ap, dx, d16, rows, &kg, dblock0, dtoff, dnk, dpos);
+        } else {
+            ap.causal = 0, ap.tf32 = 1;
+            cpu->attention_prefill(&ap, x, lin, x, h16, 1, seq, seq + 1);
+            gpu->attention_prefill(&ap, dx, dlin, dx, d16, 1, dseq, dseq + 1);
         }
         cpu->matmul_wt(h16, wbits, wtype, y, rows, n_out, d, MATMUL_X_IN_WTYPE);
         gpu->matmul_wt(d16, dwm, wtype, dy, rows, n_out, d, MATMUL_X_IN_WTYPE);
         char name[64];
         snprintf(name, sizeof name, "%s -> %s matmul_wt", what[i], dtype_name(wtype));
-        EXPECT_CLOSE(name, dy, y, ny, 1e-3);
+        EXPECT_CLOSE(name, dy, y, ny, i == 4 ? 2e-3 : 1e-3);
     }
+    gpu->free(dseq), gpu->free(dpos), gpu->free(dnk), gpu->free(dtoff), gpu->free(dblock0);
     free(x), free(lin), free(w), free(b), free(wm), free(y), free(wbits), free(h16);
     gpu->free(dx), gpu->free(dlin), gpu->free(dw), gpu->free(db), gpu->free(dy), gpu->free(dwm);
     gpu->free(d16);
