@@ -56,7 +56,9 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="t5-base")
     ap.add_argument("--batch", type=int, default=1)
-    ap.add_argument("--input-len", type=int, default=128)
+    ap.add_argument("--input-len", default="128",
+                    help="L, or A-B: request r gets A + (r * 7919) %% (B - A + 1) tokens "
+                         "(encdec_bench's lengths), right-padded with an attention mask")
     ap.add_argument("--output-len", type=int, default=64)
     ap.add_argument("--modes", default="eager")
     ap.add_argument("--reps", type=int, default=2)
@@ -72,15 +74,22 @@ def main():
     with torch.device("cuda"):
         model = T5ForConditionalGeneration(cfg).eval()
     torch.set_default_dtype(torch.float32)
-    ids = torch.randint(3, cfg.vocab_size, (a.batch, a.input_len), device="cuda")
+    lo, _, hi = a.input_len.partition("-")
+    lo, hi = int(lo), int(hi or lo)
+    lens = [lo + (r * 7919) % (hi - lo + 1) for r in range(a.batch)]
+    ids = torch.randint(3, cfg.vocab_size, (a.batch, hi), device="cuda")
+    mask = (torch.arange(hi, device="cuda")[None, :] < torch.tensor(lens, device="cuda")[:, None])
+    ids = ids.masked_fill(~mask, cfg.pad_token_id)
+    mask = mask.long()
+    a.input_len = a.input_len if "-" in a.input_len else hi
     if a.encode_only:
         with torch.no_grad():
-            enc_s, _ = timed(lambda: model.get_encoder()(input_ids=ids), a.reps)
-            floor = gemm_floor(model, a.batch * a.input_len)
+            enc_s, _ = timed(lambda: model.get_encoder()(input_ids=ids, attention_mask=mask), a.reps)
+            floor = gemm_floor(model, sum(lens))
         print(json.dumps({"impl": "hf-eager", "model": a.model, "dtype": "bf16",
                           "batch": a.batch, "input_len": a.input_len, "encode_only": 1,
                           "encoder_ms": 1e3 * enc_s,
-                          "encoder_tokens_per_s": a.batch * a.input_len / enc_s, **floor}),
+                          "encoder_tokens_per_s": sum(lens) / enc_s, **floor}),
               flush=True)
         return
     for mode in a.modes.split(","):
@@ -92,8 +101,8 @@ def main():
             kw["cache_implementation"] = "static"
         torch.cuda.reset_peak_memory_stats()
         with torch.no_grad():
-            enc_s, _ = timed(lambda: model.get_encoder()(input_ids=ids), a.reps)
-            total_s, out = timed(lambda: model.generate(ids, **kw), a.reps)
+            enc_s, _ = timed(lambda: model.get_encoder()(input_ids=ids, attention_mask=mask), a.reps)
+            total_s, out = timed(lambda: model.generate(ids, attention_mask=mask, **kw), a.reps)
         steps = out.shape[1] - 1
         print(json.dumps({
             "impl": "hf-" + mode, "model": a.model, "dtype": "bf16", "batch": a.batch,

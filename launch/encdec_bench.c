@@ -6,6 +6,8 @@
  *          [--encode-only]   (encoder-only requests with mean pooling: text-encoder use)
  *          [--beams N]       (beam search, N beams; output tokens count returned sequences)
  *          [--set KEY=VALUE] (any run-config key, e.g. cuda_graphs=off; repeatable)
+ * --input-len A-B gives request r A + (r * 7919) % (B - A + 1) tokens (bench_hf.py uses the same
+ * lengths), for a batch of mixed lengths.
  * Every request has input-len random tokens and generates exactly output-len tokens (EOS held
  * off with min_new_tokens). The random model is written once to --model-file (default
  * $TMPDIR/encdec_bench_<name>_<dtype>.h5) and reused. The workload runs twice and the second
@@ -27,6 +29,7 @@
 typedef struct bench_args {
     const char *name, *model_file, *backend, *dtype, *lm_head;
     int batch, input_len, output_len;
+    int input_min;   /* --input-len A-B: lengths spread over [input_min, input_len] */
     int encode_only; /* --encode-only: encoder-only requests (text-encoder use), no decoding */
     int beams;       /* --beams N: beam search with N beams (beam_width) */
     const char *sets[8]; /* --set key=value: extra run-config keys (cuda_graphs=off, ...) */
@@ -49,14 +52,22 @@ static int parse(int argc, char **argv, bench_args *a) {
         else if (!strcmp(k, "--dtype")) a->dtype = v;
         else if (!strcmp(k, "--lm-head-split")) a->lm_head = v;
         else if (!strcmp(k, "--batch")) a->batch = atoi(v);
-        else if (!strcmp(k, "--input-len")) a->input_len = atoi(v);
+        else if (!strcmp(k, "--input-len")) {
+            if (sscanf(v, "%d-%d", &a->input_min, &a->input_len) != 2) {
+                a->input_len = atoi(v);
+                a->input_min = a->input_len;
+            }
+        }
         else if (!strcmp(k, "--output-len")) a->output_len = atoi(v);
         else if (!strcmp(k, "--beams")) a->beams = atoi(v);
         else if (!strcmp(k, "--set") && a->n_sets < 8 && strchr(v, '=')) a->sets[a->n_sets++] = v;
         else return -1;
     }
-    return a->name && a->batch > 0 && a->input_len > 0 && a->output_len > 0 && a->beams > 0 ? 0
-                                                                                          : -1;
+    if (!a->input_min) a->input_min = a->input_len;
+    return a->name && a->batch > 0 && a->input_min > 0 && a->input_min <= a->input_len &&
+                   a->output_len > 0 && a->beams > 0
+               ? 0
+               : -1;
 }
 
 /* Rank 0: the random model (if absent) and the request file. */
@@ -77,9 +88,10 @@ static ed_status prepare(const bench_args *a, const model_spec *spec, int dtype,
             fprintf(f, "{\"id\": %d, \"max_new_tokens\": %d, \"min_new_tokens\": %d, "
                        "\"beam_width\": %d, \"input_ids\": [", r, a->output_len, a->output_len,
                     a->beams);
-        for (int t = 0; t < a->input_len; t++) {
+        int len = a->input_min + (int)((r * 7919L) % (a->input_len - a->input_min + 1));
+        for (int t = 0; t < len; t++) {
             st = st * 1664525u + 1013904223u;
-            int id = t == a->input_len - 1 ? spec->eos_id : 3 + (int)(st >> 8) % (spec->vocab_size - 3);
+            int id = t == len - 1 ? spec->eos_id : 3 + (int)(st >> 8) % (spec->vocab_size - 3);
             fprintf(f, t ? ",%d" : "%d", id);
         }
         fprintf(f, "]}\n");
@@ -174,12 +186,14 @@ int main(int argc, char **argv) {
     if (rank == 0) {
         double step_ms = r.decode_steps ? 1e3 * r.decode_s / r.decode_steps : 0;
         printf("{\"model\": \"%s\", \"backend\": \"%s\", \"dtype\": \"%s\", \"tp\": %d, "
-               "\"lm_head_split\": \"%s\", \"batch\": %d, \"input_len\": %d, \"output_len\": %d, "
+               "\"lm_head_split\": \"%s\", \"batch\": %d, \"input_len\": %d, "
+               "\"input_len_min\": %d, \"output_len\": %d, "
                "\"requests_done\": %ld, \"encoder_ms\": %.3f, \"decode_ms_per_step\": %.3f, "
                "\"decode_steps\": %ld, \"argmax_steps\": %ld, \"output_tokens_per_s\": %.1f, \"wall_s\": %.3f, "
                "\"peak_host_rss_mb\": %.1f, \"device_mem_mb\": %.1f, \"encode_only\": %d, "
                "\"encoder_tokens_per_s\": %.1f}\n",
-               a.name, a.backend, dtype, size, a.lm_head, a.batch, a.input_len, a.output_len,
+               a.name, a.backend, dtype, size, a.lm_head, a.batch, a.input_len, a.input_min,
+               a.output_len,
                r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps, r.argmax_steps,
                r.wall_s > 0 && !a.encode_only ? (double)r.requests_done * a.output_len / r.wall_s
                                               : 0.0,
