@@ -72,10 +72,11 @@ template <int N> __device__ __forceinline__ void cp_async_wait() {}
  * and 2t + 1 (stride D + 4: 32 distinct banks). */
 template <int D> struct tile_stride { static constexpr int K = D + 8, V = D + 4; };
 
-/* Keys [j0, j0 + KT) of K and V into one shared buffer pair; keys past L and columns past d_kv
- * are zeros. vec: every row start is 16-byte aligned and d_kv % 4 == 0, so whole 16-byte chunks
- * go asynchronously (cp.async, rounded to TF32 by round_tile once they landed); otherwise plain
- * loads rounded to TF32 on the way. */
+/* Keys [j0, j0 + KT) of K and V into one shared buffer pair, as fp32; keys past L and columns
+ * past d_kv are zeros. vec: every row start is 16-byte aligned and d_kv % 4 == 0, so whole
+ * 16-byte chunks go asynchronously (cp.async); otherwise plain loads. The fragments are rounded
+ * to TF32 (to nearest) as they are read: truncation, what the mma does to raw fp32 bits, would
+ * bias every product toward zero. */
 template <int D, int KT>
 __device__ __forceinline__ void load_tile(float *kt, float *vt, const float *k, const float *v,
                                           size_t base, int row, int j0, int L, int d_kv, bool vec) {
@@ -93,29 +94,11 @@ __device__ __forceinline__ void load_tile(float *kt, float *vt, const float *k, 
             const int jj = e / D, d = e % D;
             const bool ok = j0 + jj < L && d < d_kv;
             const size_t at = base + (size_t)(j0 + jj) * row + d;
-            kt[jj * KP + d] = __uint_as_float(to_tf32(ok ? k[at] : 0.0f));
-            vt[jj * VP + d] = __uint_as_float(to_tf32(ok ? v[at] : 0.0f));
+            kt[jj * KP + d] = ok ? k[at] : 0.0f;
+            vt[jj * VP + d] = ok ? v[at] : 0.0f;
         }
     }
     cp_async_commit(); /* an empty group on the plain path: the waits below stay uniform */
-}
-
-/* The chunks this thread copied with load_tile(vec) into kt / vt, rounded to TF32 in place
- * (to nearest: truncation, what the mma does to raw fp32 bits, would bias every product toward
- * zero). Call after the copies are waited for, before the barrier that publishes the tile. */
-template <int D, int KT>
-__device__ __forceinline__ void round_tile(float *kt, float *vt) {
-    constexpr int KP = tile_stride<D>::K, VP = tile_stride<D>::V;
-    for (int c = threadIdx.x; c < KT * D / 4; c += MMA_THREADS) {
-        const int jj = c / (D / 4), d = (c % (D / 4)) * 4;
-        float4 *kp = (float4 *)(kt + jj * KP + d), *vp = (float4 *)(vt + jj * VP + d);
-        float4 a = *kp, b = *vp;
-        a.x = __uint_as_float(to_tf32(a.x)), a.y = __uint_as_float(to_tf32(a.y));
-        a.z = __uint_as_float(to_tf32(a.z)), a.w = __uint_as_float(to_tf32(a.w));
-        b.x = __uint_as_float(to_tf32(b.x)), b.y = __uint_as_float(to_tf32(b.y));
-        b.z = __uint_as_float(to_tf32(b.z)), b.w = __uint_as_float(to_tf32(b.w));
-        *kp = a, *vp = b;
-    }
 }
 
 /* D: head width rounded up to a multiple of 8 (columns past d_kv are zeros); KT: keys per tile.
@@ -169,7 +152,6 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
         } else {
             cp_async_wait<0>();
         }
-        if (vec) round_tile<D, KT>(smem + buf * KT * KP, vbase + buf * KT * VP);
         __syncthreads(); /* this tile (and the bias table) visible to every warp */
         const float *ks = smem + buf * KT * KP, *vs = vbase + buf * KT * VP;
 
@@ -180,7 +162,7 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
 #pragma unroll
             for (int kk = 0; kk < D / 8; kk++) {
                 const float2 b = *(const float2 *)(ks + (n * 8 + g) * KP + kk * 8 + 2 * t);
-                mma_tf32(sc[n], qa[kk], __float_as_uint(b.x), __float_as_uint(b.y));
+                mma_tf32(sc[n], qa[kk], to_tf32(b.x), to_tf32(b.y));
             }
         }
         float mx0 = MASKED, mx1 = MASKED;
@@ -215,8 +197,8 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
             const uint32_t pa[4] = {to_tf32(p0), to_tf32(p2), to_tf32(p1), to_tf32(p3)};
 #pragma unroll
             for (int dt = 0; dt < D / 8; dt++)
-                mma_tf32(o[dt], pa, __float_as_uint(vs[(n * 8 + 2 * t) * VP + dt * 8 + g]),
-                         __float_as_uint(vs[(n * 8 + 2 * t + 1) * VP + dt * 8 + g]));
+                mma_tf32(o[dt], pa, to_tf32(vs[(n * 8 + 2 * t) * VP + dt * 8 + g]),
+                         to_tf32(vs[(n * 8 + 2 * t + 1) * VP + dt * 8 + g]));
         }
         __syncthreads(); /* every warp is done with this buffer before it is refilled */
     }
