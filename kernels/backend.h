@@ -107,6 +107,13 @@ typedef struct backend {
      * below 2^24); (-inf, -1) when nothing is left. out: backend buffer [rows, 2]. */
     void (*argmax_rows)(const float *x, int rows, int n, int index_base, const int32_t *ban,
                         float *out);
+    /* Per row r of x[rows, n], into out[r * (2 + 2k) ...]: the row's max over every column
+     * (NaNs skipped), the sum of exp(x - max) over them (for a log-softmax over ranks), then its
+     * k best (value, column + index_base) pairs, best first, ties to the lower column, column
+     * ban[r] - index_base and NaNs skipped; (-inf, -1) past the end. Beam search without
+     * logits processors needs only these. out: backend buffer [rows, 2 + 2k]. */
+    void (*topk_rows)(const float *x, int rows, int n, int index_base, const int32_t *ban, int k,
+                      float *out);
 
     /* Encoder (prefill) attention over packed sequences with contiguous K/V: sequence s owns
      * rows [off[s], off[s] + len[s]) of q, k, v and out ([tokens, row] each); query row t of

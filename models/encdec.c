@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define GRAPH_SLOTS 64
+#define PAIR_ROW (2 + 2 * STEP_PLAN_TOPK_MAX) /* floats per row of the pair buffers, at most */
 
 struct encdec_model {
     const model_weights *w;
@@ -22,8 +23,9 @@ struct encdec_model {
     void *xin;               /* [T, max(D, F_l)] a GEMM input its producer (pre-norm, gated
                               * activation) wrote in the 16-bit weight dtype; NULL with fp32 */
     float *logits;           /* [max_dec, V_l] this rank's logits slice */
-    float *pairs;            /* [max_dec, 2] this rank's (best logit, token) per row */
-    float *host_pairs, *gathered_pairs; /* [max_dec, 2], [tp, max_dec, 2] host */
+    float *pairs;            /* [max_dec, PAIR_ROW] this rank's (best logit, token) per row, or
+                              * its topk_rows output */
+    float *host_pairs, *gathered_pairs; /* [max_dec, PAIR_ROW], [tp, max_dec, PAIR_ROW] host */
     float *host_logits, *gather_staging; /* [max_dec, V_l], [max_dec, V] host (vocab-parallel) */
     void *arena;
     size_t arena_bytes;
@@ -106,7 +108,7 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
     size_t xin_floats = w->wtype == DTYPE_FP32 ? 0 : (T * widest + 1) / 2; /* 16-bit values */
     size_t sizes[] = {T * m->D, T * m->D, T * m->D, T * m->I_l, T * m->I_l, T * m->I_l,
                       T * m->I_l, T * m->F_l, T * m->F_l, (size_t)max_dec_tokens * m->V_l,
-                      (size_t)max_dec_tokens * 2, xin_floats};
+                      (size_t)max_dec_tokens * PAIR_ROW, xin_floats};
     float *xin = NULL;
     float **slots[] = {&m->x, &m->h, &m->out, &m->q, &m->k, &m->v, &m->att, &m->f0, &m->f1,
                        &m->logits, &m->pairs, &xin};
@@ -114,8 +116,8 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
     m->arena_bytes = total * sizeof(float);
     m->arena = m->be->alloc(m->arena_bytes);
-    m->host_pairs = malloc(sizeof(float) * 2 * (size_t)max_dec_tokens);
-    m->gathered_pairs = malloc(sizeof(float) * 2 * (size_t)max_dec_tokens * w->tp_size);
+    m->host_pairs = malloc(sizeof(float) * PAIR_ROW * (size_t)max_dec_tokens);
+    m->gathered_pairs = malloc(sizeof(float) * PAIR_ROW * (size_t)max_dec_tokens * w->tp_size);
     if (w->vocab_parallel) {
         m->host_logits = malloc(sizeof(float) * (size_t)max_dec_tokens * (m->V_l ? m->V_l : 1));
         m->gather_staging = malloc(sizeof(float) * (size_t)max_dec_tokens * m->V);
@@ -424,6 +426,55 @@ static ed_status argmax_out(encdec_model *m, int n, float *pairs_host, ed_error 
     return ED_OK;
 }
 
+/* Plans with topk = k: each rank's topk_rows over its vocabulary slice ([n, 2 + 2k]: softmax
+ * max and sum, then k (logit, token) pairs); rank 0 merges the slices: log-softmax over the
+ * whole vocabulary, the k best pairs over all slices (ties to the lower token), written as
+ * [n, k] (logit - logsumexp, token) pairs into out_host. */
+static ed_status topk_out(encdec_model *m, int n, int k, float *out_host, ed_error *err) {
+    idx_layout il = idx_of(m);
+    const int row = 2 + 2 * k;
+    if (m->V_l) {
+        m->be->topk_rows(m->logits, n, m->V_l, m->w->v0, m->d_idx + il.ban, k, m->pairs);
+        m->be->download(m->host_pairs, m->pairs, (size_t)n * row);
+    } else { /* no slice here: contributes nothing */
+        for (int i = 0; i < n * row; i++) m->host_pairs[i] = (i % row) % 2 ? -1.0f : -INFINITY;
+        for (int i = 0; i < n; i++) m->host_pairs[(size_t)i * row + 1] = 0.0f;
+    }
+    const float *src = m->host_pairs;
+    int n_src = 1;
+    if (m->w->vocab_parallel) {
+        if (comm_gather(m->comm, m->host_pairs, n * row, m->gathered_pairs, err)) return ED_ERR;
+        src = m->gathered_pairs;
+        n_src = m->w->tp_size;
+    }
+    if (!out_host) return ED_OK;
+    for (int i = 0; i < n; i++) {
+        double mx = -INFINITY, sum = 0.0;
+        for (int r = 0; r < n_src; r++) mx = fmax(mx, src[((size_t)r * n + i) * row]);
+        for (int r = 0; r < n_src; r++) {
+            const float *t = src + ((size_t)r * n + i) * row;
+            if (t[0] > -INFINITY) sum += t[1] * exp(t[0] - mx);
+        }
+        float lse = (float)(mx + log(sum));
+        int next[n_src]; /* each slice's list is sorted: merge them */
+        for (int r = 0; r < n_src; r++) next[r] = 0;
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            float bv = -INFINITY, bt = -1.0f;
+            for (int r = 0; r < n_src; r++) {
+                if (next[r] >= k) continue;
+                const float *c = src + ((size_t)r * n + i) * row + 2 + 2 * next[r];
+                if (c[1] < 0) continue;
+                if (best < 0 || c[0] > bv || (c[0] == bv && c[1] < bt)) best = r, bv = c[0], bt = c[1];
+            }
+            if (best >= 0) next[best]++;
+            out_host[((size_t)i * k + j) * 2] = best < 0 ? -INFINITY : bv - lse;
+            out_host[((size_t)i * k + j) * 2 + 1] = best < 0 ? -1.0f : bt;
+        }
+    }
+    return ED_OK;
+}
+
 /* The device work of a decoder step between the plan's uploads and the final norm: embedding
  * and every layer (self K/V appended, self- and cross-attention, FFN). Only backend ops and the
  * all-reduce, so that it can be recorded into a graph; max_self / max_cross bound the keys. */
@@ -538,6 +589,7 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
     }
     if (m->V_l) linear(m, fp32_in(h), m->w->lm_head, m->w->logits_bias, m->logits, n, m->V_l, m->D);
     if (p->argmax_only) return argmax_out(m, n, logits_host, err);
+    if (p->topk > 0) return topk_out(m, n, p->topk, logits_host, err);
     if (!m->w->vocab_parallel) {
         be->download(logits_host, m->logits, (size_t)n * m->V);
         return ED_OK;

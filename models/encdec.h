@@ -42,7 +42,10 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
  * passes a non-NULL logits_host. With a vocab-parallel head every rank computes its vocabulary
  * slice and the slices are gathered to rank 0; with a replicated head only rank 0 computes it.
  * For an argmax_only plan logits_host receives [n_decode, 2] (best logit, token id) instead, the
- * argmax taken on the backend (plan_decode.ban excluded), and only those pairs cross ranks. */
+ * argmax taken on the backend (plan_decode.ban excluded), and only those pairs cross ranks.
+ * For a plan with topk = k > 0 it receives [n_decode, k] (log-softmax score, token id) pairs,
+ * each row's best first (ban excluded from the pairs, not from the softmax), k <=
+ * STEP_PLAN_TOPK_MAX: each rank sends its slice's k best and its softmax terms, rank 0 merges. */
 ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, float *logits_host,
                              ed_error *err);
 

@@ -6,17 +6,17 @@ typedef struct plan_header {
     uint64_t magic;
     uint64_t seq;
     uint64_t checksum;
-    int32_t stop, argmax_only, n_encode, n_decode, n_ids, n_blocks, n_copies;
+    int32_t stop, argmax_only, topk, n_encode, n_decode, n_ids, n_blocks, n_copies;
 } plan_header;
 
-#define PLAN_MAGIC 0x6564706c616e3032ull /* "edplan02" */
+#define PLAN_MAGIC 0x6564706c616e3033ull /* "edplan03" */
 
 ed_status plan_bcast(comm *c, step_plan *p, uint64_t expected_seq, ed_error *err) {
     int root = comm_rank(c) == 0;
     plan_header h = {0};
     if (root) {
         h = (plan_header){PLAN_MAGIC, p->seq, step_plan_checksum(p), p->stop, p->argmax_only,
-                          p->n_encode, p->n_decode, p->n_ids, p->n_blocks, p->n_copies};
+                          p->topk, p->n_encode, p->n_decode, p->n_ids, p->n_blocks, p->n_copies};
     }
     if (comm_bcast(c, &h, sizeof h, 0, err)) return ED_ERR;
     if (!root) {
@@ -27,13 +27,14 @@ ed_status plan_bcast(comm *c, step_plan *p, uint64_t expected_seq, ed_error *err
         if (h.n_encode < 0 || h.n_encode > p->cap_encode || h.n_decode < 0 ||
             h.n_decode > p->cap_decode || h.n_ids < 0 || h.n_ids > p->cap_ids ||
             h.n_blocks < 0 || h.n_blocks > p->cap_blocks || h.n_copies < 0 ||
-            h.n_copies > p->cap_decode)
+            h.n_copies > p->cap_decode || h.topk < 0 || h.topk > STEP_PLAN_TOPK_MAX)
             return ed_fail(err, "step plan %llu: counts (%d encode, %d decode, %d ids) exceed this "
                                 "rank's capacities", (unsigned long long)h.seq, h.n_encode,
                            h.n_decode, h.n_ids);
         p->seq = h.seq;
         p->stop = h.stop;
         p->argmax_only = h.argmax_only;
+        p->topk = h.topk;
         p->n_encode = h.n_encode;
         p->n_decode = h.n_decode;
         p->n_ids = h.n_ids;

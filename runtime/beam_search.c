@@ -43,45 +43,83 @@ static int hits_stop(const request *r, const int32_t *tokens, int n, int eos_id,
     return logits_hits_stop_sequence(r, tokens, n);
 }
 
+/* The top K = 2W candidates over all (beam, token) pairs, best first: insertion in visiting
+ * order, strictly greater moves ahead, so ties keep the earlier visit (lower flat index);
+ * empty slots take -inf candidates in visiting order (HF keeps such dead beams too: after a
+ * forced token every other score is -inf). */
+typedef struct top_candidates {
+    int K;
+    float score[32];   /* accumulated: processed log-prob + the beam's running score */
+    int flat[32];      /* beam * vocab + token, -1 = empty */
+    float logprob[32]; /* the processed log-prob itself */
+} top_candidates;
+
+static void top_offer(top_candidates *t, float acc, int flat, float logprob) {
+    int K = t->K;
+    if (t->flat[K - 1] >= 0 && !(acc > t->score[K - 1])) return;
+    int pos = K - 1;
+    while (pos > 0 && (t->flat[pos - 1] < 0 || acc > t->score[pos - 1])) {
+        t->score[pos] = t->score[pos - 1];
+        t->flat[pos] = t->flat[pos - 1];
+        t->logprob[pos] = t->logprob[pos - 1];
+        pos--;
+    }
+    t->score[pos] = acc;
+    t->flat[pos] = flat;
+    t->logprob[pos] = logprob;
+}
+
+static void top_init(top_candidates *t, int K) {
+    t->K = K;
+    for (int k = 0; k < K; k++) t->score[k] = -INFINITY, t->flat[k] = -1;
+}
+
+static void step_from_candidates(sequence *s, const top_candidates *top, int eos_id);
+
 void beam_search_step(sequence *s, const float *logits, int eos_id) {
     const request *r = s->req;
-    int W = s->width, V = s->vocab, K = 2 * W, cur_len = s->n_tokens;
-    int prompt_len = r->n_decoder, max_length = r->n_decoder + r->max_new_tokens;
-    float lp = r->length_penalty;
-
+    int V = s->vocab, cur_len = s->n_tokens;
     /* b. processed log-probs + running scores, top 2W candidates (beams are n_beams * V). */
-    candidate cand[32];
-    float best[32];
-    int best_idx[32];
-    for (int k = 0; k < K; k++) best[k] = -INFINITY, best_idx[k] = -1;
+    top_candidates top;
+    top_init(&top, 2 * s->width);
     for (int b = 0; b < s->n_beams; b++) {
         float *sc = s->scratch + (size_t)b * V;
         memcpy(sc, logits + (size_t)b * V, sizeof(float) * (size_t)V);
         logits_log_softmax(sc, V);
         logits_process(r, s->beams[b].tokens, cur_len, eos_id, sc, V);
-        for (int v = 0; v < V; v++) {
-            float acc = sc[v] + s->beams[b].score;
-            /* Insertion into the sorted top-K; strictly greater keeps lower indices first, and
-             * empty slots take -inf candidates in index order (HF keeps such dead beams too:
-             * after a forced token every other score is -inf). */
-            if (best_idx[K - 1] >= 0 && !(acc > best[K - 1])) continue;
-            int pos = K - 1;
-            while (pos > 0 && (best_idx[pos - 1] < 0 || acc > best[pos - 1])) {
-                best[pos] = best[pos - 1];
-                best_idx[pos] = best_idx[pos - 1];
-                pos--;
-            }
-            best[pos] = acc;
-            best_idx[pos] = b * V + v;
-        }
+        for (int v = 0; v < V; v++) top_offer(&top, sc[v] + s->beams[b].score, b * V + v, sc[v]);
     }
+    step_from_candidates(s, &top, eos_id);
+}
+
+/* Each beam's best 2W already processed scores contain every candidate the full rows would
+ * give (no more than 2W come from one beam), visited beam by beam, best first. */
+void beam_search_step_topk(sequence *s, const float *rows, int k, int eos_id) {
+    top_candidates top;
+    top_init(&top, 2 * s->width);
+    for (int b = 0; b < s->n_beams; b++)
+        for (int j = 0; j < 2 * s->width && j < k; j++) {
+            const float *c = rows + ((size_t)b * k + j) * 2;
+            if (c[1] < 0) break; /* the row had fewer candidates */
+            top_offer(&top, c[0] + s->beams[b].score, b * s->vocab + (int)c[1], c[0]);
+        }
+    step_from_candidates(s, &top, eos_id);
+}
+
+/* c. to g. of the step, from the top 2W candidates. */
+static void step_from_candidates(sequence *s, const top_candidates *top, int eos_id) {
+    const request *r = s->req;
+    int W = s->width, V = s->vocab, K = 2 * W, cur_len = s->n_tokens;
+    int prompt_len = r->n_decoder, max_length = r->n_decoder + r->max_new_tokens;
+    float lp = r->length_penalty;
+    candidate cand[32];
     int32_t tmp[1024];
     for (int k = 0; k < K; k++) {
         candidate *c = &cand[k];
-        c->score = best[k];
-        c->parent = best_idx[k] / V;
-        c->token = best_idx[k] % V;
-        c->logprob = s->scratch[(size_t)c->parent * V + c->token];
+        c->score = top->score[k];
+        c->parent = top->flat[k] / V;
+        c->token = top->flat[k] % V;
+        c->logprob = top->logprob[k];
         /* d. stopping criteria on the candidate sequence (parent tokens + token) */
         const int32_t *pt = s->beams[c->parent].tokens;
         int n = cur_len + 1;
@@ -104,7 +142,7 @@ void beam_search_step(sequence *s, const float *logits, int eos_id) {
     int all_finished = 1;
     for (int i = 0; i < W; i++) all_finished &= s->done[i].finished;
     float gen_len_pow = (float)pow((double)(cur_len + 1 - prompt_len), (double)lp);
-    float merged_score[48];
+    float merged_score[48] = {0}; /* (all W + K used: initialised for the compiler) */
     int merged_finished[48];
     for (int i = 0; i < W; i++) {
         merged_score[i] = s->done[i].score;

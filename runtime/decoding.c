@@ -170,6 +170,17 @@ void sequence_advance_token(sequence *s, int32_t argmax, int eos_id) {
     accept_token(s, forced >= 0 ? forced : argmax, eos_id);
 }
 
+int sequence_topk_suffices(const sequence *s, int eos_id, int32_t *ban) {
+    *ban = -1;
+    if (s->width <= 1 || s->logits || logits_forced_token(s->req, s->n_tokens) >= 0) return 0;
+    return logits_argmax_suffices(s->req, s->n_tokens, eos_id, ban) ? 2 * s->width : 0;
+}
+
+void sequence_advance_topk(sequence *s, const float *rows, int k, int eos_id) {
+    if (!advance_begin(s, NULL)) return;
+    beam_search_step_topk(s, rows, k, eos_id);
+}
+
 int sequence_n_outputs(const sequence *s) {
     return s->width > 1 ? s->req->num_return_sequences : 1;
 }

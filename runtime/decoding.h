@@ -89,11 +89,20 @@ int sequence_argmax_suffices(const sequence *s, int eos_id, int32_t *ban);
 /* sequence_advance for such a step: argmax is the best token of the raw logits without the
  * banned one; forced tokens still apply. */
 void sequence_advance_token(sequence *s, int32_t argmax, int eos_id);
+/* Whether this beam-search step of s needs only each beam's best 2 x width log-softmax scores
+ * with *ban excluded: returns that count, or 0 (logits processors other than the EOS ban of
+ * min_new_tokens, a forced token, returned logits or log-probs, greedy or sampling). */
+int sequence_topk_suffices(const sequence *s, int eos_id, int32_t *ban);
+/* sequence_advance for such a step: rows[n_beams, k, 2] = each beam's best (score, token). */
+void sequence_advance_topk(sequence *s, const float *rows, int k, int eos_id);
 
 /* Greedy choice: first index of the maximum. */
 int32_t decoding_argmax(const float *scores, int vocab);
 
 /* One HF beam-search step (runtime/beam_search.c): logits [n_beams, vocab] raw. */
 void beam_search_step(sequence *s, const float *logits, int eos_id);
+/* The same step from each beam's best k >= 2 x width processed log-softmax scores:
+ * rows[n_beams, k, 2] = (score, token), best first. */
+void beam_search_step_topk(sequence *s, const float *rows, int k, int eos_id);
 
 #endif

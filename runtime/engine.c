@@ -38,7 +38,7 @@ struct engine {
     int n_self_blocks, n_cross_blocks; /* pool sizes, equal on every rank */
     /* rank 0 only */
     scheduler *sched;
-    float *logits; /* [max_batch_size, vocab] host logits, or [max_batch_size, 2] argmax pairs */
+    float *logits; /* [max_batch_size, vocab] host logits, or argmax / top-k pairs (smaller) */
     float *hidden; /* [max encoder tokens per step, d_model] host, allocated on first need */
     FILE *in;
     response_sink *out;
@@ -314,6 +314,7 @@ static ed_status deliver_encoder_outputs(engine *e, ed_error *err) {
 
 static ed_status apply_logits(engine *e, ed_error *err) {
     if (e->plan->argmax_only) scheduler_apply_argmax(e->sched, e->plan, e->logits);
+    else if (e->plan->topk) scheduler_apply_topk(e->sched, e->plan, e->logits);
     else scheduler_apply_logits(e->sched, e->plan, e->logits);
     for (int i = 0; i < e->plan->n_decode; i++) {
         sequence *seq = scheduler_plan_sequence(e->sched, i);
@@ -357,7 +358,7 @@ ed_status engine_run(engine *e, ed_error *err) {
         if (!root) continue;
         e->stats.encode_s += t1 - t0;
         e->stats.decode_steps += e->plan->n_decode > 0;
-        e->stats.argmax_steps += e->plan->argmax_only;
+        e->stats.argmax_steps += e->plan->argmax_only || e->plan->topk;
         e->stats.steps++;
         scheduler_stats ss;
         scheduler_get_stats(e->sched, &ss);

@@ -267,13 +267,18 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err) {
         if (!s->plan_enc_only[p->n_encode - 1]) decode_slots += s->running[s->n_running - 1]->width;
     }
     p->argmax_only = 1;
+    int topk = 1, topk_ok = 1; /* every sequence content with its rows' best topk scores */
     for (int i = 0; i < s->n_running; i++) {
         sequence *seq = s->running[i];
         int32_t cross = step_plan_add_blocks(p, seq->cross_blocks, seq->n_cross_blocks);
         if (seq->enc_entry >= 0) p->enc[seq->enc_entry].cross_blocks = cross;
         seq->enc_entry = -1;
         int32_t ban;
-        p->argmax_only &= sequence_argmax_suffices(seq, s->cfg.eos_id, &ban);
+        int argmax = sequence_argmax_suffices(seq, s->cfg.eos_id, &ban);
+        int k = argmax ? 1 : sequence_topk_suffices(seq, s->cfg.eos_id, &ban);
+        p->argmax_only &= argmax;
+        topk_ok &= k > 0;
+        if (k > topk) topk = k;
         for (int b = 0; b < seq->n_beams; b++) {
             int32_t self = step_plan_add_blocks(p, seq->beams[b].blocks, seq->beams[b].n_blocks);
             s->plan_seqs[p->n_decode] = seq;
@@ -281,7 +286,9 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err) {
                                                   cross, seq->req->n_input, ban};
         }
     }
-    if (!s->cfg.device_argmax || p->n_decode == 0) p->argmax_only = 0;
+    if (!s->cfg.device_argmax || p->n_decode == 0) p->argmax_only = topk_ok = 0;
+    if (2 * topk > s->cfg.vocab) topk_ok = 0; /* the pairs must fit a logits row */
+    p->topk = !p->argmax_only && topk_ok ? topk : 0;
     return ED_OK;
 }
 
@@ -312,6 +319,18 @@ static void fork_tables(scheduler *s, sequence *seq) {
 void scheduler_apply_argmax(scheduler *s, const step_plan *p, const float *pairs) {
     for (int i = 0; i < p->n_decode; i++)
         sequence_advance_token(s->plan_seqs[i], (int32_t)pairs[2 * i + 1], s->cfg.eos_id);
+}
+
+void scheduler_apply_topk(scheduler *s, const step_plan *p, const float *pairs) {
+    const int k = p->topk;
+    for (int i = 0, rows_of_seq; i < p->n_decode; i += rows_of_seq) {
+        sequence *seq = s->plan_seqs[i];
+        rows_of_seq = seq->n_beams; /* before the step rebuilds the beams */
+        const float *rows = pairs + (size_t)i * 2 * k;
+        if (seq->width > 1) sequence_advance_topk(seq, rows, k, s->cfg.eos_id);
+        else sequence_advance_token(seq, (int32_t)rows[1], s->cfg.eos_id);
+        if (seq->needs_fork) fork_tables(s, seq);
+    }
 }
 
 void scheduler_apply_logits(scheduler *s, const step_plan *p, const float *logits) {

@@ -32,7 +32,8 @@ typedef struct scheduler_config {
     int policy;             /* scheduler_policy */
     int vocab, eos_id;
     int max_input_len, max_output_len; /* bound the block tables a plan carries */
-    int device_argmax;      /* 1: mark plans argmax_only when every decode entry allows it */
+    int device_argmax;      /* 1: mark plans argmax_only (or topk) when every decode entry
+                             * allows it */
 } scheduler_config;
 
 typedef struct scheduler_stats {
@@ -67,6 +68,9 @@ sequence *scheduler_plan_sequence(scheduler *s, int i);
 void scheduler_apply_logits(scheduler *s, const step_plan *p, const float *logits);
 /* The same for an argmax_only plan: pairs[n_decode, 2] = (best raw logit, its token id). */
 void scheduler_apply_argmax(scheduler *s, const step_plan *p, const float *pairs);
+/* The same for a topk plan: pairs[n_decode, topk, 2] = each row's best (log-softmax score,
+ * token id), best first (encdec_decode_step's topk output). */
+void scheduler_apply_topk(scheduler *s, const step_plan *p, const float *pairs);
 
 /* Removes finished sequences, returns their blocks, and hands each to done(ctx, seq). */
 typedef ed_status (*scheduler_done_fn)(void *ctx, sequence *seq, ed_error *err);

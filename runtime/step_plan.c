@@ -40,7 +40,7 @@ int32_t step_plan_add_blocks(step_plan *p, const int32_t *blocks, int n) {
 }
 
 void step_plan_clear(step_plan *p) {
-    p->stop = p->argmax_only = 0;
+    p->stop = p->argmax_only = p->topk = 0;
     p->n_encode = p->n_decode = p->n_ids = p->n_blocks = p->n_copies = 0;
 }
 
@@ -58,6 +58,7 @@ uint64_t step_plan_checksum(const step_plan *p) {
     h = fnv(h, &p->seq, sizeof p->seq);
     h = fnv(h, &p->stop, sizeof p->stop);
     h = fnv(h, &p->argmax_only, sizeof p->argmax_only);
+    h = fnv(h, &p->topk, sizeof p->topk);
     h = fnv(h, &p->n_encode, sizeof p->n_encode);
     h = fnv(h, &p->n_decode, sizeof p->n_decode);
     h = fnv(h, &p->n_ids, sizeof p->n_ids);

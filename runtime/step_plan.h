@@ -20,7 +20,7 @@ typedef struct plan_decode {
     int32_t self_blocks;  /* offset into step_plan.blocks: ceil((pos + 1) / block_size) blocks */
     int32_t cross_blocks; /* offset into step_plan.blocks: the request's cross blocks */
     int32_t cross_len;    /* encoder tokens stored in those blocks */
-    int32_t ban;          /* argmax_only steps: token excluded from the argmax, -1 = none */
+    int32_t ban;          /* argmax_only / topk steps: token excluded from the choice, -1 = none */
 } plan_decode;
 
 /* Copy-on-write of a shared self-attention block before a beam writes into it. */
@@ -28,11 +28,16 @@ typedef struct plan_copy {
     int32_t src, dst; /* self-pool blocks: dst = src, all layers, K and V */
 } plan_copy;
 
+#define STEP_PLAN_TOPK_MAX 32 /* topk plans: 2 x the widest beam (beam_width <= 16) */
+
 typedef struct step_plan {
     uint64_t seq;    /* 0, 1, 2, ... per plan */
     int32_t stop;    /* 1: no more work, every rank leaves the loop */
     int32_t argmax_only; /* 1: every decode entry needs only the argmax of its logits (greedy
                             without processors): ranks return (value, index) per row, not logits */
+    int32_t topk;        /* k > 0: every decode entry needs only its row's k best log-softmax
+                            scores (beam search without processors: k = 2 x the widest beam;
+                            greedy entries take the first): ranks return those, not logits */
     int32_t n_encode, n_decode, n_ids, n_blocks, n_copies;
     plan_encode *enc; /* [cap_encode] */
     plan_decode *dec; /* [cap_decode] */

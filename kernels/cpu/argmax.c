@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdint.h>
 
 #include "kernels/cpu/cpu_ops.h"
 
@@ -11,5 +12,41 @@ void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int3
             if (i != skip && !isnan(row[i]) && (best < 0 || row[i] > row[best])) best = i;
         out[2 * r] = best < 0 ? -INFINITY : row[best];
         out[2 * r + 1] = best < 0 ? -1.0f : (float)(best + index_base);
+    }
+}
+
+/* (v, i) ranks before (bv, bi): higher value, ties to the lower column; bi < 0 = nothing yet. */
+static int ranks_before(float v, int i, float bv, int bi) {
+    return bi < 0 || v > bv || (v == bv && i < bi);
+}
+
+void cpu_topk_rows(const float *x, int rows, int n, int index_base, const int32_t *ban, int k,
+                   float *out) {
+    for (int r = 0; r < rows; r++) {
+        const float *row = x + (size_t)r * n;
+        float *o = out + (size_t)r * (2 + 2 * k);
+        int skip = ban[r] - index_base;
+        float mx = -INFINITY;
+        for (int i = 0; i < n; i++)
+            if (row[i] > mx) mx = row[i];
+        double sum = 0.0;
+        for (int i = 0; i < n; i++)
+            if (row[i] > -INFINITY) sum += exp((double)(row[i] - mx));
+        o[0] = mx, o[1] = (float)sum;
+        /* k rounds: the best (value, column) ranking after the previous pick */
+        float pv = 0.0f;
+        int pi = -1;
+        for (int j = 0; j < k; j++) {
+            int best = -1;
+            for (int i = 0; i < n; i++) {
+                float v = row[i];
+                if (i == skip || isnan(v) || (pi >= 0 && !ranks_before(pv, pi, v, i))) continue;
+                if (ranks_before(v, i, best < 0 ? 0.0f : row[best], best)) best = i;
+            }
+            o[2 + 2 * j] = best < 0 ? -INFINITY : row[best];
+            o[3 + 2 * j] = best < 0 ? -1.0f : (float)(best + index_base);
+            if (best < 0) pi = INT32_MAX, pv = -INFINITY;
+            else pi = best, pv = row[best];
+        }
     }
 }

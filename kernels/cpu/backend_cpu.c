@@ -59,6 +59,7 @@ const backend backend_cpu = {
     .gated_activation = cpu_gated_activation,
     .upload_i32 = cpu_upload_i32,
     .argmax_rows = cpu_argmax_rows,
+    .topk_rows = cpu_topk_rows,
     .attention_prefill = cpu_attention_prefill,
     .attention_paged = cpu_attention_paged,
     .kv_scatter = cpu_kv_scatter,

@@ -24,6 +24,8 @@ void cpu_gated_activation(int act, const float *gate, const float *lin, void *y,
                            size_t n);
 void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
                      float *out);
+void cpu_topk_rows(const float *x, int rows, int n, int index_base, const int32_t *ban, int k,
+                  float *out);
 void cpu_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
                            void *out, int n_seqs, const int32_t *off, const int32_t *len);
 void cpu_attention_paged(const attn_params *p, const float *q, void *out, int n,

@@ -110,6 +110,7 @@ const backend backend_cuda = {
     .gated_activation = cuda_gated_activation,
     .upload_i32 = cu_upload_i32,
     .argmax_rows = cuda_argmax_rows,
+    .topk_rows = cuda_topk_rows,
     .attention_prefill = cuda_attention_prefill,
     .attention_paged = cuda_attention_paged,
     .kv_scatter = cuda_kv_scatter,

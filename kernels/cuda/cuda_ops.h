@@ -33,6 +33,8 @@ void cuda_gated_activation(int act, const float *gate, const float *lin, void *y
                             size_t n);
 void cuda_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
                       float *out);
+void cuda_topk_rows(const float *x, int rows, int n, int index_base, const int32_t *ban, int k,
+                   float *out);
 void cuda_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
                             void *out, int n_seqs, const int32_t *off, const int32_t *len);
 /* The tensor-core prefill (attention_mma.cu); 0 when p does not allow it (no tf32, causal,

@@ -277,6 +277,22 @@ static void test_producers_in_wtype(int wtype) {
     gpu->free(d16);
 }
 
+/* topk_rows against the CPU: many ties (values on a grid of 0.25), a banned column, a NaN; the
+ * slice starts at column 7 of the vocabulary (index_base). */
+static void test_topk(void) {
+    int rows = 5, n = 1000, k = 8, row = 2 + 2 * k;
+    float *x = rnd((size_t)rows * n, 4), *out = malloc((size_t)rows * row * sizeof(float));
+    for (int i = 0; i < rows * n; i++) x[i] = roundf(x[i] * 4) / 4;
+    x[3] = NAN;
+    int32_t ban[5] = {7 + 12, -1, 7 + 999, 3, 7};
+    float *dx = dev(x, (size_t)rows * n), *dout = gpu->alloc((size_t)rows * row * sizeof(float));
+    int32_t *dban = dev_i(ban, rows);
+    cpu->topk_rows(x, rows, n, 7, ban, k, out);
+    gpu->topk_rows(dx, rows, n, 7, dban, k, dout);
+    EXPECT_CLOSE("topk_rows (max, sum, pairs)", dout, out, (size_t)rows * row, 1e-6);
+    free(x), free(out), gpu->free(dx), gpu->free(dout), gpu->free(dban);
+}
+
 /* The tensor-core (TF32) prefill against the CPU's fp32 one: head widths that need padding
  * (20) and the T5 width (64), sequences of 1 token, one tile, and several key tiles, T5 bias. */
 static void test_attention_tf32(int d_kv) {
@@ -322,6 +338,7 @@ int main(void) {
     test_attention_tf32(20);
     test_attention_tf32(64);
     test_attention_tf32(128);
+    test_topk();
     test_producers_in_wtype(DTYPE_BF16);
     test_producers_in_wtype(DTYPE_FP16);
     TEST_MAIN_END("test_ops (cuda vs cpu)");
