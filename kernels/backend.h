@@ -25,6 +25,7 @@ typedef struct attn_params {
     float scale;
     const float *rel_bias; /* [buckets, rel_ld] bucket table, this rank's head 0 = column 0; or NULL */
     int rel_ld, buckets, max_distance, bidirectional;
+    float bucket_log_ratio; /* relbias_log_ratio(bidirectional, buckets, max_distance), with a bias */
     int causal;            /* key j visible to query position p iff j <= p */
     int max_keys;          /* upper bound of the keys any query of the call sees (scratch size) */
     int tf32;              /* prefill may multiply on TF32 tensor cores (10-bit mantissas, fp32

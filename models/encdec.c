@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/relbias.h"
+
 #define GRAPH_SLOTS 64
 #define PAIR_ROW (2 + 2 * STEP_PLAN_TOPK_MAX) /* floats per row of the pair buffers, at most */
 
@@ -299,6 +301,8 @@ static attn_params attn_of(const encdec_model *m, const stack_weights *st,
                          .rel_bias = st ? (lw->rel_bias ? lw->rel_bias : st->rel_bias) : NULL,
                          .rel_ld = m->H_l, .buckets = s->rel_buckets,
                          .max_distance = s->rel_max_distance, .bidirectional = bidirectional,
+                         .bucket_log_ratio = relbias_log_ratio(bidirectional, s->rel_buckets,
+                                                               s->rel_max_distance),
                          .causal = causal};
 }
 

@@ -61,7 +61,7 @@ __device__ void attend(const attn_params p, const float *q, void *out, size_t ou
         if (lane == 0) {
             s *= p.scale;
             if (p.rel_bias) {
-                int b = bucket_of(j - qpos, p.bidirectional, p.buckets, p.max_distance);
+                int b = bucket_of(j - qpos, p.bidirectional, p.buckets, p.bucket_log_ratio);
                 s += p.rel_bias[(size_t)b * p.rel_ld + h];
             }
             scores[j] = s;
@@ -133,7 +133,7 @@ prefill_tiled_kernel(attn_params p, const float *q, const float *k, const float 
     if (p.rel_bias)
         for (int r = threadIdx.x; r < 2 * L - 1; r += blockDim.x)
             bias[r] = p.rel_bias[(size_t)bucket_of(r - (L - 1), p.bidirectional, p.buckets,
-                                                   p.max_distance) * p.rel_ld + h];
+                                                   p.bucket_log_ratio) * p.rel_ld + h];
     const int t = q0 + threadIdx.x;
     const bool active = t < L;
     float qr[DMAX], o[DMAX];

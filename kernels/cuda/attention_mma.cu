@@ -122,7 +122,7 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
     if (p.rel_bias)
         for (int r = threadIdx.x; r < 2 * L - 1; r += blockDim.x)
             bias[r] = p.rel_bias[(size_t)bucket_of(r - (L - 1), p.bidirectional, p.buckets,
-                                                   p.max_distance) * p.rel_ld + h];
+                                                   p.bucket_log_ratio) * p.rel_ld + h];
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int row0 = q0 + (threadIdx.x >> 5) * 16 + g, row1 = row0 + 8; /* this thread's rows */
 

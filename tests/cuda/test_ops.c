@@ -9,6 +9,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "models/dtype.h"
+#include "models/relbias.h"
 #include "models/spec.h"
 #include "tests/unit/check.h"
 
@@ -178,7 +179,8 @@ static void test_attention(void) {
     float *dq = dev(q, n), *dk = dev(k, n), *dv = dev(v, n), *dout = gpu->alloc(n * sizeof(float));
     attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = 1.0f, .rel_bias = bias,
                      .rel_ld = heads, .buckets = buckets, .max_distance = maxd,
-                     .bidirectional = 1, .max_keys = 30};
+                     .bidirectional = 1, .max_keys = 30,
+                     .bucket_log_ratio = relbias_log_ratio(1, buckets, maxd)};
     cpu->attention_prefill(&p, q, k, v, o, 3, off, len);
     attn_params pg = p;
     pg.rel_bias = dbias;
@@ -199,6 +201,7 @@ static void test_attention(void) {
     int32_t *dblocks = dev_i(blocks, 12), *dtoff = dev_i(toff, 3), *dnk = dev_i(nk, 3),
             *dqpos = dev_i(qpos, 3);
     p.bidirectional = 0, p.causal = 1, p.max_keys = 19;
+    p.bucket_log_ratio = relbias_log_ratio(0, buckets, maxd);
     pg = p, pg.rel_bias = dbias;
     cpu->attention_paged(&p, q, o, 3, &kc, blocks, toff, nk, qpos);
     gpu->attention_paged(&pg, dq, dout, 3, &kg, dblocks, dtoff, dnk, dqpos);
@@ -305,7 +308,8 @@ static void test_attention_tf32(int d_kv) {
     float *dq = dev(q, n), *dk = dev(k, n), *dv = dev(v, n), *dout = gpu->alloc(n * sizeof(float));
     attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = 0.5f, .rel_bias = bias,
                      .rel_ld = heads, .buckets = buckets, .max_distance = maxd,
-                     .bidirectional = 1, .max_keys = 150, .tf32 = 1};
+                     .bidirectional = 1, .max_keys = 150, .tf32 = 1,
+                     .bucket_log_ratio = relbias_log_ratio(1, buckets, maxd)};
     cpu->attention_prefill(&p, q, k, v, o, 3, off, len);
     attn_params pg = p;
     pg.rel_bias = dbias;
