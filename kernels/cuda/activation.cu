@@ -32,14 +32,6 @@ __global__ void gated_kernel(int act, const float *gate, const float *lin, T *y,
 }
 
 /* Four elements per thread (n % 4 == 0, 16-byte aligned inputs): 16-byte loads. */
-__device__ __forceinline__ void store4(float *y, size_t i, float4 v) { *(float4 *)(y + i) = v; }
-template <typename T> __device__ __forceinline__ void store4(T *y, size_t i, float4 v) {
-    union { T h[4]; uint2 u; } pack;
-    pack.h[0] = from_f32<T>(v.x), pack.h[1] = from_f32<T>(v.y);
-    pack.h[2] = from_f32<T>(v.z), pack.h[3] = from_f32<T>(v.w);
-    *(uint2 *)(y + i) = pack.u; /* 8-byte aligned: i % 4 == 0 */
-}
-
 template <typename T>
 __global__ void gated_kernel4(int act, const float4 *gate, const float4 *lin, T *y, size_t n4) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;

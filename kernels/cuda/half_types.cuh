@@ -21,6 +21,15 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(flo
     return __float2bfloat16_rn(v);
 }
 
+/* y[i..i+3] = v in T, one store (i % 4 == 0, y 16-byte aligned). */
+__device__ __forceinline__ void store4(float *y, size_t i, float4 v) { *(float4 *)(y + i) = v; }
+template <typename T> __device__ __forceinline__ void store4(T *y, size_t i, float4 v) {
+    union { T h[4]; uint2 u; } pack;
+    pack.h[0] = from_f32<T>(v.x), pack.h[1] = from_f32<T>(v.y);
+    pack.h[2] = from_f32<T>(v.z), pack.h[3] = from_f32<T>(v.w);
+    *(uint2 *)(y + i) = pack.u; /* 8-byte aligned: i % 4 == 0 */
+}
+
 /* y[i] = v in ytype (ed_dtype: fp32, or a 16-bit dtype rounded as from_f32). */
 __device__ __forceinline__ void store_as(void *y, int ytype, size_t i, float v) {
     if (ytype == 2 /* DTYPE_BF16 */) ((__nv_bfloat16 *)y)[i] = from_f32<__nv_bfloat16>(v);

@@ -1,6 +1,7 @@
 // Embedding lookup (table in the weight dtype), RMSNorm, LayerNorm (output fp32 or a 16-bit GEMM
 // input) and elementwise adds/scales; fp32 activations, one stream.
 #include <cuda_runtime.h>
+#include <stdint.h>
 
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
@@ -71,15 +72,48 @@ __global__ void rms_norm_kernel(float *x, const float *delta, const float *w, fl
     for (int i = threadIdx.x; i < d; i += blockDim.x) yr[i] = from_f32<T>(w[i] * (xr[i] * inv));
 }
 
+/* rms_norm_kernel with 16-byte accesses: d % 4 == 0 and every pointer 16-byte aligned. */
+template <typename T>
+__global__ void rms_norm_kernel4(float *x, const float *delta, const float *w, float eps, int d,
+                                 T *y) {
+    float4 *xr = (float4 *)(x + (size_t)blockIdx.x * d);
+    const float4 *dr = delta ? (const float4 *)(delta + (size_t)blockIdx.x * d) : NULL;
+    const float4 *w4 = (const float4 *)w;
+    const int d4 = d / 4;
+    float ss = 0.0f;
+    for (int i = threadIdx.x; i < d4; i += blockDim.x) {
+        float4 v = xr[i];
+        if (dr) {
+            float4 e = dr[i];
+            v.x += e.x, v.y += e.y, v.z += e.z, v.w += e.w;
+            xr[i] = v;
+        }
+        ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+    }
+    float inv = rsqrtf(block_sum(ss) / d + eps);
+    T *yr = y + (size_t)blockIdx.x * d;
+    for (int i = threadIdx.x; i < d4; i += blockDim.x) {
+        float4 v = xr[i], g = w4[i];
+        store4(yr, 4 * (size_t)i, make_float4(g.x * (v.x * inv), g.y * (v.y * inv),
+                                              g.z * (v.z * inv), g.w * (v.w * inv)));
+    }
+}
+
+template <typename T>
+static void launch_rms_norm(float *x, const float *delta, const float *w, float eps, int rows,
+                            int d, T *y) {
+    if (d % 4 == 0 && ((uintptr_t)x | (uintptr_t)delta | (uintptr_t)w | (uintptr_t)y) % 16 == 0)
+        rms_norm_kernel4<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, y);
+    else
+        rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, y);
+}
+
 extern "C" void cuda_rms_norm(float *x, const float *delta, const float *w, float eps, int rows,
                               int d, void *y, int ytype) {
     if (!rows) return;
-    if (ytype == DTYPE_BF16)
-        rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, (__nv_bfloat16 *)y);
-    else if (ytype == DTYPE_FP16)
-        rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, (__half *)y);
-    else
-        rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, (float *)y);
+    if (ytype == DTYPE_BF16) launch_rms_norm(x, delta, w, eps, rows, d, (__nv_bfloat16 *)y);
+    else if (ytype == DTYPE_FP16) launch_rms_norm(x, delta, w, eps, rows, d, (__half *)y);
+    else launch_rms_norm(x, delta, w, eps, rows, d, (float *)y);
 }
 
 template <typename T>

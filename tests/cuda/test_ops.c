@@ -131,6 +131,11 @@ static void test_norms_and_elementwise(void) {
     gpu->rms_norm(dx, dr, dw, 1e-6f, rows, d, dy, DTYPE_FP32);
     EXPECT_CLOSE("rms_norm + residual", dy, y, n, 1e-5);
     EXPECT_CLOSE("rms_norm + residual: x += r", dx, x, n, 1e-6);
+    /* rows of 198: not a multiple of 4 (the one-element-per-thread kernel) */
+    cpu->rms_norm(x, r, w, 1e-6f, 30, 198, y, DTYPE_FP32);
+    gpu->rms_norm(dx, dr, dw, 1e-6f, 30, 198, dy, DTYPE_FP32);
+    EXPECT_CLOSE("rms_norm + residual, d 198", dy, y, 30 * 198, 1e-5);
+    EXPECT_CLOSE("rms_norm + residual, d 198: x", dx, x, n, 1e-6);
     cpu->layer_norm(x, NULL, w, b, 1e-5f, rows, d, y, DTYPE_FP32);
     gpu->layer_norm(dx, NULL, dw, db, 1e-5f, rows, d, dy, DTYPE_FP32);
     EXPECT_CLOSE("layer_norm", dy, y, n, 1e-5);
