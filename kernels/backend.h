@@ -94,7 +94,9 @@ typedef struct backend {
     void (*add_bias)(float *y, const float *b, int rows, int n);
     void (*add)(float *y, const float *x, size_t n);   /* y += x */
     void (*scale)(float *y, float s, size_t n);        /* y *= s */
-    void (*activation)(int act, float *x, size_t n);   /* in place, act_kind */
+    /* y = act(x) elementwise (act_kind), y in ytype as for rms_norm: fp32 y may be x (in place),
+     * a 16-bit y must not overlap x. */
+    void (*activation)(int act, const float *x, void *y, int ytype, size_t n);
     /* y = act(gate) * lin, elementwise; y in ytype as for rms_norm (a 16-bit y must not overlap
      * gate or lin). */
     void (*gated_activation)(int act, const float *gate, const float *lin, void *y, int ytype,

@@ -255,7 +255,12 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
         }
     } else {
         linear(m, in, lw->ffn_wi, lw->ffn_wi_b, m->f0, n, m->F_l, m->D);
-        be->activation(m->s->act, m->f0, nf);
+        if (m->xin) { /* as above: xin is consumed by now */
+            be->activation(m->s->act, m->f0, m->xin, m->w->wtype, nf);
+            hidden = (gemm_input){m->xin, MATMUL_X_IN_WTYPE};
+        } else {
+            be->activation(m->s->act, m->f0, m->f0, DTYPE_FP32, nf);
+        }
     }
     linear(m, hidden, lw->ffn_wo, NULL, m->out, n, m->D, m->F_l);
     return sublayer_out(m, lw->ffn_wo_b, lw->ffn_norm, lw->ffn_norm_b, n, err);

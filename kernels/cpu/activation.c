@@ -14,8 +14,8 @@ static inline float act_apply(int act, float x) {
     return x;
 }
 
-void cpu_activation(int act, float *x, size_t n) {
-    for (size_t i = 0; i < n; i++) x[i] = act_apply(act, x[i]);
+void cpu_activation(int act, const float *x, void *y, int ytype, size_t n) {
+    for (size_t i = 0; i < n; i++) cpu_store(y, ytype, i, act_apply(act, x[i]));
 }
 
 void cpu_gated_activation(int act, const float *gate, const float *lin, void *y, int ytype,

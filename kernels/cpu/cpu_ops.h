@@ -19,7 +19,7 @@ void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, f
 void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d, void *y, int ytype);
 void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
                     int rows, int d, void *y, int ytype);
-void cpu_activation(int act, float *x, size_t n);
+void cpu_activation(int act, const float *x, void *y, int ytype, size_t n);
 void cpu_gated_activation(int act, const float *gate, const float *lin, void *y, int ytype,
                            size_t n);
 void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,

@@ -1,5 +1,5 @@
-// ReLU, GELU (erf), gelu_new (tanh), SiLU; plain (fp32, in place) and gated (act(gate) * lin,
-// written fp32 or as a 16-bit GEMM input).
+// ReLU, GELU (erf), gelu_new (tanh), SiLU; plain and gated (act(gate) * lin), each written fp32
+// or as a 16-bit GEMM input.
 #include <cuda_runtime.h>
 #include <stdint.h>
 
@@ -20,9 +20,10 @@ __device__ __forceinline__ float act_apply(int act, float x) {
     return x;
 }
 
-__global__ void act_kernel(int act, float *x, size_t n) {
+template <typename T>
+__global__ void act_kernel(int act, const float *x, T *y, size_t n) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) x[i] = act_apply(act, x[i]);
+    if (i < n) y[i] = from_f32<T>(act_apply(act, x[i]));
 }
 
 template <typename T>
@@ -52,8 +53,12 @@ static void launch_gated(int act, const float *gate, const float *lin, T *y, siz
     }
 }
 
-extern "C" void cuda_activation(int act, float *x, size_t n) {
-    if (n) act_kernel<<<(unsigned)((n + 255) / 256), 256, 0, STREAM>>>(act, x, n);
+extern "C" void cuda_activation(int act, const float *x, void *y, int ytype, size_t n) {
+    if (!n) return;
+    unsigned blocks = (unsigned)((n + 255) / 256);
+    if (ytype == DTYPE_BF16) act_kernel<<<blocks, 256, 0, STREAM>>>(act, x, (__nv_bfloat16 *)y, n);
+    else if (ytype == DTYPE_FP16) act_kernel<<<blocks, 256, 0, STREAM>>>(act, x, (__half *)y, n);
+    else act_kernel<<<blocks, 256, 0, STREAM>>>(act, x, (float *)y, n);
 }
 
 extern "C" void cuda_gated_activation(int act, const float *gate, const float *lin, void *y,

@@ -28,7 +28,7 @@ void cuda_layer_norm(float *x, const float *delta, const float *w, const float *
 void cuda_add(float *y, const float *x, size_t n);
 void cuda_scale(float *y, float s, size_t n);
 void cuda_add_bias(float *y, const float *b, int rows, int n);
-void cuda_activation(int act, float *x, size_t n);
+void cuda_activation(int act, const float *x, void *y, int ytype, size_t n);
 void cuda_gated_activation(int act, const float *gate, const float *lin, void *y, int ytype,
                             size_t n);
 void cuda_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,

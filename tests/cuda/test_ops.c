@@ -164,7 +164,7 @@ static void test_norms_and_elementwise(void) {
         gpu->gated_activation(act, dg + 1, dl + 1, dout, DTYPE_FP32, n - 3);
         snprintf(name, sizeof name, "gated %s, unaligned", act_name(act));
         EXPECT_CLOSE(name, dout, out, n - 3, 1e-5);
-        cpu->activation(act, g, n), gpu->activation(act, dg, n);
+        cpu->activation(act, g, g, DTYPE_FP32, n), gpu->activation(act, dg, dg, DTYPE_FP32, n);
         snprintf(name, sizeof name, "activation %s", act_name(act));
         EXPECT_CLOSE(name, dg, g, n, 1e-5);
         free(g), free(l), free(out), gpu->free(dg), gpu->free(dl), gpu->free(dout);
@@ -226,10 +226,10 @@ static void test_attention(void) {
 }
 
 /* Producers that write a GEMM input in the 16-bit weight dtype (rms_norm, layer_norm,
- * gated_activation with ytype = wtype; attention with out_type = wtype: the paged kernel and
- * the TF32 prefill, one sequence of all rows as 5 heads of 40), consumed by matmul_wt with
- * MATMUL_X_IN_WTYPE: the GPU pair against the CPU pair (which rounds and widens with the same
- * rules; the TF32 products are the one difference). */
+ * gated_activation and activation with ytype = wtype; attention with out_type = wtype: the
+ * paged kernel and the TF32 prefill, one sequence of all rows as 5 heads of 40), consumed by
+ * matmul_wt with MATMUL_X_IN_WTYPE: the GPU pair against the CPU pair (which rounds and widens
+ * with the same rules; the TF32 products are the one difference). */
 static void test_producers_in_wtype(int wtype) {
     int rows = 37, d = 200, n_out = 64;
     size_t n = (size_t)rows * d, ny = (size_t)rows * n_out;
@@ -241,8 +241,8 @@ static void test_producers_in_wtype(int wtype) {
     uint16_t *wbits = malloc((size_t)n_out * d * sizeof(uint16_t)), *h16 = malloc(n * 2);
     dtype_f32_to_16bit(wm, (size_t)n_out * d, wtype == DTYPE_BF16, wbits);
     void *d16 = gpu->alloc(n * 2);
-    const char *what[5] = {"rms_norm", "layer_norm", "gated gelu_new", "attention_paged",
-                           "attention_prefill tf32"};
+    const char *what[6] = {"rms_norm", "layer_norm", "gated gelu_new", "attention_paged",
+                           "attention_prefill tf32", "activation relu"};
     /* Attention: one sequence (prefill: off 0, len rows); paged: every row i a query at
      * position i over keys 0..i of one block (K = lin, V = x) through table {0}. */
     int32_t seq[2] = {0, rows}, pos[37], nk[37], toff[37], block0[1] = {0};
@@ -255,7 +255,7 @@ static void test_producers_in_wtype(int wtype) {
                     .row = 200};
     kv_layout kg = kc;
     kg.k = dlin, kg.v = dx;
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (i == 0) {
             cpu->rms_norm(x, NULL, w, 1e-6f, rows, d, h16, wtype);
             gpu->rms_norm(dx, NULL, dw, 1e-6f, rows, d, d16, wtype);
@@ -268,6 +268,9 @@ static void test_producers_in_wtype(int wtype) {
         } else if (i == 3) {
             cpu->attention_paged(&ap, x, h16, rows, &kc, block0, toff, nk, pos);
             gpu->attention_paged(&ap, dx, d16, rows, &kg, dblock0, dtoff, dnk, dpos);
+        } else if (i == 5) {
+            cpu->activation(ACT_RELU, x, h16, wtype, n);
+            gpu->activation(ACT_RELU, dx, d16, wtype, n);
         } else {
             ap.causal = 0, ap.tf32 = 1;
             cpu->attention_prefill(&ap, x, lin, x, h16, 1, seq, seq + 1);
