@@ -187,6 +187,20 @@ typedef struct gemm_input {
 
 static gemm_input fp32_in(const float *x) { return (gemm_input){x, 0}; }
 
+/* Where a producer (pre-norm, FFN activation, attention) writes the input of the projection
+ * that follows it: xin, in the 16-bit weight dtype, when there is one (no rounding pass before
+ * the GEMM), else the fp32 buffer `fp32_buf`. y and ytype for the producer, in for the GEMM. */
+typedef struct gemm_dest {
+    void *y;
+    int ytype;
+    gemm_input in;
+} gemm_dest;
+
+static gemm_dest gemm_dest_for(const encdec_model *m, float *fp32_buf) {
+    if (m->xin) return (gemm_dest){m->xin, m->w->wtype, {m->xin, MATMUL_X_IN_WTYPE}};
+    return (gemm_dest){fp32_buf, DTYPE_FP32, fp32_in(fp32_buf)};
+}
+
 /* Pre-norm blocks leave their sublayer output in `out` (pending_residual = 1) and the next norm
  * adds it to the residual stream x in the same kernel. Returns the pending delta, or NULL, and
  * marks it consumed. */
@@ -220,12 +234,9 @@ static void linear_same_input(const encdec_model *m, gemm_input x, const void *w
  * itself for post-norm ones. */
 static gemm_input sublayer_in(encdec_model *m, const float *w, const float *b, int n) {
     if (!m->s->pre_norm) return fp32_in(m->x);
-    if (m->xin) {
-        norm(m, take_residual(m), w, b, n, m->xin, m->w->wtype);
-        return (gemm_input){m->xin, MATMUL_X_IN_WTYPE};
-    }
-    norm(m, take_residual(m), w, b, n, m->h, DTYPE_FP32);
-    return fp32_in(m->h);
+    gemm_dest d = gemm_dest_for(m, m->h);
+    norm(m, take_residual(m), w, b, n, d.y, d.ytype);
+    return d.in;
 }
 
 /* Sums the row-parallel partial output `out` over ranks and adds its bias once. Pre-norm: `out`
@@ -243,26 +254,18 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
     const backend *be = m->be;
     size_t nf = (size_t)n * m->F_l;
     gemm_input in = sublayer_in(m, lw->ffn_norm, lw->ffn_norm_b, n);
-    gemm_input hidden = fp32_in(m->f0);
+    /* The activation runs after the wi GEMMs have read `in`, so it may overwrite xin; with fp32
+     * it works in place in f0. */
+    gemm_dest hidden = gemm_dest_for(m, m->f0);
     if (m->s->gated_ffn) {
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, m->F_l, m->D);
         linear_same_input(m, in, lw->ffn_wi1, NULL, m->f1, n, m->F_l, m->D);
-        if (m->xin) { /* in (xin) is consumed by now: the product overwrites it */
-            be->gated_activation(m->s->act, m->f0, m->f1, m->xin, m->w->wtype, nf);
-            hidden = (gemm_input){m->xin, MATMUL_X_IN_WTYPE};
-        } else {
-            be->gated_activation(m->s->act, m->f0, m->f1, m->f0, DTYPE_FP32, nf);
-        }
+        be->gated_activation(m->s->act, m->f0, m->f1, hidden.y, hidden.ytype, nf);
     } else {
         linear(m, in, lw->ffn_wi, lw->ffn_wi_b, m->f0, n, m->F_l, m->D);
-        if (m->xin) { /* as above: xin is consumed by now */
-            be->activation(m->s->act, m->f0, m->xin, m->w->wtype, nf);
-            hidden = (gemm_input){m->xin, MATMUL_X_IN_WTYPE};
-        } else {
-            be->activation(m->s->act, m->f0, m->f0, DTYPE_FP32, nf);
-        }
+        be->activation(m->s->act, m->f0, hidden.y, hidden.ytype, nf);
     }
-    linear(m, hidden, lw->ffn_wo, NULL, m->out, n, m->D, m->F_l);
+    linear(m, hidden.in, lw->ffn_wo, NULL, m->out, n, m->D, m->F_l);
     return sublayer_out(m, lw->ffn_wo_b, lw->ffn_norm, lw->ffn_norm_b, n, err);
 }
 
@@ -309,15 +312,6 @@ static attn_params attn_of(const encdec_model *m, const stack_weights *st,
                          .bucket_log_ratio = relbias_log_ratio(bidirectional, s->rel_buckets,
                                                                s->rel_max_distance),
                          .causal = causal};
-}
-
-/* Where an attention output goes (returned): xin, in the 16-bit weight dtype, when there is one
- * (the output projection's input, written by the attention kernel: no rounding pass), else
- * att. Sets p->out_type to match and *as_input to the projection's view of it. */
-static void *attention_out(const encdec_model *m, attn_params *p, gemm_input *as_input) {
-    p->out_type = m->xin ? m->w->wtype : DTYPE_FP32;
-    *as_input = m->xin ? (gemm_input){m->xin, MATMUL_X_IN_WTYPE} : fp32_in(m->att);
-    return m->xin ? m->xin : (void *)m->att;
 }
 
 /* Builds the plan's index arrays on the host and uploads them once per plan. */
@@ -372,11 +366,11 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
         attn_params ap = attn_of(m, enc, lw, 1, 0);
         ap.max_keys = max_len;
         ap.tf32 = m->w->wtype != DTYPE_FP32;
-        gemm_input att;
-        void *att_out = attention_out(m, &ap, &att);
-        m->be->attention_prefill(&ap, m->q, m->k, m->v, att_out, p->n_encode,
+        gemm_dest att = gemm_dest_for(m, m->att);
+        ap.out_type = att.ytype;
+        m->be->attention_prefill(&ap, m->q, m->k, m->v, att.y, p->n_encode,
                                  m->d_idx + il.seq_off, m->d_idx + il.seq_len);
-        linear(m, att, lw->self_o, NULL, m->out, T, m->D, m->I_l);
+        linear(m, att.in, lw->self_o, NULL, m->out, T, m->D, m->I_l);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, T, err) ||
             ffn_block(m, lw, T, err))
             return ED_ERR;
@@ -445,9 +439,12 @@ static ed_status topk_out(encdec_model *m, int n, int k, float *out_host, ed_err
     if (m->V_l) {
         m->be->topk_rows(m->logits, n, m->V_l, m->w->v0, m->d_idx + il.ban, k, m->pairs);
         m->be->download(m->host_pairs, m->pairs, (size_t)n * row);
-    } else { /* no slice here: contributes nothing */
-        for (int i = 0; i < n * row; i++) m->host_pairs[i] = (i % row) % 2 ? -1.0f : -INFINITY;
-        for (int i = 0; i < n; i++) m->host_pairs[(size_t)i * row + 1] = 0.0f;
+    } else { /* no slice here: max -inf, sum 0, no pairs */
+        for (int i = 0; i < n; i++) {
+            float *o = m->host_pairs + (size_t)i * row;
+            o[0] = -INFINITY, o[1] = 0.0f;
+            for (int j = 0; j < k; j++) o[2 + 2 * j] = -INFINITY, o[3 + 2 * j] = -1.0f;
+        }
     }
     const float *src = m->host_pairs;
     int n_src = 1;
@@ -506,11 +503,11 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         be->kv_scatter(m->v, n, &self, 1, ib, m->d_idx + il.self_tab, m->d_idx + il.pos);
         attn_params sp = attn_of(m, dec, lw, 0, 1);
         sp.max_keys = max_self;
-        gemm_input att;
-        void *att_out = attention_out(m, &sp, &att);
-        be->attention_paged(&sp, m->q, att_out, n, &self, ib, m->d_idx + il.self_tab,
+        gemm_dest att = gemm_dest_for(m, m->att); /* the same for the cross-attention below */
+        sp.out_type = att.ytype;
+        be->attention_paged(&sp, m->q, att.y, n, &self, ib, m->d_idx + il.self_tab,
                             m->d_idx + il.self_nk, m->d_idx + il.pos);
-        linear(m, att, lw->self_o, NULL, m->out, n, m->D, m->I_l);
+        linear(m, att.in, lw->self_o, NULL, m->out, n, m->D, m->I_l);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, n, err)) return ED_ERR;
         /* Cross-attention over the request's stored encoder K/V (no position bias). */
         in = sublayer_in(m, lw->cross_norm, lw->cross_norm_b, n);
@@ -518,10 +515,10 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         kv_layout cross = kv_store_layout(kv, KV_CROSS, l);
         attn_params cp = attn_of(m, NULL, lw, 0, 0);
         cp.max_keys = max_cross;
-        att_out = attention_out(m, &cp, &att);
-        be->attention_paged(&cp, m->q, att_out, n, &cross, ib, m->d_idx + il.cross_tab,
+        cp.out_type = att.ytype;
+        be->attention_paged(&cp, m->q, att.y, n, &cross, ib, m->d_idx + il.cross_tab,
                             m->d_idx + il.cross_nk, m->d_idx + il.pos);
-        linear(m, att, lw->cross_o, NULL, m->out, n, m->D, m->I_l);
+        linear(m, att.in, lw->cross_o, NULL, m->out, n, m->D, m->I_l);
         if (sublayer_out(m, lw->cross_o_b, lw->cross_norm, lw->cross_norm_b, n, err) ||
             ffn_block(m, lw, n, err))
             return ED_ERR;

@@ -15,38 +15,6 @@ __device__ __forceinline__ bool better(float v, int i, float bv, int bi) {
     return bi < 0 || v > bv || (v == bv && i < bi);
 }
 
-__global__ void argmax_kernel(const float *x, int n, int index_base, const int32_t *ban,
-                              float *out) {
-    __shared__ float sv[THREADS];
-    __shared__ int si[THREADS];
-    const float *row = x + (size_t)blockIdx.x * n;
-    int skip = ban[blockIdx.x] - index_base, bi = -1;
-    float bv = -INFINITY;
-    for (int i = threadIdx.x; i < n; i += THREADS) {
-        float v = row[i];
-        if (i != skip && !isnan(v) && better(v, i, bv, bi)) bv = v, bi = i;
-    }
-    sv[threadIdx.x] = bv, si[threadIdx.x] = bi;
-    __syncthreads();
-    for (int s = THREADS / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            int j = threadIdx.x + s;
-            if (si[j] >= 0 && better(sv[j], si[j], sv[threadIdx.x], si[threadIdx.x]))
-                sv[threadIdx.x] = sv[j], si[threadIdx.x] = si[j];
-        }
-        __syncthreads();
-    }
-    if (threadIdx.x == 0) {
-        out[2 * blockIdx.x] = si[0] < 0 ? -INFINITY : sv[0];
-        out[2 * blockIdx.x + 1] = si[0] < 0 ? -1.0f : (float)(si[0] + index_base);
-    }
-}
-
-extern "C" void cuda_argmax_rows(const float *x, int rows, int n, int index_base,
-                                 const int32_t *ban, float *out) {
-    if (rows) argmax_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, out);
-}
-
 /* Block-wide best (value, index) by `better`, in place of every thread's (v, i). */
 __device__ void block_best(float &v, int &i) {
     __shared__ float sv[THREADS];
@@ -63,6 +31,27 @@ __device__ void block_best(float &v, int &i) {
     }
     v = sv[0], i = si[0];
     __syncthreads();
+}
+
+__global__ void argmax_kernel(const float *x, int n, int index_base, const int32_t *ban,
+                              float *out) {
+    const float *row = x + (size_t)blockIdx.x * n;
+    int skip = ban[blockIdx.x] - index_base, bi = -1;
+    float bv = -INFINITY;
+    for (int i = threadIdx.x; i < n; i += THREADS) {
+        float v = row[i];
+        if (i != skip && !isnan(v) && better(v, i, bv, bi)) bv = v, bi = i;
+    }
+    block_best(bv, bi);
+    if (threadIdx.x == 0) {
+        out[2 * blockIdx.x] = bi < 0 ? -INFINITY : bv;
+        out[2 * blockIdx.x + 1] = bi < 0 ? -1.0f : (float)(bi + index_base);
+    }
+}
+
+extern "C" void cuda_argmax_rows(const float *x, int rows, int n, int index_base,
+                                 const int32_t *ban, float *out) {
+    if (rows) argmax_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, out);
 }
 
 /* Top-k of one row per block (cuda_topk_rows): the max and sum of exp(x - max) in one online

@@ -8,7 +8,7 @@
 
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
-#include "kernels/cuda/relbias.cuh"
+#include "kernels/cuda/attn_bias.cuh"
 #include "kernels/cuda/smem.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
@@ -61,7 +61,8 @@ __device__ void attend(const attn_params p, const float *q, void *out, size_t ou
         if (lane == 0) {
             s *= p.scale;
             if (p.rel_bias) {
-                int b = bucket_of(j - qpos, p.bidirectional, p.buckets, p.bucket_log_ratio);
+                int b = relbias_bucket_with(j - qpos, p.bidirectional, p.buckets,
+                                            p.bucket_log_ratio);
                 s += p.rel_bias[(size_t)b * p.rel_ld + h];
             }
             scores[j] = s;
@@ -130,10 +131,7 @@ prefill_tiled_kernel(attn_params p, const float *q, const float *k, const float 
     const int d_kv = p.d_kv;
     float *ks = smem, *vs = smem + PREFILL_KT * DMAX, *bias = vs + PREFILL_KT * DMAX;
     const size_t base = (size_t)off[s] * p.row + (size_t)h * d_kv;
-    if (p.rel_bias)
-        for (int r = threadIdx.x; r < 2 * L - 1; r += blockDim.x)
-            bias[r] = p.rel_bias[(size_t)bucket_of(r - (L - 1), p.bidirectional, p.buckets,
-                                                   p.bucket_log_ratio) * p.rel_ld + h];
+    if (p.rel_bias) fill_distance_bias(bias, p, L, h);
     const int t = q0 + threadIdx.x;
     const bool active = t < L;
     float qr[DMAX], o[DMAX];

@@ -18,7 +18,7 @@
 
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
-#include "kernels/cuda/relbias.cuh"
+#include "kernels/cuda/attn_bias.cuh"
 #include "kernels/cuda/smem.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
@@ -26,13 +26,17 @@
 #define MMA_THREADS 128
 #define MASKED (-1.0e30f) /* score of a key past the sequence: exp() of it is 0 */
 
+/* Device code exists for compute capability 8.0 and up (mma.sync TF32, cp.async): builds for
+ * older architectures get an empty kernel, which cuda_attention_prefill_tf32 never launches
+ * there (it checks the device and leaves older ones to attention.cu's CUDA-core kernel). */
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+#define MMA_DEVICE_CODE 1
+#endif
+
+#ifdef MMA_DEVICE_CODE
 __device__ __forceinline__ uint32_t to_tf32(float x) {
     uint32_t r;
-#if __CUDA_ARCH__ >= 800
     asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(r) : "f"(x));
-#else
-    r = __float_as_uint(x); /* never run: the launcher needs compute capability 8.0 */
-#endif
     return r;
 }
 
@@ -40,19 +44,14 @@ __device__ __forceinline__ uint32_t to_tf32(float x) {
  * b column-major (b0 (k t, n g), b1 (k t+4, n g)), c (c0 (g, 2t), c1 (g, 2t+1), c2 (g+8, 2t),
  * c3 (g+8, 2t+1)); g = lane / 4, t = lane % 4. */
 __device__ __forceinline__ void mma_tf32(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1) {
-#if __CUDA_ARCH__ >= 800
     asm volatile(
         "mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
         "{%8,%9}, {%0,%1,%2,%3};\n"
         : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
         : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
-#else
-    __trap();
-#endif
 }
 
 /* 16 bytes global -> shared without passing through registers; bytes = 0 writes zeros. */
-#if __CUDA_ARCH__ >= 800
 __device__ __forceinline__ void cp_async16(void *dst, const void *src, int bytes) {
     unsigned d = (unsigned)__cvta_generic_to_shared(dst);
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(bytes));
@@ -61,10 +60,6 @@ __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commi
 template <int N> __device__ __forceinline__ void cp_async_wait() {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
 }
-#else /* never run: the launcher needs compute capability 8.0 */
-__device__ __forceinline__ void cp_async16(void *, const void *, int) { __trap(); }
-__device__ __forceinline__ void cp_async_commit() {}
-template <int N> __device__ __forceinline__ void cp_async_wait() {}
 #endif
 
 /* Row strides (floats) of the shared K and V tiles: K's fragment pairs are read as 64-bit words
@@ -72,6 +67,7 @@ template <int N> __device__ __forceinline__ void cp_async_wait() {}
  * and 2t + 1 (stride D + 4: 32 distinct banks). */
 template <int D> struct tile_stride { static constexpr int K = D + 8, V = D + 4; };
 
+#ifdef MMA_DEVICE_CODE
 /* Keys [j0, j0 + KT) of K and V into one shared buffer pair, as fp32; keys past L and columns
  * past d_kv are zeros. vec: every row start is 16-byte aligned and d_kv % 4 == 0, so whole
  * 16-byte chunks go asynchronously (cp.async); otherwise plain loads. The fragments are rounded
@@ -101,6 +97,8 @@ __device__ __forceinline__ void load_tile(float *kt, float *vt, const float *k, 
     cp_async_commit(); /* an empty group on the plain path: the waits below stay uniform */
 }
 
+#endif
+
 /* D: head width rounded up to a multiple of 8 (columns past d_kv are zeros); KT: keys per tile.
  * Dynamic shared memory: two K and V tile buffers (the next tile loads while this one is
  * multiplied) and the bias of distances -(L-1)..(L-1).
@@ -110,6 +108,7 @@ template <int D, int KT>
 __global__ void __launch_bounds__(MMA_THREADS)
 prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v, void *out,
                    const int32_t *off, const int32_t *len, bool vec) {
+#ifdef MMA_DEVICE_CODE
     constexpr int KP = tile_stride<D>::K, VP = tile_stride<D>::V;
     extern __shared__ __align__(16) float smem[];
     const int s = blockIdx.y, h = blockIdx.z, L = len[s], q0 = blockIdx.x * MMA_QT;
@@ -119,10 +118,7 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
     float *vbase = smem + 2 * KT * KP, *bias = smem + 2 * KT * (KP + VP);
     const size_t base = (size_t)off[s] * p.row + (size_t)h * d_kv;
     load_tile<D, KT>(smem, vbase, k, v, base, p.row, 0, L, d_kv, vec);
-    if (p.rel_bias)
-        for (int r = threadIdx.x; r < 2 * L - 1; r += blockDim.x)
-            bias[r] = p.rel_bias[(size_t)bucket_of(r - (L - 1), p.bidirectional, p.buckets,
-                                                   p.bucket_log_ratio) * p.rel_ld + h];
+    if (p.rel_bias) fill_distance_bias(bias, p, L, h);
     const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int row0 = q0 + (threadIdx.x >> 5) * 16 + g, row1 = row0 + 8; /* this thread's rows */
 
@@ -217,6 +213,7 @@ prefill_mma_kernel(attn_params p, const float *q, const float *k, const float *v
                 store_as(out, p.out_type, base + (size_t)row * p.row + c,
                          o[dt][r] * (r < 2 ? inv0 : inv1));
         }
+#endif
 }
 
 template <int D, int KT>

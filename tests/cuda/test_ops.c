@@ -173,27 +173,41 @@ static void test_norms_and_elementwise(void) {
     gpu->free(dx), gpu->free(dw), gpu->free(db), gpu->free(dy);
 }
 
-static void test_attention(void) {
-    int heads = 3, d_kv = 16, row = heads * d_kv, buckets = 8, maxd = 12, bs = 4;
-    float *bias = rnd((size_t)buckets * heads, 1), *dbias = dev(bias, (size_t)buckets * heads);
-    /* Prefill: three sequences of 1, 17 and 30 tokens, T5 bias, bidirectional. */
-    int32_t off[3] = {0, 1, 18}, len[3] = {1, 17, 30};
-    int T = 48;
+/* Prefill on both backends over three packed sequences of 1, 17 and max_len tokens, with a
+ * random T5 bias table (bidirectional); expects the GPU within tol of the CPU (relative). */
+static void check_prefill(const char *name, int heads, int d_kv, int max_len, float scale,
+                          int buckets, int maxd, int tf32, double tol) {
+    int row = heads * d_kv;
+    float *bias = rnd((size_t)buckets * heads, 2), *dbias = dev(bias, (size_t)buckets * heads);
+    int32_t off[3] = {0, 1, 18}, len[3] = {1, 17, max_len};
+    int T = 18 + max_len;
     size_t n = (size_t)T * row;
     float *q = rnd(n, 1), *k = rnd(n, 1), *v = rnd(n, 1), *o = malloc(n * sizeof(float));
     float *dq = dev(q, n), *dk = dev(k, n), *dv = dev(v, n), *dout = gpu->alloc(n * sizeof(float));
-    attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = 1.0f, .rel_bias = bias,
+    attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = scale, .rel_bias = bias,
                      .rel_ld = heads, .buckets = buckets, .max_distance = maxd,
-                     .bidirectional = 1, .max_keys = 30,
+                     .bidirectional = 1, .max_keys = max_len, .tf32 = tf32,
                      .bucket_log_ratio = relbias_log_ratio(1, buckets, maxd)};
     cpu->attention_prefill(&p, q, k, v, o, 3, off, len);
     attn_params pg = p;
     pg.rel_bias = dbias;
     int32_t *doff = dev_i(off, 3), *dlen = dev_i(len, 3);
     gpu->attention_prefill(&pg, dq, dk, dv, dout, 3, doff, dlen);
-    EXPECT_CLOSE("attention_prefill (T5 bias)", dout, o, n, 1e-5);
+    EXPECT_CLOSE(name, dout, o, n, tol);
+    free(bias), free(q), free(k), free(v), free(o);
+    gpu->free(dbias), gpu->free(dq), gpu->free(dk), gpu->free(dv), gpu->free(dout);
+    gpu->free(doff), gpu->free(dlen);
+}
+
+static void test_attention(void) {
+    check_prefill("attention_prefill (T5 bias)", 3, 16, 30, 1.0f, 8, 12, 0, 1e-5);
 
     /* Paged: a pool of 12 blocks, 1 layer; 3 queries with scrambled tables. */
+    int heads = 3, d_kv = 16, row = heads * d_kv, buckets = 8, maxd = 12, bs = 4;
+    float *bias = rnd((size_t)buckets * heads, 1), *dbias = dev(bias, (size_t)buckets * heads);
+    size_t n = (size_t)3 * row;
+    float *q = rnd(n, 1), *o = malloc(n * sizeof(float));
+    float *dq = dev(q, n), *dout = gpu->alloc(n * sizeof(float));
     int n_blocks = 12;
     size_t pool_n = (size_t)n_blocks * 2 * bs * row;
     float *pool = rnd(pool_n, 1), *dpool = dev(pool, pool_n);
@@ -205,9 +219,11 @@ static void test_attention(void) {
     int32_t toff[3] = {0, 4, 9}, nk[3] = {13, 19, 3}, qpos[3] = {12, 18, 2};
     int32_t *dblocks = dev_i(blocks, 12), *dtoff = dev_i(toff, 3), *dnk = dev_i(nk, 3),
             *dqpos = dev_i(qpos, 3);
-    p.bidirectional = 0, p.causal = 1, p.max_keys = 19;
-    p.bucket_log_ratio = relbias_log_ratio(0, buckets, maxd);
-    pg = p, pg.rel_bias = dbias;
+    attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = 1.0f, .rel_bias = bias,
+                     .rel_ld = heads, .buckets = buckets, .max_distance = maxd, .causal = 1,
+                     .max_keys = 19, .bucket_log_ratio = relbias_log_ratio(0, buckets, maxd)};
+    attn_params pg = p;
+    pg.rel_bias = dbias;
     cpu->attention_paged(&p, q, o, 3, &kc, blocks, toff, nk, qpos);
     gpu->attention_paged(&pg, dq, dout, 3, &kg, dblocks, dtoff, dnk, dqpos);
     EXPECT_CLOSE("attention_paged (causal, bias)", dout, o, 3 * (size_t)row, 1e-5);
@@ -219,10 +235,9 @@ static void test_attention(void) {
     cpu->kv_scatter(q, 3, &kc, 1, blocks, toff, qpos);
     gpu->kv_scatter(dq, 3, &kg, 1, dblocks, dtoff, dqpos);
     EXPECT_CLOSE("kv_scatter", dpool, pool, pool_n, 0);
-    free(bias), free(q), free(k), free(v), free(o), free(pool);
-    gpu->free(dbias), gpu->free(dq), gpu->free(dk), gpu->free(dv), gpu->free(dout);
-    gpu->free(doff), gpu->free(dlen), gpu->free(dpool), gpu->free(dblocks), gpu->free(dtoff);
-    gpu->free(dnk), gpu->free(dqpos);
+    free(bias), free(q), free(o), free(pool);
+    gpu->free(dbias), gpu->free(dq), gpu->free(dout), gpu->free(dpool), gpu->free(dblocks);
+    gpu->free(dtoff), gpu->free(dnk), gpu->free(dqpos);
 }
 
 /* Producers that write a GEMM input in the 16-bit weight dtype (rms_norm, layer_norm,
@@ -307,28 +322,9 @@ static void test_topk(void) {
 /* The tensor-core (TF32) prefill against the CPU's fp32 one: head widths that need padding
  * (20) and the T5 width (64), sequences of 1 token, one tile, and several key tiles, T5 bias. */
 static void test_attention_tf32(int d_kv) {
-    int heads = 2, row = heads * d_kv, buckets = 32, maxd = 128;
-    float *bias = rnd((size_t)buckets * heads, 2), *dbias = dev(bias, (size_t)buckets * heads);
-    int32_t off[3] = {0, 1, 18}, len[3] = {1, 17, 150};
-    int T = 168;
-    size_t n = (size_t)T * row;
-    float *q = rnd(n, 1), *k = rnd(n, 1), *v = rnd(n, 1), *o = malloc(n * sizeof(float));
-    float *dq = dev(q, n), *dk = dev(k, n), *dv = dev(v, n), *dout = gpu->alloc(n * sizeof(float));
-    attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = 0.5f, .rel_bias = bias,
-                     .rel_ld = heads, .buckets = buckets, .max_distance = maxd,
-                     .bidirectional = 1, .max_keys = 150, .tf32 = 1,
-                     .bucket_log_ratio = relbias_log_ratio(1, buckets, maxd)};
-    cpu->attention_prefill(&p, q, k, v, o, 3, off, len);
-    attn_params pg = p;
-    pg.rel_bias = dbias;
-    int32_t *doff = dev_i(off, 3), *dlen = dev_i(len, 3);
-    gpu->attention_prefill(&pg, dq, dk, dv, dout, 3, doff, dlen);
     char name[64];
     snprintf(name, sizeof name, "attention_prefill tf32 d%d", d_kv);
-    EXPECT_CLOSE(name, dout, o, n, 2e-3);
-    free(bias), free(q), free(k), free(v), free(o);
-    gpu->free(dbias), gpu->free(dq), gpu->free(dk), gpu->free(dv), gpu->free(dout);
-    gpu->free(doff), gpu->free(dlen);
+    check_prefill(name, 2, d_kv, 150, 0.5f, 32, 128, 1, 2e-3);
 }
 
 int main(void) {
