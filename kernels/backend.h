@@ -35,12 +35,14 @@ typedef struct attn_params {
 } attn_params;
 
 /* One layer of a paged KV pool (runtime/kv_store.h): key/value row `pos` of a sequence whose
- * block table is tbl lives at k (or v) + tbl[pos / block_size] * block_stride +
- * (pos % block_size) * row. */
+ * block table is tbl lives at element k (or v) + tbl[pos / block_size] * block_stride +
+ * (pos % block_size) * row, stored in dtype (ed_dtype: fp32, or fp16 / bf16 rounded to nearest
+ * even as the kv_scatter op writes it; attention widens it to fp32). */
 typedef struct kv_layout {
-    float *k, *v;
-    size_t block_stride;
+    void *k, *v;
+    size_t block_stride; /* elements */
     int block_size, row;
+    int dtype;
 } kv_layout;
 
 /* Graphs (CUDA graphs), optional: NULL members on backends without them. Ops queued between
@@ -131,7 +133,8 @@ typedef struct backend {
                             const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
                             const int32_t *n_k, const int32_t *q_pos);
     /* Writes row i of src ([n, row]) into the pool's K (which = 0) or V (which = 1) at position
-     * pos[i] of the table at blocks + table_off[i]; rows with table_off[i] < 0 are skipped. */
+     * pos[i] of the table at blocks + table_off[i], in the pool's dtype; rows with
+     * table_off[i] < 0 are skipped. */
     void (*kv_scatter)(const float *src, int n, const kv_layout *kv, int which,
                        const int32_t *blocks, const int32_t *table_off, const int32_t *pos);
     const backend_graphs *graphs; /* NULL: no graphs */

@@ -52,6 +52,9 @@ static const config_key config_schema[] = {
     {"lm_head_split", KEY_ENUM, FIELD(lm_head_split), "vocab", 0, 0, lm_head_names,
      "vocab: LM head rows split over ranks, logits gathered to rank 0; replicated: rank 0 "
      "computes all logits"},
+    {"kv_cache_dtype", KEY_ENUM, FIELD(kv_cache_dtype), "auto", 0, 0, dtype_names,
+     "KV cache elements: fp32 | fp16 | bf16 | auto (fp16 with 16-bit weights, saturating at "
+     "+-65504; fp32 with fp32 weights)"},
     {"kv_block_size", KEY_INT, FIELD(kv_block_size), "16", 1, 4096, NULL, "tokens per KV block"},
     {"kv_memory", KEY_MEMORY, FIELD(kv_memory), "auto", 0, 0, NULL,
      "KV bytes per rank (e.g. 8GiB), a fraction of free memory (0.9), or auto"},
@@ -77,6 +80,10 @@ const char *dtype_name(int dtype) { return dtype >= 0 && dtype <= 3 ? dtype_name
 int config_dtype(const run_config *cfg) {
     if (cfg->dtype != DTYPE_AUTO) return cfg->dtype;
     return cfg->backend == BACKEND_CUDA ? DTYPE_BF16 : DTYPE_FP32;
+}
+int config_kv_dtype(const run_config *cfg) {
+    if (cfg->kv_cache_dtype != DTYPE_AUTO) return cfg->kv_cache_dtype;
+    return config_dtype(cfg) == DTYPE_FP32 ? DTYPE_FP32 : DTYPE_FP16;
 }
 const char *backend_name(int b) { return b >= 0 && b <= 1 ? backend_names[b] : "?"; }
 

@@ -29,6 +29,7 @@ typedef struct run_config {
     char output[1024];   /* JSON Lines response file, "-" = stdout */
     int stats_every;     /* seconds between rank-0 progress lines; 0 = only the summary */
     int lm_head_split;   /* lm_head_split_kind */
+    int kv_cache_dtype;  /* ed_dtype of the KV pools as written; config_kv_dtype() resolves auto */
     int kv_block_size;   /* tokens per KV block, both pools */
     double kv_memory;    /* KV bytes per rank (> 1), a fraction of free memory (0 < f <= 1), or
                             0 = auto: room for max_batch_size full-length sequences */
@@ -60,6 +61,10 @@ ed_status config_validate(const run_config *cfg, ed_error *err);
 const char *dtype_name(int dtype);
 /* The weight dtype the run uses: cfg->dtype, with auto resolved for cfg->backend. */
 int config_dtype(const run_config *cfg);
+/* The KV pools' element dtype: cfg->kv_cache_dtype; auto is fp16 with 16-bit weights (its 11-bit
+ * significand keeps the bf16 fixtures' logits where fp32 KV has them, bf16 KV does not) and fp32
+ * with fp32 weights. */
+int config_kv_dtype(const run_config *cfg);
 const char *backend_name(int backend);
 
 #ifdef __cplusplus

@@ -61,7 +61,7 @@ static ed_status plan_kv_pools(engine *e, int kv_dim, ed_error *err) {
     const run_config *cfg = &e->cfg;
     const model_spec *s = &e->weights->spec;
     int bs = cfg->kv_block_size;
-    double block = (double)kv_block_bytes(s->dec_layers, kv_dim, bs);
+    double block = (double)kv_block_bytes(s->dec_layers, kv_dim, bs, config_kv_dtype(cfg));
     double self_tokens = (double)cfg->max_batch_size * (cfg->max_output_len + 1);
     double cross_tokens = (double)cfg->max_batch_size * cfg->max_input_len;
     double frac = cfg->cross_kv_fraction > 0 ? cfg->cross_kv_fraction
@@ -90,9 +90,10 @@ static ed_status plan_kv_pools(engine *e, int kv_dim, ed_error *err) {
                        n_self, n_cross, bs, block / 1e3);
     e->n_self_blocks = (int)n_self;
     e->n_cross_blocks = (int)n_cross;
-    log_info("KV pools per rank: self %d blocks x %d tokens = %lld tokens, %.1f MB; cross %d "
-             "blocks = %lld tokens, %.1f MB", e->n_self_blocks, bs, n_self * bs,
-             n_self * block / 1e6, e->n_cross_blocks, n_cross * bs, n_cross * block / 1e6);
+    log_info("KV pools per rank (%s): self %d blocks x %d tokens = %lld tokens, %.1f MB; cross "
+             "%d blocks = %lld tokens, %.1f MB", dtype_name(config_kv_dtype(cfg)),
+             e->n_self_blocks, bs, n_self * bs, n_self * block / 1e6, e->n_cross_blocks,
+             n_cross * bs, n_cross * block / 1e6);
     return ED_OK;
 }
 
@@ -138,7 +139,7 @@ static ed_status create_runtime(engine *e, ed_error *err) {
                          .max_output_len = cfg->max_output_len, .graphs = cfg->cuda_graphs};
     if (encdec_create(&e->model, e->weights, e->comm, &lim, err) ||
         kv_store_create(&e->kv, e->be, s->dec_layers, kv_dim, cfg->kv_block_size,
-                        e->n_self_blocks, e->n_cross_blocks, err))
+                        config_kv_dtype(cfg), e->n_self_blocks, e->n_cross_blocks, err))
         return ED_ERR;
     if (!(e->plan = step_plan_create(B, B, enc_budget, scheduler_max_plan_blocks(&sc))))
         return ed_fail(err, "out of memory");

@@ -2,23 +2,29 @@
 
 #include <stdlib.h>
 
+#include "runtime/config.h"
+
 struct kv_store {
     const backend *be;
-    int n_layers, kv_dim, block_size;
-    float *pool[2]; /* KV_SELF, KV_CROSS */
+    int n_layers, kv_dim, block_size, dtype;
+    void *pool[2]; /* KV_SELF, KV_CROSS */
     size_t bytes;
 };
 
-size_t kv_block_bytes(int n_layers, int kv_dim, int block_size) {
-    return (size_t)n_layers * 2 * block_size * kv_dim * sizeof(float);
+static size_t element_bytes(int dtype) { return dtype == DTYPE_FP32 ? 4 : 2; }
+
+size_t kv_block_bytes(int n_layers, int kv_dim, int block_size, int dtype) {
+    return (size_t)n_layers * 2 * block_size * kv_dim * element_bytes(dtype);
 }
 
 ed_status kv_store_create(kv_store **out, const backend *be, int n_layers, int kv_dim,
-                          int block_size, int n_self_blocks, int n_cross_blocks, ed_error *err) {
+                          int block_size, int dtype, int n_self_blocks, int n_cross_blocks,
+                          ed_error *err) {
     kv_store *kv = calloc(1, sizeof *kv);
     if (!kv) return ed_fail(err, "out of memory");
-    *kv = (kv_store){.be = be, .n_layers = n_layers, .kv_dim = kv_dim, .block_size = block_size};
-    size_t per = kv_block_bytes(n_layers, kv_dim, block_size);
+    *kv = (kv_store){.be = be, .n_layers = n_layers, .kv_dim = kv_dim, .block_size = block_size,
+                     .dtype = dtype};
+    size_t per = kv_block_bytes(n_layers, kv_dim, block_size, dtype);
     size_t self_bytes = per * n_self_blocks, cross_bytes = per * n_cross_blocks;
     kv->pool[KV_SELF] = be->alloc(self_bytes);
     kv->pool[KV_CROSS] = be->alloc(cross_bytes);
@@ -40,15 +46,19 @@ void kv_store_destroy(kv_store *kv) {
 }
 
 kv_layout kv_store_layout(kv_store *kv, kv_pool_id pool, int layer) {
-    size_t row = (size_t)kv->block_size * kv->kv_dim;
-    float *k = kv->pool[pool] + (size_t)layer * 2 * row;
-    return (kv_layout){.k = k, .v = k + row, .block_stride = (size_t)kv->n_layers * 2 * row,
-                       .block_size = kv->block_size, .row = kv->kv_dim};
+    size_t row = (size_t)kv->block_size * kv->kv_dim; /* elements of one K (or V) block part */
+    char *k = (char *)kv->pool[pool] + (size_t)layer * 2 * row * element_bytes(kv->dtype);
+    return (kv_layout){.k = k, .v = k + row * element_bytes(kv->dtype),
+                       .block_stride = (size_t)kv->n_layers * 2 * row,
+                       .block_size = kv->block_size, .row = kv->kv_dim, .dtype = kv->dtype};
 }
 
 size_t kv_store_bytes(const kv_store *kv) { return kv->bytes; }
 
 void kv_store_copy_block(kv_store *kv, kv_pool_id pool, int32_t src, int32_t dst) {
-    size_t floats = (size_t)kv->n_layers * 2 * kv->block_size * kv->kv_dim;
-    kv->be->copy(kv->pool[pool] + (size_t)dst * floats, kv->pool[pool] + (size_t)src * floats, floats);
+    size_t bytes = kv_block_bytes(kv->n_layers, kv->kv_dim, kv->block_size, kv->dtype);
+    char *base = kv->pool[pool];
+    /* The backend copies 4-byte words; a block holds an even number of elements (K and V). */
+    kv->be->copy((float *)(base + (size_t)dst * bytes), (const float *)(base + (size_t)src * bytes),
+                 bytes / sizeof(float));
 }

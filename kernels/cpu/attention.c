@@ -1,20 +1,22 @@
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "models/dtype.h"
 #include "models/relbias.h"
+#include "runtime/config.h"
 
 /* Scores for one (head, query) row live in a stack buffer up to this many keys, else the heap. */
 #define ATTN_STACK_KEYS 1024
 
-/* Where the keys and values of one query live: contiguous rows, or a paged table. */
+/* Where the keys and values of one query live: contiguous fp32 rows, or a paged table over a
+ * pool of dtype elements. */
 typedef struct kv_source {
-    const float *k, *v;     /* contiguous: row 0; paged: block 0 of the layer */
+    const void *k, *v;      /* contiguous: row 0; paged: block 0 of the layer */
     const int32_t *table;   /* paged block table, or NULL */
     size_t block_stride;
-    int block_size, row;
+    int block_size, row, dtype;
 } kv_source;
 
 static inline size_t kv_offset(const kv_source *s, int j) {
@@ -22,19 +24,32 @@ static inline size_t kv_offset(const kv_source *s, int j) {
     return (size_t)s->table[j / s->block_size] * s->block_stride + (size_t)(j % s->block_size) * s->row;
 }
 
+/* Head h of key (or value) row j as d_kv fp32 values: a pointer into an fp32 pool, or the
+ * 16-bit elements widened into buf. */
+static const float *kv_row(const kv_source *s, const void *base, int j, int h, int d_kv,
+                           float *buf) {
+    size_t at = kv_offset(s, j) + (size_t)h * d_kv;
+    if (s->dtype == DTYPE_FP32) return (const float *)base + at;
+    const uint16_t *e = (const uint16_t *)base + at;
+    for (int d = 0; d < d_kv; d++)
+        buf[d] = s->dtype == DTYPE_BF16 ? dtype_bf16_to_f32(e[d]) : dtype_fp16_to_f32(e[d]);
+    return buf;
+}
+
 /* One query row (all local heads) at position qpos over keys [0, n_k), written at element
  * out_at of out in p->out_type. */
 static void attend_one(const attn_params *p, const float *q, void *out, size_t out_at,
                        const kv_source *src, int n_k, int qpos) {
-    float stack_buf[ATTN_STACK_KEYS], oh_buf[ATTN_STACK_KEYS];
+    float stack_buf[ATTN_STACK_KEYS], oh_buf[ATTN_STACK_KEYS], row_buf[ATTN_STACK_KEYS];
     float *sc = n_k <= ATTN_STACK_KEYS ? stack_buf : malloc(sizeof(float) * (size_t)n_k);
     float *oh = p->d_kv <= ATTN_STACK_KEYS ? oh_buf : malloc(sizeof(float) * (size_t)p->d_kv);
+    float *rb = p->d_kv <= ATTN_STACK_KEYS ? row_buf : malloc(sizeof(float) * (size_t)p->d_kv);
     int n_vis = p->causal ? (qpos + 1 < n_k ? qpos + 1 : n_k) : n_k;
     for (int h = 0; h < p->heads; h++) {
         const float *qh = q + (size_t)h * p->d_kv;
         float mx = -FLT_MAX;
         for (int j = 0; j < n_vis; j++) {
-            const float *kj = src->k + kv_offset(src, j) + (size_t)h * p->d_kv;
+            const float *kj = kv_row(src, src->k, j, h, p->d_kv, rb);
             float s = 0.0f;
             for (int d = 0; d < p->d_kv; d++) s += qh[d] * kj[d];
             s *= p->scale;
@@ -53,7 +68,7 @@ static void attend_one(const attn_params *p, const float *q, void *out, size_t o
         float inv = 1.0f / sum;
         for (int d = 0; d < p->d_kv; d++) oh[d] = 0.0f;
         for (int j = 0; j < n_vis; j++) {
-            const float *vj = src->v + kv_offset(src, j) + (size_t)h * p->d_kv;
+            const float *vj = kv_row(src, src->v, j, h, p->d_kv, rb);
             float w = sc[j] * inv;
             for (int d = 0; d < p->d_kv; d++) oh[d] += w * vj[d];
         }
@@ -62,13 +77,14 @@ static void attend_one(const attn_params *p, const float *q, void *out, size_t o
     }
     if (sc != stack_buf) free(sc);
     if (oh != oh_buf) free(oh);
+    if (rb != row_buf) free(rb);
 }
 
 void cpu_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
                            void *out, int n_seqs, const int32_t *off, const int32_t *len) {
     for (int s = 0; s < n_seqs; s++) {
         size_t base = (size_t)off[s] * p->row;
-        kv_source src = {.k = k + base, .v = v + base, .row = p->row};
+        kv_source src = {.k = k + base, .v = v + base, .row = p->row, .dtype = DTYPE_FP32};
         for (int t = 0; t < len[s]; t++)
             attend_one(p, q + base + (size_t)t * p->row, out, base + (size_t)t * p->row, &src,
                        len[s], t);
@@ -81,19 +97,20 @@ void cpu_attention_paged(const attn_params *p, const float *q, void *out, int n,
     for (int i = 0; i < n; i++) {
         kv_source src = {.k = kv->k, .v = kv->v, .table = blocks + table_off[i],
                          .block_stride = kv->block_stride, .block_size = kv->block_size,
-                         .row = kv->row};
+                         .row = kv->row, .dtype = kv->dtype};
         attend_one(p, q + (size_t)i * p->row, out, (size_t)i * p->row, &src, n_k[i], q_pos[i]);
     }
 }
 
 void cpu_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
                     const int32_t *blocks, const int32_t *table_off, const int32_t *pos) {
-    float *base = which ? kv->v : kv->k;
+    void *base = which ? kv->v : kv->k;
     for (int i = 0; i < n; i++) {
         if (table_off[i] < 0) continue; /* a row with no table (encode-only request) */
         const int32_t *table = blocks + table_off[i];
         size_t at = (size_t)table[pos[i] / kv->block_size] * kv->block_stride +
                     (size_t)(pos[i] % kv->block_size) * kv->row;
-        memcpy(base + at, src + (size_t)i * kv->row, sizeof(float) * (size_t)kv->row);
+        const float *x = src + (size_t)i * kv->row;
+        for (int d = 0; d < kv->row; d++) cpu_store(base, kv->dtype, at + d, x[d]);
     }
 }

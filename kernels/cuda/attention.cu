@@ -1,43 +1,26 @@
-// Attention kernels, fp32 activations and KV. Encoder (prefill): a tiled kernel with online
-// softmax, K/V tiles shared by a block of queries (prefill_tiled_kernel). Decoder (paged): one
-// thread block per (query row, head) with all scores in shared memory (attend). The T5 relative
-// bias is computed in the kernel from the bucket table (models/relbias.c's arithmetic), never
-// materialized as [heads, q, k].
+// Encoder (prefill) attention on CUDA cores, fp32 activations: a tiled kernel with online
+// softmax, K/V tiles shared by a block of queries (prefill_tiled_kernel), and for heads wider
+// than its registers allow one block per (query row, head) (attend). The T5 relative bias is
+// computed in the kernel from the bucket table (models/relbias.c's arithmetic), never
+// materialized as [heads, q, k]. The TF32 tensor-core prefill is attention_mma.cu; decoder
+// attention over the paged pools is attention_decode.cu.
 #include <cuda_runtime.h>
 #include <float.h>
 
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
 #include "kernels/cuda/attn_bias.cuh"
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/smem.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 #define THREADS 128
 
-__device__ float block_reduce(float v, int is_max) {
-    __shared__ float part[THREADS / 32];
-    for (int o = 16; o > 0; o >>= 1) {
-        float other = __shfl_xor_sync(0xffffffffu, v, o);
-        v = is_max ? fmaxf(v, other) : v + other;
-    }
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
-    __syncthreads();
-    float r = part[0];
-    for (int i = 1; i < THREADS / 32; i++) r = is_max ? fmaxf(r, part[i]) : r + part[i];
-    __syncthreads();
-    return r;
-}
-
-/* Keys and values of one query: contiguous rows from base, or through a paged table. */
+/* Keys and values of one sequence: contiguous rows from k and v. */
 struct kv_src {
     const float *k, *v;
-    const int32_t *table; /* NULL: contiguous */
-    size_t block_stride;
-    int block_size, row;
-    __device__ size_t at(int j) const {
-        if (!table) return (size_t)j * row;
-        return (size_t)table[j / block_size] * block_stride + (size_t)(j % block_size) * row;
-    }
+    int row;
+    __device__ size_t at(int j) const { return (size_t)j * row; }
 };
 
 /* One query row of one head, by the whole block (THREADS threads): scores of the visible keys in
@@ -71,14 +54,14 @@ __device__ void attend(const attn_params p, const float *q, void *out, size_t ou
     __syncthreads();
     float mx = -FLT_MAX;
     for (int j = threadIdx.x; j < n_vis; j += THREADS) mx = fmaxf(mx, scores[j]);
-    mx = block_reduce(mx, 1);
+    mx = block_reduce<THREADS>(mx, 1);
     float sum = 0.0f;
     for (int j = threadIdx.x; j < n_vis; j += THREADS) {
         float e = __expf(scores[j] - mx);
         scores[j] = e;
         sum += e;
     }
-    sum = block_reduce(sum, 0); /* also orders the score writes before the reads below */
+    sum = block_reduce<THREADS>(sum, 0); /* also orders the score writes before the reads below */
     float inv = 1.0f / sum;
     if (p.d_kv > THREADS) { /* wide heads: one thread per dimension over all keys */
         for (int d = threadIdx.x; d < p.d_kv; d += THREADS) {
@@ -107,7 +90,7 @@ __global__ void prefill_kernel(attn_params p, const float *q, const float *k, co
     int t = blockIdx.x, s = blockIdx.y, h = blockIdx.z;
     if (t >= len[s]) return;
     size_t base = (size_t)off[s] * p.row;
-    kv_src src = {k + base, v + base, NULL, 0, 0, p.row};
+    kv_src src = {k + base, v + base, p.row};
     attend(p, q + base + (size_t)t * p.row, out, base + (size_t)t * p.row, src, len[s], t, h);
 }
 
@@ -197,14 +180,6 @@ prefill_tiled_kernel(attn_params p, const float *q, const float *k, const float 
         if (d < d_kv) store_as(out, p.out_type, base + (size_t)t * p.row + d, o[d] * inv);
 }
 
-__global__ void paged_kernel(attn_params p, const float *q, void *out, kv_layout kv,
-                             const int32_t *blocks, const int32_t *table_off, const int32_t *n_k,
-                             const int32_t *q_pos) {
-    int i = blockIdx.x, h = blockIdx.y;
-    kv_src src = {kv.k, kv.v, blocks + table_off[i], kv.block_stride, kv.block_size, kv.row};
-    attend(p, q + (size_t)i * p.row, out, (size_t)i * p.row, src, n_k[i], q_pos[i], h);
-}
-
 /* Scores of up to max_keys keys. Padded: the compiler's vectorized reads of the scores may run a
  * few floats past the last visible key (compute-sanitizer reported 12-byte reads just past the
  * end). */
@@ -236,30 +211,4 @@ extern "C" void cuda_attention_prefill(const attn_params *p, const float *q, con
         dim3 grid(p->max_keys, n_seqs, p->heads);
         prefill_kernel<<<grid, THREADS, smem, STREAM>>>(*p, q, k, v, out, off, len);
     }
-}
-
-extern "C" void cuda_attention_paged(const attn_params *p, const float *q, void *out, int n,
-                                     const kv_layout *kv, const int32_t *blocks,
-                                     const int32_t *table_off, const int32_t *n_k,
-                                     const int32_t *q_pos) {
-    if (!n) return;
-    size_t smem = prepare_smem(paged_kernel, score_bytes(p->max_keys));
-    dim3 grid(n, p->heads);
-    paged_kernel<<<grid, THREADS, smem, STREAM>>>(*p, q, out, *kv, blocks, table_off, n_k, q_pos);
-}
-
-__global__ void scatter_kernel(const float *src, float *base, kv_layout kv, const int32_t *blocks,
-                               const int32_t *table_off, const int32_t *pos) {
-    int i = blockIdx.x;
-    if (table_off[i] < 0) return; /* a row with no table (encode-only request) */
-    const int32_t *table = blocks + table_off[i];
-    size_t at = (size_t)table[pos[i] / kv.block_size] * kv.block_stride +
-                (size_t)(pos[i] % kv.block_size) * kv.row;
-    for (int d = threadIdx.x; d < kv.row; d += blockDim.x) base[at + d] = src[(size_t)i * kv.row + d];
-}
-
-extern "C" void cuda_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
-                                const int32_t *blocks, const int32_t *table_off,
-                                const int32_t *pos) {
-    if (n) scatter_kernel<<<n, 256, 0, STREAM>>>(src, which ? kv->v : kv->k, *kv, blocks, table_off, pos);
 }

@@ -199,45 +199,93 @@ static void check_prefill(const char *name, int heads, int d_kv, int max_len, fl
     gpu->free(doff), gpu->free(dlen);
 }
 
-static void test_attention(void) {
-    check_prefill("attention_prefill (T5 bias)", 3, 16, 30, 1.0f, 8, 12, 0, 1e-5);
+/* A paged pool of n_blocks blocks of one layer ([block][K, V][bs][row]) in kv_dtype, random
+ * values rounded to it, on the host (cpu) and the device (gpu) with the same bits. */
+typedef struct paged_pool {
+    kv_layout cpu, gpu;
+    void *host, *dev;
+    size_t elems;
+} paged_pool;
 
-    /* Paged: a pool of 12 blocks, 1 layer; 3 queries with scrambled tables. */
-    int heads = 3, d_kv = 16, row = heads * d_kv, buckets = 8, maxd = 12, bs = 4;
+static paged_pool pool_create(int n_blocks, int bs, int row, int kv_dtype) {
+    paged_pool pp = {.elems = (size_t)n_blocks * 2 * bs * row};
+    size_t esize = kv_dtype == DTYPE_FP32 ? 4 : 2, bytes = pp.elems * esize;
+    float *v = rnd(pp.elems, 1);
+    pp.host = malloc(bytes);
+    if (kv_dtype == DTYPE_FP32) memcpy(pp.host, v, bytes);
+    else round_host(v, pp.elems, kv_dtype, pp.host);
+    pp.dev = gpu->alloc(bytes);
+    gpu->upload_raw(pp.dev, pp.host, bytes);
+    free(v);
+    pp.cpu = (kv_layout){.k = pp.host, .v = (char *)pp.host + (size_t)bs * row * esize,
+                         .block_stride = (size_t)2 * bs * row, .block_size = bs, .row = row,
+                         .dtype = kv_dtype};
+    pp.gpu = pp.cpu;
+    pp.gpu.k = pp.dev, pp.gpu.v = (char *)pp.dev + (size_t)bs * row * esize;
+    return pp;
+}
+
+/* Decoder attention over a paged pool in kv_dtype against the CPU, causal with the T5 bias and
+ * plain (cross), then kv_scatter (the pools must end bit-identical). Entry i has nk[i] keys
+ * through a scrambled table of its own blocks and sits at position nk[i] - 1. */
+static void check_paged(int heads, int d_kv, int bs, int kv_dtype, int n, const int32_t *nk) {
+    int row = heads * d_kv, buckets = 8, maxd = 12, n_blocks = 0, max_keys = 0;
+    int32_t toff[8], qpos[8];
+    for (int i = 0; i < n; i++) {
+        toff[i] = n_blocks, qpos[i] = nk[i] - 1;
+        n_blocks += (nk[i] + bs - 1) / bs;
+        if (nk[i] > max_keys) max_keys = nk[i];
+    }
+    int32_t *blocks = malloc(n_blocks * sizeof(int32_t));
+    for (int b = 0; b < n_blocks; b++) blocks[b] = (int32_t)(((long)b * 7 + 3) % n_blocks);
+    if (n_blocks % 7 == 0) /* keep it a permutation */
+        for (int b = 0; b < n_blocks; b++) blocks[b] = n_blocks - 1 - b;
     float *bias = rnd((size_t)buckets * heads, 1), *dbias = dev(bias, (size_t)buckets * heads);
-    size_t n = (size_t)3 * row;
-    float *q = rnd(n, 1), *o = malloc(n * sizeof(float));
-    float *dq = dev(q, n), *dout = gpu->alloc(n * sizeof(float));
-    int n_blocks = 12;
-    size_t pool_n = (size_t)n_blocks * 2 * bs * row;
-    float *pool = rnd(pool_n, 1), *dpool = dev(pool, pool_n);
-    kv_layout kc = {.k = pool, .v = pool + (size_t)bs * row, .block_stride = (size_t)2 * bs * row,
-                    .block_size = bs, .row = row};
-    kv_layout kg = kc;
-    kg.k = dpool, kg.v = dpool + (size_t)bs * row;
-    int32_t blocks[12] = {7, 2, 9, 0, 11, 4, 1, 3, 5, 6, 8, 10};
-    int32_t toff[3] = {0, 4, 9}, nk[3] = {13, 19, 3}, qpos[3] = {12, 18, 2};
-    int32_t *dblocks = dev_i(blocks, 12), *dtoff = dev_i(toff, 3), *dnk = dev_i(nk, 3),
-            *dqpos = dev_i(qpos, 3);
+    size_t nq = (size_t)n * row;
+    float *q = rnd(nq, 1), *o = malloc(nq * sizeof(float));
+    float *dq = dev(q, nq), *dout = gpu->alloc(nq * sizeof(float));
+    paged_pool pp = pool_create(n_blocks, bs, row, kv_dtype);
+    int32_t *dblocks = dev_i(blocks, n_blocks), *dtoff = dev_i(toff, n), *dnk = dev_i(nk, n),
+            *dqpos = dev_i(qpos, n);
     attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = 1.0f, .rel_bias = bias,
                      .rel_ld = heads, .buckets = buckets, .max_distance = maxd, .causal = 1,
-                     .max_keys = 19, .bucket_log_ratio = relbias_log_ratio(0, buckets, maxd)};
-    attn_params pg = p;
-    pg.rel_bias = dbias;
-    cpu->attention_paged(&p, q, o, 3, &kc, blocks, toff, nk, qpos);
-    gpu->attention_paged(&pg, dq, dout, 3, &kg, dblocks, dtoff, dnk, dqpos);
-    EXPECT_CLOSE("attention_paged (causal, bias)", dout, o, 3 * (size_t)row, 1e-5);
-    p.rel_bias = NULL, p.causal = 0, p.scale = 0.25f;
-    pg = p;
-    cpu->attention_paged(&p, q, o, 3, &kc, blocks, toff, nk, qpos);
-    gpu->attention_paged(&pg, dq, dout, 3, &kg, dblocks, dtoff, dnk, dqpos);
-    EXPECT_CLOSE("attention_paged (cross)", dout, o, 3 * (size_t)row, 1e-5);
-    cpu->kv_scatter(q, 3, &kc, 1, blocks, toff, qpos);
-    gpu->kv_scatter(dq, 3, &kg, 1, dblocks, dtoff, dqpos);
-    EXPECT_CLOSE("kv_scatter", dpool, pool, pool_n, 0);
-    free(bias), free(q), free(o), free(pool);
-    gpu->free(dbias), gpu->free(dq), gpu->free(dout), gpu->free(dpool), gpu->free(dblocks);
+                     .max_keys = max_keys, .bucket_log_ratio = relbias_log_ratio(0, buckets, maxd)};
+    char name[96];
+    for (int cross = 0; cross < 2; cross++) {
+        if (cross) p.rel_bias = NULL, p.causal = 0, p.scale = 0.125f;
+        attn_params pg = p;
+        if (!cross) pg.rel_bias = dbias;
+        cpu->attention_paged(&p, q, o, n, &pp.cpu, blocks, toff, nk, qpos);
+        gpu->attention_paged(&pg, dq, dout, n, &pp.gpu, dblocks, dtoff, dnk, dqpos);
+        snprintf(name, sizeof name, "attention_paged %s %dx%d %s", cross ? "cross" : "causal+bias",
+                 heads, d_kv, dtype_name(kv_dtype));
+        EXPECT_CLOSE(name, dout, o, nq, 1e-5);
+    }
+    cpu->kv_scatter(q, n, &pp.cpu, 1, blocks, toff, qpos);
+    gpu->kv_scatter(dq, n, &pp.gpu, 1, dblocks, dtoff, dqpos);
+    size_t bytes = pp.elems * (kv_dtype == DTYPE_FP32 ? 4 : 2);
+    char *back = malloc(bytes);
+    gpu->download((float *)back, pp.dev, bytes / sizeof(float));
+    snprintf(name, sizeof name, "kv_scatter %s", dtype_name(kv_dtype));
+    int same = !memcmp(back, pp.host, bytes);
+    printf("  %-28s %s\n", name, same ? "bit-identical" : "DIFFERS");
+    CHECK(same);
+    free(back), free(blocks), free(bias), free(q), free(o), free(pp.host);
+    gpu->free(dbias), gpu->free(dq), gpu->free(dout), gpu->free(pp.dev), gpu->free(dblocks);
     gpu->free(dtoff), gpu->free(dnk), gpu->free(dqpos);
+}
+
+static void test_attention(void) {
+    check_prefill("attention_prefill (T5 bias)", 3, 16, 30, 1.0f, 8, 12, 0, 1e-5);
+    /* Short contexts; one key; more keys than threads (several per thread, the value pass's
+     * remainder); 16-byte, 2-element and 1-element loads (d_kv 64, 20, 5). */
+    const int32_t few[3] = {13, 19, 3}, many[4] = {130, 300, 1, 77};
+    check_paged(3, 16, 4, DTYPE_FP32, 3, few);
+    for (int t = DTYPE_FP32; t <= DTYPE_BF16; t++) {
+        check_paged(2, 64, 16, t, 4, many);
+        check_paged(3, 20, 8, t, 3, few);
+    }
+    check_paged(3, 5, 4, DTYPE_FP16, 3, few);
 }
 
 /* Producers that write a GEMM input in the 16-bit weight dtype (rms_norm, layer_norm,
@@ -267,7 +315,7 @@ static void test_producers_in_wtype(int wtype) {
     attn_params ap = {.heads = 5, .d_kv = 40, .row = 200, .scale = 0.1f, .causal = 1,
                       .max_keys = rows, .out_type = wtype};
     kv_layout kc = {.k = lin, .v = x, .block_stride = (size_t)64 * 200, .block_size = 64,
-                    .row = 200};
+                    .row = 200, .dtype = DTYPE_FP32};
     kv_layout kg = kc;
     kg.k = dlin, kg.v = dx;
     for (int i = 0; i < 6; i++) {

@@ -1,0 +1,189 @@
+// Decoder attention over the paged KV pools (one query per entry: a decode step), and the KV
+// writes that fill them. The pools hold fp32, fp16 or bf16 elements (kv_layout.dtype); scores,
+// softmax and sums are fp32.
+//
+// decode_kernel: one thread block per (entry, head). Built for short contexts (a few hundred
+// keys): every load a thread issues is independent of the others, so a key row costs one memory
+// round trip, not one per dimension.
+//   1. scores: thread t takes keys t, t + THREADS, ...; each key's head slice is read with
+//      16-byte loads (VEC elements) and dotted with the query held in shared memory; the T5
+//      bias is added from the bucket table; all scores stay in shared memory.
+//   2. softmax over the scores with two block reductions.
+//   3. values: the head's d_kv / VEC chunks are split over `lanes` threads, and the block's
+//      THREADS / lanes groups of such threads split the keys (four keys in flight per thread);
+//      the groups' partial sums are added through shared memory.
+#include <cuda_runtime.h>
+#include <float.h>
+
+#include "kernels/cuda/attn_bias.cuh"
+#include "kernels/cuda/block_reduce.cuh"
+#include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/half_types.cuh"
+#include "kernels/cuda/smem.cuh"
+#include "runtime/config.h"
+
+#define STREAM ((cudaStream_t)cuda_backend_stream())
+#define THREADS 128
+
+/* VEC elements of T from p (aligned to their size), widened to fp32: one load instruction. */
+template <typename T, int VEC>
+__device__ __forceinline__ void load_widened(const T *p, float *out) {
+    struct alignas(VEC * sizeof(T)) chunk { T e[VEC]; };
+    chunk c = *(const chunk *)p;
+#pragma unroll
+    for (int u = 0; u < VEC; u++) out[u] = to_f32(c.e[u]);
+}
+
+/* Element offset of key row j of a paged table (kv_layout's addressing). */
+__device__ __forceinline__ size_t paged_row(const kv_layout &kv, const int32_t *table, int j) {
+    return (size_t)table[j / kv.block_size] * kv.block_stride + (size_t)(j % kv.block_size) * kv.row;
+}
+
+/* Dynamic shared memory: the query head (d_kv floats), then the scores (max_keys floats).
+ * Static: the value pass's partial sums, THREADS * VEC floats. Requires d_kv % VEC == 0. */
+template <typename T, int VEC>
+__global__ void __launch_bounds__(THREADS)
+decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, const int32_t *blocks,
+              const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
+    extern __shared__ float smem[];
+    __shared__ float partial[THREADS * VEC];
+    const int i = blockIdx.x, h = blockIdx.y, d_kv = p.d_kv, tid = threadIdx.x;
+    float *qh = smem, *scores = smem + d_kv;
+    const int32_t *table = blocks + table_off[i];
+    const int qpos = q_pos[i];
+    const int n_vis = p.causal ? min(qpos + 1, n_k[i]) : n_k[i];
+    const T *kh = (const T *)kv.k + (size_t)h * d_kv, *vh = (const T *)kv.v + (size_t)h * d_kv;
+    for (int d = tid; d < d_kv; d += THREADS) qh[d] = q[(size_t)i * p.row + (size_t)h * d_kv + d];
+    __syncthreads();
+
+    float mx = -FLT_MAX;
+    for (int j = tid; j < n_vis; j += THREADS) {
+        const T *kr = kh + paged_row(kv, table, j);
+        float s = 0.0f;
+#pragma unroll 8
+        for (int c = 0; c < d_kv; c += VEC) {
+            float kf[VEC];
+            load_widened<T, VEC>(kr + c, kf);
+#pragma unroll
+            for (int u = 0; u < VEC; u++) s += qh[c + u] * kf[u];
+        }
+        s *= p.scale;
+        if (p.rel_bias)
+            s += p.rel_bias[(size_t)relbias_bucket_with(j - qpos, p.bidirectional, p.buckets,
+                                                        p.bucket_log_ratio) * p.rel_ld + h];
+        scores[j] = s;
+        mx = fmaxf(mx, s);
+    }
+    mx = block_reduce<THREADS>(mx, 1);
+    float sum = 0.0f;
+    for (int j = tid; j < n_vis; j += THREADS) {
+        float e = __expf(scores[j] - mx);
+        scores[j] = e;
+        sum += e;
+    }
+    sum = block_reduce<THREADS>(sum, 0); /* also publishes the exponentials */
+    const float inv = 1.0f / sum;
+
+    const int chunks = d_kv / VEC, lanes = min(chunks, THREADS), groups = THREADS / lanes;
+    const int g = tid / lanes, lane = tid % lanes, width = lanes * VEC;
+    for (int c0 = 0; c0 < chunks; c0 += lanes) { /* one pass unless d_kv > THREADS * VEC */
+        const int c = c0 + lane;
+        float acc[VEC];
+#pragma unroll
+        for (int u = 0; u < VEC; u++) acc[u] = 0.0f;
+        if (g < groups && c < chunks) {
+            const T *vc = vh + (size_t)c * VEC;
+            int j = g;
+            for (; j + 3 * groups < n_vis; j += 4 * groups) {
+                float v0[VEC], v1[VEC], v2[VEC], v3[VEC];
+                load_widened<T, VEC>(vc + paged_row(kv, table, j), v0);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j + groups), v1);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j + 2 * groups), v2);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j + 3 * groups), v3);
+                const float p0 = scores[j], p1 = scores[j + groups];
+                const float p2 = scores[j + 2 * groups], p3 = scores[j + 3 * groups];
+#pragma unroll
+                for (int u = 0; u < VEC; u++) acc[u] += p0 * v0[u] + p1 * v1[u] + p2 * v2[u] + p3 * v3[u];
+            }
+            for (; j < n_vis; j += groups) {
+                float v0[VEC];
+                load_widened<T, VEC>(vc + paged_row(kv, table, j), v0);
+#pragma unroll
+                for (int u = 0; u < VEC; u++) acc[u] += scores[j] * v0[u];
+            }
+        }
+        if (g < groups)
+#pragma unroll
+            for (int u = 0; u < VEC; u++) partial[g * width + lane * VEC + u] = acc[u];
+        __syncthreads();
+        for (int e = tid; e < width && c0 * VEC + e < d_kv; e += THREADS) {
+            float o = 0.0f;
+            for (int k = 0; k < groups; k++) o += partial[k * width + e];
+            store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + c0 * VEC + e, o * inv);
+        }
+        __syncthreads(); /* partial is reused by the next pass */
+    }
+}
+
+template <typename T, int VEC>
+static void launch_decode(const attn_params *p, const float *q, void *out, int n,
+                          const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
+                          const int32_t *n_k, const int32_t *q_pos) {
+    size_t bytes = (size_t)(p->d_kv + (p->max_keys > 0 ? p->max_keys : 1)) * sizeof(float);
+    prepare_smem(decode_kernel<T, VEC>, bytes);
+    dim3 grid(n, p->heads);
+    decode_kernel<T, VEC><<<grid, THREADS, bytes, STREAM>>>(*p, q, out, *kv, blocks, table_off,
+                                                            n_k, q_pos);
+}
+
+/* 16-byte loads when d_kv allows them, else loads of one fp32 or two 16-bit elements (an odd
+ * 16-bit head width takes one element at a time). */
+template <typename T>
+static void dispatch_decode(const attn_params *p, const float *q, void *out, int n,
+                            const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
+                            const int32_t *n_k, const int32_t *q_pos) {
+    constexpr int WIDE = 16 / sizeof(T), NARROW = 4 / sizeof(T);
+    if (p->d_kv % WIDE == 0)
+        launch_decode<T, WIDE>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+    else if (p->d_kv % NARROW == 0)
+        launch_decode<T, NARROW>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+    else
+        launch_decode<T, 1>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+}
+
+extern "C" void cuda_attention_paged(const attn_params *p, const float *q, void *out, int n,
+                                     const kv_layout *kv, const int32_t *blocks,
+                                     const int32_t *table_off, const int32_t *n_k,
+                                     const int32_t *q_pos) {
+    if (!n) return;
+    if (kv->dtype == DTYPE_BF16)
+        dispatch_decode<__nv_bfloat16>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+    else if (kv->dtype == DTYPE_FP16)
+        dispatch_decode<__half>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+    else
+        dispatch_decode<float>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+}
+
+/* Row i of src into its slot, converted to T (fp16 saturating, as from_f32 does). */
+template <typename T>
+__global__ void scatter_kernel(const float *src, T *base, kv_layout kv, const int32_t *blocks,
+                               const int32_t *table_off, const int32_t *pos) {
+    int i = blockIdx.x;
+    if (table_off[i] < 0) return; /* a row with no table (encode-only request) */
+    size_t at = paged_row(kv, blocks + table_off[i], pos[i]);
+    for (int d = threadIdx.x; d < kv.row; d += blockDim.x)
+        base[at + d] = from_f32<T>(src[(size_t)i * kv.row + d]);
+}
+
+extern "C" void cuda_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
+                                const int32_t *blocks, const int32_t *table_off,
+                                const int32_t *pos) {
+    if (!n) return;
+    void *base = which ? kv->v : kv->k;
+    if (kv->dtype == DTYPE_BF16)
+        scatter_kernel<<<n, 256, 0, STREAM>>>(src, (__nv_bfloat16 *)base, *kv, blocks, table_off, pos);
+    else if (kv->dtype == DTYPE_FP16)
+        scatter_kernel<<<n, 256, 0, STREAM>>>(src, (__half *)base, *kv, blocks, table_off, pos);
+    else
+        scatter_kernel<<<n, 256, 0, STREAM>>>(src, (float *)base, *kv, blocks, table_off, pos);
+}
