@@ -32,7 +32,16 @@ typedef struct attn_params {
                             * sums); set with 16-bit weight dtypes; the CPU ignores it */
     int out_type;          /* out's dtype: fp32 (0), or the 16-bit weight dtype: out is then the
                             * input of the output projection, rounded as matmul_wt rounds */
+    int q_ld;              /* attention_paged: floats between query rows; 0 = row (prefill: 0) */
 } attn_params;
+
+/* Rows a decoder step appends to the self-attention pool inside attention_paged, before the
+ * keys are read: row i of k and of v (ld floats apart) goes to position q_pos[i] of entry i's
+ * table, in the pool's dtype, exactly as kv_scatter would write it. */
+typedef struct kv_append {
+    const float *k, *v;
+    int ld;
+} kv_append;
 
 /* One layer of a paged KV pool (runtime/kv_store.h): key/value row `pos` of a sequence whose
  * block table is tbl lives at element k (or v) + tbl[pos / block_size] * block_stride +
@@ -99,10 +108,11 @@ typedef struct backend {
     /* y = act(x) elementwise (act_kind), y in ytype as for rms_norm: fp32 y may be x (in place),
      * a 16-bit y must not overlap x. */
     void (*activation)(int act, const float *x, void *y, int ytype, size_t n);
-    /* y = act(gate) * lin, elementwise; y in ytype as for rms_norm (a 16-bit y must not overlap
-     * gate or lin). */
-    void (*gated_activation)(int act, const float *gate, const float *lin, void *y, int ytype,
-                             size_t n);
+    /* y[r, c] = act(gate[r * ld + c]) * lin[r * ld + c] for r < rows, c < cols: y [rows, cols]
+     * in ytype as for rms_norm (a 16-bit y must not overlap gate or lin). One GEMM's output
+     * [rows, 2 cols] holds both (gate, lin = gate + cols, ld = 2 cols). */
+    void (*gated_activation)(int act, const float *gate, const float *lin, size_t ld, void *y,
+                             int ytype, size_t rows, size_t cols);
     /* Copies n int32 values from host memory into a backend int buffer (alloc'd like any). */
     void (*upload_i32)(int32_t *dst, const int32_t *src, size_t n);
 
@@ -127,11 +137,13 @@ typedef struct backend {
     void (*attention_prefill)(const attn_params *p, const float *q, const float *k, const float *v,
                               void *out, int n_seqs, const int32_t *off, const int32_t *len);
     /* Decoder attention, one query per entry over paged K/V: entry i's query is row i of q
-     * ([n, row]), its keys are positions [0, n_k[i]) of the table at blocks + table_off[i], its
-     * query position q_pos[i]; output row i of out. Index arrays: backend int buffers. */
+     * (q + i * q_ld, row floats), its keys are positions [0, n_k[i]) of the table at blocks +
+     * table_off[i], its query position q_pos[i]; output row i of out ([n, row]). append (or
+     * NULL): the entries' new K/V rows, written first (kv_append). Index arrays: backend int
+     * buffers. */
     void (*attention_paged)(const attn_params *p, const float *q, void *out, int n,
-                            const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
-                            const int32_t *n_k, const int32_t *q_pos);
+                            const kv_layout *kv, const kv_append *append, const int32_t *blocks,
+                            const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos);
     /* Writes row i of src ([n, row]) into the pool's K (which = 0) or V (which = 1) at position
      * pos[i] of the table at blocks + table_off[i], in the pool's dtype; rows with
      * table_off[i] < 0 are skipped. */

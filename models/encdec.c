@@ -21,7 +21,9 @@ struct encdec_model {
     /* Activations, [max_tokens, ...] each, in backend memory. */
     float *x, *h, *out;      /* [T, D] residual stream, normed input, projection output */
     float *q, *k, *v, *att;  /* [T, I_l] */
-    float *f0, *f1;          /* [T, F_l] FFN hidden */
+    float *f0, *f1;          /* [T, F_l] FFN hidden; gated: f0 is [T, 2 F_l], f1 = f0 + T F_l
+                              * (wi0's and wi1's outputs, or one joint [n, 2 F_l] output) */
+    float *qkv;              /* [max_dec, 3 I_l] a decoder step's joint Q/K/V projection */
     void *xin;               /* [T, max(D, F_l)] a GEMM input its producer (pre-norm, gated
                               * activation) wrote in the 16-bit weight dtype; NULL with fp32 */
     float *logits;           /* [max_dec, V_l] this rank's logits slice */
@@ -109,10 +111,11 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
     if ((size_t)m->D > widest) widest = (size_t)m->D;
     size_t xin_floats = w->wtype == DTYPE_FP32 ? 0 : (T * widest + 1) / 2; /* 16-bit values */
     size_t sizes[] = {T * m->D, T * m->D, T * m->D, T * m->I_l, T * m->I_l, T * m->I_l,
-                      T * m->I_l, T * m->F_l, T * m->F_l, (size_t)max_dec_tokens * m->V_l,
+                      T * m->I_l, T * m->F_l * (s->gated_ffn ? 2 : 1),
+                      (size_t)max_dec_tokens * 3 * m->I_l, (size_t)max_dec_tokens * m->V_l,
                       (size_t)max_dec_tokens * PAIR_ROW, xin_floats};
     float *xin = NULL;
-    float **slots[] = {&m->x, &m->h, &m->out, &m->q, &m->k, &m->v, &m->att, &m->f0, &m->f1,
+    float **slots[] = {&m->x, &m->h, &m->out, &m->q, &m->k, &m->v, &m->att, &m->f0, &m->qkv,
                        &m->logits, &m->pairs, &xin};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
@@ -144,6 +147,7 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
         p += (sizes[i] + 15) & ~(size_t)15;
     }
     m->xin = xin_floats ? xin : NULL;
+    m->f1 = m->f0 + T * m->F_l; /* gated only */
     *out = m;
     return ED_OK;
 }
@@ -257,10 +261,16 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
     /* The activation runs after the wi GEMMs have read `in`, so it may overwrite xin; with fp32
      * it works in place in f0. */
     gemm_dest hidden = gemm_dest_for(m, m->f0);
-    if (m->s->gated_ffn) {
+    if (m->s->gated_ffn && lw->ffn_wi_joint && m->xin) {
+        /* One GEMM for both inputs: [n, 2 F_l], gate then lin per row. (fp32 keeps two: its
+         * activation works in place, and rows of a joint output would overlap.) */
+        linear(m, in, lw->ffn_wi0, NULL, m->f0, n, 2 * m->F_l, m->D);
+        be->gated_activation(m->s->act, m->f0, m->f0 + m->F_l, 2 * (size_t)m->F_l, hidden.y,
+                             hidden.ytype, n, m->F_l);
+    } else if (m->s->gated_ffn) {
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, m->F_l, m->D);
         linear_same_input(m, in, lw->ffn_wi1, NULL, m->f1, n, m->F_l, m->D);
-        be->gated_activation(m->s->act, m->f0, m->f1, hidden.y, hidden.ytype, nf);
+        be->gated_activation(m->s->act, m->f0, m->f1, m->F_l, hidden.y, hidden.ytype, n, m->F_l);
     } else {
         linear(m, in, lw->ffn_wi, lw->ffn_wi_b, m->f0, n, m->F_l, m->D);
         be->activation(m->s->act, m->f0, hidden.y, hidden.ytype, nf);
@@ -493,19 +503,27 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
     embed(m, dec, m->d_idx + il.dec_tok, m->d_idx + il.dec_pe, n);
     for (int l = 0; l < dec->n_layers; l++) {
         const layer_weights *lw = &dec->layers[l];
-        /* Causal self-attention over the sequence's own KV, this token appended first. */
+        /* Causal self-attention over the sequence's own KV, this token's K/V appended by the
+         * attention kernel itself; Q, K, V from one GEMM when their weights are joint. */
         gemm_input in = sublayer_in(m, lw->self_norm, lw->self_norm_b, n);
-        linear(m, in, lw->self_q, lw->self_q_b, m->q, n, m->I_l, m->D);
-        linear_same_input(m, in, lw->self_k, lw->self_k_b, m->k, n, m->I_l, m->D);
-        linear_same_input(m, in, lw->self_v, lw->self_v_b, m->v, n, m->I_l, m->D);
+        const float *q = m->q;
+        kv_append app = {m->k, m->v, m->I_l};
+        if (lw->self_qkv_joint) {
+            linear(m, in, lw->self_q, lw->self_q_b, m->qkv, n, 3 * m->I_l, m->D);
+            q = m->qkv;
+            app = (kv_append){m->qkv + m->I_l, m->qkv + 2 * m->I_l, 3 * m->I_l};
+        } else {
+            linear(m, in, lw->self_q, lw->self_q_b, m->q, n, m->I_l, m->D);
+            linear_same_input(m, in, lw->self_k, lw->self_k_b, m->k, n, m->I_l, m->D);
+            linear_same_input(m, in, lw->self_v, lw->self_v_b, m->v, n, m->I_l, m->D);
+        }
         kv_layout self = kv_store_layout(kv, KV_SELF, l);
-        be->kv_scatter(m->k, n, &self, 0, ib, m->d_idx + il.self_tab, m->d_idx + il.pos);
-        be->kv_scatter(m->v, n, &self, 1, ib, m->d_idx + il.self_tab, m->d_idx + il.pos);
         attn_params sp = attn_of(m, dec, lw, 0, 1);
         sp.max_keys = max_self;
+        sp.q_ld = app.ld;
         gemm_dest att = gemm_dest_for(m, m->att); /* the same for the cross-attention below */
         sp.out_type = att.ytype;
-        be->attention_paged(&sp, m->q, att.y, n, &self, ib, m->d_idx + il.self_tab,
+        be->attention_paged(&sp, q, att.y, n, &self, &app, ib, m->d_idx + il.self_tab,
                             m->d_idx + il.self_nk, m->d_idx + il.pos);
         linear(m, att.in, lw->self_o, NULL, m->out, n, m->D, m->I_l);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, n, err)) return ED_ERR;
@@ -516,7 +534,7 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         attn_params cp = attn_of(m, NULL, lw, 0, 0);
         cp.max_keys = max_cross;
         cp.out_type = att.ytype;
-        be->attention_paged(&cp, m->q, att.y, n, &cross, ib, m->d_idx + il.cross_tab,
+        be->attention_paged(&cp, m->q, att.y, n, &cross, NULL, ib, m->d_idx + il.cross_tab,
                             m->d_idx + il.cross_nk, m->d_idx + il.pos);
         linear(m, att.in, lw->cross_o, NULL, m->out, n, m->D, m->I_l);
         if (sublayer_out(m, lw->cross_o_b, lw->cross_norm, lw->cross_norm_b, n, err) ||

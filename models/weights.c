@@ -70,6 +70,34 @@ static int load_one(void *vctx, const weight_ref *r) {
     return 0;
 }
 
+/* 1 when the n tensors at p[0..n) of `each` bytes apiece follow one another (all NULL: 1). */
+static int back_to_back(const void *const *p, int n, size_t each) {
+    if (!p[0]) {
+        for (int i = 1; i < n; i++)
+            if (p[i]) return 0;
+        return 1;
+    }
+    for (int i = 1; i < n; i++)
+        if ((const char *)p[i] != (const char *)p[0] + i * each) return 0;
+    return 1;
+}
+
+/* The joint flags of layer_weights (the arena keeps table order; 64-byte padding between
+ * tensors whose size is not a multiple of 64 bytes leaves them apart). */
+static void mark_joint(model_weights *w, stack_weights *st) {
+    size_t esize = weight_dtype_size(w->wtype), I_l = spec_inner(&w->spec) / w->tp_size;
+    size_t D = w->spec.d_model, F_l = w->spec.d_ff / w->tp_size;
+    for (int l = 0; l < st->n_layers; l++) {
+        layer_weights *lw = &st->layers[l];
+        const void *qkv[3] = {lw->self_q, lw->self_k, lw->self_v};
+        const void *qkv_b[3] = {lw->self_q_b, lw->self_k_b, lw->self_v_b};
+        const void *wi[2] = {lw->ffn_wi0, lw->ffn_wi1};
+        lw->self_qkv_joint = back_to_back(qkv, 3, I_l * D * esize) &&
+                             back_to_back(qkv_b, 3, I_l * sizeof(float));
+        lw->ffn_wi_joint = lw->ffn_wi0 && back_to_back(wi, 2, F_l * D * esize);
+    }
+}
+
 ed_status model_weights_check_tp(const model_spec *s, int tp, ed_error *err) {
     if (tp < 1) return ed_fail(err, "config: key 'tp' must be >= 1");
     if (s->num_heads % tp)
@@ -114,6 +142,8 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
         goto fail;
     }
     if (weight_table_foreach(&w->spec, load_one, &c)) goto fail;
+    mark_joint(w, &w->enc);
+    mark_joint(w, &w->dec);
     w->v0 = 0;
     w->v_local = w->spec.vocab_size;
     if (w->vocab_parallel) tp_chunk(w->spec.vocab_size, tp_rank, tp_size, &w->v0, &w->v_local);

@@ -34,6 +34,11 @@ typedef struct layer_weights {
     void *ffn_wi0, *ffn_wi1;         /* [F_l, D] gated: act(x wi0^T) * (x wi1^T) */
     void *ffn_wo;                    /* [D, F_l] */
     float *ffn_wo_b;                 /* [D] */
+    /* Set at load when tensors lie back to back in the arena, so that one GEMM can take them:
+     * self_qkv_joint: self_q, self_k, self_v form one [3 I_l, D] matrix at self_q (and their
+     * biases one [3 I_l] vector at self_q_b, or there are none); ffn_wi_joint: ffn_wi0 and
+     * ffn_wi1 form one [2 F_l, D] matrix at ffn_wi0. */
+    int self_qkv_joint, ffn_wi_joint;
 } layer_weights;
 
 typedef struct stack_weights {

@@ -18,7 +18,9 @@ void cpu_activation(int act, const float *x, void *y, int ytype, size_t n) {
     for (size_t i = 0; i < n; i++) cpu_store(y, ytype, i, act_apply(act, x[i]));
 }
 
-void cpu_gated_activation(int act, const float *gate, const float *lin, void *y, int ytype,
-                          size_t n) {
-    for (size_t i = 0; i < n; i++) cpu_store(y, ytype, i, act_apply(act, gate[i]) * lin[i]);
+void cpu_gated_activation(int act, const float *gate, const float *lin, size_t ld, void *y,
+                          int ytype, size_t rows, size_t cols) {
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            cpu_store(y, ytype, r * cols + c, act_apply(act, gate[r * ld + c]) * lin[r * ld + c]);
 }

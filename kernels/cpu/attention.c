@@ -91,26 +91,34 @@ void cpu_attention_prefill(const attn_params *p, const float *q, const float *k,
     }
 }
 
+/* Row x (kv->row floats) into the pool's K (which = 0) or V at position pos of table. */
+static void store_row(const kv_layout *kv, int which, const int32_t *table, int pos,
+                      const float *x) {
+    size_t at = (size_t)table[pos / kv->block_size] * kv->block_stride +
+                (size_t)(pos % kv->block_size) * kv->row;
+    void *base = which ? kv->v : kv->k;
+    for (int d = 0; d < kv->row; d++) cpu_store(base, kv->dtype, at + d, x[d]);
+}
+
 void cpu_attention_paged(const attn_params *p, const float *q, void *out, int n,
-                         const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
-                         const int32_t *n_k, const int32_t *q_pos) {
+                         const kv_layout *kv, const kv_append *append, const int32_t *blocks,
+                         const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
+    size_t q_ld = p->q_ld ? (size_t)p->q_ld : (size_t)p->row;
+    for (int i = 0; append && i < n; i++) {
+        store_row(kv, 0, blocks + table_off[i], q_pos[i], append->k + (size_t)i * append->ld);
+        store_row(kv, 1, blocks + table_off[i], q_pos[i], append->v + (size_t)i * append->ld);
+    }
     for (int i = 0; i < n; i++) {
         kv_source src = {.k = kv->k, .v = kv->v, .table = blocks + table_off[i],
                          .block_stride = kv->block_stride, .block_size = kv->block_size,
                          .row = kv->row, .dtype = kv->dtype};
-        attend_one(p, q + (size_t)i * p->row, out, (size_t)i * p->row, &src, n_k[i], q_pos[i]);
+        attend_one(p, q + (size_t)i * q_ld, out, (size_t)i * p->row, &src, n_k[i], q_pos[i]);
     }
 }
 
 void cpu_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
                     const int32_t *blocks, const int32_t *table_off, const int32_t *pos) {
-    void *base = which ? kv->v : kv->k;
-    for (int i = 0; i < n; i++) {
-        if (table_off[i] < 0) continue; /* a row with no table (encode-only request) */
-        const int32_t *table = blocks + table_off[i];
-        size_t at = (size_t)table[pos[i] / kv->block_size] * kv->block_stride +
-                    (size_t)(pos[i] % kv->block_size) * kv->row;
-        const float *x = src + (size_t)i * kv->row;
-        for (int d = 0; d < kv->row; d++) cpu_store(base, kv->dtype, at + d, x[d]);
-    }
+    for (int i = 0; i < n; i++)
+        if (table_off[i] >= 0) /* else a row with no table (encode-only request) */
+            store_row(kv, which, blocks + table_off[i], pos[i], src + (size_t)i * kv->row);
 }

@@ -20,8 +20,8 @@ void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int r
 void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
                     int rows, int d, void *y, int ytype);
 void cpu_activation(int act, const float *x, void *y, int ytype, size_t n);
-void cpu_gated_activation(int act, const float *gate, const float *lin, void *y, int ytype,
-                           size_t n);
+void cpu_gated_activation(int act, const float *gate, const float *lin, size_t ld,
+                          void *y, int ytype, size_t rows, size_t cols);
 void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
                      float *out);
 void cpu_topk_rows(const float *x, int rows, int n, int index_base, const int32_t *ban, int k,
@@ -29,8 +29,8 @@ void cpu_topk_rows(const float *x, int rows, int n, int index_base, const int32_
 void cpu_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
                            void *out, int n_seqs, const int32_t *off, const int32_t *len);
 void cpu_attention_paged(const attn_params *p, const float *q, void *out, int n,
-                         const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
-                         const int32_t *n_k, const int32_t *q_pos);
+                         const kv_layout *kv, const kv_append *append, const int32_t *blocks,
+                         const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos);
 void cpu_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
                     const int32_t *blocks, const int32_t *table_off, const int32_t *pos);
 

@@ -5,6 +5,8 @@
 // decode_kernel: one thread block per (entry, head). Built for short contexts (a few hundred
 // keys): every load a thread issues is independent of the others, so a key row costs one memory
 // round trip, not one per dimension.
+//   0. the entry's new self-attention K/V row, when given (kv_append), is written to its slot
+//      first (this head's slice; the slot is the entry's own), then read back like any key.
 //   1. scores: thread t takes keys t, t + THREADS, ...; each key's head slice is read with
 //      16-byte loads (VEC elements) and dotted with the query held in shared memory; the T5
 //      bias is added from the bucket table; all scores stay in shared memory.
@@ -43,8 +45,9 @@ __device__ __forceinline__ size_t paged_row(const kv_layout &kv, const int32_t *
  * Static: the value pass's partial sums, THREADS * VEC floats. Requires d_kv % VEC == 0. */
 template <typename T, int VEC>
 __global__ void __launch_bounds__(THREADS)
-decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, const int32_t *blocks,
-              const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
+decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, kv_append app,
+              const int32_t *blocks, const int32_t *table_off, const int32_t *n_k,
+              const int32_t *q_pos) {
     extern __shared__ float smem[];
     __shared__ float partial[THREADS * VEC];
     const int i = blockIdx.x, h = blockIdx.y, d_kv = p.d_kv, tid = threadIdx.x;
@@ -52,9 +55,18 @@ decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, const int3
     const int32_t *table = blocks + table_off[i];
     const int qpos = q_pos[i];
     const int n_vis = p.causal ? min(qpos + 1, n_k[i]) : n_k[i];
+    const size_t q_ld = p.q_ld ? p.q_ld : p.row;
+    if (app.k) { /* this entry's new K/V, this head's slice: read back below like any key */
+        const size_t at = paged_row(kv, table, qpos) + (size_t)h * d_kv;
+        const size_t src = (size_t)i * app.ld + (size_t)h * d_kv;
+        for (int d = tid; d < d_kv; d += THREADS) {
+            ((T *)kv.k)[at + d] = from_f32<T>(app.k[src + d]);
+            ((T *)kv.v)[at + d] = from_f32<T>(app.v[src + d]);
+        }
+    }
     const T *kh = (const T *)kv.k + (size_t)h * d_kv, *vh = (const T *)kv.v + (size_t)h * d_kv;
-    for (int d = tid; d < d_kv; d += THREADS) qh[d] = q[(size_t)i * p.row + (size_t)h * d_kv + d];
-    __syncthreads();
+    for (int d = tid; d < d_kv; d += THREADS) qh[d] = q[(size_t)i * q_ld + (size_t)h * d_kv + d];
+    __syncthreads(); /* the query and the appended row are in place */
 
     float mx = -FLT_MAX;
     for (int j = tid; j < n_vis; j += THREADS) {
@@ -127,41 +139,42 @@ decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, const int3
 
 template <typename T, int VEC>
 static void launch_decode(const attn_params *p, const float *q, void *out, int n,
-                          const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
-                          const int32_t *n_k, const int32_t *q_pos) {
+                          const kv_layout *kv, const kv_append *app, const int32_t *blocks,
+                          const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
     size_t bytes = (size_t)(p->d_kv + (p->max_keys > 0 ? p->max_keys : 1)) * sizeof(float);
     prepare_smem(decode_kernel<T, VEC>, bytes);
     dim3 grid(n, p->heads);
-    decode_kernel<T, VEC><<<grid, THREADS, bytes, STREAM>>>(*p, q, out, *kv, blocks, table_off,
-                                                            n_k, q_pos);
+    kv_append none = {NULL, NULL, 0};
+    decode_kernel<T, VEC><<<grid, THREADS, bytes, STREAM>>>(*p, q, out, *kv, app ? *app : none,
+                                                            blocks, table_off, n_k, q_pos);
 }
 
 /* 16-byte loads when d_kv allows them, else loads of one fp32 or two 16-bit elements (an odd
  * 16-bit head width takes one element at a time). */
 template <typename T>
 static void dispatch_decode(const attn_params *p, const float *q, void *out, int n,
-                            const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
-                            const int32_t *n_k, const int32_t *q_pos) {
+                            const kv_layout *kv, const kv_append *app, const int32_t *blocks,
+                            const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
     constexpr int WIDE = 16 / sizeof(T), NARROW = 4 / sizeof(T);
     if (p->d_kv % WIDE == 0)
-        launch_decode<T, WIDE>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+        launch_decode<T, WIDE>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
     else if (p->d_kv % NARROW == 0)
-        launch_decode<T, NARROW>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+        launch_decode<T, NARROW>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
     else
-        launch_decode<T, 1>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+        launch_decode<T, 1>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
 }
 
 extern "C" void cuda_attention_paged(const attn_params *p, const float *q, void *out, int n,
-                                     const kv_layout *kv, const int32_t *blocks,
-                                     const int32_t *table_off, const int32_t *n_k,
-                                     const int32_t *q_pos) {
+                                     const kv_layout *kv, const kv_append *app,
+                                     const int32_t *blocks, const int32_t *table_off,
+                                     const int32_t *n_k, const int32_t *q_pos) {
     if (!n) return;
     if (kv->dtype == DTYPE_BF16)
-        dispatch_decode<__nv_bfloat16>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+        dispatch_decode<__nv_bfloat16>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
     else if (kv->dtype == DTYPE_FP16)
-        dispatch_decode<__half>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+        dispatch_decode<__half>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
     else
-        dispatch_decode<float>(p, q, out, n, kv, blocks, table_off, n_k, q_pos);
+        dispatch_decode<float>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
 }
 
 /* Row i of src into its slot, converted to T (fp16 saturating, as from_f32 does). */

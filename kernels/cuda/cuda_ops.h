@@ -29,8 +29,8 @@ void cuda_add(float *y, const float *x, size_t n);
 void cuda_scale(float *y, float s, size_t n);
 void cuda_add_bias(float *y, const float *b, int rows, int n);
 void cuda_activation(int act, const float *x, void *y, int ytype, size_t n);
-void cuda_gated_activation(int act, const float *gate, const float *lin, void *y, int ytype,
-                            size_t n);
+void cuda_gated_activation(int act, const float *gate, const float *lin, size_t ld,
+                           void *y, int ytype, size_t rows, size_t cols);
 void cuda_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
                       float *out);
 void cuda_topk_rows(const float *x, int rows, int n, int index_base, const int32_t *ban, int k,
@@ -43,8 +43,8 @@ int cuda_attention_prefill_tf32(const attn_params *p, const float *q, const floa
                                 const float *v, void *out, int n_seqs, const int32_t *off,
                                 const int32_t *len);
 void cuda_attention_paged(const attn_params *p, const float *q, void *out, int n,
-                          const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
-                          const int32_t *n_k, const int32_t *q_pos);
+                          const kv_layout *kv, const kv_append *append, const int32_t *blocks,
+                          const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos);
 void cuda_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
                      const int32_t *blocks, const int32_t *table_off, const int32_t *pos);
 

@@ -154,16 +154,21 @@ static void test_norms_and_elementwise(void) {
     for (int act = ACT_RELU; act <= ACT_SILU; act++) {
         float *g = rnd(n, 3), *l = rnd(n, 1), *out = malloc(n * sizeof(float));
         float *dg = dev(g, n), *dl = dev(l, n), *dout = gpu->alloc(n * sizeof(float));
-        cpu->gated_activation(act, g, l, out, DTYPE_FP32, n);
-        gpu->gated_activation(act, dg, dl, dout, DTYPE_FP32, n);
+        cpu->gated_activation(act, g, l, d, out, DTYPE_FP32, rows, d);
+        gpu->gated_activation(act, dg, dl, d, dout, DTYPE_FP32, rows, d);
         char name[64];
         snprintf(name, sizeof name, "gated %s", act_name(act));
         EXPECT_CLOSE(name, dout, out, n, 1e-5);
-        /* unaligned and not a multiple of 4: the one-element-per-thread kernel */
-        cpu->gated_activation(act, g + 1, l + 1, out, DTYPE_FP32, n - 3);
-        gpu->gated_activation(act, dg + 1, dl + 1, dout, DTYPE_FP32, n - 3);
+        /* one joint GEMM output: rows of [gate | lin], 100 columns each */
+        cpu->gated_activation(act, g, g + 100, 200, out, DTYPE_FP32, rows, 100);
+        gpu->gated_activation(act, dg, dg + 100, 200, dout, DTYPE_FP32, rows, 100);
+        snprintf(name, sizeof name, "gated %s, joint rows", act_name(act));
+        EXPECT_CLOSE(name, dout, out, (size_t)rows * 100, 1e-5);
+        /* unaligned, odd columns: the one-element-per-thread kernel */
+        cpu->gated_activation(act, g + 1, l + 1, 199, out, DTYPE_FP32, rows - 1, 197);
+        gpu->gated_activation(act, dg + 1, dl + 1, 199, dout, DTYPE_FP32, rows - 1, 197);
         snprintf(name, sizeof name, "gated %s, unaligned", act_name(act));
-        EXPECT_CLOSE(name, dout, out, n - 3, 1e-5);
+        EXPECT_CLOSE(name, dout, out, (size_t)(rows - 1) * 197, 1e-5);
         cpu->activation(act, g, g, DTYPE_FP32, n), gpu->activation(act, dg, dg, DTYPE_FP32, n);
         snprintf(name, sizeof name, "activation %s", act_name(act));
         EXPECT_CLOSE(name, dg, g, n, 1e-5);
@@ -255,12 +260,26 @@ static void check_paged(int heads, int d_kv, int bs, int kv_dtype, int n, const 
         if (cross) p.rel_bias = NULL, p.causal = 0, p.scale = 0.125f;
         attn_params pg = p;
         if (!cross) pg.rel_bias = dbias;
-        cpu->attention_paged(&p, q, o, n, &pp.cpu, blocks, toff, nk, qpos);
-        gpu->attention_paged(&pg, dq, dout, n, &pp.gpu, dblocks, dtoff, dnk, dqpos);
+        cpu->attention_paged(&p, q, o, n, &pp.cpu, NULL, blocks, toff, nk, qpos);
+        gpu->attention_paged(&pg, dq, dout, n, &pp.gpu, NULL, dblocks, dtoff, dnk, dqpos);
         snprintf(name, sizeof name, "attention_paged %s %dx%d %s", cross ? "cross" : "causal+bias",
                  heads, d_kv, dtype_name(kv_dtype));
         EXPECT_CLOSE(name, dout, o, nq, 1e-5);
     }
+    /* A step's joint Q/K/V rows ([n, 3 row]): each entry's K/V appended at its position by the
+     * kernel, then attended over (the pool comparison below covers the appended rows). */
+    size_t n3 = (size_t)n * 3 * row;
+    float *qkv = rnd(n3, 1), *dqkv = dev(qkv, n3);
+    kv_append ac = {qkv + row, qkv + 2 * row, 3 * row}, ag = {dqkv + row, dqkv + 2 * row, 3 * row};
+    p.rel_bias = bias, p.causal = 1, p.scale = 1.0f, p.q_ld = 3 * row;
+    attn_params pg = p;
+    pg.rel_bias = dbias;
+    cpu->attention_paged(&p, qkv, o, n, &pp.cpu, &ac, blocks, toff, nk, qpos);
+    gpu->attention_paged(&pg, dqkv, dout, n, &pp.gpu, &ag, dblocks, dtoff, dnk, dqpos);
+    snprintf(name, sizeof name, "attention_paged append %dx%d %s", heads, d_kv,
+             dtype_name(kv_dtype));
+    EXPECT_CLOSE(name, dout, o, nq, 1e-5);
+    free(qkv), gpu->free(dqkv);
     cpu->kv_scatter(q, n, &pp.cpu, 1, blocks, toff, qpos);
     gpu->kv_scatter(dq, n, &pp.gpu, 1, dblocks, dtoff, dqpos);
     size_t bytes = pp.elems * (kv_dtype == DTYPE_FP32 ? 4 : 2);
@@ -326,11 +345,11 @@ static void test_producers_in_wtype(int wtype) {
             cpu->layer_norm(x, NULL, w, b, 1e-5f, rows, d, h16, wtype);
             gpu->layer_norm(dx, NULL, dw, db, 1e-5f, rows, d, d16, wtype);
         } else if (i == 2) {
-            cpu->gated_activation(ACT_GELU_NEW, x, lin, h16, wtype, n);
-            gpu->gated_activation(ACT_GELU_NEW, dx, dlin, d16, wtype, n);
+            cpu->gated_activation(ACT_GELU_NEW, x, lin, d, h16, wtype, rows, d);
+            gpu->gated_activation(ACT_GELU_NEW, dx, dlin, d, d16, wtype, rows, d);
         } else if (i == 3) {
-            cpu->attention_paged(&ap, x, h16, rows, &kc, block0, toff, nk, pos);
-            gpu->attention_paged(&ap, dx, d16, rows, &kg, dblock0, dtoff, dnk, dpos);
+            cpu->attention_paged(&ap, x, h16, rows, &kc, NULL, block0, toff, nk, pos);
+            gpu->attention_paged(&ap, dx, d16, rows, &kg, NULL, dblock0, dtoff, dnk, dpos);
         } else if (i == 5) {
             cpu->activation(ACT_RELU, x, h16, wtype, n);
             gpu->activation(ACT_RELU, dx, d16, wtype, n);
