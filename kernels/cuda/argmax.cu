@@ -54,21 +54,33 @@ extern "C" void cuda_argmax_rows(const float *x, int rows, int n, int index_base
     if (rows) argmax_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, out);
 }
 
-/* Top-k of one row per block (cuda_topk_rows): the max and sum of exp(x - max) in one online
- * pass, then k passes, each taking the best element ranking after the previous pick (k is
- * small: twice the beam width; the row stays in L1/L2 between passes). */
-__global__ void topk_kernel(const float *x, int n, int index_base, const int32_t *ban, int k,
-                            float *out) {
+/* Top-k of one row per block (cuda_topk_rows), in one pass over the row: each thread keeps the
+ * max and sum of exp(x - max) of its elements (online) and its own k best in a sorted list;
+ * then k rounds of block_best over the lists' heads, the winner's thread popping its head
+ * (indices are distinct, so exactly one thread owns the winner). k <= TOPK_MAX. */
+#define TOPK_MAX 32
+__global__ void __launch_bounds__(THREADS)
+topk_kernel(const float *x, int n, int index_base, const int32_t *ban, int k, float *out) {
     __shared__ float sm[THREADS], ss[THREADS];
+    float lv[TOPK_MAX];
+    int li[TOPK_MAX], cnt = 0;
     const float *row = x + (size_t)blockIdx.x * n;
     float *o = out + (size_t)blockIdx.x * (2 + 2 * k);
     const int skip = ban[blockIdx.x] - index_base;
     float m = -INFINITY, s = 0.0f;
     for (int i = threadIdx.x; i < n; i += THREADS) {
         float v = row[i];
-        if (!(v > -INFINITY)) continue; /* NaN, -inf: nothing to add */
-        if (v > m) s = s * __expf(m - v) + 1.0f, m = v;
-        else s += __expf(v - m);
+        if (v > -INFINITY) { /* NaN, -inf: nothing to add */
+            if (v > m) s = s * __expf(m - v) + 1.0f, m = v;
+            else s += __expf(v - m);
+        }
+        if (i == skip || isnan(v) || (cnt == k && !better(v, i, lv[k - 1], li[k - 1]))) continue;
+        int at = cnt < k ? cnt++ : k - 1; /* insert, dropping the last when full */
+        while (at > 0 && better(v, i, lv[at - 1], li[at - 1])) {
+            lv[at] = lv[at - 1], li[at] = li[at - 1];
+            at--;
+        }
+        lv[at] = v, li[at] = i;
     }
     sm[threadIdx.x] = m, ss[threadIdx.x] = s;
     __syncthreads();
@@ -84,24 +96,16 @@ __global__ void topk_kernel(const float *x, int n, int index_base, const int32_t
         __syncthreads();
     }
     if (threadIdx.x == 0) o[0] = sm[0], o[1] = ss[0];
-    float pv = 0.0f;
-    int pi = -1;
+    int head = 0;
     for (int j = 0; j < k; j++) {
-        float bv = -INFINITY;
-        int bi = -1;
-        if (pi != INT_MAX)
-            for (int i = threadIdx.x; i < n; i += THREADS) {
-                float v = row[i];
-                if (i == skip || isnan(v) || (pi >= 0 && !better(pv, pi, v, i))) continue;
-                if (better(v, i, bv, bi)) bv = v, bi = i;
-            }
+        float bv = head < cnt ? lv[head] : -INFINITY;
+        int bi = head < cnt ? li[head] : -1;
         block_best(bv, bi);
+        if (head < cnt && li[head] == bi) head++;
         if (threadIdx.x == 0) {
             o[2 + 2 * j] = bi < 0 ? -INFINITY : bv;
             o[3 + 2 * j] = bi < 0 ? -1.0f : (float)(bi + index_base);
         }
-        if (bi < 0) pi = INT_MAX; /* nothing left: the remaining pairs are (-inf, -1) */
-        else pv = bv, pi = bi;
     }
 }
 
