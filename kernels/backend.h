@@ -20,8 +20,6 @@
  * floats (row = heads * d_kv). */
 enum { MATMUL_ACCUMULATE = 1, MATMUL_SAME_INPUT = 2, MATMUL_X_IN_WTYPE = 4 }; /* matmul_wt flags */
 
-#define ATTN_SET_MAX 4 /* entries per attn_params.sets run */
-
 typedef struct attn_params {
     int heads, d_kv, row;
     float scale;
@@ -35,10 +33,6 @@ typedef struct attn_params {
     int out_type;          /* out's dtype: fp32 (0), or the 16-bit weight dtype: out is then the
                             * input of the output projection, rounded as matmul_wt rounds */
     int q_ld;              /* attention_paged: floats between query rows; 0 = row (prefill: 0) */
-    const int32_t *sets;   /* attention_paged, non-causal without append, or NULL: [n, 2] backend
-                            * ints, (first entry, count <= ATTN_SET_MAX) of runs of consecutive
-                            * entries with one table and key count, then (0, 0) pairs; a backend
-                            * may read such K/V once per run. The results are the same. */
 } attn_params;
 
 /* Rows a decoder step appends to the self-attention pool inside attention_paged, before the

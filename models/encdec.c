@@ -38,17 +38,15 @@ struct encdec_model {
     int32_t *h_idx, *d_idx;
     size_t idx_len;
     uint64_t idx_plan_seq;   /* plan whose indices are uploaded; UINT64_MAX = none */
-    int cross_sets;          /* 1: the uploaded plan has entries sharing cross K/V (beams) */
     int max_blocks, max_enc;
     int max_self_keys, max_cross_keys; /* attention scratch bounds of recorded steps */
-    /* Recorded decoder steps, one per batch size n and cross_sets (graphs on only). A kind is
-     * recorded the second time it is seen: the first run, eager, warms kernels and GEMM plans. */
+    /* Recorded decoder steps, one per batch size n (graphs on only). A size is recorded the
+     * second time it is seen: the first run, eager, warms kernels and GEMM plans. */
     int graphs_on;
     int pending_residual;    /* 1: out holds a sublayer output not yet added to x (take_residual) */
-    struct { int n, sets; void *graph; } graphs[GRAPH_SLOTS];
+    struct { int n; void *graph; } graphs[GRAPH_SLOTS];
     int next_slot;
-    unsigned char *seen;     /* [max_dec + 1] bit 1 << cross_sets: that kind of step of n
-                              * entries already ran eagerly */
+    unsigned char *seen;     /* [max_dec + 1] batch sizes already run eagerly */
     long graph_replays, graph_captures;
 };
 
@@ -58,7 +56,6 @@ typedef struct idx_layout {
         ban;
     size_t enc_ids, enc_pe; /* [T] encoder tokens; their position-embedding rows (learned_pos) */
     size_t dec_tok, dec_pe; /* [B] decoder tokens fed; their position-embedding rows */
-    size_t sets;            /* [2B] runs of entries sharing cross K/V (attn_params.sets) */
 } idx_layout;
 
 static idx_layout idx_of(const encdec_model *m) {
@@ -79,7 +76,6 @@ static idx_layout idx_of(const encdec_model *m) {
     l.enc_pe = l.enc_ids + T;
     l.dec_tok = l.enc_pe + T;
     l.dec_pe = l.dec_tok + B;
-    l.sets = l.dec_pe + B;
     return l;
 }
 
@@ -132,7 +128,7 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
         m->gather_staging = malloc(sizeof(float) * (size_t)max_dec_tokens * m->V);
     }
     idx_layout il = idx_of(m);
-    m->idx_len = il.sets + 2 * (size_t)max_dec_tokens;
+    m->idx_len = il.dec_pe + (size_t)max_dec_tokens;
     m->h_idx = malloc(m->idx_len * sizeof(int32_t));
     m->d_idx = m->be->alloc(m->idx_len * sizeof(int32_t));
     m->seen = calloc((size_t)max_dec_tokens + 1, 1);
@@ -354,19 +350,6 @@ static void upload_indices(encdec_model *m, const step_plan *p) {
         h[l.dec_tok + i] = p->dec[i].token;
         h[l.dec_pe + i] = p->dec[i].pos + m->s->pos_offset;
     }
-    /* Runs of consecutive entries over one request's cross K/V (its beams), ATTN_SET_MAX at most. */
-    int n_sets = 0;
-    m->cross_sets = 0;
-    for (int i = 0, c; i < p->n_decode; i += c, n_sets++) {
-        for (c = 1; i + c < p->n_decode && c < ATTN_SET_MAX &&
-                    p->dec[i + c].cross_blocks == p->dec[i].cross_blocks &&
-                    p->dec[i + c].cross_len == p->dec[i].cross_len;
-             c++) {}
-        h[l.sets + 2 * n_sets] = i;
-        h[l.sets + 2 * n_sets + 1] = c;
-        if (c > 1) m->cross_sets = 1;
-    }
-    for (; n_sets < p->n_decode; n_sets++) h[l.sets + 2 * n_sets] = h[l.sets + 2 * n_sets + 1] = 0;
     m->be->upload_i32(m->d_idx, m->h_idx, m->idx_len);
     m->idx_plan_seq = p->seq;
 }
@@ -551,7 +534,6 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         attn_params cp = attn_of(m, NULL, lw, 0, 0);
         cp.max_keys = max_cross;
         cp.out_type = att.ytype;
-        cp.sets = m->cross_sets ? m->d_idx + il.sets : NULL;
         be->attention_paged(&cp, m->q, att.y, n, &cross, NULL, ib, m->d_idx + il.cross_tab,
                             m->d_idx + il.cross_nk, m->d_idx + il.pos);
         linear(m, att.in, lw->cross_o, NULL, m->out, n, m->D, m->I_l);
@@ -562,23 +544,23 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
     return ED_OK;
 }
 
-/* Runs decoder_body for n entries: replays the graph recorded for (n, cross_sets), records one
- * the second time that kind of step is seen, or runs it eagerly (graphs off, first sight, keys
- * past the recorded bounds, or a failed recording). */
+/* Runs decoder_body for n entries: replays n's recorded graph, records one the second time n is
+ * seen, or runs it eagerly (graphs off, first sight of n, keys past the recorded bounds, or a
+ * failed recording). */
 static ed_status run_decoder_body(encdec_model *m, kv_store *kv, int n, int max_self,
                                   int max_cross, ed_error *err) {
     if (!m->graphs_on || max_self > m->max_self_keys || max_cross > m->max_cross_keys)
         return decoder_body(m, kv, n, max_self, max_cross, err);
     const backend_graphs *g = m->be->graphs;
     for (int i = 0; i < GRAPH_SLOTS; i++)
-        if (m->graphs[i].graph && m->graphs[i].n == n && m->graphs[i].sets == m->cross_sets) {
+        if (m->graphs[i].graph && m->graphs[i].n == n) {
             g->launch(m->graphs[i].graph);
             m->graph_replays++;
             return ED_OK;
         }
     /* Fixed bounds, so that the eager run and the recording launch identical kernels. */
-    if (!(m->seen[n] & (1 << m->cross_sets))) {
-        m->seen[n] |= 1 << m->cross_sets;
+    if (!m->seen[n]) {
+        m->seen[n] = 1;
         return decoder_body(m, kv, n, m->max_self_keys, m->max_cross_keys, err);
     }
     g->begin();
@@ -596,7 +578,6 @@ static ed_status run_decoder_body(encdec_model *m, kv_store *kv, int n, int max_
     m->next_slot = (slot + 1) % GRAPH_SLOTS;
     if (m->graphs[slot].graph) g->destroy(m->graphs[slot].graph);
     m->graphs[slot].n = n;
-    m->graphs[slot].sets = m->cross_sets;
     m->graphs[slot].graph = graph;
     m->graph_captures++;
     g->launch(graph);

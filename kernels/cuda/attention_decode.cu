@@ -2,7 +2,7 @@
 // writes that fill them. The pools hold fp32, fp16 or bf16 elements (kv_layout.dtype); scores,
 // softmax and sums are fp32.
 //
-// decode_kernel: one thread block per (entry, head), 128 or 256 threads. Built for short contexts (a few hundred
+// decode_kernel: one thread block per (entry, head). Built for short contexts (a few hundred
 // keys): every load a thread issues is independent of the others, so a key row costs one memory
 // round trip, not one per dimension.
 //   0. the entry's new self-attention K/V row, when given (kv_append), is written to its slot
@@ -25,6 +25,7 @@
 #include "runtime/config.h"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
+#define THREADS 128
 
 /* VEC elements of T from p (aligned to their size), widened to fp32: one load instruction. */
 template <typename T, int VEC>
@@ -40,181 +41,112 @@ __device__ __forceinline__ size_t paged_row(const kv_layout &kv, const int32_t *
     return (size_t)table[j / kv.block_size] * kv.block_stride + (size_t)(j % kv.block_size) * kv.row;
 }
 
-/* THREADS threads per block (128, or 256 for contexts past 128 keys). MEMBERS = 1: block x is
- * entry x. MEMBERS > 1 (p.sets given: non-causal, no append): block x takes the set at
- * p.sets[2x] (first entry, count <= MEMBERS; count 0: nothing), entries that share one table
- * and key count (the beams of a request over its cross K/V): each key and value row is read
- * once for all of them. Dynamic shared memory: MEMBERS query heads (d_kv floats each), then
- * MEMBERS rows of scores (max_keys floats each). Static: the value pass's partial sums,
- * THREADS * VEC floats. Requires d_kv % VEC == 0. */
-template <typename T, int VEC, int THREADS, int MEMBERS>
+/* Dynamic shared memory: the query head (d_kv floats), then the scores (max_keys floats).
+ * Static: the value pass's partial sums, THREADS * VEC floats. Requires d_kv % VEC == 0. */
+template <typename T, int VEC>
 __global__ void __launch_bounds__(THREADS)
 decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, kv_append app,
               const int32_t *blocks, const int32_t *table_off, const int32_t *n_k,
               const int32_t *q_pos) {
     extern __shared__ float smem[];
     __shared__ float partial[THREADS * VEC];
-    const int h = blockIdx.y, d_kv = p.d_kv, tid = threadIdx.x;
-    int e0 = blockIdx.x, cnt = 1;
-    if (MEMBERS > 1) {
-        e0 = p.sets[2 * blockIdx.x], cnt = p.sets[2 * blockIdx.x + 1];
-        if (cnt == 0) return;
-    }
-    const int mk = p.max_keys > 0 ? p.max_keys : 1;
-    float *qh = smem, *scores = smem + MEMBERS * d_kv;
-    const int32_t *table = blocks + table_off[e0];
-    const int qpos = q_pos[e0];
-    const int n_vis = p.causal ? min(qpos + 1, n_k[e0]) : n_k[e0];
+    const int i = blockIdx.x, h = blockIdx.y, d_kv = p.d_kv, tid = threadIdx.x;
+    float *qh = smem, *scores = smem + d_kv;
+    const int32_t *table = blocks + table_off[i];
+    const int qpos = q_pos[i];
+    const int n_vis = p.causal ? min(qpos + 1, n_k[i]) : n_k[i];
     const size_t q_ld = p.q_ld ? p.q_ld : p.row;
     if (app.k) { /* this entry's new K/V, this head's slice: read back below like any key */
         const size_t at = paged_row(kv, table, qpos) + (size_t)h * d_kv;
-        const size_t src = (size_t)e0 * app.ld + (size_t)h * d_kv;
+        const size_t src = (size_t)i * app.ld + (size_t)h * d_kv;
         for (int d = tid; d < d_kv; d += THREADS) {
             ((T *)kv.k)[at + d] = from_f32<T>(app.k[src + d]);
             ((T *)kv.v)[at + d] = from_f32<T>(app.v[src + d]);
         }
     }
     const T *kh = (const T *)kv.k + (size_t)h * d_kv, *vh = (const T *)kv.v + (size_t)h * d_kv;
-    for (int g = 0; g < cnt; g++)
-        for (int d = tid; d < d_kv; d += THREADS)
-            qh[g * d_kv + d] = q[(size_t)(e0 + g) * q_ld + (size_t)h * d_kv + d];
-    __syncthreads(); /* the queries and the appended row are in place */
+    for (int d = tid; d < d_kv; d += THREADS) qh[d] = q[(size_t)i * q_ld + (size_t)h * d_kv + d];
+    __syncthreads(); /* the query and the appended row are in place */
 
-    float mx[MEMBERS];
-#pragma unroll
-    for (int g = 0; g < MEMBERS; g++) mx[g] = -FLT_MAX;
+    float mx = -FLT_MAX;
     for (int j = tid; j < n_vis; j += THREADS) {
         const T *kr = kh + paged_row(kv, table, j);
-        float s[MEMBERS];
-#pragma unroll
-        for (int g = 0; g < MEMBERS; g++) s[g] = 0.0f;
+        float s = 0.0f;
 #pragma unroll 8
         for (int c = 0; c < d_kv; c += VEC) {
             float kf[VEC];
             load_widened<T, VEC>(kr + c, kf);
 #pragma unroll
-            for (int g = 0; g < MEMBERS; g++)
-                if (g < cnt)
-#pragma unroll
-                    for (int u = 0; u < VEC; u++) s[g] += qh[g * d_kv + c + u] * kf[u];
+            for (int u = 0; u < VEC; u++) s += qh[c + u] * kf[u];
         }
-#pragma unroll
-        for (int g = 0; g < MEMBERS; g++) {
-            if (g >= cnt) break;
-            float v = s[g] * p.scale;
-            if (p.rel_bias)
-                v += p.rel_bias[(size_t)relbias_bucket_with(j - qpos, p.bidirectional, p.buckets,
-                                                            p.bucket_log_ratio) * p.rel_ld + h];
-            scores[g * mk + j] = v;
-            mx[g] = fmaxf(mx[g], v);
-        }
+        s *= p.scale;
+        if (p.rel_bias)
+            s += p.rel_bias[(size_t)relbias_bucket_with(j - qpos, p.bidirectional, p.buckets,
+                                                        p.bucket_log_ratio) * p.rel_ld + h];
+        scores[j] = s;
+        mx = fmaxf(mx, s);
     }
-    float inv[MEMBERS];
-#pragma unroll
-    for (int g = 0; g < MEMBERS; g++) {
-        if (g >= cnt) break; /* cnt is the block's: every thread takes the same branches */
-        const float m = block_reduce<THREADS>(mx[g], 1);
-        float sum = 0.0f;
-        for (int j = tid; j < n_vis; j += THREADS) {
-            float e = __expf(scores[g * mk + j] - m);
-            scores[g * mk + j] = e;
-            sum += e;
-        }
-        inv[g] = 1.0f / block_reduce<THREADS>(sum, 0); /* also publishes the exponentials */
+    mx = block_reduce<THREADS>(mx, 1);
+    float sum = 0.0f;
+    for (int j = tid; j < n_vis; j += THREADS) {
+        float e = __expf(scores[j] - mx);
+        scores[j] = e;
+        sum += e;
     }
+    sum = block_reduce<THREADS>(sum, 0); /* also publishes the exponentials */
+    const float inv = 1.0f / sum;
 
-    const int chunks = d_kv / VEC, lanes = min(chunks, THREADS), key_groups = THREADS / lanes;
-    const int kg = tid / lanes, lane = tid % lanes, width = lanes * VEC;
+    const int chunks = d_kv / VEC, lanes = min(chunks, THREADS), groups = THREADS / lanes;
+    const int g = tid / lanes, lane = tid % lanes, width = lanes * VEC;
     for (int c0 = 0; c0 < chunks; c0 += lanes) { /* one pass unless d_kv > THREADS * VEC */
         const int c = c0 + lane;
-        float acc[MEMBERS][VEC];
+        float acc[VEC];
 #pragma unroll
-        for (int g = 0; g < MEMBERS; g++)
-#pragma unroll
-            for (int u = 0; u < VEC; u++) acc[g][u] = 0.0f;
-        if (kg < key_groups && c < chunks) {
+        for (int u = 0; u < VEC; u++) acc[u] = 0.0f;
+        if (g < groups && c < chunks) {
             const T *vc = vh + (size_t)c * VEC;
-            const int G = key_groups;
-            int j = kg;
-            for (; j + 3 * G < n_vis; j += 4 * G) { /* four value rows in flight */
+            int j = g;
+            for (; j + 3 * groups < n_vis; j += 4 * groups) {
                 float v0[VEC], v1[VEC], v2[VEC], v3[VEC];
                 load_widened<T, VEC>(vc + paged_row(kv, table, j), v0);
-                load_widened<T, VEC>(vc + paged_row(kv, table, j + G), v1);
-                load_widened<T, VEC>(vc + paged_row(kv, table, j + 2 * G), v2);
-                load_widened<T, VEC>(vc + paged_row(kv, table, j + 3 * G), v3);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j + groups), v1);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j + 2 * groups), v2);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j + 3 * groups), v3);
+                const float p0 = scores[j], p1 = scores[j + groups];
+                const float p2 = scores[j + 2 * groups], p3 = scores[j + 3 * groups];
 #pragma unroll
-                for (int g = 0; g < MEMBERS; g++) {
-                    if (g >= cnt) break;
-                    const float *sg = scores + g * mk;
-                    const float p0 = sg[j], p1 = sg[j + G], p2 = sg[j + 2 * G], p3 = sg[j + 3 * G];
-#pragma unroll
-                    for (int u = 0; u < VEC; u++)
-                        acc[g][u] += p0 * v0[u] + p1 * v1[u] + p2 * v2[u] + p3 * v3[u];
-                }
+                for (int u = 0; u < VEC; u++) acc[u] += p0 * v0[u] + p1 * v1[u] + p2 * v2[u] + p3 * v3[u];
             }
-            for (; j < n_vis; j += G) {
+            for (; j < n_vis; j += groups) {
                 float v0[VEC];
                 load_widened<T, VEC>(vc + paged_row(kv, table, j), v0);
 #pragma unroll
-                for (int g = 0; g < MEMBERS; g++) {
-                    if (g >= cnt) break;
-#pragma unroll
-                    for (int u = 0; u < VEC; u++) acc[g][u] += scores[g * mk + j] * v0[u];
-                }
+                for (int u = 0; u < VEC; u++) acc[u] += scores[j] * v0[u];
             }
         }
+        if (g < groups)
 #pragma unroll
-        for (int g = 0; g < MEMBERS; g++) {
-            if (g >= cnt) break;
-            if (kg < key_groups)
-#pragma unroll
-                for (int u = 0; u < VEC; u++) partial[kg * width + lane * VEC + u] = acc[g][u];
-            __syncthreads();
-            for (int e = tid; e < width && c0 * VEC + e < d_kv; e += THREADS) {
-                float o = 0.0f;
-                for (int k = 0; k < key_groups; k++) o += partial[k * width + e];
-                store_as(out, p.out_type,
-                         (size_t)(e0 + g) * p.row + (size_t)h * d_kv + c0 * VEC + e, o * inv[g]);
-            }
-            __syncthreads(); /* partial is reused by the next member or pass */
+            for (int u = 0; u < VEC; u++) partial[g * width + lane * VEC + u] = acc[u];
+        __syncthreads();
+        for (int e = tid; e < width && c0 * VEC + e < d_kv; e += THREADS) {
+            float o = 0.0f;
+            for (int k = 0; k < groups; k++) o += partial[k * width + e];
+            store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + c0 * VEC + e, o * inv);
         }
+        __syncthreads(); /* partial is reused by the next pass */
     }
-}
-
-/* Sets of up to SET_MEMBERS entries per block when p->sets is given and their scores fit. */
-#define SET_MEMBERS ATTN_SET_MAX
-#define SET_SMEM_MAX (64 * 1024)
-
-template <typename T, int VEC, int THREADS, int MEMBERS>
-static void launch_members(const attn_params *p, const float *q, void *out, int n,
-                           const kv_layout *kv, const kv_append &a, const int32_t *blocks,
-                           const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos,
-                           size_t bytes) {
-    prepare_smem(decode_kernel<T, VEC, THREADS, MEMBERS>, bytes);
-    dim3 grid(n, p->heads);
-    decode_kernel<T, VEC, THREADS, MEMBERS><<<grid, THREADS, bytes, STREAM>>>(
-        *p, q, out, *kv, a, blocks, table_off, n_k, q_pos);
 }
 
 template <typename T, int VEC>
 static void launch_decode(const attn_params *p, const float *q, void *out, int n,
                           const kv_layout *kv, const kv_append *app, const int32_t *blocks,
                           const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
-    const size_t per = (size_t)(p->d_kv + (p->max_keys > 0 ? p->max_keys : 1)) * sizeof(float);
-    kv_append a = app ? *app : kv_append{NULL, NULL, 0};
-    const bool sets = p->sets && !app && !p->causal && SET_MEMBERS * per <= SET_SMEM_MAX;
-    attn_params one = *p;
-    if (!sets) one.sets = NULL;
-    if (sets && p->max_keys > 128)
-        launch_members<T, VEC, 256, SET_MEMBERS>(&one, q, out, n, kv, a, blocks, table_off, n_k,
-                                                 q_pos, SET_MEMBERS * per);
-    else if (sets)
-        launch_members<T, VEC, 128, SET_MEMBERS>(&one, q, out, n, kv, a, blocks, table_off, n_k,
-                                                 q_pos, SET_MEMBERS * per);
-    else if (p->max_keys > 128) /* more keys and value rows in flight per (entry, head) */
-        launch_members<T, VEC, 256, 1>(&one, q, out, n, kv, a, blocks, table_off, n_k, q_pos, per);
-    else
-        launch_members<T, VEC, 128, 1>(&one, q, out, n, kv, a, blocks, table_off, n_k, q_pos, per);
+    size_t bytes = (size_t)(p->d_kv + (p->max_keys > 0 ? p->max_keys : 1)) * sizeof(float);
+    prepare_smem(decode_kernel<T, VEC>, bytes);
+    dim3 grid(n, p->heads);
+    kv_append none = {NULL, NULL, 0};
+    decode_kernel<T, VEC><<<grid, THREADS, bytes, STREAM>>>(*p, q, out, *kv, app ? *app : none,
+                                                            blocks, table_off, n_k, q_pos);
 }
 
 /* 16-byte loads when d_kv allows them, else loads of one fp32 or two 16-bit elements (an odd

@@ -294,36 +294,6 @@ static void check_paged(int heads, int d_kv, int bs, int kv_dtype, int n, const 
     gpu->free(dtoff), gpu->free(dnk), gpu->free(dqpos);
 }
 
-/* Cross attention with attn_params.sets: entries 0-3 share one table, 4-5 another, 6 a third
- * (the beams of three requests), against the CPU, which attends entry by entry. */
-static void check_paged_sets(int d_kv, int kv_dtype, int n_keys) {
-    int heads = 2, row = heads * d_kv, bs = 16, n = 7, per = (n_keys + bs - 1) / bs;
-    int n_blocks = 3 * per;
-    int32_t toff[7] = {0, 0, 0, 0, per, per, 2 * per}, nk[7], qpos[7];
-    int32_t sets[14] = {0, 4, 4, 2, 6, 1, 0, 0, 0, 0, 0, 0, 0, 0};
-    for (int i = 0; i < n; i++) nk[i] = n_keys - (i == 6), qpos[i] = 0;
-    int32_t *blocks = malloc(n_blocks * sizeof(int32_t));
-    for (int b = 0; b < n_blocks; b++) blocks[b] = n_blocks - 1 - b;
-    size_t nq = (size_t)n * row;
-    float *q = rnd(nq, 1), *o = malloc(nq * sizeof(float));
-    float *dq = dev(q, nq), *dout = gpu->alloc(nq * sizeof(float));
-    paged_pool pp = pool_create(n_blocks, bs, row, kv_dtype);
-    int32_t *dblocks = dev_i(blocks, n_blocks), *dtoff = dev_i(toff, n), *dnk = dev_i(nk, n),
-            *dqpos = dev_i(qpos, n), *dsets = dev_i(sets, 2 * n);
-    attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = 0.125f,
-                     .max_keys = n_keys};
-    attn_params pg = p;
-    pg.sets = dsets;
-    cpu->attention_paged(&p, q, o, n, &pp.cpu, NULL, blocks, toff, nk, qpos);
-    gpu->attention_paged(&pg, dq, dout, n, &pp.gpu, NULL, dblocks, dtoff, dnk, dqpos);
-    char name[96];
-    snprintf(name, sizeof name, "attention_paged sets %d keys %s", n_keys, dtype_name(kv_dtype));
-    EXPECT_CLOSE(name, dout, o, nq, 1e-5);
-    free(blocks), free(q), free(o), free(pp.host);
-    gpu->free(dq), gpu->free(dout), gpu->free(pp.dev), gpu->free(dblocks), gpu->free(dtoff);
-    gpu->free(dnk), gpu->free(dqpos), gpu->free(dsets);
-}
-
 static void test_attention(void) {
     check_prefill("attention_prefill (T5 bias)", 3, 16, 30, 1.0f, 8, 12, 0, 1e-5);
     /* Short contexts; one key; more keys than threads (several per thread, the value pass's
@@ -335,9 +305,6 @@ static void test_attention(void) {
         check_paged(3, 20, 8, t, 3, few);
     }
     check_paged(3, 5, 4, DTYPE_FP16, 3, few);
-    check_paged_sets(64, DTYPE_FP16, 100);
-    check_paged_sets(64, DTYPE_BF16, 300);
-    check_paged_sets(20, DTYPE_FP32, 37);
 }
 
 /* Producers that write a GEMM input in the 16-bit weight dtype (rms_norm, layer_norm,
