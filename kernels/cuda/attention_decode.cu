@@ -7,11 +7,9 @@
 // round trip, not one per dimension.
 //   0. the entry's new self-attention K/V row, when given (kv_append), is written to its slot
 //      first (this head's slice; the slot is the entry's own), then read back like any key.
-//   1. scores: when the head's d_kv / VEC chunks (16-byte loads of VEC elements) are a power
-//      of two up to 32, that many lanes read a key row together (coalesced), four rows per lane
-//      in flight, their partial dot products summed with shuffles; else thread t takes keys
-//      t, t + THREADS, ... whole. The T5 bias is added from the bucket table; all scores stay
-//      in shared memory.
+//   1. scores: thread t takes keys t, t + THREADS, ...; each key's head slice is read with
+//      16-byte loads (VEC elements) and dotted with the query held in shared memory; the T5
+//      bias is added from the bucket table; all scores stay in shared memory.
 //   2. softmax over the scores with two block reductions.
 //   3. values: the head's d_kv / VEC chunks are split over `lanes` threads, and the block's
 //      THREADS / lanes groups of such threads split the keys (four keys in flight per thread);
@@ -71,46 +69,6 @@ decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, kv_append 
     __syncthreads(); /* the query and the appended row are in place */
 
     float mx = -FLT_MAX;
-    const int chunks = d_kv / VEC;
-    if (chunks <= 32 && (chunks & (chunks - 1)) == 0) {
-        /* Coalesced: `chunks` lanes read one key row together (one 16-byte chunk each), a warp
-         * 32 / chunks rows per load; four rounds of loads in flight before the lanes' partial
-         * dot products are summed with shuffles. */
-        const int per_warp = 32 / chunks, lane = tid & 31, c = lane % chunks;
-        const int step = (THREADS / 32) * per_warp;
-        float qc[VEC];
-#pragma unroll
-        for (int u = 0; u < VEC; u++) qc[u] = qh[c * VEC + u];
-        for (int j0 = (tid >> 5) * per_warp + lane / chunks; j0 - lane / chunks < n_vis;
-             j0 += 4 * step) {
-            float s[4];
-#pragma unroll
-            for (int r = 0; r < 4; r++) {
-                const int j = j0 + r * step;
-                s[r] = 0.0f;
-                if (j < n_vis) {
-                    float kf[VEC];
-                    load_widened<T, VEC>(kh + paged_row(kv, table, j) + c * VEC, kf);
-#pragma unroll
-                    for (int u = 0; u < VEC; u++) s[r] += qc[u] * kf[u];
-                }
-            }
-#pragma unroll
-            for (int r = 0; r < 4; r++) {
-                for (int o = chunks / 2; o > 0; o >>= 1) s[r] += __shfl_xor_sync(0xffffffffu, s[r], o);
-                const int j = j0 + r * step;
-                if (c == 0 && j < n_vis) {
-                    float v = s[r] * p.scale;
-                    if (p.rel_bias)
-                        v += p.rel_bias[(size_t)relbias_bucket_with(j - qpos, p.bidirectional,
-                                                                    p.buckets,
-                                                                    p.bucket_log_ratio) * p.rel_ld + h];
-                    scores[j] = v;
-                    mx = fmaxf(mx, v);
-                }
-            }
-        }
-    } else /* one thread per key */
     for (int j = tid; j < n_vis; j += THREADS) {
         const T *kr = kh + paged_row(kv, table, j);
         float s = 0.0f;
@@ -138,7 +96,7 @@ decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, kv_append 
     sum = block_reduce<THREADS>(sum, 0); /* also publishes the exponentials */
     const float inv = 1.0f / sum;
 
-    const int lanes = min(chunks, THREADS), groups = THREADS / lanes;
+    const int chunks = d_kv / VEC, lanes = min(chunks, THREADS), groups = THREADS / lanes;
     const int g = tid / lanes, lane = tid % lanes, width = lanes * VEC;
     for (int c0 = 0; c0 < chunks; c0 += lanes) { /* one pass unless d_kv > THREADS * VEC */
         const int c = c0 + lane;

@@ -5,11 +5,11 @@
 // fp32. fp16/bf16 weights: x is first rounded to the weight dtype into a scratch buffer (fp16
 // saturating, half_types.cuh) unless its producer wrote it so (MATMUL_X_IN_WTYPE), then a
 // tensor-core GEMM with fp32 accumulation writes fp32 y.
-// Algorithms come from the heuristic once per (shape, dtype) and are cached: the heuristic's
-// first TUNE_CANDIDATES are timed on the first real call of a shape and the fastest is kept
-// (its first guess is not always the fastest, for encoder batches nor for the few rows of a
-// decode step). Timing picks the algorithm, so two runs may pick differently and differ in the
-// last bits of the results.
+// Algorithms come from the heuristic once per (shape, dtype) and are cached; for large shapes
+// (m >= TUNE_MIN_M, e.g. encoder batches) the heuristic's first TUNE_CANDIDATES are timed on the
+// first real call and the fastest is kept (the heuristic's first guess is not always the
+// fastest for these shapes). Timing picks the algorithm, so two runs may pick differently and
+// differ in the last bits of large batches' results.
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -38,8 +38,7 @@ static size_t g_xconv_cap;  /* elements */
 /* What g_xconv holds: the rounding of src[n] to wtype (src NULL: nothing). */
 static struct { const float *src; size_t n; int wtype; } g_xconv_of;
 
-/* Runs timed per candidate: more for small shapes (a few microseconds each). */
-enum { TUNE_CANDIDATES = 8, TUNE_RUNS = 3, TUNE_RUNS_SMALL = 10, TUNE_SMALL_M = 512 };
+enum { TUNE_CANDIDATES = 8, TUNE_MIN_M = 512, TUNE_RUNS = 3 };
 
 struct plan_entry {
     int m, n, k, wtype;
@@ -94,7 +93,7 @@ static plan_entry *plan_for(int m, int n, int k, int wtype) {
     LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                   &WORKSPACE_BYTES, sizeof WORKSPACE_BYTES));
     cublasLtMatmulHeuristicResult_t res[TUNE_CANDIDATES];
-    int found = 0, want = TUNE_CANDIDATES;
+    int found = 0, want = m >= TUNE_MIN_M ? TUNE_CANDIDATES : 1;
     LT_CHECK(cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, want, res,
                                             &found));
     cublasLtMatmulPreferenceDestroy(pref);
@@ -121,10 +120,10 @@ static void tune(plan_entry *p, const void *w, const void *x, float *y) {
     cudaEventCreate(&t0);
     cudaEventCreate(&t1);
     float alpha = 1.0f, beta = 0.0f, best_ms = 0.0f;
-    int best = 0, runs = p->m < TUNE_SMALL_M ? TUNE_RUNS_SMALL : TUNE_RUNS;
+    int best = 0;
     for (int i = 0; i < p->n_cand; i++) {
         int ok = 1;
-        for (int r = 0; r <= runs && ok; r++) { /* run 0 warms up */
+        for (int r = 0; r <= TUNE_RUNS && ok; r++) { /* run 0 warms up */
             if (r == 1) cudaEventRecord(t0, STREAM);
             ok = cublasLtMatmul(g_lt, p->desc, &alpha, w, p->a, x, p->b, &beta, y, p->c, y, p->c,
                                 &p->cand[i], g_workspace, WORKSPACE_BYTES, STREAM) ==
