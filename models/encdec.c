@@ -43,6 +43,7 @@ struct encdec_model {
     /* Recorded decoder steps, one per batch size n (graphs on only). A size is recorded the
      * second time it is seen: the first run, eager, warms kernels and GEMM plans. */
     int graphs_on;
+    int joint_gemms;         /* encdec_limits.joint_gemms */
     int pending_residual;    /* 1: out holds a sublayer output not yet added to x (take_residual) */
     struct { int n; void *graph; } graphs[GRAPH_SLOTS];
     int next_slot;
@@ -104,6 +105,7 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
      * memory (longer limits run eagerly, sized per step). */
     m->graphs_on = lim->graphs && m->be->graphs && comm_graph_capturable(c) &&
                    m->max_self_keys <= 8192 && m->max_cross_keys <= 8192;
+    m->joint_gemms = lim->joint_gemms;
     m->max_tokens = max_enc_tokens > max_dec_tokens ? max_enc_tokens : max_dec_tokens;
     m->idx_plan_seq = UINT64_MAX;
     size_t T = (size_t)m->max_tokens;
@@ -147,7 +149,7 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
         p += (sizes[i] + 15) & ~(size_t)15;
     }
     m->xin = xin_floats ? xin : NULL;
-    m->f1 = m->f0 + T * m->F_l; /* gated only */
+    m->f1 = s->gated_ffn ? m->f0 + T * m->F_l : NULL;
     *out = m;
     return ED_OK;
 }
@@ -261,7 +263,7 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
     /* The activation runs after the wi GEMMs have read `in`, so it may overwrite xin; with fp32
      * it works in place in f0. */
     gemm_dest hidden = gemm_dest_for(m, m->f0);
-    if (m->s->gated_ffn && lw->ffn_wi_joint && m->xin) {
+    if (m->s->gated_ffn && m->joint_gemms && lw->ffn_wi_joint && m->xin) {
         /* One GEMM for both inputs: [n, 2 F_l], gate then lin per row. (fp32 keeps two: its
          * activation works in place, and rows of a joint output would overlap.) */
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, 2 * m->F_l, m->D);
@@ -508,7 +510,7 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         gemm_input in = sublayer_in(m, lw->self_norm, lw->self_norm_b, n);
         const float *q = m->q;
         kv_append app = {m->k, m->v, m->I_l};
-        if (lw->self_qkv_joint) {
+        if (m->joint_gemms && lw->self_qkv_joint) {
             linear(m, in, lw->self_q, lw->self_q_b, m->qkv, n, 3 * m->I_l, m->D);
             q = m->qkv;
             app = (kv_append){m->qkv + m->I_l, m->qkv + 2 * m->I_l, 3 * m->I_l};

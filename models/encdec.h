@@ -24,6 +24,8 @@ typedef struct encdec_limits {
     int graphs;          /* 1: the decoder layers of a step are captured once per batch size into
                             a backend graph and replayed, where the backend has graphs and the
                             communicator's collectives can be captured */
+    int joint_gemms;     /* 1: Q/K/V and both gated-FFN inputs each in one GEMM where the layer's
+                            weights are joint (layer_weights); 0: separate GEMMs */
 } encdec_limits;
 
 ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,

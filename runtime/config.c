@@ -70,6 +70,9 @@ static const config_key config_schema[] = {
     {"cuda_graphs", KEY_ENUM, FIELD(cuda_graphs), "on", 0, 0, on_off_names,
      "on: decoder steps are recorded once per batch size and replayed (cuda backend; one rank "
      "or NCCL); off: every kernel launched each step"},
+    {"joint_gemms", KEY_ENUM, FIELD(joint_gemms), "on", 0, 0, on_off_names,
+     "on: the decoder's Q/K/V, and both gated-FFN inputs, each from one GEMM where the layer's "
+     "weights lie back to back (every real shape); off: one GEMM per projection"},
     {"scheduler_policy", KEY_ENUM, FIELD(scheduler_policy), "guaranteed_no_evict", 0, 0,
      policy_names, "guaranteed_no_evict | max_utilization"},
 };

@@ -40,6 +40,7 @@ typedef struct run_config {
     int scheduler_policy;     /* scheduler_policy */
     int device_argmax;        /* 1: greedy steps without processors pick tokens on the backend */
     int cuda_graphs;          /* 1: decoder steps recorded per batch size and replayed */
+    int joint_gemms;          /* 1: joint Q/K/V and gated-FFN-input GEMMs where weights allow */
 } run_config;
 
 /* Fills cfg with every key's default. */

@@ -136,7 +136,8 @@ static ed_status create_runtime(engine *e, ed_error *err) {
     encdec_limits lim = {.max_enc_tokens = enc_budget, .max_dec_tokens = B,
                          .max_plan_blocks = scheduler_max_plan_blocks(&sc),
                          .max_input_len = cfg->max_input_len,
-                         .max_output_len = cfg->max_output_len, .graphs = cfg->cuda_graphs};
+                         .max_output_len = cfg->max_output_len, .graphs = cfg->cuda_graphs,
+                         .joint_gemms = cfg->joint_gemms};
     if (encdec_create(&e->model, e->weights, e->comm, &lim, err) ||
         kv_store_create(&e->kv, e->be, s->dec_layers, kv_dim, cfg->kv_block_size,
                         config_kv_dtype(cfg), e->n_self_blocks, e->n_cross_blocks, err))
@@ -187,8 +188,10 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
         joint_qkv += e->weights->dec.layers[l].self_qkv_joint;
         joint_wi += e->weights->dec.layers[l].ffn_wi_joint;
     }
+    if (!cfg->joint_gemms) joint_qkv = joint_wi = 0;
     log_info("joint GEMMs in the decoder's %d layers: self Q/K/V in %d, gated FFN inputs in %d",
-             e->weights->dec.n_layers, joint_qkv, s->gated_ffn ? joint_wi : 0);
+             e->weights->dec.n_layers, joint_qkv,
+             s->gated_ffn && config_dtype(cfg) != DTYPE_FP32 ? joint_wi : 0);
     log_info("memory per rank: weights %.1f MB, KV pools %.1f MB, activations %.1f MB",
              e->weights->arena_bytes / 1e6, kv_store_bytes(e->kv) / 1e6,
              encdec_workspace_bytes(e->model) / 1e6);

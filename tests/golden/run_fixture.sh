@@ -1,12 +1,14 @@
 #!/bin/bash
 # Converts one golden fixture, serves its requests with mpirun -n TP, and compares with HF.
-# usage: run_fixture.sh BUILD_DIR FIXTURE_DIR TP [LM_HEAD_SPLIT] [SET] [BACKEND] [DTYPE]
+# usage: run_fixture.sh BUILD_DIR FIXTURE_DIR TP [LM_HEAD_SPLIT] [SET] [BACKEND] [DTYPE] [KEY=VALUE]
 #   SET: "" or "greedy" for requests/expected.jsonl (greedy, score mode), "beam_" for the beam search and
 #   penalty cases (beam_requests/beam_expected.jsonl)
 #   DTYPE: weight dtype (fp32 default). fp16/bf16 (greedy/score set) are compared with
 #   expected_<DTYPE>_weights.jsonl: HF in fp32 on the same weights rounded to DTYPE
+#   KEY=VALUE: one more run-config key (e.g. joint_gemms=off), same yardstick
 set -euo pipefail
 build=$1 fixture=$2 tp=$3 lm_head=${4:-vocab} set=${5:-} backend=${6:-cpu} dtype=${7:-fp32}
+extra=${8:-}
 [ "$set" = greedy ] && set=
 check=(--tol 1e-4)
 [ "$backend" = cpu ] || check=(--tol 1e-3) # fp32 on the GPU: HF's yardstick there is 1e-3
@@ -32,6 +34,7 @@ max_output_len: 24
 requests: $fixture/${set}requests.jsonl
 output: $work/responses.jsonl
 YAML
+[ -z "$extra" ] || echo "${extra%%=*}: ${extra#*=}" >> "$work/run.yaml"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export ENCDEC_LOG=${ENCDEC_LOG:-warn}
 ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/run.yaml"
