@@ -26,42 +26,42 @@ __global__ void act_kernel(int act, const float *x, T *y, size_t n) {
     if (i < n) y[i] = from_f32<T>(act_apply(act, x[i]));
 }
 
-/* Element i of y [rows, cols]: row i / cols, column i % cols of gate and lin (rows ld apart). */
-template <typename T>
+/* W consecutive floats, read as one load (W = 4: 16 bytes, 16-byte aligned). */
+template <int W> struct alignas(4 * W) float_group { float v[W]; };
+
+/* Group i of W elements per thread of y [rows, cols]: row i / cols, group column i % cols of
+ * gate and lin (rows ld apart); cols, ld and n (= rows * cols) count groups of W here. W = 4
+ * needs the element counts cols and ld to be multiples of 4 and 16-byte aligned pointers. */
+template <int W, typename T>
 __global__ void gated_kernel(int act, const float *gate, const float *lin, size_t ld, T *y,
                              size_t cols, size_t n) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     size_t at = i / cols * ld + i % cols;
-    y[i] = from_f32<T>(act_apply(act, gate[at]) * lin[at]);
+    float_group<W> g = ((const float_group<W> *)gate)[at], l = ((const float_group<W> *)lin)[at];
+    float o[W];
+#pragma unroll
+    for (int u = 0; u < W; u++) o[u] = act_apply(act, g.v[u]) * l.v[u];
+    if constexpr (W == 4) store4(y, 4 * i, make_float4(o[0], o[1], o[2], o[3]));
+    else y[i] = from_f32<T>(o[0]);
 }
 
-/* Four elements per thread (cols and ld multiples of 4, 16-byte aligned inputs): 16-byte loads;
- * cols4 = cols / 4, ld4 = ld / 4, n4 = rows * cols4. */
-template <typename T>
-__global__ void gated_kernel4(int act, const float4 *gate, const float4 *lin, size_t ld4, T *y,
-                              size_t cols4, size_t n4) {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n4) return;
-    size_t at = i / cols4 * ld4 + i % cols4;
-    float4 g = gate[at], l = lin[at];
-    store4(y, 4 * i, make_float4(act_apply(act, g.x) * l.x, act_apply(act, g.y) * l.y,
-                                 act_apply(act, g.z) * l.z, act_apply(act, g.w) * l.w));
+template <int W, typename T>
+static void launch_gated_by(int act, const float *gate, const float *lin, size_t ld, T *y,
+                            size_t rows, size_t cols) {
+    size_t n = rows * cols / W;
+    gated_kernel<W><<<(unsigned)((n + 255) / 256), 256, 0, STREAM>>>(act, gate, lin, ld / W, y,
+                                                                     cols / W, n);
 }
 
 template <typename T>
 static void launch_gated(int act, const float *gate, const float *lin, size_t ld, T *y,
                          size_t rows, size_t cols) {
-    size_t n = rows * cols;
     if (cols % 4 == 0 && ld % 4 == 0 &&
-        ((uintptr_t)gate | (uintptr_t)lin | (uintptr_t)y) % 16 == 0) {
-        size_t n4 = n / 4;
-        gated_kernel4<<<(unsigned)((n4 + 255) / 256), 256, 0, STREAM>>>(
-            act, (const float4 *)gate, (const float4 *)lin, ld / 4, y, cols / 4, n4);
-    } else {
-        gated_kernel<<<(unsigned)((n + 255) / 256), 256, 0, STREAM>>>(act, gate, lin, ld, y, cols,
-                                                                      n);
-    }
+        ((uintptr_t)gate | (uintptr_t)lin | (uintptr_t)y) % 16 == 0)
+        launch_gated_by<4>(act, gate, lin, ld, y, rows, cols);
+    else
+        launch_gated_by<1>(act, gate, lin, ld, y, rows, cols);
 }
 
 extern "C" void cuda_activation(int act, const float *x, void *y, int ytype, size_t n) {
