@@ -3,7 +3,6 @@
 #include <stdlib.h>
 
 #include "kernels/cpu/cpu_ops.h"
-#include "models/dtype.h"
 #include "models/relbias.h"
 #include "runtime/config.h"
 
@@ -19,9 +18,15 @@ typedef struct kv_source {
     int block_size, row, dtype;
 } kv_source;
 
+/* Element offset of row j of a paged table (kv_layout's addressing). */
+static inline size_t paged_offset(const int32_t *table, int j, int block_size,
+                                  size_t block_stride, int row) {
+    return (size_t)table[j / block_size] * block_stride + (size_t)(j % block_size) * row;
+}
+
 static inline size_t kv_offset(const kv_source *s, int j) {
     if (!s->table) return (size_t)j * s->row;
-    return (size_t)s->table[j / s->block_size] * s->block_stride + (size_t)(j % s->block_size) * s->row;
+    return paged_offset(s->table, j, s->block_size, s->block_stride, s->row);
 }
 
 /* Head h of key (or value) row j as d_kv fp32 values: a pointer into an fp32 pool, or the
@@ -30,9 +35,7 @@ static const float *kv_row(const kv_source *s, const void *base, int j, int h, i
                            float *buf) {
     size_t at = kv_offset(s, j) + (size_t)h * d_kv;
     if (s->dtype == DTYPE_FP32) return (const float *)base + at;
-    const uint16_t *e = (const uint16_t *)base + at;
-    for (int d = 0; d < d_kv; d++)
-        buf[d] = s->dtype == DTYPE_BF16 ? dtype_bf16_to_f32(e[d]) : dtype_fp16_to_f32(e[d]);
+    for (int d = 0; d < d_kv; d++) buf[d] = cpu_widen(base, s->dtype, at + d);
     return buf;
 }
 
@@ -94,8 +97,7 @@ void cpu_attention_prefill(const attn_params *p, const float *q, const float *k,
 /* Row x (kv->row floats) into the pool's K (which = 0) or V at position pos of table. */
 static void store_row(const kv_layout *kv, int which, const int32_t *table, int pos,
                       const float *x) {
-    size_t at = (size_t)table[pos / kv->block_size] * kv->block_stride +
-                (size_t)(pos % kv->block_size) * kv->row;
+    size_t at = paged_offset(table, pos, kv->block_size, kv->block_stride, kv->row);
     void *base = which ? kv->v : kv->k;
     for (int d = 0; d < kv->row; d++) cpu_store(base, kv->dtype, at + d, x[d]);
 }
