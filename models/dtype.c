@@ -3,6 +3,10 @@
 #include <math.h>
 #include <string.h>
 
+#include "runtime/config.h"
+
+size_t dtype_bytes(int dtype) { return dtype == DTYPE_FP32 ? 4 : 2; }
+
 float dtype_bf16_to_f32(uint16_t b) {
     uint32_t u = (uint32_t)b << 16;
     float f;

@@ -11,6 +11,8 @@ float dtype_fp16_to_f32(uint16_t h);
 float dtype_bf16_to_f32(uint16_t b);
 uint16_t dtype_f32_to_fp16(float f); /* round to nearest even; overflow -> inf */
 uint16_t dtype_f32_to_bf16(float f); /* round to nearest even */
+/* Bytes per element of an ed_dtype (runtime/config.h): 4 for fp32, 2 for fp16 and bf16. */
+size_t dtype_bytes(int dtype);
 /* dst[i] = src[i] in bf16 (bf16 != 0) or fp16, for i < n. */
 void dtype_f32_to_16bit(const float *src, size_t n, int bf16, uint16_t *dst);
 

@@ -18,10 +18,8 @@ static char *weight_field(model_weights *w, const weight_ref *r) {
     return base + r->decl->field;
 }
 
-size_t weight_dtype_size(int wtype) { return wtype == DTYPE_FP32 ? 4 : 2; }
-
 static size_t stored_size(const model_weights *w, const weight_ref *r) {
-    return weight_is_matrix(r->decl) ? weight_dtype_size(w->wtype) : sizeof(float);
+    return weight_is_matrix(r->decl) ? dtype_bytes(w->wtype) : sizeof(float);
 }
 
 typedef struct load_ctx {
@@ -85,7 +83,7 @@ static int back_to_back(const void *const *p, int n, size_t each) {
 /* The joint flags of layer_weights (the arena keeps table order; 64-byte padding between
  * tensors whose size is not a multiple of 64 bytes leaves them apart). */
 static void mark_joint(model_weights *w, stack_weights *st) {
-    size_t esize = weight_dtype_size(w->wtype), I_l = spec_inner(&w->spec) / w->tp_size;
+    size_t esize = dtype_bytes(w->wtype), I_l = spec_inner(&w->spec) / w->tp_size;
     size_t D = w->spec.d_model, F_l = w->spec.d_ff / w->tp_size;
     for (int l = 0; l < st->n_layers; l++) {
         layer_weights *lw = &st->layers[l];
@@ -148,7 +146,7 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
     w->v_local = w->spec.vocab_size;
     if (w->vocab_parallel) tp_chunk(w->spec.vocab_size, tp_rank, tp_size, &w->v0, &w->v_local);
     if (w->spec.tied_head)
-        w->lm_head = (char *)w->embed + (size_t)w->v0 * w->spec.d_model * weight_dtype_size(wtype);
+        w->lm_head = (char *)w->embed + (size_t)w->v0 * w->spec.d_model * dtype_bytes(wtype);
     free(c.staging);
     free(c.half);
     if (h5_model_close(file, err)) {

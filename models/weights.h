@@ -71,8 +71,6 @@ typedef struct model_weights {
 ed_status model_weights_load(model_weights **out, const char *path, int tp_rank, int tp_size,
                              int vocab_parallel, int wtype, const backend *be, ed_error *err);
 
-/* Bytes per element of a weight dtype (4 for fp32, 2 for fp16 and bf16). */
-size_t weight_dtype_size(int wtype);
 void model_weights_destroy(model_weights *w);
 
 /* Checks that spec splits over tp ranks (heads, d_ff); the message names the field. */

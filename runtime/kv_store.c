@@ -2,7 +2,7 @@
 
 #include <stdlib.h>
 
-#include "runtime/config.h"
+#include "models/dtype.h"
 
 struct kv_store {
     const backend *be;
@@ -11,10 +11,8 @@ struct kv_store {
     size_t bytes;
 };
 
-static size_t element_bytes(int dtype) { return dtype == DTYPE_FP32 ? 4 : 2; }
-
 size_t kv_block_bytes(int n_layers, int kv_dim, int block_size, int dtype) {
-    return (size_t)n_layers * 2 * block_size * kv_dim * element_bytes(dtype);
+    return (size_t)n_layers * 2 * block_size * kv_dim * dtype_bytes(dtype);
 }
 
 ed_status kv_store_create(kv_store **out, const backend *be, int n_layers, int kv_dim,
@@ -47,8 +45,8 @@ void kv_store_destroy(kv_store *kv) {
 
 kv_layout kv_store_layout(kv_store *kv, kv_pool_id pool, int layer) {
     size_t row = (size_t)kv->block_size * kv->kv_dim; /* elements of one K (or V) block part */
-    char *k = (char *)kv->pool[pool] + (size_t)layer * 2 * row * element_bytes(kv->dtype);
-    return (kv_layout){.k = k, .v = k + row * element_bytes(kv->dtype),
+    char *k = (char *)kv->pool[pool] + (size_t)layer * 2 * row * dtype_bytes(kv->dtype);
+    return (kv_layout){.k = k, .v = k + row * dtype_bytes(kv->dtype),
                        .block_stride = (size_t)kv->n_layers * 2 * row,
                        .block_size = kv->block_size, .row = kv->kv_dim, .dtype = kv->dtype};
 }

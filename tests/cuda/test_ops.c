@@ -214,7 +214,7 @@ typedef struct paged_pool {
 
 static paged_pool pool_create(int n_blocks, int bs, int row, int kv_dtype) {
     paged_pool pp = {.elems = (size_t)n_blocks * 2 * bs * row};
-    size_t esize = kv_dtype == DTYPE_FP32 ? 4 : 2, bytes = pp.elems * esize;
+    size_t esize = dtype_bytes(kv_dtype), bytes = pp.elems * esize;
     float *v = rnd(pp.elems, 1);
     pp.host = malloc(bytes);
     if (kv_dtype == DTYPE_FP32) memcpy(pp.host, v, bytes);
@@ -282,7 +282,7 @@ static void check_paged(int heads, int d_kv, int bs, int kv_dtype, int n, const 
     free(qkv), gpu->free(dqkv);
     cpu->kv_scatter(q, n, &pp.cpu, 1, blocks, toff, qpos);
     gpu->kv_scatter(dq, n, &pp.gpu, 1, dblocks, dtoff, dqpos);
-    size_t bytes = pp.elems * (kv_dtype == DTYPE_FP32 ? 4 : 2);
+    size_t bytes = pp.elems * dtype_bytes(kv_dtype);
     char *back = malloc(bytes);
     gpu->download((float *)back, pp.dev, bytes / sizeof(float));
     snprintf(name, sizeof name, "kv_scatter %s", dtype_name(kv_dtype));
