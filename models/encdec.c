@@ -256,6 +256,25 @@ static ed_status sublayer_out(encdec_model *m, const float *out_b, const float *
     return ED_OK;
 }
 
+/* Whether a layer takes its Q/K/V (decoder self-attention) from one GEMM, and its two gated-FFN
+ * inputs from one GEMM: joint_gemms on and the weights back to back; the FFN also needs a 16-bit
+ * hidden buffer (with fp32 the activation works in place, and rows of a joint output would
+ * overlap it). */
+static int joint_qkv(const encdec_model *m, const layer_weights *lw) {
+    return m->joint_gemms && lw->self_qkv_joint;
+}
+static int joint_wi(const encdec_model *m, const layer_weights *lw) {
+    return m->s->gated_ffn && m->joint_gemms && lw->ffn_wi_joint && m->xin;
+}
+
+void encdec_joint_layers(const encdec_model *m, int *qkv, int *wi) {
+    *qkv = *wi = 0;
+    for (int l = 0; l < m->w->dec.n_layers; l++) {
+        *qkv += joint_qkv(m, &m->w->dec.layers[l]);
+        *wi += joint_wi(m, &m->w->dec.layers[l]);
+    }
+}
+
 static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_error *err) {
     const backend *be = m->be;
     size_t nf = (size_t)n * m->F_l;
@@ -263,9 +282,7 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
     /* The activation runs after the wi GEMMs have read `in`, so it may overwrite xin; with fp32
      * it works in place in f0. */
     gemm_dest hidden = gemm_dest_for(m, m->f0);
-    if (m->s->gated_ffn && m->joint_gemms && lw->ffn_wi_joint && m->xin) {
-        /* One GEMM for both inputs: [n, 2 F_l], gate then lin per row. (fp32 keeps two: its
-         * activation works in place, and rows of a joint output would overlap.) */
+    if (joint_wi(m, lw)) { /* one GEMM for both inputs: [n, 2 F_l], gate then lin per row */
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, 2 * m->F_l, m->D);
         be->gated_activation(m->s->act, m->f0, m->f0 + m->F_l, 2 * (size_t)m->F_l, hidden.y,
                              hidden.ytype, n, m->F_l);
@@ -510,7 +527,7 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         gemm_input in = sublayer_in(m, lw->self_norm, lw->self_norm_b, n);
         const float *q = m->q;
         kv_append app = {m->k, m->v, m->I_l};
-        if (m->joint_gemms && lw->self_qkv_joint) {
+        if (joint_qkv(m, lw)) {
             linear(m, in, lw->self_q, lw->self_q_b, m->qkv, n, 3 * m->I_l, m->D);
             q = m->qkv;
             app = (kv_append){m->qkv + m->I_l, m->qkv + 2 * m->I_l, 3 * m->I_l};

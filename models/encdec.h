@@ -52,6 +52,9 @@ ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, 
                              ed_error *err);
 
 size_t encdec_workspace_bytes(const encdec_model *m);
+/* How many decoder layers take Q/K/V from one GEMM (qkv) and both gated-FFN inputs from one
+ * GEMM (wi), as this run computes them. */
+void encdec_joint_layers(const encdec_model *m, int *qkv, int *wi);
 /* Decoder steps replayed from a captured graph, and graphs captured, since creation. */
 void encdec_graph_counts(const encdec_model *m, long *replays, long *captures);
 

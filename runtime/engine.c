@@ -183,15 +183,10 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
              "tp %d, backend %s, weights %s, lm_head_split %s", cfg->model, s->family, s->d_model,
              s->num_heads, s->d_kv, s->d_ff, s->enc_layers, s->dec_layers, s->vocab_size, cfg->tp,
              e->be->name, dtype_name(config_dtype(cfg)), cfg->lm_head_split == LM_HEAD_VOCAB ? "vocab" : "replicated");
-    int joint_qkv = 0, joint_wi = 0;
-    for (int l = 0; l < e->weights->dec.n_layers; l++) {
-        joint_qkv += e->weights->dec.layers[l].self_qkv_joint;
-        joint_wi += e->weights->dec.layers[l].ffn_wi_joint;
-    }
-    if (!cfg->joint_gemms) joint_qkv = joint_wi = 0;
+    int joint_qkv, joint_wi;
+    encdec_joint_layers(e->model, &joint_qkv, &joint_wi);
     log_info("joint GEMMs in the decoder's %d layers: self Q/K/V in %d, gated FFN inputs in %d",
-             e->weights->dec.n_layers, joint_qkv,
-             s->gated_ffn && config_dtype(cfg) != DTYPE_FP32 ? joint_wi : 0);
+             e->weights->dec.n_layers, joint_qkv, joint_wi);
     log_info("memory per rank: weights %.1f MB, KV pools %.1f MB, activations %.1f MB",
              e->weights->arena_bytes / 1e6, kv_store_bytes(e->kv) / 1e6,
              encdec_workspace_bytes(e->model) / 1e6);
