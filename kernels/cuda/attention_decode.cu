@@ -2,18 +2,20 @@
 // writes that fill them. The pools hold fp32, fp16 or bf16 elements (kv_layout.dtype); scores,
 // softmax and sums are fp32.
 //
-// decode_kernel: one thread block per (entry, head). Built for short contexts (a few hundred
-// keys): every load a thread issues is independent of the others, so a key row costs one memory
-// round trip, not one per dimension.
+// decode_kernel: one *item* per (entry, head), TPI threads per item (a whole 128-thread block, or
+// one warp with four items per block when there are enough items to fill the GPU: then the item
+// needs no block barriers and four times as many items are resident). Built for short contexts (a
+// few hundred keys): every load a thread issues is independent of the others, so a key row costs
+// one memory round trip, not one per dimension.
 //   0. the entry's new self-attention K/V row, when given (kv_append), is written to its slot
 //      first (this head's slice; the slot is the entry's own), then read back like any key.
-//   1. scores: thread t takes keys t, t + THREADS, ...; each key's head slice is read with
-//      16-byte loads (VEC elements) and dotted with the query held in shared memory; the T5
+//   1. scores: thread t of the item takes keys t, t + TPI, ...; each key's head slice is read
+//      with 16-byte loads (VEC elements) and dotted with the query held in shared memory; the T5
 //      bias is added from the bucket table; all scores stay in shared memory.
-//   2. softmax over the scores with two block reductions.
-//   3. values: the head's d_kv / VEC chunks are split over `lanes` threads, and the block's
-//      THREADS / lanes groups of such threads split the keys (four keys in flight per thread);
-//      the groups' partial sums are added through shared memory.
+//   2. softmax over the scores with two reductions over the item's threads.
+//   3. values: the head's d_kv / VEC chunks are split over `lanes` threads, and the item's
+//      TPI / lanes groups of such threads split the keys (four keys in flight per thread); the
+//      groups' partial sums are added through shared memory.
 #include <cuda_runtime.h>
 #include <float.h>
 
@@ -41,17 +43,43 @@ __device__ __forceinline__ size_t paged_row(const kv_layout &kv, const int32_t *
     return (size_t)table[j / kv.block_size] * kv.block_stride + (size_t)(j % kv.block_size) * kv.row;
 }
 
-/* Dynamic shared memory: the query head (d_kv floats), then the scores (max_keys floats).
- * Static: the value pass's partial sums, THREADS * VEC floats. Requires d_kv % VEC == 0. */
-template <typename T, int VEC>
+/* Max or sum over the TPI threads of one item, returned to all of them; shared-memory writes the
+ * item's threads made before it are visible to all of them after it. */
+template <int TPI>
+__device__ __forceinline__ float item_reduce(float v, int is_max) {
+    if (TPI == THREADS) return block_reduce<THREADS>(v, is_max);
+    __syncwarp();
+    for (int o = 16; o > 0; o >>= 1) {
+        float other = __shfl_xor_sync(0xffffffffu, v, o);
+        v = is_max ? fmaxf(v, other) : v + other;
+    }
+    return v;
+}
+
+/* A barrier over the TPI threads of one item. */
+template <int TPI>
+__device__ __forceinline__ void item_sync() {
+    if (TPI == THREADS) __syncthreads();
+    else __syncwarp();
+}
+
+/* Items of a block: THREADS / TPI consecutive (entry, head) pairs, entry-major.
+ * Dynamic shared memory per item: the query head (d_kv floats), then the scores (max_keys
+ * floats). Static: the value pass's partial sums, THREADS * VEC floats (TPI * VEC per item).
+ * Requires d_kv % VEC == 0 and TPI either 32 or THREADS. */
+template <typename T, int VEC, int TPI>
 __global__ void __launch_bounds__(THREADS)
-decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, kv_append app,
+decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_append app,
               const int32_t *blocks, const int32_t *table_off, const int32_t *n_k,
               const int32_t *q_pos) {
     extern __shared__ float smem[];
-    __shared__ float partial[THREADS * VEC];
-    const int i = blockIdx.x, h = blockIdx.y, d_kv = p.d_kv, tid = threadIdx.x;
-    float *qh = smem, *scores = smem + d_kv;
+    __shared__ float partial_all[THREADS * VEC];
+    const int slot = threadIdx.x / TPI, tid = threadIdx.x % TPI, d_kv = p.d_kv;
+    const int item = blockIdx.x * (THREADS / TPI) + slot;
+    if (item >= n * p.heads) return; /* a whole item (warp) leaves: no barrier is shared */
+    const int i = item / p.heads, h = item % p.heads;
+    float *qh = smem + (size_t)slot * (d_kv + p.max_keys), *scores = qh + d_kv;
+    float *partial = partial_all + slot * TPI * VEC;
     const int32_t *table = blocks + table_off[i];
     const int qpos = q_pos[i];
     const int n_vis = p.causal ? min(qpos + 1, n_k[i]) : n_k[i];
@@ -59,17 +87,17 @@ decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, kv_append 
     if (app.k) { /* this entry's new K/V, this head's slice: read back below like any key */
         const size_t at = paged_row(kv, table, qpos) + (size_t)h * d_kv;
         const size_t src = (size_t)i * app.ld + (size_t)h * d_kv;
-        for (int d = tid; d < d_kv; d += THREADS) {
+        for (int d = tid; d < d_kv; d += TPI) {
             ((T *)kv.k)[at + d] = from_f32<T>(app.k[src + d]);
             ((T *)kv.v)[at + d] = from_f32<T>(app.v[src + d]);
         }
     }
     const T *kh = (const T *)kv.k + (size_t)h * d_kv, *vh = (const T *)kv.v + (size_t)h * d_kv;
-    for (int d = tid; d < d_kv; d += THREADS) qh[d] = q[(size_t)i * q_ld + (size_t)h * d_kv + d];
-    __syncthreads(); /* the query and the appended row are in place */
+    for (int d = tid; d < d_kv; d += TPI) qh[d] = q[(size_t)i * q_ld + (size_t)h * d_kv + d];
+    item_sync<TPI>(); /* the query and the appended row are in place */
 
     float mx = -FLT_MAX;
-    for (int j = tid; j < n_vis; j += THREADS) {
+    for (int j = tid; j < n_vis; j += TPI) {
         const T *kr = kh + paged_row(kv, table, j);
         float s = 0.0f;
 #pragma unroll 8
@@ -86,19 +114,19 @@ decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, kv_append 
         scores[j] = s;
         mx = fmaxf(mx, s);
     }
-    mx = block_reduce<THREADS>(mx, 1);
+    mx = item_reduce<TPI>(mx, 1);
     float sum = 0.0f;
-    for (int j = tid; j < n_vis; j += THREADS) {
+    for (int j = tid; j < n_vis; j += TPI) {
         float e = __expf(scores[j] - mx);
         scores[j] = e;
         sum += e;
     }
-    sum = block_reduce<THREADS>(sum, 0); /* also publishes the exponentials */
+    sum = item_reduce<TPI>(sum, 0); /* also publishes the exponentials */
     const float inv = 1.0f / sum;
 
-    const int chunks = d_kv / VEC, lanes = min(chunks, THREADS), groups = THREADS / lanes;
+    const int chunks = d_kv / VEC, lanes = min(chunks, TPI), groups = TPI / lanes;
     const int g = tid / lanes, lane = tid % lanes, width = lanes * VEC;
-    for (int c0 = 0; c0 < chunks; c0 += lanes) { /* one pass unless d_kv > THREADS * VEC */
+    for (int c0 = 0; c0 < chunks; c0 += lanes) { /* one pass unless d_kv > TPI * VEC */
         const int c = c0 + lane;
         float acc[VEC];
 #pragma unroll
@@ -127,26 +155,49 @@ decode_kernel(attn_params p, const float *q, void *out, kv_layout kv, kv_append 
         if (g < groups)
 #pragma unroll
             for (int u = 0; u < VEC; u++) partial[g * width + lane * VEC + u] = acc[u];
-        __syncthreads();
-        for (int e = tid; e < width && c0 * VEC + e < d_kv; e += THREADS) {
+        item_sync<TPI>();
+        for (int e = tid; e < width && c0 * VEC + e < d_kv; e += TPI) {
             float o = 0.0f;
             for (int k = 0; k < groups; k++) o += partial[k * width + e];
             store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + c0 * VEC + e, o * inv);
         }
-        __syncthreads(); /* partial is reused by the next pass */
+        item_sync<TPI>(); /* partial is reused by the next pass */
     }
+}
+
+/* Threads per item: a warp when there are at least DECODE_WARP_ITEMS (entry, head) items and
+ * four items' scores fit the default shared memory, else a whole block. Measured on an H100 (132
+ * SMs; docs/PERFORMANCE.md): 2,048-4,096 items ran 5-14% faster per step as warps (t5-base 256
+ * greedy and 64 x 4 beams, flan-t5-xl 64 and 128), 1,024 items 8% slower (flan-t5-xl 32). */
+static int decode_tpi(int items, size_t warp_smem_bytes) {
+    return items >= DECODE_WARP_ITEMS && warp_smem_bytes <= 48 * 1024 ? 32 : THREADS;
+}
+
+template <typename T, int VEC, int TPI>
+static void launch_decode_items(const attn_params *p, const float *q, void *out, int n,
+                                const kv_layout *kv, const kv_append *app, const int32_t *blocks,
+                                const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
+    const int per_block = THREADS / TPI;
+    attn_params pk = *p;
+    if (pk.max_keys < 1) pk.max_keys = 1;
+    size_t bytes = (size_t)per_block * (pk.d_kv + pk.max_keys) * sizeof(float);
+    prepare_smem(decode_kernel<T, VEC, TPI>, bytes);
+    const int items = n * pk.heads, grid = (items + per_block - 1) / per_block;
+    kv_append none = {NULL, NULL, 0};
+    decode_kernel<T, VEC, TPI><<<grid, THREADS, bytes, STREAM>>>(
+        pk, n, q, out, *kv, app ? *app : none, blocks, table_off, n_k, q_pos);
 }
 
 template <typename T, int VEC>
 static void launch_decode(const attn_params *p, const float *q, void *out, int n,
                           const kv_layout *kv, const kv_append *app, const int32_t *blocks,
                           const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
-    size_t bytes = (size_t)(p->d_kv + (p->max_keys > 0 ? p->max_keys : 1)) * sizeof(float);
-    prepare_smem(decode_kernel<T, VEC>, bytes);
-    dim3 grid(n, p->heads);
-    kv_append none = {NULL, NULL, 0};
-    decode_kernel<T, VEC><<<grid, THREADS, bytes, STREAM>>>(*p, q, out, *kv, app ? *app : none,
-                                                            blocks, table_off, n_k, q_pos);
+    size_t warp_bytes = (size_t)(THREADS / 32) * (p->d_kv + (p->max_keys > 0 ? p->max_keys : 1)) *
+                        sizeof(float);
+    if (decode_tpi(n * p->heads, warp_bytes) == 32)
+        launch_decode_items<T, VEC, 32>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
+    else
+        launch_decode_items<T, VEC, THREADS>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
 }
 
 /* 16-byte loads when d_kv allows them, else loads of one fp32 or two 16-bit elements (an odd

@@ -42,6 +42,9 @@ void cuda_attention_prefill(const attn_params *p, const float *q, const float *k
 int cuda_attention_prefill_tf32(const attn_params *p, const float *q, const float *k,
                                 const float *v, void *out, int n_seqs, const int32_t *off,
                                 const int32_t *len);
+/* Decoder attention; from DECODE_WARP_ITEMS (entry, head) items on, one warp per item instead of
+ * one 128-thread block (attention_decode.cu). */
+#define DECODE_WARP_ITEMS 2048
 void cuda_attention_paged(const attn_params *p, const float *q, void *out, int n,
                           const kv_layout *kv, const kv_append *append, const int32_t *blocks,
                           const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos);

@@ -8,6 +8,7 @@
 
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/cuda/cuda_ops.h"
 #include "models/dtype.h"
 #include "models/relbias.h"
 #include "models/spec.h"
@@ -235,7 +236,7 @@ static paged_pool pool_create(int n_blocks, int bs, int row, int kv_dtype) {
  * through a scrambled table of its own blocks and sits at position nk[i] - 1. */
 static void check_paged(int heads, int d_kv, int bs, int kv_dtype, int n, const int32_t *nk) {
     int row = heads * d_kv, buckets = 8, maxd = 12, n_blocks = 0, max_keys = 0;
-    int32_t toff[8], qpos[8];
+    int32_t *toff = malloc(n * sizeof(int32_t)), *qpos = malloc(n * sizeof(int32_t));
     for (int i = 0; i < n; i++) {
         toff[i] = n_blocks, qpos[i] = nk[i] - 1;
         n_blocks += (nk[i] + bs - 1) / bs;
@@ -289,7 +290,7 @@ static void check_paged(int heads, int d_kv, int bs, int kv_dtype, int n, const 
     int same = !memcmp(back, pp.host, bytes);
     printf("  %-28s %s\n", name, same ? "bit-identical" : "DIFFERS");
     CHECK(same);
-    free(back), free(blocks), free(bias), free(q), free(o), free(pp.host);
+    free(back), free(blocks), free(bias), free(q), free(o), free(pp.host), free(toff), free(qpos);
     gpu->free(dbias), gpu->free(dq), gpu->free(dout), gpu->free(pp.dev), gpu->free(dblocks);
     gpu->free(dtoff), gpu->free(dnk), gpu->free(dqpos);
 }
@@ -305,6 +306,12 @@ static void test_attention(void) {
         check_paged(3, 20, 8, t, 3, few);
     }
     check_paged(3, 5, 4, DTYPE_FP16, 3, few);
+    /* Enough (entry, head) items for one warp per item: 1-140 keys, all three KV dtypes. */
+    const int heads = 16, n = DECODE_WARP_ITEMS / heads + 3;
+    int32_t *lens = malloc(n * sizeof(int32_t));
+    for (int i = 0; i < n; i++) lens[i] = 1 + (i * 37) % 140;
+    for (int t = DTYPE_FP32; t <= DTYPE_BF16; t++) check_paged(heads, 64, 16, t, n, lens);
+    free(lens);
 }
 
 /* Producers that write a GEMM input in the 16-bit weight dtype (rms_norm, layer_norm,
