@@ -1,0 +1,136 @@
+/* gemm_algo_probe: how far cuBLASLt's first heuristic choice is from the best of its first
+ * CANDIDATES for the decoder's GEMM shapes, timed as a decoder step sees them (weights streamed
+ * from memory: every timed run follows a write over twice the L2 cache). The shapes are those of
+ * kernels/cuda/gemm.cu's matmul_wt: y[m, n] = x[m, k] w[n, k]^T, w and x bf16, y fp32, fp32
+ * accumulation. GPU only.
+ *   gemm_algo_probe [N:K ...]       (default: t5-base's and flan-t5-xl's decoder shapes)
+ * Prints per shape and m in {1, 32, 64, 128, 256}: the first candidate's median time, the best
+ * candidate's, and the bytes each reads and writes over that time. */
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+enum { CANDIDATES = 16, RUNS = 15 };
+
+#define CHECK(call)                                                                     \
+    do {                                                                                \
+        if ((call) != 0) {                                                              \
+            fprintf(stderr, "gemm_algo_probe: %s failed (%s:%d)\n", #call, __FILE__,     \
+                    __LINE__);                                                          \
+            exit(1);                                                                    \
+        }                                                                               \
+    } while (0)
+
+typedef struct probe {
+    cublasLtHandle_t lt;
+    cudaStream_t stream;
+    cudaEvent_t t0, t1;
+    void *workspace, *flush, *w, *x;
+    float *y;
+    size_t workspace_bytes, flush_bytes;
+} probe;
+
+static int by_value(const void *a, const void *b) {
+    float x = *(const float *)a, y = *(const float *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Median microseconds of RUNS runs of algo (after one warm-up), each after the L2 flush; a
+ * negative value when the algorithm fails to run. */
+static float time_algo(probe *p, cublasLtMatmulDesc_t d, cublasLtMatrixLayout_t a,
+                       cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
+                       const cublasLtMatmulAlgo_t *algo) {
+    float t[RUNS], alpha = 1.0f, beta = 0.0f;
+    for (int r = -1; r < RUNS; r++) {
+        CHECK(cudaMemsetAsync(p->flush, r & 0xff, p->flush_bytes, p->stream));
+        CHECK(cudaEventRecord(p->t0, p->stream));
+        if (cublasLtMatmul(p->lt, d, &alpha, p->w, a, p->x, b, &beta, p->y, c, p->y, c, algo,
+                           p->workspace, p->workspace_bytes, p->stream) != CUBLAS_STATUS_SUCCESS)
+            return -1.0f;
+        CHECK(cudaEventRecord(p->t1, p->stream));
+        CHECK(cudaEventSynchronize(p->t1));
+        if (r >= 0) CHECK(cudaEventElapsedTime(&t[r], p->t0, p->t1));
+    }
+    qsort(t, RUNS, sizeof(float), by_value);
+    return 1000.0f * t[RUNS / 2];
+}
+
+static void probe_shape(probe *p, int n, int k, int m) {
+    cublasLtMatmulDesc_t d;
+    cublasLtMatrixLayout_t a, b, c;
+    cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
+    CHECK(cublasLtMatmulDescCreate(&d, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    CHECK(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+    CHECK(cublasLtMatmulDescSetAttribute(d, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+    CHECK(cublasLtMatrixLayoutCreate(&a, CUDA_R_16BF, k, n, k));
+    CHECK(cublasLtMatrixLayoutCreate(&b, CUDA_R_16BF, k, m, k));
+    CHECK(cublasLtMatrixLayoutCreate(&c, CUDA_R_32F, n, m, n));
+    cublasLtMatmulPreference_t pref;
+    CHECK(cublasLtMatmulPreferenceCreate(&pref));
+    CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                               &p->workspace_bytes, sizeof p->workspace_bytes));
+    cublasLtMatmulHeuristicResult_t res[CANDIDATES];
+    int found = 0;
+    CHECK(cublasLtMatmulAlgoGetHeuristic(p->lt, d, a, b, c, c, pref, CANDIDATES, res, &found));
+    float first = -1.0f, best = -1.0f;
+    int best_i = -1;
+    for (int i = 0; i < found; i++) {
+        if (res[i].state != CUBLAS_STATUS_SUCCESS) continue;
+        float us = time_algo(p, d, a, b, c, &res[i].algo);
+        if (i == 0) first = us;
+        if (us >= 0.0f && (best < 0.0f || us < best)) best = us, best_i = i;
+    }
+    double bytes = 2.0 * n * k + 2.0 * m * k + 4.0 * m * n;
+    printf("n=%5d k=%5d m=%3d candidates=%2d first %8.2f us (%5.0f GB/s)  best #%d %8.2f us "
+           "(%5.0f GB/s)\n", n, k, m, found, first, bytes / first / 1e3, best_i, best,
+           bytes / best / 1e3);
+    cublasLtMatmulPreferenceDestroy(pref);
+    cublasLtMatrixLayoutDestroy(a);
+    cublasLtMatrixLayoutDestroy(b);
+    cublasLtMatrixLayoutDestroy(c);
+    cublasLtMatmulDescDestroy(d);
+}
+
+int main(int argc, char **argv) {
+    /* Decoder shapes (N:K): t5-base joint QKV, attention output, FFN in and out, LM head; the
+     * same for flan-t5-xl (FFN in: both gated inputs in one GEMM). */
+    static const char *defaults[] = {"2304:768", "768:768", "3072:768", "768:3072", "32128:768",
+                                     "6144:2048", "2048:2048", "10240:2048", "2048:5120",
+                                     "32128:2048"};
+    const char **shapes = argc > 1 ? (const char **)argv + 1 : defaults;
+    int n_shapes = argc > 1 ? argc - 1 : (int)(sizeof defaults / sizeof *defaults);
+    static const int ms[] = {1, 32, 64, 128, 256};
+    int max_n = 0, max_k = 0;
+    for (int s = 0; s < n_shapes; s++) {
+        int n = 0, k = 0;
+        if (sscanf(shapes[s], "%d:%d", &n, &k) != 2 || n <= 0 || k <= 0) {
+            fprintf(stderr, "gemm_algo_probe: shape '%s' is not N:K\n", shapes[s]);
+            return 2;
+        }
+        if (n > max_n) max_n = n;
+        if (k > max_k) max_k = k;
+    }
+    probe p = {.workspace_bytes = 32u << 20};
+    int dev = 0, l2 = 0;
+    CHECK(cudaGetDevice(&dev));
+    CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev));
+    p.flush_bytes = 2 * (size_t)l2;
+    CHECK(cublasLtCreate(&p.lt));
+    CHECK(cudaStreamCreate(&p.stream));
+    CHECK(cudaEventCreate(&p.t0));
+    CHECK(cudaEventCreate(&p.t1));
+    CHECK(cudaMalloc(&p.workspace, p.workspace_bytes));
+    CHECK(cudaMalloc(&p.flush, p.flush_bytes));
+    CHECK(cudaMalloc(&p.w, (size_t)max_n * max_k * 2));
+    CHECK(cudaMalloc(&p.x, (size_t)256 * max_k * 2));
+    CHECK(cudaMalloc((void **)&p.y, (size_t)256 * max_n * 4));
+    CHECK(cudaMemset(p.w, 0, (size_t)max_n * max_k * 2));
+    CHECK(cudaMemset(p.x, 0, (size_t)256 * max_k * 2));
+    for (int s = 0; s < n_shapes; s++) {
+        int n = 0, k = 0;
+        sscanf(shapes[s], "%d:%d", &n, &k);
+        for (int i = 0; i < (int)(sizeof ms / sizeof *ms); i++) probe_shape(&p, n, k, ms[i]);
+    }
+    return 0;
+}
