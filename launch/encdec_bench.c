@@ -11,12 +11,17 @@
  * Every request has input-len random tokens and generates exactly output-len tokens (EOS held
  * off with min_new_tokens). The random model is written once to --model-file (default
  * $TMPDIR/encdec_bench_<name>_<dtype>.h5) and reused. The workload runs twice and the second
- * round is reported (the first warms up kernels and GEMM algorithm choices). */
+ * round is reported (the first warms up kernels and GEMM algorithm choices).
+ * With several ranks it also times, alone, the all-reduces of one decode step (three per decoder
+ * layer of [batch x beams, d_model] fp32, on the engine's communicator: NCCL with the CUDA
+ * backend) and reports them as allreduce_ms_per_step and their share of the measured step: an
+ * estimate, since inside a step they neither overlap nor wait on other work. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "models/presets.h"
@@ -68,6 +73,34 @@ static int parse(int argc, char **argv, bench_args *a) {
                    a->output_len > 0 && a->beams > 0
                ? 0
                : -1;
+}
+
+static double seconds(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* Milliseconds that one decode step's `count` all-reduces of `floats` each take on c, alone
+ * (collective: every rank calls it); negative on failure. */
+static double time_step_allreduces(comm *c, const backend *be, size_t floats, int count) {
+    enum { WARMUP = 3, ROUNDS = 20 };
+    float *buf = be->alloc(floats * sizeof(float));
+    ed_error err;
+    double ms = -1.0;
+    int ok = buf != NULL;
+    for (int r = 0; ok && r < WARMUP + ROUNDS; r++) {
+        if (r == WARMUP) {
+            be->synchronize();
+            MPI_Barrier(MPI_COMM_WORLD);
+            ms = seconds();
+        }
+        for (int k = 0; ok && k < count; k++) ok = comm_allreduce_sum(c, buf, floats, &err) == ED_OK;
+    }
+    be->synchronize();
+    ms = ok ? 1e3 * (seconds() - ms) / ROUNDS : -1.0;
+    if (buf) be->free(buf);
+    return ms;
 }
 
 /* Rank 0: the random model (if absent) and the request file. */
@@ -179,6 +212,10 @@ int main(int argc, char **argv) {
     }
     engine_report r;
     engine_get_report(e, &r);
+    double allreduce_ms = size > 1 && !a.encode_only
+                              ? time_step_allreduces(c, be, (size_t)a.batch * a.beams * spec.d_model,
+                                                     3 * spec.dec_layers)
+                              : 0.0;
     /* Memory is planned at start-up, so what the run holds at its end is its peak. */
     double device_mb = cfg.backend == BACKEND_CUDA ? (free_before - be->free_memory()) / 1048576.0 : 0;
     struct rusage ru;
@@ -191,14 +228,16 @@ int main(int argc, char **argv) {
                "\"requests_done\": %ld, \"encoder_ms\": %.3f, \"decode_ms_per_step\": %.3f, "
                "\"decode_steps\": %ld, \"argmax_steps\": %ld, \"output_tokens_per_s\": %.1f, \"wall_s\": %.3f, "
                "\"peak_host_rss_mb\": %.1f, \"device_mem_mb\": %.1f, \"encode_only\": %d, "
-               "\"encoder_tokens_per_s\": %.1f}\n",
+               "\"encoder_tokens_per_s\": %.1f, \"allreduce_ms_per_step\": %.3f, "
+               "\"allreduce_share\": %.3f}\n",
                a.name, a.backend, dtype, size, a.lm_head, a.batch, a.input_len, a.input_min,
                a.output_len,
                r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps, r.argmax_steps,
                r.wall_s > 0 && !a.encode_only ? (double)r.requests_done * a.output_len / r.wall_s
                                               : 0.0,
                r.wall_s, ru.ru_maxrss / 1024.0,
-               device_mb, a.encode_only, r.encode_s > 0 ? r.encoder_tokens / r.encode_s : 0.0);
+               device_mb, a.encode_only, r.encode_s > 0 ? r.encoder_tokens / r.encode_s : 0.0,
+               allreduce_ms, step_ms > 0 && allreduce_ms > 0 ? allreduce_ms / step_ms : 0.0);
         remove(req_path);
         remove(out_path);
     }
