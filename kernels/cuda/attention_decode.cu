@@ -49,11 +49,7 @@ template <int TPI>
 __device__ __forceinline__ float item_reduce(float v, int is_max) {
     if (TPI == THREADS) return block_reduce<THREADS>(v, is_max);
     __syncwarp();
-    for (int o = 16; o > 0; o >>= 1) {
-        float other = __shfl_xor_sync(0xffffffffu, v, o);
-        v = is_max ? fmaxf(v, other) : v + other;
-    }
-    return v;
+    return warp_reduce(v, is_max);
 }
 
 /* A barrier over the TPI threads of one item. */

@@ -1,15 +1,22 @@
-// Max or sum of one float over a thread block of THREADS threads (a multiple of 32), returned to
-// every thread. Ends with a barrier, so it also orders shared-memory writes made before it.
+// Max or sum of one float over a warp (warp_reduce) or over a thread block of THREADS threads
+// (a multiple of 32; block_reduce), returned to every thread.
 #ifndef ENCDEC_BLOCK_REDUCE_CUH
 #define ENCDEC_BLOCK_REDUCE_CUH
 
-template <int THREADS>
-__device__ __forceinline__ float block_reduce(float v, int is_max) {
-    __shared__ float part[THREADS / 32];
+/* Over the 32 lanes of a full warp, by xor shuffles (the same tree on every lane). */
+__device__ __forceinline__ float warp_reduce(float v, int is_max) {
     for (int o = 16; o > 0; o >>= 1) {
         float other = __shfl_xor_sync(0xffffffffu, v, o);
         v = is_max ? fmaxf(v, other) : v + other;
     }
+    return v;
+}
+
+/* Ends with a barrier, so it also orders shared-memory writes made before it. */
+template <int THREADS>
+__device__ __forceinline__ float block_reduce(float v, int is_max) {
+    __shared__ float part[THREADS / 32];
+    v = warp_reduce(v, is_max);
     if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
     __syncthreads();
     float r = part[0];

@@ -3,6 +3,7 @@
 #include <cuda_runtime.h>
 #include <stdint.h>
 
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
 
@@ -28,17 +29,17 @@ extern "C" void cuda_embed(const void *table, int wtype, const int32_t *ids, int
         embed_kernel<<<n, 256, 0, STREAM>>>((const float *)table, ids, d, y);
 }
 
-/* Block-wide sum of v (blockDim.x a multiple of 32, at most 1024). */
+/* Block-wide sum of v (blockDim.x a multiple of 32, at most 1024: unlike block_reduce, the
+ * block size is a launch value; the warps' sums are added by warp 0's shuffles). */
 __device__ float block_sum(float v) {
     __shared__ float warp_sums[32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    v = warp_reduce(v, 0);
     int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     if (lane == 0) warp_sums[warp] = v;
     __syncthreads();
     int n_warps = blockDim.x >> 5;
     v = threadIdx.x < n_warps ? warp_sums[threadIdx.x] : 0.0f;
-    if (warp == 0)
-        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    if (warp == 0) v = warp_reduce(v, 0);
     __shared__ float total;
     if (threadIdx.x == 0) total = v;
     __syncthreads();
