@@ -10,14 +10,8 @@ set -euo pipefail
 build=$1 fixture=$2 tp=$3 lm_head=${4:-vocab} set=${5:-} backend=${6:-cpu} dtype=${7:-fp32}
 extra=${8:-}
 [ "$set" = greedy ] && set=
-check=(--tol 1e-4)
-[ "$backend" = cpu ] || check=(--tol 1e-3) # fp32 on the GPU: HF's yardstick there is 1e-3
-# 16-bit weights: logits within 3e-2, ids identical wherever HF's top-2 margin exceeds our error
-expected=$fixture/${set}expected.jsonl
-if [ "$dtype" != fp32 ]; then
-  check=(--tol 3e-2 --margin-ids)
-  expected=$fixture/${set}expected_${dtype}_weights.jsonl
-fi
+source "$(dirname "$0")/hf_yardstick.sh"
+hf_yardstick "$fixture" "$backend" "$dtype" "$set"
 name=$(basename "$fixture")
 work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_golden_${name}_tp${tp}.XXXXXX")
 trap 'rm -rf "$work"' EXIT

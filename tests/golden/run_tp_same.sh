@@ -29,13 +29,8 @@ ids "$work/tp$tp.jsonl" > "$work/tp$tp.ids"
 differing=$(diff "$work/tp1.ids" "$work/tp$tp.ids" | grep -c '^>' || true)
 [ "$differing" = 0 ] || fail "TP=$tp: $differing requests' output ids differ from TP=1:
 $(diff "$work/tp1.ids" "$work/tp$tp.ids" | head -6)"
-check=(--tol 1e-4)
-[ "$backend" = cpu ] || check=(--tol 1e-3)
-expected=$fixture/expected.jsonl
-if [ "$dtype" != fp32 ]; then
-  check=(--tol 3e-2 --margin-ids)
-  expected=$fixture/expected_${dtype}_weights.jsonl
-fi
+source "$(dirname "$0")/hf_yardstick.sh"
+hf_yardstick "$fixture" "$backend" "$dtype"
 "$build/golden_check" "$expected" "$work/tp$tp.jsonl" "${check[@]}" || fail "TP=$tp differs from HF"
 echo "run_tp_same: $(wc -l < "$work/tp1.ids") requests, TP=1 and TP=$tp, $backend $dtype: $failures failures"
 [ "$failures" = 0 ]

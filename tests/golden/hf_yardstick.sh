@@ -1,0 +1,16 @@
+# HF parity yardstick of a golden run, shared by the fixture scripts: source it, then call
+#   hf_yardstick FIXTURE_DIR BACKEND DTYPE [SET: "" | beam_]
+# It sets `expected` (the HF reference file) and `check` (golden_check's options):
+#   fp32 weights: HF's fp32 outputs, logits within 1e-4 on the CPU and 1e-3 on the GPU;
+#   16-bit weights: HF in fp32 on the same weights rounded to DTYPE, logits within 3e-2, ids
+#   identical wherever HF's top-2 margin exceeds our error (--margin-ids).
+hf_yardstick() {
+  local fixture=$1 backend=$2 dtype=$3 set=${4:-}
+  expected=$fixture/${set}expected.jsonl
+  check=(--tol 1e-4)
+  [ "$backend" = cpu ] || check=(--tol 1e-3)
+  if [ "$dtype" != fp32 ]; then
+    check=(--tol 3e-2 --margin-ids)
+    expected=$fixture/${set}expected_${dtype}_weights.jsonl
+  fi
+}
