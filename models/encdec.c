@@ -44,6 +44,7 @@ struct encdec_model {
      * second time it is seen: the first run, eager, warms kernels and GEMM plans. */
     int graphs_on;
     int joint_gemms;         /* encdec_limits.joint_gemms */
+    float bucket_log_ratio[2]; /* relbias_log_ratio for the decoder (0) and encoder (1) buckets */
     int pending_residual;    /* 1: out holds a sublayer output not yet added to x (take_residual) */
     struct { int n; void *graph; } graphs[GRAPH_SLOTS];
     int next_slot;
@@ -106,6 +107,8 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
     m->graphs_on = lim->graphs && m->be->graphs && comm_graph_capturable(c) &&
                    m->max_self_keys <= 8192 && m->max_cross_keys <= 8192;
     m->joint_gemms = lim->joint_gemms;
+    for (int bidi = 0; bidi < 2; bidi++)
+        m->bucket_log_ratio[bidi] = relbias_log_ratio(bidi, s->rel_buckets, s->rel_max_distance);
     m->max_tokens = max_enc_tokens > max_dec_tokens ? max_enc_tokens : max_dec_tokens;
     m->idx_plan_seq = UINT64_MAX;
     size_t T = (size_t)m->max_tokens;
@@ -338,8 +341,7 @@ static attn_params attn_of(const encdec_model *m, const stack_weights *st,
                          .rel_bias = st ? (lw->rel_bias ? lw->rel_bias : st->rel_bias) : NULL,
                          .rel_ld = m->H_l, .buckets = s->rel_buckets,
                          .max_distance = s->rel_max_distance, .bidirectional = bidirectional,
-                         .bucket_log_ratio = relbias_log_ratio(bidirectional, s->rel_buckets,
-                                                               s->rel_max_distance),
+                         .bucket_log_ratio = m->bucket_log_ratio[bidirectional],
                          .causal = causal};
 }
 
@@ -430,6 +432,13 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
     return ED_OK;
 }
 
+/* (logit, token) pairs from the ranks' vocabulary slices: whether (v, token) ranks before the
+ * best so far (bv, btoken): higher logit, ties to the lower token; btoken < 0 = nothing yet.
+ * The device kernels rank by the same rule within a slice. */
+static int pair_ranks_before(float v, float token, float bv, float btoken) {
+    return btoken < 0 || v > bv || (v == bv && token < btoken);
+}
+
 /* argmax_only plans: each rank's best (logit, token) per row of its vocabulary slice; rank 0
  * keeps the best over ranks (ties to the lower token: lower ranks hold lower tokens). */
 static ed_status argmax_out(encdec_model *m, int n, float *pairs_host, ed_error *err) {
@@ -450,7 +459,7 @@ static ed_status argmax_out(encdec_model *m, int n, float *pairs_host, ed_error 
         const float *best = m->gathered_pairs + 2 * i;
         for (int r = 1; r < m->w->tp_size; r++) {
             const float *c = m->gathered_pairs + (size_t)r * 2 * n + 2 * i;
-            if (c[1] >= 0 && (best[1] < 0 || c[0] > best[0])) best = c;
+            if (c[1] >= 0 && pair_ranks_before(c[0], c[1], best[0], best[1])) best = c;
         }
         pairs_host[2 * i] = best[0];
         pairs_host[2 * i + 1] = best[1];
@@ -500,7 +509,7 @@ static ed_status topk_out(encdec_model *m, int n, int k, float *out_host, ed_err
                 if (next[r] >= k) continue;
                 const float *c = src + ((size_t)r * n + i) * row + 2 + 2 * next[r];
                 if (c[1] < 0) continue;
-                if (best < 0 || c[0] > bv || (c[0] == bv && c[1] < bt)) best = r, bv = c[0], bt = c[1];
+                if (pair_ranks_before(c[0], c[1], bv, bt)) best = r, bv = c[0], bt = c[1];
             }
             if (best >= 0) next[best]++;
             out_host[((size_t)i * k + j) * 2] = best < 0 ? -INFINITY : bv - lse;
