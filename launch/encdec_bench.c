@@ -87,18 +87,18 @@ static double time_step_allreduces(comm *c, const backend *be, size_t floats, in
     enum { WARMUP = 3, ROUNDS = 20 };
     float *buf = be->alloc(floats * sizeof(float));
     ed_error err;
-    double ms = -1.0;
+    double t0 = 0.0;
     int ok = buf != NULL;
     for (int r = 0; ok && r < WARMUP + ROUNDS; r++) {
-        if (r == WARMUP) {
+        if (r == WARMUP) { /* every rank starts the timed rounds together */
             be->synchronize();
             MPI_Barrier(MPI_COMM_WORLD);
-            ms = seconds();
+            t0 = seconds();
         }
         for (int k = 0; ok && k < count; k++) ok = comm_allreduce_sum(c, buf, floats, &err) == ED_OK;
     }
     be->synchronize();
-    ms = ok ? 1e3 * (seconds() - ms) / ROUNDS : -1.0;
+    double ms = ok ? 1e3 * (seconds() - t0) / ROUNDS : -1.0;
     if (buf) be->free(buf);
     return ms;
 }

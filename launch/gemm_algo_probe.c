@@ -102,14 +102,15 @@ int main(int argc, char **argv) {
     int n_shapes = argc > 1 ? argc - 1 : (int)(sizeof defaults / sizeof *defaults);
     static const int ms[] = {1, 32, 64, 128, 256};
     int max_n = 0, max_k = 0;
+    int *ns = malloc(n_shapes * sizeof(int)), *ks = malloc(n_shapes * sizeof(int)); /* N, K */
+    if (!ns || !ks) return 1;
     for (int s = 0; s < n_shapes; s++) {
-        int n = 0, k = 0;
-        if (sscanf(shapes[s], "%d:%d", &n, &k) != 2 || n <= 0 || k <= 0) {
+        if (sscanf(shapes[s], "%d:%d", &ns[s], &ks[s]) != 2 || ns[s] <= 0 || ks[s] <= 0) {
             fprintf(stderr, "gemm_algo_probe: shape '%s' is not N:K\n", shapes[s]);
             return 2;
         }
-        if (n > max_n) max_n = n;
-        if (k > max_k) max_k = k;
+        if (ns[s] > max_n) max_n = ns[s];
+        if (ks[s] > max_k) max_k = ks[s];
     }
     probe p = {.workspace_bytes = 32u << 20};
     int dev = 0, l2 = 0;
@@ -127,10 +128,8 @@ int main(int argc, char **argv) {
     CHECK(cudaMalloc((void **)&p.y, (size_t)256 * max_n * 4));
     CHECK(cudaMemset(p.w, 0, (size_t)max_n * max_k * 2));
     CHECK(cudaMemset(p.x, 0, (size_t)256 * max_k * 2));
-    for (int s = 0; s < n_shapes; s++) {
-        int n = 0, k = 0;
-        sscanf(shapes[s], "%d:%d", &n, &k);
-        for (int i = 0; i < (int)(sizeof ms / sizeof *ms); i++) probe_shape(&p, n, k, ms[i]);
-    }
+    for (int s = 0; s < n_shapes; s++)
+        for (int i = 0; i < (int)(sizeof ms / sizeof *ms); i++) probe_shape(&p, ns[s], ks[s], ms[i]);
+    free(ns), free(ks);
     return 0;
 }
