@@ -129,7 +129,8 @@ int main(int argc, char **argv) {
     CHECK(cudaMemset(p.w, 0, (size_t)max_n * max_k * 2));
     CHECK(cudaMemset(p.x, 0, (size_t)256 * max_k * 2));
     for (int s = 0; s < n_shapes; s++)
-        for (int i = 0; i < (int)(sizeof ms / sizeof *ms); i++) probe_shape(&p, ns[s], ks[s], ms[i]);
+        for (int i = 0; i < (int)(sizeof ms / sizeof *ms); i++)
+            probe_shape(&p, ns[s], ks[s], ms[i]);
     free(ns), free(ks);
     return 0;
 }
