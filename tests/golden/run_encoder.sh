@@ -17,13 +17,8 @@ while read -r line; do
   echo "{\"id\": \"mean-$id\", $ids, \"encode_only\": true, \"pooling\": \"mean\"}"
   echo "{\"id\": \"b64-$id\", $ids, \"encode_only\": true, \"encoder_output_format\": \"base64-f32\"}"
 done < "$fixture/requests.jsonl" > "$work/requests.jsonl"
-cat > "$work/run.yaml" <<YAML
-model: $work/model.h5
-tp: $tp
-max_batch_size: 8
-max_input_len: 64
-max_output_len: 24
-YAML
+source "$(dirname "$0")/golden_lib.sh"
+golden_config "$work/model.h5" cpu fp32 "$tp" > "$work/run.yaml"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ENCDEC_LOG=${ENCDEC_LOG:-warn}
 mpirun --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/run.yaml" \
   --requests "$work/requests.jsonl" --output "$work/responses.jsonl"

@@ -10,24 +10,17 @@ set -euo pipefail
 build=$1 fixture=$2 tp=$3 lm_head=${4:-vocab} set=${5:-} backend=${6:-cpu} dtype=${7:-fp32}
 extra=${8:-}
 [ "$set" = greedy ] && set=
-source "$(dirname "$0")/hf_yardstick.sh"
+source "$(dirname "$0")/golden_lib.sh"
 hf_yardstick "$fixture" "$backend" "$dtype" "$set"
 name=$(basename "$fixture")
 work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_golden_${name}_tp${tp}.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 "$build/encdec_convert" --quiet --hf "$fixture" --out "$work/model.h5"
-cat > "$work/run.yaml" <<YAML
-model: $work/model.h5
-backend: $backend
-dtype: $dtype
-tp: $tp
-lm_head_split: $lm_head
-max_batch_size: 8
-max_input_len: 64
-max_output_len: 24
-requests: $fixture/${set}requests.jsonl
-output: $work/responses.jsonl
-YAML
+{
+  golden_config "$work/model.h5" "$backend" "$dtype" "$tp"
+  printf 'lm_head_split: %s\nrequests: %s\noutput: %s\n' "$lm_head" "$fixture/${set}requests.jsonl" \
+    "$work/responses.jsonl"
+} > "$work/run.yaml"
 [ -z "$extra" ] || echo "${extra%%=*}: ${extra#*=}" >> "$work/run.yaml"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export ENCDEC_LOG=${ENCDEC_LOG:-warn}

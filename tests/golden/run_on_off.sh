@@ -15,6 +15,7 @@ set -euo pipefail
 build=$1 fixture=$2 tp=$3 backend=$4 key=$5 set=${6:-}
 name=on_off
 source "$(dirname "$0")/../test_lib.sh"
+source "$(dirname "$0")/golden_lib.sh"
 "$build/encdec_convert" --quiet --hf "$fixture" --out "$work/model.h5"
 case "$key" in
   device_argmax)
@@ -26,8 +27,7 @@ case "$key" in
   *) echo "run_on_off: unknown KEY $key"; exit 2 ;;
 esac
 for mode in on off; do
-  printf 'model: %s\nbackend: %s\ndtype: fp32\ntp: %s\nmax_batch_size: 8\nmax_input_len: 64\nmax_output_len: 24\n%s: %s\n' \
-    "$work/model.h5" "$backend" "$tp" "$key" "$mode" > "$work/$mode.yaml"
+  { golden_config "$work/model.h5" "$backend" fp32 "$tp"; echo "$key: $mode"; } > "$work/$mode.yaml"
   ENCDEC_LOG=info mpirun --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/$mode.yaml" \
     --requests "$work/requests.jsonl" --output "$work/$mode.jsonl" 2> "$work/$mode.log"
 done

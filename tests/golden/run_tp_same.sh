@@ -8,11 +8,11 @@ set -euo pipefail
 build=$1 fixture=$2 tp=$3 backend=$4 dtype=${5:-fp32}
 name=tp_same
 source "$(dirname "$0")/../test_lib.sh"
+source "$(dirname "$0")/golden_lib.sh"
 export NCCL_NVLS_ENABLE=0
 "$build/encdec_convert" --quiet --hf "$fixture" --out "$work/model.h5"
 for n in 1 "$tp"; do
-  printf 'model: %s\nbackend: %s\ndtype: %s\ntp: %s\nmax_batch_size: 8\nmax_input_len: 64\nmax_output_len: 24\n' \
-    "$work/model.h5" "$backend" "$dtype" "$n" > "$work/tp$n.yaml"
+  golden_config "$work/model.h5" "$backend" "$dtype" "$n" > "$work/tp$n.yaml"
   mpirun --oversubscribe -n "$n" -x NCCL_NVLS_ENABLE "$build/encdec_tp" --config "$work/tp$n.yaml" \
     --requests "$fixture/requests.jsonl" --output "$work/tp$n.jsonl"
 done
@@ -29,7 +29,6 @@ ids "$work/tp$tp.jsonl" > "$work/tp$tp.ids"
 differing=$(diff "$work/tp1.ids" "$work/tp$tp.ids" | grep -c '^>' || true)
 [ "$differing" = 0 ] || fail "TP=$tp: $differing requests' output ids differ from TP=1:
 $(diff "$work/tp1.ids" "$work/tp$tp.ids" | head -6)"
-source "$(dirname "$0")/hf_yardstick.sh"
 hf_yardstick "$fixture" "$backend" "$dtype"
 "$build/golden_check" "$expected" "$work/tp$tp.jsonl" "${check[@]}" || fail "TP=$tp differs from HF"
 echo "run_tp_same: $(wc -l < "$work/tp1.ids") requests, TP=1 and TP=$tp, $backend $dtype: $failures failures"
