@@ -271,7 +271,8 @@ extern "C" void cuda_reserve_decode_split(int entries, int heads, int max_keys, 
     const int ranges = (max_keys + SPLIT_KEYS - 1) / SPLIT_KEYS;
     if (items < 1 || ranges < MIN_RANGES || ranges > MAX_RANGES) return; /* no split launches */
     g_split_fixed = 0;
-    g_split_fixed = reserve_split(items, ranges, d_kv);
+    reserve_split(items, ranges, d_kv);
+    g_split_fixed = 1; /* from now on it never moves (without it, launches run unsplit) */
 }
 
 template <typename T, int VEC, int TPI, bool SPLIT>
