@@ -66,6 +66,9 @@ typedef struct backend_graphs {
     /* Sizes every internal scratch buffer for GEMM inputs of up to n elements now, so that no
      * later op (or a recorded one) allocates. */
     void (*reserve_gemm_input)(size_t n);
+    /* Sizes decoder attention's scratch for steps of up to `entries` entries of `heads` heads
+     * over at most max_keys keys, now (a recorded step must find it in place). */
+    void (*reserve_attention)(int entries, int heads, int max_keys, int d_kv);
 } backend_graphs;
 
 typedef struct backend {

@@ -144,8 +144,13 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
         return ed_fail(err, "cannot allocate %zu bytes of activations for %zu tokens per step",
                        total * sizeof(float), T);
     }
-    if (m->be->graphs) /* GEMM inputs of any step sized now: recorded steps cannot allocate */
+    if (m->be->graphs) { /* scratch of any step sized now: recorded steps cannot allocate */
         m->be->graphs->reserve_gemm_input(T * widest);
+        m->be->graphs->reserve_attention(max_dec_tokens, m->H_l,
+                                         m->max_self_keys > m->max_cross_keys ? m->max_self_keys
+                                                                              : m->max_cross_keys,
+                                         s->d_kv);
+    }
     float *p = m->arena;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         *slots[i] = p;

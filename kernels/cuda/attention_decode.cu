@@ -16,6 +16,12 @@
 //   3. values: the head's d_kv / VEC chunks are split over `lanes` threads, and the item's
 //      TPI / lanes groups of such threads split the keys (four keys in flight per thread); the
 //      groups' partial sums are added through shared memory.
+// Split keys (flash-decoding), for block items whose launch allows over 2 x SPLIT_KEYS keys:
+// each item's keys are cut into ranges of SPLIT_KEYS ([0, 128), [128, 256), ... whatever the
+// launch's bound, so the result does not depend on it), one block per range; each block leaves
+// its range's max, sum and unnormalized output in scratch, and the item's last block to finish
+// (a counter per item) merges them in range order. An item with a single non-empty range gets
+// the bits of the unsplit kernel: the merge weighs it by exp(0) = 1 and the empty ranges by 0.
 #include <cuda_runtime.h>
 #include <float.h>
 
@@ -28,6 +34,9 @@
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 #define THREADS 128
+#define SPLIT_KEYS THREADS /* keys per range of a split item: one per thread */
+#define MIN_RANGES 3       /* fewer ranges than this (bounds up to 256 keys): not split */
+#define MAX_RANGES 64      /* more ranges than this (over 8,192 keys): not split */
 
 /* VEC elements of T from p (aligned to their size), widened to fp32: one load instruction. */
 template <typename T, int VEC>
@@ -59,28 +68,65 @@ __device__ __forceinline__ void item_sync() {
     else __syncwarp();
 }
 
-/* Items of a block: THREADS / TPI consecutive (entry, head) pairs, entry-major.
+/* Split-key scratch of one launch: per (item, range) [max, sum, unnormalized output (d_kv)],
+ * and per item the count of its ranges done (zero between launches: the merging block resets
+ * it). ranges = 0: not split. */
+struct split_scratch {
+    float *part;
+    int *done;
+    int ranges;
+};
+
+/* The merge of item's `ranges` partial results (split_scratch.part) into out, by the item's
+ * last block: the global max M, then sum_r o_r exp(m_r - M) / sum_r l_r exp(m_r - M). */
+__device__ void merge_ranges(const attn_params &p, const split_scratch &sp, int item, int i,
+                             int h, void *out) {
+    const int d_kv = p.d_kv, stride = d_kv + 2;
+    const float *part = sp.part + (size_t)item * sp.ranges * stride;
+    float mx = -FLT_MAX;
+    for (int r = 0; r < sp.ranges; r++) mx = fmaxf(mx, __ldcg(part + (size_t)r * stride));
+    float sum = 0.0f;
+    for (int r = 0; r < sp.ranges; r++)
+        sum += __ldcg(part + (size_t)r * stride + 1) * __expf(__ldcg(part + (size_t)r * stride) - mx);
+    const float inv = 1.0f / sum;
+    for (int d = threadIdx.x; d < d_kv; d += THREADS) {
+        float o = 0.0f;
+        for (int r = 0; r < sp.ranges; r++)
+            o += __ldcg(part + (size_t)r * stride + 2 + d) *
+                 __expf(__ldcg(part + (size_t)r * stride) - mx);
+        store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + d, o * inv);
+    }
+}
+
+/* Items of a block: THREADS / TPI consecutive (entry, head) pairs, entry-major; with SPLIT
+ * (TPI = THREADS), block b is range b % sp.ranges of item b / sp.ranges.
  * Dynamic shared memory per item: the query head (d_kv floats), then the scores (max_keys
- * floats). Static: the value pass's partial sums, THREADS * VEC floats (TPI * VEC per item).
- * Requires d_kv % VEC == 0 and TPI either 32 or THREADS. */
-template <typename T, int VEC, int TPI>
+ * floats; SPLIT_KEYS with SPLIT). Static: the value pass's partial sums, THREADS * VEC floats
+ * (TPI * VEC per item). Requires d_kv % VEC == 0 and TPI either 32 or THREADS. */
+template <typename T, int VEC, int TPI, bool SPLIT>
 __global__ void __launch_bounds__(THREADS)
 decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_append app,
               const int32_t *blocks, const int32_t *table_off, const int32_t *n_k,
-              const int32_t *q_pos) {
+              const int32_t *q_pos, split_scratch sp) {
     extern __shared__ float smem[];
     __shared__ float partial_all[THREADS * VEC];
     const int slot = threadIdx.x / TPI, tid = threadIdx.x % TPI, d_kv = p.d_kv;
-    const int item = blockIdx.x * (THREADS / TPI) + slot;
+    const int item = SPLIT ? blockIdx.x / sp.ranges : blockIdx.x * (THREADS / TPI) + slot;
     if (item >= n * p.heads) return; /* a whole item (warp) leaves: no barrier is shared */
     const int i = item / p.heads, h = item % p.heads;
-    float *qh = smem + (size_t)slot * (d_kv + p.max_keys), *scores = qh + d_kv;
+    const int score_cap = SPLIT ? SPLIT_KEYS : p.max_keys;
+    float *qh = smem + (size_t)slot * (d_kv + score_cap), *scores = qh + d_kv;
     float *partial = partial_all + slot * TPI * VEC;
     const int32_t *table = blocks + table_off[i];
     const int qpos = q_pos[i];
-    const int n_vis = p.causal ? min(qpos + 1, n_k[i]) : n_k[i];
+    const int n_all = p.causal ? min(qpos + 1, n_k[i]) : n_k[i];
+    /* This block's keys [j0, j0 + n_vis); scores[j] is key j0 + j. */
+    const int j0 = SPLIT ? (int)(blockIdx.x % sp.ranges) * SPLIT_KEYS : 0;
+    const int n_vis = SPLIT ? max(0, min(SPLIT_KEYS, n_all - j0)) : n_all;
     const size_t q_ld = p.q_ld ? p.q_ld : p.row;
-    if (app.k) { /* this entry's new K/V, this head's slice: read back below like any key */
+    /* This entry's new K/V, this head's slice, by the block whose keys hold it: read back below
+     * like any key. */
+    if (app.k && (!SPLIT || (qpos >= j0 && qpos < j0 + SPLIT_KEYS))) {
         const size_t at = paged_row(kv, table, qpos) + (size_t)h * d_kv;
         const size_t src = (size_t)i * app.ld + (size_t)h * d_kv;
         for (int d = tid; d < d_kv; d += TPI) {
@@ -94,7 +140,7 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
 
     float mx = -FLT_MAX;
     for (int j = tid; j < n_vis; j += TPI) {
-        const T *kr = kh + paged_row(kv, table, j);
+        const T *kr = kh + paged_row(kv, table, j0 + j);
         float s = 0.0f;
 #pragma unroll 8
         for (int c = 0; c < d_kv; c += VEC) {
@@ -105,7 +151,7 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
         }
         s *= p.scale;
         if (p.rel_bias)
-            s += p.rel_bias[(size_t)relbias_bucket_with(j - qpos, p.bidirectional, p.buckets,
+            s += p.rel_bias[(size_t)relbias_bucket_with(j0 + j - qpos, p.bidirectional, p.buckets,
                                                         p.bucket_log_ratio) * p.rel_ld + h];
         scores[j] = s;
         mx = fmaxf(mx, s);
@@ -118,7 +164,10 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
         sum += e;
     }
     sum = item_reduce<TPI>(sum, 0); /* also publishes the exponentials */
-    const float inv = 1.0f / sum;
+    const float inv = SPLIT ? 1.0f : 1.0f / sum; /* split: the merge normalizes */
+    float *mine = SPLIT ? sp.part + ((size_t)item * sp.ranges + blockIdx.x % sp.ranges) * (d_kv + 2)
+                        : NULL;
+    if (SPLIT && tid == 0) mine[0] = mx, mine[1] = sum;
 
     const int chunks = d_kv / VEC, lanes = min(chunks, TPI), groups = TPI / lanes;
     const int g = tid / lanes, lane = tid % lanes, width = lanes * VEC;
@@ -132,10 +181,10 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
             int j = g;
             for (; j + 3 * groups < n_vis; j += 4 * groups) {
                 float v0[VEC], v1[VEC], v2[VEC], v3[VEC];
-                load_widened<T, VEC>(vc + paged_row(kv, table, j), v0);
-                load_widened<T, VEC>(vc + paged_row(kv, table, j + groups), v1);
-                load_widened<T, VEC>(vc + paged_row(kv, table, j + 2 * groups), v2);
-                load_widened<T, VEC>(vc + paged_row(kv, table, j + 3 * groups), v3);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j), v0);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + groups), v1);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + 2 * groups), v2);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + 3 * groups), v3);
                 const float p0 = scores[j], p1 = scores[j + groups];
                 const float p2 = scores[j + 2 * groups], p3 = scores[j + 3 * groups];
 #pragma unroll
@@ -143,7 +192,7 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
             }
             for (; j < n_vis; j += groups) {
                 float v0[VEC];
-                load_widened<T, VEC>(vc + paged_row(kv, table, j), v0);
+                load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j), v0);
 #pragma unroll
                 for (int u = 0; u < VEC; u++) acc[u] += scores[j] * v0[u];
             }
@@ -155,10 +204,23 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
         for (int e = tid; e < width && c0 * VEC + e < d_kv; e += TPI) {
             float o = 0.0f;
             for (int k = 0; k < groups; k++) o += partial[k * width + e];
-            store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + c0 * VEC + e, o * inv);
+            if (SPLIT) mine[2 + c0 * VEC + e] = o;
+            else store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + c0 * VEC + e, o * inv);
         }
         item_sync<TPI>(); /* partial is reused by the next pass */
     }
+    if (!SPLIT) return;
+    /* The last of the item's blocks merges: every block's writes are made visible device-wide
+     * before it counts itself done. */
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(&sp.done[item], 1) == sp.ranges - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    merge_ranges(p, sp, item, i, h, out);
+    if (threadIdx.x == 0) sp.done[item] = 0;
 }
 
 /* Threads per item: a warp when there are at least DECODE_WARP_ITEMS (entry, head) items and
@@ -169,31 +231,91 @@ static int decode_tpi(int items, size_t warp_smem_bytes) {
     return items >= DECODE_WARP_ITEMS && warp_smem_bytes <= 48 * 1024 ? 32 : THREADS;
 }
 
-template <typename T, int VEC, int TPI>
+/* Scratch of split launches. Reserved once by cuda_reserve_decode_split for the model's bounds
+ * (recorded graphs keep its address, so it never moves after that: a launch past the reserve
+ * runs unsplit); without a reserve (direct callers such as tests) it grows on demand, never
+ * while a graph is recorded. */
+static split_scratch g_split;
+static size_t g_split_items, g_split_floats;
+static int g_split_fixed;
+
+/* Scratch for `items` items of `ranges` ranges each; 0 when it cannot be had (then the launch
+ * is not split). */
+static int reserve_split(int items, int ranges, int d_kv) {
+    size_t floats = (size_t)items * ranges * (d_kv + 2);
+    if (items <= (int)g_split_items && floats <= g_split_floats) return 1;
+    if (g_split_fixed) return 0;
+    cudaStreamCaptureStatus cap;
+    if (cudaStreamIsCapturing(STREAM, &cap) != cudaSuccess || cap != cudaStreamCaptureStatusNone)
+        return 0;
+    cudaStreamSynchronize(STREAM); /* queued launches may still use the old scratch */
+    cudaFree(g_split.part);
+    cudaFree(g_split.done);
+    g_split = split_scratch{NULL, NULL, 0};
+    g_split_items = g_split_floats = 0;
+    if (cudaMalloc(&g_split.part, floats * sizeof(float)) != cudaSuccess ||
+        cudaMalloc(&g_split.done, (size_t)items * sizeof(int)) != cudaSuccess ||
+        cudaMemset(g_split.done, 0, (size_t)items * sizeof(int)) != cudaSuccess) {
+        cudaGetLastError(); /* cleared: the launch runs unsplit */
+        cudaFree(g_split.part);
+        cudaFree(g_split.done);
+        g_split = split_scratch{NULL, NULL, 0};
+        return 0;
+    }
+    g_split_items = items, g_split_floats = floats;
+    return 1;
+}
+
+extern "C" void cuda_reserve_decode_split(int entries, int heads, int max_keys, int d_kv) {
+    const int items = entries * heads < DECODE_WARP_ITEMS ? entries * heads : DECODE_WARP_ITEMS - 1;
+    const int ranges = (max_keys + SPLIT_KEYS - 1) / SPLIT_KEYS;
+    if (items < 1 || ranges < MIN_RANGES || ranges > MAX_RANGES) return; /* no split launches */
+    g_split_fixed = 0;
+    reserve_split(items, ranges, d_kv);
+    g_split_fixed = 1; /* from now on it never moves (without it, launches run unsplit) */
+}
+
+template <typename T, int VEC, int TPI, bool SPLIT>
 static void launch_decode_items(const attn_params *p, const float *q, void *out, int n,
                                 const kv_layout *kv, const kv_append *app, const int32_t *blocks,
-                                const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
+                                const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos,
+                                split_scratch sp) {
     const int per_block = THREADS / TPI;
     attn_params pk = *p;
     if (pk.max_keys < 1) pk.max_keys = 1;
-    size_t bytes = (size_t)per_block * (pk.d_kv + pk.max_keys) * sizeof(float);
-    prepare_smem(decode_kernel<T, VEC, TPI>, bytes);
-    const int items = n * pk.heads, grid = (items + per_block - 1) / per_block;
+    size_t bytes = (size_t)per_block * (pk.d_kv + (SPLIT ? SPLIT_KEYS : pk.max_keys)) * sizeof(float);
+    prepare_smem(decode_kernel<T, VEC, TPI, SPLIT>, bytes);
+    const int items = n * pk.heads;
+    const int grid = SPLIT ? items * sp.ranges : (items + per_block - 1) / per_block;
     kv_append none = {NULL, NULL, 0};
-    decode_kernel<T, VEC, TPI><<<grid, THREADS, bytes, STREAM>>>(
-        pk, n, q, out, *kv, app ? *app : none, blocks, table_off, n_k, q_pos);
+    decode_kernel<T, VEC, TPI, SPLIT><<<grid, THREADS, bytes, STREAM>>>(
+        pk, n, q, out, *kv, app ? *app : none, blocks, table_off, n_k, q_pos, sp);
 }
 
+/* Warp items for large steps (decode_tpi); block items split into MIN_RANGES to MAX_RANGES key
+ * ranges when the launch's bound needs that many; else block items over all keys. */
 template <typename T, int VEC>
 static void launch_decode(const attn_params *p, const float *q, void *out, int n,
                           const kv_layout *kv, const kv_append *app, const int32_t *blocks,
                           const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
-    size_t warp_bytes = (size_t)(THREADS / 32) * (p->d_kv + (p->max_keys > 0 ? p->max_keys : 1)) *
-                        sizeof(float);
-    if (decode_tpi(n * p->heads, warp_bytes) == 32)
-        launch_decode_items<T, VEC, 32>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
-    else
-        launch_decode_items<T, VEC, THREADS>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
+    const int items = n * p->heads, max_keys = p->max_keys > 0 ? p->max_keys : 1;
+    size_t warp_bytes = (size_t)(THREADS / 32) * (p->d_kv + max_keys) * sizeof(float);
+    const split_scratch unsplit = {NULL, NULL, 0};
+    if (decode_tpi(items, warp_bytes) == 32) {
+        launch_decode_items<T, VEC, 32, false>(p, q, out, n, kv, app, blocks, table_off, n_k,
+                                               q_pos, unsplit);
+        return;
+    }
+    const int ranges = (max_keys + SPLIT_KEYS - 1) / SPLIT_KEYS;
+    if (ranges >= MIN_RANGES && ranges <= MAX_RANGES && reserve_split(items, ranges, p->d_kv)) {
+        split_scratch sp = g_split;
+        sp.ranges = ranges;
+        launch_decode_items<T, VEC, THREADS, true>(p, q, out, n, kv, app, blocks, table_off, n_k,
+                                                   q_pos, sp);
+        return;
+    }
+    launch_decode_items<T, VEC, THREADS, false>(p, q, out, n, kv, app, blocks, table_off, n_k,
+                                                q_pos, unsplit);
 }
 
 /* 16-byte loads when d_kv allows them, else loads of one fp32 or two 16-bit elements (an odd

@@ -86,6 +86,7 @@ static const backend_graphs cuda_graphs = {
     .launch = graph_launch,
     .destroy = graph_destroy,
     .reserve_gemm_input = cuda_reserve_gemm_input,
+    .reserve_attention = cuda_reserve_decode_split,
 };
 
 const backend backend_cuda = {

@@ -48,6 +48,9 @@ int cuda_attention_prefill_tf32(const attn_params *p, const float *q, const floa
 void cuda_attention_paged(const attn_params *p, const float *q, void *out, int n,
                           const kv_layout *kv, const kv_append *append, const int32_t *blocks,
                           const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos);
+/* Decode attention's split-key scratch for steps of up to `entries` entries of `heads` heads
+ * over at most max_keys keys, allocated now and kept (recorded graphs hold its address). */
+void cuda_reserve_decode_split(int entries, int heads, int max_keys, int d_kv);
 void cuda_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
                      const int32_t *blocks, const int32_t *table_off, const int32_t *pos);
 
