@@ -3,13 +3,15 @@
  * from memory: every timed run follows a write over twice the L2 cache). The shapes are those of
  * kernels/cuda/gemm.cu's matmul_wt: y[m, n] = x[m, k] w[n, k]^T, w and x bf16, y fp32, fp32
  * accumulation. GPU only.
- *   gemm_algo_probe [N:K ...]       (default: t5-base's and flan-t5-xl's decoder shapes)
+ *   gemm_algo_probe [--split-k] [N:K ...]   (default: t5-base's and flan-t5-xl's decoder shapes)
  * Prints per shape and m in {1, 32, 64, 128, 256}: the first candidate's median time, the best
- * candidate's, and the bytes each reads and writes over that time. */
+ * candidate's, and the bytes each reads and writes over that time; with --split-k also the best
+ * of every candidate re-run with its K split 1-16 ways. */
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { CANDIDATES = 16, RUNS = 15 };
 
@@ -29,6 +31,7 @@ typedef struct probe {
     void *workspace, *flush, *w, *x;
     float *y;
     size_t workspace_bytes, flush_bytes;
+    int sweep_split_k; /* --split-k: also sweep each candidate's K split */
 } probe;
 
 static int by_value(const void *a, const void *b) {
@@ -54,6 +57,41 @@ static float time_algo(probe *p, cublasLtMatmulDesc_t d, cublasLtMatrixLayout_t 
     }
     qsort(t, RUNS, sizeof(float), by_value);
     return 1000.0f * t[RUNS / 2];
+}
+
+/* The fastest of the first candidates each re-run with its K split in SPLITS ways under each
+ * reduction scheme it accepts (cublasLtMatmulAlgoCheck); microseconds, and the winner's
+ * candidate index, split and scheme through the pointers. */
+static float sweep_split_k(probe *p, cublasLtMatmulDesc_t d, cublasLtMatrixLayout_t a,
+                           cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
+                           const cublasLtMatmulHeuristicResult_t *res, int found, int *cand,
+                           int *split, int *scheme) {
+    static const int32_t splits[] = {1, 2, 3, 4, 6, 8, 12, 16};
+    static const uint32_t schemes[] = {CUBLASLT_REDUCTION_SCHEME_INPLACE,
+                                       CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE,
+                                       CUBLASLT_REDUCTION_SCHEME_OUTPUT_TYPE};
+    float best = -1.0f;
+    for (int i = 0; i < found; i++) {
+        if (res[i].state != CUBLAS_STATUS_SUCCESS) continue;
+        for (int s = 0; s < (int)(sizeof splits / sizeof *splits); s++)
+            for (int r = 0; r < (int)(sizeof schemes / sizeof *schemes); r++) {
+                cublasLtMatmulAlgo_t algo = res[i].algo;
+                uint32_t sch = splits[s] == 1 ? CUBLASLT_REDUCTION_SCHEME_NONE : schemes[r];
+                if (splits[s] == 1 && r) continue;
+                cublasLtMatmulHeuristicResult_t check;
+                if (cublasLtMatmulAlgoConfigSetAttribute(&algo, CUBLASLT_ALGO_CONFIG_SPLITK_NUM,
+                                                         &splits[s], sizeof splits[s]) ||
+                    cublasLtMatmulAlgoConfigSetAttribute(
+                        &algo, CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME, &sch, sizeof sch) ||
+                    cublasLtMatmulAlgoCheck(p->lt, d, a, b, c, c, &algo, &check) ||
+                    check.workspaceSize > p->workspace_bytes)
+                    continue;
+                float us = time_algo(p, d, a, b, c, &algo);
+                if (us >= 0.0f && (best < 0.0f || us < best))
+                    best = us, *cand = i, *split = splits[s], *scheme = (int)sch;
+            }
+    }
+    return best;
 }
 
 static void probe_shape(probe *p, int n, int k, int m) {
@@ -82,6 +120,12 @@ static void probe_shape(probe *p, int n, int k, int m) {
         if (us >= 0.0f && (best < 0.0f || us < best)) best = us, best_i = i;
     }
     double bytes = 2.0 * n * k + 2.0 * m * k + 4.0 * m * n;
+    if (p->sweep_split_k && best_i >= 0) {
+        int split = 0, scheme = 0, cand = -1;
+        float swept = sweep_split_k(p, d, a, b, c, res, found, &cand, &split, &scheme);
+        printf("n=%5d k=%5d m=%3d split-k sweep: best %8.2f us (%5.0f GB/s) candidate #%d "
+               "split %d scheme %d\n", n, k, m, swept, bytes / swept / 1e3, cand, split, scheme);
+    }
     printf("n=%5d k=%5d m=%3d candidates=%2d first %8.2f us (%5.0f GB/s)  best #%d %8.2f us "
            "(%5.0f GB/s)\n", n, k, m, found, first, bytes / first / 1e3, best_i, best,
            bytes / best / 1e3);
@@ -98,6 +142,8 @@ int main(int argc, char **argv) {
     static const char *defaults[] = {"2304:768", "768:768", "3072:768", "768:3072", "32128:768",
                                      "6144:2048", "2048:2048", "10240:2048", "2048:5120",
                                      "32128:2048"};
+    int sweep = argc > 1 && !strcmp(argv[1], "--split-k");
+    argc -= sweep, argv += sweep;
     const char **shapes = argc > 1 ? (const char **)argv + 1 : defaults;
     int n_shapes = argc > 1 ? argc - 1 : (int)(sizeof defaults / sizeof *defaults);
     static const int ms[] = {1, 32, 64, 128, 256};
@@ -112,7 +158,7 @@ int main(int argc, char **argv) {
         if (ns[s] > max_n) max_n = ns[s];
         if (ks[s] > max_k) max_k = ks[s];
     }
-    probe p = {.workspace_bytes = 32u << 20};
+    probe p = {.workspace_bytes = 32u << 20, .sweep_split_k = sweep};
     int dev = 0, l2 = 0;
     CHECK(cudaGetDevice(&dev));
     CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev));
