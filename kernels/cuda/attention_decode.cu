@@ -38,6 +38,9 @@
 #define MIN_RANGES 3       /* fewer ranges than this (bounds up to 256 keys): not split */
 #define MAX_RANGES 64      /* more ranges than this (over 8,192 keys): not split */
 #define SHARE_MAX 4        /* entries per item over a shared table (kv_share) */
+#ifndef SHARE_WARP_ITEMS
+#define SHARE_WARP_ITEMS DECODE_WARP_ITEMS /* shared-table items from which warps take them */
+#endif
 
 /* VEC elements of T from p (aligned to their size), widened to fp32: one load instruction. */
 template <typename T, int VEC>
@@ -53,13 +56,18 @@ __device__ __forceinline__ size_t paged_row(const kv_layout &kv, const int32_t *
     return (size_t)table[j / kv.block_size] * kv.block_stride + (size_t)(j % kv.block_size) * kv.row;
 }
 
-/* Max or sum over the TPI threads of one item, returned to all of them; shared-memory writes the
- * item's threads made before it are visible to all of them after it. */
-template <int TPI>
-__device__ __forceinline__ float item_reduce(float v, int is_max) {
-    if (TPI == THREADS) return block_reduce<THREADS>(v, is_max);
+/* Max or sum over the TPI threads of one item, for each of G values at once (one barrier pair
+ * for all of them over a block), returned to all of them; shared-memory writes the item's
+ * threads made before it are visible to all of them after it. */
+template <int TPI, int G>
+__device__ __forceinline__ void item_reduce_all(float (&v)[G], int is_max) {
+    if (TPI == THREADS) {
+        block_reduce_n<THREADS, G>(v, is_max);
+        return;
+    }
     __syncwarp();
-    return warp_reduce(v, is_max);
+#pragma unroll
+    for (int e = 0; e < G; e++) v[e] = warp_reduce(v[e], is_max);
 }
 
 /* A barrier over the TPI threads of one item. */
@@ -196,8 +204,9 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
         }
     }
     float sum[G], inv[G];
+    item_reduce_all<TPI, G>(mx, 1);
 #pragma unroll
-    for (int e = 0; e < G; e++) mx[e] = item_reduce<TPI>(mx[e], 1), sum[e] = 0.0f;
+    for (int e = 0; e < G; e++) sum[e] = 0.0f;
     for (int j = tid; j < n_vis; j += TPI)
 #pragma unroll
         for (int e = 0; e < G; e++) {
@@ -205,11 +214,9 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
             scores[e * score_cap + j] = x;
             sum[e] += x;
         }
+    item_reduce_all<TPI, G>(sum, 0); /* also publishes the exponentials */
 #pragma unroll
-    for (int e = 0; e < G; e++) { /* the last reduction also publishes the exponentials */
-        sum[e] = item_reduce<TPI>(sum[e], 0);
-        inv[e] = SPLIT ? 1.0f : 1.0f / sum[e]; /* split: the merge normalizes */
-    }
+    for (int e = 0; e < G; e++) inv[e] = SPLIT ? 1.0f : 1.0f / sum[e]; /* split: the merge normalizes */
     float *mine = SPLIT ? sp.part + ((size_t)item * sp.ranges + blockIdx.x % sp.ranges) * (d_kv + 2)
                         : NULL;
     if (SPLIT && tid == 0) mine[0] = mx[0], mine[1] = sum[0];
@@ -369,7 +376,7 @@ static void launch_decode(const attn_params *p, const float *q, void *out, int n
     if (p->kv_share > 1 && !app && !p->causal && !p->rel_bias) {
         const int share = p->kv_share < SHARE_MAX ? p->kv_share : SHARE_MAX;
         const int led = (n + share - 1) / share * p->heads;
-        if (decode_tpi(led, (THREADS / 32) * SHARE_MAX * item_bytes) == 32)
+        if (led >= SHARE_WARP_ITEMS && (THREADS / 32) * SHARE_MAX * item_bytes <= 48 * 1024)
             launch_decode_items<T, VEC, 32, false, SHARE_MAX>(p, q, out, n, kv, app, blocks,
                                                               table_off, n_k, q_pos, unsplit);
         else
