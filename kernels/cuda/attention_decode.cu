@@ -38,9 +38,6 @@
 #define MIN_RANGES 3       /* fewer ranges than this (bounds up to 256 keys): not split */
 #define MAX_RANGES 64      /* more ranges than this (over 8,192 keys): not split */
 #define SHARE_MAX 4        /* entries per item over a shared table (kv_share) */
-#ifndef SHARE_WARP_ITEMS
-#define SHARE_WARP_ITEMS DECODE_WARP_ITEMS /* shared-table items from which warps take them */
-#endif
 
 /* VEC elements of T from p (aligned to their size), widened to fp32: one load instruction. */
 template <typename T, int VEC>
@@ -376,7 +373,7 @@ static void launch_decode(const attn_params *p, const float *q, void *out, int n
     if (p->kv_share > 1 && !app && !p->causal && !p->rel_bias) {
         const int share = p->kv_share < SHARE_MAX ? p->kv_share : SHARE_MAX;
         const int led = (n + share - 1) / share * p->heads;
-        if (led >= SHARE_WARP_ITEMS && (THREADS / 32) * SHARE_MAX * item_bytes <= 48 * 1024)
+        if (decode_tpi(led, (THREADS / 32) * SHARE_MAX * item_bytes) == 32)
             launch_decode_items<T, VEC, 32, false, SHARE_MAX>(p, q, out, n, kv, app, blocks,
                                                               table_off, n_k, q_pos, unsplit);
         else
