@@ -33,6 +33,10 @@ typedef struct attn_params {
     int out_type;          /* out's dtype: fp32 (0), or the 16-bit weight dtype: out is then the
                             * input of the output projection, rounded as matmul_wt rounds */
     int q_ld;              /* attention_paged: floats between query rows; 0 = row (prefill: 0) */
+    int kv_share;          /* attention_paged: the longest run of consecutive entries with the
+                            * same table offset and key count (the beams of one request over
+                            * its cross K/V); above 1 the backend may compute such entries
+                            * together, reading each key once for all of them. 0 or 1: none */
 } attn_params;
 
 /* Rows a decoder step appends to the self-attention pool inside attention_paged, before the

@@ -229,7 +229,7 @@ int main(int argc, char **argv) {
                "\"decode_steps\": %ld, \"argmax_steps\": %ld, \"output_tokens_per_s\": %.1f, \"wall_s\": %.3f, "
                "\"peak_host_rss_mb\": %.1f, \"device_mem_mb\": %.1f, \"encode_only\": %d, "
                "\"encoder_tokens_per_s\": %.1f, \"allreduce_ms_per_step\": %.3f, "
-               "\"allreduce_share\": %.3f}\n",
+               "\"allreduce_share\": %.3f, \"host_ms_per_step\": %.3f}\n",
                a.name, a.backend, dtype, size, a.lm_head, a.batch, a.input_len, a.input_min,
                a.output_len,
                r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps, r.argmax_steps,
@@ -237,7 +237,8 @@ int main(int argc, char **argv) {
                                               : 0.0,
                r.wall_s, ru.ru_maxrss / 1024.0,
                device_mb, a.encode_only, r.encode_s > 0 ? r.encoder_tokens / r.encode_s : 0.0,
-               allreduce_ms, step_ms > 0 && allreduce_ms > 0 ? allreduce_ms / step_ms : 0.0);
+               allreduce_ms, step_ms > 0 && allreduce_ms > 0 ? allreduce_ms / step_ms : 0.0,
+               r.decode_steps ? 1e3 * r.host_s / r.decode_steps : 0.0);
         remove(req_path);
         remove(out_path);
     }

@@ -7,6 +7,7 @@
  * Prints per shape and m in {1, 32, 64, 128, 256}: the first candidate's median time, the best
  * candidate's, and the bytes each reads and writes over that time; with --split-k also the best
  * of every candidate re-run with its K split 1-16 ways. */
+#include <cublas_v2.h>
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@ typedef struct probe {
     float *y;
     size_t workspace_bytes, flush_bytes;
     int sweep_split_k; /* --split-k: also sweep each candidate's K split */
+    cublasHandle_t blas;
+    int split_configs_run; /* split (> 1) configurations that ran, per shape */ /* also timed: cublasGemmEx's own choice for the same product */
 } probe;
 
 static int by_value(const void *a, const void *b) {
@@ -87,11 +90,30 @@ static float sweep_split_k(probe *p, cublasLtMatmulDesc_t d, cublasLtMatrixLayou
                     check.workspaceSize > p->workspace_bytes)
                     continue;
                 float us = time_algo(p, d, a, b, c, &algo);
+                if (us >= 0.0f && splits[s] > 1) p->split_configs_run++;
                 if (us >= 0.0f && (best < 0.0f || us < best))
                     best = us, *cand = i, *split = splits[s], *scheme = (int)sch;
             }
     }
     return best;
+}
+
+/* Median microseconds of cublasGemmEx (its default algorithm choice) for the same product. */
+static float time_gemm_ex(probe *p, int n, int k, int m) {
+    float t[RUNS], alpha = 1.0f, beta = 0.0f;
+    for (int r = -1; r < RUNS; r++) {
+        CHECK(cudaMemsetAsync(p->flush, r & 0xff, p->flush_bytes, p->stream));
+        CHECK(cudaEventRecord(p->t0, p->stream));
+        if (cublasGemmEx(p->blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &alpha, p->w, CUDA_R_16BF, k,
+                         p->x, CUDA_R_16BF, k, &beta, p->y, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
+                         CUBLAS_GEMM_DEFAULT) != CUBLAS_STATUS_SUCCESS)
+            return -1.0f;
+        CHECK(cudaEventRecord(p->t1, p->stream));
+        CHECK(cudaEventSynchronize(p->t1));
+        if (r >= 0) CHECK(cudaEventElapsedTime(&t[r], p->t0, p->t1));
+    }
+    qsort(t, RUNS, sizeof(float), by_value);
+    return 1000.0f * t[RUNS / 2];
 }
 
 static void probe_shape(probe *p, int n, int k, int m) {
@@ -122,13 +144,16 @@ static void probe_shape(probe *p, int n, int k, int m) {
     double bytes = 2.0 * n * k + 2.0 * m * k + 4.0 * m * n;
     if (p->sweep_split_k && best_i >= 0) {
         int split = 0, scheme = 0, cand = -1;
+        p->split_configs_run = 0;
         float swept = sweep_split_k(p, d, a, b, c, res, found, &cand, &split, &scheme);
         printf("n=%5d k=%5d m=%3d split-k sweep: best %8.2f us (%5.0f GB/s) candidate #%d "
-               "split %d scheme %d\n", n, k, m, swept, bytes / swept / 1e3, cand, split, scheme);
+               "split %d scheme %d (%d split configurations ran)\n", n, k, m, swept,
+               bytes / swept / 1e3, cand, split, scheme, p->split_configs_run);
     }
+    float ex = time_gemm_ex(p, n, k, m);
     printf("n=%5d k=%5d m=%3d candidates=%2d first %8.2f us (%5.0f GB/s)  best #%d %8.2f us "
-           "(%5.0f GB/s)\n", n, k, m, found, first, bytes / first / 1e3, best_i, best,
-           bytes / best / 1e3);
+           "(%5.0f GB/s)  cublasGemmEx %8.2f us (%5.0f GB/s)\n", n, k, m, found, first,
+           bytes / first / 1e3, best_i, best, bytes / best / 1e3, ex, bytes / ex / 1e3);
     cublasLtMatmulPreferenceDestroy(pref);
     cublasLtMatrixLayoutDestroy(a);
     cublasLtMatrixLayoutDestroy(b);
@@ -165,6 +190,8 @@ int main(int argc, char **argv) {
     p.flush_bytes = 2 * (size_t)l2;
     CHECK(cublasLtCreate(&p.lt));
     CHECK(cudaStreamCreate(&p.stream));
+    CHECK(cublasCreate(&p.blas));
+    CHECK(cublasSetStream(p.blas, p.stream));
     CHECK(cudaEventCreate(&p.t0));
     CHECK(cudaEventCreate(&p.t1));
     CHECK(cudaMalloc(&p.workspace, p.workspace_bytes));

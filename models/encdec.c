@@ -8,6 +8,7 @@
 #include "models/relbias.h"
 
 #define GRAPH_SLOTS 64
+#define RUN_KEYS 17 /* graph keys per batch size: cross runs 0..15, and 16 for 16 or more */
 #define PAIR_ROW (2 + 2 * STEP_PLAN_TOPK_MAX) /* floats per row of the pair buffers, at most */
 
 struct encdec_model {
@@ -40,15 +41,16 @@ struct encdec_model {
     uint64_t idx_plan_seq;   /* plan whose indices are uploaded; UINT64_MAX = none */
     int max_blocks, max_enc;
     int max_self_keys, max_cross_keys; /* attention scratch bounds of recorded steps */
-    /* Recorded decoder steps, one per batch size n (graphs on only). A size is recorded the
-     * second time it is seen: the first run, eager, warms kernels and GEMM plans. */
+    /* Recorded decoder steps, one per batch size n and cross run (graphs on only). A pair is
+     * recorded the second time it is seen: the first run, eager, warms kernels and GEMM plans. */
     int graphs_on;
     int joint_gemms;         /* encdec_limits.joint_gemms */
     float bucket_log_ratio[2]; /* relbias_log_ratio for the decoder (0) and encoder (1) buckets */
     int pending_residual;    /* 1: out holds a sublayer output not yet added to x (take_residual) */
-    struct { int n; void *graph; } graphs[GRAPH_SLOTS];
+    int cross_run;           /* the plan's longest run of entries over one cross table (beams) */
+    struct { int n, run; void *graph; } graphs[GRAPH_SLOTS]; /* per (n, run key) */
     int next_slot;
-    unsigned char *seen;     /* [max_dec + 1] batch sizes already run eagerly */
+    unsigned char *seen;     /* [max_dec + 1][RUN_KEYS] (n, run key) pairs already run eagerly */
     long graph_replays, graph_captures;
 };
 
@@ -136,7 +138,7 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
     m->idx_len = il.dec_pe + (size_t)max_dec_tokens;
     m->h_idx = malloc(m->idx_len * sizeof(int32_t));
     m->d_idx = m->be->alloc(m->idx_len * sizeof(int32_t));
-    m->seen = calloc((size_t)max_dec_tokens + 1, 1);
+    m->seen = calloc(((size_t)max_dec_tokens + 1) * RUN_KEYS, 1);
     if (!m->arena || !m->h_idx || !m->seen || !m->d_idx || !m->host_pairs ||
         !m->gathered_pairs ||
         (w->vocab_parallel && (!m->host_logits || !m->gather_staging))) {
@@ -366,6 +368,13 @@ static void upload_indices(encdec_model *m, const step_plan *p) {
             h[l.enc_pe + p->enc[e].ids_offset + t] = t + m->s->pos_offset;
         }
     }
+    m->cross_run = 0;
+    for (int i = 0, run = 0; i < p->n_decode; i++) {
+        const plan_decode *d = &p->dec[i], *prev = i ? &p->dec[i - 1] : NULL;
+        run = prev && prev->cross_blocks == d->cross_blocks && prev->cross_len == d->cross_len
+                  ? run + 1 : 1;
+        if (run > m->cross_run) m->cross_run = run;
+    }
     for (int i = 0; i < p->n_decode; i++) {
         h[l.self_tab + i] = p->dec[i].self_blocks;
         h[l.cross_tab + i] = p->dec[i].cross_blocks;
@@ -566,6 +575,7 @@ static ed_status decoder_body(encdec_model *m, kv_store *kv, int n, int max_self
         kv_layout cross = kv_store_layout(kv, KV_CROSS, l);
         attn_params cp = attn_of(m, NULL, lw, 0, 0);
         cp.max_keys = max_cross;
+        cp.kv_share = m->cross_run; /* beams of a request: one read of its cross K/V */
         cp.out_type = att.ytype;
         be->attention_paged(&cp, m->q, att.y, n, &cross, NULL, ib, m->d_idx + il.cross_tab,
                             m->d_idx + il.cross_nk, m->d_idx + il.pos);
@@ -585,15 +595,17 @@ static ed_status run_decoder_body(encdec_model *m, kv_store *kv, int n, int max_
     if (!m->graphs_on || max_self > m->max_self_keys || max_cross > m->max_cross_keys)
         return decoder_body(m, kv, n, max_self, max_cross, err);
     const backend_graphs *g = m->be->graphs;
+    /* The cross-attention launch depends on the plan's runs of shared cross tables too. */
+    const int run = m->cross_run < RUN_KEYS ? m->cross_run : RUN_KEYS - 1;
     for (int i = 0; i < GRAPH_SLOTS; i++)
-        if (m->graphs[i].graph && m->graphs[i].n == n) {
+        if (m->graphs[i].graph && m->graphs[i].n == n && m->graphs[i].run == run) {
             g->launch(m->graphs[i].graph);
             m->graph_replays++;
             return ED_OK;
         }
     /* Fixed bounds, so that the eager run and the recording launch identical kernels. */
-    if (!m->seen[n]) {
-        m->seen[n] = 1;
+    if (!m->seen[(size_t)n * RUN_KEYS + run]) {
+        m->seen[(size_t)n * RUN_KEYS + run] = 1;
         return decoder_body(m, kv, n, m->max_self_keys, m->max_cross_keys, err);
     }
     g->begin();
@@ -611,6 +623,7 @@ static ed_status run_decoder_body(encdec_model *m, kv_store *kv, int n, int max_
     m->next_slot = (slot + 1) % GRAPH_SLOTS;
     if (m->graphs[slot].graph) g->destroy(m->graphs[slot].graph);
     m->graphs[slot].n = n;
+    m->graphs[slot].run = run;
     m->graphs[slot].graph = graph;
     m->graph_captures++;
     g->launch(graph);

@@ -24,6 +24,7 @@ typedef struct engine_stats {
     double decode_s; /* everything else of the iterations with decode work: planning, plan
                         broadcast, the decoder step, logits or argmax to the host, choosing
                         tokens, responses */
+    double host_s;   /* the host-only part of decode_s: planning, token choice, responses */
     int peak_self_used, peak_cross_used; /* blocks */
 } engine_stats;
 
@@ -335,13 +336,14 @@ ed_status engine_run(engine *e, ed_error *err) {
     e->stats.start = e->stats.last_report = now_s();
     for (uint64_t seq = e->next_seq;; seq++) {
         e->next_seq = seq + 1;
-        double t_iter = now_s();
+        double t_iter = now_s(), t_planned = t_iter;
         /* Rank 0 decides; a failure there still sends a stop plan so no rank is left waiting. */
         ed_status planned = ED_OK;
         if (root) {
             step_plan_clear(e->plan);
             e->plan->seq = seq;
             planned = plan_next(e, err);
+            t_planned = now_s();
             if (planned) {
                 step_plan_clear(e->plan);
                 e->plan->stop = 1;
@@ -374,8 +376,13 @@ ed_status engine_run(engine *e, ed_error *err) {
             e->stats.peak_cross_used = ss.cross_total - ss.cross_free;
         e->stats.encoder_tokens += e->plan->n_ids;
         e->stats.decoder_tokens += e->plan->n_decode;
+        double t_applied = now_s();
         if (deliver_encoder_outputs(e, err) || apply_logits(e, err)) return ED_ERR;
-        if (e->plan->n_decode) e->stats.decode_s += now_s() - t_iter - (t1 - t0);
+        if (e->plan->n_decode) {
+            double t_end = now_s();
+            e->stats.decode_s += t_end - t_iter - (t1 - t0);
+            e->stats.host_s += (t_planned - t_iter) + (t_end - t_applied);
+        }
         if (e->cfg.stats_every > 0 && now_s() - e->stats.last_report >= e->cfg.stats_every) {
             e->stats.last_report = now_s();
             report(e, "progress");
@@ -406,7 +413,7 @@ void engine_get_report(const engine *e, engine_report *out) {
                            .argmax_steps = s->argmax_steps,
                            .encoder_tokens = s->encoder_tokens, .decoder_tokens = s->decoder_tokens,
                            .wall_s = s->end - s->start, .encode_s = s->encode_s,
-                           .decode_s = s->decode_s};
+                           .decode_s = s->decode_s, .host_s = s->host_s};
 }
 
 const char *engine_partial_output(const engine *e) { return response_sink_temp_path(e->out); }

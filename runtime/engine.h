@@ -14,13 +14,14 @@ typedef struct engine engine;
 /* Rank 0's counters for a finished run (other ranks report zeros). Times are wall seconds,
  * measured on rank 0: encode_s covers the encoder passes (with their cross K/V); decode_s the
  * rest of every iteration that decoded: planning, plan broadcast, the decoder step, logits (or
- * device argmax) to the host, token choice and responses. argmax_steps: decode steps whose
- * tokens were picked on the device. */
+ * device argmax) to the host, token choice and responses; host_s the part of decode_s spent
+ * on the host alone (planning, and choosing tokens and writing responses after the step's
+ * results arrived). argmax_steps: decode steps whose tokens were picked on the device. */
 typedef struct engine_report {
     long requests_done, request_errors;
     long steps, decode_steps, argmax_steps;
     long encoder_tokens, decoder_tokens;
-    double wall_s, encode_s, decode_s;
+    double wall_s, encode_s, decode_s, host_s;
 } engine_report;
 
 ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *err);

@@ -37,6 +37,7 @@
 #define SPLIT_KEYS THREADS /* keys per range of a split item: one per thread */
 #define MIN_RANGES 3       /* fewer ranges than this (bounds up to 256 keys): not split */
 #define MAX_RANGES 64      /* more ranges than this (over 8,192 keys): not split */
+#define SHARE_MAX 4        /* entries per item over a shared table (kv_share) */
 
 /* VEC elements of T from p (aligned to their size), widened to fp32: one load instruction. */
 template <typename T, int VEC>
@@ -52,13 +53,18 @@ __device__ __forceinline__ size_t paged_row(const kv_layout &kv, const int32_t *
     return (size_t)table[j / kv.block_size] * kv.block_stride + (size_t)(j % kv.block_size) * kv.row;
 }
 
-/* Max or sum over the TPI threads of one item, returned to all of them; shared-memory writes the
- * item's threads made before it are visible to all of them after it. */
-template <int TPI>
-__device__ __forceinline__ float item_reduce(float v, int is_max) {
-    if (TPI == THREADS) return block_reduce<THREADS>(v, is_max);
+/* Max or sum over the TPI threads of one item, for each of G values at once (one barrier pair
+ * for all of them over a block), returned to all of them; shared-memory writes the item's
+ * threads made before it are visible to all of them after it. */
+template <int TPI, int G>
+__device__ __forceinline__ void item_reduce_all(float (&v)[G], int is_max) {
+    if (TPI == THREADS) {
+        block_reduce_n<THREADS, G>(v, is_max);
+        return;
+    }
     __syncwarp();
-    return warp_reduce(v, is_max);
+#pragma unroll
+    for (int e = 0; e < G; e++) v[e] = warp_reduce(v[e], is_max);
 }
 
 /* A barrier over the TPI threads of one item. */
@@ -98,25 +104,50 @@ __device__ void merge_ranges(const attn_params &p, const split_scratch &sp, int 
     }
 }
 
+/* How many entries the item of entry i computes. G = 1: entry i alone. G > 1 (entries that
+ * share a K/V table: the same table offset and key count, next to each other, as the beams of
+ * one request are over its cross K/V): the run's entries are taken G at a time, so entry i
+ * leads entries i .. i + count - 1 when its place in the run is a multiple of G, and returns 0
+ * (another item computes it) otherwise. */
+template <int G>
+__device__ __forceinline__ int entries_led(int i, int n, const int32_t *table_off,
+                                           const int32_t *n_k) {
+    if (G == 1) return 1;
+    const int off = table_off[i], nk = n_k[i];
+    int start = i;
+    while (start > 0 && table_off[start - 1] == off && n_k[start - 1] == nk) start--;
+    if ((i - start) % G) return 0;
+    int count = 1;
+    while (count < G && i + count < n && table_off[i + count] == off && n_k[i + count] == nk)
+        count++;
+    return count;
+}
+
 /* Items of a block: THREADS / TPI consecutive (entry, head) pairs, entry-major; with SPLIT
- * (TPI = THREADS), block b is range b % sp.ranges of item b / sp.ranges.
- * Dynamic shared memory per item: the query head (d_kv floats), then the scores (max_keys
- * floats; SPLIT_KEYS with SPLIT). Static: the value pass's partial sums, THREADS * VEC floats
- * (TPI * VEC per item). Requires d_kv % VEC == 0 and TPI either 32 or THREADS. */
-template <typename T, int VEC, int TPI, bool SPLIT>
+ * (TPI = THREADS), block b is range b % sp.ranges of item b / sp.ranges. With G > 1 an item
+ * computes up to G entries of one run over a shared table (entries_led; no causal mask, bias,
+ * append or split), reading each key once for all of them; each entry's arithmetic is the
+ * G = 1 item's, in the same order.
+ * Dynamic shared memory per item: G query heads (d_kv floats each), then G score rows (max_keys
+ * floats each; SPLIT_KEYS with SPLIT). Static: the value pass's partial sums, G * THREADS * VEC
+ * floats (G * TPI * VEC per item). Requires d_kv % VEC == 0 and TPI either 32 or THREADS. */
+template <typename T, int VEC, int TPI, bool SPLIT, int G>
 __global__ void __launch_bounds__(THREADS)
 decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_append app,
               const int32_t *blocks, const int32_t *table_off, const int32_t *n_k,
               const int32_t *q_pos, split_scratch sp) {
+    static_assert(G == 1 || !SPLIT, "a split item holds one entry");
     extern __shared__ float smem[];
-    __shared__ float partial_all[THREADS * VEC];
+    __shared__ float partial_all[G * THREADS * VEC];
     const int slot = threadIdx.x / TPI, tid = threadIdx.x % TPI, d_kv = p.d_kv;
     const int item = SPLIT ? blockIdx.x / sp.ranges : blockIdx.x * (THREADS / TPI) + slot;
     if (item >= n * p.heads) return; /* a whole item (warp) leaves: no barrier is shared */
     const int i = item / p.heads, h = item % p.heads;
+    const int led = entries_led<G>(i, n, table_off, n_k);
+    if (!led) return; /* likewise */
     const int score_cap = SPLIT ? SPLIT_KEYS : p.max_keys;
-    float *qh = smem + (size_t)slot * (d_kv + score_cap), *scores = qh + d_kv;
-    float *partial = partial_all + slot * TPI * VEC;
+    float *qh = smem + (size_t)slot * G * (d_kv + score_cap), *scores = qh + G * d_kv;
+    float *partial = partial_all + slot * G * TPI * VEC;
     const int32_t *table = blocks + table_off[i];
     const int qpos = q_pos[i];
     const int n_all = p.causal ? min(qpos + 1, n_k[i]) : n_k[i];
@@ -135,47 +166,67 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
         }
     }
     const T *kh = (const T *)kv.k + (size_t)h * d_kv, *vh = (const T *)kv.v + (size_t)h * d_kv;
-    for (int d = tid; d < d_kv; d += TPI) qh[d] = q[(size_t)i * q_ld + (size_t)h * d_kv + d];
-    item_sync<TPI>(); /* the query and the appended row are in place */
+#pragma unroll
+    for (int e = 0; e < G; e++) /* rows past the run's entries: zeros, computed, never stored */
+        for (int d = tid; d < d_kv; d += TPI)
+            qh[e * d_kv + d] = e < led ? q[(size_t)(i + e) * q_ld + (size_t)h * d_kv + d] : 0.0f;
+    item_sync<TPI>(); /* the queries and the appended row are in place */
 
-    float mx = -FLT_MAX;
+    float mx[G];
+#pragma unroll
+    for (int e = 0; e < G; e++) mx[e] = -FLT_MAX;
     for (int j = tid; j < n_vis; j += TPI) {
         const T *kr = kh + paged_row(kv, table, j0 + j);
-        float s = 0.0f;
+        float s[G];
+#pragma unroll
+        for (int e = 0; e < G; e++) s[e] = 0.0f;
 #pragma unroll 8
         for (int c = 0; c < d_kv; c += VEC) {
             float kf[VEC];
             load_widened<T, VEC>(kr + c, kf);
 #pragma unroll
-            for (int u = 0; u < VEC; u++) s += qh[c + u] * kf[u];
+            for (int e = 0; e < G; e++)
+#pragma unroll
+                for (int u = 0; u < VEC; u++) s[e] += qh[e * d_kv + c + u] * kf[u];
         }
-        s *= p.scale;
-        if (p.rel_bias)
-            s += p.rel_bias[(size_t)relbias_bucket_with(j0 + j - qpos, p.bidirectional, p.buckets,
-                                                        p.bucket_log_ratio) * p.rel_ld + h];
-        scores[j] = s;
-        mx = fmaxf(mx, s);
+#pragma unroll
+        for (int e = 0; e < G; e++) {
+            float se = s[e] * p.scale;
+            if (p.rel_bias)
+                se += p.rel_bias[(size_t)relbias_bucket_with(j0 + j - qpos, p.bidirectional,
+                                                             p.buckets, p.bucket_log_ratio) *
+                                     p.rel_ld + h];
+            scores[e * score_cap + j] = se;
+            mx[e] = fmaxf(mx[e], se);
+        }
     }
-    mx = item_reduce<TPI>(mx, 1);
-    float sum = 0.0f;
-    for (int j = tid; j < n_vis; j += TPI) {
-        float e = __expf(scores[j] - mx);
-        scores[j] = e;
-        sum += e;
-    }
-    sum = item_reduce<TPI>(sum, 0); /* also publishes the exponentials */
-    const float inv = SPLIT ? 1.0f : 1.0f / sum; /* split: the merge normalizes */
+    float sum[G], inv[G];
+    item_reduce_all<TPI, G>(mx, 1);
+#pragma unroll
+    for (int e = 0; e < G; e++) sum[e] = 0.0f;
+    for (int j = tid; j < n_vis; j += TPI)
+#pragma unroll
+        for (int e = 0; e < G; e++) {
+            float x = __expf(scores[e * score_cap + j] - mx[e]);
+            scores[e * score_cap + j] = x;
+            sum[e] += x;
+        }
+    item_reduce_all<TPI, G>(sum, 0); /* also publishes the exponentials */
+#pragma unroll
+    for (int e = 0; e < G; e++) inv[e] = SPLIT ? 1.0f : 1.0f / sum[e]; /* split: the merge normalizes */
     float *mine = SPLIT ? sp.part + ((size_t)item * sp.ranges + blockIdx.x % sp.ranges) * (d_kv + 2)
                         : NULL;
-    if (SPLIT && tid == 0) mine[0] = mx, mine[1] = sum;
+    if (SPLIT && tid == 0) mine[0] = mx[0], mine[1] = sum[0];
 
     const int chunks = d_kv / VEC, lanes = min(chunks, TPI), groups = TPI / lanes;
     const int g = tid / lanes, lane = tid % lanes, width = lanes * VEC;
     for (int c0 = 0; c0 < chunks; c0 += lanes) { /* one pass unless d_kv > TPI * VEC */
         const int c = c0 + lane;
-        float acc[VEC];
+        float acc[G][VEC];
 #pragma unroll
-        for (int u = 0; u < VEC; u++) acc[u] = 0.0f;
+        for (int e = 0; e < G; e++)
+#pragma unroll
+            for (int u = 0; u < VEC; u++) acc[e][u] = 0.0f;
         if (g < groups && c < chunks) {
             const T *vc = vh + (size_t)c * VEC;
             int j = g;
@@ -185,28 +236,41 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
                 load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + groups), v1);
                 load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + 2 * groups), v2);
                 load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + 3 * groups), v3);
-                const float p0 = scores[j], p1 = scores[j + groups];
-                const float p2 = scores[j + 2 * groups], p3 = scores[j + 3 * groups];
 #pragma unroll
-                for (int u = 0; u < VEC; u++) acc[u] += p0 * v0[u] + p1 * v1[u] + p2 * v2[u] + p3 * v3[u];
+                for (int e = 0; e < G; e++) {
+                    const float *se = scores + e * score_cap;
+                    const float p0 = se[j], p1 = se[j + groups];
+                    const float p2 = se[j + 2 * groups], p3 = se[j + 3 * groups];
+#pragma unroll
+                    for (int u = 0; u < VEC; u++)
+                        acc[e][u] += p0 * v0[u] + p1 * v1[u] + p2 * v2[u] + p3 * v3[u];
+                }
             }
             for (; j < n_vis; j += groups) {
                 float v0[VEC];
                 load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j), v0);
 #pragma unroll
-                for (int u = 0; u < VEC; u++) acc[u] += scores[j] * v0[u];
+                for (int e = 0; e < G; e++)
+#pragma unroll
+                    for (int u = 0; u < VEC; u++) acc[e][u] += scores[e * score_cap + j] * v0[u];
             }
         }
         if (g < groups)
 #pragma unroll
-            for (int u = 0; u < VEC; u++) partial[g * width + lane * VEC + u] = acc[u];
+            for (int e = 0; e < G; e++)
+#pragma unroll
+                for (int u = 0; u < VEC; u++)
+                    partial[e * TPI * VEC + g * width + lane * VEC + u] = acc[e][u];
         item_sync<TPI>();
-        for (int e = tid; e < width && c0 * VEC + e < d_kv; e += TPI) {
-            float o = 0.0f;
-            for (int k = 0; k < groups; k++) o += partial[k * width + e];
-            if (SPLIT) mine[2 + c0 * VEC + e] = o;
-            else store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + c0 * VEC + e, o * inv);
-        }
+#pragma unroll
+        for (int e = 0; e < G; e++)
+            for (int x = tid; e < led && x < width && c0 * VEC + x < d_kv; x += TPI) {
+                float o = 0.0f;
+                for (int k = 0; k < groups; k++) o += partial[e * TPI * VEC + k * width + x];
+                if (SPLIT) mine[2 + c0 * VEC + x] = o;
+                else store_as(out, p.out_type,
+                              (size_t)(i + e) * p.row + (size_t)h * d_kv + c0 * VEC + x, o * inv[e]);
+            }
         item_sync<TPI>(); /* partial is reused by the next pass */
     }
     if (!SPLIT) return;
@@ -275,7 +339,7 @@ extern "C" void cuda_reserve_decode_split(int entries, int heads, int max_keys, 
     g_split_fixed = 1; /* from now on it never moves (without it, launches run unsplit) */
 }
 
-template <typename T, int VEC, int TPI, bool SPLIT>
+template <typename T, int VEC, int TPI, bool SPLIT, int G>
 static void launch_decode_items(const attn_params *p, const float *q, void *out, int n,
                                 const kv_layout *kv, const kv_append *app, const int32_t *blocks,
                                 const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos,
@@ -283,39 +347,55 @@ static void launch_decode_items(const attn_params *p, const float *q, void *out,
     const int per_block = THREADS / TPI;
     attn_params pk = *p;
     if (pk.max_keys < 1) pk.max_keys = 1;
-    size_t bytes = (size_t)per_block * (pk.d_kv + (SPLIT ? SPLIT_KEYS : pk.max_keys)) * sizeof(float);
-    prepare_smem(decode_kernel<T, VEC, TPI, SPLIT>, bytes);
+    size_t bytes = (size_t)per_block * G * (pk.d_kv + (SPLIT ? SPLIT_KEYS : pk.max_keys)) *
+                   sizeof(float);
+    prepare_smem(decode_kernel<T, VEC, TPI, SPLIT, G>, bytes);
     const int items = n * pk.heads;
     const int grid = SPLIT ? items * sp.ranges : (items + per_block - 1) / per_block;
     kv_append none = {NULL, NULL, 0};
-    decode_kernel<T, VEC, TPI, SPLIT><<<grid, THREADS, bytes, STREAM>>>(
+    decode_kernel<T, VEC, TPI, SPLIT, G><<<grid, THREADS, bytes, STREAM>>>(
         pk, n, q, out, *kv, app ? *app : none, blocks, table_off, n_k, q_pos, sp);
 }
 
-/* Warp items for large steps (decode_tpi); block items split into MIN_RANGES to MAX_RANGES key
- * ranges when the launch's bound needs that many; else block items over all keys. */
+/* Entries sharing a table (attn_params.kv_share > 1, without causal mask, bias or append: the
+ * beams of a request over its cross K/V): items of SHARE_MAX entries each, reading every key
+ * once for all of them, as warps or blocks by the count of such items (a grid over all entries:
+ * the entries that do not lead an item leave at once). Otherwise warp items for large steps
+ * (decode_tpi); block items split into MIN_RANGES to MAX_RANGES key ranges when the launch's
+ * bound needs that many; else block items over all keys. */
 template <typename T, int VEC>
 static void launch_decode(const attn_params *p, const float *q, void *out, int n,
                           const kv_layout *kv, const kv_append *app, const int32_t *blocks,
                           const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
     const int items = n * p->heads, max_keys = p->max_keys > 0 ? p->max_keys : 1;
-    size_t warp_bytes = (size_t)(THREADS / 32) * (p->d_kv + max_keys) * sizeof(float);
+    const size_t item_bytes = (size_t)(p->d_kv + max_keys) * sizeof(float);
     const split_scratch unsplit = {NULL, NULL, 0};
-    if (decode_tpi(items, warp_bytes) == 32) {
-        launch_decode_items<T, VEC, 32, false>(p, q, out, n, kv, app, blocks, table_off, n_k,
-                                               q_pos, unsplit);
+    if (p->kv_share > 1 && !app && !p->causal && !p->rel_bias) {
+        const int share = p->kv_share < SHARE_MAX ? p->kv_share : SHARE_MAX;
+        const int led = (n + share - 1) / share * p->heads;
+        if (decode_tpi(led, (THREADS / 32) * SHARE_MAX * item_bytes) == 32)
+            launch_decode_items<T, VEC, 32, false, SHARE_MAX>(p, q, out, n, kv, app, blocks,
+                                                              table_off, n_k, q_pos, unsplit);
+        else
+            launch_decode_items<T, VEC, THREADS, false, SHARE_MAX>(p, q, out, n, kv, app, blocks,
+                                                                   table_off, n_k, q_pos, unsplit);
+        return;
+    }
+    if (decode_tpi(items, (THREADS / 32) * item_bytes) == 32) {
+        launch_decode_items<T, VEC, 32, false, 1>(p, q, out, n, kv, app, blocks, table_off, n_k,
+                                                  q_pos, unsplit);
         return;
     }
     const int ranges = (max_keys + SPLIT_KEYS - 1) / SPLIT_KEYS;
     if (ranges >= MIN_RANGES && ranges <= MAX_RANGES && reserve_split(items, ranges, p->d_kv)) {
         split_scratch sp = g_split;
         sp.ranges = ranges;
-        launch_decode_items<T, VEC, THREADS, true>(p, q, out, n, kv, app, blocks, table_off, n_k,
-                                                   q_pos, sp);
+        launch_decode_items<T, VEC, THREADS, true, 1>(p, q, out, n, kv, app, blocks, table_off,
+                                                      n_k, q_pos, sp);
         return;
     }
-    launch_decode_items<T, VEC, THREADS, false>(p, q, out, n, kv, app, blocks, table_off, n_k,
-                                                q_pos, unsplit);
+    launch_decode_items<T, VEC, THREADS, false, 1>(p, q, out, n, kv, app, blocks, table_off, n_k,
+                                                   q_pos, unsplit);
 }
 
 /* 16-byte loads when d_kv allows them, else loads of one fp32 or two 16-bit elements (an odd

@@ -25,4 +25,24 @@ __device__ __forceinline__ float block_reduce(float v, int is_max) {
     return r;
 }
 
+/* block_reduce of N values at once (one barrier pair for all of them); each result has the
+ * bits block_reduce gives it alone. */
+template <int THREADS, int N>
+__device__ __forceinline__ void block_reduce_n(float (&v)[N], int is_max) {
+    __shared__ float part[N][THREADS / 32];
+#pragma unroll
+    for (int e = 0; e < N; e++) {
+        v[e] = warp_reduce(v[e], is_max);
+        if ((threadIdx.x & 31) == 0) part[e][threadIdx.x >> 5] = v[e];
+    }
+    __syncthreads();
+#pragma unroll
+    for (int e = 0; e < N; e++) {
+        float r = part[e][0];
+        for (int i = 1; i < THREADS / 32; i++) r = is_max ? fmaxf(r, part[e][i]) : r + part[e][i];
+        v[e] = r;
+    }
+    __syncthreads();
+}
+
 #endif

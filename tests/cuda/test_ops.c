@@ -310,6 +310,52 @@ static void check_paged(int heads, int d_kv, int bs, int kv_dtype, int n, const 
     gpu->free(dtoff), gpu->free(dnk), gpu->free(dqpos);
 }
 
+/* Cross-attention (no bias, no mask) where consecutive entries share a table, as the beams of
+ * a request do: request r has width[r] entries over the same nk[r] keys. With kv_share set the
+ * GPU computes a run's entries together; expects the CPU within tolerance and, since each
+ * entry's arithmetic is unchanged, the bits of the launch without kv_share. */
+static void check_shared(int heads, int d_kv, int bs, int kv_dtype, int n_req, const int *width,
+                         const int32_t *nk_req) {
+    int row = heads * d_kv, n = 0, n_blocks = 0, max_keys = 0, max_width = 0;
+    for (int r = 0; r < n_req; r++) n += width[r];
+    int32_t *toff = malloc(n * sizeof(int32_t)), *nk = malloc(n * sizeof(int32_t));
+    int32_t *qpos = calloc(n, sizeof(int32_t));
+    for (int r = 0, i = 0; r < n_req; r++) {
+        for (int b = 0; b < width[r]; b++, i++) toff[i] = n_blocks, nk[i] = nk_req[r];
+        n_blocks += (nk_req[r] + bs - 1) / bs;
+        if (nk_req[r] > max_keys) max_keys = nk_req[r];
+        if (width[r] > max_width) max_width = width[r];
+    }
+    int32_t *blocks = malloc(n_blocks * sizeof(int32_t));
+    for (int b = 0; b < n_blocks; b++) blocks[b] = n_blocks - 1 - b;
+    size_t nq = (size_t)n * row;
+    float *q = rnd(nq, 1), *o = malloc(nq * sizeof(float)), *a = malloc(nq * sizeof(float));
+    float *b = malloc(nq * sizeof(float)), *dq = dev(q, nq), *dout = gpu->alloc(nq * sizeof(float));
+    paged_pool pp = pool_create(n_blocks, bs, row, kv_dtype);
+    int32_t *dblocks = dev_i(blocks, n_blocks), *dtoff = dev_i(toff, n), *dnk = dev_i(nk, n),
+            *dqpos = dev_i(qpos, n);
+    attn_params p = {.heads = heads, .d_kv = d_kv, .row = row, .scale = 0.125f,
+                     .max_keys = max_keys};
+    cpu->attention_paged(&p, q, o, n, &pp.cpu, NULL, blocks, toff, nk, qpos);
+    gpu->attention_paged(&p, dq, dout, n, &pp.gpu, NULL, dblocks, dtoff, dnk, dqpos);
+    gpu->download(a, dout, nq);
+    p.kv_share = max_width;
+    gpu->attention_paged(&p, dq, dout, n, &pp.gpu, NULL, dblocks, dtoff, dnk, dqpos);
+    char name[96];
+    snprintf(name, sizeof name, "shared table %d entries x%d %s", n, heads, dtype_name(kv_dtype));
+    EXPECT_CLOSE(name, dout, o, nq, 1e-5);
+    gpu->download(b, dout, nq);
+    if (max_keys <= 256) { /* past 256 keys the unshared launch splits them (other sums) */
+        int same = !memcmp(a, b, nq * sizeof(float));
+        snprintf(name, sizeof name, "  ... vs unshared %s", dtype_name(kv_dtype));
+        printf("  %-28s %s\n", name, same ? "bit-identical" : "DIFFERS");
+        CHECK(same);
+    }
+    free(toff), free(nk), free(qpos), free(blocks), free(q), free(o), free(a), free(b);
+    free(pp.host), gpu->free(pp.dev), gpu->free(dq), gpu->free(dout), gpu->free(dblocks);
+    gpu->free(dtoff), gpu->free(dnk), gpu->free(dqpos);
+}
+
 static void test_attention(void) {
     check_prefill("attention_prefill (T5 bias)", 3, 16, 30, 1.0f, 8, 12, 0, 1e-5);
     /* Short contexts; one key; more keys than threads (several per thread, the value pass's
@@ -327,6 +373,19 @@ static void test_attention(void) {
     for (int i = 0; i < n; i++) lens[i] = 1 + (i * 37) % 140;
     for (int t = DTYPE_FP32; t <= DTYPE_BF16; t++) check_paged(heads, 64, 16, t, n, lens);
     free(lens);
+    /* Entries sharing a table: runs of 1-6 (a run past four takes two items), few items
+     * (blocks) and, at four entries per request, enough items for warps. */
+    const int widths[5] = {4, 1, 6, 2, 3};
+    const int32_t keys[5] = {130, 7, 250, 1, 64}, long_keys[5] = {130, 7, 440, 1, 300};
+    for (int t = DTYPE_FP32; t <= DTYPE_BF16; t++) check_shared(3, 64, 16, t, 5, widths, keys);
+    check_shared(3, 20, 8, DTYPE_FP16, 5, widths, keys);
+    check_shared(3, 64, 16, DTYPE_FP16, 5, widths, long_keys);
+    const int reqs = DECODE_WARP_ITEMS / heads + 2;
+    int *four = malloc(reqs * sizeof(int));
+    int32_t *req_keys = malloc(reqs * sizeof(int32_t));
+    for (int r = 0; r < reqs; r++) four[r] = 4, req_keys[r] = 1 + (r * 53) % 200;
+    check_shared(heads, 64, 16, DTYPE_FP16, reqs, four, req_keys);
+    free(four), free(req_keys);
 }
 
 /* Producers that write a GEMM input in the 16-bit weight dtype (rms_norm, layer_norm,
