@@ -18,7 +18,8 @@
  * score(i, j) = scale * q_i . k_j + bias(h, bucket(j - q_pos))   (bias only if rel_bias)
  * Rows hold all local heads: head h at columns [h * d_kv, (h + 1) * d_kv) of a row of `row`
  * floats (row = heads * d_kv). */
-enum { MATMUL_ACCUMULATE = 1, MATMUL_SAME_INPUT = 2, MATMUL_X_IN_WTYPE = 4 }; /* matmul_wt flags */
+enum { MATMUL_ACCUMULATE = 1, MATMUL_SAME_INPUT = 2, MATMUL_X_IN_WTYPE = 4,
+       MATMUL_RELU_TO_BF16 = 8 }; /* matmul_wt flags */
 
 typedef struct attn_params {
     int heads, d_kv, row;
@@ -92,7 +93,9 @@ typedef struct backend {
      * MATMUL_ACCUMULATE; MATMUL_SAME_INPUT = x is the buffer of the previous matmul_wt call,
      * same m, k and wtype, unchanged since (Q/K/V of one input): its rounding may be reused;
      * MATMUL_X_IN_WTYPE = x holds [m, k] values already in wtype (a producer's output with
-     * ytype = wtype, below), used as they are. */
+     * ytype = wtype, below), used as they are; MATMUL_RELU_TO_BF16 (bf16 weights, without
+     * MATMUL_ACCUMULATE) = y holds [m, n] bf16 values, max(0, product) rounded to nearest: the
+     * bits `activation(ACT_RELU, ..., DTYPE_BF16)` writes from the fp32 product. */
     void (*matmul_wt)(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                       int flags);
     /* y[i, :] = table[ids[i], :] (as fp32) for i < n; table is [V, d] in wtype; ids: backend int

@@ -277,6 +277,14 @@ static int joint_wi(const encdec_model *m, const layer_weights *lw) {
     return m->s->gated_ffn && m->joint_gemms && lw->ffn_wi_joint && m->xin;
 }
 
+/* Whether a plain (not gated) FFN's ReLU runs in its input GEMM's epilogue: ReLU, no bias,
+ * joint_gemms on (the same switch: one launch fewer), and a bf16 GEMM input buffer for the
+ * hidden values (fp16 keeps its saturating activation kernel). */
+static int relu_in_gemm(const encdec_model *m, const layer_weights *lw) {
+    return !m->s->gated_ffn && m->s->act == ACT_RELU && !lw->ffn_wi_b && m->joint_gemms &&
+           m->xin && m->w->wtype == DTYPE_BF16;
+}
+
 void encdec_joint_layers(const encdec_model *m, int *qkv, int *wi) {
     *qkv = *wi = 0;
     for (int l = 0; l < m->w->dec.n_layers; l++) {
@@ -300,6 +308,8 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, m->F_l, m->D);
         linear_same_input(m, in, lw->ffn_wi1, NULL, m->f1, n, m->F_l, m->D);
         be->gated_activation(m->s->act, m->f0, m->f1, m->F_l, hidden.y, hidden.ytype, n, m->F_l);
+    } else if (relu_in_gemm(m, lw)) { /* ReLU and the bf16 rounding in the GEMM's epilogue */
+        project(m, MATMUL_RELU_TO_BF16, in, lw->ffn_wi, NULL, (float *)hidden.y, n, m->F_l, m->D);
     } else {
         linear(m, in, lw->ffn_wi, lw->ffn_wi_b, m->f0, n, m->F_l, m->D);
         be->activation(m->s->act, m->f0, hidden.y, hidden.ytype, nf);

@@ -25,7 +25,8 @@ typedef struct encdec_limits {
                             a backend graph and replayed, where the backend has graphs and the
                             communicator's collectives can be captured */
     int joint_gemms;     /* 1: Q/K/V and both gated-FFN inputs each in one GEMM where the layer's
-                            weights are joint (layer_weights); 0: separate GEMMs */
+                            weights are joint (layer_weights), and a bf16 model's plain ReLU FFN
+                            activation in its GEMM's epilogue; 0: separate GEMMs and kernels */
 } encdec_limits;
 
 ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,

@@ -31,6 +31,8 @@ void cpu_store(void *y, int ytype, size_t i, float v) {
 void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                    int flags) {
     if (m == 0 || n == 0) return;
+    if ((flags & MATMUL_RELU_TO_BF16) && (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE)))
+        abort(); /* backend.h's contract: bf16 weights, no accumulate */
     float beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;
     if (wtype == DTYPE_FP32) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k,
@@ -44,8 +46,14 @@ void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int
     for (size_t i = 0; i < nx; i++)
         xr[i] = flags & MATMUL_X_IN_WTYPE ? cpu_widen(x, wtype, i)
                                           : cpu_round_to(((const float *)x)[i], wtype);
+    float *yf = flags & MATMUL_RELU_TO_BF16 ? malloc((size_t)m * n * sizeof(float)) : y;
+    if (!yf) abort();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, xr, k, wf, k,
-                beta, y, n);
+                beta, yf, n);
+    if (flags & MATMUL_RELU_TO_BF16) {
+        for (size_t i = 0; i < (size_t)m * n; i++) cpu_store(y, DTYPE_BF16, i, fmaxf(yf[i], 0.0f));
+        free(yf);
+    }
     free(wf);
     free(xr);
 }

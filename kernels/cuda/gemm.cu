@@ -4,7 +4,8 @@
 // fp32 weights: exact fp32 compute (no TF32), which keeps the GPU within 1e-3 of Hugging Face's
 // fp32. fp16/bf16 weights: x is first rounded to the weight dtype into a scratch buffer (fp16
 // saturating, half_types.cuh) unless its producer wrote it so (MATMUL_X_IN_WTYPE), then a
-// tensor-core GEMM with fp32 accumulation writes fp32 y.
+// tensor-core GEMM with fp32 accumulation writes fp32 y (or, MATMUL_RELU_TO_BF16, bf16
+// max(0, y) through cuBLASLt's ReLU epilogue: the FFN activation without a kernel of its own).
 // Algorithms come from the heuristic once per (shape, dtype) and are cached; for large shapes
 // (m >= TUNE_MIN_M, e.g. encoder batches) the heuristic's first TUNE_CANDIDATES are timed on the
 // first real call and the fastest is kept (the heuristic's first guess is not always the
@@ -41,7 +42,7 @@ static struct { const float *src; size_t n; int wtype; } g_xconv_of;
 enum { TUNE_CANDIDATES = 8, TUNE_MIN_M = 512, TUNE_RUNS = 3 };
 
 struct plan_entry {
-    int m, n, k, wtype;
+    int m, n, k, wtype, relu; /* relu: the MATMUL_RELU_TO_BF16 form (bf16 y, ReLU epilogue) */
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, c;
     cublasLtMatmulAlgo_t algo;                   /* the one used */
@@ -64,10 +65,10 @@ static cudaDataType_t cuda_type(int wtype) {
     return wtype == DTYPE_BF16 ? CUDA_R_16BF : wtype == DTYPE_FP16 ? CUDA_R_16F : CUDA_R_32F;
 }
 
-static plan_entry *plan_for(int m, int n, int k, int wtype) {
+static plan_entry *plan_for(int m, int n, int k, int wtype, int relu) {
     for (int i = 0; i < g_n_plans; i++) {
         plan_entry *p = &g_plans[i];
-        if (p->m == m && p->n == n && p->k == k && p->wtype == wtype) return p;
+        if (p->m == m && p->n == n && p->k == k && p->wtype == wtype && p->relu == relu) return p;
     }
     if (g_n_plans == MAX_PLANS) { /* many distinct batch sizes: start the cache over */
         for (int i = 0; i < g_n_plans; i++) {
@@ -79,7 +80,7 @@ static plan_entry *plan_for(int m, int n, int k, int wtype) {
         g_n_plans = 0;
     }
     plan_entry *p = &g_plans[g_n_plans++];
-    p->m = m, p->n = n, p->k = k, p->wtype = wtype;
+    p->m = m, p->n = n, p->k = k, p->wtype = wtype, p->relu = relu;
     cudaDataType_t in = cuda_type(wtype);
     LT_CHECK(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
@@ -87,7 +88,12 @@ static plan_entry *plan_for(int m, int n, int k, int wtype) {
     LT_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
     LT_CHECK(cublasLtMatrixLayoutCreate(&p->a, in, k, n, k));
     LT_CHECK(cublasLtMatrixLayoutCreate(&p->b, in, k, m, k));
-    LT_CHECK(cublasLtMatrixLayoutCreate(&p->c, CUDA_R_32F, n, m, n));
+    LT_CHECK(cublasLtMatrixLayoutCreate(&p->c, relu ? CUDA_R_16BF : CUDA_R_32F, n, m, n));
+    if (relu) {
+        cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_RELU;
+        LT_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
+                                                sizeof epi));
+    }
     cublasLtMatmulPreference_t pref;
     LT_CHECK(cublasLtMatmulPreferenceCreate(&pref));
     LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
@@ -112,7 +118,7 @@ static plan_entry *plan_for(int m, int n, int k, int wtype) {
 
 /* Times every candidate of p on these operands (y = w x^T written, beta 0) and keeps the
  * fastest. Not while the stream is being recorded into a graph (the next eager call tunes). */
-static void tune(plan_entry *p, const void *w, const void *x, float *y) {
+static void tune(plan_entry *p, const void *w, const void *x, void *y) {
     cudaStreamCaptureStatus cap;
     if (cudaStreamIsCapturing(STREAM, &cap) != cudaSuccess || cap != cudaStreamCaptureStatusNone)
         return;
@@ -177,7 +183,12 @@ static void round_input(const float *x, size_t n, int wtype) {
 extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n,
                                int k, int flags) {
     if (m == 0 || n == 0) return;
-    plan_entry *p = plan_for(m, n, k, wtype);
+    const int relu = (flags & MATMUL_RELU_TO_BF16) != 0;
+    if (relu && (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE))) {
+        fprintf(stderr, "[encdec_tp cuda] MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate\n");
+        abort();
+    }
+    plan_entry *p = plan_for(m, n, k, wtype, relu);
     const void *b = x;
     if (wtype != DTYPE_FP32 && !(flags & MATMUL_X_IN_WTYPE)) {
         /* The scratch still holds x rounded when the caller says x is unchanged since. */

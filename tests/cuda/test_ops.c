@@ -103,6 +103,37 @@ static void test_gemm(int m, int n, int k, int acc, int wtype, float x_scale) {
     free(x), free(w), free(y), gpu->free(dx), gpu->free(dw), gpu->free(dy);
 }
 
+/* matmul_wt's ReLU-to-bf16 form against the CPU's, and against the fp32 product followed by the
+ * activation kernel writing bf16 (the bits it replaces). m * n even (bf16 pairs downloaded as
+ * floats). */
+static void test_gemm_relu(int m, int n, int k) {
+    float *x = rnd((size_t)m * k, 1), *w = rnd((size_t)n * k, 0.2f);
+    float *dx = dev(x, (size_t)m * k), *dy = gpu->alloc((size_t)m * n * sizeof(float));
+    void *dw = dev_weights(w, (size_t)n * k, DTYPE_BF16), *hw = malloc((size_t)n * k * 2);
+    round_host(w, (size_t)n * k, DTYPE_BF16, hw);
+    size_t ny = (size_t)m * n;
+    uint16_t *cpu_y = malloc(ny * 2), *epi = malloc(ny * 2), *kern = malloc(ny * 2);
+    void *d_epi = gpu->alloc(ny * 2), *d_kern = gpu->alloc(ny * 2);
+    cpu->matmul_wt(x, hw, DTYPE_BF16, (float *)cpu_y, m, n, k, MATMUL_RELU_TO_BF16);
+    gpu->matmul_wt(dx, dw, DTYPE_BF16, (float *)d_epi, m, n, k, MATMUL_RELU_TO_BF16);
+    gpu->matmul_wt(dx, dw, DTYPE_BF16, dy, m, n, k, 0);
+    gpu->activation(ACT_RELU, dy, d_kern, DTYPE_BF16, ny);
+    gpu->synchronize();
+    gpu->download((float *)epi, d_epi, ny / 2), gpu->download((float *)kern, d_kern, ny / 2);
+    double worst = 0.0;
+    for (size_t i = 0; i < ny; i++) {
+        double a = dtype_bf16_to_f32(epi[i]), b = dtype_bf16_to_f32(cpu_y[i]);
+        double rel = fabs(a - b) / (fabs(b) > 1e-3 ? fabs(b) : 1e-3);
+        if (rel > worst) worst = rel;
+    }
+    int same = !memcmp(epi, kern, ny * 2);
+    printf("  %-28s rel err %.2e (tol 1e-2), vs activation kernel %s\n", "matmul_wt relu->bf16",
+           worst, same ? "bit-identical" : "DIFFERS");
+    CHECK(worst <= 1e-2 && same);
+    free(x), free(w), free(hw), free(cpu_y), free(epi), free(kern);
+    gpu->free(dx), gpu->free(dy), gpu->free(dw), gpu->free(d_epi), gpu->free(d_kern);
+}
+
 static void test_embed(int wtype) {
     int V = 37, d = 200;
     float *table = rnd((size_t)V * d, 2), *y = malloc(5 * (size_t)d * sizeof(float));
@@ -490,6 +521,8 @@ int main(void) {
         test_embed(wtype);
     }
     test_gemm(5, 64, 256, 0, DTYPE_FP16, 1e5f);
+    test_gemm_relu(1, 3072, 768);
+    test_gemm_relu(37, 300, 128);
     test_norms_and_elementwise();
     test_attention();
     test_attention_tf32(10); /* plain loads (rows not 16-byte aligned) */
