@@ -1,6 +1,6 @@
-// Decoder attention over the paged KV pools (one query per entry: a decode step), and the KV
-// writes that fill them. The pools hold fp32, fp16 or bf16 elements (kv_layout.dtype); scores,
-// softmax and sums are fp32.
+// Decoder attention over the paged KV pools (one query per entry: a decode step; the KV writes
+// of the encoder's cross K/V are kv_scatter.cu's). The pools hold fp32, fp16 or bf16 elements
+// (kv_layout.dtype); scores, softmax and sums are fp32.
 //
 // decode_kernel: one *item* per (entry, head), TPI threads per item (a whole 128-thread block, or
 // one warp with four items per block when there are enough items to fill the GPU: then the item
@@ -22,21 +22,24 @@
 // its range's max, sum and unnormalized output in scratch, and the item's last block to finish
 // (a counter per item) merges them in range order. An item with a single non-empty range gets
 // the bits of the unsplit kernel: the merge weighs it by exp(0) = 1 and the empty ranges by 0.
+// Shared tables (attn_params.kv_share: the beams of one request over its cross K/V): one item
+// takes up to SHARE_MAX consecutive entries of such a run and reads each key and value row once
+// for all of them; each entry's arithmetic, and so its bits, are the single-entry item's.
 #include <cuda_runtime.h>
 #include <float.h>
 
 #include "kernels/cuda/attn_bias.cuh"
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/decode_split_scratch.cuh"
 #include "kernels/cuda/half_types.cuh"
+#include "kernels/cuda/paged_kv.cuh"
 #include "kernels/cuda/smem.cuh"
 #include "runtime/config.h"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 #define THREADS 128
-#define SPLIT_KEYS THREADS /* keys per range of a split item: one per thread */
-#define MIN_RANGES 3       /* fewer ranges than this (bounds up to 256 keys): not split */
-#define MAX_RANGES 64      /* more ranges than this (over 8,192 keys): not split */
+static_assert(SPLIT_KEYS == THREADS, "a split range gives each thread of its block one key");
 #define SHARE_MAX 4        /* entries per item over a shared table (kv_share) */
 
 /* VEC elements of T from p (aligned to their size), widened to fp32: one load instruction. */
@@ -46,11 +49,6 @@ __device__ __forceinline__ void load_widened(const T *p, float *out) {
     chunk c = *(const chunk *)p;
 #pragma unroll
     for (int u = 0; u < VEC; u++) out[u] = to_f32(c.e[u]);
-}
-
-/* Element offset of key row j of a paged table (kv_layout's addressing). */
-__device__ __forceinline__ size_t paged_row(const kv_layout &kv, const int32_t *table, int j) {
-    return (size_t)table[j / kv.block_size] * kv.block_stride + (size_t)(j % kv.block_size) * kv.row;
 }
 
 /* Max or sum over the TPI threads of one item, for each of G values at once (one barrier pair
@@ -73,15 +71,6 @@ __device__ __forceinline__ void item_sync() {
     if (TPI == THREADS) __syncthreads();
     else __syncwarp();
 }
-
-/* Split-key scratch of one launch: per (item, range) [max, sum, unnormalized output (d_kv)],
- * and per item the count of its ranges done (zero between launches: the merging block resets
- * it). ranges = 0: not split. */
-struct split_scratch {
-    float *part;
-    int *done;
-    int ranges;
-};
 
 /* The merge of item's `ranges` partial results (split_scratch.part) into out, by the item's
  * last block: the global max M, then sum_r o_r exp(m_r - M) / sum_r l_r exp(m_r - M). */
@@ -295,50 +284,6 @@ static int decode_tpi(int items, size_t warp_smem_bytes) {
     return items >= DECODE_WARP_ITEMS && warp_smem_bytes <= 48 * 1024 ? 32 : THREADS;
 }
 
-/* Scratch of split launches. Reserved once by cuda_reserve_decode_split for the model's bounds
- * (recorded graphs keep its address, so it never moves after that: a launch past the reserve
- * runs unsplit); without a reserve (direct callers such as tests) it grows on demand, never
- * while a graph is recorded. */
-static split_scratch g_split;
-static size_t g_split_items, g_split_floats;
-static int g_split_fixed;
-
-/* Scratch for `items` items of `ranges` ranges each; 0 when it cannot be had (then the launch
- * is not split). */
-static int reserve_split(int items, int ranges, int d_kv) {
-    size_t floats = (size_t)items * ranges * (d_kv + 2);
-    if (items <= (int)g_split_items && floats <= g_split_floats) return 1;
-    if (g_split_fixed) return 0;
-    cudaStreamCaptureStatus cap;
-    if (cudaStreamIsCapturing(STREAM, &cap) != cudaSuccess || cap != cudaStreamCaptureStatusNone)
-        return 0;
-    cudaStreamSynchronize(STREAM); /* queued launches may still use the old scratch */
-    cudaFree(g_split.part);
-    cudaFree(g_split.done);
-    g_split = split_scratch{NULL, NULL, 0};
-    g_split_items = g_split_floats = 0;
-    if (cudaMalloc(&g_split.part, floats * sizeof(float)) != cudaSuccess ||
-        cudaMalloc(&g_split.done, (size_t)items * sizeof(int)) != cudaSuccess ||
-        cudaMemset(g_split.done, 0, (size_t)items * sizeof(int)) != cudaSuccess) {
-        cudaGetLastError(); /* cleared: the launch runs unsplit */
-        cudaFree(g_split.part);
-        cudaFree(g_split.done);
-        g_split = split_scratch{NULL, NULL, 0};
-        return 0;
-    }
-    g_split_items = items, g_split_floats = floats;
-    return 1;
-}
-
-extern "C" void cuda_reserve_decode_split(int entries, int heads, int max_keys, int d_kv) {
-    const int items = entries * heads < DECODE_WARP_ITEMS ? entries * heads : DECODE_WARP_ITEMS - 1;
-    const int ranges = (max_keys + SPLIT_KEYS - 1) / SPLIT_KEYS;
-    if (items < 1 || ranges < MIN_RANGES || ranges > MAX_RANGES) return; /* no split launches */
-    g_split_fixed = 0;
-    reserve_split(items, ranges, d_kv);
-    g_split_fixed = 1; /* from now on it never moves (without it, launches run unsplit) */
-}
-
 template <typename T, int VEC, int TPI, bool SPLIT, int G>
 static void launch_decode_items(const attn_params *p, const float *q, void *out, int n,
                                 const kv_layout *kv, const kv_append *app, const int32_t *blocks,
@@ -387,8 +332,9 @@ static void launch_decode(const attn_params *p, const float *q, void *out, int n
         return;
     }
     const int ranges = (max_keys + SPLIT_KEYS - 1) / SPLIT_KEYS;
-    if (ranges >= MIN_RANGES && ranges <= MAX_RANGES && reserve_split(items, ranges, p->d_kv)) {
-        split_scratch sp = g_split;
+    split_scratch sp;
+    if (ranges >= MIN_RANGES && ranges <= MAX_RANGES &&
+        decode_split_scratch(items, ranges, p->d_kv, &sp)) {
         sp.ranges = ranges;
         launch_decode_items<T, VEC, THREADS, true, 1>(p, q, out, n, kv, app, blocks, table_off,
                                                       n_k, q_pos, sp);
@@ -424,28 +370,4 @@ extern "C" void cuda_attention_paged(const attn_params *p, const float *q, void 
         dispatch_decode<__half>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
     else
         dispatch_decode<float>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
-}
-
-/* Row i of src into its slot, converted to T (fp16 saturating, as from_f32 does). */
-template <typename T>
-__global__ void scatter_kernel(const float *src, T *base, kv_layout kv, const int32_t *blocks,
-                               const int32_t *table_off, const int32_t *pos) {
-    int i = blockIdx.x;
-    if (table_off[i] < 0) return; /* a row with no table (encode-only request) */
-    size_t at = paged_row(kv, blocks + table_off[i], pos[i]);
-    for (int d = threadIdx.x; d < kv.row; d += blockDim.x)
-        base[at + d] = from_f32<T>(src[(size_t)i * kv.row + d]);
-}
-
-extern "C" void cuda_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
-                                const int32_t *blocks, const int32_t *table_off,
-                                const int32_t *pos) {
-    if (!n) return;
-    void *base = which ? kv->v : kv->k;
-    if (kv->dtype == DTYPE_BF16)
-        scatter_kernel<<<n, 256, 0, STREAM>>>(src, (__nv_bfloat16 *)base, *kv, blocks, table_off, pos);
-    else if (kv->dtype == DTYPE_FP16)
-        scatter_kernel<<<n, 256, 0, STREAM>>>(src, (__half *)base, *kv, blocks, table_off, pos);
-    else
-        scatter_kernel<<<n, 256, 0, STREAM>>>(src, (float *)base, *kv, blocks, table_off, pos);
 }
