@@ -6,9 +6,9 @@
 // saturating, half_types.cuh) unless its producer wrote it so (MATMUL_X_IN_WTYPE), then a
 // tensor-core GEMM with fp32 accumulation writes fp32 y (or, MATMUL_RELU_TO_BF16, bf16
 // max(0, y) through cuBLASLt's ReLU epilogue: the FFN activation without a kernel of its own).
-// Algorithms come from the heuristic once per (shape, dtype) and are cached; for large shapes
-// (m >= TUNE_MIN_M, e.g. encoder batches) the heuristic's first TUNE_CANDIDATES are timed on the
-// first real call and the fastest is kept (the heuristic's first guess is not always the
+// Algorithms come from the heuristic once per (shape, dtype, epilogue) and are cached; for large
+// shapes (m >= TUNE_MIN_M, e.g. encoder batches) the heuristic's first TUNE_CANDIDATES are timed
+// on the first real call and the fastest is kept (the heuristic's first guess is not always the
 // fastest for these shapes). Timing picks the algorithm, so two runs may pick differently and
 // differ in the last bits of large batches' results.
 #include <cublasLt.h>
