@@ -41,6 +41,7 @@
 #define THREADS 128
 static_assert(SPLIT_KEYS == THREADS, "a split range gives each thread of its block one key");
 #define SHARE_MAX 4        /* entries per item over a shared table (kv_share) */
+#define SHARE_SMEM_MAX (160 * 1024) /* dynamic shared memory a shared-table item may take */
 
 /* VEC elements of T from p (aligned to their size), widened to fp32: one load instruction. */
 template <typename T, int VEC>
@@ -315,7 +316,10 @@ static void launch_decode(const attn_params *p, const float *q, void *out, int n
     const int items = n * p->heads, max_keys = p->max_keys > 0 ? p->max_keys : 1;
     const size_t item_bytes = (size_t)(p->d_kv + max_keys) * sizeof(float);
     const split_scratch unsplit = {NULL, NULL, 0};
-    if (p->kv_share > 1 && !app && !p->causal && !p->rel_bias) {
+    /* SHARE_MAX score rows per item must fit a block's shared memory (past about 10,000 keys
+     * they would not: such launches read per entry, as before). */
+    if (p->kv_share > 1 && !app && !p->causal && !p->rel_bias &&
+        SHARE_MAX * item_bytes <= SHARE_SMEM_MAX) {
         const int share = p->kv_share < SHARE_MAX ? p->kv_share : SHARE_MAX;
         const int led = (n + share - 1) / share * p->heads;
         if (decode_tpi(led, (THREADS / 32) * SHARE_MAX * item_bytes) == 32)
