@@ -42,24 +42,47 @@ static int by_value(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
-/* Median microseconds of RUNS runs of algo (after one warm-up), each after the L2 flush; a
- * negative value when the algorithm fails to run. */
-static float time_algo(probe *p, cublasLtMatmulDesc_t d, cublasLtMatrixLayout_t a,
-                       cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
-                       const cublasLtMatmulAlgo_t *algo) {
-    float t[RUNS], alpha = 1.0f, beta = 0.0f;
+/* One product y = w x^T of a shape: through cuBLASLt with a given algorithm (lt_algo set), or
+ * through cublasGemmEx's own choice (lt_algo NULL; n, k, m give the shape). */
+typedef struct gemm_job {
+    cublasLtMatmulDesc_t d;
+    cublasLtMatrixLayout_t a, b, c;
+    const cublasLtMatmulAlgo_t *lt_algo;
+    int n, k, m;
+} gemm_job;
+
+static int run_job(probe *p, const gemm_job *j) {
+    float alpha = 1.0f, beta = 0.0f;
+    if (j->lt_algo)
+        return cublasLtMatmul(p->lt, j->d, &alpha, p->w, j->a, p->x, j->b, &beta, p->y, j->c, p->y,
+                              j->c, j->lt_algo, p->workspace, p->workspace_bytes,
+                              p->stream) == CUBLAS_STATUS_SUCCESS;
+    return cublasGemmEx(p->blas, CUBLAS_OP_T, CUBLAS_OP_N, j->n, j->m, j->k, &alpha, p->w,
+                        CUDA_R_16BF, j->k, p->x, CUDA_R_16BF, j->k, &beta, p->y, CUDA_R_32F, j->n,
+                        CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT) == CUBLAS_STATUS_SUCCESS;
+}
+
+/* Median microseconds of RUNS runs of the job (after one warm-up), each after the L2 flush; a
+ * negative value when it fails to run. */
+static float time_job(probe *p, const gemm_job *j) {
+    float t[RUNS];
     for (int r = -1; r < RUNS; r++) {
         CHECK(cudaMemsetAsync(p->flush, r & 0xff, p->flush_bytes, p->stream));
         CHECK(cudaEventRecord(p->t0, p->stream));
-        if (cublasLtMatmul(p->lt, d, &alpha, p->w, a, p->x, b, &beta, p->y, c, p->y, c, algo,
-                           p->workspace, p->workspace_bytes, p->stream) != CUBLAS_STATUS_SUCCESS)
-            return -1.0f;
+        if (!run_job(p, j)) return -1.0f;
         CHECK(cudaEventRecord(p->t1, p->stream));
         CHECK(cudaEventSynchronize(p->t1));
         if (r >= 0) CHECK(cudaEventElapsedTime(&t[r], p->t0, p->t1));
     }
     qsort(t, RUNS, sizeof(float), by_value);
     return 1000.0f * t[RUNS / 2];
+}
+
+static float time_algo(probe *p, cublasLtMatmulDesc_t d, cublasLtMatrixLayout_t a,
+                       cublasLtMatrixLayout_t b, cublasLtMatrixLayout_t c,
+                       const cublasLtMatmulAlgo_t *algo) {
+    gemm_job j = {d, a, b, c, algo, 0, 0, 0};
+    return time_job(p, &j);
 }
 
 /* The fastest of the first candidates each re-run with its K split in SPLITS ways under each
@@ -100,20 +123,8 @@ static float sweep_split_k(probe *p, cublasLtMatmulDesc_t d, cublasLtMatrixLayou
 
 /* Median microseconds of cublasGemmEx (its default algorithm choice) for the same product. */
 static float time_gemm_ex(probe *p, int n, int k, int m) {
-    float t[RUNS], alpha = 1.0f, beta = 0.0f;
-    for (int r = -1; r < RUNS; r++) {
-        CHECK(cudaMemsetAsync(p->flush, r & 0xff, p->flush_bytes, p->stream));
-        CHECK(cudaEventRecord(p->t0, p->stream));
-        if (cublasGemmEx(p->blas, CUBLAS_OP_T, CUBLAS_OP_N, n, m, k, &alpha, p->w, CUDA_R_16BF, k,
-                         p->x, CUDA_R_16BF, k, &beta, p->y, CUDA_R_32F, n, CUBLAS_COMPUTE_32F,
-                         CUBLAS_GEMM_DEFAULT) != CUBLAS_STATUS_SUCCESS)
-            return -1.0f;
-        CHECK(cudaEventRecord(p->t1, p->stream));
-        CHECK(cudaEventSynchronize(p->t1));
-        if (r >= 0) CHECK(cudaEventElapsedTime(&t[r], p->t0, p->t1));
-    }
-    qsort(t, RUNS, sizeof(float), by_value);
-    return 1000.0f * t[RUNS / 2];
+    gemm_job j = {NULL, NULL, NULL, NULL, NULL, n, k, m};
+    return time_job(p, &j);
 }
 
 static void probe_shape(probe *p, int n, int k, int m) {

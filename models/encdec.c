@@ -378,22 +378,20 @@ static void upload_indices(encdec_model *m, const step_plan *p) {
             h[l.enc_pe + p->enc[e].ids_offset + t] = t + m->s->pos_offset;
         }
     }
-    m->cross_run = 0;
+    m->cross_run = 0; /* the longest run of entries over one cross table: a request's beams */
     for (int i = 0, run = 0; i < p->n_decode; i++) {
         const plan_decode *d = &p->dec[i], *prev = i ? &p->dec[i - 1] : NULL;
         run = prev && prev->cross_blocks == d->cross_blocks && prev->cross_len == d->cross_len
                   ? run + 1 : 1;
         if (run > m->cross_run) m->cross_run = run;
-    }
-    for (int i = 0; i < p->n_decode; i++) {
-        h[l.self_tab + i] = p->dec[i].self_blocks;
-        h[l.cross_tab + i] = p->dec[i].cross_blocks;
-        h[l.self_nk + i] = p->dec[i].pos + 1;
-        h[l.cross_nk + i] = p->dec[i].cross_len;
-        h[l.pos + i] = p->dec[i].pos;
-        h[l.ban + i] = p->dec[i].ban;
-        h[l.dec_tok + i] = p->dec[i].token;
-        h[l.dec_pe + i] = p->dec[i].pos + m->s->pos_offset;
+        h[l.self_tab + i] = d->self_blocks;
+        h[l.cross_tab + i] = d->cross_blocks;
+        h[l.self_nk + i] = d->pos + 1;
+        h[l.cross_nk + i] = d->cross_len;
+        h[l.pos + i] = d->pos;
+        h[l.ban + i] = d->ban;
+        h[l.dec_tok + i] = d->token;
+        h[l.dec_pe + i] = d->pos + m->s->pos_offset;
     }
     m->be->upload_i32(m->d_idx, m->h_idx, m->idx_len);
     m->idx_plan_seq = p->seq;

@@ -72,7 +72,8 @@ static const config_key config_schema[] = {
      "or NCCL); off: every kernel launched each step"},
     {"joint_gemms", KEY_ENUM, FIELD(joint_gemms), "on", 0, 0, on_off_names,
      "on: the decoder's Q/K/V, and both gated-FFN inputs, each from one GEMM where the layer's "
-     "weights lie back to back (every real shape); off: one GEMM per projection"},
+     "weights lie back to back (every real shape), and with bf16 weights a plain ReLU FFN's "
+     "activation in its GEMM's epilogue; off: one GEMM per projection, the activation a kernel"},
     {"scheduler_policy", KEY_ENUM, FIELD(scheduler_policy), "guaranteed_no_evict", 0, 0,
      policy_names, "guaranteed_no_evict | max_utilization"},
 };

@@ -12,21 +12,8 @@ __device__ __forceinline__ float warp_reduce(float v, int is_max) {
     return v;
 }
 
-/* Ends with a barrier, so it also orders shared-memory writes made before it. */
-template <int THREADS>
-__device__ __forceinline__ float block_reduce(float v, int is_max) {
-    __shared__ float part[THREADS / 32];
-    v = warp_reduce(v, is_max);
-    if ((threadIdx.x & 31) == 0) part[threadIdx.x >> 5] = v;
-    __syncthreads();
-    float r = part[0];
-    for (int i = 1; i < THREADS / 32; i++) r = is_max ? fmaxf(r, part[i]) : r + part[i];
-    __syncthreads();
-    return r;
-}
-
-/* block_reduce of N values at once (one barrier pair for all of them); each result has the
- * bits block_reduce gives it alone. */
+/* Max or sum of each of N values over the block, all with one barrier pair, returned to every
+ * thread. Ends with a barrier, so it also orders shared-memory writes made before it. */
 template <int THREADS, int N>
 __device__ __forceinline__ void block_reduce_n(float (&v)[N], int is_max) {
     __shared__ float part[N][THREADS / 32];
@@ -43,6 +30,14 @@ __device__ __forceinline__ void block_reduce_n(float (&v)[N], int is_max) {
         v[e] = r;
     }
     __syncthreads();
+}
+
+/* The same for one value. */
+template <int THREADS>
+__device__ __forceinline__ float block_reduce(float v, int is_max) {
+    float one[1] = {v};
+    block_reduce_n<THREADS, 1>(one, is_max);
+    return one[0];
 }
 
 #endif

@@ -15,8 +15,9 @@ static split_scratch g_split;
 static size_t g_split_items, g_split_floats;
 static int g_split_fixed;
 
-static int reserve_split(int items, int ranges, int d_kv) {
+int decode_split_scratch(int items, int ranges, int d_kv, split_scratch *out) {
     size_t floats = (size_t)items * ranges * (d_kv + 2);
+    *out = g_split;
     if (items <= (int)g_split_items && floats <= g_split_floats) return 1;
     if (g_split_fixed) return 0;
     cudaStreamCaptureStatus cap;
@@ -37,6 +38,7 @@ static int reserve_split(int items, int ranges, int d_kv) {
         return 0;
     }
     g_split_items = items, g_split_floats = floats;
+    *out = g_split;
     return 1;
 }
 
@@ -44,13 +46,8 @@ extern "C" void cuda_reserve_decode_split(int entries, int heads, int max_keys, 
     const int items = entries * heads < DECODE_WARP_ITEMS ? entries * heads : DECODE_WARP_ITEMS - 1;
     const int ranges = (max_keys + SPLIT_KEYS - 1) / SPLIT_KEYS;
     if (items < 1 || ranges < MIN_RANGES || ranges > MAX_RANGES) return; /* no split launches */
+    split_scratch unused;
     g_split_fixed = 0;
-    reserve_split(items, ranges, d_kv);
+    decode_split_scratch(items, ranges, d_kv, &unused);
     g_split_fixed = 1; /* from now on it never moves (without it, launches run unsplit) */
-}
-
-int decode_split_scratch(int items, int ranges, int d_kv, split_scratch *out) {
-    if (!reserve_split(items, ranges, d_kv)) return 0;
-    *out = g_split;
-    return 1;
 }

@@ -59,6 +59,13 @@ static double rel_err(const float *d, const float *ref, size_t n) {
         CHECK(e_ <= (double)(tol));                                               \
     } while (0)
 
+/* Expects two host buffers of `bytes` to hold the same bits; prints the verdict. */
+static void expect_same_bits(const char *name, const void *a, const void *b, size_t bytes) {
+    int same = !memcmp(a, b, bytes);
+    printf("  %-28s %s\n", name, same ? "bit-identical" : "DIFFERS");
+    CHECK(same);
+}
+
 /* v [n] rounded to wtype and back, in place, as the GPU stores (or, for GEMM inputs, rounds)
  * it (the CPU backend's cpu_round_to: fp16 saturates at +-65504). The 16-bit values go to bits
  * when it is not NULL (exact: the values are already representable). */
@@ -306,11 +313,9 @@ static void check_paged(int heads, int d_kv, int bs, int kv_dtype, int n, const 
         pg.max_keys = 3 * 128 + 5;
         gpu->attention_paged(&pg, dq, dout, n, &pp.gpu, NULL, dblocks, dtoff, dnk, dqpos);
         gpu->download(b, dout, nq);
-        int same = !memcmp(a, b, nq * sizeof(float));
         snprintf(name, sizeof name, "split bound, %s %s", cross ? "cross" : "causal",
                  dtype_name(kv_dtype));
-        printf("  %-28s %s\n", name, same ? "bit-identical" : "DIFFERS");
-        CHECK(same);
+        expect_same_bits(name, a, b, nq * sizeof(float));
         free(a), free(b);
     }
     /* A step's joint Q/K/V rows ([n, 3 row]): each entry's K/V appended at its position by the
@@ -333,9 +338,7 @@ static void check_paged(int heads, int d_kv, int bs, int kv_dtype, int n, const 
     char *back = malloc(bytes);
     gpu->download((float *)back, pp.dev, bytes / sizeof(float));
     snprintf(name, sizeof name, "kv_scatter %s", dtype_name(kv_dtype));
-    int same = !memcmp(back, pp.host, bytes);
-    printf("  %-28s %s\n", name, same ? "bit-identical" : "DIFFERS");
-    CHECK(same);
+    expect_same_bits(name, back, pp.host, bytes);
     free(back), free(blocks), free(bias), free(q), free(o), free(pp.host), free(toff), free(qpos);
     gpu->free(dbias), gpu->free(dq), gpu->free(dout), gpu->free(pp.dev), gpu->free(dblocks);
     gpu->free(dtoff), gpu->free(dnk), gpu->free(dqpos);
@@ -377,10 +380,8 @@ static void check_shared(int heads, int d_kv, int bs, int kv_dtype, int n_req, c
     EXPECT_CLOSE(name, dout, o, nq, 1e-5);
     gpu->download(b, dout, nq);
     if (max_keys <= 256) { /* past 256 keys the unshared launch splits them (other sums) */
-        int same = !memcmp(a, b, nq * sizeof(float));
         snprintf(name, sizeof name, "  ... vs unshared %s", dtype_name(kv_dtype));
-        printf("  %-28s %s\n", name, same ? "bit-identical" : "DIFFERS");
-        CHECK(same);
+        expect_same_bits(name, a, b, nq * sizeof(float));
     }
     free(toff), free(nk), free(qpos), free(blocks), free(q), free(o), free(a), free(b);
     free(pp.host), gpu->free(pp.dev), gpu->free(dq), gpu->free(dout), gpu->free(dblocks);
