@@ -48,6 +48,14 @@ int cuda_attention_prefill_tf32(const attn_params *p, const float *q, const floa
 void cuda_attention_paged(const attn_params *p, const float *q, void *out, int n,
                           const kv_layout *kv, const kv_append *append, const int32_t *blocks,
                           const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos);
+/* Its cross-attention (no causal mask, bias or appended row) over 16-bit pools with heads 32, 64
+ * or 128 wide: one warp per item in a single pass over the keys (attention_cross_warp.cu); 0
+ * when it does not apply and nothing was launched. cuda_attention_paged takes it from
+ * DECODE_WARP_ITEMS items on (measured on an H100, docs/PERFORMANCE.md: 3-13% faster than the
+ * two-pass warps from 128 keys, up to 9% slower below 64 keys at some shapes). */
+int cuda_attention_cross_warp(const attn_params *p, const float *q, void *out, int n,
+                              const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
+                              const int32_t *n_k);
 /* Decode attention's split-key scratch for steps of up to `entries` entries of `heads` heads
  * over at most max_keys keys, allocated now and kept (recorded graphs hold its address). */
 void cuda_reserve_decode_split(int entries, int heads, int max_keys, int d_kv);

@@ -1,0 +1,155 @@
+// Decoder cross-attention for large steps over 16-bit KV pools: one warp per (entry, head) item,
+// in a single pass over the keys (online softmax), for head widths of 32, 64 or 128; no causal
+// mask, relative bias or appended row (self-attention keeps attention_decode.cu). Built to keep
+// the memory system busy when the whole launch is one wave of warps (thousands of items with a
+// few hundred keys each, as flan-t5-xl's cross-attention at batch 64-128 is): every load a warp
+// issues reads whole 128-byte rows, and each chunk's key and value rows are all requested
+// before any of them is used.
+//
+// Lanes: lane = g * C + c, C = d_kv / 8 (lanes per row: 16 bytes, 8 elements each), R = 32 / C
+// rows per load instruction. A chunk is KC = 8 R consecutive keys; lane (g, c) reads elements
+// [8c, 8c + 8) of the key and value rows g, g + R, ..., g + 7R of the chunk (16 loads, all
+// issued before the first is used), dots its key slices with the same slice of the query (held
+// in registers), sums the C partial dots of a row by shuffles, and keeps a running max, sum and
+// 8 output columns over its rows. The R row groups' results are combined once at the end.
+// Scores, softmax and sums are fp32.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+#include <float.h>
+
+#include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/half_types.cuh"
+#include "kernels/cuda/paged_kv.cuh"
+
+#define STREAM ((cudaStream_t)cuda_backend_stream())
+#define WARPS 4 /* items per 128-thread block */
+#define ROWS_PER_LANE 8 /* key and value rows each lane reads per chunk */
+
+/* The 8 16-bit elements of one 16-byte load, widened to fp32. */
+template <typename T> __device__ __forceinline__ void widen8(const uint4 &raw, float out[8]) {
+    const T *e = (const T *)&raw;
+#pragma unroll
+    for (int u = 0; u < 8; u++) out[u] = to_f32(e[u]);
+}
+
+/* Sum (or max) over the lanes whose lane index differs only in the bits of [from, to). */
+template <int FROM, int TO>
+__device__ __forceinline__ float lanes_sum(float v) {
+#pragma unroll
+    for (int o = FROM; o < TO; o <<= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+template <int FROM, int TO>
+__device__ __forceinline__ float lanes_max(float v) {
+#pragma unroll
+    for (int o = FROM; o < TO; o <<= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+template <typename T, int C>
+__global__ void __launch_bounds__(WARPS * 32)
+cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
+                   const int32_t *blocks, const int32_t *table_off, const int32_t *n_k) {
+    constexpr int R = 32 / C, KC = ROWS_PER_LANE * R;
+    const int lane = threadIdx.x & 31, g = lane / C, c = lane % C, d_kv = 8 * C;
+    const int item = blockIdx.x * WARPS + threadIdx.x / 32;
+    if (item >= n * p.heads) return; /* a whole warp leaves: no barrier is shared */
+    const int i = item / p.heads, h = item % p.heads;
+    const int32_t *table = blocks + table_off[i];
+    const int n_all = n_k[i];
+    const size_t q_ld = p.q_ld ? p.q_ld : p.row;
+    float qf[8];
+    {
+        const float4 *q4 = (const float4 *)(q + (size_t)i * q_ld + (size_t)h * d_kv + 8 * c);
+        const float4 a = q4[0], b = q4[1];
+        qf[0] = a.x, qf[1] = a.y, qf[2] = a.z, qf[3] = a.w;
+        qf[4] = b.x, qf[5] = b.y, qf[6] = b.z, qf[7] = b.w;
+    }
+    const T *kh = (const T *)kv.k + (size_t)h * d_kv + 8 * c;
+    const T *vh = (const T *)kv.v + (size_t)h * d_kv + 8 * c;
+
+    float run_max = -FLT_MAX, run_sum = 0.0f, acc[8];
+#pragma unroll
+    for (int u = 0; u < 8; u++) acc[u] = 0.0f;
+    for (int j0 = 0; j0 < n_all; j0 += KC) {
+        uint4 kr[ROWS_PER_LANE], vr[ROWS_PER_LANE];
+#pragma unroll
+        for (int r = 0; r < ROWS_PER_LANE; r++) {
+            const int j = j0 + g + R * r;
+            if (j < n_all) {
+                const size_t at = paged_row(kv, table, j);
+                kr[r] = *(const uint4 *)(kh + at);
+                vr[r] = *(const uint4 *)(vh + at);
+            } else {
+                kr[r] = make_uint4(0, 0, 0, 0), vr[r] = make_uint4(0, 0, 0, 0);
+            }
+        }
+        float s[ROWS_PER_LANE], chunk_max = -FLT_MAX;
+#pragma unroll
+        for (int r = 0; r < ROWS_PER_LANE; r++) {
+            float kf[8], dot = 0.0f;
+            widen8<T>(kr[r], kf);
+#pragma unroll
+            for (int u = 0; u < 8; u++) dot += qf[u] * kf[u];
+            dot = lanes_sum<1, C>(dot) * p.scale;
+            s[r] = j0 + g + R * r < n_all ? dot : -FLT_MAX;
+            chunk_max = fmaxf(chunk_max, s[r]);
+        }
+        const float new_max = fmaxf(run_max, lanes_max<C, 32>(chunk_max));
+        const float rescale = __expf(run_max - new_max);
+        run_max = new_max, run_sum *= rescale;
+#pragma unroll
+        for (int u = 0; u < 8; u++) acc[u] *= rescale;
+#pragma unroll
+        for (int r = 0; r < ROWS_PER_LANE; r++) {
+            const float w = j0 + g + R * r < n_all ? __expf(s[r] - new_max) : 0.0f;
+            float vf[8];
+            widen8<T>(vr[r], vf);
+            run_sum += w;
+#pragma unroll
+            for (int u = 0; u < 8; u++) acc[u] += w * vf[u];
+        }
+    }
+    /* Every lane holds the same run_max; the row groups' sums and columns add up. */
+    const float inv = 1.0f / lanes_sum<C, 32>(run_sum);
+#pragma unroll
+    for (int u = 0; u < 8; u++) acc[u] = lanes_sum<C, 32>(acc[u]);
+    if (g == 0)
+#pragma unroll
+        for (int u = 0; u < 8; u++)
+            store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + 8 * c + u,
+                     acc[u] * inv);
+}
+
+template <typename T, int C>
+static void launch_warp(const attn_params *p, const float *q, void *out, int n, const kv_layout *kv,
+                        const int32_t *blocks, const int32_t *table_off, const int32_t *n_k) {
+    const int items = n * p->heads, grid = (items + WARPS - 1) / WARPS;
+    cross_warp_kernel<T, C><<<grid, WARPS * 32, 0, STREAM>>>(*p, n, q, out, *kv, blocks,
+                                                              table_off, n_k);
+}
+
+template <typename T>
+static int dispatch_width(const attn_params *p, const float *q, void *out, int n,
+                          const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
+                          const int32_t *n_k) {
+    switch (p->d_kv) {
+    case 32: launch_warp<T, 4>(p, q, out, n, kv, blocks, table_off, n_k); return 1;
+    case 64: launch_warp<T, 8>(p, q, out, n, kv, blocks, table_off, n_k); return 1;
+    case 128: launch_warp<T, 16>(p, q, out, n, kv, blocks, table_off, n_k); return 1;
+    default: return 0;
+    }
+}
+
+extern "C" int cuda_attention_cross_warp(const attn_params *p, const float *q, void *out, int n,
+                                         const kv_layout *kv, const int32_t *blocks,
+                                         const int32_t *table_off, const int32_t *n_k) {
+    const size_t q_ld = p->q_ld ? (size_t)p->q_ld : (size_t)p->row;
+    if (p->causal || p->rel_bias) return 0;
+    if (q_ld % 4 || (uintptr_t)q % 16) return 0; /* the query slices are read as float4 */
+    if (kv->dtype == DTYPE_BF16)
+        return dispatch_width<__nv_bfloat16>(p, q, out, n, kv, blocks, table_off, n_k);
+    if (kv->dtype == DTYPE_FP16) return dispatch_width<__half>(p, q, out, n, kv, blocks, table_off, n_k);
+    return 0;
+}
