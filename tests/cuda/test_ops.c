@@ -427,7 +427,7 @@ static void test_attention(void) {
     for (int r = 0; r < reqs; r++) four[r] = 4, req_keys[r] = 1 + (r * 53) % 200;
     check_shared(heads, 64, 16, DTYPE_FP16, reqs, four, req_keys); /* unshared: single pass */
     free(four), free(req_keys);
-    /* Runs of 1-6 beams over 1-440 keys, enough items for the single-pass shared warps. */
+    /* Runs of 1-6 beams over 1-440 keys, enough shared-table items for warps. */
     int mixed_w[200];
     int32_t mixed_k[200];
     for (int r = 0; r < 200; r++) mixed_w[r] = widths[r % 5], mixed_k[r] = long_keys[(r / 5) % 5];
