@@ -76,6 +76,14 @@ typedef struct backend_graphs {
     void (*reserve_attention)(int entries, int heads, int max_keys, int d_kv);
 } backend_graphs;
 
+/* The order of (value, index) pairs that argmax_rows and topk_rows pick by, and the host's
+ * merge of per-rank picks: (v, i) ranks before (bv, bi) when v is higher, ties to the lower
+ * index; bi < 0 = nothing picked yet. Indices as ints or as the floats of the pair buffers
+ * (exact below 2^24). */
+static inline int rank_pair_before(float v, double i, float bv, double bi) {
+    return bi < 0 || v > bv || (v == bv && i < bi);
+}
+
 typedef struct backend {
     const char *name;
     void *(*alloc)(size_t bytes);                /* zero-filled; NULL when out of memory */
@@ -127,9 +135,10 @@ typedef struct backend {
     void (*upload_i32)(int32_t *dst, const int32_t *src, size_t n);
 
     /* Per row r < rows of x[rows, n]: the largest value and its column + index_base, ties to
-     * the lower column, skipping column ban[r] - index_base when it is in [0, n) (ban: backend
-     * int buffer, -1 = none) and NaNs. out[2r] = value, out[2r + 1] = index as a float (exact
-     * below 2^24); (-inf, -1) when nothing is left. out: backend buffer [rows, 2]. */
+     * the lower column (rank_pair_before), skipping column ban[r] - index_base when it is in
+     * [0, n) (ban: backend int buffer, -1 = none) and NaNs. out[2r] = value, out[2r + 1] =
+     * index as a float (exact below 2^24); (-inf, -1) when nothing is left. out: backend
+     * buffer [rows, 2]. */
     void (*argmax_rows)(const float *x, int rows, int n, int index_base, const int32_t *ban,
                         float *out);
     /* Per row r of x[rows, n], into out[r * (2 + 2k) ...]: the row's max over every column

@@ -11,22 +11,16 @@
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "kernels/backend.h"
 #include "kernels/cuda/cuda_ops.h"
 #include "models/dtype.h"
+#include "runtime/clock.h"
 
 #define D_KV 64
 #define BLOCK 16
 
 static const backend *gpu = &backend_cuda;
-
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + 1e-9 * t.tv_nsec;
-}
 
 static int32_t *upload_i32(const int32_t *h, int n) {
     int32_t *d = gpu->alloc((size_t)n * sizeof(int32_t));
@@ -59,11 +53,11 @@ static void probe(const char *name, int reqs, int share, int heads, int keys, in
     for (int w = 0; w < 3; w++)
         gpu->attention_paged(&p, q, out, n, &kv, NULL, d_blocks, d_toff, d_nk, d_qpos);
     cudaDeviceSynchronize();
-    const double t0 = now_s();
+    const double t0 = monotonic_s();
     for (int w = 0; w < iterations; w++)
         gpu->attention_paged(&p, q, out, n, &kv, NULL, d_blocks, d_toff, d_nk, d_qpos);
     cudaError_t err = cudaDeviceSynchronize();
-    const double us = (now_s() - t0) / iterations * 1e6;
+    const double us = (monotonic_s() - t0) / iterations * 1e6;
     const double bytes = (double)reqs * heads * keys * D_KV * 2 * dtype_bytes(DTYPE_FP16);
     printf("%-22s %4d x %d entries, %2d heads, %4d keys: %8.1f us %6.0f GB/s%s%s\n", name, reqs,
            share, heads, keys, us, bytes / us * 1e-3, err ? "  error: " : "",

@@ -21,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "models/presets.h"
 #include "parallel/comm.h"
+#include "runtime/clock.h"
 #include "runtime/config.h"
 #include "runtime/engine.h"
 #include "runtime/log.h"
@@ -75,12 +75,6 @@ static int parse(int argc, char **argv, bench_args *a) {
                : -1;
 }
 
-static double seconds(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 /* Milliseconds that one decode step's `count` all-reduces of `floats` each take on c, alone
  * (collective: every rank calls it); negative on failure. */
 static double time_step_allreduces(comm *c, const backend *be, size_t floats, int count) {
@@ -93,12 +87,12 @@ static double time_step_allreduces(comm *c, const backend *be, size_t floats, in
         if (r == WARMUP) { /* every rank starts the timed rounds together */
             be->synchronize();
             MPI_Barrier(MPI_COMM_WORLD);
-            t0 = seconds();
+            t0 = monotonic_s();
         }
         for (int k = 0; ok && k < count; k++) ok = comm_allreduce_sum(c, buf, floats, &err) == ED_OK;
     }
     be->synchronize();
-    double ms = ok ? 1e3 * (seconds() - t0) / ROUNDS : -1.0;
+    double ms = ok ? 1e3 * (monotonic_s() - t0) / ROUNDS : -1.0;
     if (buf) be->free(buf);
     return ms;
 }

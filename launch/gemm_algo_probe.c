@@ -33,8 +33,8 @@ typedef struct probe {
     float *y;
     size_t workspace_bytes, flush_bytes;
     int sweep_split_k; /* --split-k: also sweep each candidate's K split */
-    cublasHandle_t blas;
-    int split_configs_run; /* split (> 1) configurations that ran, per shape */ /* also timed: cublasGemmEx's own choice for the same product */
+    cublasHandle_t blas; /* also timed: cublasGemmEx's own choice for the same product */
+    int split_configs_run; /* split (> 1) configurations that ran, per shape */
 } probe;
 
 static int by_value(const void *a, const void *b) {

@@ -454,13 +454,6 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
     return ED_OK;
 }
 
-/* (logit, token) pairs from the ranks' vocabulary slices: whether (v, token) ranks before the
- * best so far (bv, btoken): higher logit, ties to the lower token; btoken < 0 = nothing yet.
- * The device kernels rank by the same rule within a slice. */
-static int pair_ranks_before(float v, float token, float bv, float btoken) {
-    return btoken < 0 || v > bv || (v == bv && token < btoken);
-}
-
 /* argmax_only plans: each rank's best (logit, token) per row of its vocabulary slice; rank 0
  * keeps the best over ranks (ties to the lower token: lower ranks hold lower tokens). */
 static ed_status argmax_out(encdec_model *m, int n, float *pairs_host, ed_error *err) {
@@ -481,7 +474,7 @@ static ed_status argmax_out(encdec_model *m, int n, float *pairs_host, ed_error 
         const float *best = m->gathered_pairs + 2 * i;
         for (int r = 1; r < m->w->tp_size; r++) {
             const float *c = m->gathered_pairs + (size_t)r * 2 * n + 2 * i;
-            if (c[1] >= 0 && pair_ranks_before(c[0], c[1], best[0], best[1])) best = c;
+            if (c[1] >= 0 && rank_pair_before(c[0], c[1], best[0], best[1])) best = c;
         }
         pairs_host[2 * i] = best[0];
         pairs_host[2 * i + 1] = best[1];
@@ -531,7 +524,7 @@ static ed_status topk_out(encdec_model *m, int n, int k, float *out_host, ed_err
                 if (next[r] >= k) continue;
                 const float *c = src + ((size_t)r * n + i) * row + 2 + 2 * next[r];
                 if (c[1] < 0) continue;
-                if (pair_ranks_before(c[0], c[1], bv, bt)) best = r, bv = c[0], bt = c[1];
+                if (rank_pair_before(c[0], c[1], bv, bt)) best = r, bv = c[0], bt = c[1];
             }
             if (best >= 0) next[best]++;
             out_host[((size_t)i * k + j) * 2] = best < 0 ? -INFINITY : bv - lse;

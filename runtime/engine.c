@@ -6,12 +6,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kernels/backend.h"
 #include "models/encdec.h"
 #include "parallel/plan_bcast.h"
 #include "runtime/kv_store.h"
+#include "runtime/clock.h"
 #include "runtime/log.h"
 #include "runtime/response.h"
 #include "runtime/scheduler.h"
@@ -48,12 +48,6 @@ struct engine {
     uint64_t next_seq; /* plan sequence numbers continue across runs */
     engine_stats stats;
 };
-
-static double now_s(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Sizes both KV pools from kv_memory / cross_kv_fraction / the token caps. The numbers may differ
  * per rank (a fraction of free memory), so every rank takes the minimum over all ranks: the
@@ -261,7 +255,7 @@ static ed_status read_requests(engine *e, ed_error *err) {
 }
 
 static void report(engine *e, const char *what) {
-    double t = now_s() - e->stats.start;
+    double t = monotonic_s() - e->stats.start;
     long replays, captures;
     encdec_graph_counts(e->model, &replays, &captures);
     scheduler_stats ss;
@@ -333,17 +327,17 @@ static ed_status apply_logits(engine *e, ed_error *err) {
 
 ed_status engine_run(engine *e, ed_error *err) {
     int root = comm_rank(e->comm) == 0;
-    e->stats.start = e->stats.last_report = now_s();
+    e->stats.start = e->stats.last_report = monotonic_s();
     for (uint64_t seq = e->next_seq;; seq++) {
         e->next_seq = seq + 1;
-        double t_iter = now_s(), t_planned = t_iter;
+        double t_iter = monotonic_s(), t_planned = t_iter;
         /* Rank 0 decides; a failure there still sends a stop plan so no rank is left waiting. */
         ed_status planned = ED_OK;
         if (root) {
             step_plan_clear(e->plan);
             e->plan->seq = seq;
             planned = plan_next(e, err);
-            t_planned = now_s();
+            t_planned = monotonic_s();
             if (planned) {
                 step_plan_clear(e->plan);
                 e->plan->stop = 1;
@@ -352,7 +346,7 @@ ed_status engine_run(engine *e, ed_error *err) {
         if (plan_bcast(e->comm, e->plan, seq, err)) return ED_ERR;
         if (planned) return ED_ERR;
         if (e->plan->stop) break;
-        double t0 = now_s();
+        double t0 = monotonic_s();
         if (root && !e->hidden && plan_wants_encoder_output(e->plan)) {
             size_t n = (size_t)e->cfg.max_batch_size * e->cfg.max_input_len * e->weights->spec.d_model;
             if (!(e->hidden = malloc(n * sizeof(float))))
@@ -360,7 +354,7 @@ ed_status engine_run(engine *e, ed_error *err) {
         }
         if (encdec_encode(e->model, e->kv, e->plan, root ? e->hidden : NULL, err)) return ED_ERR;
         if (e->plan->n_encode) e->be->synchronize(); /* so encoder time is not billed to decoding */
-        double t1 = now_s();
+        double t1 = monotonic_s();
         if (encdec_decode_step(e->model, e->kv, e->plan, root ? e->logits : NULL, err))
             return ED_ERR;
         if (!root) continue;
@@ -376,19 +370,19 @@ ed_status engine_run(engine *e, ed_error *err) {
             e->stats.peak_cross_used = ss.cross_total - ss.cross_free;
         e->stats.encoder_tokens += e->plan->n_ids;
         e->stats.decoder_tokens += e->plan->n_decode;
-        double t_applied = now_s();
+        double t_applied = monotonic_s();
         if (deliver_encoder_outputs(e, err) || apply_logits(e, err)) return ED_ERR;
         if (e->plan->n_decode) {
-            double t_end = now_s();
+            double t_end = monotonic_s();
             e->stats.decode_s += t_end - t_iter - (t1 - t0);
             e->stats.host_s += (t_planned - t_iter) + (t_end - t_applied);
         }
-        if (e->cfg.stats_every > 0 && now_s() - e->stats.last_report >= e->cfg.stats_every) {
-            e->stats.last_report = now_s();
+        if (e->cfg.stats_every > 0 && monotonic_s() - e->stats.last_report >= e->cfg.stats_every) {
+            e->stats.last_report = monotonic_s();
             report(e, "progress");
         }
     }
-    e->stats.end = now_s();
+    e->stats.end = monotonic_s();
     if (root) {
         report(e, "summary");
         scheduler_stats ss;

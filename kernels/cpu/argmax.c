@@ -3,11 +3,6 @@
 
 #include "kernels/cpu/cpu_ops.h"
 
-/* (v, i) ranks before (bv, bi): higher value, ties to the lower column; bi < 0 = nothing yet. */
-static int ranks_before(float v, int i, float bv, int bi) {
-    return bi < 0 || v > bv || (v == bv && i < bi);
-}
-
 void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
                      float *out) {
     for (int r = 0; r < rows; r++) {
@@ -15,7 +10,7 @@ void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int3
         int skip = ban[r] - index_base, best = -1;
         for (int i = 0; i < n; i++)
             if (i != skip && !isnan(row[i]) &&
-                ranks_before(row[i], i, best < 0 ? 0.0f : row[best], best))
+                rank_pair_before(row[i], i, best < 0 ? 0.0f : row[best], best))
                 best = i;
         out[2 * r] = best < 0 ? -INFINITY : row[best];
         out[2 * r + 1] = best < 0 ? -1.0f : (float)(best + index_base);
@@ -42,8 +37,8 @@ void cpu_topk_rows(const float *x, int rows, int n, int index_base, const int32_
             int best = -1;
             for (int i = 0; i < n; i++) {
                 float v = row[i];
-                if (i == skip || isnan(v) || (pi >= 0 && !ranks_before(pv, pi, v, i))) continue;
-                if (ranks_before(v, i, best < 0 ? 0.0f : row[best], best)) best = i;
+                if (i == skip || isnan(v) || (pi >= 0 && !rank_pair_before(pv, pi, v, i))) continue;
+                if (rank_pair_before(v, i, best < 0 ? 0.0f : row[best], best)) best = i;
             }
             o[2 + 2 * j] = best < 0 ? -INFINITY : row[best];
             o[3 + 2 * j] = best < 0 ? -1.0f : (float)(best + index_base);

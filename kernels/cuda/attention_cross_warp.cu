@@ -18,6 +18,7 @@
 #include <cuda_runtime.h>
 #include <float.h>
 
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
 #include "kernels/cuda/paged_kv.cuh"
@@ -25,27 +26,6 @@
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 #define WARPS 4 /* items per 128-thread block */
 #define ROWS_PER_LANE 8 /* key and value rows each lane reads per chunk */
-
-/* The 8 16-bit elements of one 16-byte load, widened to fp32. */
-template <typename T> __device__ __forceinline__ void widen8(const uint4 &raw, float out[8]) {
-    const T *e = (const T *)&raw;
-#pragma unroll
-    for (int u = 0; u < 8; u++) out[u] = to_f32(e[u]);
-}
-
-/* Sum (or max) over the lanes whose lane index differs only in the bits of [from, to). */
-template <int FROM, int TO>
-__device__ __forceinline__ float lanes_sum(float v) {
-#pragma unroll
-    for (int o = FROM; o < TO; o <<= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
-    return v;
-}
-template <int FROM, int TO>
-__device__ __forceinline__ float lanes_max(float v) {
-#pragma unroll
-    for (int o = FROM; o < TO; o <<= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
-}
 
 template <typename T, int C>
 __global__ void __launch_bounds__(WARPS * 32)
@@ -73,7 +53,7 @@ cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
 #pragma unroll
     for (int u = 0; u < 8; u++) acc[u] = 0.0f;
     for (int j0 = 0; j0 < n_all; j0 += KC) {
-        uint4 kr[ROWS_PER_LANE], vr[ROWS_PER_LANE];
+        uint4 kr[ROWS_PER_LANE], vr[ROWS_PER_LANE]; /* 16 bytes: 8 elements each */
 #pragma unroll
         for (int r = 0; r < ROWS_PER_LANE; r++) {
             const int j = j0 + g + R * r;
@@ -89,14 +69,14 @@ cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
 #pragma unroll
         for (int r = 0; r < ROWS_PER_LANE; r++) {
             float kf[8], dot = 0.0f;
-            widen8<T>(kr[r], kf);
+            widen<T, 8>(*(const vec_of<T, 8> *)&kr[r], kf);
 #pragma unroll
             for (int u = 0; u < 8; u++) dot += qf[u] * kf[u];
-            dot = lanes_sum<1, C>(dot) * p.scale;
+            dot = lanes_reduce<1, C>(dot, 0) * p.scale;
             s[r] = j0 + g + R * r < n_all ? dot : -FLT_MAX;
             chunk_max = fmaxf(chunk_max, s[r]);
         }
-        const float new_max = fmaxf(run_max, lanes_max<C, 32>(chunk_max));
+        const float new_max = fmaxf(run_max, lanes_reduce<C, 32>(chunk_max, 1));
         const float rescale = __expf(run_max - new_max);
         run_max = new_max, run_sum *= rescale;
 #pragma unroll
@@ -105,16 +85,16 @@ cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
         for (int r = 0; r < ROWS_PER_LANE; r++) {
             const float w = j0 + g + R * r < n_all ? __expf(s[r] - new_max) : 0.0f;
             float vf[8];
-            widen8<T>(vr[r], vf);
+            widen<T, 8>(*(const vec_of<T, 8> *)&vr[r], vf);
             run_sum += w;
 #pragma unroll
             for (int u = 0; u < 8; u++) acc[u] += w * vf[u];
         }
     }
     /* Every lane holds the same run_max; the row groups' sums and columns add up. */
-    const float inv = 1.0f / lanes_sum<C, 32>(run_sum);
+    const float inv = 1.0f / lanes_reduce<C, 32>(run_sum, 0);
 #pragma unroll
-    for (int u = 0; u < 8; u++) acc[u] = lanes_sum<C, 32>(acc[u]);
+    for (int u = 0; u < 8; u++) acc[u] = lanes_reduce<C, 32>(acc[u], 0);
     if (g == 0)
 #pragma unroll
         for (int u = 0; u < 8; u++)

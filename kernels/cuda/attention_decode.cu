@@ -46,10 +46,8 @@ static_assert(SPLIT_KEYS == THREADS, "a split range gives each thread of its blo
 /* VEC elements of T from p (aligned to their size), widened to fp32: one load instruction. */
 template <typename T, int VEC>
 __device__ __forceinline__ void load_widened(const T *p, float *out) {
-    struct alignas(VEC * sizeof(T)) chunk { T e[VEC]; };
-    chunk c = *(const chunk *)p;
-#pragma unroll
-    for (int u = 0; u < VEC; u++) out[u] = to_f32(c.e[u]);
+    const vec_of<T, VEC> c = *(const vec_of<T, VEC> *)p; /* the copy is the one load */
+    widen<T, VEC>(c, out);
 }
 
 /* Max or sum over the TPI threads of one item, for each of G values at once (one barrier pair

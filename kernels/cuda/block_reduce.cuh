@@ -1,11 +1,24 @@
-// Max or sum of one float over a warp (warp_reduce) or over a thread block of THREADS threads
-// (a multiple of 32; block_reduce), returned to every thread.
+// Max or sum of one float over a warp (warp_reduce), over groups of its lanes (lanes_reduce) or
+// over a thread block of THREADS threads (a multiple of 32; block_reduce), returned to every
+// thread.
 #ifndef ENCDEC_BLOCK_REDUCE_CUH
 #define ENCDEC_BLOCK_REDUCE_CUH
 
 /* Over the 32 lanes of a full warp, by xor shuffles (the same tree on every lane). */
 __device__ __forceinline__ float warp_reduce(float v, int is_max) {
     for (int o = 16; o > 0; o >>= 1) {
+        float other = __shfl_xor_sync(0xffffffffu, v, o);
+        v = is_max ? fmaxf(v, other) : v + other;
+    }
+    return v;
+}
+
+/* Over the lanes whose indices differ only in the bits FROM, 2 FROM, ..., TO / 2 (powers of
+ * two): groups of lanes inside a warp, lowest offset first (not warp_reduce's order). */
+template <int FROM, int TO>
+__device__ __forceinline__ float lanes_reduce(float v, int is_max) {
+#pragma unroll
+    for (int o = FROM; o < TO; o <<= 1) {
         float other = __shfl_xor_sync(0xffffffffu, v, o);
         v = is_max ? fmaxf(v, other) : v + other;
     }

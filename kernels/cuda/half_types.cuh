@@ -21,6 +21,16 @@ template <> __device__ __forceinline__ __nv_bfloat16 from_f32<__nv_bfloat16>(flo
     return __float2bfloat16_rn(v);
 }
 
+/* VEC consecutive elements of T, aligned to their size: loaded or stored by one instruction. */
+template <typename T, int VEC> struct alignas(VEC * sizeof(T)) vec_of { T e[VEC]; };
+
+/* The elements of c widened to fp32. */
+template <typename T, int VEC>
+__device__ __forceinline__ void widen(const vec_of<T, VEC> &c, float *out) {
+#pragma unroll
+    for (int u = 0; u < VEC; u++) out[u] = to_f32(c.e[u]);
+}
+
 /* y[i..i+3] = v in T, one store (i % 4 == 0, y 16-byte aligned). */
 __device__ __forceinline__ void store4(float *y, size_t i, float4 v) { *(float4 *)(y + i) = v; }
 template <typename T> __device__ __forceinline__ void store4(T *y, size_t i, float4 v) {
