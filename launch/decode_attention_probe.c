@@ -79,6 +79,9 @@ int main(int argc, char **argv) {
         probe("flan-t5-xl batch 64", 64, 1, 32, keys[k], iterations);
         probe("t5-base batch 256", 256, 1, 12, keys[k], iterations);
     }
+    probe("flan-t5-xl batch 32", 32, 1, 32, 352, iterations);
+    probe("flan-t5-xl batch 8", 8, 1, 32, 352, iterations);
+    probe("flan-t5-xl batch 1", 1, 1, 32, 128, iterations);
     probe("t5-base beams", 64, 4, 12, 128, iterations);
     probe("t5-base beams", 128, 4, 12, 128, iterations);
     probe("flan-t5-xl beams", 16, 4, 32, 352, iterations);

@@ -1,10 +1,12 @@
-// Decoder cross-attention for large steps over 16-bit KV pools: one warp per (entry, head) item,
-// in a single pass over the keys (online softmax), for head widths of 32, 64 or 128; no causal
-// mask, relative bias or appended row (self-attention keeps attention_decode.cu). Built to keep
-// the memory system busy when the whole launch is one wave of warps (thousands of items with a
-// few hundred keys each, as flan-t5-xl's cross-attention at batch 64-128 is): every load a warp
-// issues reads whole 128-byte rows, and each chunk's key and value rows are all requested
-// before any of them is used.
+// Decoder cross-attention over 16-bit KV pools in a single pass over the keys (online softmax),
+// for head widths of 32, 64 or 128; no causal mask, relative bias or appended row
+// (self-attention and shared tables keep attention_decode.cu). Built to keep the memory system
+// busy: every load a warp issues reads whole 128-byte rows, and each chunk's key and value rows
+// are all requested before any of them is used. Large launches (DECODE_WARP_ITEMS items on: one
+// wave of warps with a few hundred keys each, as flan-t5-xl's cross-attention at batch 64-128
+// is) take one warp per (entry, head) item; smaller ones a block of WARPS warps per item, warp w
+// taking chunks w, w + WARPS, ..., their running max, sum and columns merged through shared
+// memory at the end.
 //
 // Lanes: lane = g * C + c, C = d_kv / 8 (lanes per row: 16 bytes, 8 elements each), R = 32 / C
 // rows per load instruction. A chunk is KC = 8 R consecutive keys; lane (g, c) reads elements
@@ -27,14 +29,18 @@
 #define WARPS 4 /* items per 128-thread block */
 #define ROWS_PER_LANE 8 /* key and value rows each lane reads per chunk */
 
-template <typename T, int C>
+/* SPLIT = 1: WARPS items per block, a warp each; SPLIT = WARPS: one item per block. */
+template <typename T, int C, int SPLIT>
 __global__ void __launch_bounds__(WARPS * 32)
 cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
-                   const int32_t *blocks, const int32_t *table_off, const int32_t *n_k) {
+                  const int32_t *blocks, const int32_t *table_off, const int32_t *n_k) {
+    static_assert(SPLIT == 1 || SPLIT == WARPS, "a warp per item, or a block per item");
     constexpr int R = 32 / C, KC = ROWS_PER_LANE * R;
     const int lane = threadIdx.x & 31, g = lane / C, c = lane % C, d_kv = 8 * C;
-    const int item = blockIdx.x * WARPS + threadIdx.x / 32;
-    if (item >= n * p.heads) return; /* a whole warp leaves: no barrier is shared */
+    const int warp = threadIdx.x / 32, part = SPLIT > 1 ? warp : 0;
+    const int item = SPLIT > 1 ? blockIdx.x : blockIdx.x * WARPS + warp;
+    /* Whole warps (SPLIT = 1) or whole blocks (SPLIT > 1) leave: no barrier is missed. */
+    if (item >= n * p.heads) return;
     const int i = item / p.heads, h = item % p.heads;
     const int32_t *table = blocks + table_off[i];
     const int n_all = n_k[i];
@@ -52,7 +58,7 @@ cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
     float run_max = -FLT_MAX, run_sum = 0.0f, acc[8];
 #pragma unroll
     for (int u = 0; u < 8; u++) acc[u] = 0.0f;
-    for (int j0 = 0; j0 < n_all; j0 += KC) {
+    for (int j0 = part * KC; j0 < n_all; j0 += SPLIT * KC) {
         uint4 kr[ROWS_PER_LANE], vr[ROWS_PER_LANE]; /* 16 bytes: 8 elements each */
 #pragma unroll
         for (int r = 0; r < ROWS_PER_LANE; r++) {
@@ -91,23 +97,49 @@ cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
             for (int u = 0; u < 8; u++) acc[u] += w * vf[u];
         }
     }
-    /* Every lane holds the same run_max; the row groups' sums and columns add up. */
-    const float inv = 1.0f / lanes_reduce<C, 32>(run_sum, 0);
+    /* Every lane of the warp holds the same run_max; the row groups' sums and columns add up. */
+    run_sum = lanes_reduce<C, 32>(run_sum, 0);
 #pragma unroll
     for (int u = 0; u < 8; u++) acc[u] = lanes_reduce<C, 32>(acc[u], 0);
-    if (g == 0)
+    if constexpr (SPLIT == 1) {
+        const float inv = 1.0f / run_sum;
+        if (g == 0)
 #pragma unroll
-        for (int u = 0; u < 8; u++)
-            store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + 8 * c + u,
-                     acc[u] * inv);
+            for (int u = 0; u < 8; u++)
+                store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + 8 * c + u,
+                         acc[u] * inv);
+    } else {
+        /* The warps' parts (a warp without keys: max -FLT_MAX, sum and columns 0, weighed 0). */
+        __shared__ float part_max[SPLIT], part_sum[SPLIT], part_out[SPLIT][8 * C];
+        if (lane == 0) part_max[warp] = run_max, part_sum[warp] = run_sum;
+        if (g == 0)
+#pragma unroll
+            for (int u = 0; u < 8; u++) part_out[warp][8 * c + u] = acc[u];
+        __syncthreads();
+        for (int d = threadIdx.x; d < d_kv; d += WARPS * 32) {
+            float mx = -FLT_MAX, sum = 0.0f, o = 0.0f;
+#pragma unroll
+            for (int w = 0; w < SPLIT; w++) mx = fmaxf(mx, part_max[w]);
+#pragma unroll
+            for (int w = 0; w < SPLIT; w++) {
+                const float wt = __expf(part_max[w] - mx);
+                sum += part_sum[w] * wt, o += part_out[w][d] * wt;
+            }
+            store_as(out, p.out_type, (size_t)i * p.row + (size_t)h * d_kv + d, o / sum);
+        }
+    }
 }
 
 template <typename T, int C>
 static void launch_warp(const attn_params *p, const float *q, void *out, int n, const kv_layout *kv,
                         const int32_t *blocks, const int32_t *table_off, const int32_t *n_k) {
-    const int items = n * p->heads, grid = (items + WARPS - 1) / WARPS;
-    cross_warp_kernel<T, C><<<grid, WARPS * 32, 0, STREAM>>>(*p, n, q, out, *kv, blocks,
-                                                              table_off, n_k);
+    const int items = n * p->heads;
+    if (items >= DECODE_WARP_ITEMS)
+        cross_warp_kernel<T, C, 1><<<(items + WARPS - 1) / WARPS, WARPS * 32, 0, STREAM>>>(
+            *p, n, q, out, *kv, blocks, table_off, n_k);
+    else
+        cross_warp_kernel<T, C, WARPS><<<items, WARPS * 32, 0, STREAM>>>(*p, n, q, out, *kv,
+                                                                          blocks, table_off, n_k);
 }
 
 template <typename T>

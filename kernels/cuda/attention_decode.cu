@@ -306,9 +306,9 @@ static void launch_decode_items(const attn_params *p, const float *q, void *out,
  * once for all of them, as warps or blocks by the count of such items (a grid over all entries:
  * the entries that do not lead an item leave at once). Otherwise warp items for large steps
  * (decode_tpi); block items split into MIN_RANGES to MAX_RANGES key ranges when the launch's
- * bound needs that many; else block items over all keys. Large cross-attention steps over
- * 16-bit pools of the usual head widths take attention_cross_warp.cu's single-pass warps
- * instead (the choice depends on the call, never on the launch's key bound). */
+ * bound needs that many; else block items over all keys. Unshared cross-attention over 16-bit
+ * pools of the usual head widths takes attention_cross_warp.cu's single-pass kernel instead (the
+ * choice depends on the call, never on the launch's key bound). */
 template <typename T, int VEC>
 static void launch_decode(const attn_params *p, const float *q, void *out, int n,
                           const kv_layout *kv, const kv_append *app, const int32_t *blocks,
@@ -330,9 +330,7 @@ static void launch_decode(const attn_params *p, const float *q, void *out, int n
                                                                    table_off, n_k, q_pos, unsplit);
         return;
     }
-    if (items >= DECODE_WARP_ITEMS && !app &&
-        cuda_attention_cross_warp(p, q, out, n, kv, blocks, table_off, n_k))
-        return;
+    if (!app && cuda_attention_cross_warp(p, q, out, n, kv, blocks, table_off, n_k)) return;
     if (decode_tpi(items, (THREADS / 32) * item_bytes) == 32) {
         launch_decode_items<T, VEC, 32, false, 1>(p, q, out, n, kv, app, blocks, table_off, n_k,
                                                   q_pos, unsplit);

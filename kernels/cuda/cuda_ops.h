@@ -48,11 +48,12 @@ int cuda_attention_prefill_tf32(const attn_params *p, const float *q, const floa
 void cuda_attention_paged(const attn_params *p, const float *q, void *out, int n,
                           const kv_layout *kv, const kv_append *append, const int32_t *blocks,
                           const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos);
-/* Its cross-attention (no causal mask, bias or appended row) over 16-bit pools with heads 32, 64
- * or 128 wide: one warp per item in a single pass over the keys (attention_cross_warp.cu); 0
- * when it does not apply and nothing was launched. cuda_attention_paged takes it from
- * DECODE_WARP_ITEMS items on (measured on an H100, docs/PERFORMANCE.md: 3-13% faster than the
- * two-pass warps from 128 keys, up to 9% slower below 64 keys at some shapes). */
+/* Its cross-attention (no causal mask, bias or appended row, no shared tables) over 16-bit pools
+ * with heads 32, 64 or 128 wide, in a single pass over the keys (attention_cross_warp.cu): one
+ * warp per item from DECODE_WARP_ITEMS items on, a block of four warps per item below; 0 when
+ * it does not apply and nothing was launched. Measured on an H100 (docs/PERFORMANCE.md): 3-13%
+ * faster than the two-pass warps from 128 keys (up to 9% slower below 64 keys at some shapes),
+ * 20-33% faster than the two-pass blocks for flan-t5-xl batch 1-32. */
 int cuda_attention_cross_warp(const attn_params *p, const float *q, void *out, int n,
                               const kv_layout *kv, const int32_t *blocks, const int32_t *table_off,
                               const int32_t *n_k);
