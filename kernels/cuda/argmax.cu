@@ -1,49 +1,73 @@
 // Row-wise argmax (greedy steps without logits processors) and top-k with the log-softmax terms
-// (beam search without them) of the LM head's logits on the device:
-// one block per row; ties go to the lower index, as the host's decoding_argmax does.
+// (beam search without them) of the LM head's logits on the device: one block of THREADS
+// threads per row, reading the row once (16-byte loads where the row allows); ties go to the
+// lower index, as the host's decoding_argmax does (kernels/backend.h's rank_pair_before).
+// Merges of (value, index) pairs run through warp shuffles, a warp's result through shared
+// memory to warp 0.
 #include <cuda_runtime.h>
 #include <float.h>
 #include <limits.h>
 #include <math.h>
+#include <stdint.h>
 
 #include "kernels/cuda/cuda_ops.h"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
-#define THREADS 256
+#define THREADS 512
+#define WARPS (THREADS / 32)
+#define FULL 0xffffffffu
+#define TOPK_MAX 32 /* runtime/step_plan.h's STEP_PLAN_TOPK_MAX */
 
+/* rank_pair_before on the device: (v, i) ranks before (bv, bi); bi < 0 = empty (last). */
 __device__ __forceinline__ bool better(float v, int i, float bv, int bi) {
     return bi < 0 || v > bv || (v == bv && i < bi);
 }
 
-/* Block-wide best (value, index) by `better`, in place of every thread's (v, i). */
-__device__ void block_best(float &v, int &i) {
-    __shared__ float sv[THREADS];
-    __shared__ int si[THREADS];
-    sv[threadIdx.x] = v, si[threadIdx.x] = i;
-    __syncthreads();
-    for (int s = THREADS / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            int j = threadIdx.x + s;
-            if (si[j] >= 0 && better(sv[j], si[j], sv[threadIdx.x], si[threadIdx.x]))
-                sv[threadIdx.x] = sv[j], si[threadIdx.x] = si[j];
-        }
-        __syncthreads();
+/* The best (v, i) over the warp, on every lane (a strict order: the lanes agree). */
+__device__ __forceinline__ void warp_best(float &v, int &i) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1) {
+        float ov = __shfl_xor_sync(FULL, v, o);
+        int oi = __shfl_xor_sync(FULL, i, o);
+        if (oi >= 0 && better(ov, oi, v, i)) v = ov, i = oi;
     }
-    v = sv[0], i = si[0];
-    __syncthreads();
 }
 
-__global__ void argmax_kernel(const float *x, int n, int index_base, const int32_t *ban,
-                              float *out) {
-    const float *row = x + (size_t)blockIdx.x * n;
-    int skip = ban[blockIdx.x] - index_base, bi = -1;
-    float bv = -INFINITY;
-    for (int i = threadIdx.x; i < n; i += THREADS) {
-        float v = row[i];
-        if (i != skip && !isnan(v) && better(v, i, bv, bi)) bv = v, bi = i;
+/* Calls visit(v, column) for the columns of row[0, n) this thread owns: float4 loads when the
+ * row is 16-byte aligned and n % 4 == 0 (row r of [rows, n] then is), else plain ones. */
+template <typename F>
+__device__ __forceinline__ void for_my_columns(const float *row, int n, F visit) {
+    if (n % 4 == 0 && (uintptr_t)row % 16 == 0) {
+        const float4 *r4 = (const float4 *)row;
+#pragma unroll 4
+        for (int i = threadIdx.x; i < n / 4; i += THREADS) {
+            const float4 v = r4[i];
+            visit(v.x, 4 * i), visit(v.y, 4 * i + 1), visit(v.z, 4 * i + 2), visit(v.w, 4 * i + 3);
+        }
+    } else {
+#pragma unroll 4
+        for (int i = threadIdx.x; i < n; i += THREADS) visit(row[i], i);
     }
-    block_best(bv, bi);
-    if (threadIdx.x == 0) {
+}
+
+__global__ void __launch_bounds__(THREADS)
+argmax_kernel(const float *x, int n, int index_base, const int32_t *ban, float *out) {
+    __shared__ float wv[WARPS];
+    __shared__ int wi[WARPS];
+    const int skip = ban[blockIdx.x] - index_base;
+    float bv = -INFINITY;
+    int bi = -1;
+    for_my_columns(x + (size_t)blockIdx.x * n, n, [&](float v, int i) {
+        if (i != skip && !isnan(v) && better(v, i, bv, bi)) bv = v, bi = i;
+    });
+    warp_best(bv, bi);
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+    if (lane == 0) wv[warp] = bv, wi[warp] = bi;
+    __syncthreads();
+    if (warp) return;
+    bv = lane < WARPS ? wv[lane] : -INFINITY, bi = lane < WARPS ? wi[lane] : -1;
+    warp_best(bv, bi);
+    if (lane == 0) {
         out[2 * blockIdx.x] = bi < 0 ? -INFINITY : bv;
         out[2 * blockIdx.x + 1] = bi < 0 ? -1.0f : (float)(bi + index_base);
     }
@@ -54,62 +78,116 @@ extern "C" void cuda_argmax_rows(const float *x, int rows, int n, int index_base
     if (rows) argmax_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, out);
 }
 
-/* Top-k of one row per block (cuda_topk_rows), in one pass over the row: each thread keeps the
- * max and sum of exp(x - max) of its elements (online) and its own k best in a sorted list;
- * then k rounds of block_best over the lists' heads, the winner's thread popping its head
- * (indices are distinct, so exactly one thread owns the winner). k <= TOPK_MAX. */
-#define TOPK_MAX 32
+/* A warp's k best (value, index) pairs, best first: lane j < k holds entry j ((-inf, -1) while
+ * empty; lanes past k hold nothing of use); (tv, ti), on every lane, is entry k - 1, the one a
+ * candidate must rank before to enter. */
+struct warp_list {
+    float v, tv;
+    int i, ti;
+};
+
+__device__ __forceinline__ void warp_list_clear(warp_list &l) {
+    l.v = l.tv = -INFINITY, l.i = l.ti = -1;
+}
+
+/* Offers every lane's (x, c) where `ok` (a call by the whole warp, k <= 32): the few that rank
+ * before the list's last entry are inserted one at a time (a shuffle shift past the entries
+ * that rank before them); the rest cost one comparison and a ballot. */
+__device__ __forceinline__ void warp_list_offer(warp_list &l, int k, float x, int c, bool ok) {
+    const int lane = threadIdx.x & 31;
+    unsigned want = __ballot_sync(FULL, ok && better(x, c, l.tv, l.ti));
+    while (want) {
+        const int src = __ffs(want) - 1;
+        want &= want - 1;
+        const float cv = __shfl_sync(FULL, x, src);
+        const int ci = __shfl_sync(FULL, c, src);
+        if (!better(cv, ci, l.tv, l.ti)) continue; /* the list moved on since the ballot */
+        const int at = __popc(__ballot_sync(FULL, lane < k && l.i >= 0 && better(l.v, l.i, cv, ci)));
+        const float uv = __shfl_up_sync(FULL, l.v, 1);
+        const int ui = __shfl_up_sync(FULL, l.i, 1);
+        if (lane > at) l.v = uv, l.i = ui;
+        else if (lane == at) l.v = cv, l.i = ci;
+        l.tv = __shfl_sync(FULL, l.v, k - 1), l.ti = __shfl_sync(FULL, l.i, k - 1);
+    }
+}
+
+/* The running (max, sum of exp(x - max)) of two parts, into (m, s). */
+__device__ __forceinline__ void merge_softmax(float &m, float &s, float m2, float s2) {
+    const float mm = fmaxf(m, m2);
+    if (mm == -INFINITY) return; /* both empty */
+    s = s * __expf(m - mm) + s2 * __expf(m2 - mm), m = mm;
+}
+
+__device__ __forceinline__ void warp_merge_softmax(float &m, float &s) {
+#pragma unroll
+    for (int o = 16; o > 0; o >>= 1)
+        merge_softmax(m, s, __shfl_xor_sync(FULL, m, o), __shfl_xor_sync(FULL, s, o));
+}
+
+/* Top-k of one row per block (cuda_topk_rows), in one pass over the row: each lane keeps the
+ * running max and sum of exp(x - max) of its columns, each warp a list of its columns' k best
+ * (warp_list); warp 0 then merges the warps' lists the same way. Columns as for_my_columns
+ * assigns them, visited in warp-wide steps (the offers are warp-wide). k <= 32. */
 __global__ void __launch_bounds__(THREADS)
 topk_kernel(const float *x, int n, int index_base, const int32_t *ban, int k, float *out) {
-    __shared__ float sm[THREADS], ss[THREADS];
-    float lv[TOPK_MAX];
-    int li[TOPK_MAX], cnt = 0;
-    const float *row = x + (size_t)blockIdx.x * n;
-    float *o = out + (size_t)blockIdx.x * (2 + 2 * k);
+    __shared__ float cv[WARPS][TOPK_MAX], wm[WARPS], ws[WARPS];
+    __shared__ int ci[WARPS][TOPK_MAX];
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     const int skip = ban[blockIdx.x] - index_base;
+    const float *row = x + (size_t)blockIdx.x * n;
+    warp_list l;
+    warp_list_clear(l);
     float m = -INFINITY, s = 0.0f;
-    for (int i = threadIdx.x; i < n; i += THREADS) {
-        float v = row[i];
-        if (v > -INFINITY) { /* NaN, -inf: nothing to add */
+    auto visit = [&](float v, int i, bool in) {
+        if (in && v > -INFINITY) { /* NaN, -inf: nothing to add */
             if (v > m) s = s * __expf(m - v) + 1.0f, m = v;
             else s += __expf(v - m);
         }
-        if (i == skip || isnan(v) || (cnt == k && !better(v, i, lv[k - 1], li[k - 1]))) continue;
-        int at = cnt < k ? cnt++ : k - 1; /* insert, dropping the last when full */
-        while (at > 0 && better(v, i, lv[at - 1], li[at - 1])) {
-            lv[at] = lv[at - 1], li[at] = li[at - 1];
-            at--;
+        warp_list_offer(l, k, v, i, in && i != skip && !isnan(v));
+    };
+    if (n % 4 == 0 && (uintptr_t)row % 16 == 0) {
+        const float4 *r4 = (const float4 *)row;
+        for (int base = warp * 32; base < n / 4; base += 2 * THREADS) { /* two loads in flight */
+            const int i0 = base + lane, i1 = i0 + THREADS;
+            const bool in0 = i0 < n / 4, in1 = i1 < n / 4;
+            const float4 a = in0 ? r4[i0] : make_float4(0, 0, 0, 0);
+            const float4 b = in1 ? r4[i1] : make_float4(0, 0, 0, 0);
+            visit(a.x, 4 * i0, in0), visit(a.y, 4 * i0 + 1, in0);
+            visit(a.z, 4 * i0 + 2, in0), visit(a.w, 4 * i0 + 3, in0);
+            visit(b.x, 4 * i1, in1), visit(b.y, 4 * i1 + 1, in1);
+            visit(b.z, 4 * i1 + 2, in1), visit(b.w, 4 * i1 + 3, in1);
         }
-        lv[at] = v, li[at] = i;
+    } else {
+        for (int base = warp * 32; base < n; base += THREADS) {
+            const int i = base + lane;
+            visit(i < n ? row[i] : 0.0f, i, i < n);
+        }
     }
-    sm[threadIdx.x] = m, ss[threadIdx.x] = s;
+    warp_merge_softmax(m, s);
+    if (lane == 0) wm[warp] = m, ws[warp] = s;
+    if (lane < k) cv[warp][lane] = l.v, ci[warp][lane] = l.i;
     __syncthreads();
-    for (int h = THREADS / 2; h > 0; h >>= 1) {
-        if (threadIdx.x < h) {
-            float m2 = sm[threadIdx.x + h], s2 = ss[threadIdx.x + h], m1 = sm[threadIdx.x];
-            float mm = fmaxf(m1, m2);
-            if (mm > -INFINITY) {
-                ss[threadIdx.x] = ss[threadIdx.x] * __expf(m1 - mm) + s2 * __expf(m2 - mm);
-                sm[threadIdx.x] = mm;
-            }
-        }
-        __syncthreads();
+    if (warp) return;
+    m = lane < WARPS ? wm[lane] : -INFINITY, s = lane < WARPS ? ws[lane] : 0.0f;
+    warp_merge_softmax(m, s);
+    float *o = out + (size_t)blockIdx.x * (2 + 2 * k);
+    if (lane == 0) o[0] = m, o[1] = s;
+    warp_list_clear(l);
+    for (int c0 = 0; c0 < WARPS * k; c0 += 32) {
+        const int c = c0 + lane;
+        const bool in = c < WARPS * k;
+        const int from = in ? c / k : 0, at = in ? c % k : 0;
+        const int idx = in ? ci[from][at] : -1;
+        warp_list_offer(l, k, in ? cv[from][at] : 0.0f, idx, idx >= 0);
     }
-    if (threadIdx.x == 0) o[0] = sm[0], o[1] = ss[0];
-    int head = 0;
-    for (int j = 0; j < k; j++) {
-        float bv = head < cnt ? lv[head] : -INFINITY;
-        int bi = head < cnt ? li[head] : -1;
-        block_best(bv, bi);
-        if (head < cnt && li[head] == bi) head++;
-        if (threadIdx.x == 0) {
-            o[2 + 2 * j] = bi < 0 ? -INFINITY : bv;
-            o[3 + 2 * j] = bi < 0 ? -1.0f : (float)(bi + index_base);
-        }
+    if (lane < k) {
+        o[2 + 2 * lane] = l.i < 0 ? -INFINITY : l.v;
+        o[3 + 2 * lane] = l.i < 0 ? -1.0f : (float)(l.i + index_base);
     }
 }
 
 extern "C" void cuda_topk_rows(const float *x, int rows, int n, int index_base,
                                const int32_t *ban, int k, float *out) {
-    if (rows) topk_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, k, out);
+    if (rows && k >= 1 && k <= TOPK_MAX)
+        topk_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, k, out);
 }

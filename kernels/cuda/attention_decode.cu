@@ -92,30 +92,25 @@ __device__ void merge_ranges(const attn_params &p, const split_scratch &sp, int 
     }
 }
 
-/* How many entries the item of entry i computes. G = 1: entry i alone. G > 1 (entries that
- * share a K/V table: the same table offset and key count, next to each other, as the beams of
- * one request are over its cross K/V): the run's entries are taken G at a time, so entry i
- * leads entries i .. i + count - 1 when its place in the run is a multiple of G, and returns 0
- * (another item computes it) otherwise. */
+/* How many entries from entry i on (up to `end`) an item computes at once: G = 1, entry i
+ * alone; G > 1, the run of entries that share i's K/V table (the same table offset and key
+ * count, next to each other, as the beams of one request are over its cross K/V). */
 template <int G>
-__device__ __forceinline__ int entries_led(int i, int n, const int32_t *table_off,
-                                           const int32_t *n_k) {
+__device__ __forceinline__ int run_length(int i, int end, const int32_t *table_off,
+                                          const int32_t *n_k) {
     if (G == 1) return 1;
     const int off = table_off[i], nk = n_k[i];
-    int start = i;
-    while (start > 0 && table_off[start - 1] == off && n_k[start - 1] == nk) start--;
-    if ((i - start) % G) return 0;
     int count = 1;
-    while (count < G && i + count < n && table_off[i + count] == off && n_k[i + count] == nk)
-        count++;
+    while (i + count < end && table_off[i + count] == off && n_k[i + count] == nk) count++;
     return count;
 }
 
 /* Items of a block: THREADS / TPI consecutive (entry, head) pairs, entry-major; with SPLIT
- * (TPI = THREADS), block b is range b % sp.ranges of item b / sp.ranges. With G > 1 an item
- * computes up to G entries of one run over a shared table (entries_led; no causal mask, bias,
- * append or split), reading each key once for all of them; each entry's arithmetic is the
- * G = 1 item's, in the same order.
+ * (TPI = THREADS), block b is range b % sp.ranges of item b / sp.ranges. With G > 1 (no
+ * causal mask, bias, append or split) an item is a window of G consecutive entries (entries
+ * [w G, w G + G) and one head), taken run by run (run_length: one run when the window holds the
+ * beams of one request), each run's keys read once for all its entries; each entry's
+ * arithmetic is the G = 1 item's, in the same order.
  * Dynamic shared memory per item: G query heads (d_kv floats each), then G score rows (max_keys
  * floats each; SPLIT_KEYS with SPLIT). Static: the value pass's partial sums, G * THREADS * VEC
  * floats (G * TPI * VEC per item). Requires d_kv % VEC == 0 and TPI either 32 or THREADS. */
@@ -129,139 +124,148 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
     __shared__ float partial_all[G * THREADS * VEC];
     const int slot = threadIdx.x / TPI, tid = threadIdx.x % TPI, d_kv = p.d_kv;
     const int item = SPLIT ? blockIdx.x / sp.ranges : blockIdx.x * (THREADS / TPI) + slot;
-    if (item >= n * p.heads) return; /* a whole item (warp) leaves: no barrier is shared */
-    const int i = item / p.heads, h = item % p.heads;
-    const int led = entries_led<G>(i, n, table_off, n_k);
-    if (!led) return; /* likewise */
-    const int score_cap = SPLIT ? SPLIT_KEYS : p.max_keys;
-    float *qh = smem + (size_t)slot * G * (d_kv + score_cap), *scores = qh + G * d_kv;
-    float *partial = partial_all + slot * G * TPI * VEC;
-    const int32_t *table = blocks + table_off[i];
-    const int qpos = q_pos[i];
-    const int n_all = p.causal ? min(qpos + 1, n_k[i]) : n_k[i];
-    /* This block's keys [j0, j0 + n_vis); scores[j] is key j0 + j. */
-    const int j0 = SPLIT ? (int)(blockIdx.x % sp.ranges) * SPLIT_KEYS : 0;
-    const int n_vis = SPLIT ? max(0, min(SPLIT_KEYS, n_all - j0)) : n_all;
-    const size_t q_ld = p.q_ld ? p.q_ld : p.row;
-    /* This entry's new K/V, this head's slice, by the block whose keys hold it: read back below
-     * like any key. */
-    if (app.k && (!SPLIT || (qpos >= j0 && qpos < j0 + SPLIT_KEYS))) {
-        const size_t at = paged_row(kv, table, qpos) + (size_t)h * d_kv;
-        const size_t src = (size_t)i * app.ld + (size_t)h * d_kv;
-        for (int d = tid; d < d_kv; d += TPI) {
-            ((T *)kv.k)[at + d] = from_f32<T>(app.k[src + d]);
-            ((T *)kv.v)[at + d] = from_f32<T>(app.v[src + d]);
-        }
-    }
-    const T *kh = (const T *)kv.k + (size_t)h * d_kv, *vh = (const T *)kv.v + (size_t)h * d_kv;
-#pragma unroll
-    for (int e = 0; e < G; e++) /* rows past the run's entries: zeros, computed, never stored */
-        for (int d = tid; d < d_kv; d += TPI)
-            qh[e * d_kv + d] = e < led ? q[(size_t)(i + e) * q_ld + (size_t)h * d_kv + d] : 0.0f;
-    item_sync<TPI>(); /* the queries and the appended row are in place */
-
-    float mx[G];
-#pragma unroll
-    for (int e = 0; e < G; e++) mx[e] = -FLT_MAX;
-    for (int j = tid; j < n_vis; j += TPI) {
-        const T *kr = kh + paged_row(kv, table, j0 + j);
-        float s[G];
-#pragma unroll
-        for (int e = 0; e < G; e++) s[e] = 0.0f;
-#pragma unroll 8
-        for (int c = 0; c < d_kv; c += VEC) {
-            float kf[VEC];
-            load_widened<T, VEC>(kr + c, kf);
-#pragma unroll
-            for (int e = 0; e < G; e++)
-#pragma unroll
-                for (int u = 0; u < VEC; u++) s[e] += qh[e * d_kv + c + u] * kf[u];
-        }
-#pragma unroll
-        for (int e = 0; e < G; e++) {
-            float se = s[e] * p.scale;
-            if (p.rel_bias)
-                se += p.rel_bias[(size_t)relbias_bucket_with(j0 + j - qpos, p.bidirectional,
-                                                             p.buckets, p.bucket_log_ratio) *
-                                     p.rel_ld + h];
-            scores[e * score_cap + j] = se;
-            mx[e] = fmaxf(mx[e], se);
-        }
-    }
-    float sum[G], inv[G];
-    item_reduce_all<TPI, G>(mx, 1);
-#pragma unroll
-    for (int e = 0; e < G; e++) sum[e] = 0.0f;
-    for (int j = tid; j < n_vis; j += TPI)
-#pragma unroll
-        for (int e = 0; e < G; e++) {
-            float x = __expf(scores[e * score_cap + j] - mx[e]);
-            scores[e * score_cap + j] = x;
-            sum[e] += x;
-        }
-    item_reduce_all<TPI, G>(sum, 0); /* also publishes the exponentials */
-#pragma unroll
-    for (int e = 0; e < G; e++) inv[e] = SPLIT ? 1.0f : 1.0f / sum[e]; /* split: the merge normalizes */
-    float *mine = SPLIT ? sp.part + ((size_t)item * sp.ranges + blockIdx.x % sp.ranges) * (d_kv + 2)
-                        : NULL;
-    if (SPLIT && tid == 0) mine[0] = mx[0], mine[1] = sum[0];
-
-    const int chunks = d_kv / VEC, lanes = min(chunks, TPI), groups = TPI / lanes;
-    const int g = tid / lanes, lane = tid % lanes, width = lanes * VEC;
-    for (int c0 = 0; c0 < chunks; c0 += lanes) { /* one pass unless d_kv > TPI * VEC */
-        const int c = c0 + lane;
-        float acc[G][VEC];
-#pragma unroll
-        for (int e = 0; e < G; e++)
-#pragma unroll
-            for (int u = 0; u < VEC; u++) acc[e][u] = 0.0f;
-        if (g < groups && c < chunks) {
-            const T *vc = vh + (size_t)c * VEC;
-            int j = g;
-            for (; j + 3 * groups < n_vis; j += 4 * groups) {
-                float v0[VEC], v1[VEC], v2[VEC], v3[VEC];
-                load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j), v0);
-                load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + groups), v1);
-                load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + 2 * groups), v2);
-                load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + 3 * groups), v3);
-#pragma unroll
-                for (int e = 0; e < G; e++) {
-                    const float *se = scores + e * score_cap;
-                    const float p0 = se[j], p1 = se[j + groups];
-                    const float p2 = se[j + 2 * groups], p3 = se[j + 3 * groups];
-#pragma unroll
-                    for (int u = 0; u < VEC; u++)
-                        acc[e][u] += p0 * v0[u] + p1 * v1[u] + p2 * v2[u] + p3 * v3[u];
-                }
+    /* A whole item (warp) leaves: no barrier is shared. */
+    if (item >= (n + G - 1) / G * p.heads) return;
+    const int h = item % p.heads, first = item / p.heads * G, end = min(first + G, n);
+    for (int i = first, led; i < end; i += led) {
+        led = run_length<G>(i, end, table_off, n_k);
+        const int score_cap = SPLIT ? SPLIT_KEYS : p.max_keys;
+        float *qh = smem + (size_t)slot * G * (d_kv + score_cap), *scores = qh + G * d_kv;
+        float *partial = partial_all + slot * G * TPI * VEC;
+        const int32_t *table = blocks + table_off[i];
+        const int qpos = q_pos[i];
+        const int n_all = p.causal ? min(qpos + 1, n_k[i]) : n_k[i];
+        /* This block's keys [j0, j0 + n_vis); scores[j] is key j0 + j. */
+        const int j0 = SPLIT ? (int)(blockIdx.x % sp.ranges) * SPLIT_KEYS : 0;
+        const int n_vis = SPLIT ? max(0, min(SPLIT_KEYS, n_all - j0)) : n_all;
+        const size_t q_ld = p.q_ld ? p.q_ld : p.row;
+        /* This entry's new K/V, this head's slice, by the block whose keys hold it: read back
+         * below like any key. */
+        if (app.k && (!SPLIT || (qpos >= j0 && qpos < j0 + SPLIT_KEYS))) {
+            const size_t at = paged_row(kv, table, qpos) + (size_t)h * d_kv;
+            const size_t src = (size_t)i * app.ld + (size_t)h * d_kv;
+            for (int d = tid; d < d_kv; d += TPI) {
+                ((T *)kv.k)[at + d] = from_f32<T>(app.k[src + d]);
+                ((T *)kv.v)[at + d] = from_f32<T>(app.v[src + d]);
             }
-            for (; j < n_vis; j += groups) {
-                float v0[VEC];
-                load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j), v0);
+        }
+        const T *kh = (const T *)kv.k + (size_t)h * d_kv;
+        const T *vh = (const T *)kv.v + (size_t)h * d_kv;
+#pragma unroll
+        for (int e = 0; e < G; e++) /* rows past the run: zeros, computed, never stored */
+            for (int d = tid; d < d_kv; d += TPI)
+                qh[e * d_kv + d] =
+                    e < led ? q[(size_t)(i + e) * q_ld + (size_t)h * d_kv + d] : 0.0f;
+        item_sync<TPI>(); /* the queries and the appended row are in place */
+
+        float mx[G];
+#pragma unroll
+        for (int e = 0; e < G; e++) mx[e] = -FLT_MAX;
+        for (int j = tid; j < n_vis; j += TPI) {
+            const T *kr = kh + paged_row(kv, table, j0 + j);
+            float s[G];
+#pragma unroll
+            for (int e = 0; e < G; e++) s[e] = 0.0f;
+#pragma unroll 8
+            for (int c = 0; c < d_kv; c += VEC) {
+                float kf[VEC];
+                load_widened<T, VEC>(kr + c, kf);
 #pragma unroll
                 for (int e = 0; e < G; e++)
 #pragma unroll
-                    for (int u = 0; u < VEC; u++) acc[e][u] += scores[e * score_cap + j] * v0[u];
+                    for (int u = 0; u < VEC; u++) s[e] += qh[e * d_kv + c + u] * kf[u];
+            }
+#pragma unroll
+            for (int e = 0; e < G; e++) {
+                float se = s[e] * p.scale;
+                if (p.rel_bias)
+                    se += p.rel_bias[(size_t)relbias_bucket_with(j0 + j - qpos, p.bidirectional,
+                                                                 p.buckets, p.bucket_log_ratio) *
+                                         p.rel_ld + h];
+                scores[e * score_cap + j] = se;
+                mx[e] = fmaxf(mx[e], se);
             }
         }
-        if (g < groups)
+        float sum[G], inv[G];
+        item_reduce_all<TPI, G>(mx, 1);
+#pragma unroll
+        for (int e = 0; e < G; e++) sum[e] = 0.0f;
+        for (int j = tid; j < n_vis; j += TPI)
+#pragma unroll
+            for (int e = 0; e < G; e++) {
+                float x = __expf(scores[e * score_cap + j] - mx[e]);
+                scores[e * score_cap + j] = x;
+                sum[e] += x;
+            }
+        item_reduce_all<TPI, G>(sum, 0); /* also publishes the exponentials */
+#pragma unroll
+        for (int e = 0; e < G; e++) /* split: the merge normalizes */
+            inv[e] = SPLIT ? 1.0f : 1.0f / sum[e];
+        float *mine = SPLIT ? sp.part + ((size_t)item * sp.ranges + blockIdx.x % sp.ranges) *
+                                            (d_kv + 2)
+                            : NULL;
+        if (SPLIT && tid == 0) mine[0] = mx[0], mine[1] = sum[0];
+
+        const int chunks = d_kv / VEC, lanes = min(chunks, TPI), groups = TPI / lanes;
+        const int g = tid / lanes, lane = tid % lanes, width = lanes * VEC;
+        for (int c0 = 0; c0 < chunks; c0 += lanes) { /* one pass unless d_kv > TPI * VEC */
+            const int c = c0 + lane;
+            float acc[G][VEC];
 #pragma unroll
             for (int e = 0; e < G; e++)
 #pragma unroll
-                for (int u = 0; u < VEC; u++)
-                    partial[e * TPI * VEC + g * width + lane * VEC + u] = acc[e][u];
-        item_sync<TPI>();
+                for (int u = 0; u < VEC; u++) acc[e][u] = 0.0f;
+            if (g < groups && c < chunks) {
+                const T *vc = vh + (size_t)c * VEC;
+                int j = g;
+                for (; j + 3 * groups < n_vis; j += 4 * groups) {
+                    float v0[VEC], v1[VEC], v2[VEC], v3[VEC];
+                    load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j), v0);
+                    load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + groups), v1);
+                    load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + 2 * groups), v2);
+                    load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j + 3 * groups), v3);
 #pragma unroll
-        for (int e = 0; e < G; e++)
-            for (int x = tid; e < led && x < width && c0 * VEC + x < d_kv; x += TPI) {
-                float o = 0.0f;
-                for (int k = 0; k < groups; k++) o += partial[e * TPI * VEC + k * width + x];
-                if (SPLIT) mine[2 + c0 * VEC + x] = o;
-                else store_as(out, p.out_type,
-                              (size_t)(i + e) * p.row + (size_t)h * d_kv + c0 * VEC + x, o * inv[e]);
+                    for (int e = 0; e < G; e++) {
+                        const float *se = scores + e * score_cap;
+                        const float p0 = se[j], p1 = se[j + groups];
+                        const float p2 = se[j + 2 * groups], p3 = se[j + 3 * groups];
+#pragma unroll
+                        for (int u = 0; u < VEC; u++)
+                            acc[e][u] += p0 * v0[u] + p1 * v1[u] + p2 * v2[u] + p3 * v3[u];
+                    }
+                }
+                for (; j < n_vis; j += groups) {
+                    float v0[VEC];
+                    load_widened<T, VEC>(vc + paged_row(kv, table, j0 + j), v0);
+#pragma unroll
+                    for (int e = 0; e < G; e++)
+#pragma unroll
+                        for (int u = 0; u < VEC; u++)
+                            acc[e][u] += scores[e * score_cap + j] * v0[u];
+                }
             }
-        item_sync<TPI>(); /* partial is reused by the next pass */
+            if (g < groups)
+#pragma unroll
+                for (int e = 0; e < G; e++)
+#pragma unroll
+                    for (int u = 0; u < VEC; u++)
+                        partial[e * TPI * VEC + g * width + lane * VEC + u] = acc[e][u];
+            item_sync<TPI>();
+#pragma unroll
+            for (int e = 0; e < G; e++)
+                for (int x = tid; e < led && x < width && c0 * VEC + x < d_kv; x += TPI) {
+                    float o = 0.0f;
+                    for (int k = 0; k < groups; k++) o += partial[e * TPI * VEC + k * width + x];
+                    if (SPLIT) mine[2 + c0 * VEC + x] = o;
+                    else store_as(out, p.out_type,
+                                  (size_t)(i + e) * p.row + (size_t)h * d_kv + c0 * VEC + x,
+                                  o * inv[e]);
+                }
+            item_sync<TPI>(); /* partial is reused by the next pass (and the next run) */
+        }
     }
     if (!SPLIT) return;
+    const int i = first;
     /* The last of the item's blocks merges: every block's writes are made visible device-wide
      * before it counts itself done. */
     __shared__ int last;
@@ -294,7 +298,7 @@ static void launch_decode_items(const attn_params *p, const float *q, void *out,
     size_t bytes = (size_t)per_block * G * (pk.d_kv + (SPLIT ? SPLIT_KEYS : pk.max_keys)) *
                    sizeof(float);
     prepare_smem(decode_kernel<T, VEC, TPI, SPLIT, G>, bytes);
-    const int items = n * pk.heads;
+    const int items = (n + G - 1) / G * pk.heads; /* G > 1: windows of G entries */
     const int grid = SPLIT ? items * sp.ranges : (items + per_block - 1) / per_block;
     kv_append none = {NULL, NULL, 0};
     decode_kernel<T, VEC, TPI, SPLIT, G><<<grid, THREADS, bytes, STREAM>>>(
@@ -302,9 +306,9 @@ static void launch_decode_items(const attn_params *p, const float *q, void *out,
 }
 
 /* Entries sharing a table (attn_params.kv_share > 1, without causal mask, bias or append: the
- * beams of a request over its cross K/V): items of SHARE_MAX entries each, reading every key
- * once for all of them, as warps or blocks by the count of such items (a grid over all entries:
- * the entries that do not lead an item leave at once). Otherwise warp items for large steps
+ * beams of a request over its cross K/V): items of SHARE_MAX consecutive entries each, reading
+ * every key once for all the entries of a run, as warps or blocks by the count of such items (a
+ * grid over the windows: no block leaves at once). Otherwise warp items for large steps
  * (decode_tpi); block items split into MIN_RANGES to MAX_RANGES key ranges when the launch's
  * bound needs that many; else block items over all keys. Unshared cross-attention over 16-bit
  * pools of the usual head widths takes attention_cross_warp.cu's single-pass kernel instead (the
@@ -320,8 +324,7 @@ static void launch_decode(const attn_params *p, const float *q, void *out, int n
      * they would not: such launches read per entry, as before). */
     if (p->kv_share > 1 && !app && !p->causal && !p->rel_bias &&
         SHARE_MAX * item_bytes <= SHARE_SMEM_MAX) {
-        const int share = p->kv_share < SHARE_MAX ? p->kv_share : SHARE_MAX;
-        const int led = (n + share - 1) / share * p->heads;
+        const int led = (n + SHARE_MAX - 1) / SHARE_MAX * p->heads;
         if (decode_tpi(led, (THREADS / 32) * SHARE_MAX * item_bytes) == 32)
             launch_decode_items<T, VEC, 32, false, SHARE_MAX>(p, q, out, n, kv, app, blocks,
                                                               table_off, n_k, q_pos, unsplit);

@@ -416,8 +416,9 @@ static void test_attention(void) {
     check_paged(heads, 128, 16, DTYPE_BF16, n, lens);
     check_paged(heads, 32, 8, DTYPE_FP16, n, lens);
     free(lens);
-    /* Entries sharing a table: runs of 1-6 (a run past four takes two items), few items
-     * (blocks) and, at four entries per request, enough items for warps. */
+    /* Entries sharing a table: runs of 1-6 (items are windows of four entries, so a run may
+     * span two items and an item hold parts of up to four runs), few items (blocks) and, at
+     * four entries per request, enough items for warps. */
     const int widths[5] = {4, 1, 6, 2, 3};
     const int32_t keys[5] = {130, 7, 250, 1, 64}, long_keys[5] = {130, 7, 440, 1, 300};
     for (int t = DTYPE_FP32; t <= DTYPE_BF16; t++) check_shared(3, 64, 16, t, 5, widths, keys);
@@ -518,6 +519,27 @@ static void test_topk(int n, int k, float grid) {
     free(x), free(out), gpu->free(dx), gpu->free(dout), gpu->free(dban);
 }
 
+/* argmax_rows against the CPU: ties (values on a grid of 1 / grid), a banned column, NaNs, a
+ * row of NaNs but one banned column (nothing left); n % 4 != 0 takes the plain loads. */
+static void test_argmax(int n, float grid) {
+    int rows = 6;
+    float *x = rnd((size_t)rows * n, 5), out[12];
+    for (int i = 0; i < rows * n; i++) x[i] = roundf(x[i] * grid) / grid;
+    x[3] = NAN, x[n + 5] = -INFINITY;
+    for (int i = 0; i < n; i++) x[5 * (size_t)n + i] = i == 2 ? 1.0f : NAN;
+    int32_t ban[6] = {7 + 12, -1, 7 + n - 1, 3, 7, 7 + 2};
+    float *dx = dev(x, (size_t)rows * n), *dout = gpu->alloc(sizeof out);
+    int32_t *dban = dev_i(ban, rows);
+    float ref[12];
+    cpu->argmax_rows(x, rows, n, 7, ban, ref);
+    gpu->argmax_rows(dx, rows, n, 7, dban, dout);
+    gpu->download(out, dout, 2 * rows);
+    char name[64];
+    snprintf(name, sizeof name, "argmax_rows n %d", n);
+    expect_same_bits(name, out, ref, sizeof out);
+    free(x), gpu->free(dx), gpu->free(dout), gpu->free(dban);
+}
+
 /* The tensor-core (TF32) prefill against the CPU's fp32 one: head widths that need padding
  * (20) and the T5 width (64), sequences of 1 token, one tile, and several key tiles, T5 bias. */
 static void test_attention_tf32(int d_kv) {
@@ -550,6 +572,11 @@ int main(void) {
     test_topk(1000, 8, 4);
     test_topk(32128, 32, 1); /* ties everywhere: the merge of the threads' lists */
     test_topk(300, 32, 4);   /* fewer candidates per thread than k */
+    test_topk(32128, 4, 1);
+    test_topk(32131, 16, 2); /* plain loads */
+    test_argmax(32128, 1);
+    test_argmax(32131, 2);
+    test_argmax(50, 1);
     test_producers_in_wtype(DTYPE_BF16);
     test_producers_in_wtype(DTYPE_FP16);
     TEST_MAIN_END("test_ops (cuda vs cpu)");
