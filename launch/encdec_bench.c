@@ -15,7 +15,10 @@
  * With several ranks it also times, alone, the all-reduces of one decode step (three per decoder
  * layer of [batch x beams, d_model] fp32, on the engine's communicator: NCCL with the CUDA
  * backend) and reports them as allreduce_ms_per_step and their share of the measured step: an
- * estimate, since inside a step they neither overlap nor wait on other work. */
+ * estimate, since inside a step they neither overlap nor wait on other work.
+ * Beside each result it prints the step's memory-traffic floor (models/step_floor.h: the bytes a
+ * step must read over copy_gb_per_s, the device copy bandwidth it measures first) and
+ * step_over_floor, the measured step over it. */
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,7 +26,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "models/dtype.h"
 #include "models/presets.h"
+#include "models/step_floor.h"
 #include "parallel/comm.h"
 #include "runtime/clock.h"
 #include "runtime/config.h"
@@ -98,6 +103,31 @@ static double time_step_allreduces(comm *c, const backend *be, size_t floats, in
 }
 
 /* Rank 0: the random model (if absent) and the request file. */
+/* Device copy bandwidth, GB/s of bytes read plus written (the floor's yardstick): one buffer
+ * of COPY_MB copied into another, after a warm-up, ROUNDS times; 0 when the buffers do not fit. */
+static double measure_copy_gb_per_s(const backend *be) {
+    enum { COPY_MB = 256, ROUNDS = 10 };
+    const size_t n = (size_t)COPY_MB << 18; /* floats */
+    float *src = be->alloc(n * sizeof(float)), *dst = be->alloc(n * sizeof(float));
+    double gbps = 0.0;
+    if (src && dst) {
+        be->copy(dst, src, n);
+        be->synchronize();
+        double t0 = monotonic_s();
+        for (int r = 0; r < ROUNDS; r++) be->copy(dst, src, n);
+        be->synchronize();
+        gbps = 2.0 * n * sizeof(float) * ROUNDS / (monotonic_s() - t0) / 1e9;
+    }
+    if (src) be->free(src);
+    if (dst) be->free(dst);
+    return gbps;
+}
+
+/* Request r's input length: --input-len A-B spreads them over [A, B]. */
+static int request_len(const bench_args *a, int r) {
+    return a->input_min + (int)((r * 7919L) % (a->input_len - a->input_min + 1));
+}
+
 static ed_status prepare(const bench_args *a, const model_spec *spec, int dtype,
                          const char *model_path, const char *req_path, ed_error *err) {
     if (access(model_path, R_OK) != 0) {
@@ -115,7 +145,7 @@ static ed_status prepare(const bench_args *a, const model_spec *spec, int dtype,
             fprintf(f, "{\"id\": %d, \"max_new_tokens\": %d, \"min_new_tokens\": %d, "
                        "\"beam_width\": %d, \"input_ids\": [", r, a->output_len, a->output_len,
                     a->beams);
-        int len = a->input_min + (int)((r * 7919L) % (a->input_len - a->input_min + 1));
+        int len = request_len(a, r);
         for (int t = 0; t < len; t++) {
             st = st * 1664525u + 1013904223u;
             int id = t == len - 1 ? spec->eos_id : 3 + (int)(st >> 8) % (spec->vocab_size - 3);
@@ -194,6 +224,7 @@ int main(int argc, char **argv) {
         log_error("%s", err.msg);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
+    const double copy_gbps = measure_copy_gb_per_s(be);
     free_before = be->free_memory();
     if (engine_create(&e, &cfg, c, &err)) {
         log_error("%s", err.msg);
@@ -216,6 +247,12 @@ int main(int argc, char **argv) {
     getrusage(RUSAGE_SELF, &ru);
     if (rank == 0) {
         double step_ms = r.decode_steps ? 1e3 * r.decode_s / r.decode_steps : 0;
+        double mean_len = 0.0;
+        for (int q = 0; q < a.batch; q++) mean_len += request_len(&a, q) / (double)a.batch;
+        const step_workload sw = {a.batch, a.beams, mean_len, a.output_len,
+                                  dtype_bytes(config_dtype(&cfg)),
+                                  dtype_bytes(config_kv_dtype(&cfg)), size};
+        const double floor_ms = a.encode_only ? 0.0 : step_floor_ms(&spec, &sw, copy_gbps);
         printf("{\"model\": \"%s\", \"backend\": \"%s\", \"dtype\": \"%s\", \"tp\": %d, "
                "\"lm_head_split\": \"%s\", \"batch\": %d, \"input_len\": %d, "
                "\"input_len_min\": %d, \"output_len\": %d, "
@@ -223,7 +260,9 @@ int main(int argc, char **argv) {
                "\"decode_steps\": %ld, \"argmax_steps\": %ld, \"output_tokens_per_s\": %.1f, \"wall_s\": %.3f, "
                "\"peak_host_rss_mb\": %.1f, \"device_mem_mb\": %.1f, \"encode_only\": %d, "
                "\"encoder_tokens_per_s\": %.1f, \"allreduce_ms_per_step\": %.3f, "
-               "\"allreduce_share\": %.3f, \"host_ms_per_step\": %.3f}\n",
+               "\"allreduce_share\": %.3f, \"host_ms_per_step\": %.3f, "
+               "\"copy_gb_per_s\": %.1f, \"floor_ms_per_step\": %.4f, "
+               "\"step_over_floor\": %.2f}\n",
                a.name, a.backend, dtype, size, a.lm_head, a.batch, a.input_len, a.input_min,
                a.output_len,
                r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps, r.argmax_steps,
@@ -232,7 +271,8 @@ int main(int argc, char **argv) {
                r.wall_s, ru.ru_maxrss / 1024.0,
                device_mb, a.encode_only, r.encode_s > 0 ? r.encoder_tokens / r.encode_s : 0.0,
                allreduce_ms, step_ms > 0 && allreduce_ms > 0 ? allreduce_ms / step_ms : 0.0,
-               r.decode_steps ? 1e3 * r.host_s / r.decode_steps : 0.0);
+               r.decode_steps ? 1e3 * r.host_s / r.decode_steps : 0.0, copy_gbps, floor_ms,
+               floor_ms > 0 ? step_ms / floor_ms : 0.0);
         remove(req_path);
         remove(out_path);
     }
