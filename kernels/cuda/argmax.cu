@@ -102,7 +102,8 @@ __device__ __forceinline__ void warp_list_offer(warp_list &l, int k, float x, in
         const float cv = __shfl_sync(FULL, x, src);
         const int ci = __shfl_sync(FULL, c, src);
         if (!better(cv, ci, l.tv, l.ti)) continue; /* the list moved on since the ballot */
-        const int at = __popc(__ballot_sync(FULL, lane < k && l.i >= 0 && better(l.v, l.i, cv, ci)));
+        const bool ahead = lane < k && l.i >= 0 && better(l.v, l.i, cv, ci);
+        const int at = __popc(__ballot_sync(FULL, ahead)); /* entries ranking before it */
         const float uv = __shfl_up_sync(FULL, l.v, 1);
         const int ui = __shfl_up_sync(FULL, l.i, 1);
         if (lane > at) l.v = uv, l.i = ui;

@@ -162,6 +162,7 @@ extern "C" int cuda_attention_cross_warp(const attn_params *p, const float *q, v
     if (q_ld % 4 || (uintptr_t)q % 16) return 0; /* the query slices are read as float4 */
     if (kv->dtype == DTYPE_BF16)
         return dispatch_width<__nv_bfloat16>(p, q, out, n, kv, blocks, table_off, n_k);
-    if (kv->dtype == DTYPE_FP16) return dispatch_width<__half>(p, q, out, n, kv, blocks, table_off, n_k);
+    if (kv->dtype == DTYPE_FP16)
+        return dispatch_width<__half>(p, q, out, n, kv, blocks, table_off, n_k);
     return 0;
 }

@@ -23,8 +23,9 @@
 // (a counter per item) merges them in range order. An item with a single non-empty range gets
 // the bits of the unsplit kernel: the merge weighs it by exp(0) = 1 and the empty ranges by 0.
 // Shared tables (attn_params.kv_share: the beams of one request over its cross K/V): one item
-// takes up to SHARE_MAX consecutive entries of such a run and reads each key and value row once
-// for all of them; each entry's arithmetic, and so its bits, are the single-entry item's.
+// takes a window of SHARE_MAX consecutive entries, run by run, and reads each key and value row
+// once for all the entries of a run; each entry's arithmetic, and so its bits, are the
+// single-entry item's.
 #include <cuda_runtime.h>
 #include <float.h>
 
