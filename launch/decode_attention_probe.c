@@ -39,10 +39,8 @@ static void probe(const char *name, int reqs, int share, int heads, int keys, in
     for (int i = 0; i < n; i++) toff[i] = (i / share) * per, nk[i] = keys;
     const size_t pool_bytes = (size_t)n_blocks * 2 * BLOCK * row * dtype_bytes(DTYPE_FP16);
     const size_t q_bytes = (size_t)n * row * sizeof(float);
-    void *pool = gpu->alloc(pool_bytes);
+    void *pool = gpu->alloc(pool_bytes); /* zero-filled, as backend.alloc is */
     float *q = gpu->alloc(q_bytes), *out = gpu->alloc(q_bytes);
-    cudaMemset(pool, 0, pool_bytes);
-    cudaMemset(q, 0, q_bytes);
     int32_t *d_blocks = upload_i32(blocks, n_blocks), *d_toff = upload_i32(toff, n);
     int32_t *d_nk = upload_i32(nk, n), *d_qpos = upload_i32(qpos, n);
     kv_layout kv = {.k = pool, .v = (char *)pool + (size_t)BLOCK * row * dtype_bytes(DTYPE_FP16),

@@ -224,7 +224,7 @@ int main(int argc, char **argv) {
         log_error("%s", err.msg);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
-    const double copy_gbps = measure_copy_gb_per_s(be);
+    const double copy_gbps = rank == 0 ? measure_copy_gb_per_s(be) : 0.0; /* rank 0 reports */
     free_before = be->free_memory();
     if (engine_create(&e, &cfg, c, &err)) {
         log_error("%s", err.msg);

@@ -570,8 +570,8 @@ int main(void) {
     test_attention_tf32(64);
     test_attention_tf32(128);
     test_topk(1000, 8, 4);
-    test_topk(32128, 32, 1); /* ties everywhere: the merge of the threads' lists */
-    test_topk(300, 32, 4);   /* fewer candidates per thread than k */
+    test_topk(32128, 32, 1); /* ties everywhere: the merge of the warps' lists */
+    test_topk(300, 32, 4);   /* fewer columns than k in every warp, none in some */
     test_topk(32128, 4, 1);
     test_topk(32131, 16, 2); /* plain loads */
     test_argmax(32128, 1);
