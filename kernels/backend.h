@@ -11,8 +11,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/config.h"
-#include "runtime/status.h"
+#include "common/dtype.h"
+#include "kernels/backend_kind.h"
+#include "common/status.h"
 
 /* Shared parameters of one batched attention call over this rank's local heads.
  * score(i, j) = scale * q_i . k_j + bias(h, bucket(j - q_pos))   (bias only if rel_bias)
@@ -48,7 +49,7 @@ typedef struct kv_append {
     int ld;
 } kv_append;
 
-/* One layer of a paged KV pool (runtime/kv_store.h): key/value row `pos` of a sequence whose
+/* One layer of a paged KV pool (models/kv_store.h): key/value row `pos` of a sequence whose
  * block table is tbl lives at element k (or v) + tbl[pos / block_size] * block_stride +
  * (pos % block_size) * row, stored in dtype (ed_dtype: fp32, or fp16 / bf16 rounded to nearest
  * even as the kv_scatter op writes it; attention widens it to fp32). */

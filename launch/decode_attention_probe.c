@@ -14,8 +14,8 @@
 
 #include "kernels/backend.h"
 #include "kernels/cuda/cuda_ops.h"
-#include "models/dtype.h"
-#include "runtime/clock.h"
+#include "common/dtype.h"
+#include "common/clock.h"
 
 #define D_KV 64
 #define BLOCK 16

@@ -26,14 +26,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
-#include "models/dtype.h"
+#include "common/dtype.h"
 #include "models/presets.h"
 #include "models/step_floor.h"
 #include "parallel/comm.h"
-#include "runtime/clock.h"
+#include "common/clock.h"
 #include "runtime/config.h"
 #include "runtime/engine.h"
-#include "runtime/log.h"
+#include "common/log.h"
 #include "kernels/backend.h"
 
 typedef struct bench_args {

@@ -11,7 +11,7 @@
 #include "parallel/comm.h"
 #include "runtime/config.h"
 #include "runtime/engine.h"
-#include "runtime/log.h"
+#include "common/log.h"
 
 /* The partial output file to remove if the job is killed (mpirun sends SIGTERM to every rank
  * when one dies), so a failed run leaves no partial file behind. */

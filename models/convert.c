@@ -9,7 +9,7 @@
 #include "models/family.h"
 #include "models/h5_model.h"
 #include "models/safetensors.h"
-#include "runtime/config.h"
+#include "common/dtype.h"
 
 static const model_family *const families[] = {&family_t5, &family_bart};
 #define N_FAMILIES (sizeof families / sizeof families[0])

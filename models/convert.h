@@ -5,7 +5,7 @@
 #ifndef ENCDEC_CONVERT_H
 #define ENCDEC_CONVERT_H
 
-#include "runtime/status.h"
+#include "common/status.h"
 
 typedef struct convert_options {
     const char *hf_dir;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/relbias.h"
+#include "common/relbias.h"
 
 #define GRAPH_SLOTS 64
 #define RUN_KEYS 17 /* graph keys per batch size: cross runs 0..15, and 16 for 16 or more */

@@ -9,8 +9,8 @@
 
 #include "models/weights.h"
 #include "parallel/comm.h"
-#include "runtime/kv_store.h"
-#include "runtime/step_plan.h"
+#include "models/kv_store.h"
+#include "common/step_plan.h"
 
 typedef struct encdec_model encdec_model;
 

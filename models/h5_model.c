@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/dtype.h"
-#include "runtime/config.h"
+#include "common/dtype.h"
+#include "common/dtype.h"
 
 struct h5_model {
     hid_t file;

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "models/spec.h"
-#include "runtime/status.h"
+#include "common/status.h"
 
 #define ENCDEC_FORMAT_VERSION 1
 

@@ -3,7 +3,7 @@
 #ifndef ENCDEC_HF_CONFIG_H
 #define ENCDEC_HF_CONFIG_H
 
-#include "runtime/status.h"
+#include "common/status.h"
 
 typedef struct hf_config hf_config;
 

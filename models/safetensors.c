@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "models/dtype.h"
+#include "common/dtype.h"
 
 #define ST_MAX_FILES 512
 #define ST_MAX_HEADER (100u << 20)

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "runtime/status.h"
+#include "common/status.h"
 
 typedef enum { ST_F32, ST_F16, ST_BF16, ST_OTHER } st_dtype;
 

@@ -4,9 +4,9 @@
 #ifndef ENCDEC_SPEC_H
 #define ENCDEC_SPEC_H
 
-#include "runtime/status.h"
+#include "common/activation.h"
+#include "common/status.h"
 
-typedef enum { ACT_RELU = 0, ACT_GELU_NEW = 1, ACT_GELU = 2, ACT_SILU = 3 } act_kind;
 typedef enum { NORM_RMS = 0, NORM_LAYER = 1 } norm_kind;
 
 typedef struct model_spec {

@@ -3,7 +3,7 @@
 #include <stdio.h>
 
 #include "models/weights.h"
-#include "parallel/comm.h"
+#include "common/tp_chunk.h"
 
 #define M(f) offsetof(model_weights, f)
 #define S(f) offsetof(stack_weights, f)

@@ -3,11 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/dtype.h"
+#include "common/dtype.h"
 #include "models/h5_model.h"
 #include "models/weight_table.h"
 #include "parallel/comm.h"
-#include "runtime/config.h"
+#include "common/dtype.h"
 
 /* Where a ref's pointer lives inside w: a `void *` field for matrices, `float *` otherwise. */
 static char *weight_field(model_weights *w, const weight_ref *r) {

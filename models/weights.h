@@ -1,4 +1,4 @@
-/* Read-only weights of one TP rank (run state lives elsewhere: runtime/kv_store.h and the
+/* Read-only weights of one TP rank (run state lives elsewhere: models/kv_store.h and the
  * activations of models/encdec.h). All tensors sit in one arena owned by the backend; each
  * pointer below is a view into it, NULL when the spec has no such tensor.
  * Shapes are this rank's local shapes; H_l = num_heads / tp, I_l = H_l * d_kv, F_l = d_ff / tp.
@@ -11,7 +11,7 @@
 
 #include "kernels/backend.h"
 #include "models/spec.h"
-#include "runtime/status.h"
+#include "common/status.h"
 
 /* Suffix _b: the bias of the tensor named before it (LayerNorm or linear), NULL when absent.
  * Biases of column-parallel projections are split like their rows ([I_l], [F_l]); those of

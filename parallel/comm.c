@@ -62,14 +62,6 @@ ed_status comm_allreduce_sum(comm *c, float *buf, size_t n, ed_error *err) {
     return c->ops->allreduce_sum(c, buf, n, err);
 }
 
-void tp_chunk(int n, int rank, int tp, int *start, int *count) {
-    int chunk = (n + tp - 1) / tp;
-    int s0 = rank * chunk < n ? rank * chunk : n;
-    int e0 = s0 + chunk < n ? s0 + chunk : n;
-    *start = s0;
-    *count = e0 - s0;
-}
-
 ed_status comm_gather_vocab(comm *c, const float *local, int rows, int vocab, float *full,
                             float *staging, ed_error *err) {
     int v0, vn;

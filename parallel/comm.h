@@ -7,7 +7,8 @@
 
 #include <stddef.h>
 
-#include "runtime/status.h"
+#include "common/status.h"
+#include "common/tp_chunk.h"
 
 typedef struct comm comm;
 
@@ -27,10 +28,6 @@ ed_status comm_use_nccl(comm *c, void *stream, ed_error *err);
 
 /* In-place sum over all ranks of buf[n] (backend memory). */
 ed_status comm_allreduce_sum(comm *c, float *buf, size_t n, ed_error *err);
-
-/* The slice of n items that `rank` of `tp` holds when split in chunks of ceil(n / tp): the last
- * ranks may hold fewer, or none (vocabularies rarely divide by tp; BART's 50265 is odd). */
-void tp_chunk(int n, int rank, int tp, int *start, int *count);
 
 /* Vocab-parallel logits to rank 0: each rank passes local[rows, its tp_chunk of vocab] (host);
  * rank 0 receives full[rows, vocab]. staging (rank 0, rows * vocab floats) is scratch. */

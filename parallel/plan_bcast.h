@@ -6,7 +6,7 @@
 #define ENCDEC_PLAN_BCAST_H
 
 #include "parallel/comm.h"
-#include "runtime/step_plan.h"
+#include "common/step_plan.h"
 
 /* Rank 0: p is the plan to send (its seq must be expected_seq). Other ranks: p receives it. */
 ed_status plan_bcast(comm *c, step_plan *p, uint64_t expected_seq, ed_error *err);

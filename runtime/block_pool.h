@@ -1,12 +1,12 @@
 /* A fixed set of KV blocks and the free list that hands them out. Only rank 0's scheduler owns
  * block pools; the step plan names the blocks each sequence uses, so every rank's storage
- * (runtime/kv_store.h) stays in step without allocators of its own. */
+ * (models/kv_store.h) stays in step without allocators of its own. */
 #ifndef ENCDEC_BLOCK_POOL_H
 #define ENCDEC_BLOCK_POOL_H
 
 #include <stdint.h>
 
-#include "runtime/status.h"
+#include "common/status.h"
 
 typedef struct block_pool block_pool;
 

@@ -27,8 +27,6 @@ typedef struct config_key {
     const char *help;
 } config_key;
 
-static const char *const backend_names[] = {"cpu", "cuda", NULL};
-static const char *const dtype_names[] = {"fp32", "fp16", "bf16", "auto", NULL};
 static const char *const lm_head_names[] = {"vocab", "replicated", NULL};
 static const char *const on_off_names[] = {"off", "on", NULL};
 static const char *const policy_names[] = {"guaranteed_no_evict", "max_utilization", NULL};
@@ -79,7 +77,6 @@ static const config_key config_schema[] = {
 };
 #define N_KEYS (sizeof config_schema / sizeof config_schema[0])
 
-const char *dtype_name(int dtype) { return dtype >= 0 && dtype <= 3 ? dtype_names[dtype] : "?"; }
 
 int config_dtype(const run_config *cfg) {
     if (cfg->dtype != DTYPE_AUTO) return cfg->dtype;
@@ -89,7 +86,6 @@ int config_kv_dtype(const run_config *cfg) {
     if (cfg->kv_cache_dtype != DTYPE_AUTO) return cfg->kv_cache_dtype;
     return config_dtype(cfg) == DTYPE_FP32 ? DTYPE_FP32 : DTYPE_FP16;
 }
-const char *backend_name(int b) { return b >= 0 && b <= 1 ? backend_names[b] : "?"; }
 
 static const config_key *find_key(const char *name) {
     for (size_t i = 0; i < N_KEYS; i++)

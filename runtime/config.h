@@ -4,16 +4,11 @@
 #ifndef ENCDEC_CONFIG_H
 #define ENCDEC_CONFIG_H
 
-#include "runtime/status.h"
+#include "common/dtype.h"
+#include "common/status.h"
+#include "kernels/backend_kind.h"
 
-#ifdef __cplusplus
-extern "C" { /* the CUDA backend's .cu files name dtypes */
-#endif
 
-typedef enum { BACKEND_CPU = 0, BACKEND_CUDA = 1 } backend_kind;
-/* Storage dtype of the weight matrices on the backend (activations, norms and accumulation are
- * fp32 everywhere). DTYPE_AUTO: bf16 on the CUDA backend, fp32 on the CPU (config_dtype). */
-typedef enum { DTYPE_FP32 = 0, DTYPE_FP16 = 1, DTYPE_BF16 = 2, DTYPE_AUTO = 3 } ed_dtype;
 typedef enum { LM_HEAD_VOCAB = 0, LM_HEAD_REPLICATED = 1 } lm_head_split_kind;
 typedef enum { POLICY_GUARANTEED_NO_EVICT = 0, POLICY_MAX_UTILIZATION = 1 } scheduler_policy;
 
@@ -59,17 +54,12 @@ ed_status config_set(run_config *cfg, const char *key, const char *value, const 
 /* Checks that need more than one key (after file and flags are applied). */
 ed_status config_validate(const run_config *cfg, ed_error *err);
 
-const char *dtype_name(int dtype);
 /* The weight dtype the run uses: cfg->dtype, with auto resolved for cfg->backend. */
 int config_dtype(const run_config *cfg);
 /* The KV pools' element dtype: cfg->kv_cache_dtype; auto is fp16 with 16-bit weights (its 11-bit
  * significand keeps the bf16 fixtures' logits where fp32 KV has them, bf16 KV does not) and fp32
  * with fp32 weights. */
 int config_kv_dtype(const run_config *cfg);
-const char *backend_name(int backend);
 
-#ifdef __cplusplus
-}
-#endif
 
 #endif

@@ -16,7 +16,7 @@
 
 #include "runtime/logits_process.h"
 #include "runtime/request.h"
-#include "runtime/status.h"
+#include "common/status.h"
 
 typedef struct beam {
     int32_t *tokens;   /* [cap]: start token, prefix, generated */

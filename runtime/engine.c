@@ -10,9 +10,9 @@
 #include "kernels/backend.h"
 #include "models/encdec.h"
 #include "parallel/plan_bcast.h"
-#include "runtime/clock.h"
-#include "runtime/kv_store.h"
-#include "runtime/log.h"
+#include "common/clock.h"
+#include "models/kv_store.h"
+#include "common/log.h"
 #include "runtime/response.h"
 #include "runtime/scheduler.h"
 

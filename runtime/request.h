@@ -29,7 +29,7 @@
 
 #include <stdint.h>
 
-#include "runtime/status.h"
+#include "common/status.h"
 
 typedef struct cJSON cJSON;
 

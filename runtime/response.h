@@ -13,7 +13,7 @@
 
 #include <stdint.h>
 
-#include "runtime/status.h"
+#include "common/status.h"
 
 typedef struct cJSON cJSON;
 typedef struct response_sink response_sink;

@@ -22,7 +22,7 @@
 #define ENCDEC_SCHEDULER_H
 
 #include "runtime/decoding.h"
-#include "runtime/step_plan.h"
+#include "common/step_plan.h"
 
 typedef struct scheduler_config {
     int max_running;        /* max_batch_size */

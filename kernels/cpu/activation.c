@@ -1,7 +1,7 @@
 #include <math.h>
 
 #include "kernels/cpu/cpu_ops.h"
-#include "models/spec.h"
+#include "common/activation.h"
 
 static inline float act_apply(int act, float x) {
     switch (act) {

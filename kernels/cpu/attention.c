@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include "kernels/cpu/cpu_ops.h"
-#include "models/relbias.h"
-#include "runtime/config.h"
+#include "common/relbias.h"
+#include "common/dtype.h"
 
 /* Scores for one (head, query) row live in a stack buffer up to this many keys, else the heap. */
 #define ATTN_STACK_KEYS 1024

@@ -3,7 +3,7 @@
 #include <stdlib.h>
 
 #include "kernels/cpu/cpu_ops.h"
-#include "models/dtype.h"
+#include "common/dtype.h"
 
 /* 16-bit weights on the CPU mirror the CUDA backend's numerics (kernels/cuda/gemm.cu): weights
  * widened from their stored values, x rounded to the weight dtype (fp16 saturating), products

@@ -5,7 +5,7 @@
 
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
-#include "models/spec.h"
+#include "common/activation.h"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 

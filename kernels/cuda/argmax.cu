@@ -16,7 +16,7 @@
 #define THREADS 512
 #define WARPS (THREADS / 32)
 #define FULL 0xffffffffu
-#define TOPK_MAX 32 /* runtime/step_plan.h's STEP_PLAN_TOPK_MAX */
+#define TOPK_MAX 32 /* common/step_plan.h's STEP_PLAN_TOPK_MAX */
 
 /* rank_pair_before on the device: (v, i) ranks before (bv, bi); bi < 0 = empty (last). */
 __device__ __forceinline__ bool better(float v, int i, float bv, int bi) {

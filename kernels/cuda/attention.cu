@@ -1,7 +1,7 @@
 // Encoder (prefill) attention on CUDA cores, fp32 activations: a tiled kernel with online
 // softmax, K/V tiles shared by a block of queries (prefill_tiled_kernel), and for heads wider
 // than its registers allow one block per (query row, head) (attend). The T5 relative bias is
-// computed in the kernel from the bucket table (models/relbias.c's arithmetic), never
+// computed in the kernel from the bucket table (common/relbias.c's arithmetic), never
 // materialized as [heads, q, k]. The TF32 tensor-core prefill is attention_mma.cu; decoder
 // attention over the paged pools is attention_decode.cu.
 #include <cuda_runtime.h>

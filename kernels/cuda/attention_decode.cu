@@ -36,7 +36,7 @@
 #include "kernels/cuda/half_types.cuh"
 #include "kernels/cuda/paged_kv.cuh"
 #include "kernels/cuda/smem.cuh"
-#include "runtime/config.h"
+#include "common/dtype.h"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 #define THREADS 128

@@ -5,7 +5,7 @@
 #define ENCDEC_ATTN_BIAS_CUH
 
 #include "kernels/backend.h"
-#include "models/relbias.h"
+#include "common/relbias.h"
 
 /* By the whole block; the caller's next __syncthreads publishes it. p.rel_bias must be set. */
 __device__ __forceinline__ void fill_distance_bias(float *bias, const attn_params &p, int L,

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 
 #include "kernels/cuda/cuda_ops.h"
-#include "runtime/config.h"
 
 #define CUDA_CHECK(call)                                                                  \
     do {                                                                                  \

@@ -9,8 +9,8 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cuda/cuda_ops.h"
-#include "models/dtype.h"
-#include "models/relbias.h"
+#include "common/dtype.h"
+#include "common/relbias.h"
 #include "models/spec.h"
 #include "tests/unit/check.h"
 

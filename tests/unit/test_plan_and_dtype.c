@@ -1,7 +1,7 @@
 #include <math.h>
 
-#include "models/dtype.h"
-#include "runtime/step_plan.h"
+#include "common/dtype.h"
+#include "common/step_plan.h"
 #include "tests/unit/check.h"
 
 int main(void) {

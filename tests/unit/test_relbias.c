@@ -1,5 +1,5 @@
 /* Bucket values worked by hand from HF's _relative_position_bucket formula. */
-#include "models/relbias.h"
+#include "common/relbias.h"
 #include "tests/unit/check.h"
 
 int main(void) {

@@ -1,8 +1,8 @@
-#include "runtime/kv_store.h"
+#include "models/kv_store.h"
 
 #include <stdlib.h>
 
-#include "models/dtype.h"
+#include "common/dtype.h"
 
 struct kv_store {
     const backend *be;

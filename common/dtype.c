@@ -1,9 +1,11 @@
-#include "models/dtype.h"
+#include "common/dtype.h"
 
 #include <math.h>
 #include <string.h>
 
-#include "runtime/config.h"
+const char *const dtype_names[] = {"fp32", "fp16", "bf16", "auto", NULL};
+
+const char *dtype_name(int dtype) { return dtype >= 0 && dtype <= 3 ? dtype_names[dtype] : "?"; }
 
 size_t dtype_bytes(int dtype) { return dtype == DTYPE_FP32 ? 4 : 2; }
 

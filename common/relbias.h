@@ -1,6 +1,6 @@
 /* T5 relative position buckets, exactly as Hugging Face's T5Attention._relative_position_bucket
  * computes them (float32 log arithmetic, truncation toward zero). The bucket arithmetic is one
- * inline function shared by the host (models/relbias.c) and the CUDA kernels. */
+ * inline function shared by the host (common/relbias.c) and the CUDA kernels. */
 #ifndef ENCDEC_RELBIAS_H
 #define ENCDEC_RELBIAS_H
 

@@ -1,4 +1,4 @@
-#include "runtime/step_plan.h"
+#include "common/step_plan.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -12,7 +12,7 @@
 #include <stdint.h>
 
 #include "kernels/backend.h"
-#include "runtime/status.h"
+#include "common/status.h"
 
 typedef struct kv_store kv_store;
 

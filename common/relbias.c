@@ -1,4 +1,4 @@
-#include "models/relbias.h"
+#include "common/relbias.h"
 
 #include <math.h>
 
