@@ -92,6 +92,13 @@ typedef struct backend {
     size_t (*free_memory)(void);                 /* bytes free for new buffers, for kv_memory */
     void *(*stream)(void);                       /* the cudaStream_t for NCCL; NULL on the CPU */
     void (*synchronize)(void);                   /* waits for all queued work (timing) */
+    /* Faults: ops return nothing, so a failing op (a rejected launch, a library call's error, a
+     * device fault, a CPU allocation that failed) is recorded by the backend, the first one
+     * kept. check() waits for the queued work, then returns ED_OK, or ED_ERR with a message
+     * naming the op that failed (for a fault found only at the wait: the last op launched
+     * before it) and clears the record. The engine calls it after each step and carries its
+     * verdict to the ranks' agreement; no backend code aborts the process. */
+    ed_status (*check)(ed_error *err);
     void (*upload)(void *dst, const float *src, size_t n);   /* host fp32 -> buffer */
     void (*upload_raw)(void *dst, const void *src, size_t bytes); /* host bytes -> buffer */
     void (*download)(float *dst, const void *src, size_t n); /* buffer -> host fp32 */

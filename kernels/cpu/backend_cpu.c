@@ -20,6 +20,7 @@ static size_t cpu_free_memory(void) {
 }
 static void cpu_free(void *p) { free(p); }
 static void cpu_synchronize(void) {}
+static ed_status cpu_check(ed_error *err) { (void)err; return ED_OK; }
 static void cpu_copy(float *dst, const float *src, size_t n) { memmove(dst, src, n * sizeof(float)); }
 static void cpu_upload(void *dst, const float *src, size_t n) { memcpy(dst, src, n * sizeof(float)); }
 static void cpu_upload_raw(void *dst, const void *src, size_t bytes) { memcpy(dst, src, bytes); }
@@ -44,6 +45,7 @@ const backend backend_cpu = {
     .free = cpu_free,
     .free_memory = cpu_free_memory,
     .synchronize = cpu_synchronize,
+    .check = cpu_check,
     .upload = cpu_upload,
     .upload_raw = cpu_upload_raw,
     .download = cpu_download,

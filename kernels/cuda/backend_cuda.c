@@ -38,6 +38,11 @@ static size_t cu_free_memory(void) {
     return free_b;
 }
 static void cu_synchronize(void) { CUDA_CHECK(cudaStreamSynchronize(g_stream)); }
+static ed_status cu_check(ed_error *err) { /* to be replaced by fault collection */
+    cudaError_t e = cudaStreamSynchronize(g_stream);
+    if (e != cudaSuccess) return ed_fail(err, "cuda: %s", cudaGetErrorString(e));
+    return ED_OK;
+}
 static void cu_upload(void *dst, const float *src, size_t n) {
     CUDA_CHECK(cudaMemcpyAsync(dst, src, n * sizeof(float), cudaMemcpyHostToDevice, g_stream));
     CUDA_CHECK(cudaStreamSynchronize(g_stream)); /* src may be reused by the caller at once */
@@ -95,6 +100,7 @@ const backend backend_cuda = {
     .free_memory = cu_free_memory,
     .stream = cuda_backend_stream,
     .synchronize = cu_synchronize,
+    .check = cu_check,
     .upload = cu_upload,
     .upload_raw = cu_upload_raw,
     .download = cu_download,
