@@ -1,11 +1,20 @@
 #include "kernels/backend.h"
 
+#include <stdlib.h>
+
+#include "kernels/fault.h"
+
 const char *const backend_names[] = {"cpu", "cuda", NULL};
 
 const char *backend_name(int b) { return b >= 0 && b <= 1 ? backend_names[b] : "?"; }
 
 const backend *backend_get(int kind, int local_rank, ed_error *err) {
+    static int inject_read = 0; /* ENCDEC_INJECT_FAULT is read by the first call only */
     (void)local_rank;
+    if (!inject_read) {
+        if (fault_inject_configure(getenv("ENCDEC_INJECT_FAULT"), err)) return NULL;
+        inject_read = 1;
+    }
     if (kind == BACKEND_CPU) return &backend_cpu;
 #ifdef ENCDEC_HAVE_CUDA
     if (kind == BACKEND_CUDA) return cuda_backend_init(local_rank, err) ? NULL : &backend_cuda;

@@ -97,7 +97,16 @@ typedef struct backend {
      * kept. check() waits for the queued work, then returns ED_OK, or ED_ERR with a message
      * naming the op that failed (for a fault found only at the wait: the last op launched
      * before it) and clears the record. The engine calls it after each step and carries its
-     * verdict to the ranks' agreement; no backend code aborts the process. */
+     * verdict to the ranks' agreement; no backend code aborts the process. A failing op
+     * returns without finishing its work (its outputs are then undefined); later ops still run.
+     * Messages: "<op>: <what failed>", "device fault after <op>: <error>" (CUDA), "injected
+     * fault in <op> (call <n>)". The record is kernels/fault.h's, one per process.
+     * Test hook: ENCDEC_INJECT_FAULT=<op>[:<n>] in the environment (read once, by the first
+     * backend_get) makes the n-th call (default the 1st) on this process of the op named as in
+     * this table (matmul_wt, embed, rms_norm, layer_norm, add_bias, add, scale, activation,
+     * gated_activation, argmax_rows, topk_rows, attention_prefill, attention_paged,
+     * kv_scatter; copy, upload, download on CUDA) record an injected fault and do nothing,
+     * on either backend. */
     ed_status (*check)(ed_error *err);
     void (*upload)(void *dst, const float *src, size_t n);   /* host fp32 -> buffer */
     void (*upload_raw)(void *dst, const void *src, size_t bytes); /* host bytes -> buffer */

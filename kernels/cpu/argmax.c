@@ -2,9 +2,11 @@
 #include <stdint.h>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/fault.h"
 
 void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,
                      float *out) {
+    if (fault_op_begin("argmax_rows")) return;
     for (int r = 0; r < rows; r++) {
         const float *row = x + (size_t)r * n;
         int skip = ban[r] - index_base, best = -1;
@@ -19,6 +21,11 @@ void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int3
 
 void cpu_topk_rows(const float *x, int rows, int n, int index_base, const int32_t *ban, int k,
                    float *out) {
+    if (fault_op_begin("topk_rows")) return;
+    if (k < 1) {
+        fault_record_set("topk_rows", "k %d, expected at least 1", k);
+        return;
+    }
     for (int r = 0; r < rows; r++) {
         const float *row = x + (size_t)r * n;
         float *o = out + (size_t)r * (2 + 2 * k);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/fault.h"
 #include "common/relbias.h"
 #include "common/dtype.h"
 
@@ -40,15 +41,16 @@ static const float *kv_row(const kv_source *s, const void *base, int j, int h, i
 }
 
 /* One query row (all local heads) at position qpos over keys [0, n_k), written at element
- * out_at of out in p->out_type. */
-static void attend_one(const attn_params *p, const float *q, void *out, size_t out_at,
+ * out_at of out in p->out_type. 1 (nothing written) when its scratch could not be allocated. */
+static int attend_one(const attn_params *p, const float *q, void *out, size_t out_at,
                        const kv_source *src, int n_k, int qpos) {
     float stack_buf[ATTN_STACK_KEYS], oh_buf[ATTN_STACK_KEYS], row_buf[ATTN_STACK_KEYS];
     float *sc = n_k <= ATTN_STACK_KEYS ? stack_buf : malloc(sizeof(float) * (size_t)n_k);
     float *oh = p->d_kv <= ATTN_STACK_KEYS ? oh_buf : malloc(sizeof(float) * (size_t)p->d_kv);
     float *rb = p->d_kv <= ATTN_STACK_KEYS ? row_buf : malloc(sizeof(float) * (size_t)p->d_kv);
+    int failed = !sc || !oh || !rb;
     int n_vis = p->causal ? (qpos + 1 < n_k ? qpos + 1 : n_k) : n_k;
-    for (int h = 0; h < p->heads; h++) {
+    for (int h = 0; !failed && h < p->heads; h++) {
         const float *qh = q + (size_t)h * p->d_kv;
         float mx = -FLT_MAX;
         for (int j = 0; j < n_vis; j++) {
@@ -81,16 +83,23 @@ static void attend_one(const attn_params *p, const float *q, void *out, size_t o
     if (sc != stack_buf) free(sc);
     if (oh != oh_buf) free(oh);
     if (rb != row_buf) free(rb);
+    return failed;
 }
 
 void cpu_attention_prefill(const attn_params *p, const float *q, const float *k, const float *v,
                            void *out, int n_seqs, const int32_t *off, const int32_t *len) {
+    if (fault_op_begin("attention_prefill") ||
+        fault_dtype_reject("attention_prefill", "out_type", p->out_type))
+        return;
     for (int s = 0; s < n_seqs; s++) {
         size_t base = (size_t)off[s] * p->row;
         kv_source src = {.k = k + base, .v = v + base, .row = p->row, .dtype = DTYPE_FP32};
         for (int t = 0; t < len[s]; t++)
-            attend_one(p, q + base + (size_t)t * p->row, out, base + (size_t)t * p->row, &src,
-                       len[s], t);
+            if (attend_one(p, q + base + (size_t)t * p->row, out, base + (size_t)t * p->row,
+                           &src, len[s], t)) {
+                fault_record_set("attention_prefill", "out of memory for %d keys", len[s]);
+                return;
+            }
     }
 }
 
@@ -105,6 +114,10 @@ static void store_row(const kv_layout *kv, int which, const int32_t *table, int 
 void cpu_attention_paged(const attn_params *p, const float *q, void *out, int n,
                          const kv_layout *kv, const kv_append *append, const int32_t *blocks,
                          const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
+    if (fault_op_begin("attention_paged") ||
+        fault_dtype_reject("attention_paged", "out_type", p->out_type) ||
+        fault_dtype_reject("attention_paged", "kv dtype", kv->dtype))
+        return;
     size_t q_ld = p->q_ld ? (size_t)p->q_ld : (size_t)p->row;
     for (int i = 0; append && i < n; i++) {
         store_row(kv, 0, blocks + table_off[i], q_pos[i], append->k + (size_t)i * append->ld);
@@ -114,12 +127,18 @@ void cpu_attention_paged(const attn_params *p, const float *q, void *out, int n,
         kv_source src = {.k = kv->k, .v = kv->v, .table = blocks + table_off[i],
                          .block_stride = kv->block_stride, .block_size = kv->block_size,
                          .row = kv->row, .dtype = kv->dtype};
-        attend_one(p, q + (size_t)i * q_ld, out, (size_t)i * p->row, &src, n_k[i], q_pos[i]);
+        if (attend_one(p, q + (size_t)i * q_ld, out, (size_t)i * p->row, &src, n_k[i],
+                       q_pos[i])) {
+            fault_record_set("attention_paged", "out of memory for %d keys", n_k[i]);
+            return;
+        }
     }
 }
 
 void cpu_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
                     const int32_t *blocks, const int32_t *table_off, const int32_t *pos) {
+    if (fault_op_begin("kv_scatter") || fault_dtype_reject("kv_scatter", "kv dtype", kv->dtype))
+        return;
     for (int i = 0; i < n; i++)
         if (table_off[i] >= 0) /* else a row with no table (encode-only request) */
             store_row(kv, which, blocks + table_off[i], pos[i], src + (size_t)i * kv->row);

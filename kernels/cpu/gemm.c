@@ -3,12 +3,14 @@
 #include <stdlib.h>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/fault.h"
 #include "common/dtype.h"
 
 /* 16-bit weights on the CPU mirror the CUDA backend's numerics (kernels/cuda/gemm.cu): weights
  * widened from their stored values, x rounded to the weight dtype (fp16 saturating), products
  * summed in fp32. Slow (the weights are widened per call); it is there so that the 16-bit
- * paths run and are checked on machines without a GPU. */
+ * paths run and are checked on machines without a GPU. A failed widening allocation, an unknown
+ * wtype or a flag the contract forbids records a fault (kernels/fault.h); y is then undefined. */
 float cpu_widen(const void *w, int wtype, size_t i) {
     if (wtype == DTYPE_FP32) return ((const float *)w)[i];
     uint16_t h = ((const uint16_t *)w)[i];
@@ -30,9 +32,13 @@ void cpu_store(void *y, int ytype, size_t i, float v) {
 
 void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                    int flags) {
+    if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
+        return;
     if (m == 0 || n == 0) return;
-    if ((flags & MATMUL_RELU_TO_BF16) && (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE)))
-        abort(); /* backend.h's contract: bf16 weights, no accumulate */
+    if ((flags & MATMUL_RELU_TO_BF16) && (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE))) {
+        fault_record_set("matmul_wt", "MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate");
+        return;
+    }
     float beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;
     if (wtype == DTYPE_FP32) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k,
@@ -41,19 +47,22 @@ void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int
     }
     size_t nw = (size_t)n * k, nx = (size_t)m * k;
     float *wf = malloc(nw * sizeof(float)), *xr = malloc(nx * sizeof(float));
-    if (!wf || !xr) abort(); /* the ops table has no status; the CPU 16-bit path is for tests */
+    float *yf = flags & MATMUL_RELU_TO_BF16 ? malloc((size_t)m * n * sizeof(float)) : y;
+    if (!wf || !xr || !yf) {
+        fault_record_set("matmul_wt", "out of memory widening %s weights [%d, %d] (m %d)",
+                         dtype_name(wtype), n, k, m);
+        goto done;
+    }
     for (size_t i = 0; i < nw; i++) wf[i] = cpu_widen(w, wtype, i);
     for (size_t i = 0; i < nx; i++)
         xr[i] = flags & MATMUL_X_IN_WTYPE ? cpu_widen(x, wtype, i)
                                           : cpu_round_to(((const float *)x)[i], wtype);
-    float *yf = flags & MATMUL_RELU_TO_BF16 ? malloc((size_t)m * n * sizeof(float)) : y;
-    if (!yf) abort();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, xr, k, wf, k,
                 beta, yf, n);
-    if (flags & MATMUL_RELU_TO_BF16) {
+    if (flags & MATMUL_RELU_TO_BF16)
         for (size_t i = 0; i < (size_t)m * n; i++) cpu_store(y, DTYPE_BF16, i, fmaxf(yf[i], 0.0f));
-        free(yf);
-    }
+done:
+    if (yf != y) free(yf);
     free(wf);
     free(xr);
 }

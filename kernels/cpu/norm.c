@@ -2,8 +2,10 @@
 #include <string.h>
 
 #include "kernels/cpu/cpu_ops.h"
+#include "kernels/fault.h"
 
 void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y) {
+    if (fault_op_begin("embed") || fault_dtype_reject("embed", "weight dtype", wtype)) return;
     for (int i = 0; i < n; i++)
         for (int j = 0; j < d; j++)
             y[(size_t)i * d + j] = cpu_widen(table, wtype, (size_t)ids[i] * d + j);
@@ -19,6 +21,7 @@ static float *residual_row(float *x, const float *delta, int r, int d) {
 
 void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d,
                   void *y, int ytype) {
+    if (fault_op_begin("rms_norm") || fault_dtype_reject("rms_norm", "ytype", ytype)) return;
     for (int r = 0; r < rows; r++) {
         const float *xr = residual_row(x, delta, r, d);
         size_t y0 = (size_t)r * d;
@@ -31,6 +34,7 @@ void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int r
 
 void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
                     int rows, int d, void *y, int ytype) {
+    if (fault_op_begin("layer_norm") || fault_dtype_reject("layer_norm", "ytype", ytype)) return;
     for (int r = 0; r < rows; r++) {
         const float *xr = residual_row(x, delta, r, d);
         size_t y0 = (size_t)r * d;

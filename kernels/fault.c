@@ -1,0 +1,88 @@
+#include "kernels/fault.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/activation.h"
+#include "common/dtype.h"
+
+/* The first fault since the last take: pending = 1 and its message. */
+static struct {
+    int pending;
+    char msg[sizeof(((ed_error *)0)->msg)];
+} g_fault;
+
+static const char *g_last_op = "none";
+
+/* The injection: the call number `at` of op `op` faults; calls counts those seen since it was
+ * configured. op[0] == 0: off. */
+static struct {
+    char op[64];
+    long at, calls;
+} g_inject;
+
+void fault_record_set(const char *op, const char *fmt, ...) {
+    if (g_fault.pending) return;
+    int n = snprintf(g_fault.msg, sizeof g_fault.msg, "%s: ", op);
+    if (n < 0 || (size_t)n >= sizeof g_fault.msg) n = (int)sizeof g_fault.msg - 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(g_fault.msg + n, sizeof g_fault.msg - (size_t)n, fmt, ap);
+    va_end(ap);
+    g_fault.pending = 1;
+}
+
+int fault_record_pending(void) { return g_fault.pending; }
+
+ed_status fault_record_take(ed_error *err) {
+    if (!g_fault.pending) return ED_OK;
+    g_fault.pending = 0;
+    return ed_fail(err, "%s", g_fault.msg);
+}
+
+int fault_op_begin(const char *op) {
+    g_last_op = op;
+    if (!g_inject.op[0] || strcmp(op, g_inject.op) != 0 || ++g_inject.calls != g_inject.at)
+        return 0;
+    if (!g_fault.pending) {
+        snprintf(g_fault.msg, sizeof g_fault.msg, "injected fault in %s (call %ld)", op,
+                 g_inject.at);
+        g_fault.pending = 1;
+    }
+    return 1;
+}
+
+const char *fault_op_last(void) { return g_last_op; }
+
+ed_status fault_inject_configure(const char *spec, ed_error *err) {
+    memset(&g_inject, 0, sizeof g_inject);
+    if (!spec || !*spec) return ED_OK;
+    const char *colon = strchr(spec, ':');
+    size_t len = colon ? (size_t)(colon - spec) : strlen(spec);
+    long at = 1;
+    if (colon) {
+        char *end = NULL;
+        at = strtol(colon + 1, &end, 10);
+        if (end == colon + 1 || *end || at < 1) at = 0;
+    }
+    if (!len || len >= sizeof g_inject.op || at < 1)
+        return ed_fail(err, "ENCDEC_INJECT_FAULT='%s': expected <op>[:<n>], n >= 1", spec);
+    memcpy(g_inject.op, spec, len);
+    g_inject.op[len] = 0;
+    g_inject.at = at;
+    return ED_OK;
+}
+
+int fault_dtype_reject(const char *op, const char *what, int dtype) {
+    if (dtype == DTYPE_FP32 || dtype == DTYPE_FP16 || dtype == DTYPE_BF16) return 0;
+    fault_record_set(op, "unknown %s %d (fp32 0, fp16 1 or bf16 2)", what, dtype);
+    return 1;
+}
+
+int fault_act_reject(const char *op, int act) {
+    if (act == ACT_RELU || act == ACT_GELU_NEW || act == ACT_GELU || act == ACT_SILU) return 0;
+    fault_record_set(op, "unknown activation kind %d", act);
+    return 1;
+}

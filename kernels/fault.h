@@ -1,0 +1,46 @@
+/* The backend's fault record: ops return nothing, so a failing op (a rejected launch, a library
+ * call's error, a bad dtype or activation kind, a failed host allocation, an injected fault)
+ * records its fault here, and the backend's check() hands it on as a status (kernels/backend.h).
+ * One record per process (one backend per process); ops, check() and these functions run on the
+ * engine's thread only (not thread-safe). Both backends use it; nothing here aborts. */
+#ifndef ENCDEC_FAULT_H
+#define ENCDEC_FAULT_H
+
+#include "common/status.h"
+
+#ifdef __cplusplus
+extern "C" { /* the CUDA backend's .cu files record faults */
+#endif
+
+/* Records "op: <formatted detail>" unless a fault is already recorded (the first one is kept). */
+void fault_record_set(const char *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* 1 while a fault is recorded (not yet taken). */
+int fault_record_pending(void);
+/* ED_OK when nothing is recorded; else ED_ERR with the recorded message in err, and the record
+ * cleared. */
+ed_status fault_record_take(ed_error *err);
+
+/* An op starts: op (a string literal, kept by pointer) becomes the last op launched, which names
+ * a fault found only when the queued work is waited for. Returns 1 when the fault injection
+ * (fault_inject_configure) fires on this call: "injected fault in <op>" is recorded and the op
+ * must return without doing its work; else 0. */
+int fault_op_begin(const char *op);
+/* The op named by the latest fault_op_begin ("none" before any). */
+const char *fault_op_last(void);
+
+/* Test hook: spec "<op>[:<n>]" makes the n-th call (default the 1st, counted from now) of op
+ * fault (fault_op_begin); NULL or "" switches it off. ED_ERR naming the spec when it is not of
+ * that form. kernels/backend.c's backend_get reads it from ENCDEC_INJECT_FAULT. */
+ed_status fault_inject_configure(const char *spec, ed_error *err);
+
+/* 0 when dtype is fp32, fp16 or bf16; else records "op: unknown <what> <dtype>" and returns 1. */
+int fault_dtype_reject(const char *op, const char *what, int dtype);
+/* 0 when act is an act_kind (common/activation.h); else records "op: unknown activation kind
+ * <act>" and returns 1. */
+int fault_act_reject(const char *op, int act);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
