@@ -1,29 +1,9 @@
 /* A generation or scoring request, parsed from one JSON Lines line and validated against the
- * model and the run config. Fields:
- *   id                 string or integer, required; echoed in the response
- *   input_ids          array of token ids, required, 1..max_input_len, each in [0, vocab)
- *   max_new_tokens     integer >= 0; default: what max_output_len leaves after the prefix
- *   min_new_tokens     integer >= 0, default 0: EOS is held off until this many are generated
- *   decoder_input_ids  optional forced decoder prefix, starting with the decoder start token
- *   return_logits      bool, default false: raw logits of every decoder position fed
- *   forced_bos_id      token forced as the first generated token (mBART-50's target language);
- *                      default: the model config's forced_bos_token_id, if any
- * Decoding options (HF generate() semantics and defaults where HF has the option):
- *   beam_width 1..16 (num_beams), num_return_sequences 1..beam_width, length_penalty (1.0),
- *   early_stopping true | false | "never" (false)
- *   do_sample (false), temperature > 0 (1.0), top_k >= 0 (50; 0 = off), top_p in (0, 1] (1.0),
- *   seed >= 0 (0): sampling draws come from a per-request generator, so a seed reproduces the
- *   output whatever the batch composition and TP size
- *   repetition_penalty > 0 (1.0), no_repeat_ngram_size >= 0 (0), bad_words_ids [[ids], ...],
- *   stop_token_ids [ids] (act like EOS), stop_sequences [[ids], ...] (finish when generated)
- *   return_logprobs (false): log-probability of each generated token
- *   stream (false): a line per step with the new ids, then a final line (beam_width 1 only)
- * Encoder outputs:
- *   return_encoder_output (false): the final encoder hidden states [input length, d_model]
- *   encode_only (false): run the encoder only and return its hidden states (no decoder, no
- *     cross-KV); pooling "none" | "mean" (mean over the input tokens)
- *   encoder_output_format "json" (default) | "base64-f32" (little-endian fp32, row-major)
- * Unknown fields are errors, so a misspelt option is never silently ignored. */
+ * model and the run config. Its JSON fields (name, type, destination, default, range, what each
+ * does) are the rows of request_schema[] in runtime/request_schema.c and nowhere else; decoding
+ * options follow HF generate()'s semantics and defaults where HF has the option. Unknown fields
+ * are errors, so a misspelt option is never silently ignored. Every field of `request` is written
+ * by request_parse only; the other modules read it. */
 #ifndef ENCDEC_REQUEST_H
 #define ENCDEC_REQUEST_H
 
@@ -67,7 +47,7 @@ typedef struct request {
     float length_penalty;
     int early_stopping;     /* early_stopping_kind */
     int do_sample;
-    float temperature, top_p;
+    float temperature, top_p; /* temperature > 0: a request's 0 (greedy) clears do_sample */
     int top_k;
     uint64_t seed;
     float repetition_penalty;
@@ -77,7 +57,9 @@ typedef struct request {
     int n_stop_ids;
     id_lists stop_sequences;
     int return_logprobs, stream;
-    int return_encoder_output, encode_only, pool_mean, output_base64;
+    int return_encoder_output, encode_only; /* encode_only implies return_encoder_output */
+    int pool_mean;          /* pooling "mean": one vector, the mean over the input tokens */
+    int output_base64;      /* encoder_output_format "base64-f32" (else JSON numbers) */
 } request;
 
 /* Parses and validates one line. On error, *id_out (if the id could be read, else NULL) is set so

@@ -1,6 +1,10 @@
 #include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "runtime/request.h"
+#include "runtime/request_schema.h"
 #include "tests/unit/check.h"
 
 static const request_limits lim = {.vocab_size = 100, .decoder_start_id = 0, .max_input_len = 8,
@@ -9,6 +13,121 @@ static const request_limits lim = {.vocab_size = 100, .decoder_start_id = 0, .ma
 
 static ed_status parse(const char *text, request **r, cJSON **id, ed_error *err) {
     return request_parse(text, 7, &lim, r, id, err);
+}
+
+/* Parses {"id": "x", "input_ids": [0], "return_encoder_output": true} (the last so that every
+ * pooling choice is valid) with field `name` set to `value` (taken; NULL: the field removed).
+ * Returns the status; *r is the request on success (the caller destroys it). */
+static ed_status parse_with(const char *name, cJSON *value, request **r, ed_error *err) {
+    cJSON *o = cJSON_CreateObject(), *id = NULL;
+    cJSON_AddStringToObject(o, "id", "x");
+    cJSON_AddItemToObject(o, "input_ids", cJSON_CreateIntArray((const int[]){0}, 1));
+    cJSON_AddTrueToObject(o, "return_encoder_output");
+    cJSON_DeleteItemFromObjectCaseSensitive(o, name);
+    if (value) cJSON_AddItemToObject(o, name, value);
+    char *text = cJSON_PrintUnformatted(o);
+    ed_status st = parse(text, r, &id, err);
+    free(text);
+    cJSON_Delete(o);
+    cJSON_Delete(id);
+    return st;
+}
+
+/* A value in range for a scalar row: just above its lower bound (0.5 for an unbounded float). */
+static double sample_scalar(const request_field *f) {
+    double lo = f->lo == -HUGE_VAL ? 0 : f->lo;
+    return f->type == REQ_FIELD_FLOAT ? lo + 0.5 : lo + 1;
+}
+
+static double stored_scalar(const request_field *f, const request *r) {
+    const char *p = (const char *)r + f->offset;
+    if (f->type == REQ_FIELD_U64) return (double)*(const uint64_t *)p;
+    if (f->type == REQ_FIELD_FLOAT) return *(const float *)p;
+    return *(const int *)p;
+}
+
+/* The table and the parser agree: each row's name is accepted with a valid value and the value
+ * lands at the row's destination; absent, the row's default is stored; a wrong type, a value out
+ * of range, a missing required field, or the name with a suffix, are refused naming the field. */
+static void check_schema(void) {
+    request *r;
+    ed_error err;
+    char needle[128];
+    for (int i = 0; i < request_schema_count(); i++) {
+        const request_field *f = &request_schema[i];
+        CHECK(request_schema_find(f->name) == f);
+        r = NULL;
+        switch (f->type) {
+        case REQ_FIELD_ID:
+            CHECK(parse_with(f->name, cJSON_CreateNumber(12), &r, &err) == ED_OK);
+            CHECK(r && cJSON_IsNumber(r->id) && r->id->valueint == 12);
+            break;
+        case REQ_FIELD_IDS:
+            CHECK(parse_with(f->name, cJSON_CreateIntArray((const int[]){0}, 1), &r, &err) == ED_OK);
+            CHECK(r && *(int32_t *const *)((const char *)r + f->offset) &&
+                  *(const int *)((const char *)r + f->count_offset) == 1);
+            break;
+        case REQ_FIELD_ID_LISTS: {
+            cJSON *lists = cJSON_CreateArray();
+            cJSON_AddItemToArray(lists, cJSON_CreateIntArray((const int[]){0, 2}, 2));
+            CHECK(parse_with(f->name, lists, &r, &err) == ED_OK);
+            const id_lists *l = r ? (const id_lists *)((const char *)r + f->offset) : NULL;
+            CHECK(l && l->n == 1 && l->offsets[1] == 2 && l->ids[1] == 2);
+            break;
+        }
+        case REQ_FIELD_CHOICE:
+            for (const request_choice *c = f->choices; c->json; c++) {
+                r = NULL;
+                CHECK(parse_with(f->name, cJSON_Parse(c->json), &r, &err) == ED_OK);
+                CHECK(r && stored_scalar(f, r) == c->value);
+                request_destroy(r);
+            }
+            r = NULL;
+            break;
+        case REQ_FIELD_BOOL:
+            CHECK(parse_with(f->name, cJSON_CreateTrue(), &r, &err) == ED_OK);
+            CHECK(r && stored_scalar(f, r) == 1);
+            break;
+        default: {
+            double x = sample_scalar(f);
+            CHECK(parse_with(f->name, cJSON_CreateNumber(x), &r, &err) == ED_OK);
+            CHECK(r && stored_scalar(f, r) == (float)x);
+            request_destroy(r);
+            r = NULL;
+            snprintf(needle, sizeof needle, "field %s must be", f->name);
+            if (f->lo != -HUGE_VAL) {
+                CHECK(parse_with(f->name, cJSON_CreateNumber(f->lo_open ? f->lo : f->lo - 1), &r,
+                                 &err) == ED_ERR);
+                CHECK_MSG(err, needle);
+            }
+            if (f->hi != HUGE_VAL) {
+                CHECK(parse_with(f->name, cJSON_CreateNumber(f->hi + 1), &r, &err) == ED_ERR);
+                CHECK_MSG(err, needle);
+            }
+        }
+        }
+        request_destroy(r);
+        r = NULL;
+        if (f->required) {
+            snprintf(needle, sizeof needle, "line 7: field %s is required", f->name);
+            CHECK(parse_with(f->name, NULL, &r, &err) == ED_ERR);
+            CHECK_MSG(err, needle);
+        } else if (f->type != REQ_FIELD_IDS && f->type != REQ_FIELD_ID_LISTS &&
+                   f->def != REQUEST_FIELD_UNSET) {
+            CHECK(parse_with(f->name, NULL, &r, &err) == ED_OK);
+            CHECK(r && stored_scalar(f, r) == f->def);
+            request_destroy(r);
+            r = NULL;
+        }
+        snprintf(needle, sizeof needle, "line 7: field %s must be", f->name);
+        CHECK(parse_with(f->name, cJSON_CreateObject(), &r, &err) == ED_ERR);
+        CHECK_MSG(err, needle);
+        char unknown[96];
+        snprintf(unknown, sizeof unknown, "%s_", f->name);
+        snprintf(needle, sizeof needle, "line 7: unknown field %s", unknown);
+        CHECK(parse_with(unknown, cJSON_CreateTrue(), &r, &err) == ED_ERR);
+        CHECK_MSG(err, needle);
+    }
 }
 
 int main(void) {
@@ -27,8 +146,30 @@ int main(void) {
     request_destroy(r);
     cJSON_Delete(id);
 
+    /* Defaults the validation pass derives: max_new_tokens from the room the prefix leaves,
+     * forced_bos_id from the model; temperature 0 is greedy; encode_only returns the encoder's
+     * output. */
+    request_limits bos = lim;
+    bos.forced_bos_id = 3;
+    CHECK(request_parse("{\"id\": \"t\", \"input_ids\": [1], \"decoder_input_ids\": [0, 5, 5], "
+                        "\"do_sample\": true, \"temperature\": 0}", 7, &bos, &r, &id, &err) == ED_OK);
+    CHECK(r && r->max_new_tokens == 8 && r->forced_bos_id == 3 && r->forced_eos_id == -1);
+    CHECK(r && !r->do_sample && r->temperature == 1.0f && r->top_k == 50 && r->seed == 0);
+    request_destroy(r);
+    cJSON_Delete(id);
+    CHECK(parse("{\"id\": \"e\", \"input_ids\": [1], \"encode_only\": true, \"pooling\": \"mean\", "
+                "\"encoder_output_format\": \"base64-f32\", \"early_stopping\": \"never\"}", &r, &id,
+                &err) == ED_OK);
+    CHECK(r && r->return_encoder_output && r->pool_mean && r->output_base64 &&
+          r->early_stopping == EARLY_STOP_NEVER && r->forced_bos_id == -1);
+    request_destroy(r);
+    cJSON_Delete(id);
+
     struct { const char *text, *needle; int has_id; } bad[] = {
         {"{\"input_ids\": [1]}", "field id is required", 0},
+        {"{\"input_ids\": [1], \"num_beams\": 4}", "line 7: field id is required", 0},
+        {"{\"id\": \"x\", \"input_id\": [1]}", "line 7: unknown field input_id", 1},
+        {"{\"id\": \"x\"}", "line 7: field input_ids is required", 1},
         {"not json", "line 7: not a JSON object", 0},
         {"{\"id\": [1], \"input_ids\": [1]}", "id must be a string or an integer", 0},
         {"{\"id\": \"x\", \"input_ids\": [1, 100]}", "input_ids[1]: token id 100 is outside", 1},
@@ -55,6 +196,16 @@ int main(void) {
         {"{\"id\": \"x\", \"input_ids\": [1], \"stop_token_ids\": [200]}", "field stop_token_ids[0]", 1},
         {"{\"id\": \"x\", \"input_ids\": [1], \"beam_width\": 2, \"stream\": true}", "field stream: streaming needs beam_width 1", 1},
         {"{\"id\": \"x\", \"input_ids\": [1], \"beam_width\": 2, \"do_sample\": true}", "field do_sample", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"beam_width\": 17}", "line 7: field beam_width must be in [1, 16] (got 17)", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"seed\": 1e10}", "line 7: field seed must be an integer", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"length_penalty\": \"1\"}", "line 7: field length_penalty must be a number", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"early_stopping\": 1}", "line 7: field early_stopping must be true, false or \"never\"", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"pooling\": \"max\"}", "line 7: field pooling must be \"none\" or \"mean\"", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"pooling\": \"mean\"}", "line 7: field pooling needs encode_only or return_encoder_output", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"encoder_output_format\": true}", "line 7: field encoder_output_format must be \"json\" or \"base64-f32\"", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"encode_only\": true, \"return_logits\": true}", "line 7: field encode_only: beam_width, stream and return_logits do not apply", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"forced_bos_id\": 100}", "line 7: field forced_bos_id: token id 100 is outside the vocabulary [0, 100)", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"decoder_input_ids\": [0,1,1,1,1,1,1,1,1,1,1,1]}", "line 7: field decoder_input_ids: 12 tokens exceed max_output_len 10 + 1", 1},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         r = NULL;
@@ -65,5 +216,6 @@ int main(void) {
         CHECK((id != NULL) == bad[i].has_id);
         cJSON_Delete(id);
     }
+    check_schema();
     TEST_MAIN_END("test_request");
 }
