@@ -41,16 +41,30 @@ ed_status encdec_encode(encdec_model *m, kv_store *kv, const step_plan *p, float
                         ed_error *err);
 
 /* One decoder step over the plan's decode entries: appends each token's self K/V at its position
- * and writes logits [n_decode, vocab] (host fp32) into logits_host on rank 0, the only rank that
- * passes a non-NULL logits_host. With a vocab-parallel head every rank computes its vocabulary
- * slice and the slices are gathered to rank 0; with a replicated head only rank 0 computes it.
- * For an argmax_only plan logits_host receives [n_decode, 2] (best logit, token id) instead, the
- * argmax taken on the backend (plan_decode.ban excluded), and only those pairs cross ranks.
- * For a plan with topk = k > 0 it receives [n_decode, k] (log-softmax score, token id) pairs,
- * each row's best first (ban excluded from the pairs, not from the softmax), k <=
- * STEP_PLAN_TOPK_MAX: each rank sends its slice's k best and its softmax terms, rank 0 merges. */
+ * and writes the LM head's output for the plan into logits_host on rank 0, the only rank that
+ * passes a non-NULL logits_host (host fp32, at least encdec_host_output_floats(m) floats).
+ * With a vocab-parallel head every rank computes its vocabulary slice and takes part in the
+ * gather to rank 0; with a replicated head only rank 0 computes it. What rank 0 receives, for
+ * n = p->n_decode rows and n_src = encdec_candidate_sources(m) sources (source r: TP rank r's
+ * vocabulary slice when the head is vocab-parallel; the one full vocabulary when replicated):
+ *   full-logits plans: [n, vocab] logits.
+ *   argmax_only plans: [n_src, n, 2]: per source and row, the slice's (best raw logit, token
+ *     id), plan_decode.ban excluded, taken on the backend; (-inf, -1) from a rank with no
+ *     vocabulary slice or a row with nothing to pick.
+ *   topk = k plans (k <= STEP_PLAN_TOPK_MAX): [n_src, n, 2 + 2k]: per source and row, the
+ *     slice's max logit, the sum of exp(logit - max) over the slice (every column, ban
+ *     included), then its k best (raw logit, token id) pairs best first (ban excluded; ties to
+ *     the lower token), (-inf, -1) padding; a rank with no slice gives max -inf, sum 0.
+ * Token ids are floats, exact below 2^24. Nothing is merged across sources here: the caller
+ * picks the best over sources (rank_pair_before order) or takes the log-softmax over them. */
 ed_status encdec_decode_step(encdec_model *m, kv_store *kv, const step_plan *p, float *logits_host,
                              ed_error *err);
+
+/* Sources of the argmax / top-k outputs above: tp with a vocab-parallel LM head, else 1. */
+int encdec_candidate_sources(const encdec_model *m);
+/* Floats rank 0's logits_host needs for any plan: max(max_dec_tokens * vocab,
+ * n_src * max_dec_tokens * (2 + 2 * STEP_PLAN_TOPK_MAX)). */
+size_t encdec_host_output_floats(const encdec_model *m);
 
 size_t encdec_workspace_bytes(const encdec_model *m);
 /* How many decoder layers take Q/K/V from one GEMM (qkv) and both gated-FFN inputs from one
