@@ -25,7 +25,7 @@ static struct {
 
 void fault_record_set(const char *op, const char *fmt, ...) {
     if (g_fault.pending) return;
-    int n = snprintf(g_fault.msg, sizeof g_fault.msg, "%s: ", op);
+    int n = op ? snprintf(g_fault.msg, sizeof g_fault.msg, "%s: ", op) : 0;
     if (n < 0 || (size_t)n >= sizeof g_fault.msg) n = (int)sizeof g_fault.msg - 1;
     va_list ap;
     va_start(ap, fmt);
@@ -44,13 +44,13 @@ ed_status fault_record_take(ed_error *err) {
 
 int fault_op_begin(const char *op) {
     g_last_op = op;
+    return fault_op_inject(op);
+}
+
+int fault_op_inject(const char *op) {
     if (!g_inject.op[0] || strcmp(op, g_inject.op) != 0 || ++g_inject.calls != g_inject.at)
         return 0;
-    if (!g_fault.pending) {
-        snprintf(g_fault.msg, sizeof g_fault.msg, "injected fault in %s (call %ld)", op,
-                 g_inject.at);
-        g_fault.pending = 1;
-    }
+    fault_record_set(NULL, "injected fault in %s (call %ld)", op, g_inject.at);
     return 1;
 }
 

@@ -12,7 +12,8 @@
 extern "C" { /* the CUDA backend's .cu files record faults */
 #endif
 
-/* Records "op: <formatted detail>" unless a fault is already recorded (the first one is kept). */
+/* Records "op: <formatted detail>" (op NULL: the detail alone) unless a fault is already
+ * recorded (the first one is kept). */
 void fault_record_set(const char *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* 1 while a fault is recorded (not yet taken). */
 int fault_record_pending(void);
@@ -27,6 +28,9 @@ ed_status fault_record_take(ed_error *err);
 int fault_op_begin(const char *op);
 /* The op named by the latest fault_op_begin ("none" before any). */
 const char *fault_op_last(void);
+/* fault_op_begin's injection alone, for ops that are not launches (copies: the last op launched
+ * stays the kernel's that a fault found at their wait belongs to). */
+int fault_op_inject(const char *op);
 
 /* Test hook: spec "<op>[:<n>]" makes the n-th call (default the 1st, counted from now) of op
  * fault (fault_op_begin); NULL or "" switches it off. ED_ERR naming the spec when it is not of

@@ -52,6 +52,7 @@ static void launch_gated_by(int act, const float *gate, const float *lin, size_t
     size_t n = rows * cols / W;
     gated_kernel<W><<<(unsigned)((n + 255) / 256), 256, 0, STREAM>>>(act, gate, lin, ld / W, y,
                                                                      cols / W, n);
+    CUDA_LAUNCH_CHECK("gated_activation");
 }
 
 template <typename T>
@@ -65,16 +66,21 @@ static void launch_gated(int act, const float *gate, const float *lin, size_t ld
 }
 
 extern "C" void cuda_activation(int act, const float *x, void *y, int ytype, size_t n) {
-    if (!n) return;
+    if (fault_op_begin("activation") || fault_act_reject("activation", act) ||
+        fault_dtype_reject("activation", "ytype", ytype) || !n)
+        return;
     unsigned blocks = (unsigned)((n + 255) / 256);
     if (ytype == DTYPE_BF16) act_kernel<<<blocks, 256, 0, STREAM>>>(act, x, (__nv_bfloat16 *)y, n);
     else if (ytype == DTYPE_FP16) act_kernel<<<blocks, 256, 0, STREAM>>>(act, x, (__half *)y, n);
     else act_kernel<<<blocks, 256, 0, STREAM>>>(act, x, (float *)y, n);
+    CUDA_LAUNCH_CHECK("activation");
 }
 
 extern "C" void cuda_gated_activation(int act, const float *gate, const float *lin, size_t ld,
                                       void *y, int ytype, size_t rows, size_t cols) {
-    if (!rows || !cols) return;
+    if (fault_op_begin("gated_activation") || fault_act_reject("gated_activation", act) ||
+        fault_dtype_reject("gated_activation", "ytype", ytype) || !rows || !cols)
+        return;
     if (ytype == DTYPE_BF16) launch_gated(act, gate, lin, ld, (__nv_bfloat16 *)y, rows, cols);
     else if (ytype == DTYPE_FP16) launch_gated(act, gate, lin, ld, (__half *)y, rows, cols);
     else launch_gated(act, gate, lin, ld, (float *)y, rows, cols);

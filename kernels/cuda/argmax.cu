@@ -75,7 +75,9 @@ argmax_kernel(const float *x, int n, int index_base, const int32_t *ban, float *
 
 extern "C" void cuda_argmax_rows(const float *x, int rows, int n, int index_base,
                                  const int32_t *ban, float *out) {
-    if (rows) argmax_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, out);
+    if (fault_op_begin("argmax_rows") || !rows) return;
+    argmax_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, out);
+    CUDA_LAUNCH_CHECK("argmax_rows");
 }
 
 /* A warp's k best (value, index) pairs, best first: lane j < k holds entry j ((-inf, -1) while
@@ -189,6 +191,12 @@ topk_kernel(const float *x, int n, int index_base, const int32_t *ban, int k, fl
 
 extern "C" void cuda_topk_rows(const float *x, int rows, int n, int index_base,
                                const int32_t *ban, int k, float *out) {
-    if (rows && k >= 1 && k <= TOPK_MAX)
-        topk_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, k, out);
+    if (fault_op_begin("topk_rows")) return;
+    if (k < 1 || k > TOPK_MAX) {
+        fault_record_set("topk_rows", "k %d outside [1, %d]", k, TOPK_MAX);
+        return;
+    }
+    if (!rows) return;
+    topk_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, k, out);
+    CUDA_LAUNCH_CHECK("topk_rows");
 }

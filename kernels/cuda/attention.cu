@@ -195,12 +195,16 @@ static void launch_prefill_tiled(const attn_params *p, const float *q, const flo
     prepare_smem(prefill_tiled_kernel<DMAX>, bytes);
     dim3 grid((p->max_keys + PREFILL_QT - 1) / PREFILL_QT, n_seqs, p->heads);
     prefill_tiled_kernel<DMAX><<<grid, PREFILL_QT, bytes, STREAM>>>(*p, q, k, v, out, off, len);
+    CUDA_LAUNCH_CHECK("attention_prefill");
 }
 
 extern "C" void cuda_attention_prefill(const attn_params *p, const float *q, const float *k,
                                        const float *v, void *out, int n_seqs, const int32_t *off,
                                        const int32_t *len) {
-    if (!n_seqs || p->max_keys <= 0) return;
+    if (fault_op_begin("attention_prefill") ||
+        fault_dtype_reject("attention_prefill", "out_type", p->out_type) || !n_seqs ||
+        p->max_keys <= 0)
+        return;
     if (cuda_attention_prefill_tf32(p, q, k, v, out, n_seqs, off, len)) return;
     if (p->d_kv <= 16) launch_prefill_tiled<16>(p, q, k, v, out, n_seqs, off, len);
     else if (p->d_kv <= 32) launch_prefill_tiled<32>(p, q, k, v, out, n_seqs, off, len);
@@ -210,5 +214,6 @@ extern "C" void cuda_attention_prefill(const attn_params *p, const float *q, con
         size_t smem = prepare_smem(prefill_kernel, score_bytes(p->max_keys));
         dim3 grid(p->max_keys, n_seqs, p->heads);
         prefill_kernel<<<grid, THREADS, smem, STREAM>>>(*p, q, k, v, out, off, len);
+        CUDA_LAUNCH_CHECK("attention_prefill");
     }
 }

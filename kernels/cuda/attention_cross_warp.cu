@@ -140,6 +140,7 @@ static void launch_warp(const attn_params *p, const float *q, void *out, int n, 
     else
         cross_warp_kernel<T, C, WARPS><<<items, WARPS * 32, 0, STREAM>>>(*p, n, q, out, *kv,
                                                                           blocks, table_off, n_k);
+    CUDA_LAUNCH_CHECK("attention_paged");
 }
 
 template <typename T>

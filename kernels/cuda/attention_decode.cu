@@ -304,6 +304,7 @@ static void launch_decode_items(const attn_params *p, const float *q, void *out,
     kv_append none = {NULL, NULL, 0};
     decode_kernel<T, VEC, TPI, SPLIT, G><<<grid, THREADS, bytes, STREAM>>>(
         pk, n, q, out, *kv, app ? *app : none, blocks, table_off, n_k, q_pos, sp);
+    CUDA_LAUNCH_CHECK("attention_paged");
 }
 
 /* Entries sharing a table (attn_params.kv_share > 1, without causal mask, bias or append: the
@@ -372,7 +373,10 @@ extern "C" void cuda_attention_paged(const attn_params *p, const float *q, void 
                                      const kv_layout *kv, const kv_append *app,
                                      const int32_t *blocks, const int32_t *table_off,
                                      const int32_t *n_k, const int32_t *q_pos) {
-    if (!n) return;
+    if (fault_op_begin("attention_paged") ||
+        fault_dtype_reject("attention_paged", "out_type", p->out_type) ||
+        fault_dtype_reject("attention_paged", "kv dtype", kv->dtype) || !n)
+        return;
     if (kv->dtype == DTYPE_BF16)
         dispatch_decode<__nv_bfloat16>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
     else if (kv->dtype == DTYPE_FP16)

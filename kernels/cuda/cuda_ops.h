@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "kernels/backend.h"
+#include "kernels/fault.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -17,7 +18,21 @@ extern "C" {
 /* The stream every op and the NCCL communicator use (a cudaStream_t). */
 void *cuda_backend_stream(void);
 
-void cuda_gemm_init(void);
+/* Faults (kernels/fault.h): every op starts with `if (fault_op_begin("<op>")) return;` (its
+ * name in the backend table) and follows every <<<>>> launch with CUDA_LAUNCH_CHECK("<op>"),
+ * every runtime call with CUDA_CALL_CHECK("<op>", call): a failure records "<op>: [<call>: ]
+ * <CUDA error string>" (plus the last op launched when that is another one: a sticky fault of
+ * an earlier kernel) and clears the runtime's last error; both are 1 on a failure, else 0.
+ * cudaGetLastError is a host call: no synchronization is added. */
+int cuda_fault_record(int cuda_error, const char *op, const char *call);
+static inline int cuda_fault_check(int cuda_error, const char *op, const char *call) {
+    return cuda_error ? cuda_fault_record(cuda_error, op, call) : 0;
+}
+#define CUDA_LAUNCH_CHECK(op) cuda_fault_check((int)cudaGetLastError(), op, NULL)
+#define CUDA_CALL_CHECK(op, call) cuda_fault_check((int)(call), op, #call)
+
+/* cuBLASLt's handle and workspace; ED_ERR naming the call that failed. */
+ed_status cuda_gemm_init(ed_error *err);
 void cuda_reserve_gemm_input(size_t n); /* GEMM-input scratch for n elements, allocated now */
 void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                     int flags);

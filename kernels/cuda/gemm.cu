@@ -19,13 +19,14 @@
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
 
-#define LT_CHECK(call)                                                                     \
+/* A cuBLASLt call of matmul_wt: on failure records "matmul_wt: <call>: status <s>" and jumps
+ * to the enclosing function's `fail` label. */
+#define LT_TRY(call)                                                                       \
     do {                                                                                   \
         cublasStatus_t s_ = (call);                                                        \
         if (s_ != CUBLAS_STATUS_SUCCESS) {                                                 \
-            fprintf(stderr, "[encdec_tp cuda] %s failed: status %d (%s:%d)\n", #call,      \
-                    (int)s_, __FILE__, __LINE__);                                          \
-            abort();                                                                       \
+            fault_record_set("matmul_wt", "%s: status %d", #call, (int)s_);                \
+            goto fail;                                                                     \
         }                                                                                  \
     } while (0)
 
@@ -53,67 +54,81 @@ enum { MAX_PLANS = 1024 };
 static plan_entry g_plans[MAX_PLANS];
 static int g_n_plans;
 
-extern "C" void cuda_gemm_init(void) {
-    LT_CHECK(cublasLtCreate(&g_lt));
+extern "C" ed_status cuda_gemm_init(ed_error *err) {
+    cublasStatus_t s = cublasLtCreate(&g_lt);
+    if (s != CUBLAS_STATUS_SUCCESS) return ed_fail(err, "cuda: cublasLtCreate: status %d", (int)s);
     if (cudaMalloc(&g_workspace, WORKSPACE_BYTES) != cudaSuccess) {
-        fprintf(stderr, "[encdec_tp cuda] cannot allocate the cuBLASLt workspace\n");
-        abort();
+        cudaGetLastError();
+        return ed_fail(err, "cuda: cannot allocate the cuBLASLt workspace (%zu bytes)",
+                       WORKSPACE_BYTES);
     }
+    return ED_OK;
+}
+
+/* Destroys what a plan holds (NULL members skipped). */
+static void plan_release(plan_entry *p) {
+    if (p->desc) cublasLtMatmulDescDestroy(p->desc);
+    if (p->a) cublasLtMatrixLayoutDestroy(p->a);
+    if (p->b) cublasLtMatrixLayoutDestroy(p->b);
+    if (p->c) cublasLtMatrixLayoutDestroy(p->c);
 }
 
 static cudaDataType_t cuda_type(int wtype) {
     return wtype == DTYPE_BF16 ? CUDA_R_16BF : wtype == DTYPE_FP16 ? CUDA_R_16F : CUDA_R_32F;
 }
 
+/* The cached plan of a shape; NULL (a fault recorded) when cuBLASLt refuses it. */
 static plan_entry *plan_for(int m, int n, int k, int wtype, int relu) {
     for (int i = 0; i < g_n_plans; i++) {
         plan_entry *p = &g_plans[i];
         if (p->m == m && p->n == n && p->k == k && p->wtype == wtype && p->relu == relu) return p;
     }
     if (g_n_plans == MAX_PLANS) { /* many distinct batch sizes: start the cache over */
-        for (int i = 0; i < g_n_plans; i++) {
-            cublasLtMatmulDescDestroy(g_plans[i].desc);
-            cublasLtMatrixLayoutDestroy(g_plans[i].a);
-            cublasLtMatrixLayoutDestroy(g_plans[i].b);
-            cublasLtMatrixLayoutDestroy(g_plans[i].c);
-        }
+        for (int i = 0; i < g_n_plans; i++) plan_release(&g_plans[i]);
         g_n_plans = 0;
     }
-    plan_entry *p = &g_plans[g_n_plans++];
+    plan_entry *p = &g_plans[g_n_plans];
+    cublasLtMatmulPreference_t pref = NULL;
+    *p = plan_entry{};
     p->m = m, p->n = n, p->k = k, p->wtype = wtype, p->relu = relu;
     cudaDataType_t in = cuda_type(wtype);
-    LT_CHECK(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
-    LT_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
-    LT_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
-    LT_CHECK(cublasLtMatrixLayoutCreate(&p->a, in, k, n, k));
-    LT_CHECK(cublasLtMatrixLayoutCreate(&p->b, in, k, m, k));
-    LT_CHECK(cublasLtMatrixLayoutCreate(&p->c, relu ? CUDA_R_16BF : CUDA_R_32F, n, m, n));
-    if (relu) {
-        cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_RELU;
-        LT_CHECK(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
-                                                sizeof epi));
-    }
-    cublasLtMatmulPreference_t pref;
-    LT_CHECK(cublasLtMatmulPreferenceCreate(&pref));
-    LT_CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
-                                                  &WORKSPACE_BYTES, sizeof WORKSPACE_BYTES));
+    cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_RELU;
     cublasLtMatmulHeuristicResult_t res[TUNE_CANDIDATES];
     int found = 0, want = m >= TUNE_MIN_M ? TUNE_CANDIDATES : 1;
-    LT_CHECK(cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, want, res,
-                                            &found));
+    LT_TRY(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
+    LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &ta, sizeof ta));
+    LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
+    LT_TRY(cublasLtMatrixLayoutCreate(&p->a, in, k, n, k));
+    LT_TRY(cublasLtMatrixLayoutCreate(&p->b, in, k, m, k));
+    LT_TRY(cublasLtMatrixLayoutCreate(&p->c, relu ? CUDA_R_16BF : CUDA_R_32F, n, m, n));
+    if (relu)
+        LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
+                                              sizeof epi));
+    LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
+    LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                                &WORKSPACE_BYTES, sizeof WORKSPACE_BYTES));
+    LT_TRY(cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, want, res,
+                                          &found));
     cublasLtMatmulPreferenceDestroy(pref);
+    pref = NULL;
     p->n_cand = 0;
     for (int i = 0; i < found; i++)
         if (res[i].state == CUBLAS_STATUS_SUCCESS) p->cand[p->n_cand++] = res[i].algo;
     if (!p->n_cand) {
-        fprintf(stderr, "[encdec_tp cuda] no cuBLASLt algorithm for %dx%dx%d (%s)\n", m, n, k,
-                dtype_name(wtype));
-        abort();
+        fault_record_set("matmul_wt", "no cuBLASLt algorithm for %dx%dx%d (%s)", m, n, k,
+                         dtype_name(wtype));
+        goto fail;
     }
     p->algo = p->cand[0];
     p->tuned = p->n_cand == 1;
+    g_n_plans++;
     return p;
+fail:
+    if (pref) cublasLtMatmulPreferenceDestroy(pref);
+    plan_release(p);
+    *p = plan_entry{};
+    return NULL;
 }
 
 /* Times every candidate of p on these operands (y = w x^T written, beta 0) and keeps the
@@ -153,53 +168,64 @@ template <typename T> __global__ void round_kernel(const float *x, T *y, size_t 
     for (; i < n; i += stride) y[i] = from_f32<T>(x[i]);
 }
 
+/* A failed allocation records a fault ("reserve_gemm_input: ...") and leaves no scratch (cap 0). */
 extern "C" void cuda_reserve_gemm_input(size_t n) {
     if (n <= g_xconv_cap) return;
     if (g_xconv) {
         cudaStreamSynchronize(STREAM); /* queued GEMMs may still read the old buffer */
         cudaFree(g_xconv);
+        g_xconv = NULL;
+    }
+    g_xconv_cap = 0;
+    g_xconv_of.src = NULL;
+    if (CUDA_CALL_CHECK("reserve_gemm_input", cudaMalloc(&g_xconv, n * 2))) {
+        g_xconv = NULL;
+        return;
     }
     g_xconv_cap = n;
-    g_xconv_of.src = NULL;
-    if (cudaMalloc(&g_xconv, g_xconv_cap * 2) != cudaSuccess) {
-        fprintf(stderr, "[encdec_tp cuda] cannot allocate %zu bytes for GEMM inputs\n",
-                g_xconv_cap * 2);
-        abort();
-    }
 }
 
 /* x [n] fp32 -> g_xconv in wtype. It grows here only if nobody reserved enough
- * (cuda_reserve_gemm_input); graphs need it reserved. */
-static void round_input(const float *x, size_t n, int wtype) {
+ * (cuda_reserve_gemm_input); graphs need it reserved. 1 (a fault recorded) on a failure. */
+static int round_input(const float *x, size_t n, int wtype) {
     if (n > g_xconv_cap) cuda_reserve_gemm_input(n + n / 4);
+    if (n > g_xconv_cap) return 1;
     unsigned blocks = (unsigned)((n + 255) / 256 < 65536 ? (n + 255) / 256 : 65536);
     if (wtype == DTYPE_BF16)
         round_kernel<<<blocks, 256, 0, STREAM>>>(x, (__nv_bfloat16 *)g_xconv, n);
     else
         round_kernel<<<blocks, 256, 0, STREAM>>>(x, (__half *)g_xconv, n);
+    if (CUDA_LAUNCH_CHECK("matmul_wt")) return 1;
     g_xconv_of.src = x, g_xconv_of.n = n, g_xconv_of.wtype = wtype;
+    return 0;
 }
 
 extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n,
                                int k, int flags) {
+    if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
+        return;
     if (m == 0 || n == 0) return;
     const int relu = (flags & MATMUL_RELU_TO_BF16) != 0;
     if (relu && (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE))) {
-        fprintf(stderr, "[encdec_tp cuda] MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate\n");
-        abort();
+        fault_record_set("matmul_wt", "MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate");
+        return;
     }
     plan_entry *p = plan_for(m, n, k, wtype, relu);
+    if (!p) return;
     const void *b = x;
     if (wtype != DTYPE_FP32 && !(flags & MATMUL_X_IN_WTYPE)) {
         /* The scratch still holds x rounded when the caller says x is unchanged since. */
         size_t nx = (size_t)m * k;
         if (!(flags & MATMUL_SAME_INPUT) || g_xconv_of.src != x || g_xconv_of.n != nx ||
             g_xconv_of.wtype != wtype)
-            round_input((const float *)x, nx, wtype);
+            if (round_input((const float *)x, nx, wtype)) return;
         b = g_xconv;
     }
     if (!p->tuned && !(flags & MATMUL_ACCUMULATE)) tune(p, w, b, y);
     float alpha = 1.0f, beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;
-    LT_CHECK(cublasLtMatmul(g_lt, p->desc, &alpha, w, p->a, b, p->b, &beta, y, p->c, y, p->c,
-                            &p->algo, g_workspace, WORKSPACE_BYTES, STREAM));
+    cublasStatus_t s = cublasLtMatmul(g_lt, p->desc, &alpha, w, p->a, b, p->b, &beta, y, p->c, y,
+                                      p->c, &p->algo, g_workspace, WORKSPACE_BYTES, STREAM);
+    if (s != CUBLAS_STATUS_SUCCESS)
+        fault_record_set("matmul_wt", "cublasLtMatmul %dx%dx%d (%s): status %d", m, n, k,
+                         dtype_name(wtype), (int)s);
 }

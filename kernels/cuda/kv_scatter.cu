@@ -22,7 +22,9 @@ __global__ void scatter_kernel(const float *src, T *base, kv_layout kv, const in
 extern "C" void cuda_kv_scatter(const float *src, int n, const kv_layout *kv, int which,
                                 const int32_t *blocks, const int32_t *table_off,
                                 const int32_t *pos) {
-    if (!n) return;
+    if (fault_op_begin("kv_scatter") || fault_dtype_reject("kv_scatter", "kv dtype", kv->dtype) ||
+        !n)
+        return;
     void *base = which ? kv->v : kv->k;
     if (kv->dtype == DTYPE_BF16)
         scatter_kernel<<<n, 256, 0, STREAM>>>(src, (__nv_bfloat16 *)base, *kv, blocks, table_off, pos);
@@ -30,4 +32,5 @@ extern "C" void cuda_kv_scatter(const float *src, int n, const kv_layout *kv, in
         scatter_kernel<<<n, 256, 0, STREAM>>>(src, (__half *)base, *kv, blocks, table_off, pos);
     else
         scatter_kernel<<<n, 256, 0, STREAM>>>(src, (float *)base, *kv, blocks, table_off, pos);
+    CUDA_LAUNCH_CHECK("kv_scatter");
 }

@@ -20,13 +20,15 @@ __global__ void embed_kernel(const T *table, const int32_t *ids, int d, float *y
 
 extern "C" void cuda_embed(const void *table, int wtype, const int32_t *ids, int n, int d,
                            float *y) {
-    if (!n) return;
+    if (fault_op_begin("embed") || fault_dtype_reject("embed", "weight dtype", wtype) || !n)
+        return;
     if (wtype == DTYPE_BF16)
         embed_kernel<<<n, 256, 0, STREAM>>>((const __nv_bfloat16 *)table, ids, d, y);
     else if (wtype == DTYPE_FP16)
         embed_kernel<<<n, 256, 0, STREAM>>>((const __half *)table, ids, d, y);
     else
         embed_kernel<<<n, 256, 0, STREAM>>>((const float *)table, ids, d, y);
+    CUDA_LAUNCH_CHECK("embed");
 }
 
 /* Block-wide sum of v (blockDim.x a multiple of 32, at most 1024: unlike block_reduce, the
@@ -107,11 +109,13 @@ static void launch_rms_norm(float *x, const float *delta, const float *w, float 
         rms_norm_kernel4<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, y);
     else
         rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, y);
+    CUDA_LAUNCH_CHECK("rms_norm");
 }
 
 extern "C" void cuda_rms_norm(float *x, const float *delta, const float *w, float eps, int rows,
                               int d, void *y, int ytype) {
-    if (!rows) return;
+    if (fault_op_begin("rms_norm") || fault_dtype_reject("rms_norm", "ytype", ytype) || !rows)
+        return;
     if (ytype == DTYPE_BF16) launch_rms_norm(x, delta, w, eps, rows, d, (__nv_bfloat16 *)y);
     else if (ytype == DTYPE_FP16) launch_rms_norm(x, delta, w, eps, rows, d, (__half *)y);
     else launch_rms_norm(x, delta, w, eps, rows, d, (float *)y);
@@ -135,13 +139,15 @@ __global__ void layer_norm_kernel(float *x, const float *delta, const float *w, 
 
 extern "C" void cuda_layer_norm(float *x, const float *delta, const float *w, const float *b,
                                 float eps, int rows, int d, void *y, int ytype) {
-    if (!rows) return;
+    if (fault_op_begin("layer_norm") || fault_dtype_reject("layer_norm", "ytype", ytype) || !rows)
+        return;
     if (ytype == DTYPE_BF16)
         layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, (__nv_bfloat16 *)y);
     else if (ytype == DTYPE_FP16)
         layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, (__half *)y);
     else
         layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, (float *)y);
+    CUDA_LAUNCH_CHECK("layer_norm");
 }
 
 __global__ void add_kernel(float *y, const float *x, size_t n) {
@@ -149,7 +155,9 @@ __global__ void add_kernel(float *y, const float *x, size_t n) {
     if (i < n) y[i] += x[i];
 }
 extern "C" void cuda_add(float *y, const float *x, size_t n) {
-    if (n) add_kernel<<<blocks_for(n, 256), 256, 0, STREAM>>>(y, x, n);
+    if (fault_op_begin("add") || !n) return;
+    add_kernel<<<blocks_for(n, 256), 256, 0, STREAM>>>(y, x, n);
+    CUDA_LAUNCH_CHECK("add");
 }
 
 __global__ void scale_kernel(float *y, float s, size_t n) {
@@ -157,7 +165,9 @@ __global__ void scale_kernel(float *y, float s, size_t n) {
     if (i < n) y[i] *= s;
 }
 extern "C" void cuda_scale(float *y, float s, size_t n) {
-    if (n) scale_kernel<<<blocks_for(n, 256), 256, 0, STREAM>>>(y, s, n);
+    if (fault_op_begin("scale") || !n) return;
+    scale_kernel<<<blocks_for(n, 256), 256, 0, STREAM>>>(y, s, n);
+    CUDA_LAUNCH_CHECK("scale");
 }
 
 __global__ void add_bias_kernel(float *y, const float *b, size_t total, int n) {
@@ -166,5 +176,7 @@ __global__ void add_bias_kernel(float *y, const float *b, size_t total, int n) {
 }
 extern "C" void cuda_add_bias(float *y, const float *b, int rows, int n) {
     size_t total = (size_t)rows * n;
-    if (total) add_bias_kernel<<<blocks_for(total, 256), 256, 0, STREAM>>>(y, b, total, n);
+    if (fault_op_begin("add_bias") || !total) return;
+    add_bias_kernel<<<blocks_for(total, 256), 256, 0, STREAM>>>(y, b, total, n);
+    CUDA_LAUNCH_CHECK("add_bias");
 }
