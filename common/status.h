@@ -7,6 +7,10 @@
 
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" { /* CUDA sources (.cu) return statuses too */
+#endif
+
 typedef enum { ED_OK = 0, ED_ERR = -1 } ed_status;
 
 typedef struct ed_error {
@@ -19,5 +23,9 @@ ed_status ed_fail(ed_error *err, const char *fmt, ...) __attribute__((format(pri
 
 /* Prefixes err->msg with context ("loading model.h5: ") and returns ED_ERR. */
 ed_status ed_wrap(ed_error *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif
