@@ -1,3 +1,6 @@
+/* encdec.h's entry points: creation (the activation arena, planned once for the largest step,
+ * and the modules the model owns) and the encoder and decoder steps, which upload the plan's
+ * indices and hand the work to encdec_forward.c and lm_head.c. */
 #include "models/encdec.h"
 
 #include <stdint.h>
@@ -11,6 +14,8 @@ static size_t widest_row(const encdec_model *m) {
     size_t widest = (size_t)(m->F_l > m->I_l ? m->F_l : m->I_l);
     return (size_t)m->D > widest ? (size_t)m->D : widest;
 }
+
+static size_t round16(size_t floats) { return (floats + 15) & ~(size_t)15; }
 
 /* Carves the activations and the LM head's device buffers out of one backend allocation, each
  * rounded up to 16 floats; sets arena, arena_bytes and the activation views. */
@@ -26,7 +31,7 @@ static ed_status arena_plan(encdec_model *m, float **logits, float **pairs, ed_e
     float **slots[] = {&m->x, &m->h, &m->out, &m->q, &m->k, &m->v, &m->att, &m->f0, &m->qkv,
                        logits, pairs, &xin};
     size_t total = 0;
-    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += (sizes[i] + 15) & ~(size_t)15;
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += round16(sizes[i]);
     m->arena_bytes = total * sizeof(float);
     m->arena = m->be->alloc(m->arena_bytes);
     if (!m->arena)
@@ -35,7 +40,7 @@ static ed_status arena_plan(encdec_model *m, float **logits, float **pairs, ed_e
     float *p = m->arena;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         *slots[i] = p;
-        p += (sizes[i] + 15) & ~(size_t)15;
+        p += round16(sizes[i]);
     }
     m->xin = xin_floats ? xin : NULL;
     m->f1 = s->gated_ffn ? m->f0 + T * m->F_l : NULL;

@@ -1,3 +1,8 @@
+/* The forward pass of the generic encoder-decoder (encdec_internal.h): embedding, norms,
+ * projections, the attention and FFN sublayers, the encoder pass with its cross-K/V writes, the
+ * decoder layers (run through the graph cache) and the decoder's output; and the model's own
+ * per-plan index arrays (tokens, position-embedding rows, encoder sequences, bans), which
+ * kv_index uploads with the KV tables. Only backend ops and the all-reduce. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>

@@ -45,7 +45,7 @@ struct encdec_model {
                               * activation) wrote in the 16-bit weight dtype; NULL with fp32 */
     void *arena;
     size_t arena_bytes;
-    encdec_inputs in;        /* layout of the model's region of kvi */
+    encdec_inputs in;        /* layout of the model's region of kvi (encdec_inputs_plan) */
     const int32_t *d_in;     /* that region in backend memory (kv_index_extra) */
     kv_index *kvi;           /* the plan's KV tables and the model's inputs (owned) */
     decoder_graphs *graphs;  /* recorded decoder steps (owned) */

@@ -3,8 +3,10 @@
  *   cross pool: the encoder output projected to K/V for every decoder layer, computed once per
  *               request at its encoder step and read by all its decoder steps
  * Layout of either pool: [n_blocks][n_layers][2 (K, V)][block_size][kv_dim] in the store's
- * dtype (fp32, fp16 or bf16: kv_cache_dtype), kv_dim = local heads * d_kv. Which blocks a sequence uses is decided by rank 0 and carried in
- * the step plan (block tables), so this module has no allocator. */
+ * dtype (fp32, fp16 or bf16: kv_cache_dtype), kv_dim = local heads * d_kv. Which blocks a
+ * sequence uses is decided by rank 0 and carried in the step plan (block tables), so this module
+ * has no allocator; kv_index.h turns a plan's tables into the index arrays the attention and
+ * scatter kernels read. */
 #ifndef ENCDEC_KV_STORE_H
 #define ENCDEC_KV_STORE_H
 
