@@ -13,7 +13,11 @@ static inline size_t prepare_smem(K kernel, size_t bytes) {
     int i = 0;
     while (i < 16 && raised[i].fn && raised[i].fn != (const void *)kernel) i++;
     if (i < 16 && raised[i].fn && raised[i].bytes >= bytes) return bytes;
-    cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes);
+    /* refused (more than the device has): not remembered; the launch then fails and its
+     * CUDA_LAUNCH_CHECK records the fault */
+    if (cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)bytes) !=
+        cudaSuccess)
+        return bytes;
     if (i < 16) raised[i].fn = (const void *)kernel, raised[i].bytes = bytes;
     return bytes;
 }

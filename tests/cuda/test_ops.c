@@ -1,6 +1,6 @@
 /* Every CUDA op against its CPU twin on random inputs, relative tolerance per op; ops that read
- * weights (matmul_wt, embed) once per weight dtype (fp32, fp16, bf16). Needs a GPU (CTest label
- * cuda). */
+ * weights (matmul_wt, embed) once per weight dtype (fp32, fp16, bf16); faults reported by
+ * check() (test_faults). Needs a GPU (CTest label cuda). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include "kernels/backend.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/fault.h"
 #include "common/dtype.h"
 #include "common/relbias.h"
 #include "models/spec.h"
@@ -548,6 +549,48 @@ static void test_attention_tf32(int d_kv) {
     check_prefill(name, 2, d_kv, 150, 0.5f, 32, 128, 1, 2e-3);
 }
 
+/* Faults as statuses (backend.h's check()): a launch the device refuses (a prefill over heads
+ * wider than the tiled kernels asking for far more shared memory than a block has), a bad
+ * weight dtype and an injected fault (ENCDEC_INJECT_FAULT's hook) are each reported by check()
+ * naming the op, once; none of them poisons the context: the backend keeps computing right. */
+static void test_faults(void) {
+    ed_error err = {{0}};
+    CHECK(gpu->check(&err) == ED_OK); /* the cases above left nothing recorded */
+    int heads = 1, d_kv = 160, max_keys = 1 << 20;
+    float *dq = gpu->alloc((size_t)d_kv * sizeof(float)), *dout = gpu->alloc(d_kv * sizeof(float));
+    int32_t zero = 0, one = 1, *doff = dev_i(&zero, 1), *dlen = dev_i(&one, 1);
+    attn_params p = {.heads = heads, .d_kv = d_kv, .row = heads * d_kv, .scale = 1.0f,
+                     .max_keys = max_keys};
+    gpu->attention_prefill(&p, dq, dq, dq, dout, 1, doff, dlen);
+    CHECK(gpu->check(&err) == ED_ERR);
+    CHECK_MSG(err, "attention_prefill");
+    printf("  %-28s %s\n", "refused launch", err.msg);
+    CHECK(gpu->check(&err) == ED_OK);
+
+    gpu->matmul_wt(dq, dq, 9, dout, 1, 1, 1, 0);
+    CHECK(gpu->check(&err) == ED_ERR);
+    CHECK_MSG(err, "matmul_wt: unknown weight dtype 9");
+
+    /* one record and one count per process: the CPU twin's calls count too */
+    CHECK(fault_inject_configure("argmax_rows:3", &err) == ED_OK);
+    test_argmax(50, 1); /* calls 1 (cpu) and 2 (gpu): run, and agree */
+    float *dx = gpu->alloc(4 * sizeof(float)), pair[2];
+    int32_t ban = -1, *dban = dev_i(&ban, 1);
+    gpu->argmax_rows(dx, 1, 4, 0, dban, dout); /* call 3: injected */
+    CHECK(gpu->check(&err) == ED_ERR);
+    CHECK_MSG(err, "injected fault in argmax_rows");
+    CHECK(fault_inject_configure(NULL, &err) == ED_OK);
+    float x[4] = {1, 5, 2, 5};
+    gpu->upload(dx, x, 4);
+    gpu->argmax_rows(dx, 1, 4, 0, dban, dout); /* and the backend still works */
+    gpu->download(pair, dout, 2);
+    CHECK(gpu->check(&err) == ED_OK);
+    CHECK(pair[0] == 5.0f && pair[1] == 1.0f);
+    test_argmax(32128, 1);
+    CHECK(gpu->check(&err) == ED_OK);
+    gpu->free(dq), gpu->free(dout), gpu->free(doff), gpu->free(dlen), gpu->free(dx), gpu->free(dban);
+}
+
 int main(void) {
     ed_error err;
     if (cuda_backend_init(0, &err)) {
@@ -579,5 +622,6 @@ int main(void) {
     test_argmax(50, 1);
     test_producers_in_wtype(DTYPE_BF16);
     test_producers_in_wtype(DTYPE_FP16);
+    test_faults();
     TEST_MAIN_END("test_ops (cuda vs cpu)");
 }
