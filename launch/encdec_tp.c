@@ -113,8 +113,12 @@ int main(int argc, char **argv) {
     remove_partial_output_on_signals(engine_partial_output(e));
     if (engine_run(e, &err)) {
         log_error("%s", err.msg);
+        int together = engine_failed_together(e);
         engine_destroy(e); /* removes a partial output file */
-        comm_abort(c, 1);
+        if (!together) comm_abort(c, 1);
+        comm_destroy(c);
+        MPI_Finalize();
+        return 1;
     }
     engine_destroy(e);
     comm_destroy(c);

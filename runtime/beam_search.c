@@ -195,13 +195,10 @@ static void step_from_candidates(sequence *s, const top_candidates *top, int eos
         dst->score = adj[run_idx[i]];
         s->parents[i] = c->parent;
     }
-    /* The old beams (with their block tables) move to spare; the scheduler forks the tables of
-     * spare[parents[i]] into beams[i] and releases the old ones. */
+    /* The old beams move to spare; the scheduler forks the self block tables by parents. */
     beam *old = s->beams;
     s->beams = s->spare;
     s->spare = old;
-    for (int i = 0; i < W; i++) s->beams[i].n_blocks = 0;
-    s->needs_fork = 1;
     s->n_beams = W;
     s->n_tokens = cur_len + 1;
     s->n_generated++;

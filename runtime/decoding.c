@@ -8,17 +8,21 @@ int request_max_fed(const request *r) {
     return r->n_decoder + (r->max_new_tokens > 0 ? r->max_new_tokens - 1 : 0);
 }
 
-static int beam_init(beam *b, int cap, int max_blocks) {
+static int beam_init(beam *b, int cap) {
     b->tokens = malloc(sizeof(int32_t) * (size_t)cap);
     b->logprobs = calloc((size_t)cap, sizeof(float));
-    b->blocks = malloc(sizeof(int32_t) * (size_t)(max_blocks ? max_blocks : 1));
-    return b->tokens && b->logprobs && b->blocks;
+    return b->tokens && b->logprobs;
 }
 
 static void beam_free(beam *b) {
     free(b->tokens);
     free(b->logprobs);
-    free(b->blocks);
+}
+
+static int table_init(block_table *t, int capacity) {
+    t->blocks = malloc(sizeof(int32_t) * (size_t)(capacity ? capacity : 1));
+    t->n = 0;
+    return t->blocks != NULL;
 }
 
 ed_status sequence_create(sequence **out, request *req, int vocab, int block_size, ed_error *err) {
@@ -28,20 +32,22 @@ ed_status sequence_create(sequence **out, request *req, int vocab, int block_siz
     s->block_size = block_size;
     s->cap = req->n_decoder + req->max_new_tokens;
     s->width = req->beam_width;
-    s->max_self_blocks = (request_max_fed(req) + block_size - 1) / block_size;
-    s->n_cross_blocks = (req->n_input + block_size - 1) / block_size;
+    s->kv.max_self_blocks = (request_max_fed(req) + block_size - 1) / block_size;
     s->beams = calloc((size_t)s->width, sizeof(beam));
     s->spare = calloc((size_t)s->width, sizeof(beam));
     s->done = calloc((size_t)s->width, sizeof(hypothesis));
     s->done_spare = calloc((size_t)s->width, sizeof(hypothesis));
-    s->cross_blocks = malloc(sizeof(int32_t) * (size_t)s->n_cross_blocks);
+    s->kv.self = calloc((size_t)s->width, sizeof(block_table));
+    s->kv.forked = calloc((size_t)s->width, sizeof(block_table));
     s->scratch = malloc(sizeof(float) * (size_t)vocab * (size_t)(s->width > 1 ? s->width : 1));
     if (req->return_logits) s->logits = malloc(sizeof(float) * (size_t)vocab * (size_t)s->cap);
-    int ok = s->beams && s->spare && s->done && s->done_spare && s->cross_blocks && s->scratch &&
-             (!req->return_logits || s->logits);
+    int ok = s->beams && s->spare && s->done && s->done_spare && s->kv.self && s->kv.forked &&
+             table_init(&s->kv.cross, (req->n_input + block_size - 1) / block_size) &&
+             s->scratch && (!req->return_logits || s->logits);
     for (int b = 0; ok && b < s->width; b++) {
-        ok = beam_init(&s->beams[b], s->cap, s->max_self_blocks) &&
-             beam_init(&s->spare[b], s->cap, s->max_self_blocks);
+        ok = beam_init(&s->beams[b], s->cap) && beam_init(&s->spare[b], s->cap) &&
+             table_init(&s->kv.self[b], s->kv.max_self_blocks) &&
+             table_init(&s->kv.forked[b], s->kv.max_self_blocks);
         for (int d = 0; d < 2; d++) {
             hypothesis *h = d ? &s->done_spare[b] : &s->done[b];
             h->tokens = malloc(sizeof(int32_t) * (size_t)s->cap);
@@ -79,6 +85,8 @@ void sequence_destroy(sequence *s) {
     for (int b = 0; b < s->width; b++) {
         if (s->beams) beam_free(&s->beams[b]);
         if (s->spare) beam_free(&s->spare[b]);
+        if (s->kv.self) free(s->kv.self[b].blocks);
+        if (s->kv.forked) free(s->kv.forked[b].blocks);
         if (s->done) {
             free(s->done[b].tokens);
             free(s->done[b].logprobs);
@@ -92,7 +100,9 @@ void sequence_destroy(sequence *s) {
     free(s->spare);
     free(s->done);
     free(s->done_spare);
-    free(s->cross_blocks);
+    free(s->kv.self);
+    free(s->kv.forked);
+    free(s->kv.cross.blocks);
     free(s->logits);
     free(s->scratch);
     free(s->encoder_output);

@@ -18,13 +18,30 @@
 #include "runtime/request.h"
 #include "common/status.h"
 
+/* One running beam's tokens (writer: token choice). */
 typedef struct beam {
     int32_t *tokens;   /* [cap]: start token, prefix, generated */
     float *logprobs;   /* [cap]: log-prob of the token at each position (return_logprobs) */
     float score;       /* beam search: running sum of processed log-probs (HF's beam score) */
-    int32_t *blocks;   /* [max_self_blocks] self-KV block table */
-    int n_blocks;
 } beam;
+
+/* A KV block table: blocks[0, n) hold positions [0, n * block_size). */
+typedef struct block_table {
+    int32_t *blocks;   /* [capacity fixed at sequence_create] */
+    int n;
+} block_table;
+
+/* The KV blocks a sequence holds. Writer: the scheduler (runtime/scheduler.c) alone; the arrays
+ * are allocated by sequence_create. Self table b belongs to running beam b. */
+typedef struct seq_kv {
+    block_table *self;   /* [width] the running beams' tables, [0, n_self) in use */
+    block_table *forked; /* [width] after a beam step, beam i's table is forked here from the
+                            table of its parent (sequence.parents), then the two swap */
+    int n_self;
+    int max_self_blocks; /* per beam (set at creation) */
+    block_table cross;   /* the request's cross-KV blocks, ceil(n_input / block_size) */
+    int held_blocks;     /* distinct self blocks held (guaranteed-policy accounting) */
+} seq_kv;
 
 typedef struct hypothesis {
     int32_t *tokens;   /* [cap] */
@@ -34,31 +51,39 @@ typedef struct hypothesis {
     int finished;
 } hypothesis;
 
+/* A request being decoded. Every field has one writer, named per group:
+ *   set by sequence_create, read-only after: req, vocab, block_size, cap, width;
+ *   token choice (runtime/token_choice.c with decoding.c, beam_search.c): the decoding state;
+ *   the scheduler (runtime/scheduler.c): kv and enc_entry;
+ *   the response writer (runtime/response.c): n_streamed;
+ *   the engine (runtime/engine.c): encoder_output, encoder_dim. */
 typedef struct sequence {
     request *req;              /* owned */
     int vocab, block_size, cap; /* cap = n_decoder + max_new_tokens */
     int width;                 /* beam_width */
+    /* token choice */
     beam *beams;               /* [width] running beams, n_beams in use */
     beam *spare;               /* [width] the next step's beams are built here, then swapped */
     int n_beams;
-    int parents[16];           /* after a beam step: the beam each new beam continues */
-    int needs_fork;            /* 1 after a beam step: fork spare[parents[i]] tables into beams */
+    int parents[16];           /* after each step: the beam each running beam continues (the
+                                  identity unless a beam step reordered them); the scheduler
+                                  forks the self tables by it */
     hypothesis *done;          /* [width] finished hypotheses, best first (beam search) */
     hypothesis *done_spare;    /* [width] the next finished set is built here, then swapped */
     int heuristic_unsatisfied; /* HF's is_early_stop_heuristic_unsatisfied */
     int n_tokens, n_fed, n_generated; /* shared by all running beams */
-    int32_t *cross_blocks;     /* [n_cross_blocks] this request's cross-KV blocks */
-    int n_cross_blocks;
-    int max_self_blocks;       /* per beam */
-    int held_blocks;           /* distinct self blocks held (guaranteed-policy accounting) */
     float *logits;             /* [cap, vocab] raw logits per position fed (return_logits) */
     float *scratch;            /* [vocab] */
     sample_rng rng;
-    int n_streamed;            /* output tokens already sent in stream lines */
+    const char *finish_reason; /* NULL while running */
+    /* the scheduler */
+    seq_kv kv;
     int enc_entry;             /* index of this request's encode entry in the plan being built */
+    /* the response writer */
+    int n_streamed;            /* output tokens already sent in stream lines */
+    /* the engine */
     float *encoder_output;     /* [n_input, d_model] final encoder states (return_encoder_output) */
     int encoder_dim;
-    const char *finish_reason; /* NULL while running */
 } sequence;
 
 /* Decoder tokens one beam feeds at most (= self K/V rows it needs). */
@@ -75,7 +100,7 @@ static inline int32_t sequence_next_token(const sequence *s, int b) {
 
 /* Consumes the logits rows [n_beams, vocab] of the step that fed position n_fed. For beam search
  * the running beams are rebuilt (tokens copied from their parents; s->parents says which parent
- * each continues, so the caller can fork the block tables). May finish the sequence. */
+ * each continues, so the scheduler can fork the block tables). May finish the sequence. */
 void sequence_advance(sequence *s, const float *logits, int eos_id);
 
 /* The result: for beam search the i-th best finished hypothesis, else the single beam. */

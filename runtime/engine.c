@@ -15,6 +15,8 @@
 #include "common/log.h"
 #include "runtime/response.h"
 #include "runtime/scheduler.h"
+#include "runtime/step_batch.h"
+#include "runtime/token_choice.h"
 
 typedef struct engine_stats {
     long done, errors;
@@ -39,13 +41,18 @@ struct engine {
     int n_self_blocks, n_cross_blocks; /* pool sizes, equal on every rank */
     /* rank 0 only */
     scheduler *sched;
-    float *logits; /* [max_batch_size, vocab] host logits, or argmax / top-k pairs (smaller) */
+    step_batch *batch;  /* the plan's entries -> sequences (written by the scheduler) */
+    token_choice *tc;
+    float *logits; /* [encdec_host_output_floats] the decoder step's host output: logits, or
+                      each rank's argmax / top-k candidates */
     float *hidden; /* [max encoder tokens per step, d_model] host, allocated on first need */
     FILE *in;
     response_sink *out;
     long line;
     int eof;
     uint64_t next_seq; /* plan sequence numbers continue across runs */
+    int failed_together; /* 1: engine_run failed where every rank stopped with it (a step's
+                            fault agreed on, or rank 0's planning failure sent as a stop plan) */
     engine_stats stats;
 };
 
@@ -124,10 +131,10 @@ static ed_status create_runtime(engine *e, ed_error *err) {
     scheduler_config sc = {.max_running = B, .max_encoder_tokens = enc_budget,
                            .block_size = cfg->kv_block_size, .n_self_blocks = e->n_self_blocks,
                            .n_cross_blocks = e->n_cross_blocks, .policy = cfg->scheduler_policy,
-                           .vocab = s->vocab_size, .eos_id = s->eos_id,
-                           .max_input_len = cfg->max_input_len,
-                           .max_output_len = cfg->max_output_len,
-                           .device_argmax = cfg->device_argmax};
+                           .vocab = s->vocab_size, .max_input_len = cfg->max_input_len,
+                           .max_output_len = cfg->max_output_len};
+    token_choice_config tcc = {.vocab = s->vocab_size, .eos_id = s->eos_id,
+                               .device_argmax = cfg->device_argmax, .max_decode = B};
     encdec_limits lim = {.max_enc_tokens = enc_budget, .max_dec_tokens = B,
                          .max_plan_blocks = scheduler_max_plan_blocks(&sc),
                          .max_input_len = cfg->max_input_len,
@@ -140,8 +147,10 @@ static ed_status create_runtime(engine *e, ed_error *err) {
     if (!(e->plan = step_plan_create(B, B, enc_budget, scheduler_max_plan_blocks(&sc))))
         return ed_fail(err, "out of memory");
     if (comm_rank(e->comm) != 0) return ED_OK;
-    if (scheduler_create(&e->sched, &sc, err)) return ED_ERR;
-    if (!(e->logits = malloc(sizeof(float) * (size_t)B * s->vocab_size)))
+    if (scheduler_create(&e->sched, &sc, err) || token_choice_create(&e->tc, &tcc, err))
+        return ED_ERR;
+    if (!(e->batch = step_batch_create(B, B)) ||
+        !(e->logits = malloc(sizeof(float) * encdec_host_output_floats(e->model))))
         return ed_fail(err, "out of memory");
     if (!strcmp(cfg->requests, "-")) e->in = stdin;
     else if (!(e->in = fopen(cfg->requests, "r")))
@@ -191,7 +200,9 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
 
 void engine_destroy(engine *e) {
     if (!e) return;
+    step_batch_destroy(e->batch); /* before the scheduler: encode-only requests not answered */
     scheduler_destroy(e->sched);
+    token_choice_destroy(e->tc);
     free(e->logits);
     free(e->hidden);
     if (e->in && e->in != stdin) fclose(e->in);
@@ -276,7 +287,8 @@ static void report(engine *e, const char *what) {
 /* Rank 0: the next plan (stop = 1 when all work is done). */
 static ed_status plan_next(engine *e, ed_error *err) {
     if (read_requests(e, err)) return ED_ERR;
-    if (scheduler_build_plan(e->sched, e->plan, err)) return ED_ERR;
+    if (scheduler_build_plan(e->sched, e->plan, e->batch, err)) return ED_ERR;
+    token_choice_plan(e->tc, e->plan, e->batch);
     if (e->plan->n_encode == 0 && e->plan->n_decode == 0) e->plan->stop = 1;
     return ED_OK;
 }
@@ -295,7 +307,7 @@ static ed_status deliver_encoder_outputs(engine *e, ed_error *err) {
         const plan_encode *pe = &e->plan->enc[i];
         if (!pe->want_output) continue;
         const float *rows = e->hidden + (size_t)pe->ids_offset * D;
-        sequence *seq = scheduler_plan_encode_sequence(e->sched, i);
+        sequence *seq = e->batch->enc_seq[i];
         if (seq) {
             size_t n = (size_t)pe->len * D;
             if (!(seq->encoder_output = malloc(n * sizeof(float))))
@@ -304,7 +316,7 @@ static ed_status deliver_encoder_outputs(engine *e, ed_error *err) {
             seq->encoder_dim = D;
             continue;
         }
-        request *r = scheduler_take_encode_only(e->sched, i);
+        request *r = step_batch_take_encode_only(e->batch, i);
         ed_status st = response_write_encoding(e->out, r, rows, pe->len, D, err);
         request_destroy(r);
         e->stats.done++;
@@ -313,16 +325,36 @@ static ed_status deliver_encoder_outputs(engine *e, ed_error *err) {
     return ED_OK;
 }
 
-static ed_status apply_logits(engine *e, ed_error *err) {
-    if (e->plan->argmax_only) scheduler_apply_argmax(e->sched, e->plan, e->logits);
-    else if (e->plan->topk) scheduler_apply_topk(e->sched, e->plan, e->logits);
-    else scheduler_apply_logits(e->sched, e->plan, e->logits);
+/* Rank 0, after the decoder step: token choice advances the sequences, streaming requests get
+ * their new tokens, and the scheduler forks beams' tables and retires finished sequences into
+ * their responses. */
+static ed_status finish_step(engine *e, ed_error *err) {
+    token_choice_apply(e->tc, e->plan, e->batch, e->logits, encdec_candidate_sources(e->model));
     for (int i = 0; i < e->plan->n_decode; i++) {
-        sequence *seq = scheduler_plan_sequence(e->sched, i);
-        if (seq->req->stream && response_write_stream(e->out, seq, err))
-            return ED_ERR;
+        sequence *seq = e->batch->dec_seq[i];
+        if (seq->req->stream && response_write_stream(e->out, seq, err)) return ED_ERR;
     }
-    return scheduler_retire(e->sched, finish_sequence, e, err);
+    return scheduler_finish_step(e->sched, finish_sequence, e, err);
+}
+
+/* The step on every rank: encoder pass, decoder step, then the backend's fault check; every
+ * rank ends with the same verdict (a fault, or a failed step, on any rank stops all of them
+ * here, before rank 0 uses the step's results). */
+static ed_status run_step(engine *e, int root, double *t_encoded, ed_error *err) {
+    ed_status st = encdec_encode(e->model, e->kv, e->plan, root ? e->hidden : NULL, err);
+    if (st == ED_OK && e->plan->n_encode)
+        e->be->synchronize(); /* so encoder time is not billed to decoding */
+    *t_encoded = monotonic_s();
+    if (st == ED_OK)
+        st = encdec_decode_step(e->model, e->kv, e->plan, root ? e->logits : NULL, err);
+    if (st == ED_OK) st = e->be->check(err);
+    if (st) ed_wrap(err, "rank %d: step %llu: ", comm_rank(e->comm), (unsigned long long)e->plan->seq);
+    if (comm_all_ok(e->comm, st == ED_OK)) return ED_OK;
+    e->failed_together = 1;
+    if (st == ED_OK)
+        ed_fail(err, "step %llu failed on another rank (see its message); every rank stops",
+                (unsigned long long)e->plan->seq);
+    return ED_ERR;
 }
 
 ed_status engine_run(engine *e, ed_error *err) {
@@ -344,7 +376,10 @@ ed_status engine_run(engine *e, ed_error *err) {
             }
         }
         if (plan_bcast(e->comm, e->plan, seq, err)) return ED_ERR;
-        if (planned) return ED_ERR;
+        if (planned) {
+            e->failed_together = 1;
+            return ED_ERR;
+        }
         if (e->plan->stop) break;
         double t0 = monotonic_s();
         if (root && !e->hidden && plan_wants_encoder_output(e->plan)) {
@@ -352,11 +387,8 @@ ed_status engine_run(engine *e, ed_error *err) {
             if (!(e->hidden = malloc(n * sizeof(float))))
                 return ed_fail(err, "out of memory for encoder outputs");
         }
-        if (encdec_encode(e->model, e->kv, e->plan, root ? e->hidden : NULL, err)) return ED_ERR;
-        if (e->plan->n_encode) e->be->synchronize(); /* so encoder time is not billed to decoding */
-        double t1 = monotonic_s();
-        if (encdec_decode_step(e->model, e->kv, e->plan, root ? e->logits : NULL, err))
-            return ED_ERR;
+        double t1;
+        if (run_step(e, root, &t1, err)) return ED_ERR;
         if (!root) continue;
         e->stats.encode_s += t1 - t0;
         e->stats.decode_steps += e->plan->n_decode > 0;
@@ -371,7 +403,7 @@ ed_status engine_run(engine *e, ed_error *err) {
         e->stats.encoder_tokens += e->plan->n_ids;
         e->stats.decoder_tokens += e->plan->n_decode;
         double t_applied = monotonic_s();
-        if (deliver_encoder_outputs(e, err) || apply_logits(e, err)) return ED_ERR;
+        if (deliver_encoder_outputs(e, err) || finish_step(e, err)) return ED_ERR;
         if (e->plan->n_decode) {
             double t_end = monotonic_s();
             e->stats.decode_s += t_end - t_iter - (t1 - t0);
@@ -411,6 +443,8 @@ void engine_get_report(const engine *e, engine_report *out) {
 }
 
 const char *engine_partial_output(const engine *e) { return response_sink_temp_path(e->out); }
+
+int engine_failed_together(const engine *e) { return e->failed_together; }
 
 ed_status engine_restart(engine *e, const char *requests, const char *output, ed_error *err) {
     memset(&e->stats, 0, sizeof e->stats);

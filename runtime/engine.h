@@ -33,6 +33,10 @@ void engine_get_report(const engine *e, engine_report *out);
  * first): rank 0 reopens its files, every rank resets the counters. Every rank calls it. */
 ed_status engine_restart(engine *e, const char *requests, const char *output, ed_error *err);
 
+/* After engine_run failed: 1 when every rank stopped with it (no rank waits in a collective, so
+ * the program may finalize MPI and exit cleanly), 0 when ranks may be left waiting (abort). */
+int engine_failed_together(const engine *e);
+
 /* Rank 0: the partial output file a fatal signal must remove, or NULL. */
 const char *engine_partial_output(const engine *e);
 

@@ -15,9 +15,6 @@ struct scheduler {
     block_pool *self_pool, *cross_pool;
     sequence **running;      /* [max_running], in admission order */
     int n_running;
-    sequence **plan_seqs;    /* [max_running]: decode entry i -> sequence */
-    sequence **plan_enc_seq; /* [max_running]: encode entry i -> sequence (NULL: encode-only) */
-    request **plan_enc_only; /* [max_running]: encode entry i -> encode-only request, or NULL */
     queue_node *head, *tail;
     int n_queued;
     long preemptions;
@@ -36,11 +33,7 @@ ed_status scheduler_create(scheduler **out, const scheduler_config *cfg, ed_erro
     if (!s) return ed_fail(err, "out of memory");
     s->cfg = *cfg;
     s->running = calloc((size_t)cfg->max_running, sizeof *s->running);
-    s->plan_seqs = calloc((size_t)cfg->max_running, sizeof *s->plan_seqs);
-    s->plan_enc_seq = calloc((size_t)cfg->max_running, sizeof *s->plan_enc_seq);
-    s->plan_enc_only = calloc((size_t)cfg->max_running, sizeof *s->plan_enc_only);
-    if (!s->running || !s->plan_seqs || !s->plan_enc_seq || !s->plan_enc_only ||
-        block_pool_create(&s->self_pool, cfg->n_self_blocks, err) ||
+    if (!s->running || block_pool_create(&s->self_pool, cfg->n_self_blocks, err) ||
         block_pool_create(&s->cross_pool, cfg->n_cross_blocks, err)) {
         scheduler_destroy(s);
         return ed_fail(err, "out of memory");
@@ -57,14 +50,9 @@ void scheduler_destroy(scheduler *s) {
         free(n);
     }
     for (int i = 0; i < s->n_running; i++) sequence_destroy(s->running[i]);
-    if (s->plan_enc_only)
-        for (int i = 0; i < s->cfg.max_running; i++) request_destroy(s->plan_enc_only[i]);
-    free(s->plan_enc_seq);
-    free(s->plan_enc_only);
     block_pool_destroy(s->self_pool);
     block_pool_destroy(s->cross_pool);
     free(s->running);
-    free(s->plan_seqs);
     free(s);
 }
 
@@ -112,25 +100,24 @@ ed_status scheduler_submit(scheduler *s, request *r, ed_error *err) {
     return ED_OK;
 }
 
-/* Drops a block table's references; the request's held count follows the blocks freed. */
-static void release_table(scheduler *s, sequence *seq, beam *b) {
-    seq->held_blocks -= block_pool_free(s->self_pool, b->blocks, b->n_blocks);
-    b->n_blocks = 0;
+/* Drops a self table's references; the request's held count follows the blocks freed. */
+static void release_table(scheduler *s, sequence *seq, block_table *t) {
+    seq->kv.held_blocks -= block_pool_free(s->self_pool, t->blocks, t->n);
+    t->n = 0;
 }
 
 static void release_blocks(scheduler *s, sequence *seq) {
-    for (int b = 0; b < seq->width; b++) {
-        release_table(s, seq, &seq->beams[b]);
-        release_table(s, seq, &seq->spare[b]);
-    }
-    block_pool_free(s->cross_pool, seq->cross_blocks, seq->n_cross_blocks);
+    for (int b = 0; b < seq->kv.n_self; b++) release_table(s, seq, &seq->kv.self[b]);
+    seq->kv.n_self = 0;
+    block_pool_free(s->cross_pool, seq->kv.cross.blocks, seq->kv.cross.n);
+    seq->kv.cross.n = 0;
 }
 
 /* Self blocks the running requests may still take (guaranteed_no_evict accounting). */
 static int outstanding_self(const scheduler *s) {
     int n = 0;
     for (int i = 0; i < s->n_running; i++)
-        n += self_need(s, s->running[i]->req) - s->running[i]->held_blocks;
+        n += self_need(s, s->running[i]->req) - s->running[i]->kv.held_blocks;
     return n;
 }
 
@@ -160,7 +147,7 @@ static ed_status take_block(scheduler *s, int i, int32_t *out, int *gone, ed_err
             return ED_OK;
         }
     }
-    s->running[i]->held_blocks++;
+    s->running[i]->kv.held_blocks++;
     return ED_OK;
 }
 
@@ -171,25 +158,23 @@ static ed_status take_block(scheduler *s, int i, int32_t *out, int *gone, ed_err
 static ed_status ensure_blocks(scheduler *s, int i, step_plan *p, int *gone, ed_error *err) {
     sequence *seq = s->running[i];
     int k = seq->n_fed / s->cfg.block_size;
-    for (int b = 0; b < seq->n_beams; b++) {
-        beam *bm = &seq->beams[b];
-        if (k < bm->n_blocks && block_pool_refcount(s->self_pool, bm->blocks[k]) == 1) continue;
+    for (int b = 0; b < seq->kv.n_self; b++) {
+        block_table *t = &seq->kv.self[b];
+        if (k < t->n && block_pool_refcount(s->self_pool, t->blocks[k]) == 1) continue;
         int32_t fresh;
         if (take_block(s, i, &fresh, gone, err)) return ED_ERR;
         if (*gone) return ED_OK;
-        bm = &seq->beams[b];
-        if (k < bm->n_blocks) { /* shared: copy, then drop our reference to the original */
-            p->copies[p->n_copies++] = (plan_copy){bm->blocks[k], fresh};
-            seq->held_blocks -= block_pool_free(s->self_pool, &bm->blocks[k], 1);
-            bm->blocks[k] = fresh;
+        if (k < t->n) { /* shared: copy, then drop our reference to the original */
+            p->copies[p->n_copies++] = (plan_copy){t->blocks[k], fresh};
+            seq->kv.held_blocks -= block_pool_free(s->self_pool, &t->blocks[k], 1);
+            t->blocks[k] = fresh;
         } else {
-            bm->blocks[bm->n_blocks++] = fresh;
+            t->blocks[t->n++] = fresh;
         }
     }
     return ED_OK;
 }
 
-/* Admits the queue head if the policy and pools allow; 1 if admitted, 0 if not, -1 on error. */
 /* Pops the queue head. */
 static request *queue_pop(scheduler *s) {
     queue_node *n = s->head;
@@ -213,15 +198,15 @@ static int add_encode(step_plan *p, const request *r, int32_t cross_blocks) {
     return i;
 }
 
-static int try_admit(scheduler *s, step_plan *p, int decode_slots, ed_error *err) {
+/* Admits the queue head if the policy and pools allow; 1 if admitted, 0 if not, -1 on error. */
+static int try_admit(scheduler *s, step_plan *p, step_batch *batch, int decode_slots,
+                     ed_error *err) {
     request *r = s->head->req;
     int bs = s->cfg.block_size;
     if (r->encode_only) {
         if (p->n_encode == p->cap_encode || p->n_ids + r->n_input > s->cfg.max_encoder_tokens)
             return 0;
-        int i = add_encode(p, queue_pop(s), -1);
-        s->plan_enc_seq[i] = NULL;
-        s->plan_enc_only[i] = r;
+        batch->enc_only[add_encode(p, queue_pop(s), -1)] = r;
         return 1;
     }
     int need_cross = blocks_for(r->n_input, bs);
@@ -237,18 +222,20 @@ static int try_admit(scheduler *s, step_plan *p, int decode_slots, ed_error *err
     sequence *seq;
     if (sequence_create(&seq, r, s->cfg.vocab, bs, err)) return -1;
     queue_pop(s);
-    block_pool_alloc(s->cross_pool, need_cross, seq->cross_blocks);
-    block_pool_alloc(s->self_pool, 1, seq->beams[0].blocks);
-    seq->beams[0].n_blocks = 1;
-    seq->held_blocks = 1;
+    block_pool_alloc(s->cross_pool, need_cross, seq->kv.cross.blocks);
+    seq->kv.cross.n = need_cross;
+    block_pool_alloc(s->self_pool, 1, seq->kv.self[0].blocks);
+    seq->kv.self[0].n = 1;
+    seq->kv.n_self = 1;
+    seq->kv.held_blocks = 1;
     s->running[s->n_running++] = seq;
     seq->enc_entry = add_encode(p, r, -1); /* cross table offset set when entries are emitted */
-    s->plan_enc_seq[seq->enc_entry] = seq;
-    s->plan_enc_only[seq->enc_entry] = NULL;
+    batch->enc_seq[seq->enc_entry] = seq;
     return 1;
 }
 
-ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err) {
+ed_status scheduler_build_plan(scheduler *s, step_plan *p, step_batch *batch, ed_error *err) {
+    step_batch_clear(batch);
     long preempted_before = s->preemptions;
     for (int i = 0; i < s->n_running; i++) {
         int gone = 0;
@@ -261,97 +248,53 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err) {
     /* No admissions in a step that had to preempt: the pool is full, and re-admitting the victim
      * at once would only thrash. */
     while (s->head && s->preemptions == preempted_before) {
-        int admitted = try_admit(s, p, decode_slots, err);
+        int admitted = try_admit(s, p, batch, decode_slots, err);
         if (admitted < 0) return ED_ERR;
         if (!admitted) break;
-        if (!s->plan_enc_only[p->n_encode - 1]) decode_slots += s->running[s->n_running - 1]->width;
+        if (!batch->enc_only[p->n_encode - 1]) decode_slots += s->running[s->n_running - 1]->width;
     }
-    p->argmax_only = 1;
-    int topk = 1, topk_ok = 1; /* every sequence content with its rows' best topk scores */
     for (int i = 0; i < s->n_running; i++) {
         sequence *seq = s->running[i];
-        int32_t cross = step_plan_add_blocks(p, seq->cross_blocks, seq->n_cross_blocks);
+        int32_t cross = step_plan_add_blocks(p, seq->kv.cross.blocks, seq->kv.cross.n);
         if (seq->enc_entry >= 0) p->enc[seq->enc_entry].cross_blocks = cross;
         seq->enc_entry = -1;
-        int32_t ban;
-        int argmax = sequence_argmax_suffices(seq, s->cfg.eos_id, &ban);
-        int k = argmax ? 1 : sequence_topk_suffices(seq, s->cfg.eos_id, &ban);
-        p->argmax_only &= argmax;
-        topk_ok &= k > 0;
-        if (k > topk) topk = k;
-        for (int b = 0; b < seq->n_beams; b++) {
-            int32_t self = step_plan_add_blocks(p, seq->beams[b].blocks, seq->beams[b].n_blocks);
-            s->plan_seqs[p->n_decode] = seq;
+        for (int b = 0; b < seq->kv.n_self; b++) {
+            const block_table *t = &seq->kv.self[b];
+            int32_t self = step_plan_add_blocks(p, t->blocks, t->n);
+            batch->dec_seq[p->n_decode] = seq;
             p->dec[p->n_decode++] = (plan_decode){seq->n_fed, sequence_next_token(seq, b), self,
-                                                  cross, seq->req->n_input, ban};
+                                                  cross, seq->req->n_input, -1};
         }
     }
-    if (!s->cfg.device_argmax || p->n_decode == 0) p->argmax_only = topk_ok = 0;
-    if (2 * topk > s->cfg.vocab) topk_ok = 0; /* the pairs must fit a logits row */
-    p->topk = !p->argmax_only && topk_ok ? topk : 0;
     return ED_OK;
 }
 
-sequence *scheduler_plan_sequence(scheduler *s, int i) { return s->plan_seqs[i]; }
-sequence *scheduler_plan_encode_sequence(scheduler *s, int i) { return s->plan_enc_seq[i]; }
-
-request *scheduler_take_encode_only(scheduler *s, int i) {
-    request *r = s->plan_enc_only[i];
-    s->plan_enc_only[i] = NULL;
-    return r;
-}
-
-/* After a beam step: beams[i] shares spare[parents[i]]'s blocks; then the old tables go. */
+/* After a step that reordered a request's beams (sequence.parents not the identity, or a new
+ * beam count): self table i becomes a fork of the old table parents[i] (its blocks shared,
+ * reference-counted), then the old tables are released. */
 static void fork_tables(scheduler *s, sequence *seq) {
+    seq_kv *kv = &seq->kv;
+    int same = seq->n_beams == kv->n_self;
+    for (int i = 0; same && i < seq->n_beams; i++) same = seq->parents[i] == i;
+    if (same) return;
     for (int i = 0; i < seq->n_beams; i++) {
-        const beam *parent = &seq->spare[seq->parents[i]];
-        beam *b = &seq->beams[i];
-        for (int k = 0; k < parent->n_blocks; k++) {
+        const block_table *parent = &kv->self[seq->parents[i]];
+        block_table *t = &kv->forked[i];
+        for (int k = 0; k < parent->n; k++) {
             block_pool_ref(s->self_pool, parent->blocks[k]);
-            b->blocks[k] = parent->blocks[k];
+            t->blocks[k] = parent->blocks[k];
         }
-        b->n_blocks = parent->n_blocks;
+        t->n = parent->n;
     }
-    for (int j = 0; j < seq->width; j++) release_table(s, seq, &seq->spare[j]);
-    seq->needs_fork = 0;
+    for (int j = 0; j < kv->n_self; j++) release_table(s, seq, &kv->self[j]);
+    block_table *old = kv->self;
+    kv->self = kv->forked;
+    kv->forked = old;
+    kv->n_self = seq->n_beams;
 }
 
-void scheduler_apply_argmax(scheduler *s, const step_plan *p, const float *pairs) {
-    for (int i = 0; i < p->n_decode; i++)
-        sequence_advance_token(s->plan_seqs[i], (int32_t)pairs[2 * i + 1], s->cfg.eos_id);
-}
-
-void scheduler_apply_topk(scheduler *s, const step_plan *p, const float *pairs) {
-    const int k = p->topk;
-    for (int i = 0, rows_of_seq; i < p->n_decode; i += rows_of_seq) {
-        sequence *seq = s->plan_seqs[i];
-        rows_of_seq = seq->n_beams; /* before the step rebuilds the beams */
-        const float *rows = pairs + (size_t)i * 2 * k;
-        if (seq->width > 1) sequence_advance_topk(seq, rows, k, s->cfg.eos_id);
-        else sequence_advance_token(seq, (int32_t)rows[1], s->cfg.eos_id);
-        if (seq->needs_fork) fork_tables(s, seq);
-    }
-}
-
-void scheduler_apply_logits(scheduler *s, const step_plan *p, const float *logits) {
-    int V = s->cfg.vocab, n_seqs = 0;
-    int first_row[p->n_decode > 0 ? p->n_decode : 1]; /* each sequence's rows are consecutive */
-    for (int i = 0; i < p->n_decode; i += s->plan_seqs[i]->n_beams) first_row[n_seqs++] = i;
-    /* Sequences advance independently (their own tokens, beams, scratch and generator), so large
-     * steps use every core of rank 0's node: log-softmax and top-k over vocab-sized rows is the
-     * host's heaviest work (beam search). Forking block tables touches the shared pool: serial. */
-    int parallel = n_seqs > 1 && (size_t)p->n_decode * V >= ((size_t)1 << 16);
-#pragma omp parallel for schedule(dynamic, 1) if (parallel)
-    for (int j = 0; j < n_seqs; j++)
-        sequence_advance(s->plan_seqs[first_row[j]], logits + (size_t)first_row[j] * V,
-                         s->cfg.eos_id);
-    for (int j = 0; j < n_seqs; j++) {
-        sequence *seq = s->plan_seqs[first_row[j]];
-        if (seq->needs_fork) fork_tables(s, seq);
-    }
-}
-
-ed_status scheduler_retire(scheduler *s, scheduler_done_fn done, void *ctx, ed_error *err) {
+ed_status scheduler_finish_step(scheduler *s, scheduler_done_fn done, void *ctx, ed_error *err) {
+    for (int i = 0; i < s->n_running; i++) fork_tables(s, s->running[i]);
     int kept = 0;
     ed_status st = ED_OK;
     for (int i = 0; i < s->n_running; i++) {

@@ -13,16 +13,18 @@
  *      max_utilization admits when its cross blocks and one self block are free;
  *   3. plans the encoder pass of the admitted requests and one decoder step for every running
  *      beam, the admitted ones included; all beams of a request read its one cross-KV copy.
- * After the step, scheduler_apply_logits (or scheduler_apply_argmax) advances every request and forks the self-block tables
- * of beams that continue another beam (shared blocks, reference-counted; no copy until written).
- * Finished sequences leave at once and return their blocks, so short requests never wait for
- * long ones. Encode-only requests take encoder budget only (no decode slot, no KV blocks) and
- * are done after their encoder step. */
+ * The scheduler owns admission, the block pools and every sequence's block tables (seq_kv): after
+ * token choice has advanced the sequences, scheduler_finish_step forks the self-block tables of
+ * beams that continue another beam (shared blocks, reference-counted; no copy until written)
+ * and retires finished sequences at once, returning their blocks, so short requests never wait
+ * for long ones. Encode-only requests take encoder budget only (no decode slot, no KV blocks)
+ * and are done after their encoder step. */
 #ifndef ENCDEC_SCHEDULER_H
 #define ENCDEC_SCHEDULER_H
 
-#include "runtime/decoding.h"
 #include "common/step_plan.h"
+#include "runtime/decoding.h"
+#include "runtime/step_batch.h"
 
 typedef struct scheduler_config {
     int max_running;        /* max_batch_size */
@@ -30,10 +32,8 @@ typedef struct scheduler_config {
     int block_size;         /* tokens per KV block */
     int n_self_blocks, n_cross_blocks;
     int policy;             /* scheduler_policy */
-    int vocab, eos_id;
+    int vocab;              /* logits row width (sequence scratch) */
     int max_input_len, max_output_len; /* bound the block tables a plan carries */
-    int device_argmax;      /* 1: mark plans argmax_only (or topk) when every decode entry
-                             * allows it */
 } scheduler_config;
 
 typedef struct scheduler_stats {
@@ -52,29 +52,16 @@ ed_status scheduler_check_fits(const scheduler *s, const request *r, ed_error *e
 /* Queues r; takes ownership on success only. */
 ed_status scheduler_submit(scheduler *s, request *r, ed_error *err);
 
-/* Fills p (cleared by the caller, seq set) as described above. */
-ed_status scheduler_build_plan(scheduler *s, step_plan *p, ed_error *err);
-/* Encode entry i of the last plan: its sequence, or NULL for an encode-only request. */
-sequence *scheduler_plan_encode_sequence(scheduler *s, int i);
-/* Hands the encode-only request of encode entry i to the caller (which answers and destroys
- * it); NULL if the entry belongs to a generation request. */
-request *scheduler_take_encode_only(scheduler *s, int i);
+/* Fills p (cleared by the caller, seq set) as described above, and batch (cleared here) with
+ * each entry's sequence or encode-only request. Decode entries carry ban = -1 and the plan
+ * full logits: token choice (token_choice_plan) decides what the ranks return. */
+ed_status scheduler_build_plan(scheduler *s, step_plan *p, step_batch *batch, ed_error *err);
 
-/* The sequence decoded by entry i of the last plan. */
-sequence *scheduler_plan_sequence(scheduler *s, int i);
-
-/* Applies the logits [n_decode, vocab] of the last plan: advances every request (its beams'
- * rows are consecutive) and forks beam block tables. */
-void scheduler_apply_logits(scheduler *s, const step_plan *p, const float *logits);
-/* The same for an argmax_only plan: pairs[n_decode, 2] = (best raw logit, its token id). */
-void scheduler_apply_argmax(scheduler *s, const step_plan *p, const float *pairs);
-/* The same for a topk plan: pairs[n_decode, topk, 2] = each row's best (log-softmax score,
- * token id), best first (encdec_decode_step's topk output). */
-void scheduler_apply_topk(scheduler *s, const step_plan *p, const float *pairs);
-
-/* Removes finished sequences, returns their blocks, and hands each to done(ctx, seq). */
+/* After token choice advanced the step's sequences: forks the self-block tables of beams that
+ * continue another beam (by sequence.parents), then removes finished sequences, returns their
+ * blocks, and hands each to done(ctx, seq), in admission order. */
 typedef ed_status (*scheduler_done_fn)(void *ctx, sequence *seq, ed_error *err);
-ed_status scheduler_retire(scheduler *s, scheduler_done_fn done, void *ctx, ed_error *err);
+ed_status scheduler_finish_step(scheduler *s, scheduler_done_fn done, void *ctx, ed_error *err);
 
 void scheduler_get_stats(const scheduler *s, scheduler_stats *out);
 

@@ -7,6 +7,7 @@
 #include "runtime/block_pool.h"
 #include "runtime/config.h"
 #include "runtime/scheduler.h"
+#include "runtime/token_choice.h"
 #include "tests/unit/check.h"
 #include "tests/unit/make_request.h"
 
@@ -20,16 +21,21 @@ static ed_status count_done(void *ctx, sequence *seq, ed_error *err) {
     return ED_OK;
 }
 
+static step_batch *batch;
+static token_choice *tc;
+
 /* One engine iteration without a model: plan, feed every decode entry fixed logits, retire. */
 static void step(scheduler *s, step_plan *p) {
     static const float logits[5] = {0, -9, 3, 1, 0};
     ed_error err;
     step_plan_clear(p);
-    CHECK(scheduler_build_plan(s, p, &err) == ED_OK);
+    CHECK(scheduler_build_plan(s, p, batch, &err) == ED_OK);
+    token_choice_plan(tc, p, batch);
+    CHECK(!p->argmax_only && !p->topk); /* device_argmax off: full logits rows */
     float rows[8 * 5];
     for (int i = 0; i < p->n_decode; i++) memcpy(rows + 5 * i, logits, sizeof logits);
-    scheduler_apply_logits(s, p, rows);
-    CHECK(scheduler_retire(s, count_done, NULL, &err) == ED_OK);
+    token_choice_apply(tc, p, batch, rows, 1);
+    CHECK(scheduler_finish_step(s, count_done, NULL, &err) == ED_OK);
 }
 
 static void test_block_pool(void) {
@@ -54,9 +60,12 @@ int main(void) {
     const char *req = "{\"id\": 1, \"input_ids\": [3,3,3,3,1], \"max_new_tokens\": 8, "
                       "\"min_new_tokens\": 8}";
     scheduler_config sc = {.max_running = 4, .max_encoder_tokens = 64, .block_size = 4,
-                           .n_self_blocks = 3, .n_cross_blocks = 4, .vocab = 5, .eos_id = 1,
+                           .n_self_blocks = 3, .n_cross_blocks = 4, .vocab = 5,
                            .max_input_len = 64, .max_output_len = 64};
     step_plan *p = step_plan_create(4, 4, 64, scheduler_max_plan_blocks(&sc));
+    batch = step_batch_create(4, 4);
+    token_choice_config tcc = {.vocab = 5, .eos_id = 1, .device_argmax = 0, .max_decode = 4};
+    CHECK(batch && token_choice_create(&tc, &tcc, &err) == ED_OK);
 
     /* guaranteed_no_evict: the second request waits for the first's whole reservation. */
     scheduler *s;
@@ -107,5 +116,7 @@ int main(void) {
     request_destroy(big);
     scheduler_destroy(s);
     step_plan_destroy(p);
+    step_batch_destroy(batch);
+    token_choice_destroy(tc);
     TEST_MAIN_END("test_scheduler");
 }
