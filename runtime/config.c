@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,8 +13,9 @@ typedef enum {
     KEY_STRING,
     KEY_INT,
     KEY_ENUM,
-    KEY_MEMORY,  /* double: "auto" = 0, bytes with an optional K/M/G[i][B] suffix, or 0 < f <= 1 */
-    KEY_FRACTION /* double: "auto" = 0, or 0 < f < 1 */
+    KEY_MEMORY,   /* double: "auto" = 0, a size with a unit (bytes), or a bare 0 < f <= 1 */
+    KEY_FRACTION, /* double: "auto" = 0, or 0 < f < 1 */
+    KEY_BYTES     /* int: a whole number of bytes, optionally with a unit (64KiB), in [min, max] */
 } key_type;
 
 /* One row per config key: the only place a key exists. */
@@ -22,7 +24,7 @@ typedef struct config_key {
     key_type type;
     size_t offset;            /* field offset in run_config */
     const char *default_value;
-    long min, max;            /* KEY_INT range, inclusive */
+    long min, max;            /* KEY_INT and KEY_BYTES range, inclusive */
     const char *const *enums; /* KEY_ENUM names, index = stored value; NULL-terminated */
     const char *help;
 } config_key;
@@ -74,6 +76,8 @@ static const config_key config_schema[] = {
      "activation in its GEMM's epilogue; off: one GEMM per projection, the activation a kernel"},
     {"scheduler_policy", KEY_ENUM, FIELD(scheduler_policy), "guaranteed_no_evict", 0, 0,
      policy_names, "guaranteed_no_evict | max_utilization"},
+    {"max_request_bytes", KEY_BYTES, FIELD(max_request_bytes), "1MiB", 64 << 10, 1 << 30, NULL,
+     "longest request line, bytes (64KiB .. 1GiB); a longer one is refused unread"},
 };
 #define N_KEYS (sizeof config_schema / sizeof config_schema[0])
 
@@ -93,44 +97,111 @@ static const config_key *find_key(const char *name) {
     return NULL;
 }
 
-/* "auto" -> 0; "8GiB", "512MB", "1073741824" -> bytes; "0.9" -> fraction. -1 if malformed. */
-static double parse_memory(const char *v) {
-    if (!strcmp(v, "auto")) return 0;
-    char *end;
+/* Reads a plain decimal number (digits, an optional fraction, an optional exponent; no sign,
+ * hex, inf or nan) at the start of v into *x and points *end past it. 0 if there is none or it
+ * is not finite (1e400). */
+static int scan_decimal(const char *v, double *x, const char **end) {
+    const char *p = v;
+    size_t int_digits = strspn(p, "0123456789");
+    p += int_digits;
+    size_t frac_digits = 0;
+    if (*p == '.') {
+        frac_digits = strspn(p + 1, "0123456789");
+        p += 1 + frac_digits;
+    }
+    if (int_digits + frac_digits == 0) return 0;
+    if (*p == 'e' || *p == 'E') {
+        const char *q = p + 1 + (p[1] == '+' || p[1] == '-');
+        size_t exp_digits = strspn(q, "0123456789");
+        if (exp_digits) p = q + exp_digits;
+    }
+    char *stop;
     errno = 0;
-    double x = strtod(v, &end);
-    if (end == v || errno || x <= 0) return -1;
+    *x = strtod(v, &stop);
+    if (stop != p || !isfinite(*x)) return 0;
+    *end = p;
+    return 1;
+}
+
+/* A number with an optional byte unit (B, K, KB, KiB, ... TiB; decimal units are powers of 1000,
+ * binary ones of 1024). *bytes = the value times the unit; *unit = 1 when a unit was written.
+ * 0 if malformed or not finite. */
+static int parse_size(const char *v, double *bytes, int *unit) {
     static const struct { const char *suffix; double mult; } units[] = {
-        {"", 1}, {"B", 1}, {"K", 1e3}, {"KB", 1e3}, {"KiB", 1024.0}, {"M", 1e6}, {"MB", 1e6},
+        {"B", 1}, {"K", 1e3}, {"KB", 1e3}, {"KiB", 1024.0}, {"M", 1e6}, {"MB", 1e6},
         {"MiB", 1048576.0}, {"G", 1e9}, {"GB", 1e9}, {"GiB", 1073741824.0}, {"T", 1e12},
         {"TB", 1e12}, {"TiB", 1099511627776.0}};
+    double x;
+    const char *end;
+    if (!scan_decimal(v, &x, &end)) return 0;
+    if (!*end) {
+        *bytes = x;
+        *unit = 0;
+        return 1;
+    }
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (!strcmp(end, units[i].suffix)) {
-            if (x <= 1 && units[i].mult > 1) return -1; /* "1GiB" fine, "0.5GiB" odd: reject */
-            return x * units[i].mult;
+            *bytes = x * units[i].mult;
+            *unit = 1;
+            return isfinite(*bytes);
         }
-    return -1;
+    return 0;
+}
+
+/* kv_memory: "auto" -> 0; a number with a unit ("8GiB", "512MB", "1B") -> bytes; a bare number
+ * in (0, 1] -> a fraction of free memory; a bare whole number > 1 -> bytes. Bytes must lie in
+ * [CONFIG_MIN_KV_BYTES, CONFIG_MAX_KV_BYTES], so a stored value > 1 is always bytes. */
+static ed_status parse_memory(const char *v, double *out, const char *where, const char *key,
+                              ed_error *err) {
+    if (!strcmp(v, "auto")) {
+        *out = 0;
+        return ED_OK;
+    }
+    double x;
+    int unit;
+    if (!parse_size(v, &x, &unit) || x <= 0)
+        return ed_fail(err, "%s: key '%s': '%s' is not a size (8GiB, 512MB, bytes), a fraction "
+                            "of free memory in (0, 1], or auto", where, key, v);
+    if (!unit && x <= 1) {
+        *out = x;
+        return ED_OK;
+    }
+    if (!unit && x != floor(x))
+        return ed_fail(err, "%s: key '%s': '%s' is neither a fraction of free memory in (0, 1] nor "
+                            "a whole number of bytes", where, key, v);
+    if (x < CONFIG_MIN_KV_BYTES || x > CONFIG_MAX_KV_BYTES)
+        return ed_fail(err, "%s: key '%s': '%s' is %.6g bytes, out of range [1KB, 1PiB] (a "
+                            "fraction of free memory is a bare number in (0, 1])", where, key, v,
+                       x);
+    *out = floor(x);
+    return ED_OK;
 }
 
 static ed_status apply(run_config *cfg, const config_key *k, const char *value, const char *where,
                        ed_error *err) {
     char *field = (char *)cfg + k->offset;
     switch (k->type) {
-    case KEY_MEMORY: {
-        double x = parse_memory(value);
-        if (x < 0)
-            return ed_fail(err, "%s: key '%s': '%s' is not a size (8GiB, 512MB, bytes), a "
-                                "fraction of free memory in (0, 1], or auto", where, k->name, value);
-        *(double *)field = x;
-        return ED_OK;
-    }
+    case KEY_MEMORY:
+        return parse_memory(value, (double *)field, where, k->name, err);
     case KEY_FRACTION: {
-        char *end;
-        double x = strcmp(value, "auto") ? strtod(value, &end) : 0;
-        if (strcmp(value, "auto") && (end == value || *end || x <= 0 || x >= 1))
+        double x = 0;
+        const char *end;
+        if (strcmp(value, "auto") && (!scan_decimal(value, &x, &end) || *end || x <= 0 || x >= 1))
             return ed_fail(err, "%s: key '%s': '%s' is not a fraction in (0, 1) or auto", where,
                            k->name, value);
         *(double *)field = x;
+        return ED_OK;
+    }
+    case KEY_BYTES: {
+        double x;
+        int unit;
+        if (!parse_size(value, &x, &unit) || x != floor(x))
+            return ed_fail(err, "%s: key '%s': '%s' is not a whole number of bytes (1048576, "
+                                "1MiB, 64KiB)", where, k->name, value);
+        if (x < (double)k->min || x > (double)k->max)
+            return ed_fail(err, "%s: key '%s': '%s' is out of range [%ld, %ld] bytes", where,
+                           k->name, value, k->min, k->max);
+        *(int *)field = (int)x;
         return ED_OK;
     }
     case KEY_STRING: {
@@ -187,78 +258,103 @@ ed_status config_set(run_config *cfg, const char *key, const char *value, const 
     return apply(cfg, k, value, origin, err);
 }
 
-static ed_status load_document(run_config *cfg, yaml_parser_t *parser, const char *origin,
-                               ed_error *err) {
-    yaml_document_t doc;
-    if (!yaml_parser_load(parser, &doc))
-        return ed_fail(err, "%s:%zu: YAML syntax error: %s", origin,
-                       parser->problem_mark.line + 1, parser->problem ? parser->problem : "?");
-    ed_status st = ED_OK;
-    yaml_node_t *root = yaml_document_get_root_node(&doc);
-    if (!root) goto done; /* empty file: all defaults */
-    if (root->type != YAML_MAPPING_NODE) {
-        st = ed_fail(err, "%s:%zu: the config must be a mapping of key: value", origin,
-                     root->start_mark.line + 1);
-        goto done;
-    }
+/* The config is one mapping of scalars, read event by event: the parser stops at the first
+ * nested collection, alias or second document, so no input builds a tree or nests deeply
+ * (libyaml has no depth limit of its own). */
+static ed_status load_events(run_config *cfg, yaml_parser_t *parser, const char *origin,
+                             ed_error *err) {
     unsigned char seen[N_KEYS] = {0};
-    for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top;
-         p++) {
-        yaml_node_t *kn = yaml_document_get_node(&doc, p->key);
-        yaml_node_t *vn = yaml_document_get_node(&doc, p->value);
-        size_t line = kn->start_mark.line + 1;
-        if (kn->type != YAML_SCALAR_NODE) {
-            st = ed_fail(err, "%s:%zu: keys must be plain scalars", origin, line);
-            goto done;
+    const config_key *key = NULL; /* the key whose value comes next; NULL: a key comes next */
+    int documents = 0, in_root = 0;
+    ed_status st = ED_OK;
+    for (;;) {
+        yaml_event_t ev;
+        if (!yaml_parser_parse(parser, &ev))
+            return ed_fail(err, "%s:%zu: YAML syntax error: %s", origin,
+                           parser->problem_mark.line + 1, parser->problem ? parser->problem : "?");
+        size_t line = ev.start_mark.line + 1;
+        int stream_end = ev.type == YAML_STREAM_END_EVENT;
+        switch (ev.type) {
+        case YAML_STREAM_START_EVENT:
+        case YAML_DOCUMENT_END_EVENT:
+        case YAML_STREAM_END_EVENT:
+            break;
+        case YAML_DOCUMENT_START_EVENT:
+            if (documents++)
+                st = ed_fail(err, "%s:%zu: a second YAML document: the config is one mapping of "
+                                  "key: value", origin, line);
+            break;
+        case YAML_MAPPING_START_EVENT:
+        case YAML_SEQUENCE_START_EVENT:
+        case YAML_SCALAR_EVENT:
+        case YAML_ALIAS_EVENT:
+            if (!in_root) {
+                if (ev.type == YAML_MAPPING_START_EVENT) in_root = 1;
+                else st = ed_fail(err, "%s:%zu: the config must be a mapping of key: value",
+                                  origin, line);
+            } else if (ev.type == YAML_ALIAS_EVENT) {
+                st = ed_fail(err, "%s:%zu: %s%s%s: YAML aliases are not supported", origin, line,
+                             key ? "key '" : "a key", key ? key->name : "", key ? "'" : "");
+            } else if (ev.type != YAML_SCALAR_EVENT) {
+                if (key) st = ed_fail(err, "%s:%zu: key '%s': expected a scalar value", origin,
+                                      line, key->name);
+                else st = ed_fail(err, "%s:%zu: keys must be plain scalars", origin, line);
+            } else if (!key) {
+                const char *name = (const char *)ev.data.scalar.value;
+                key = find_key(name);
+                if (!key) st = ed_fail(err, "%s:%zu: unknown config key '%s'", origin, line, name);
+                else if (seen[key - config_schema]++)
+                    st = ed_fail(err, "%s:%zu: key '%s' is given twice", origin, line, name);
+            } else {
+                char where[1100];
+                snprintf(where, sizeof where, "%s:%zu", origin, line);
+                st = apply(cfg, key, (const char *)ev.data.scalar.value, where, err);
+                key = NULL;
+            }
+            break;
+        case YAML_MAPPING_END_EVENT: /* the root's: anything nested was refused at its start */
+        case YAML_SEQUENCE_END_EVENT:
+        case YAML_NO_EVENT:
+            break;
         }
-        const char *key = (const char *)kn->data.scalar.value;
-        const config_key *k = find_key(key);
-        if (!k) {
-            st = ed_fail(err, "%s:%zu: unknown config key '%s'", origin, line, key);
-            goto done;
-        }
-        if (seen[k - config_schema]++) {
-            st = ed_fail(err, "%s:%zu: key '%s' is given twice", origin, line, key);
-            goto done;
-        }
-        if (vn->type != YAML_SCALAR_NODE) {
-            st = ed_fail(err, "%s:%zu: key '%s': expected a scalar value", origin,
-                         vn->start_mark.line + 1, key);
-            goto done;
-        }
-        char where[1100];
-        snprintf(where, sizeof where, "%s:%zu", origin, vn->start_mark.line + 1);
-        if (apply(cfg, k, (const char *)vn->data.scalar.value, where, err) != ED_OK) {
-            st = ED_ERR;
-            goto done;
-        }
+        yaml_event_delete(&ev);
+        if (st != ED_OK || stream_end) return st;
     }
-done:
-    yaml_document_delete(&doc);
+}
+
+/* Parses len bytes of YAML text (not NUL-terminated necessarily). */
+static ed_status load_text(run_config *cfg, const char *text, size_t len, const char *origin,
+                           ed_error *err) {
+    if (len > CONFIG_MAX_FILE_BYTES)
+        return ed_fail(err, "%s: the config is larger than %d MiB: a run config is a few keys",
+                       origin, CONFIG_MAX_FILE_BYTES >> 20);
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser)) return ed_fail(err, "%s: out of memory", origin);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    ed_status st = load_events(cfg, &parser, origin, err);
+    yaml_parser_delete(&parser);
     return st;
 }
 
 ed_status config_load_string(run_config *cfg, const char *yaml, const char *origin,
                              ed_error *err) {
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) return ed_fail(err, "%s: out of memory", origin);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)yaml, strlen(yaml));
-    ed_status st = load_document(cfg, &parser, origin, err);
-    yaml_parser_delete(&parser);
-    return st;
+    return load_text(cfg, yaml, strlen(yaml), origin, err);
 }
 
 ed_status config_load_file(run_config *cfg, const char *path, ed_error *err) {
     FILE *f = fopen(path, "rb");
     if (!f) return ed_fail(err, "%s: cannot open config: %s", path, strerror(errno));
-    yaml_parser_t parser;
-    if (!yaml_parser_initialize(&parser)) {
+    /* One byte over the cap tells an oversized file (or endless stream) without reading it all. */
+    char *text = malloc((size_t)CONFIG_MAX_FILE_BYTES + 1);
+    if (!text) {
         fclose(f);
         return ed_fail(err, "%s: out of memory", path);
     }
-    yaml_parser_set_input_file(&parser, f);
-    ed_status st = load_document(cfg, &parser, path, err);
-    yaml_parser_delete(&parser);
+    size_t len = fread(text, 1, (size_t)CONFIG_MAX_FILE_BYTES + 1, f);
+    ed_status st;
+    if (ferror(f)) st = ed_fail(err, "%s: cannot read config: %s", path, strerror(errno));
+    else st = load_text(cfg, text, len, path, err);
+    free(text);
     fclose(f);
     return st;
 }
@@ -270,5 +366,29 @@ ed_status config_validate(const run_config *cfg, ed_error *err) {
         return ed_fail(err, "config: key 'backend': this build has no CUDA backend "
                             "(configure with -DENCDEC_CUDA=ON on a machine with CUDA and NCCL)");
 #endif
+    /* Every count the engine and scheduler derive, in 64 bits, before any of them is an int. */
+    long long B = cfg->max_batch_size, in = cfg->max_input_len, out1 = cfg->max_output_len + 1L,
+              bs = cfg->kv_block_size;
+    long long enc_tokens = B * in, self_tokens = B * out1;
+    long long plan_blocks = B * ((out1 + bs - 1) / bs + (in + bs - 1) / bs);
+    if (enc_tokens > CONFIG_MAX_DERIVED)
+        return ed_fail(err, "config: keys 'max_batch_size' (%lld) x 'max_input_len' (%lld) = %lld "
+                            "encoder tokens per step, above the limit %d: lower either",
+                       B, in, enc_tokens, CONFIG_MAX_DERIVED);
+    if (self_tokens > CONFIG_MAX_DERIVED)
+        return ed_fail(err, "config: keys 'max_batch_size' (%lld) x ('max_output_len' (%d) + 1) = "
+                            "%lld decoder tokens at full length, above the limit %d: lower either",
+                       B, cfg->max_output_len, self_tokens, CONFIG_MAX_DERIVED);
+    if (plan_blocks > CONFIG_MAX_DERIVED)
+        return ed_fail(err, "config: keys 'max_batch_size', 'max_input_len', 'max_output_len' and "
+                            "'kv_block_size' give %lld KV blocks in one step plan, above the limit "
+                            "%d: lower the first three or raise kv_block_size",
+                       plan_blocks, CONFIG_MAX_DERIVED);
+    /* The shortest request with max_input_len ids: {"input_ids":[0,0,...,0]} */
+    long long shortest = 16 + 2 * in;
+    if (cfg->max_request_bytes < shortest)
+        return ed_fail(err, "config: key 'max_request_bytes' (%d) cannot hold a request of "
+                            "'max_input_len' (%lld) ids, which takes at least %lld bytes",
+                       cfg->max_request_bytes, in, shortest);
     return ED_OK;
 }

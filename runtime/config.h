@@ -1,6 +1,8 @@
 /* Run configuration: one YAML mapping of scalar keys, checked against one schema table
  * (runtime/config.c: config_schema[]). Unknown keys, wrong types and out-of-range values are
- * errors that name the key and its line. */
+ * errors that name the key and its line. Hostile files are refused before they cost much: a file
+ * over CONFIG_MAX_FILE_BYTES, any nesting (the parser stops at the first nested collection and
+ * never builds a document tree), a second document, aliases, and non-finite numbers. */
 #ifndef ENCDEC_CONFIG_H
 #define ENCDEC_CONFIG_H
 
@@ -8,6 +10,17 @@
 #include "common/status.h"
 #include "kernels/backend_kind.h"
 
+
+/* Largest config file (or string) accepted, bytes. */
+#define CONFIG_MAX_FILE_BYTES (4 << 20)
+/* Cap on every count derived from the batch and length keys, checked by config_validate: tokens
+ * per encoder step (max_batch_size x max_input_len), tokens of max_batch_size full-length decoder
+ * sequences (max_batch_size x (max_output_len + 1)) and the KV blocks one plan may name. Far above
+ * what any device holds, and far enough below INT_MAX that the engine's int sizes never wrap. */
+#define CONFIG_MAX_DERIVED (1 << 24)
+/* kv_memory sizes, bytes: a size below 1KB holds no KV block; above 1 PiB is a typo. */
+#define CONFIG_MIN_KV_BYTES 1000.0
+#define CONFIG_MAX_KV_BYTES 1125899906842624.0
 
 typedef enum { LM_HEAD_VOCAB = 0, LM_HEAD_REPLICATED = 1 } lm_head_split_kind;
 typedef enum { POLICY_GUARANTEED_NO_EVICT = 0, POLICY_MAX_UTILIZATION = 1 } scheduler_policy;
@@ -26,16 +39,21 @@ typedef struct run_config {
     int lm_head_split;   /* lm_head_split_kind */
     int kv_cache_dtype;  /* ed_dtype of the KV pools as written; config_kv_dtype() resolves auto */
     int kv_block_size;   /* tokens per KV block, both pools */
-    double kv_memory;    /* KV bytes per rank (> 1), a fraction of free memory (0 < f <= 1), or
-                            0 = auto: room for max_batch_size full-length sequences */
-    double cross_kv_fraction; /* share of kv_memory for the cross pool; 0 = auto (in proportion
-                                 to max_input_len : max_output_len + 1) */
+    double kv_memory;    /* 0 = auto (room for max_batch_size full-length sequences), a fraction
+                            of free memory in (0, 1] (a bare number), or bytes per rank in
+                            [CONFIG_MIN_KV_BYTES, CONFIG_MAX_KV_BYTES] (a number with a unit,
+                            or a whole bare number > 1): the ranges do not meet, so > 1 means
+                            bytes. Always finite. */
+    double cross_kv_fraction; /* share of kv_memory for the cross pool, in (0, 1); 0 = auto (in
+                                 proportion to max_input_len : max_output_len + 1). Finite. */
     int max_kv_tokens;        /* cap on the self pool, tokens; 0 = none */
     int max_cross_kv_tokens;  /* cap on the cross pool, tokens; 0 = none */
     int scheduler_policy;     /* scheduler_policy */
     int device_argmax;        /* 1: greedy steps without processors pick tokens on the backend */
     int cuda_graphs;          /* 1: decoder steps recorded per batch size and replayed */
     int joint_gemms;          /* 1: joint Q/K/V and gated-FFN-input GEMMs where weights allow */
+    int max_request_bytes;    /* longest request line (JSON Lines) accepted, bytes, newline not
+                                 counted; the intake refuses a longer one without keeping it */
 } run_config;
 
 /* Fills cfg with every key's default. */
@@ -51,7 +69,9 @@ ed_status config_load_string(run_config *cfg, const char *yaml, const char *orig
 ed_status config_set(run_config *cfg, const char *key, const char *value, const char *origin,
                      ed_error *err);
 
-/* Checks that need more than one key (after file and flags are applied). */
+/* Checks that need more than one key (after file and flags are applied): among them that every
+ * count derived from max_batch_size, max_input_len, max_output_len and kv_block_size stays within
+ * CONFIG_MAX_DERIVED (computed in 64 bits), naming the keys. */
 ed_status config_validate(const run_config *cfg, ed_error *err);
 
 /* The weight dtype the run uses: cfg->dtype, with auto resolved for cfg->backend. */

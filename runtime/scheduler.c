@@ -23,9 +23,13 @@ struct scheduler {
 static int blocks_for(int tokens, int block_size) { return (tokens + block_size - 1) / block_size; }
 
 int scheduler_max_plan_blocks(const scheduler_config *cfg) {
-    /* Each entry's self table, and each request's cross table once. */
-    return cfg->max_running * (blocks_for(cfg->max_output_len + 1, cfg->block_size) +
-                               blocks_for(cfg->max_input_len, cfg->block_size));
+    /* Each entry's self table, and each request's cross table once; in 64 bits. -1 when the bound
+     * exceeds CONFIG_MAX_DERIVED (config_validate refuses such configs, naming the keys). */
+    long long bs = cfg->block_size;
+    if (bs < 1) return -1;
+    long long n = (long long)cfg->max_running * ((cfg->max_output_len + 1LL + bs - 1) / bs +
+                                                 (cfg->max_input_len + bs - 1LL) / bs);
+    return n < 0 || n > CONFIG_MAX_DERIVED ? -1 : (int)n;
 }
 
 ed_status scheduler_create(scheduler **out, const scheduler_config *cfg, ed_error *err) {
