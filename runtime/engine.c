@@ -235,16 +235,17 @@ static ed_status read_requests(engine *e, ed_error *err) {
     scheduler_stats ss;
     scheduler_get_stats(e->sched, &ss);
     for (int queued = ss.queued; !e->eof && queued < e->cfg.max_batch_size;) {
-        if (getline(&text, &cap, e->in) < 0) {
+        ssize_t len = getline(&text, &cap, e->in); /* the line may hold NUL bytes */
+        if (len < 0) {
             e->eof = 1;
             break;
         }
         e->line++;
-        if (strspn(text, " \t\r\n") == strlen(text)) continue; /* blank line */
+        if (strspn(text, " \t\r\n") == (size_t)len) continue; /* blank line */
         request *r = NULL;
         cJSON *id = NULL;
         ed_error rerr;
-        ed_status rst = request_parse(text, e->line, &lim, &r, &id, &rerr);
+        ed_status rst = request_parse(text, (size_t)len, e->line, &lim, &r, &id, &rerr);
         if (rst == ED_OK && (scheduler_check_fits(e->sched, r, &rerr) ||
                              scheduler_submit(e->sched, r, &rerr))) {
             request_destroy(r);

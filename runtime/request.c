@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "runtime/request_schema.h"
 
@@ -70,23 +71,112 @@ static ed_status validate_options(request *r, const request_limits *lim, ed_erro
     return ED_OK;
 }
 
-ed_status request_parse(const char *text, long line, const request_limits *lim, request **out,
-                        cJSON **id_out, ed_error *err) {
+/* Length of the valid UTF-8 sequence at p (n bytes left), 0 if it is not one (RFC 3629: no
+ * overlong forms, no surrogates, nothing above U+10FFFF). */
+static size_t utf8_len(const unsigned char *p, size_t n) {
+    unsigned lo = 0x80, hi = 0xBF;
+    size_t len;
+    if (p[0] < 0x80) return 1;
+    if (p[0] >= 0xC2 && p[0] <= 0xDF) len = 2;
+    else if (p[0] == 0xE0) len = 3, lo = 0xA0;
+    else if (p[0] == 0xED) len = 3, hi = 0x9F;
+    else if (p[0] >= 0xE1 && p[0] <= 0xEF) len = 3;
+    else if (p[0] == 0xF0) len = 4, lo = 0x90;
+    else if (p[0] >= 0xF1 && p[0] <= 0xF3) len = 4;
+    else if (p[0] == 0xF4) len = 4, hi = 0x8F;
+    else return 0;
+    if (n < len || p[1] < lo || p[1] > hi) return 0;
+    for (size_t i = 2; i < len; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF) return 0;
+    return len;
+}
+
+/* The bytes of a line no JSON parser is shown: a NUL byte, invalid UTF-8, or the string escape
+ * \u0000 (cJSON's strings end at a NUL, so such a string would be cut short, and a NUL byte would
+ * end the line early). The first fault is reported, naming the top-level field it lies in (or a
+ * key, or its column); the whole line is scanned so that *id_clean = 0 if any fault lies in a key
+ * or in the value of the field id (then the id is not echoed). */
+static ed_status check_line_text(const char *text, size_t len, int *id_clean, ed_error *err) {
+    const unsigned char *t = (const unsigned char *)text;
+    int depth = 0, in_string = 0, expect_key = 0, string_is_key = 0, failed = 0;
+    const char *key = NULL, *key_start = NULL; /* the top-level key whose value is scanned */
+    size_t key_len = 0;
+    *id_clean = 1;
+    for (size_t i = 0, n; i < len; i += n) {
+        const char *what = NULL;
+        n = 1;
+        if (t[i] == 0) {
+            what = "a NUL byte";
+        } else if (t[i] >= 0x80) {
+            if (!(n = utf8_len(t + i, len - i))) what = "invalid UTF-8", n = 1;
+        } else if (in_string && t[i] == '\\') {
+            if (len - i >= 6 && !memcmp(text + i + 1, "u0000", 5))
+                what = "\\u0000 (a NUL character)";
+            else if (i + 1 < len && t[i + 1] && t[i + 1] < 0x80) n = 2; /* the escaped character */
+        } else if (in_string && t[i] == '"') {
+            in_string = 0;
+            if (string_is_key) key = key_start, key_len = (size_t)(text + i - key_start);
+        } else if (!in_string) {
+            switch (t[i]) {
+            case '"':
+                in_string = 1;
+                string_is_key = depth == 1 && expect_key;
+                if (string_is_key) key_start = text + i + 1;
+                break;
+            case '{': case '[': expect_key = ++depth == 1 && t[i] == '{'; break;
+            case '}': case ']': if (--depth <= 0) key = NULL; break;
+            case ',': if (depth == 1) expect_key = 1, key = NULL; break;
+            case ':': if (depth == 1) expect_key = 0; break;
+            default: break;
+            }
+        }
+        if (!what) continue;
+        int in_key = in_string && string_is_key;
+        if (in_key || (key && ((key_len == 2 && !memcmp(key, "id", 2)) ||
+                               memchr(key, '\\', key_len)))) /* an escaped key may spell id */
+            *id_clean = 0;
+        if (failed) continue;
+        failed = 1;
+        if (in_key) ed_fail(err, "a key holds %s at column %zu", what, i + 1);
+        else if (key) ed_fail(err, "field %.*s holds %s at column %zu",
+                              request_text_clip(key, key_len, 64), key, what, i + 1);
+        else ed_fail(err, "%s at column %zu", what, i + 1);
+    }
+    return failed ? ED_ERR : ED_OK;
+}
+
+ed_status request_parse(const char *text, size_t len, long line, const request_limits *lim,
+                        request **out, cJSON **id_out, ed_error *err) {
     *out = NULL;
     *id_out = NULL;
-    cJSON *o = cJSON_Parse(text);
-    if (!cJSON_IsObject(o)) {
-        cJSON_Delete(o);
-        return ed_fail(err, "line %ld: not a JSON object", line);
-    }
+    const char *end = NULL;
+    cJSON *o = cJSON_ParseWithLengthOpts(text, len, &end, 0);
     request *r = calloc(1, sizeof *r);
     if (!r) {
         cJSON_Delete(o);
         return ed_fail(err, "out of memory");
     }
-    ed_status st = request_schema_read(o, lim->vocab_size, r, err);
-    if (!st) st = validate_prefix(r, lim, err);
-    if (!st) st = validate_options(r, lim, err);
+    int id_clean;
+    ed_status st = check_line_text(text, len, &id_clean, err);
+    if (!st && !cJSON_IsObject(o)) {
+        if (o) st = ed_fail(err, "not a JSON object");
+        else st = ed_fail(err, "not a JSON object (invalid JSON at column %zu)",
+                          (size_t)((end ? end : text) - text) + 1);
+    }
+    if (!st && end) {
+        while (end < text + len && strchr(" \t\r\n", *end) && *end) end++;
+        if (end < text + len)
+            st = ed_fail(err, "trailing text after the JSON object at column %zu",
+                         (size_t)(end - text) + 1);
+    }
+    if (!st) {
+        st = request_schema_read(o, lim->vocab_size, r, err);
+        if (!st) st = validate_prefix(r, lim, err);
+        if (!st) st = validate_options(r, lim, err);
+    } else if (id_clean && cJSON_IsObject(o)) {
+        ed_error ignored; /* the line's own fault is reported; the id only if it reads cleanly */
+        request_schema_read_id(o, r, &ignored);
+    }
     cJSON_Delete(o);
     if (r->id) {
         *id_out = cJSON_Duplicate(r->id, 1);

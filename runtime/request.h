@@ -7,6 +7,7 @@
 #ifndef ENCDEC_REQUEST_H
 #define ENCDEC_REQUEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/status.h"
@@ -62,10 +63,14 @@ typedef struct request {
     int output_base64;      /* encoder_output_format "base64-f32" (else JSON numbers) */
 } request;
 
-/* Parses and validates one line. On error, *id_out (if the id could be read, else NULL) is set so
- * the error response can carry it; the message names the field. */
-ed_status request_parse(const char *text, long line, const request_limits *lim, request **out,
-                        cJSON **id_out, ed_error *err);
+/* Parses and validates one line: text[0, len), which may hold any bytes (NULs included; no
+ * terminator needed). The line must be valid UTF-8 with no NUL byte and no \u0000 escape, hold
+ * exactly one JSON object (only whitespace after it) whose keys are distinct, and pass the schema
+ * and the checks against lim. On error, *id_out is set (if the id could be read, else NULL) so
+ * the error response can carry it, and the message, which starts "line LINE: ", names the field
+ * or the column. */
+ed_status request_parse(const char *text, size_t len, long line, const request_limits *lim,
+                        request **out, cJSON **id_out, ed_error *err);
 void request_destroy(request *r);
 
 #endif

@@ -1,6 +1,7 @@
 #include "runtime/request_schema.h"
 
 #include <cjson/cJSON.h>
+#include <float.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -52,7 +53,7 @@ const request_field request_schema[] = {
     {.name = "do_sample", .type = REQ_FIELD_BOOL, .offset = AT(do_sample), .def = 0,
      .help = "sample the next token instead of taking the most likely (beam_width 1)"},
     {.name = "temperature", .type = REQ_FIELD_FLOAT, .offset = AT(temperature), .def = 1.0,
-     AT_LEAST(0), .help = "logits are divided by it before sampling; 0 = greedy"},
+     AT_LEAST(0), .divides = 1, .help = "logits are divided by it before sampling; 0 = greedy"},
     {.name = "top_k", .type = REQ_FIELD_INT, .offset = AT(top_k), .def = 50, AT_LEAST(0),
      .help = "sample among the k most likely tokens; 0 = off"},
     {.name = "top_p", .type = REQ_FIELD_FLOAT, .offset = AT(top_p), .def = 1.0,
@@ -61,7 +62,8 @@ const request_field request_schema[] = {
      .help = "seed of the request's own generator: it reproduces the output whatever the batch "
              "composition and TP size"},
     {.name = "repetition_penalty", .type = REQ_FIELD_FLOAT, .offset = AT(repetition_penalty),
-     .def = 1.0, ABOVE(0), .help = "logits of tokens already seen are penalised by this factor"},
+     .def = 1.0, ABOVE(0), .divides = 1,
+     .help = "logits of tokens already seen are penalised by this factor"},
     {.name = "no_repeat_ngram_size", .type = REQ_FIELD_INT, .offset = AT(no_repeat_ngram_size),
      .def = 0, AT_LEAST(0), .help = "no n-gram of this size is generated twice; 0 = off"},
     {.name = "bad_words_ids", .type = REQ_FIELD_ID_LISTS, .offset = AT(bad_words),
@@ -146,10 +148,20 @@ static ed_status read_scalar(const request_field *f, const cJSON *v, double *x, 
             return ed_fail(err, "field %s must be an integer", f->name);
         *x = v->valuedouble;
         return check_range(f, *x, err);
-    case REQ_FIELD_FLOAT:
+    case REQ_FIELD_FLOAT: {
         if (!cJSON_IsNumber(v)) return ed_fail(err, "field %s must be a number", f->name);
         *x = v->valuedouble;
-        return check_range(f, *x, err);
+        if (check_range(f, *x, err)) return ED_ERR;
+        float stored = (float)*x; /* what the request keeps, and what the decoding uses */
+        if (!isfinite(stored))
+            return ed_fail(err, "field %s: %g is beyond the float range (max %g)", f->name, *x,
+                           (double)FLT_MAX);
+        if (f->divides && *x != 0 && fabsf(stored) < FLT_MIN)
+            return ed_fail(err, "field %s: %g is below the smallest normal float %g, and it "
+                                "divides the logits%s", f->name, *x, (double)FLT_MIN,
+                           f->lo == 0 && !f->lo_open ? " (0 is allowed)" : "");
+        return check_range(f, stored, err);
+    }
     case REQ_FIELD_BOOL:
         if (!cJSON_IsBool(v)) return ed_fail(err, "field %s must be true or false", f->name);
         *x = cJSON_IsTrue(v);
@@ -170,8 +182,11 @@ static void store_scalar(const request_field *f, char *dst, double x) {
 }
 
 static ed_status read_id(const request_field *f, const cJSON *v, cJSON **dst, ed_error *err) {
-    if (!cJSON_IsString(v) && !cJSON_IsNumber(v))
-        return ed_fail(err, "field %s must be a string or an integer", f->name);
+    if (!cJSON_IsString(v) &&
+        !(cJSON_IsNumber(v) && v->valuedouble == floor(v->valuedouble) &&
+          fabs(v->valuedouble) <= 9007199254740991.0))
+        return ed_fail(err, "field %s must be a string or an integer (at most 2^53 - 1 in "
+                            "magnitude)", f->name);
     *dst = cJSON_Duplicate(v, 1);
     return *dst ? ED_OK : ed_fail(err, "out of memory");
 }
@@ -245,12 +260,33 @@ static ed_status read_row(const request_field *f, const cJSON *v, int vocab, req
     }
 }
 
-ed_status request_schema_read(const cJSON *o, int vocab_size, request *r, ed_error *err) {
+int request_text_clip(const char *s, size_t len, size_t max) {
+    if (len <= max) return (int)len;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--; /* s[max]: continues one */
+    return (int)max;
+}
+
+ed_status request_schema_read_id(const cJSON *o, request *r, ed_error *err) {
     const request_field *id = &request_schema[0];
-    if (read_row(id, cJSON_GetObjectItemCaseSensitive(o, id->name), vocab_size, r, err))
-        return ED_ERR;
+    int seen = 0;
     for (const cJSON *k = o->child; k; k = k->next)
-        if (!request_schema_find(k->string)) return ed_fail(err, "unknown field %s", k->string);
+        if (!strcmp(k->string, id->name) && seen++)
+            return ed_fail(err, "field %s appears twice", id->name);
+    return read_row(id, cJSON_GetObjectItemCaseSensitive(o, id->name), 0, r, err);
+}
+
+ed_status request_schema_read(const cJSON *o, int vocab_size, request *r, ed_error *err) {
+    if (request_schema_read_id(o, r, err)) return ED_ERR;
+    /* Every key earlier than k is a distinct known one (else we stopped there): at most
+     * N_FIELDS comparisons each. */
+    for (const cJSON *k = o->child; k; k = k->next) {
+        if (!request_schema_find(k->string))
+            return ed_fail(err, "unknown field %.*s",
+                           request_text_clip(k->string, strlen(k->string), 64), k->string);
+        for (const cJSON *e = o->child; e != k; e = e->next)
+            if (!strcmp(e->string, k->string))
+                return ed_fail(err, "field %s appears twice", k->string);
+    }
     for (int i = 1; i < N_FIELDS; i++)
         if (read_row(&request_schema[i],
                      cJSON_GetObjectItemCaseSensitive(o, request_schema[i].name), vocab_size, r,

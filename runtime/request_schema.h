@@ -10,10 +10,12 @@
 #include "runtime/request.h"
 
 typedef enum {
-    REQ_FIELD_ID,       /* cJSON *: a string or a number, stored as an owned copy */
+    REQ_FIELD_ID,       /* cJSON *: a string or an integer (|x| <= 2^53 - 1, exact in a double),
+                         * stored as an owned copy */
     REQ_FIELD_INT,      /* int: an integer with |x| <= 1e9, in the row's range */
     REQ_FIELD_U64,      /* uint64_t: as REQ_FIELD_INT */
-    REQ_FIELD_FLOAT,    /* float: a number in the row's range (checked before rounding) */
+    REQ_FIELD_FLOAT,    /* float: a number in the row's range, checked before rounding and again
+                         * on the float stored, which must be finite */
     REQ_FIELD_BOOL,     /* int: true = 1, false = 0 */
     REQ_FIELD_CHOICE,   /* int: the value of the row's choice the JSON value matches */
     REQ_FIELD_IDS,      /* int32_t *: token ids in [0, vocab), owned; the int count at count_offset */
@@ -37,6 +39,9 @@ typedef struct request_field {
                                     * IDS / ID_LISTS absence leaves NULL and 0 */
     double lo, hi;                 /* INT, U64, FLOAT: the range; hi = HUGE_VAL: no upper bound */
     char lo_open, hi_open;         /* 1: that bound is excluded */
+    char divides;                  /* FLOAT: the value divides (the logits): unless exactly 0, the
+                                    * float stored must be normal (|x| >= FLT_MIN), never a
+                                    * denormal or a nonzero value rounded to 0 */
     const request_choice *choices; /* REQ_FIELD_CHOICE: terminated by a NULL json */
     const char *help;              /* what the field does, for clients */
 } request_field;
@@ -55,9 +60,16 @@ const request_field *request_schema_find(const char *name);
 
 /* Reads every field of the JSON object o into r (zeroed by the caller): first the id (row 0), so
  * that an error response can carry it whatever else is wrong; then any key without a row is an
- * error "unknown field KEY"; then each row in order, absent ones taking their default. The
- * message of an error names the field. Memory stored into r is owned by r (request_destroy
- * frees it), also after an error. */
+ * error "unknown field KEY", and a key given twice "field KEY appears twice" (JSON leaves
+ * duplicates undefined; we take neither); then each row in order, absent ones taking their
+ * default. The message of an error names the field. Memory stored into r is owned by r
+ * (request_destroy frees it), also after an error. */
 ed_status request_schema_read(const cJSON *o, int vocab_size, request *r, ed_error *err);
+/* How many of the first len bytes of the UTF-8 text s to quote in a message: at most max, cut
+ * before a character, never inside one (a message must stay valid UTF-8). */
+int request_text_clip(const char *s, size_t len, size_t max);
+
+/* Only the id (row 0) into r->id; refused if absent, of the wrong type, or given twice. */
+ed_status request_schema_read_id(const cJSON *o, request *r, ed_error *err);
 
 #endif

@@ -4,6 +4,7 @@
 #define ENCDEC_TEST_MAKE_REQUEST_H
 
 #include <cjson/cJSON.h>
+#include <string.h>
 
 #include "runtime/request.h"
 
@@ -14,7 +15,7 @@ static request *make_request(const char *text, int max_input_len, int max_output
     request *r;
     cJSON *id;
     ed_error err;
-    if (request_parse(text, 1, &lim, &r, &id, &err)) return NULL;
+    if (request_parse(text, strlen(text), 1, &lim, &r, &id, &err)) return NULL;
     cJSON_Delete(id);
     return r;
 }

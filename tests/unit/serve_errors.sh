@@ -37,6 +37,49 @@ done
 checks=$((checks + 1))
 [ "$(grep -c '"error"' "$work/mixed.out")" = 5 ] || fail "expected 5 error responses"
 
+# 2. Hostile lines among good ones (issue "Hostile inputs and faults", items 3, 6, 8): every
+# non-blank line gets exactly one record, the good ones their exact results, each hostile one an
+# error naming its line (and its id where that reads cleanly); the output is valid UTF-8 JSON.
+{
+  sed -n 1,3p "$fx/requests.jsonl"
+  printf '\0{"id": "nul-first", "input_ids": [5]}\n'                                     # line 4
+  echo '{"id": "two-a", "input_ids": [5]}{"id": "two-b", "input_ids": [5]}'             # 5
+  echo '{"id": "trail", "input_ids": [5]} garbage'                                      # 6
+  echo '{"id": "dup", "input_ids": [5], "max_new_tokens": 2, "max_new_tokens": 3}'      # 7
+  echo '{"id": "temp", "input_ids": [5], "do_sample": true, "temperature": 1e-40}'      # 8
+  echo '{"id": "rep", "input_ids": [5], "repetition_penalty": 1e-300}'                  # 9
+  printf '{"id": "bad\xff", "input_ids": [5]}\n'                                         # 10
+  echo '{"id": 1.5, "input_ids": [5]}'                                                  # 11
+  echo '{"id": "a\u0000b", "input_ids": [5]}'                                           # 12
+  printf '   \r\n\n'                                                                     # 13, 14: blank
+  printf '{"id": "x", "input_ids": [5], "pooling": "\xc3\x28"}\n'                         # 15
+  sed -n '4,$p' "$fx/requests.jsonl"
+} > "$work/hostile.jsonl"
+checks=$((checks + 1))
+mpirun -n 1 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/hostile.jsonl" \
+  --output "$work/hostile.out" || fail "hostile run exited non-zero"
+"$build/golden_check" "$fx/expected.jsonl" "$work/hostile.out" > "$work/hostile.log" 2>&1 ||
+  fail "hostile: good requests or valid JSON: $(tail -1 "$work/hostile.log")"
+for needle in '{"id":"nul-first","error":{"message":"line 4: a NUL byte at column 1"' \
+              '{"id":"two-a","error":{"message":"line 5: trailing text after the JSON object at column 34"' \
+              '{"id":"trail","error":{"message":"line 6: trailing text after the JSON object at column 35"' \
+              '{"id":"dup","error":{"message":"line 7: field max_new_tokens appears twice"' \
+              '{"id":"temp","error":{"message":"line 8: field temperature: 1e-40 is below the smallest normal float' \
+              '{"id":"rep","error":{"message":"line 9: field repetition_penalty: 1e-300 is below the smallest normal float' \
+              '{"id":null,"error":{"message":"line 10: field id holds invalid UTF-8 at column 12"' \
+              '{"id":null,"error":{"message":"line 11: field id must be a string or an integer' \
+              '{"id":null,"error":{"message":"line 12: field id holds \\u0000 (a NUL character)' \
+              '{"id":"x","error":{"message":"line 15: field pooling holds invalid UTF-8 at column 43"'; do
+  checks=$((checks + 1))
+  grep -qF -- "$needle" "$work/hostile.out" || fail "hostile: no record starting '$needle'"
+done
+checks=$((checks + 3))
+[ "$(grep -c '"error"' "$work/hostile.out")" = 10 ] || fail "hostile: expected 10 error records"
+lines_in=$(LC_ALL=C grep -a -c -v $'^[ \t\r]*$' "$work/hostile.jsonl")
+[ "$(wc -l < "$work/hostile.out")" = "$lines_in" ] ||
+  fail "hostile: $(wc -l < "$work/hostile.out") records for $lines_in non-blank lines"
+iconv -f UTF-8 -t UTF-8 "$work/hostile.out" > /dev/null 2>&1 || fail "hostile: output is not UTF-8"
+
 # expect_refusal NAME RANKS NEEDLE ARGS...: the run fails, says NEEDLE, leaves no output file.
 expect_refusal() {
   local name=$1 ranks=$2 needle=$3; shift 3

@@ -12,7 +12,7 @@ static const request_limits lim = {.vocab_size = 100, .decoder_start_id = 0, .ma
                                    .max_beams = 8};
 
 static ed_status parse(const char *text, request **r, cJSON **id, ed_error *err) {
-    return request_parse(text, 7, &lim, r, id, err);
+    return request_parse(text, strlen(text), 7, &lim, r, id, err);
 }
 
 /* Parses {"id": "x", "input_ids": [0], "return_encoder_output": true} (the last so that every
@@ -130,6 +130,116 @@ static void check_schema(void) {
     }
 }
 
+/* Hostile lines (the issue "Hostile inputs and faults", items 3, 6, 8): each is refused, with a
+ * message naming the line and the field or column, and the id only where it reads cleanly. text
+ * is len bytes (NULs included); id_str: the id expected, NULL for none. */
+static void check_hostile(void) {
+    static const struct {
+        const char *text;
+        size_t len; /* 0: strlen */
+        const char *needle, *id_str;
+    } bad[] = {
+        /* 3: a NUL byte first used to make the line blank; anything after the object was
+         * accepted or dropped; duplicate keys took the first value. */
+        {"\0{\"id\": \"a\", \"input_ids\": [1]}\n", 32, "line 7: a NUL byte at column 1", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1]}\0{\"id\": \"b\", \"input_ids\": [1]}", 60,
+         "line 7: a NUL byte at column 30", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1]}{\"id\": \"b\", \"input_ids\": [1]}", 0,
+         "line 7: trailing text after the JSON object at column 30", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1]} x\n", 0,
+         "line 7: trailing text after the JSON object at column 31", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"input_ids\": [2]}", 0,
+         "line 7: field input_ids appears twice", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"id\": \"b\"}", 0, "line 7: field id appears twice",
+         NULL},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"top_k\": 3, \"top_k\": -1}", 0,
+         "line 7: field top_k appears twice", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1]", 0, "line 7: not a JSON object (invalid JSON at column", NULL},
+        {"[{\"id\": \"a\", \"input_ids\": [1]}]", 0, "line 7: not a JSON object", NULL},
+        /* 6: the float stored must be finite, and normal where it divides. */
+        {"{\"id\": \"a\", \"input_ids\": [1], \"do_sample\": true, \"temperature\": 1e-40}", 0,
+         "line 7: field temperature: 1e-40 is below the smallest normal float", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"do_sample\": true, \"temperature\": 1e-300}", 0,
+         "line 7: field temperature: 1e-300 is below the smallest normal float", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"temperature\": 1e39}", 0,
+         "line 7: field temperature: 1e+39 is beyond the float range", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"repetition_penalty\": 1e-300}", 0,
+         "line 7: field repetition_penalty: 1e-300 is below the smallest normal float", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"repetition_penalty\": 1e-40}", 0,
+         "line 7: field repetition_penalty: 1e-40 is below the smallest normal float", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"length_penalty\": -1e300}", 0,
+         "line 7: field length_penalty: -1e+300 is beyond the float range", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"top_p\": 1e-300}", 0,
+         "line 7: field top_p must be in (0, 1] (got 0)", "a"},
+        /* 8: the line must be UTF-8; ids are strings or integers, without NULs. */
+        {"{\"id\": \"a\xff\", \"input_ids\": [1]}", 0, "line 7: field id holds invalid UTF-8 at column 10",
+         NULL},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"pooling\": \"m\xc3\"}", 0,
+         "line 7: field pooling holds invalid UTF-8 at column 44", "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"pooling\": \"\xc0\xaf\"}", 0,
+         "field pooling holds invalid UTF-8", "a"}, /* overlong "/" */
+        {"{\"id\": \"a\", \"input_ids\": [1], \"pooling\": \"\xed\xa0\x80\"}", 0,
+         "field pooling holds invalid UTF-8", "a"}, /* a surrogate */
+        {"{\"id\": \"a\", \"input_ids\": [1], \"pooling\": \"\xf4\x90\x80\x80\"}", 0,
+         "field pooling holds invalid UTF-8", "a"}, /* above U+10FFFF */
+        {"{\"id\": \"a\", \"input_ids\": [1], \"po\xffoling\": 1}", 0,
+         "line 7: a key holds invalid UTF-8 at column 34", NULL},
+        {"{\"input_ids\": [1], \"id\": \"a\xff\"}\xfe", 0, "field id holds invalid UTF-8", NULL},
+        {"\xef\xbb{\"id\": \"a\", \"input_ids\": [1]}", 0, "line 7: invalid UTF-8 at column 1", NULL},
+        {"{\"id\": 1.5, \"input_ids\": [1]}", 0, "line 7: field id must be a string or an integer",
+         NULL},
+        {"{\"id\": 1e16, \"input_ids\": [1]}", 0, "line 7: field id must be a string or an integer",
+         NULL},
+        {"{\"id\": \"a\\u0000b\", \"input_ids\": [1]}", 0,
+         "line 7: field id holds \\u0000 (a NUL character) at column 10", NULL},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"pooling\": \"mean\\u0000x\"}", 0,
+         "line 7: field pooling holds \\u0000", "a"},
+        {"{\"i\\u0000d\": \"a\", \"input_ids\": [1]}", 0, "line 7: a key holds \\u0000", NULL},
+        {"{\"\\u0069d\": \"a\", \"input_ids\": [1], \"x\": \"\xff\"}", 0, "field x holds invalid UTF-8",
+         "a"},
+        {"{\"id\": \"a\", \"input_ids\": [1], \"x\": \"\xff\", \"\\u0069d\": \"\\u0000\"}", 0,
+         "field x holds invalid UTF-8", NULL}, /* an escaped key may spell id */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        request *r = NULL;
+        cJSON *id = NULL;
+        ed_error err;
+        size_t len = bad[i].len ? bad[i].len : strlen(bad[i].text);
+        ed_status st = request_parse(bad[i].text, len, 7, &lim, &r, &id, &err);
+        if (st != ED_ERR) fprintf(stderr, "hostile line %zu accepted\n", i);
+        CHECK(st == ED_ERR && r == NULL);
+        CHECK_MSG(err, bad[i].needle);
+        if (bad[i].id_str) CHECK(cJSON_IsString(id) && !strcmp(id->valuestring, bad[i].id_str));
+        else CHECK(id == NULL);
+        cJSON_Delete(id);
+    }
+    /* What stays accepted: whitespace after the object; UTF-8 of every length; an escaped
+     * backslash before "u0000"; a float that is small but normal; 0 temperature; big ids. */
+    static const char *good[] = {
+        "{\"id\": \"a\", \"input_ids\": [1]} \t\r\n",
+        "{\"id\": \"\xc3\xa9\xe6\x97\xa5\xf0\x9f\x98\x80\", \"input_ids\": [1]}",
+        "{\"id\": \"a\\\\u0000\", \"input_ids\": [1]}",
+        "{\"id\": \"\\ud83d\\ude00\", \"input_ids\": [1]}",
+        "{\"id\": -9007199254740991, \"input_ids\": [1], \"do_sample\": true, \"temperature\": 1e-30, "
+        "\"repetition_penalty\": 2e-38}",
+        "{\"id\": 3, \"input_ids\": [1], \"do_sample\": true, \"temperature\": 0}",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        request *r = NULL;
+        cJSON *id = NULL;
+        ed_error err;
+        ed_status st = request_parse(good[i], strlen(good[i]), 7, &lim, &r, &id, &err);
+        if (st) fprintf(stderr, "good line %zu refused: %s\n", i, err.msg);
+        CHECK(st == ED_OK && r && id);
+        if (i == 2) CHECK(r && !strcmp(r->id->valuestring, "a\\u0000"));
+        if (i == 4) CHECK(r && r->temperature == 1e-30f && r->repetition_penalty == 2e-38f &&
+                          r->id->valuedouble == -9007199254740991.0);
+        if (i == 5) CHECK(r && !r->do_sample && r->temperature == 1.0f);
+        request_destroy(r);
+        cJSON_Delete(id);
+    }
+}
+
 int main(void) {
     request *r;
     cJSON *id;
@@ -151,8 +261,9 @@ int main(void) {
      * output. */
     request_limits bos = lim;
     bos.forced_bos_id = 3;
-    CHECK(request_parse("{\"id\": \"t\", \"input_ids\": [1], \"decoder_input_ids\": [0, 5, 5], "
-                        "\"do_sample\": true, \"temperature\": 0}", 7, &bos, &r, &id, &err) == ED_OK);
+    const char *greedy = "{\"id\": \"t\", \"input_ids\": [1], \"decoder_input_ids\": [0, 5, 5], "
+                         "\"do_sample\": true, \"temperature\": 0}";
+    CHECK(request_parse(greedy, strlen(greedy), 7, &bos, &r, &id, &err) == ED_OK);
     CHECK(r && r->max_new_tokens == 8 && r->forced_bos_id == 3 && r->forced_eos_id == -1);
     CHECK(r && !r->do_sample && r->temperature == 1.0f && r->top_k == 50 && r->seed == 0);
     request_destroy(r);
@@ -217,5 +328,6 @@ int main(void) {
         cJSON_Delete(id);
     }
     check_schema();
+    check_hostile();
     TEST_MAIN_END("test_request");
 }
