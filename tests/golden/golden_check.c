@@ -14,34 +14,61 @@
 #include <stdlib.h>
 #include <string.h>
 
+static void free_lines(cJSON **rows, int n) {
+    for (int i = 0; i < n; i++) cJSON_Delete(rows[i]);
+    free(rows);
+}
+
+/* Every non-blank line of path parsed as JSON, owned by the caller (free_lines); NULL with a
+ * message on stderr when the file cannot be read or a line is not JSON. */
 static cJSON **read_lines(const char *path, int *n) {
     FILE *f = fopen(path, "r");
+    *n = 0;
     if (!f) {
         fprintf(stderr, "golden_check: cannot open %s\n", path);
-        exit(2);
+        return NULL;
     }
-    cJSON **rows = NULL;
+    cJSON **rows = malloc(sizeof *rows);
     char *line = NULL;
     size_t cap = 0;
-    *n = 0;
-    while (getline(&line, &cap, f) >= 0) {
+    int ok = rows != NULL;
+    while (ok && getline(&line, &cap, f) >= 0) {
         if (strspn(line, " \r\n") == strlen(line)) continue;
-        rows = realloc(rows, sizeof *rows * (size_t)(*n + 1));
-        rows[*n] = cJSON_Parse(line);
-        if (!rows[*n]) {
+        cJSON **grown = realloc(rows, sizeof *rows * (size_t)(*n + 1));
+        if (!grown) {
+            fprintf(stderr, "golden_check: %s: out of memory\n", path);
+            ok = 0;
+            break;
+        }
+        rows = grown;
+        if (!(rows[*n] = cJSON_Parse(line))) {
             fprintf(stderr, "golden_check: %s: line %d is not JSON\n", path, *n + 1);
-            exit(2);
+            ok = 0;
+            break;
         }
         (*n)++;
     }
     free(line);
     fclose(f);
+    if (!ok) {
+        free_lines(rows, *n);
+        *n = 0;
+        return NULL;
+    }
     return rows;
 }
 
+/* The request id as JSON text ("null" when absent), owned by the caller. */
 static char *id_text(const cJSON *o) {
     const cJSON *id = cJSON_GetObjectItemCaseSensitive(o, "id");
-    return id ? cJSON_PrintUnformatted(id) : strdup("null");
+    char *t = id ? cJSON_PrintUnformatted(id) : NULL;
+    return t ? t : strdup("null");
+}
+
+/* JSON text of o (or "-" for NULL), owned by the caller. */
+static char *json_text(const cJSON *o) {
+    char *t = o ? cJSON_PrintUnformatted(o) : NULL;
+    return t ? t : strdup("-");
 }
 
 /* HF pads shorter returned beams to the longest: ours must be a prefix of HF's, and HF's rest one
@@ -66,9 +93,11 @@ static int check_beams(const char *id, const cJSON *exp, const cJSON *got) {
         const cJSON *o = n > 1 ? cJSON_GetArrayItem(ours, j) : got;
         const cJSON *ids = o ? cJSON_GetObjectItemCaseSensitive(o, "output_ids") : NULL;
         if (!ids || !same_beam(cJSON_GetArrayItem(seqs, j), ids)) {
-            printf("FAIL %s: returned sequence %d differs\n  hf:   %s\n  ours: %s\n", id, j,
-                   cJSON_PrintUnformatted(cJSON_GetArrayItem(seqs, j)),
-                   ids ? cJSON_PrintUnformatted(ids) : "-");
+            char *hf = json_text(cJSON_GetArrayItem(seqs, j)), *t = json_text(ids);
+            printf("FAIL %s: returned sequence %d differs\n  hf:   %s\n  ours: %s\n", id, j, hf,
+                   t);
+            free(hf);
+            free(t);
             failures++;
             continue;
         }
@@ -220,7 +249,11 @@ int main(int argc, char **argv) {
             prefixes[n_prefixes++] = argv[++i];
     }
     int n_exp, n_got;
-    cJSON **exp = read_lines(argv[1], &n_exp), **got = read_lines(argv[2], &n_got);
+    cJSON **exp = read_lines(argv[1], &n_exp), **got = exp ? read_lines(argv[2], &n_got) : NULL;
+    if (!got) {
+        free_lines(exp, n_exp);
+        return 2;
+    }
     int failures = 0, n_logits = 0, n_encoder = 0;
     double worst = 0, worst_enc = 0;
     for (int i = 0; i < n_exp; i++) {
@@ -235,8 +268,9 @@ int main(int argc, char **argv) {
             printf("FAIL %s: no response\n", id);
             failures++;
         } else if (cJSON_GetObjectItemCaseSensitive(match, "error")) {
-            printf("FAIL %s: error response: %s\n", id,
-                   cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(match, "error")));
+            char *t = json_text(cJSON_GetObjectItemCaseSensitive(match, "error"));
+            printf("FAIL %s: error response: %s\n", id, t);
+            free(t);
             failures++;
         } else {
             const cJSON *e_ids = cJSON_GetObjectItemCaseSensitive(exp[i], "output_ids");
@@ -254,9 +288,11 @@ int main(int argc, char **argv) {
                                           &parted, &margin);
                 n_logits++;
                 if (err == -2) {
+                    char *hf = json_text(e_ids), *t = json_text(g_ids);
                     printf("FAIL %s: output_ids part where HF's top-2 margin is %.3g\n  hf:   %s\n"
-                           "  ours: %s\n", id, margin, cJSON_PrintUnformatted(e_ids),
-                           cJSON_PrintUnformatted(g_ids));
+                           "  ours: %s\n", id, margin, hf, t);
+                    free(hf);
+                    free(t);
                     failures++;
                 } else if (err < 0 || err > tol) {
                     printf("FAIL %s: logits %s (relative error %.3g, tolerance %.3g)\n", id,
@@ -271,8 +307,10 @@ int main(int argc, char **argv) {
                 }
                 if (err > worst) worst = err;
             } else if (!cJSON_Compare(e_ids, g_ids, 1)) {
-                printf("FAIL %s: output_ids differ\n  hf:   %s\n  ours: %s\n", id,
-                       cJSON_PrintUnformatted(e_ids), g_ids ? cJSON_PrintUnformatted(g_ids) : "-");
+                char *hf = json_text(e_ids), *t = json_text(g_ids);
+                printf("FAIL %s: output_ids differ\n  hf:   %s\n  ours: %s\n", id, hf, t);
+                free(hf);
+                free(t);
                 failures++;
             } else {
                 failures += finish_differs(id, e_fin, g_fin);
@@ -329,5 +367,7 @@ int main(int argc, char **argv) {
     printf("golden_check: %d requests, %d with logits, worst logits relative error %.3g "
            "(tolerance %.3g): %s (%d failures)\n", n_exp, n_logits, worst, tol,
            failures ? "FAIL" : "PASS", failures);
+    free_lines(exp, n_exp);
+    free_lines(got, n_got);
     return failures ? 1 : 0;
 }
