@@ -4,6 +4,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -107,18 +108,48 @@ static char *base64(const unsigned char *in, size_t n) {
     return out;
 }
 
-/* Adds the encoder states (pooled if asked) to o; 0 on success. */
-static int add_encoder_output(cJSON *o, const request *r, const float *rows, int len, int dim) {
-    float *pooled = NULL;
-    int n_rows = len;
-    if (r->pool_mean) {
-        if (!(pooled = calloc((size_t)dim, sizeof(float)))) return -1;
-        for (int t = 0; t < len; t++)
-            for (int d = 0; d < dim; d++) pooled[d] += rows[(size_t)t * dim + d];
-        for (int d = 0; d < dim; d++) pooled[d] /= (float)len;
-        rows = pooled;
-        n_rows = 1;
-    }
+/* The encoder rows a response prints: rows[len, dim] itself, or with pooling "mean" their mean,
+ * one row in *owned (the caller frees it). *n_rows is set; NULL when out of memory. */
+static const float *encoder_rows(const request *r, const float *rows, int len, int dim,
+                                 int *n_rows, float **owned) {
+    *owned = NULL;
+    *n_rows = len;
+    if (!r->pool_mean) return rows;
+    float *pooled = calloc((size_t)dim, sizeof(float));
+    if (!pooled) return NULL;
+    for (int t = 0; t < len; t++)
+        for (int d = 0; d < dim; d++) pooled[d] += rows[(size_t)t * dim + d];
+    for (int d = 0; d < dim; d++) pooled[d] /= (float)len;
+    *n_rows = 1;
+    return *owned = pooled;
+}
+
+/* Index of the first value of x[n] that is NaN or infinite (JSON has no such numbers), or -1. */
+static long first_nonfinite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return (long)i;
+    return -1;
+}
+
+/* Whether the printed encoder rows[n_rows, dim] hold a non-finite value; if so, what[cap] says
+ * which and where. */
+static int encoder_nonfinite(const request *r, const float *rows, int n_rows, int dim, char *what,
+                             size_t cap) {
+    long i = first_nonfinite(rows, (size_t)n_rows * dim);
+    if (i < 0) return 0;
+    if (r->pool_mean)
+        snprintf(what, cap, "encoder output (%g in the mean over the input, dimension %ld)",
+                 (double)rows[i], i);
+    else
+        snprintf(what, cap, "encoder output (%g at input token %ld, dimension %ld)",
+                 (double)rows[i], i / dim, i % dim);
+    return 1;
+}
+
+/* Adds the printed encoder rows[n_rows, dim] (encoder_rows) to o, with the shape of the states
+ * they come from (len rows, or pooled); 0 on success. */
+static int add_encoder_output(cJSON *o, const request *r, const float *rows, int n_rows, int len,
+                              int dim) {
     cJSON *shape = cJSON_AddArrayToObject(o, "encoder_output_shape");
     if (!r->pool_mean) cJSON_AddItemToArray(shape, cJSON_CreateNumber(len));
     cJSON_AddItemToArray(shape, cJSON_CreateNumber(dim));
@@ -142,15 +173,36 @@ static int add_encoder_output(cJSON *o, const request *r, const float *rows, int
             rc = -1;
         }
     }
-    free(pooled);
     return rc;
+}
+
+/* The error record of a request whose outputs hold a non-finite value (what: which output and
+ * where): the request fails, the run goes on. */
+static ed_status write_nonfinite(response_sink *s, const request *r, const char *what,
+                                 ed_error *err) {
+    char msg[512], *id = cJSON_PrintUnformatted(r->id);
+    snprintf(msg, sizeof msg, "line %ld: request %s: the model produced non-finite values in its "
+             "%s, which JSON cannot carry; the request fails", r->line, id ? id : "?", what);
+    free(id);
+    return response_write_error(s, r->id, r->line, msg, err);
 }
 
 ed_status response_write_encoding(response_sink *s, const request *r, const float *rows, int len,
                                   int dim, ed_error *err) {
+    int n_rows;
+    float *pooled;
+    const float *printed = encoder_rows(r, rows, len, dim, &n_rows, &pooled);
+    if (!printed) return ed_fail(err, "out of memory formatting encoder outputs");
+    char what[160];
+    if (encoder_nonfinite(r, printed, n_rows, dim, what, sizeof what)) {
+        free(pooled);
+        return write_nonfinite(s, r, what, err);
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "id", cJSON_Duplicate(r->id, 1));
-    if (add_encoder_output(o, r, rows, len, dim)) {
+    int rc = add_encoder_output(o, r, printed, n_rows, len, dim);
+    free(pooled);
+    if (rc) {
         cJSON_Delete(o);
         return ed_fail(err, "out of memory formatting encoder outputs");
     }
@@ -169,8 +221,52 @@ static void add_output(cJSON *o, const sequence *seq, const int32_t *tokens, int
     }
 }
 
+/* Whether a result would print a non-finite logprob, score or logit; if so, what[cap] says which
+ * and where. */
+static int result_nonfinite(const sequence *seq, char *what, size_t cap) {
+    const request *r = seq->req;
+    int n_out = sequence_n_outputs(seq);
+    for (int i = 0; i < n_out; i++) {
+        int n;
+        float score;
+        const float *lp;
+        sequence_output(seq, i, &n, &score, &lp);
+        long t = r->return_logprobs && n > r->n_decoder
+                     ? first_nonfinite(lp + r->n_decoder, (size_t)(n - r->n_decoder)) : -1;
+        if (t >= 0) {
+            snprintf(what, cap, "logprobs (%g at generated token %ld of sequence %d)",
+                     (double)lp[r->n_decoder + t], t, i);
+            return 1;
+        }
+        if ((r->beam_width > 1 || n_out > 1) && !isfinite(score)) {
+            snprintf(what, cap, "score (%g, sequence %d)", (double)score, i);
+            return 1;
+        }
+    }
+    long i = seq->logits ? first_nonfinite(seq->logits, (size_t)seq->n_fed * seq->vocab) : -1;
+    if (i >= 0) {
+        snprintf(what, cap, "logits (%g at decoder position %ld, vocabulary entry %ld)",
+                 (double)seq->logits[i], i / seq->vocab, i % seq->vocab);
+        return 1;
+    }
+    return 0;
+}
+
 ed_status response_write_result(response_sink *s, const sequence *seq, ed_error *err) {
     const request *r = seq->req;
+    char what[160];
+    int n_enc = 0;
+    float *pooled = NULL;
+    const float *enc = NULL;
+    if (seq->encoder_output) {
+        enc = encoder_rows(r, seq->encoder_output, r->n_input, seq->encoder_dim, &n_enc, &pooled);
+        if (!enc) return ed_fail(err, "out of memory formatting encoder outputs");
+    }
+    if (result_nonfinite(seq, what, sizeof what) ||
+        (enc && encoder_nonfinite(r, enc, n_enc, seq->encoder_dim, what, sizeof what))) {
+        free(pooled);
+        return write_nonfinite(s, r, what, err);
+    }
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "id", cJSON_Duplicate(r->id, 1));
     int n;
@@ -193,14 +289,16 @@ ed_status response_write_result(response_sink *s, const sequence *seq, ed_error 
     if (seq->logits) {
         char *raw = rows_json(seq->logits, seq->n_fed, seq->vocab);
         if (!raw) {
+            free(pooled);
             cJSON_Delete(o);
             return ed_fail(err, "out of memory formatting logits");
         }
         cJSON_AddRawToObject(o, "logits", raw);
         free(raw);
     }
-    if (seq->encoder_output &&
-        add_encoder_output(o, r, seq->encoder_output, r->n_input, seq->encoder_dim)) {
+    int rc = enc ? add_encoder_output(o, r, enc, n_enc, r->n_input, seq->encoder_dim) : 0;
+    free(pooled);
+    if (rc) {
         cJSON_Delete(o);
         return ed_fail(err, "out of memory formatting encoder outputs");
     }
@@ -215,14 +313,17 @@ ed_status response_write_stream(response_sink *s, sequence *seq, ed_error *err) 
     const int32_t *t = sequence_output(seq, 0, &n, &score, &lp);
     int from = 1 + seq->n_streamed;
     if (from >= n) return ED_OK;
+    int lp_from = from > seq->req->n_decoder ? from : seq->req->n_decoder;
+    if (seq->req->return_logprobs && lp_from < n &&
+        first_nonfinite(lp + lp_from, (size_t)(n - lp_from)) >= 0)
+        return ED_OK; /* nothing more is streamed: the final record is the error */
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "id", cJSON_Duplicate(seq->req->id, 1));
     cJSON *arr = cJSON_AddArrayToObject(o, "new_ids");
     for (int i = from; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(t[i]));
     if (seq->req->return_logprobs) {
         cJSON *l = cJSON_AddArrayToObject(o, "logprobs");
-        for (int i = from > seq->req->n_decoder ? from : seq->req->n_decoder; i < n; i++)
-            cJSON_AddItemToArray(l, cJSON_CreateNumber(lp[i]));
+        for (int i = lp_from; i < n; i++) cJSON_AddItemToArray(l, cJSON_CreateNumber(lp[i]));
     }
     seq->n_streamed = n - 1;
     return write_line(s, o, err);

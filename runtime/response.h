@@ -7,7 +7,11 @@
  *            "logits"? [[...], ...]}
  *   stream: {"id", "new_ids": [...], "logprobs"?} one per step with new tokens; the final line is
  *           the result above with "stream_end": true
- *   error:  {"id", "error": {"message", "line"}} */
+ *   error:  {"id", "error": {"message", "line"}}
+ * JSON has no NaN or infinity: a result or encoding that would print one (a logprob, a score, a
+ * logit, an encoder state or their mean) is replaced by an error record naming the request (its
+ * id and line) and the output, and where in it; a stream stops at the first such logprob (no
+ * more stream lines) and its final record is that error. Other requests are not affected. */
 #ifndef ENCDEC_RESPONSE_H
 #define ENCDEC_RESPONSE_H
 
@@ -30,7 +34,8 @@ void response_sink_discard(response_sink *s);
 typedef struct sequence sequence;
 typedef struct request request;
 
-/* The result of a finished sequence (runtime/decoding.h). */
+/* The result of a finished sequence (runtime/decoding.h), or the error record of one whose
+ * outputs are not finite (ED_OK: the request failed, the sink did not). */
 ed_status response_write_result(response_sink *s, const sequence *seq, ed_error *err);
 /* The answer to an encode-only request: its final encoder states rows[len, dim] (host), pooled
  * and formatted as the request asks:

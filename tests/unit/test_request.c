@@ -2,9 +2,12 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "runtime/decoding.h"
 #include "runtime/request.h"
 #include "runtime/request_schema.h"
+#include "runtime/response.h"
 #include "tests/unit/check.h"
 
 static const request_limits lim = {.vocab_size = 100, .decoder_start_id = 0, .max_input_len = 8,
@@ -240,6 +243,143 @@ static void check_hostile(void) {
     }
 }
 
+/* A finished greedy sequence of the request text: tokens 0, 5, 6 with logprobs -0.5, -1 and
+ * logits rows [2, 100] of finite values (return_logits). */
+static sequence *finished_sequence(const char *text) {
+    request *r = NULL;
+    cJSON *id = NULL;
+    sequence *seq = NULL;
+    ed_error err;
+    CHECK(request_parse(text, strlen(text), 3, &lim, &r, &id, &err) == ED_OK);
+    cJSON_Delete(id);
+    if (!r) return NULL;
+    CHECK(sequence_create(&seq, r, lim.vocab_size, 4, &err) == ED_OK);
+    if (!seq) return NULL;
+    const int32_t tokens[] = {0, 5, 6};
+    const float lp[] = {0, -0.5f, -1};
+    for (int b = 0; b < seq->width; b++) {
+        memcpy(seq->beams[b].tokens, tokens, sizeof tokens);
+        memcpy(seq->beams[b].logprobs, lp, sizeof lp);
+    }
+    for (int h = 0; h < seq->width; h++) {
+        memcpy(seq->done[h].tokens, tokens, sizeof tokens);
+        memcpy(seq->done[h].logprobs, lp, sizeof lp);
+        seq->done[h].n_tokens = 3;
+        seq->done[h].score = -0.75f;
+        seq->done[h].finished = 1;
+    }
+    seq->n_tokens = 3;
+    seq->n_fed = 2;
+    seq->n_generated = 2;
+    if (seq->logits)
+        for (int i = 0; i < 2 * lim.vocab_size; i++) seq->logits[i] = (float)(i % 7) - 3;
+    seq->finish_reason = "length";
+    return seq;
+}
+
+/* Issue "Hostile inputs and faults", item 5: a NaN or infinity in what a response would print
+ * fails that request with an error record naming it and the output; the other records stay
+ * exact, and every line of the output is strict JSON. */
+static void check_nonfinite_responses(void) {
+    char path[] = "/tmp/test_request_out_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    close(fd);
+    response_sink *sink = NULL;
+    ed_error err;
+    CHECK(response_sink_open(&sink, path, &err) == ED_OK);
+    if (!sink) return;
+    const char *greedy = "{\"id\": \"%s\", \"input_ids\": [1], \"max_new_tokens\": 2, "
+                         "\"return_logits\": true, \"return_logprobs\": true%s}";
+    char text[256];
+    struct { const char *id, *extra; int poison; } cases[] = {
+        {"ok", "", 0},                 /* line 1: the exact result */
+        {"nan-logit", "", 1},          /* line 2 */
+        {"inf-logprob", "", 2},        /* line 3 */
+        {"stream-nan", ", \"stream\": true", 3}, /* line 4: no stream line, then the error */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        snprintf(text, sizeof text, greedy, cases[c].id, cases[c].extra);
+        sequence *seq = finished_sequence(text);
+        if (!seq) continue;
+        if (cases[c].poison == 1) seq->logits[1 * lim.vocab_size + 3] = NAN;
+        if (cases[c].poison >= 2) seq->beams[0].logprobs[2] = cases[c].poison == 2 ? -INFINITY : NAN;
+        if (cases[c].poison == 3) {
+            CHECK(response_write_stream(sink, seq, &err) == ED_OK);
+            CHECK(seq->n_streamed == 0);
+        }
+        CHECK(response_write_result(sink, seq, &err) == ED_OK);
+        sequence_destroy(seq);
+    }
+    /* Beam search: a NaN score (line 5). */
+    sequence *beams = finished_sequence("{\"id\": 7, \"input_ids\": [1], \"max_new_tokens\": 2, "
+                                        "\"beam_width\": 2, \"num_return_sequences\": 2}");
+    if (beams) {
+        beams->done[1].score = NAN;
+        CHECK(response_write_result(sink, beams, &err) == ED_OK);
+        sequence_destroy(beams);
+    }
+    /* Encoder outputs: an infinity in the states; a mean that overflows; a finite mean. */
+    const float rows[] = {1, 2, 3, 4, 5, INFINITY}, big[] = {3e38f, 1, 3e38f, 1};
+    const char *enc[] = {"{\"id\": \"enc-inf\", \"input_ids\": [1, 2], \"encode_only\": true}",
+                         "{\"id\": \"mean-inf\", \"input_ids\": [1, 2], \"encode_only\": true, "
+                         "\"pooling\": \"mean\"}",
+                         "{\"id\": \"mean-ok\", \"input_ids\": [1, 2], \"encode_only\": true, "
+                         "\"pooling\": \"mean\"}"};
+    for (int i = 0; i < 3; i++) {
+        request *r = NULL;
+        cJSON *id = NULL;
+        CHECK(request_parse(enc[i], strlen(enc[i]), 6 + i, &lim, &r, &id, &err) == ED_OK);
+        if (r && i < 2)
+            CHECK(response_write_encoding(sink, r, i ? big : rows, 2, i ? 2 : 3, &err) == ED_OK);
+        if (r && i == 2) CHECK(response_write_encoding(sink, r, rows, 1, 3, &err) == ED_OK);
+        request_destroy(r);
+        cJSON_Delete(id);
+    }
+    CHECK(response_sink_commit(sink, &err) == ED_OK);
+
+    static const char *expect[] = {
+        "{\"id\":\"ok\",\"output_ids\":[5,6],\"logprobs\":[-0.5,-1],\"finish_reason\":\"length\","
+        "\"logits\":[[-3,-2,-1,0,1,2,3,-3,",
+        "{\"id\":\"nan-logit\",\"error\":{\"message\":\"line 3: request \\\"nan-logit\\\": the model "
+        "produced non-finite values in its logits (nan at decoder position 1, vocabulary entry 3)",
+        "{\"id\":\"inf-logprob\",\"error\":{\"message\":\"line 3: request \\\"inf-logprob\\\": the "
+        "model produced non-finite values in its logprobs (-inf at generated token 1 of sequence 0)",
+        "{\"id\":\"stream-nan\",\"error\":{\"message\":\"line 3: request \\\"stream-nan\\\": the "
+        "model produced non-finite values in its logprobs (nan at generated token 1",
+        "{\"id\":7,\"error\":{\"message\":\"line 3: request 7: the model produced non-finite values "
+        "in its score (nan, sequence 1)",
+        "{\"id\":\"enc-inf\",\"error\":{\"message\":\"line 6: request \\\"enc-inf\\\": the model "
+        "produced non-finite values in its encoder output (inf at input token 1, dimension 2)",
+        "{\"id\":\"mean-inf\",\"error\":{\"message\":\"line 7: request \\\"mean-inf\\\": the model "
+        "produced non-finite values in its encoder output (inf in the mean over the input, "
+        "dimension 0)",
+        "{\"id\":\"mean-ok\",\"encoder_output_shape\":[3],\"encoder_output\":[1,2,3]}\n",
+    };
+    FILE *f = fopen(path, "r");
+    CHECK(f != NULL);
+    char *line = NULL;
+    size_t cap = 0;
+    int n = 0;
+    while (f && getline(&line, &cap, f) > 0) {
+        const char *end = NULL;
+        cJSON *o = cJSON_ParseWithOpts(line, &end, 1);
+        if (!o) fprintf(stderr, "output line %d is not JSON: %s", n + 1, line);
+        CHECK(o != NULL);
+        cJSON_Delete(o);
+        if (n < (int)(sizeof expect / sizeof expect[0]) &&
+            strncmp(line, expect[n], strlen(expect[n])))
+            fprintf(stderr, "output line %d: %s  expected to start: %s\n", n + 1, line, expect[n]);
+        CHECK(n < (int)(sizeof expect / sizeof expect[0]) &&
+              !strncmp(line, expect[n], strlen(expect[n])));
+        n++;
+    }
+    CHECK(n == (int)(sizeof expect / sizeof expect[0]));
+    free(line);
+    if (f) fclose(f);
+    remove(path);
+}
+
 int main(void) {
     request *r;
     cJSON *id;
@@ -329,5 +469,6 @@ int main(void) {
     }
     check_schema();
     check_hostile();
+    check_nonfinite_responses();
     TEST_MAIN_END("test_request");
 }
