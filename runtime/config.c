@@ -78,6 +78,9 @@ static const config_key config_schema[] = {
      policy_names, "guaranteed_no_evict | max_utilization"},
     {"max_request_bytes", KEY_BYTES, FIELD(max_request_bytes), "1MiB", 64 << 10, 1 << 30, NULL,
      "longest request line, bytes (64KiB .. 1GiB); a longer one is refused unread"},
+    {"watchdog_s", KEY_INT, FIELD(watchdog_s), "60", 0, 86400, NULL,
+     "seconds a rank waits for a collective or the next step plan before it ends the job, "
+     "naming itself and the step (a stopped or hung peer); 0 = wait forever"},
 };
 #define N_KEYS (sizeof config_schema / sizeof config_schema[0])
 

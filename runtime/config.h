@@ -54,6 +54,8 @@ typedef struct run_config {
     int joint_gemms;          /* 1: joint Q/K/V and gated-FFN-input GEMMs where weights allow */
     int max_request_bytes;    /* longest request line (JSON Lines) accepted, bytes, newline not
                                  counted; the intake refuses a longer one without keeping it */
+    int watchdog_s;           /* seconds a wait for a collective or the next plan may last before
+                                 the rank ends the job (parallel/comm.h); 0 = no deadline */
 } run_config;
 
 /* Fills cfg with every key's default. */
