@@ -52,8 +52,8 @@ typedef struct run_config {
     int device_argmax;        /* 1: greedy steps without processors pick tokens on the backend */
     int cuda_graphs;          /* 1: decoder steps recorded per batch size and replayed */
     int joint_gemms;          /* 1: joint Q/K/V and gated-FFN-input GEMMs where weights allow */
-    int max_request_bytes;    /* longest request line (JSON Lines) accepted, bytes, newline not
-                                 counted; the intake refuses a longer one without keeping it */
+    int max_request_bytes;    /* longest request line (JSON Lines) accepted, bytes, in
+                                 [64 KiB, 1 GiB]; the line reader refuses a longer one */
     int watchdog_s;           /* seconds a wait for a collective or the next plan may last before
                                  the rank ends the job (parallel/comm.h); 0 = no deadline */
 } run_config;
