@@ -122,10 +122,7 @@ ed_status convert_hf_to_h5(const convert_options *opt, ed_error *err) {
     if (hf_config_load(&cfg, opt->hf_dir, err)) goto fail;
     if (!(c.fam = family_for(cfg, err))) goto fail;
     if (c.fam->spec_from_config(cfg, &spec, err)) goto fail;
-    if (spec_validate(&spec, err)) {
-        ed_wrap(err, "%s: ", hf_config_path(cfg));
-        goto fail;
-    }
+    if (model_spec_validate(&spec, hf_config_path(cfg), err)) goto fail;
     c.spec = &spec;
     if (st_archive_open_dir(&st, opt->hf_dir, err)) goto fail;
     c.st = st;

@@ -72,9 +72,8 @@ static ed_status t5_spec_from_config(const hf_config *cfg, model_spec *s, ed_err
     if (is_decoder)
         return ed_fail(err, "%s: key is_decoder: decoder-only T5 is not an encoder-decoder",
                        hf_config_path(cfg));
-    if (s->rel_buckets < 2)
-        return ed_fail(err, "%s: key relative_attention_num_buckets must be >= 2",
-                       hf_config_path(cfg));
+    /* relative_attention_num_buckets / _max_distance are checked by model_spec_validate (the
+     * same check the loader runs on the .h5). */
     s->norm = NORM_RMS;
     s->norm_eps = (float)eps;
     s->rel_bias_per_layer = !strcmp(model_type, "umt5");

@@ -1,15 +1,20 @@
 #include "models/h5_model.h"
 
+#include <float.h>
 #include <hdf5.h>
+#include <limits.h>
+#include <math.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/dtype.h"
-#include "common/dtype.h"
+#include "common/log.h"
 
 struct h5_model {
     hid_t file;
+    int warned_unchecked; /* 1 once the "no checksums" warning was logged for this file */
     char path[1024];
 };
 
@@ -32,14 +37,36 @@ static const spec_attr spec_attrs[] = {
 };
 #define N_SPEC_ATTRS (sizeof spec_attrs / sizeof spec_attrs[0])
 
+/* Chunks of whole rows, at most this many bytes (the whole tensor when smaller): each chunk
+ * carries its Fletcher-32 checksum; a rank reading its row slice reads (and checks) only the
+ * chunks it overlaps, and HDF5's temporary buffer per read stays this small. */
+#define H5_MODEL_CHUNK_BYTES ((size_t)4 << 20)
+
 static void quiet_hdf5(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+
+/* HDF5's innermost error description (what failed deep down: "data error detected by Fletcher32
+ * checksum", ...), or "" when the stack is empty. */
+static herr_t first_error(unsigned n, const H5E_error2_t *e, void *buf) {
+    if (n == 0 && e->desc) snprintf(buf, 160, "%s", e->desc);
+    return 0;
+}
+static const char *hdf5_reason(char buf[160]) {
+    buf[0] = 0;
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, first_error, buf);
+    return buf;
+}
 
 ed_status h5_model_create(h5_model **out, const char *path, ed_error *err) {
     quiet_hdf5();
     h5_model *f = calloc(1, sizeof *f);
     if (!f) return ed_fail(err, "%s: out of memory", path);
     snprintf(f->path, sizeof f->path, "%s", path);
-    f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    /* The 1.10 file format: superblock, object headers (and so every attribute), link storage
+     * and chunk indexes all carry checksums that HDF5 verifies when it reads them. */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0) H5Pset_libver_bounds(fapl, H5F_LIBVER_V110, H5F_LIBVER_V110);
+    f->file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, fapl >= 0 ? fapl : H5P_DEFAULT);
+    if (fapl >= 0) H5Pclose(fapl);
     if (f->file < 0) {
         free(f);
         return ed_fail(err, "%s: cannot create HDF5 file", path);
@@ -69,21 +96,101 @@ static ed_status write_str_attr(hid_t obj, const char *name, const char *v) {
     return rc < 0 ? ED_ERR : ED_OK;
 }
 
-static ed_status read_str_attr(hid_t obj, const char *name, char *buf, size_t cap) {
-    if (H5Aexists(obj, name) <= 0) return ED_ERR;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    hid_t t = H5Aget_type(a);
-    size_t n = H5Tget_size(t);
-    ed_status st = ED_ERR;
-    if (H5Tget_class(t) == H5T_STRING && n < cap) {
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n);
-        memset(buf, 0, cap);
-        if (H5Aread(a, mt, buf) >= 0) st = ED_OK;
-        H5Tclose(mt);
+/* Opens attribute `name` of obj (`what` names obj in messages: "" for the root, "tensor X: ")
+ * and checks it holds exactly one value of type class `cls`. On success *a and *t are open. */
+static ed_status open_attr(const h5_model *f, hid_t obj, const char *what, const char *name,
+                           H5T_class_t cls, hid_t *a, hid_t *t, ed_error *err) {
+    static const char *const class_names[] = {"an integer", "a float", "", "a string"};
+    *a = *t = -1;
+    htri_t exists = H5Aexists(obj, name);
+    if (exists < 0)
+        return ed_fail(err, "%s: %sattribute %s cannot be looked up: the file's metadata are "
+                            "corrupt", f->path, what, name);
+    if (!exists) return ed_fail(err, "%s: %sattribute %s is missing", f->path, what, name);
+    *a = H5Aopen(obj, name, H5P_DEFAULT);
+    if (*a < 0) return ed_fail(err, "%s: %sattribute %s cannot be opened", f->path, what, name);
+    hid_t sp = H5Aget_space(*a);
+    hssize_t npoints = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    if (sp >= 0) H5Sclose(sp);
+    *t = H5Aget_type(*a);
+    const char *fail = NULL;
+    if (npoints != 1) fail = "must hold exactly one value (it is an array or empty)";
+    else if (*t < 0 || H5Tget_class(*t) != cls) fail = "has the wrong type";
+    if (!fail) return ED_OK;
+    ed_fail(err, "%s: %sattribute %s %s: it must be %s", f->path, what, name, fail,
+            class_names[cls]);
+    if (*t >= 0) H5Tclose(*t);
+    H5Aclose(*a);
+    *a = *t = -1;
+    return ED_ERR;
+}
+
+/* A scalar integer attribute (any width and sign; HDF5 converts to int64). */
+static ed_status read_int_attr(const h5_model *f, hid_t obj, const char *name, long long *v,
+                               ed_error *err) {
+    hid_t a, t;
+    if (open_attr(f, obj, "", name, H5T_INTEGER, &a, &t, err)) return ED_ERR;
+    /* An unsigned 64-bit value above INT64_MAX would be clipped: refuse it here. */
+    int too_big = H5Tget_sign(t) == H5T_SGN_NONE && H5Tget_size(t) >= 8;
+    unsigned long long u = 0;
+    herr_t rc = too_big ? H5Aread(a, H5T_NATIVE_ULLONG, &u) : H5Aread(a, H5T_NATIVE_LLONG, v);
+    if (too_big && rc >= 0) {
+        too_big = u > (unsigned long long)LLONG_MAX;
+        *v = (long long)u;
     }
     H5Tclose(t);
     H5Aclose(a);
+    if (rc < 0 || too_big) return ed_fail(err, "%s: attribute %s cannot be read as an integer",
+                                          f->path, name);
+    return ED_OK;
+}
+
+static ed_status read_float_attr(const h5_model *f, hid_t obj, const char *name, double *v,
+                                 ed_error *err) {
+    hid_t a, t;
+    if (open_attr(f, obj, "", name, H5T_FLOAT, &a, &t, err)) return ED_ERR;
+    herr_t rc = H5Aread(a, H5T_NATIVE_DOUBLE, v);
+    H5Tclose(t);
+    H5Aclose(a);
+    if (rc < 0) return ed_fail(err, "%s: attribute %s cannot be read", f->path, name);
+    return ED_OK;
+}
+
+/* A scalar string attribute, fixed-length (NULL-terminated, NULL- or space-padded, as h5py's
+ * np.bytes_ writes) or variable-length (h5py's str), ASCII or UTF-8, into buf (cap bytes with
+ * its terminator). */
+static ed_status read_str_attr(const h5_model *f, hid_t obj, const char *what, const char *name,
+                               char *buf, size_t cap, ed_error *err) {
+    hid_t a, t;
+    if (open_attr(f, obj, what, name, H5T_STRING, &a, &t, err)) return ED_ERR;
+    ed_status st = ED_ERR;
+    memset(buf, 0, cap);
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    H5Tset_cset(mt, H5Tget_cset(t));
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        H5Tset_size(mt, H5T_VARIABLE);
+        if (H5Aread(a, mt, &s) >= 0 && s) {
+            if (strlen(s) < cap) {
+                memcpy(buf, s, strlen(s));
+                st = ED_OK;
+            }
+            H5free_memory(s);
+        }
+    } else {
+        size_t n = H5Tget_size(t);
+        /* One byte more than stored, NULL-terminated: HDF5 converts any padding and always
+         * writes the terminator (a NULL-padded "fp32" of 4 bytes reads as "fp32"). */
+        if (n + 1 <= cap && H5Tset_size(mt, n + 1) >= 0 &&
+            H5Tset_strpad(mt, H5T_STR_NULLTERM) >= 0 && H5Aread(a, mt, buf) >= 0)
+            st = ED_OK;
+        buf[cap - 1] = 0;
+    }
+    H5Tclose(mt);
+    H5Tclose(t);
+    H5Aclose(a);
+    if (st) ed_fail(err, "%s: %sattribute %s cannot be read as a string of at most %zu bytes",
+                    f->path, what, name, cap - 1);
     return st;
 }
 
@@ -118,6 +225,7 @@ ed_status h5_model_write_tensor(h5_model *f, const char *name, int rank, const i
     size_t n = (size_t)shape[0] * (size_t)shape[1];
     hid_t file_type = dtype == DTYPE_FP32 ? H5T_IEEE_F32LE : H5T_STD_U16LE;
     hid_t mem_type = dtype == DTYPE_FP32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT16;
+    size_t esize = dtype == DTYPE_FP32 ? 4 : 2;
     const void *buf = data;
     uint16_t *half = NULL;
     if (dtype != DTYPE_FP32) {
@@ -126,14 +234,32 @@ ed_status h5_model_write_tensor(h5_model *f, const char *name, int rank, const i
         dtype_f32_to_16bit(data, n, dtype == DTYPE_BF16, half);
         buf = half;
     }
+    /* Chunked (whole rows, at most H5_MODEL_CHUNK_BYTES) with HDF5's Fletcher-32 filter: every
+     * chunk's checksum is verified by HDF5 when a reader reads it. Empty tensors stay
+     * contiguous (HDF5 refuses 0-sized chunks). */
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    size_t row_bytes = (rank == 2 ? (size_t)dims[1] : 1) * esize;
+    if (n > 0 && dcpl >= 0) {
+        hsize_t chunk[2] = {dims[0], dims[1]};
+        size_t rows = row_bytes ? H5_MODEL_CHUNK_BYTES / row_bytes : 0;
+        if (rows < 1) rows = 1;
+        if (chunk[0] > rows) chunk[0] = rows;
+        if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0) {
+            H5Pclose(dcpl);
+            free(half);
+            return ed_fail(err, "%s: tensor %s: cannot set up checksummed chunks", f->path, name);
+        }
+    }
     ed_status st = ED_ERR;
     hid_t sp = H5Screate_simple(rank, dims, NULL);
-    hid_t ds = H5Dcreate2(f->file, name, file_type, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t ds = H5Dcreate2(f->file, name, file_type, sp, H5P_DEFAULT,
+                          dcpl >= 0 ? dcpl : H5P_DEFAULT, H5P_DEFAULT);
     if (ds >= 0 && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0 &&
         write_str_attr(ds, "dtype", dtype_name(dtype)) == ED_OK)
         st = ED_OK;
     if (ds >= 0) H5Dclose(ds);
     H5Sclose(sp);
+    if (dcpl >= 0) H5Pclose(dcpl);
     free(half);
     if (st) return ed_fail(err, "%s: cannot write tensor %s (disk full?)", f->path, name);
     return ED_OK;
@@ -146,49 +272,83 @@ ed_status h5_model_open(h5_model **out, const char *path, ed_error *err) {
     snprintf(f->path, sizeof f->path, "%s", path);
     f->file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f->file < 0) {
+        char why[160];
+        hdf5_reason(why);
         free(f);
-        return ed_fail(err, "%s: cannot open as an HDF5 model (convert one with encdec_convert)",
-                       path);
+        return ed_fail(err, "%s: cannot open as an HDF5 model (not HDF5, or its metadata are "
+                            "corrupt: %s; convert one with encdec_convert)", path,
+                       why[0] ? why : "no detail");
     }
     *out = f;
     return ED_OK;
 }
 
-static ed_status read_num_attr(hid_t obj, const char *name, hid_t mem_type, void *v) {
-    if (H5Aexists(obj, name) <= 0) return ED_ERR;
-    hid_t a = H5Aopen(obj, name, H5P_DEFAULT);
-    herr_t rc = H5Aread(a, mem_type, v);
-    H5Aclose(a);
-    return rc < 0 ? ED_ERR : ED_OK;
-}
-
 ed_status h5_model_read_spec(h5_model *f, model_spec *s, ed_error *err) {
     long long version = 0;
     memset(s, 0, sizeof *s);
-    if (read_num_attr(f->file, "encdec_format_version", H5T_NATIVE_LLONG, &version))
+    if (H5Aexists(f->file, "encdec_format_version") == 0)
         return ed_fail(err, "%s: attribute encdec_format_version is missing: not a model written "
                             "by encdec_convert", f->path);
+    if (read_int_attr(f, f->file, "encdec_format_version", &version, err)) return ED_ERR;
     if (version != ENCDEC_FORMAT_VERSION)
         return ed_fail(err, "%s: format version %lld, this build reads version %d", f->path,
                        version, ENCDEC_FORMAT_VERSION);
-    if (read_str_attr(f->file, "family", s->family, sizeof s->family))
-        return ed_fail(err, "%s: attribute family is missing", f->path);
+    if (read_str_attr(f, f->file, "", "family", s->family, sizeof s->family, err))
+        return ED_ERR;
     for (size_t i = 0; i < N_SPEC_ATTRS; i++) {
         char *p = (char *)s + spec_attrs[i].offset;
-        ed_status st;
+        const char *name = spec_attrs[i].name;
         if (spec_attrs[i].is_float) {
             double v;
-            st = read_num_attr(f->file, spec_attrs[i].name, H5T_NATIVE_DOUBLE, &v);
+            if (read_float_attr(f, f->file, name, &v, err)) return ED_ERR;
+            if (!isfinite(v) || fabs(v) > FLT_MAX)
+                return ed_fail(err, "%s: attribute %s = %g is not a finite float", f->path, name,
+                               v);
             *(float *)p = (float)v;
         } else {
             long long v;
-            st = read_num_attr(f->file, spec_attrs[i].name, H5T_NATIVE_LLONG, &v);
+            if (read_int_attr(f, f->file, name, &v, err)) return ED_ERR;
+            if (v < INT_MIN || v > INT_MAX)
+                return ed_fail(err, "%s: attribute %s = %lld does not fit a 32-bit integer",
+                               f->path, name, v);
             *(int *)p = (int)v;
         }
-        if (st) return ed_fail(err, "%s: attribute %s is missing", f->path, spec_attrs[i].name);
     }
-    if (spec_validate(s, err)) return ed_wrap(err, "%s: ", f->path);
-    return ED_OK;
+    return model_spec_validate(s, f->path, err);
+}
+
+/* 1 when dataset ds has HDF5's Fletcher-32 filter in its pipeline. */
+static int has_fletcher32(hid_t ds) {
+    hid_t dcpl = H5Dget_create_plist(ds);
+    if (dcpl < 0) return 0;
+    int found = 0, n = H5Pget_nfilters(dcpl);
+    for (int i = 0; i < n && !found; i++) {
+        unsigned flags, config;
+        size_t nelem = 0;
+        char fname[64];
+        found = H5Pget_filter2(dcpl, (unsigned)i, &flags, &nelem, NULL, sizeof fname, fname,
+                               &config) == H5Z_FILTER_FLETCHER32;
+    }
+    H5Pclose(dcpl);
+    return found;
+}
+
+/* Checks that the dataset's stored type is what its dtype attribute says: fp32 = a 4-byte float,
+ * fp16 / bf16 = 2-byte unsigned integers (bit patterns). */
+static ed_status check_stored_type(const h5_model *f, hid_t ds, const char *name, const char *dt,
+                                   ed_error *err) {
+    hid_t t = H5Dget_type(ds);
+    H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
+    size_t size = t >= 0 ? H5Tget_size(t) : 0;
+    int ok = !strcmp(dt, "fp32") ? cls == H5T_FLOAT && size == 4
+                                 : cls == H5T_INTEGER && size == 2 &&
+                                       H5Tget_sign(t) == H5T_SGN_NONE;
+    if (t >= 0) H5Tclose(t);
+    if (ok) return ED_OK;
+    return ed_fail(err, "%s: tensor %s: its dtype attribute says %s but the data are stored as "
+                        "%zu-byte %s values (expected %s)", f->path, name, dt, size,
+                   cls == H5T_FLOAT ? "float" : cls == H5T_INTEGER ? "integer" : "non-numeric",
+                   !strcmp(dt, "fp32") ? "4-byte floats" : "2-byte unsigned integers");
 }
 
 ed_status h5_model_read_slice(h5_model *f, const char *name, int rank, const int64_t shape[2],
@@ -197,10 +357,10 @@ ed_status h5_model_read_slice(h5_model *f, const char *name, int rank, const int
     if (H5Lexists(f->file, name, H5P_DEFAULT) <= 0)
         return ed_fail(err, "%s: tensor %s is missing", f->path, name);
     hid_t ds = H5Dopen2(f->file, name, H5P_DEFAULT);
-    if (ds < 0) return ed_fail(err, "%s: cannot open tensor %s", f->path, name);
+    if (ds < 0) return ed_fail(err, "%s: cannot open tensor %s (corrupt file?)", f->path, name);
     hid_t sp = H5Dget_space(ds);
     hsize_t dims[2] = {1, 1};
-    int nd = H5Sget_simple_extent_ndims(sp);
+    int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
     ed_status st = ED_ERR;
     uint16_t *half = NULL;
     hid_t mem_sp = -1;
@@ -215,39 +375,54 @@ ed_status h5_model_read_slice(h5_model *f, const char *name, int rank, const int
                 (long long)shape[0], (long long)shape[1]);
         goto done;
     }
-    char dt[16] = "fp32";
-    if (read_str_attr(ds, "dtype", dt, sizeof dt)) {
+    char what[200], dt[16];
+    snprintf(what, sizeof what, "tensor %s: ", name);
+    if (H5Aexists(ds, "dtype") == 0) {
         ed_fail(err, "%s: tensor %s has no dtype attribute", f->path, name);
         goto done;
     }
+    if (read_str_attr(f, ds, what, "dtype", dt, sizeof dt, err)) goto done;
+    if (strcmp(dt, "fp32") && strcmp(dt, "fp16") && strcmp(dt, "bf16")) {
+        ed_fail(err, "%s: tensor %s has unknown dtype '%s'", f->path, name, dt);
+        goto done;
+    }
+    if (check_stored_type(f, ds, name, dt, err)) goto done;
+    if (!has_fletcher32(ds) && !f->warned_unchecked) {
+        f->warned_unchecked = 1;
+        log_warn("%s: tensor %s (and maybe others) has no Fletcher-32 checksums (converted by an "
+                 "older encdec_convert): corruption of its data cannot be detected; convert the "
+                 "model again to protect it", f->path, name);
+    }
     hsize_t hs_start[2] = {(hsize_t)start[0], (hsize_t)start[1]};
     hsize_t hs_count[2] = {(hsize_t)count[0], (hsize_t)count[1]};
-    H5Sselect_hyperslab(sp, H5S_SELECT_SET, hs_start, NULL, hs_count, NULL);
-    mem_sp = H5Screate_simple(rank, hs_count, NULL);
+    if (H5Sselect_hyperslab(sp, H5S_SELECT_SET, hs_start, NULL, hs_count, NULL) < 0 ||
+        (mem_sp = H5Screate_simple(rank, hs_count, NULL)) < 0) {
+        ed_fail(err, "%s: tensor %s: cannot select its slice", f->path, name);
+        goto done;
+    }
     size_t n = (size_t)count[0] * (size_t)count[1];
-    if (!strcmp(dt, "fp32")) {
-        if (H5Dread(ds, H5T_NATIVE_FLOAT, mem_sp, sp, H5P_DEFAULT, dst) < 0) {
-            ed_fail(err, "%s: cannot read tensor %s", f->path, name);
-            goto done;
-        }
-    } else if (!strcmp(dt, "fp16") || !strcmp(dt, "bf16")) {
-        half = malloc(n * sizeof *half);
-        if (!half || H5Dread(ds, H5T_NATIVE_UINT16, mem_sp, sp, H5P_DEFAULT, half) < 0) {
-            ed_fail(err, "%s: cannot read tensor %s", f->path, name);
-            goto done;
-        }
+    int is_fp32 = !strcmp(dt, "fp32");
+    if (!is_fp32 && !(half = malloc(n * sizeof *half))) {
+        ed_fail(err, "%s: tensor %s: out of memory", f->path, name);
+        goto done;
+    }
+    if (H5Dread(ds, is_fp32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT16, mem_sp, sp, H5P_DEFAULT,
+                is_fp32 ? (void *)dst : (void *)half) < 0) {
+        char why[160];
+        ed_fail(err, "%s: tensor %s cannot be read: the file is corrupt (HDF5: %s)", f->path,
+                name, hdf5_reason(why)[0] ? why : "read error");
+        goto done;
+    }
+    if (!is_fp32) {
         int is_bf16 = dt[0] == 'b';
         for (size_t i = 0; i < n; i++)
             dst[i] = is_bf16 ? dtype_bf16_to_f32(half[i]) : dtype_fp16_to_f32(half[i]);
-    } else {
-        ed_fail(err, "%s: tensor %s has unknown dtype '%s'", f->path, name, dt);
-        goto done;
     }
     st = ED_OK;
 done:
     free(half);
     if (mem_sp >= 0) H5Sclose(mem_sp);
-    H5Sclose(sp);
+    if (sp >= 0) H5Sclose(sp);
     H5Dclose(ds);
     return st;
 }

@@ -47,7 +47,16 @@ void spec_init_defaults(model_spec *s);
 
 static inline int spec_inner(const model_spec *s) { return s->num_heads * s->d_kv; }
 
-/* Checks that the numbers are usable (positive, ids inside the vocabulary). */
+/* The one check of a spec, run by the converter on what config.json gave (source = the
+ * config.json path) and by the loader on what the .h5 holds (source = the model file): every field
+ * is checked (sizes positive and bounded so no shape product overflows, flags 0 or 1, act and norm
+ * known, eps and scales finite and positive, relative attention computable as HF does:
+ * rel_buckets 0 or in [4, 65536] with rel_max_distance > rel_buckets / 2, learned positions
+ * with pos_offset >= 0, ids inside the vocabulary). The message starts with `source` (when not
+ * NULL) and names the field (which is also the .h5 attribute) and, where it differs, the
+ * config.json key. */
+ed_status model_spec_validate(const model_spec *s, const char *source, ed_error *err);
+/* model_spec_validate with no source (models/presets.c's built-in shapes). */
 ed_status spec_validate(const model_spec *s, ed_error *err);
 
 const char *act_name(int act);
