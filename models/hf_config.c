@@ -2,6 +2,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -61,16 +62,27 @@ static const cJSON *item(const hf_config *c, const char *key) {
 
 int hf_config_has(const hf_config *c, const char *key) { return item(c, key) != NULL; }
 
+/* A JSON number that is an integer within int's range (a double outside it, 1e30, is refused
+ * before any cast: the cast would be undefined behaviour). */
+static ed_status number_to_int(const hf_config *c, const char *key, const cJSON *v, int *out,
+                               ed_error *err) {
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) ||
+        v->valuedouble != floor(v->valuedouble))
+        return ed_fail(err, "%s: key %s must be an integer", c->path, key);
+    if (v->valuedouble < (double)INT_MIN || v->valuedouble > (double)INT_MAX)
+        return ed_fail(err, "%s: key %s = %.17g is outside the 32-bit integer range", c->path,
+                       key, v->valuedouble);
+    *out = (int)v->valuedouble;
+    return ED_OK;
+}
+
 ed_status hf_get_int(const hf_config *c, const char *key, int def, int *out, ed_error *err) {
     const cJSON *v = item(c, key);
     if (!v) {
         *out = def;
         return ED_OK;
     }
-    if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
-        return ed_fail(err, "%s: key %s must be an integer", c->path, key);
-    *out = (int)v->valuedouble;
-    return ED_OK;
+    return number_to_int(c, key, v, out, err);
 }
 
 ed_status hf_get_int_or_first(const hf_config *c, const char *key, int def, int *out,
@@ -80,8 +92,7 @@ ed_status hf_get_int_or_first(const hf_config *c, const char *key, int def, int 
         const cJSON *first = cJSON_GetArrayItem(v, 0);
         if (!cJSON_IsNumber(first))
             return ed_fail(err, "%s: key %s must be an integer or a list of integers", c->path, key);
-        *out = (int)first->valuedouble;
-        return ED_OK;
+        return number_to_int(c, key, first, out, err);
     }
     return hf_get_int(c, key, def, out, err);
 }
@@ -92,7 +103,8 @@ ed_status hf_get_float(const hf_config *c, const char *key, double def, double *
         *out = def;
         return ED_OK;
     }
-    if (!cJSON_IsNumber(v)) return ed_fail(err, "%s: key %s must be a number", c->path, key);
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
+        return ed_fail(err, "%s: key %s must be a finite number", c->path, key);
     *out = v->valuedouble;
     return ED_OK;
 }

@@ -1,5 +1,6 @@
 /* A Hugging Face config.json, read with cJSON. Getters distinguish "absent" (the default is
- * used) from "present with the wrong type" (an error naming the key). */
+ * used) from "present with the wrong type" (an error naming the key). Integers must be whole
+ * numbers within int's range and floats finite: nothing out of range is ever cast. */
 #ifndef ENCDEC_HF_CONFIG_H
 #define ENCDEC_HF_CONFIG_H
 

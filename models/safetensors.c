@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,16 @@ struct st_archive {
     st_tensor *tensors;
     int n_tensors, cap_tensors;
 };
+
+/* Largest shape entry, element count or byte offset accepted (2^48: exact in a double, no
+ * overflow in size_t products with an element size). */
+#define ST_MAX_COUNT ((double)((int64_t)1 << 48))
+
+/* 1 when j is a JSON number that is a whole number in [0, max]. */
+static int whole_number(const cJSON *j, double max) {
+    return cJSON_IsNumber(j) && j->valuedouble >= 0 && j->valuedouble <= max &&
+           j->valuedouble == floor(j->valuedouble);
+}
 
 static size_t dtype_size(st_dtype d) { return d == ST_F32 ? 4 : d == ST_OTHER ? 0 : 2; }
 
@@ -66,14 +77,25 @@ static ed_status parse_entry(st_archive *a, int fi, const cJSON *e, size_t data_
                                                   : ST_OTHER;
     t->rank = cJSON_GetArraySize(sh);
     if (t->rank > 8) return ed_fail(err, "%s: tensor %s: rank %d > 8", path, name, t->rank);
+    /* Every number is checked to be a whole number in range before it is cast: a shape of 1e30
+     * or an offset of 2.5 is refused, never converted. */
+    double numel = 1;
     for (int i = 0; i < t->rank; i++) {
         const cJSON *d = cJSON_GetArrayItem(sh, i);
-        if (!cJSON_IsNumber(d) || d->valuedouble < 0)
-            return ed_fail(err, "%s: tensor %s: bad shape", path, name);
+        if (!whole_number(d, ST_MAX_COUNT))
+            return ed_fail(err, "%s: tensor %s: shape[%d] is not a whole number in [0, 2^48]",
+                           path, name, i);
         t->shape[i] = (int64_t)d->valuedouble;
+        numel *= d->valuedouble;
     }
-    double b = cJSON_GetArrayItem(off, 0)->valuedouble, en = cJSON_GetArrayItem(off, 1)->valuedouble;
-    if (b < 0 || en < b || en > (double)data_len)
+    if (numel > (double)ST_MAX_COUNT)
+        return ed_fail(err, "%s: tensor %s: its shape has more than 2^48 elements", path, name);
+    const cJSON *ob = cJSON_GetArrayItem(off, 0), *oe = cJSON_GetArrayItem(off, 1);
+    if (!whole_number(ob, ST_MAX_COUNT) || !whole_number(oe, ST_MAX_COUNT))
+        return ed_fail(err, "%s: tensor %s: data_offsets must be two whole numbers of bytes", path,
+                       name);
+    double b = ob->valuedouble, en = oe->valuedouble;
+    if (en < b || en > (double)data_len)
         return ed_fail(err, "%s: tensor %s: data_offsets [%.0f, %.0f] lie outside the %zu data "
                             "bytes (truncated file?)", path, name, b, en, data_len);
     t->data = data + (size_t)b;
@@ -84,6 +106,34 @@ static ed_status parse_entry(st_archive *a, int fi, const cJSON *e, size_t data_
     t->file = fi;
     a->n_tensors++;
     return ED_OK;
+}
+
+static int by_start(const void *x, const void *y) {
+    const st_tensor *const *p = x, *const *q = y;
+    return (*p)->data < (*q)->data ? -1 : (*p)->data > (*q)->data;
+}
+
+/* Refuses a file whose tensors a->tensors[first..) share bytes (each would silently alias the
+ * other's data). Empty tensors overlap nothing. */
+static ed_status check_overlap(st_archive *a, int first, const char *path, ed_error *err) {
+    int n = a->n_tensors - first;
+    if (n < 2) return ED_OK;
+    const st_tensor **order = malloc((size_t)n * sizeof *order);
+    if (!order) return ed_fail(err, "out of memory");
+    for (int i = 0; i < n; i++) order[i] = &a->tensors[first + i];
+    qsort(order, (size_t)n, sizeof *order, by_start);
+    ed_status st = ED_OK;
+    const st_tensor *reach = NULL; /* the tensor ending furthest so far */
+    for (int i = 0; i < n && st == ED_OK; i++) {
+        const st_tensor *t = order[i];
+        if (!t->nbytes) continue;
+        if (reach && t->data < reach->data + reach->nbytes)
+            st = ed_fail(err, "%s: tensors %s and %s overlap (their data_offsets share bytes)",
+                         path, reach->name, t->name);
+        if (!reach || t->data + t->nbytes > reach->data + reach->nbytes) reach = t;
+    }
+    free(order);
+    return st;
 }
 
 /* Maps one file and appends its tensors. If only != NULL, the file is a shard: fine. */
@@ -120,6 +170,7 @@ static ed_status add_file(st_archive *a, const char *path, ed_error *err) {
     ed_status st = ED_OK;
     const uint8_t *data = f->map + 8 + hlen;
     size_t data_len = f->size - 8 - hlen;
+    int first = a->n_tensors;
     for (const cJSON *e = h->child; e && st == ED_OK; e = e->next) {
         if (!strcmp(e->string, "__metadata__")) continue;
         if (st_archive_find(a, e->string)) {
@@ -129,6 +180,7 @@ static ed_status add_file(st_archive *a, const char *path, ed_error *err) {
         st = parse_entry(a, fi, e, data_len, data, err);
     }
     cJSON_Delete(h);
+    if (st == ED_OK) st = check_overlap(a, first, path, err);
     return st;
 }
 

@@ -1,8 +1,9 @@
 /* Read-only access to a Hugging Face safetensors checkpoint: one model.safetensors, or the shards
  * named by model.safetensors.index.json. Files are memory-mapped; the JSON header is parsed with
- * cJSON. Every structural problem (truncated file, bad header, offsets outside the file, a byte
- * count that contradicts dtype x shape, an index naming a missing tensor) is an error naming the
- * file and tensor. */
+ * cJSON. Every structural problem (truncated file, bad header, offsets outside the file, a shape
+ * entry or offset that is not a whole number in [0, 2^48], more than 2^48 elements, two tensors
+ * whose byte ranges overlap, a byte count that contradicts dtype x shape, an index naming a
+ * missing tensor) is an error naming the file and tensor. */
 #ifndef ENCDEC_SAFETENSORS_H
 #define ENCDEC_SAFETENSORS_H
 

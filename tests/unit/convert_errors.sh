@@ -43,6 +43,23 @@ variant shape t5_v1_0_tied 's/"d_ff": 64/"d_ff": 60/'
 expect_failure shape "DenseReluDense.wi.weight has shape [64, 32] but config.json implies [60, 32]"
 variant bad_type t5_v1_0_tied 's/"d_model": 32/"d_model": "32"/'
 expect_failure bad_type "key d_model must be an integer"
+# relative_attention_max_distance at the decoder's exact buckets (8 buckets: 4 exact): HF's bucket
+# formula divides by log(4 / 4) = 0; it used to convert and then index far out of bounds.
+variant rel_distance t5_v1_0_tied 's/"relative_attention_max_distance": 12/"relative_attention_max_distance": 4/'
+expect_failure rel_distance "config.json: rel_max_distance (relative_attention_max_distance) = 4 must exceed"
+variant rel_buckets t5_v1_0_tied 's/"relative_attention_num_buckets": 8/"relative_attention_num_buckets": 3/'
+expect_failure rel_buckets "rel_buckets (relative_attention_num_buckets) = 3"
+# Numbers outside int's range are refused before any cast (1e30 used to be undefined behaviour).
+variant huge_int t5_v1_0_tied 's/"d_model": 32/"d_model": 1e30/'
+expect_failure huge_int "key d_model = 1e+30 is outside the 32-bit integer range"
+variant huge_eos t5_v1_0_tied 's/"eos_token_id": 1/"eos_token_id": [4294967297, 2]/'
+expect_failure huge_eos "key eos_token_id = 4294967297 is outside the 32-bit integer range"
+variant frac_eos t5_v1_0_tied 's/"eos_token_id": 1/"eos_token_id": [1.5]/'
+expect_failure frac_eos "key eos_token_id must be an integer"
+variant neg_eps t5_v1_0_tied 's/"layer_norm_epsilon": 1e-06/"layer_norm_epsilon": -1e-06/'
+expect_failure neg_eps "norm_eps = -1e-06 must be finite and positive"
+variant huge_eps t5_v1_0_tied 's/"layer_norm_epsilon": 1e-06/"layer_norm_epsilon": 1e300/'
+expect_failure huge_eps "norm_eps = inf must be finite and positive"
 variant truncated t5_v1_0_tied ''
 head -c 100000 "$fixtures/t5_v1_0_tied/model.safetensors" > "$work/truncated/model.safetensors"
 expect_failure truncated "truncated"

@@ -80,6 +80,63 @@ int main(void) {
     CHECK_MSG(err, "truncated");
     remove(p);
 
+    /* Hostile headers: each refused, naming the tensor. */
+    struct {
+        const char *name, *header, *needle1, *needle2;
+    } bad[] = {
+        /* two tensors sharing bytes (one aliases the other's data) */
+        {"overlap", "{\"a\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]},"
+                    "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+         "tensors a and b overlap", NULL},
+        /* a tensor inside a larger one that is not its neighbour in offset order */
+        {"overlap_inside",
+         "{\"big\":{\"dtype\":\"F32\",\"shape\":[6],\"data_offsets\":[0,24]},"
+         "\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},"
+         "\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[16,20]}}",
+         "overlap", "big"},
+        /* fractional offsets and shapes */
+        {"frac_offset", "{\"w\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0.5,8.5]}}",
+         "tensor w", "data_offsets"},
+        {"frac_shape", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1.5,4],\"data_offsets\":[0,24]}}",
+         "tensor w", "shape[0]"},
+        /* a shape of 1e30 (its cast to an integer was undefined behaviour) */
+        {"huge_shape", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1e30],\"data_offsets\":[0,4]}}",
+         "tensor w", "shape[0]"},
+        /* shapes whose product overflows */
+        {"huge_product",
+         "{\"w\":{\"dtype\":\"I8\",\"shape\":[4294967296,4294967296],"
+         "\"data_offsets\":[0,4]}}", "tensor w", "2^48"},
+        {"huge_offset", "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[1e30,1e30]}}",
+         "tensor w", "data_offsets"},
+        {"string_offset",
+         "{\"w\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[\"0\",4]}}", "tensor w",
+         "data_offsets"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        p = write_file(bad[i].name, bad[i].header, data, 32, 0);
+        err.msg[0] = 0;
+        a = NULL;
+        int refused = st_archive_open_file(&a, p, &err) == ED_ERR;
+        if (!refused) {
+            fprintf(stderr, "%s: accepted\n", bad[i].name);
+            st_archive_close(a);
+        }
+        CHECK(refused);
+        CHECK_MSG(err, bad[i].needle1);
+        if (bad[i].needle2) CHECK_MSG(err, bad[i].needle2);
+        remove(p);
+    }
+    /* Adjacent and empty tensors are not overlaps. */
+    p = write_file("adjacent",
+                   "{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+                   "\"e\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[4,4]},"
+                   "\"b\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[8,16]}}",
+                   data, 32, 0);
+    a = NULL;
+    CHECK(st_archive_open_file(&a, p, &err) == ED_OK);
+    st_archive_close(a);
+    remove(p);
+
     CHECK(st_archive_open_dir(&a, "/nonexistent-dir", &err) == ED_ERR);
     CHECK_MSG(err, "model.safetensors");
     TEST_MAIN_END("test_safetensors");
