@@ -75,7 +75,10 @@ typedef struct sequence {
     float *logits;             /* [cap, vocab] raw logits per position fed (return_logits) */
     float *scratch;            /* [vocab] */
     sample_rng rng;
-    const char *finish_reason; /* NULL while running */
+    const char *finish_reason; /* NULL while running; "error" when the step's outputs for it were
+                                  not finite (failure says where) */
+    char failure[160];         /* with finish_reason "error": the message its error record
+                                  carries */
     /* the scheduler */
     seq_kv kv;
     int enc_entry;             /* index of this request's encode entry in the plan being built */

@@ -214,9 +214,17 @@ void engine_destroy(engine *e) {
     free(e);
 }
 
+/* Rank 0: a finished sequence's response (its result, or the error token choice ended it with). */
 static ed_status finish_sequence(void *ctx, sequence *seq, ed_error *err) {
     engine *e = ctx;
-    ed_status st = response_write_result(e->out, seq, err);
+    ed_status st;
+    if (seq->failure[0]) {
+        log_warn("request at line %ld failed: %s", seq->req->line, seq->failure);
+        st = response_write_error(e->out, seq->req->id, seq->req->line, seq->failure, err);
+        e->stats.errors++;
+    } else {
+        st = response_write_result(e->out, seq, err);
+    }
     e->stats.done++;
     sequence_destroy(seq);
     return st;

@@ -1,6 +1,7 @@
 #include "runtime/token_choice.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "kernels/backend.h" /* rank_pair_before: the one (value, index) ranking rule */
@@ -93,6 +94,23 @@ static void merge_topk(token_choice *tc, const float *src, int n, int k, int n_s
     }
 }
 
+/* Ends seq with an error: the model gave it a non-finite output at this step (a NaN or an
+ * infinity, or no candidate at all), which no choice of token can make right. */
+static void fail_non_finite(sequence *seq, const char *what) {
+    snprintf(seq->failure, sizeof seq->failure,
+             "the model produced non-finite %s at decoder position %d; the request is stopped",
+             what, seq->n_fed);
+    seq->finish_reason = "error";
+}
+
+/* 1 when every value of rows[n] is finite. (Device argmax and top-k skip NaNs, so there a NaN
+ * beside finite logits goes unseen; an infinite best value or a row of NaNs does not.) */
+static int all_finite(const float *rows, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(rows[i])) return 0;
+    return 1;
+}
+
 /* Full logits rows [n_decode, vocab]: each sequence's rows are consecutive. Sequences advance
  * independently (their own tokens, beams, scratch and generator), so large steps use every core
  * of rank 0's node: log-softmax and top-k over vocab-sized rows is the host's heaviest work
@@ -104,9 +122,12 @@ static void apply_logits(const token_choice *tc, const step_plan *p, const step_
     for (int i = 0; i < p->n_decode; i += batch->dec_seq[i]->n_beams) first_row[n_seqs++] = i;
     int parallel = n_seqs > 1 && (size_t)p->n_decode * V >= ((size_t)1 << 16);
 #pragma omp parallel for schedule(dynamic, 1) if (parallel)
-    for (int j = 0; j < n_seqs; j++)
-        sequence_advance(batch->dec_seq[first_row[j]], logits + (size_t)first_row[j] * V,
-                         tc->cfg.eos_id);
+    for (int j = 0; j < n_seqs; j++) {
+        sequence *seq = batch->dec_seq[first_row[j]];
+        const float *rows = logits + (size_t)first_row[j] * V;
+        if (all_finite(rows, (size_t)seq->n_beams * V)) sequence_advance(seq, rows, tc->cfg.eos_id);
+        else fail_non_finite(seq, "logits");
+    }
 }
 
 void token_choice_apply(token_choice *tc, const step_plan *p, const step_batch *batch,
@@ -114,8 +135,12 @@ void token_choice_apply(token_choice *tc, const step_plan *p, const step_batch *
     const int n = p->n_decode, eos = tc->cfg.eos_id;
     if (p->argmax_only) {
         merge_argmax(tc, out, n, n_src);
-        for (int i = 0; i < n; i++)
-            sequence_advance_token(batch->dec_seq[i], (int32_t)tc->merged[2 * i + 1], eos);
+        for (int i = 0; i < n; i++) {
+            const float *best = tc->merged + 2 * i; /* NaNs are skipped: none left is -1 */
+            if (isfinite(best[0]) && best[1] >= 0)
+                sequence_advance_token(batch->dec_seq[i], (int32_t)best[1], eos);
+            else fail_non_finite(batch->dec_seq[i], "logits");
+        }
     } else if (p->topk > 0) {
         const int k = p->topk;
         merge_topk(tc, out, n, k, n_src);
@@ -123,7 +148,11 @@ void token_choice_apply(token_choice *tc, const step_plan *p, const step_batch *
             sequence *seq = batch->dec_seq[i];
             rows = seq->n_beams; /* before the step rebuilds the beams */
             const float *best = tc->merged + (size_t)i * 2 * k;
-            if (seq->width > 1) sequence_advance_topk(seq, best, k, eos);
+            int ok = 1; /* every row's best score finite, with a token */
+            for (int b = 0; b < rows; b++)
+                ok &= isfinite(best[(size_t)b * 2 * k]) && best[(size_t)b * 2 * k + 1] >= 0;
+            if (!ok) fail_non_finite(seq, "log-softmax scores");
+            else if (seq->width > 1) sequence_advance_topk(seq, best, k, eos);
             else sequence_advance_token(seq, (int32_t)best[1], eos);
         }
     } else {

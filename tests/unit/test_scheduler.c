@@ -1,6 +1,7 @@
 /* Block allocator and scheduler decisions under both policies, driven without a model: the
  * "logits" are fixed so every sequence generates token 2 until max_new_tokens. */
 #include <cjson/cJSON.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -13,10 +14,14 @@
 
 static request *make(const char *text) { return make_request(text, 64, 64); }
 
-static int finished;
+static int finished, failed;
 static ed_status count_done(void *ctx, sequence *seq, ed_error *err) {
     (void)ctx, (void)err;
     finished++;
+    if (seq->failure[0]) {
+        failed++;
+        CHECK(!strcmp(seq->finish_reason, "error") && strstr(seq->failure, "non-finite"));
+    }
     sequence_destroy(seq);
     return ED_OK;
 }
@@ -52,8 +57,54 @@ static void test_block_pool(void) {
     block_pool_destroy(NULL);
 }
 
+/* Non-finite outputs end only the request they belong to: a NaN in one request's logits row
+ * (host choice), and no candidate at all from the device argmax (a row of NaNs). */
+static void test_non_finite(void) {
+    ed_error err;
+    scheduler_config sc = {.max_running = 4, .max_encoder_tokens = 64, .block_size = 4,
+                           .n_self_blocks = 8, .n_cross_blocks = 8, .vocab = 5,
+                           .max_input_len = 64, .max_output_len = 64};
+    const char *req = "{\"id\": 1, \"input_ids\": [3,1], \"max_new_tokens\": 3, "
+                      "\"min_new_tokens\": 3}";
+    for (int device = 0; device < 2; device++) {
+        scheduler *s;
+        token_choice *t;
+        token_choice_config tcc = {.vocab = 5, .eos_id = 1, .device_argmax = device,
+                                   .max_decode = 4};
+        step_plan *p = step_plan_create(4, 4, 64, scheduler_max_plan_blocks(&sc));
+        step_batch *b = step_batch_create(4, 4);
+        CHECK(scheduler_create(&s, &sc, &err) == ED_OK && token_choice_create(&t, &tcc, &err) == ED_OK);
+        CHECK(scheduler_submit(s, make(req), &err) == ED_OK && scheduler_submit(s, make(req), &err) == ED_OK);
+        finished = failed = 0;
+        for (int step = 0; step < 3; step++) {
+            CHECK(scheduler_build_plan(s, p, b, &err) == ED_OK);
+            token_choice_plan(t, p, b);
+            CHECK(p->n_decode == 2 - failed && p->argmax_only == device);
+            float out[2 * 5] = {0, -9, 3, 1, 0, 0, -9, 3, 1, 0};
+            if (step == 1) { /* the first request's row goes bad */
+                if (device) out[0] = -INFINITY, out[1] = -1;
+                else out[2] = NAN;
+            }
+            if (device) out[2] = 3, out[3] = 2; /* the second's (value, token) */
+            if (device && step != 1) out[0] = 3, out[1] = 2;
+            token_choice_apply(t, p, b, out, 1);
+            CHECK(scheduler_finish_step(s, count_done, NULL, &err) == ED_OK);
+            step_plan_clear(p);
+        }
+        CHECK(finished == 2 && failed == 1);
+        scheduler_stats st;
+        scheduler_get_stats(s, &st);
+        CHECK(st.self_free == 8 && st.cross_free == 8);
+        scheduler_destroy(s);
+        token_choice_destroy(t);
+        step_plan_destroy(p);
+        step_batch_destroy(b);
+    }
+}
+
 int main(void) {
     test_block_pool();
+    test_non_finite();
     ed_error err;
     /* Each request: 5 input tokens (2 cross blocks of 4), max_new 8 -> feeds 8 tokens (2 self
      * blocks). Pools: 3 self blocks, 4 cross blocks. */
