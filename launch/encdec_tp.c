@@ -1,7 +1,8 @@
 /* encdec_tp: serve an encoder-decoder model with tensor parallelism.
  *   mpirun -n N encdec_tp --config run.yaml [--requests FILE] [--output FILE]
  * The flags override the config's keys. Exit status 0 on success, 1 on any error (all ranks are
- * stopped through MPI_Abort when one fails mid-run, so none is left waiting). */
+ * stopped through MPI_Abort when one fails mid-run, so none is left waiting; a rank whose wait
+ * outlasts watchdog_s, a peer being stopped or hung, ends the job the same way). */
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -85,7 +86,8 @@ bad:
 }
 
 int main(int argc, char **argv) {
-    MPI_Init(&argc, &argv);
+    int provided; /* SERIALIZED: rank 0 sends keep-alives from a thread while idle */
+    MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
     int world_rank;
     MPI_Comm_rank(MPI_COMM_WORLD, &world_rank);
     log_init(world_rank);
@@ -113,7 +115,12 @@ int main(int argc, char **argv) {
     remove_partial_output_on_signals(engine_partial_output(e));
     if (engine_run(e, &err)) {
         log_error("%s", err.msg);
-        int together = engine_failed_together(e);
+        /* A watchdog timeout (comm_fault) means a peer is stopped or hung: it cannot join a clean
+         * shutdown, so even an "agreed" failure ends through MPI_Abort (mpirun then ends every
+         * rank, the stopped one included). */
+        const char *fault = comm_fault(c);
+        if (fault && strcmp(fault, err.msg)) log_error("%s", fault);
+        int together = engine_failed_together(e) && !fault;
         engine_destroy(e); /* removes a partial output file */
         if (!together) comm_abort(c, 1);
         comm_destroy(c);

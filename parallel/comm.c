@@ -1,19 +1,48 @@
 #include "parallel/comm.h"
 
 #include <mpi.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
 #include "parallel/comm_impl.h"
+#include "parallel/wait.h"
+
+ed_status comm_check_usable(const comm *c, ed_error *err) {
+    if (!c->fault[0]) return ED_OK;
+    return ed_fail(err, "%s", c->fault);
+}
+
+ed_status comm_wait(comm *c, MPI_Request *req, int mpi_rc, int timed, const char *what,
+                    ed_error *err) {
+    if (mpi_rc != MPI_SUCCESS) return ed_fail(err, "%s failed (a rank died?)", what);
+    double t0 = monotonic_s();
+    wait_result r = wait_request(req, timed && c->watchdog_s > 0 ? t0 + c->watchdog_s : 0);
+    if (r == WAIT_DONE) return ED_OK;
+    if (r == WAIT_FAILED) return ed_fail(err, "%s failed (a rank died?)", what);
+    char peers[64];
+    if (c->size == 2) snprintf(peers, sizeof peers, "rank %d", 1 - c->rank);
+    else snprintf(peers, sizeof peers, "one of the other %d ranks", c->size - 1);
+    snprintf(c->fault, sizeof c->fault,
+             "watchdog: rank %d gave up at step %llu after waiting %.1f s (watchdog_s) for %s: "
+             "%s is stopped, hung or dead", c->rank, (unsigned long long)c->step,
+             monotonic_s() - t0, what, peers);
+    return ed_fail(err, "%s", c->fault);
+}
 
 static ed_status mpi_allreduce_sum(comm *c, float *buf, size_t n, ed_error *err) {
     if (c->size == 1) return ED_OK;
+    if (comm_check_usable(c, err)) return ED_ERR;
     /* MPI counts are int: reduce in chunks. */
     const size_t chunk = (size_t)1 << 30;
     for (size_t off = 0; off < n; off += chunk) {
         int cnt = (int)(n - off < chunk ? n - off : chunk);
-        if (MPI_Allreduce(MPI_IN_PLACE, buf + off, cnt, MPI_FLOAT, MPI_SUM, c->world) != MPI_SUCCESS)
-            return ed_fail(err, "MPI_Allreduce of %zu floats failed", n);
+        MPI_Request req;
+        int rc = MPI_Iallreduce(MPI_IN_PLACE, buf + off, cnt, MPI_FLOAT, MPI_SUM, c->world, &req);
+        char what[80];
+        snprintf(what, sizeof what, "the all-reduce of %zu floats", n);
+        if (comm_wait(c, &req, rc, 1, what, err)) return ED_ERR;
     }
     return ED_OK;
 }
@@ -33,6 +62,9 @@ ed_status comm_create_mpi(comm **out, ed_error *err) {
     MPI_Comm_split_type(c->world, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node);
     MPI_Comm_rank(node, &c->local_rank);
     MPI_Comm_free(&node);
+    int level = MPI_THREAD_SINGLE;
+    MPI_Query_thread(&level);
+    c->threads_ok = level >= MPI_THREAD_SERIALIZED;
     *out = c;
     return ED_OK;
 }
@@ -49,6 +81,7 @@ static void comm_nccl_destroy(comm *c) { (void)c; }
 
 void comm_destroy(comm *c) {
     if (!c) return;
+    plan_keeper_destroy(c->keeper);
     comm_nccl_destroy(c);
     MPI_Comm_free(&c->world);
     free(c);
@@ -78,9 +111,13 @@ ed_status comm_gather_vocab(comm *c, const float *local, int rows, int vocab, fl
         displs[r] = off;
         off += counts[r];
     }
-    if (MPI_Gatherv(local, rows * vn, MPI_FLOAT, staging, counts, displs, MPI_FLOAT, 0, c->world) !=
-        MPI_SUCCESS)
-        return ed_fail(err, "MPI_Gatherv of %d logits rows failed", rows);
+    if (comm_check_usable(c, err)) return ED_ERR;
+    MPI_Request req;
+    int rc = MPI_Igatherv(local, rows * vn, MPI_FLOAT, staging, counts, displs, MPI_FLOAT, 0,
+                          c->world, &req);
+    char what[80];
+    snprintf(what, sizeof what, "the gather of %d logits rows", rows);
+    if (comm_wait(c, &req, rc, 1, what, err)) return ED_ERR;
     if (c->rank != 0) return ED_OK;
     for (int r = 0; r < c->size; r++) {
         int s0, n0;
@@ -99,32 +136,45 @@ ed_status comm_gather(comm *c, const float *local, int n, float *all, ed_error *
         if (all != local) memcpy(all, local, sizeof(float) * (size_t)n);
         return ED_OK;
     }
-    if (MPI_Gather(local, n, MPI_FLOAT, all, n, MPI_FLOAT, 0, c->world) != MPI_SUCCESS)
-        return ed_fail(err, "MPI_Gather of %d values failed", n);
-    return ED_OK;
+    if (comm_check_usable(c, err)) return ED_ERR;
+    MPI_Request req;
+    int rc = MPI_Igather(local, n, MPI_FLOAT, all, n, MPI_FLOAT, 0, c->world, &req);
+    char what[80];
+    snprintf(what, sizeof what, "the gather of %d values per rank", n);
+    return comm_wait(c, &req, rc, 1, what, err);
 }
 
 ed_status comm_bcast(comm *c, void *buf, size_t n, int root, ed_error *err) {
     if (c->size == 1) return ED_OK;
-    if (MPI_Bcast(buf, (int)n, MPI_BYTE, root, c->world) != MPI_SUCCESS)
-        return ed_fail(err, "MPI_Bcast of %zu bytes failed (a rank died?)", n);
-    return ED_OK;
+    if (comm_check_usable(c, err)) return ED_ERR;
+    MPI_Request req;
+    int rc = MPI_Ibcast(buf, (int)n, MPI_BYTE, root, c->world, &req);
+    char what[80];
+    snprintf(what, sizeof what, "the broadcast of %zu bytes from rank %d", n, root);
+    return comm_wait(c, &req, rc, 1, what, err);
 }
 
 int comm_all_ok(comm *c, int local_ok) {
-    int all = local_ok;
-    if (c->size > 1 &&
-        MPI_Allreduce(&local_ok, &all, 1, MPI_INT, MPI_MIN, c->world) != MPI_SUCCESS)
-        return 0;
-    return all;
+    if (c->size == 1) return local_ok;
+    if (comm_check_usable(c, NULL)) return 0;
+    MPI_Request req;
+    c->ctl.i[0] = local_ok;
+    int rc = MPI_Iallreduce(&c->ctl.i[0], &c->ctl.i[1], 1, MPI_INT, MPI_MIN, c->world, &req);
+    return comm_wait(c, &req, rc, 1, "the ranks' agreement", NULL) ? 0 : c->ctl.i[1];
 }
 
 long long comm_min(comm *c, long long v) {
-    long long m = v;
-    if (c->size > 1 &&
-        MPI_Allreduce(&v, &m, 1, MPI_LONG_LONG, MPI_MIN, c->world) != MPI_SUCCESS)
-        return -1;
-    return m;
+    if (c->size == 1) return v;
+    if (comm_check_usable(c, NULL)) return -1;
+    MPI_Request req;
+    c->ctl.ll[0] = v;
+    int rc = MPI_Iallreduce(&c->ctl.ll[0], &c->ctl.ll[1], 1, MPI_LONG_LONG, MPI_MIN, c->world,
+                            &req);
+    return comm_wait(c, &req, rc, 1, "the minimum over ranks", NULL) ? -1 : c->ctl.ll[1];
 }
+
+void comm_set_watchdog(comm *c, double seconds) { c->watchdog_s = seconds > 0 ? seconds : 0; }
+
+const char *comm_fault(const comm *c) { return c && c->fault[0] ? c->fault : NULL; }
 
 void comm_abort(comm *c, int code) { MPI_Abort(c ? c->world : MPI_COMM_WORLD, code); }

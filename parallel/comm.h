@@ -51,6 +51,19 @@ int comm_all_ok(comm *c, int local_ok);
 /* The minimum of v over all ranks (every rank gets it), or -1 if the collective failed. */
 long long comm_min(comm *c, long long v);
 
+/* The watchdog: from now on every collective of c (and the wait for the next step plan) gives up
+ * once it has waited `seconds` (0 = never) and returns an error naming this rank, the step and
+ * the collective; the communicator is then unusable (comm_fault) and the job must end through
+ * comm_abort, since the stopped or hung peer cannot join a clean shutdown. Waits sleep instead of
+ * spinning either way (parallel/wait.h). Start-up runs unarmed: a rank loading a large model
+ * slowly is not hung. Not collective; every rank sets the same value. */
+void comm_set_watchdog(comm *c, double seconds);
+
+/* The message of the watchdog timeout that made c unusable, or NULL while c is healthy. A
+ * collective (comm_all_ok, comm_min) that returns "failed" may owe it to this: the launcher
+ * checks it before trusting that every rank stopped together. */
+const char *comm_fault(const comm *c);
+
 /* Ends the whole job (all ranks). Only launch/ calls this. */
 void comm_abort(comm *c, int code);
 

@@ -7,12 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/clock.h"
+#include "common/log.h"
 #include "kernels/backend.h"
 #include "models/encdec.h"
-#include "parallel/plan_bcast.h"
-#include "common/clock.h"
 #include "models/kv_store.h"
-#include "common/log.h"
+#include "parallel/plan_bcast.h"
+#include "runtime/line_reader.h"
 #include "runtime/response.h"
 #include "runtime/scheduler.h"
 #include "runtime/step_batch.h"
@@ -194,6 +195,7 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
     log_info("memory per rank: weights %.1f MB, KV pools %.1f MB, activations %.1f MB",
              e->weights->arena_bytes / 1e6, kv_store_bytes(e->kv) / 1e6,
              encdec_workspace_bytes(e->model) / 1e6);
+    comm_set_watchdog(c, cfg->watchdog_s); /* armed once start-up (slow loads) is behind us */
     *out = e;
     return ED_OK;
 }
@@ -243,12 +245,28 @@ static ed_status read_requests(engine *e, ed_error *err) {
     scheduler_stats ss;
     scheduler_get_stats(e->sched, &ss);
     for (int queued = ss.queued; !e->eof && queued < e->cfg.max_batch_size;) {
-        ssize_t len = getline(&text, &cap, e->in); /* the line may hold NUL bytes */
-        if (len < 0) {
+        size_t dropped = 0; /* the line may hold NUL bytes */
+        ssize_t len = line_read_bounded(e->in, (size_t)e->cfg.max_request_bytes, &text, &cap,
+                                        &dropped);
+        if (len == LINE_EOF) {
             e->eof = 1;
             break;
         }
+        if (len == LINE_NO_MEMORY) {
+            st = ed_fail(err, "requests: out of memory reading line %ld", e->line + 1);
+            break;
+        }
         e->line++;
+        if (len == LINE_TOO_LONG) { /* refused unread: no memory, no parsing spent on it */
+            char msg[160];
+            snprintf(msg, sizeof msg, "line %ld: the request holds %zu bytes, more than "
+                     "max_request_bytes (%d); refused unread", e->line, dropped,
+                     e->cfg.max_request_bytes);
+            log_warn("request rejected: %s", msg);
+            e->stats.errors++;
+            if ((st = response_write_error(e->out, NULL, e->line, msg, err))) break;
+            continue;
+        }
         if (strspn(text, " \t\r\n") == (size_t)len) continue; /* blank line */
         request *r = NULL;
         cJSON *id = NULL;
@@ -295,7 +313,11 @@ static void report(engine *e, const char *what) {
 
 /* Rank 0: the next plan (stop = 1 when all work is done). */
 static ed_status plan_next(engine *e, ed_error *err) {
-    if (read_requests(e, err)) return ED_ERR;
+    /* Reading may wait on input that has not arrived: rank 0 idles meanwhile, and keep-alives
+     * stop the other ranks' watchdog from taking it for hung (parallel/plan_bcast.h). */
+    plan_idle_begin(e->comm, e->plan->seq);
+    ed_status st = read_requests(e, err);
+    if (plan_idle_end(e->comm, st ? NULL : err) || st) return ED_ERR;
     if (scheduler_build_plan(e->sched, e->plan, e->batch, err)) return ED_ERR;
     token_choice_plan(e->tc, e->plan, e->batch);
     if (e->plan->n_encode == 0 && e->plan->n_decode == 0) e->plan->stop = 1;
