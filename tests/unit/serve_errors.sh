@@ -37,7 +37,7 @@ done
 checks=$((checks + 1))
 [ "$(grep -c '"error"' "$work/mixed.out")" = 5 ] || fail "expected 5 error responses"
 
-# 2. Hostile lines among good ones (issue "Hostile inputs and faults", items 3, 6, 8): every
+# 2. Hostile lines among good ones (issue "Hostile inputs and faults", items 3, 6, 8, 10): every
 # non-blank line gets exactly one record, the good ones their exact results, each hostile one an
 # error naming its line (and its id where that reads cleanly); the output is valid UTF-8 JSON.
 {
@@ -53,6 +53,7 @@ checks=$((checks + 1))
   echo '{"id": "a\u0000b", "input_ids": [5]}'                                           # 12
   printf '   \r\n\n'                                                                     # 13, 14: blank
   printf '{"id": "x", "input_ids": [5], "pooling": "\xc3\x28"}\n'                         # 15
+  printf '{"id": "huge", "input_ids": ['; head -c 2000000 /dev/zero | tr '\0' '5'; printf ']}\n' # 16
   sed -n '4,$p' "$fx/requests.jsonl"
 } > "$work/hostile.jsonl"
 checks=$((checks + 1))
@@ -69,12 +70,13 @@ for needle in '{"id":"nul-first","error":{"message":"line 4: a NUL byte at colum
               '{"id":null,"error":{"message":"line 10: field id holds invalid UTF-8 at column 12"' \
               '{"id":null,"error":{"message":"line 11: field id must be a string or an integer' \
               '{"id":null,"error":{"message":"line 12: field id holds \\u0000 (a NUL character)' \
-              '{"id":"x","error":{"message":"line 15: field pooling holds invalid UTF-8 at column 43"'; do
+              '{"id":"x","error":{"message":"line 15: field pooling holds invalid UTF-8 at column 43"' \
+              '{"id":null,"error":{"message":"line 16: the request holds 2000031 bytes, more than max_request_bytes (1048576); refused unread"'; do
   checks=$((checks + 1))
   grep -qF -- "$needle" "$work/hostile.out" || fail "hostile: no record starting '$needle'"
 done
 checks=$((checks + 3))
-[ "$(grep -c '"error"' "$work/hostile.out")" = 10 ] || fail "hostile: expected 10 error records"
+[ "$(grep -c '"error"' "$work/hostile.out")" = 11 ] || fail "hostile: expected 11 error records"
 lines_in=$(LC_ALL=C grep -a -c -v $'^[ \t\r]*$' "$work/hostile.jsonl")
 [ "$(wc -l < "$work/hostile.out")" = "$lines_in" ] ||
   fail "hostile: $(wc -l < "$work/hostile.out") records for $lines_in non-blank lines"
