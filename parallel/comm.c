@@ -10,8 +10,8 @@
 #include "parallel/wait.h"
 
 ed_status comm_check_usable(const comm *c, ed_error *err) {
-    if (!c->fault[0]) return ED_OK;
-    return ed_fail(err, "%s", c->fault);
+    const char *fault = comm_fault(c);
+    return fault ? ed_fail(err, "%s", fault) : ED_OK;
 }
 
 ed_status comm_wait(comm *c, MPI_Request *req, int mpi_rc, int timed, const char *what,
@@ -175,6 +175,10 @@ long long comm_min(comm *c, long long v) {
 
 void comm_set_watchdog(comm *c, double seconds) { c->watchdog_s = seconds > 0 ? seconds : 0; }
 
-const char *comm_fault(const comm *c) { return c && c->fault[0] ? c->fault : NULL; }
+const char *comm_fault(const comm *c) {
+    if (!c) return NULL;
+    if (c->fault[0]) return c->fault;
+    return atomic_load(&((comm *)c)->nccl_aborted) ? c->nccl_fault : NULL;
+}
 
 void comm_abort(comm *c, int code) { MPI_Abort(c ? c->world : MPI_COMM_WORLD, code); }

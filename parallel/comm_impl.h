@@ -4,6 +4,7 @@
 #define ENCDEC_COMM_IMPL_H
 
 #include <mpi.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "parallel/comm.h"
@@ -28,6 +29,15 @@ struct comm {
     char fault[512];      /* non-empty once a wait timed out: the communicator is unusable for
                              collectives (a request stays pending); written by comm_wait */
     plan_keeper *keeper;  /* rank 0, created on its first idle wait (plan_bcast.c) */
+    /* NCCL's watchdog (comm_nccl.c): a thread that aborts the NCCL communicator when NCCL
+     * reports an asynchronous error or a step outlasts watchdog_s, so that a rank stuck in a
+     * stream synchronize behind a collective a stopped peer never joins gets out. */
+    _Atomic double busy_since; /* monotonic start of this rank's step in progress, 0 = none
+                                  (written by plan_bcast and plan_idle_begin/end) */
+    _Atomic int nccl_aborted;  /* 1 once the thread aborted the NCCL communicator; then
+                                  nccl_fault holds why (written before the flag) */
+    char nccl_fault[512];
+    void *nccl_watch;          /* the thread (comm_nccl.c) */
     /* Buffers of the small collectives (plan headers, agreement, minimum): they live as long as
      * c, so a request abandoned by a timeout never writes into a dead stack frame should the
      * peer wake up later. Used by one call at a time (the keep-alive thread only while the

@@ -109,6 +109,7 @@ static plan_keeper *keeper_create(comm *c) {
 }
 
 void plan_idle_begin(comm *c, uint64_t next_seq) {
+    atomic_store(&c->busy_since, 0.0);
     if (c->rank != 0 || c->size == 1 || c->watchdog_s <= 0 || !c->threads_ok) return;
     if (!c->keeper && !(c->keeper = keeper_create(c))) {
         log_warn("watchdog: no keep-alive thread (out of memory?): an idle rank 0 will look hung "
@@ -126,6 +127,7 @@ void plan_idle_begin(comm *c, uint64_t next_seq) {
 }
 
 ed_status plan_idle_end(comm *c, ed_error *err) {
+    atomic_store(&c->busy_since, monotonic_s());
     plan_keeper *k = c->keeper;
     if (!k) return ED_OK;
     pthread_mutex_lock(&k->mu);
@@ -139,6 +141,7 @@ ed_status plan_idle_end(comm *c, ed_error *err) {
 ed_status plan_bcast(comm *c, step_plan *p, uint64_t expected_seq, ed_error *err) {
     int root = comm_rank(c) == 0;
     c->step = expected_seq;
+    atomic_store(&c->busy_since, 0.0); /* between steps: NCCL's watchdog does not count this */
     plan_header h = {0};
     if (root) {
         h = (plan_header){PLAN_MAGIC, p->seq, step_plan_checksum(p), p->stop, p->argmax_only,
@@ -179,5 +182,6 @@ ed_status plan_bcast(comm *c, step_plan *p, uint64_t expected_seq, ed_error *err
     if (!root && step_plan_checksum(p) != h.checksum)
         return ed_fail(err, "step plan %llu failed its checksum: stopping instead of computing "
                             "garbage", (unsigned long long)h.seq);
+    if (!p->stop) atomic_store(&c->busy_since, monotonic_s());
     return ED_OK;
 }
