@@ -53,11 +53,21 @@ static double rel_err(const float *d, const float *ref, size_t n) {
     return mr > 0 ? md / mr : md;
 }
 
+/* Every case's GPU ops ran without a recorded fault (backend.h's check()): a launch the device
+ * refused must fail its case even when the output buffer happens to hold the right values. */
+static void expect_no_fault(const char *name) {
+    ed_error e;
+    int ok = gpu->check(&e) == ED_OK;
+    if (!ok) printf("  %-28s FAULT: %s\n", name, e.msg);
+    CHECK(ok);
+}
+
 #define EXPECT_CLOSE(name, d, ref, n, tol)                                        \
     do {                                                                          \
         double e_ = rel_err(d, ref, n);                                           \
         printf("  %-28s rel err %.2e (tol %.0e)\n", name, e_, (double)(tol));     \
         CHECK(e_ <= (double)(tol));                                               \
+        expect_no_fault(name);                                                    \
     } while (0)
 
 /* Expects two host buffers of `bytes` to hold the same bits; prints the verdict. */
@@ -65,6 +75,7 @@ static void expect_same_bits(const char *name, const void *a, const void *b, siz
     int same = !memcmp(a, b, bytes);
     printf("  %-28s %s\n", name, same ? "bit-identical" : "DIFFERS");
     CHECK(same);
+    expect_no_fault(name);
 }
 
 /* v [n] rounded to wtype and back, in place, as the GPU stores (or, for GEMM inputs, rounds)
