@@ -320,7 +320,14 @@ static ed_status plan_next(engine *e, ed_error *err) {
     if (plan_idle_end(e->comm, st ? NULL : err) || st) return ED_ERR;
     if (scheduler_build_plan(e->sched, e->plan, e->batch, err)) return ED_ERR;
     token_choice_plan(e->tc, e->plan, e->batch);
-    if (e->plan->n_encode == 0 && e->plan->n_decode == 0) e->plan->stop = 1;
+    if (e->plan->n_encode || e->plan->n_decode) return ED_OK;
+    scheduler_stats ss;
+    scheduler_get_stats(e->sched, &ss);
+    if (ss.queued) /* nothing runs, so the pools are empty: a request that fits alone is admitted */
+        return ed_fail(err, "%d queued requests cannot be admitted into empty KV pools (%d self, "
+                            "%d cross blocks free): the scheduler's accounting is broken",
+                       ss.queued, ss.self_free, ss.cross_free);
+    e->plan->stop = 1;
     return ED_OK;
 }
 
