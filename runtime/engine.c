@@ -13,7 +13,7 @@
 #include "models/encdec.h"
 #include "models/kv_store.h"
 #include "parallel/plan_bcast.h"
-#include "runtime/line_reader.h"
+#include "runtime/intake.h"
 #include "runtime/response.h"
 #include "runtime/scheduler.h"
 #include "runtime/step_batch.h"
@@ -47,10 +47,10 @@ struct engine {
     float *logits; /* [encdec_host_output_floats] the decoder step's host output: logits, or
                       each rank's argmax / top-k candidates */
     float *hidden; /* [max encoder tokens per step, d_model] host, allocated on first need */
-    FILE *in;
+    FILE *in;          /* the request stream (stdin or a file) */
+    intake *intake;    /* reads, parses and queues it on its own thread */
+    int eof;           /* the intake has ended and every item was taken */
     response_sink *out;
-    long line;
-    int eof;
     uint64_t next_seq; /* plan sequence numbers continue across runs */
     int failed_together; /* 1: engine_run failed where every rank stopped with it (a step's
                             fault agreed on, or rank 0's planning failure sent as a stop plan) */
@@ -121,6 +121,32 @@ static ed_status load_weights(engine *e, ed_error *err) {
     return ED_OK;
 }
 
+/* Rank 0: the request limits the model and the run set (request_parse checks them). */
+static request_limits limits_of(const engine *e) {
+    const model_spec *s = &e->weights->spec;
+    return (request_limits){s->vocab_size,         s->decoder_start_id, e->cfg.max_input_len,
+                            e->cfg.max_output_len, s->forced_bos_id,    s->forced_eos_id,
+                            e->cfg.max_batch_size};
+}
+
+/* Rank 0: opens the request stream and starts its intake thread. */
+static ed_status open_requests(engine *e, const char *path, ed_error *err) {
+    if (!strcmp(path, "-")) e->in = stdin;
+    else if (!(e->in = fopen(path, "r")))
+        return ed_fail(err, "requests %s: cannot open: %s", path, strerror(errno));
+    e->eof = 0;
+    request_limits lim = limits_of(e);
+    return intake_start(&e->intake, e->in, &lim, (size_t)e->cfg.max_request_bytes,
+                        e->cfg.max_batch_size, err);
+}
+
+static void close_requests(engine *e) {
+    intake_destroy(e->intake); /* first: its thread reads e->in */
+    e->intake = NULL;
+    if (e->in && e->in != stdin) fclose(e->in);
+    e->in = NULL;
+}
+
 /* Start-up, phase 3 (local): activations, KV pools, plan, and on rank 0 the scheduler and the
  * request and response files. */
 static ed_status create_runtime(engine *e, ed_error *err) {
@@ -153,9 +179,7 @@ static ed_status create_runtime(engine *e, ed_error *err) {
     if (!(e->batch = step_batch_create(B, B)) ||
         !(e->logits = malloc(sizeof(float) * encdec_host_output_floats(e->model))))
         return ed_fail(err, "out of memory");
-    if (!strcmp(cfg->requests, "-")) e->in = stdin;
-    else if (!(e->in = fopen(cfg->requests, "r")))
-        return ed_fail(err, "requests %s: cannot open: %s", cfg->requests, strerror(errno));
+    if (open_requests(e, cfg->requests, err)) return ED_ERR;
     return response_sink_open(&e->out, cfg->output, err);
 }
 
@@ -207,7 +231,7 @@ void engine_destroy(engine *e) {
     token_choice_destroy(e->tc);
     free(e->logits);
     free(e->hidden);
-    if (e->in && e->in != stdin) fclose(e->in);
+    close_requests(e);
     response_sink_discard(e->out); /* only non-NULL when the run did not complete */
     step_plan_destroy(e->plan);
     kv_store_destroy(e->kv);
@@ -232,64 +256,41 @@ static ed_status finish_sequence(void *ctx, sequence *seq, ed_error *err) {
     return st;
 }
 
-/* Rank 0: reads lines until the queue can fill every slot or the input ends. Bad requests are
- * answered with an error at once. */
+/* Rank 0: takes what the intake has read, until the queue can fill every slot: requests go to
+ * the scheduler, bad ones are answered with an error at once. Waits for input only when there
+ * is nothing else to do (no request running or queued); otherwise takes what has arrived and
+ * returns, so a request that arrives while others decode joins at the next step. */
 static ed_status read_requests(engine *e, ed_error *err) {
-    const model_spec *s = &e->weights->spec;
-    request_limits lim = {s->vocab_size,         s->decoder_start_id, e->cfg.max_input_len,
-                          e->cfg.max_output_len, s->forced_bos_id,    s->forced_eos_id,
-                          e->cfg.max_batch_size};
-    char *text = NULL;
-    size_t cap = 0;
-    ed_status st = ED_OK;
     scheduler_stats ss;
     scheduler_get_stats(e->sched, &ss);
     for (int queued = ss.queued; !e->eof && queued < e->cfg.max_batch_size;) {
-        size_t dropped = 0; /* the line may hold NUL bytes */
-        ssize_t len = line_read_bounded(e->in, (size_t)e->cfg.max_request_bytes, &text, &cap,
-                                        &dropped);
-        if (len == LINE_EOF) {
+        intake_item it;
+        int got = intake_take(e->intake, &it, queued == 0 && ss.running == 0);
+        if (got == INTAKE_NONE) break;
+        if (got == INTAKE_END) {
             e->eof = 1;
+            if (intake_failure(e->intake)) return ed_fail(err, "%s", intake_failure(e->intake));
             break;
         }
-        if (len == LINE_NO_MEMORY) {
-            st = ed_fail(err, "requests: out of memory reading line %ld", e->line + 1);
-            break;
-        }
-        e->line++;
-        if (len == LINE_TOO_LONG) { /* refused unread: no memory, no parsing spent on it */
-            char msg[160];
-            snprintf(msg, sizeof msg, "line %ld: the request holds %zu bytes, more than "
-                     "max_request_bytes (%d); refused unread", e->line, dropped,
-                     e->cfg.max_request_bytes);
-            log_warn("request rejected: %s", msg);
-            e->stats.errors++;
-            if ((st = response_write_error(e->out, NULL, e->line, msg, err))) break;
-            continue;
-        }
-        if (strspn(text, " \t\r\n") == (size_t)len) continue; /* blank line */
-        request *r = NULL;
-        cJSON *id = NULL;
         ed_error rerr;
-        ed_status rst = request_parse(text, (size_t)len, e->line, &lim, &r, &id, &rerr);
-        if (rst == ED_OK && (scheduler_check_fits(e->sched, r, &rerr) ||
-                             scheduler_submit(e->sched, r, &rerr))) {
-            request_destroy(r);
-            rst = ED_ERR;
+        if (it.req && (scheduler_check_fits(e->sched, it.req, &rerr) ||
+                       scheduler_submit(e->sched, it.req, &rerr))) {
+            request_destroy(it.req);
+            it.req = NULL;
+            memcpy(it.error, rerr.msg, sizeof it.error);
         }
-        if (rst) {
-            log_warn("request rejected: %s", rerr.msg);
+        if (!it.req) {
+            log_warn("request rejected: %s", it.error);
             e->stats.errors++;
-            st = response_write_error(e->out, id, e->line, rerr.msg, err);
-            cJSON_Delete(id);
-            if (st) break;
+            ed_status st = response_write_error(e->out, it.id, it.line, it.error, err);
+            cJSON_Delete(it.id);
+            if (st) return ED_ERR;
             continue;
         }
         queued++;
-        cJSON_Delete(id);
+        cJSON_Delete(it.id);
     }
-    free(text);
-    return st;
+    return ED_OK;
 }
 
 static void report(engine *e, const char *what) {
@@ -487,14 +488,9 @@ int engine_failed_together(const engine *e) { return e->failed_together; }
 ed_status engine_restart(engine *e, const char *requests, const char *output, ed_error *err) {
     memset(&e->stats, 0, sizeof e->stats);
     if (comm_rank(e->comm) != 0) return ED_OK;
-    e->line = 0;
-    e->eof = 0;
     snprintf(e->cfg.requests, sizeof e->cfg.requests, "%s", requests);
     snprintf(e->cfg.output, sizeof e->cfg.output, "%s", output);
-    if (e->in && e->in != stdin) fclose(e->in);
-    e->in = NULL;
-    if (!strcmp(requests, "-")) e->in = stdin;
-    else if (!(e->in = fopen(requests, "r")))
-        return ed_fail(err, "requests %s: cannot open: %s", requests, strerror(errno));
+    close_requests(e);
+    if (open_requests(e, requests, err)) return ED_ERR;
     return response_sink_open(&e->out, output, err);
 }

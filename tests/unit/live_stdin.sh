@@ -1,0 +1,49 @@
+#!/bin/bash
+# The live engine: requests written to stdin one at a time, with pauses, are each answered
+# before the next one is written (the intake reads lines as they arrive; a finished request's
+# response is written at once), at TP=1 and TP=2; the answers equal the batch run's; closing
+# stdin ends the run with exit 0.
+# usage: live_stdin.sh BUILD_DIR FIXTURES_DIR
+set -uo pipefail
+build=$1 fixtures=$2
+name=live_stdin
+source "$(dirname "$0")/../test_lib.sh"
+fx=$fixtures/t5_v1_0_tied
+"$build/encdec_convert" --quiet --hf "$fx" --out "$work/m.h5" || exit 1
+cat > "$work/run.yaml" <<YAML
+model: $work/m.h5
+max_batch_size: 4
+max_input_len: 40
+max_output_len: 24
+YAML
+head -3 "$fx/requests.jsonl" > "$work/three.jsonl"
+
+for tp in 1 2; do
+  sed "s/^max_batch_size/tp: $tp\nmax_batch_size/" "$work/run.yaml" > "$work/run$tp.yaml"
+  # the same requests as a batch file at the same TP (logits sum in the same order)
+  mpirun --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/run$tp.yaml" \
+    --requests "$work/three.jsonl" --output "$work/batch$tp.out" || fail "batch run exited non-zero"
+  coproc LIVE { exec mpirun --oversubscribe -n "$tp" "$build/encdec_tp" \
+    --config "$work/run$tp.yaml" --requests - --output - 2>"$work/live$tp.err"; }
+  : > "$work/live$tp.out"
+  for i in 1 2 3; do
+    sed -n "${i}p" "$work/three.jsonl" >&"${LIVE[1]}"
+    checks=$((checks + 1))
+    # the answer must come while the writer holds back the next request
+    if IFS= read -r -t 120 answer <&"${LIVE[0]}"; then
+      echo "$answer" >> "$work/live$tp.out"
+    else
+      fail "tp $tp: no answer to request $i within 120 s while stdin stays open"
+      break
+    fi
+    sleep 0.5
+  done
+  exec {LIVE[1]}>&- # end of input: the run finishes
+  checks=$((checks + 1))
+  wait "$LIVE_PID" || fail "tp $tp: the live run exited non-zero ($(tail -2 "$work/live$tp.err"))"
+  checks=$((checks + 1))
+  diff <(sort "$work/batch$tp.out") <(sort "$work/live$tp.out") > /dev/null ||
+    fail "tp $tp: live answers differ from the batch run's"
+done
+echo "live_stdin: $checks checks, $failures failed"
+[ "$failures" = 0 ]
