@@ -257,15 +257,18 @@ static ed_status finish_sequence(void *ctx, sequence *seq, ed_error *err) {
 }
 
 /* Rank 0: takes what the intake has read, until the queue can fill every slot: requests go to
- * the scheduler, bad ones are answered with an error at once. Waits for input only when there
- * is nothing else to do (no request running or queued); otherwise takes what has arrived and
- * returns, so a request that arrives while others decode joins at the next step. */
+ * the scheduler, bad ones are answered with an error at once. From a client's stream (stdin, a
+ * pipe) it waits for input only when there is nothing else to do (no request running or
+ * queued) and otherwise takes what has arrived, so a request that arrives while others decode
+ * joins at the next step; from a regular file it waits for each line, as a synchronous reader
+ * would (the same batches as ever). */
 static ed_status read_requests(engine *e, ed_error *err) {
     scheduler_stats ss;
     scheduler_get_stats(e->sched, &ss);
     for (int queued = ss.queued; !e->eof && queued < e->cfg.max_batch_size;) {
         intake_item it;
-        int got = intake_take(e->intake, &it, queued == 0 && ss.running == 0);
+        int got = intake_take(e->intake, &it, intake_reads_file(e->intake) ||
+                                                   (queued == 0 && ss.running == 0));
         if (got == INTAKE_NONE) break;
         if (got == INTAKE_END) {
             e->eof = 1;

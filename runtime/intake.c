@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "runtime/line_reader.h"
 
@@ -18,6 +19,7 @@ struct intake {
     intake_item *ring;        /* [capacity] queued items, oldest at head */
     int capacity, head, count;
     int ended;                /* the reader has stopped: input ended or failed */
+    int regular_file;         /* the stream is a regular file (set at start) */
     char failure[256];        /* why it stopped early, "" when the input simply ended */
 };
 
@@ -88,6 +90,8 @@ ed_status intake_start(intake **out, FILE *in, const request_limits *lim, size_t
         free(t);
         return ed_fail(err, "out of memory for the request queue");
     }
+    struct stat st;
+    t->regular_file = fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode);
     t->in = in;
     t->lim = *lim;
     t->max_line_bytes = max_line_bytes;
@@ -116,6 +120,8 @@ int intake_take(intake *in, intake_item *item, int wait) {
     pthread_mutex_unlock(&in->mu);
     return got;
 }
+
+int intake_reads_file(const intake *in) { return in->regular_file; }
 
 const char *intake_failure(const intake *in) { return in->failure[0] ? in->failure : NULL; }
 

@@ -35,6 +35,10 @@ enum { INTAKE_ITEM = 1, INTAKE_NONE = 0, INTAKE_END = -1 };
  * wait = 1 sleeps until an item or the end arrives. */
 int intake_take(intake *in, intake_item *item, int wait);
 
+/* 1 when the stream is a regular file: reading it never waits on a client, so the engine may
+ * wait for each line as batch mode always did (the same batches as a synchronous reader). */
+int intake_reads_file(const intake *in);
+
 /* After INTAKE_END: NULL when the input ended normally, else why reading stopped. */
 const char *intake_failure(const intake *in);
 
