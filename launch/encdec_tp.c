@@ -1,18 +1,25 @@
 /* encdec_tp: serve an encoder-decoder model with tensor parallelism.
  *   mpirun -n N encdec_tp --config run.yaml [--requests FILE] [--output FILE]
- * The flags override the config's keys. Exit status 0 on success, 1 on any error (all ranks are
- * stopped through MPI_Abort when one fails mid-run, so none is left waiting; a rank whose wait
- * outlasts watchdog_s, a peer being stopped or hung, ends the job the same way). */
+ * The flags override the config's keys. Exit status (mpirun passes on the first non-zero one):
+ *   0  every request was served;
+ *   3  the run completed, but some requests were answered with error records (the rest were
+ *      served; the output names each failed request's id and line);
+ *   2  bad command line;
+ *   1  the run failed (a bad config or model, a fault; all ranks are stopped through MPI_Abort
+ *      when one fails mid-run, so none is left waiting; a rank whose wait outlasts watchdog_s,
+ *      a peer being stopped or hung, ends the job the same way). */
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "common/log.h"
 #include "parallel/comm.h"
 #include "runtime/config.h"
 #include "runtime/engine.h"
-#include "common/log.h"
+
+enum { ENCDEC_EXIT_SOME_REQUESTS_FAILED = 3 };
 
 /* The partial output file to remove if the job is killed (mpirun sends SIGTERM to every rank
  * when one dies), so a failed run leaves no partial file behind. */
@@ -127,8 +134,10 @@ int main(int argc, char **argv) {
         MPI_Finalize();
         return 1;
     }
+    engine_report rep; /* rank 0's counts; the other ranks report zeros */
+    engine_get_report(e, &rep);
     engine_destroy(e);
     comm_destroy(c);
     MPI_Finalize();
-    return 0;
+    return rep.request_errors > 0 ? ENCDEC_EXIT_SOME_REQUESTS_FAILED : 0;
 }
