@@ -162,8 +162,12 @@ static ed_status create_runtime(engine *e, ed_error *err) {
                            .max_output_len = cfg->max_output_len};
     token_choice_config tcc = {.vocab = s->vocab_size, .eos_id = s->eos_id,
                                .device_argmax = cfg->device_argmax, .max_decode = B};
+    const int max_plan_blocks = scheduler_max_plan_blocks(&sc);
+    if (max_plan_blocks < 0) /* config_validate refuses such sizes first */
+        return ed_fail(err, "config: keys 'max_batch_size', 'max_input_len', 'max_output_len' "
+                            "and 'kv_block_size' give step plans too large to address");
     encdec_limits lim = {.max_enc_tokens = enc_budget, .max_dec_tokens = B,
-                         .max_plan_blocks = scheduler_max_plan_blocks(&sc),
+                         .max_plan_blocks = max_plan_blocks,
                          .max_input_len = cfg->max_input_len,
                          .max_output_len = cfg->max_output_len, .graphs = cfg->cuda_graphs,
                          .joint_gemms = cfg->joint_gemms};
@@ -171,7 +175,7 @@ static ed_status create_runtime(engine *e, ed_error *err) {
         kv_store_create(&e->kv, e->be, s->dec_layers, kv_dim, cfg->kv_block_size,
                         config_kv_dtype(cfg), e->n_self_blocks, e->n_cross_blocks, err))
         return ED_ERR;
-    if (!(e->plan = step_plan_create(B, B, enc_budget, scheduler_max_plan_blocks(&sc))))
+    if (!(e->plan = step_plan_create(B, B, enc_budget, max_plan_blocks)))
         return ed_fail(err, "out of memory");
     if (comm_rank(e->comm) != 0) return ED_OK;
     if (scheduler_create(&e->sched, &sc, err) || token_choice_create(&e->tc, &tcc, err))
