@@ -5,3 +5,9 @@ trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ENCDEC_LOG=${ENCDEC_LOG:-warn}
 failures=0 checks=0
 fail() { echo "FAIL $*"; failures=$((failures + 1)); }
+# convert_fixture NAME: fx = the fixture's folder, converted to $work/m.h5 (exits on failure);
+# needs `build` and `fixtures` set.
+convert_fixture() {
+  fx=$fixtures/$1
+  "$build/encdec_convert" --quiet --hf "$fx" --out "$work/m.h5" || exit 1
+}

@@ -9,8 +9,7 @@ set -uo pipefail
 build=$1 fixtures=$2
 name=fault_injection
 source "$(dirname "$0")/../test_lib.sh"
-fx=$fixtures/t5_v1_0_tied
-"$build/encdec_convert" --quiet --hf "$fx" --out "$work/m.h5" || exit 1
+convert_fixture t5_v1_0_tied
 printf 'model: %s\ntp: 2\nmax_input_len: 40\nmax_output_len: 20\n' "$work/m.h5" > "$work/run.yaml"
 # rank 1 alone gets the hook (Open MPI sets OMPI_COMM_WORLD_RANK before exec)
 cat > "$work/rank1_fault.sh" <<'SH'

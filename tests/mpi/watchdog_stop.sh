@@ -9,8 +9,7 @@ set -uo pipefail
 build=$1 fixtures=$2 victim_rank=$3
 name=watchdog_stop$victim_rank
 source "$(dirname "$0")/../test_lib.sh"
-fx=$fixtures/t5_v1_0_tied
-"$build/encdec_convert" --quiet --hf "$fx" --out "$work/m.h5" || exit 1
+convert_fixture t5_v1_0_tied
 printf 'model: %s\ntp: 2\nmax_batch_size: 2\nmax_input_len: 40\nmax_output_len: 20\nwatchdog_s: 3\n' \
   "$work/m.h5" > "$work/run.yaml"
 for i in $(seq 1 400); do

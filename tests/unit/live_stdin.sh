@@ -8,8 +8,7 @@ set -uo pipefail
 build=$1 fixtures=$2
 name=live_stdin
 source "$(dirname "$0")/../test_lib.sh"
-fx=$fixtures/t5_v1_0_tied
-"$build/encdec_convert" --quiet --hf "$fx" --out "$work/m.h5" || exit 1
+convert_fixture t5_v1_0_tied
 cat > "$work/run.yaml" <<YAML
 model: $work/m.h5
 max_batch_size: 4
