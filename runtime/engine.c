@@ -13,6 +13,7 @@
 #include "models/encdec.h"
 #include "models/kv_store.h"
 #include "parallel/plan_bcast.h"
+#include "runtime/id_set.h"
 #include "runtime/intake.h"
 #include "runtime/response.h"
 #include "runtime/scheduler.h"
@@ -50,6 +51,7 @@ struct engine {
     FILE *in;          /* the request stream (stdin or a file) */
     intake *intake;    /* reads, parses and queues it on its own thread */
     int eof;           /* the intake has ended and every item was taken */
+    id_set *in_flight; /* ids of the requests queued or running */
     response_sink *out;
     uint64_t next_seq; /* plan sequence numbers continue across runs */
     int failed_together; /* 1: engine_run failed where every rank stopped with it (a step's
@@ -180,7 +182,7 @@ static ed_status create_runtime(engine *e, ed_error *err) {
     if (comm_rank(e->comm) != 0) return ED_OK;
     if (scheduler_create(&e->sched, &sc, err) || token_choice_create(&e->tc, &tcc, err))
         return ED_ERR;
-    if (!(e->batch = step_batch_create(B, B)) ||
+    if (!(e->batch = step_batch_create(B, B)) || !(e->in_flight = id_set_create()) ||
         !(e->logits = malloc(sizeof(float) * encdec_host_output_floats(e->model))))
         return ed_fail(err, "out of memory");
     if (open_requests(e, cfg->requests, err)) return ED_ERR;
@@ -233,6 +235,7 @@ void engine_destroy(engine *e) {
     step_batch_destroy(e->batch); /* before the scheduler: encode-only requests not answered */
     scheduler_destroy(e->sched);
     token_choice_destroy(e->tc);
+    id_set_destroy(e->in_flight);
     free(e->logits);
     free(e->hidden);
     close_requests(e);
@@ -255,6 +258,7 @@ static ed_status finish_sequence(void *ctx, sequence *seq, ed_error *err) {
     } else {
         st = response_write_result(e->out, seq, err);
     }
+    id_set_remove(e->in_flight, seq->req->id);
     e->stats.done++;
     sequence_destroy(seq);
     return st;
@@ -280,8 +284,14 @@ static ed_status read_requests(engine *e, ed_error *err) {
             break;
         }
         ed_error rerr;
-        if (it.req && (scheduler_check_fits(e->sched, it.req, &rerr) ||
-                       scheduler_submit(e->sched, it.req, &rerr))) {
+        if (it.req && id_set_add(e->in_flight, it.req->id, &rerr)) {
+            ed_wrap(&rerr, "line %ld: ", it.line);
+            request_destroy(it.req);
+            it.req = NULL;
+            memcpy(it.error, rerr.msg, sizeof it.error);
+        } else if (it.req && (scheduler_check_fits(e->sched, it.req, &rerr) ||
+                              scheduler_submit(e->sched, it.req, &rerr))) {
+            id_set_remove(e->in_flight, it.req->id);
             request_destroy(it.req);
             it.req = NULL;
             memcpy(it.error, rerr.msg, sizeof it.error);
@@ -364,6 +374,7 @@ static ed_status deliver_encoder_outputs(engine *e, ed_error *err) {
         }
         request *r = step_batch_take_encode_only(e->batch, i);
         ed_status st = response_write_encoding(e->out, r, rows, pe->len, D, err);
+        id_set_remove(e->in_flight, r->id);
         request_destroy(r);
         e->stats.done++;
         if (st) return ED_ERR;

@@ -44,5 +44,22 @@ for tp in 1 2; do
   diff <(sort "$work/batch$tp.out") <(sort "$work/live$tp.out") > /dev/null ||
     fail "tp $tp: live answers differ from the batch run's"
 done
+# Two requests in flight with one id: the second is refused naming the id, the first served;
+# once the first has finished, the id may be used again (a later run here).
+{
+  sed -n 2p "$fx/requests.jsonl"
+  sed -n 2p "$fx/requests.jsonl"
+  sed -n 3p "$fx/requests.jsonl"
+} > "$work/dup.jsonl"
+dup_id=$(sed -n 2p "$fx/requests.jsonl" | sed -E 's/^\{"id": ("[^"]*").*/\1/')
+mpirun -n 1 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/dup.jsonl" \
+  --output "$work/dup.out" 2>/dev/null
+rc=$?
+checks=$((checks + 3))
+[ "$rc" = 3 ] || fail "duplicate id: exit status $rc, expected 3"
+grep "{\"id\":$dup_id,\"error\"" "$work/dup.out" |
+  grep -q "line 2: field id: .*${dup_id//\"/}.* is the id of a request still in flight" ||
+  fail "duplicate id: no error record naming the id ($dup_id)"
+[ "$(grep -c output_ids "$work/dup.out")" = 2 ] || fail "duplicate id: the other two requests were not both served"
 echo "live_stdin: $checks checks, $failures failed"
 [ "$failures" = 0 ]
