@@ -27,7 +27,39 @@ struct st_archive {
     int n_files;
     st_tensor *tensors;
     int n_tensors, cap_tensors;
+    int *by_name;    /* [n_slots] open-addressed hash of names: tensor index + 1, 0 = empty;
+                        kept under half full (finding a name is O(1), not a scan) */
+    size_t n_slots;
 };
+
+static size_t name_hash(const char *s) { /* FNV-1a */
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (size_t)h;
+}
+
+/* The slot holding `name`, or the empty slot where it would go. */
+static size_t name_slot(const st_archive *a, const char *name) {
+    size_t i = name_hash(name) & (a->n_slots - 1);
+    while (a->by_name[i] && strcmp(a->tensors[a->by_name[i] - 1].name, name))
+        i = (i + 1) & (a->n_slots - 1);
+    return i;
+}
+
+/* Indexes tensor i by its name (distinct: the caller checked); 0 when out of memory. */
+static int index_name(st_archive *a, int i) {
+    if (2 * ((size_t)a->n_tensors + 1) > a->n_slots) { /* grow and rehash */
+        size_t n = a->n_slots ? 2 * a->n_slots : 1024;
+        int *slots = calloc(n, sizeof *slots), *old = a->by_name;
+        if (!slots) return 0;
+        a->by_name = slots;
+        a->n_slots = n;
+        for (int k = 0; k < i; k++) a->by_name[name_slot(a, a->tensors[k].name)] = k + 1;
+        free(old);
+    }
+    a->by_name[name_slot(a, a->tensors[i].name)] = i + 1;
+    return 1;
+}
 
 /* Largest shape entry, element count or byte offset accepted (2^48: exact in a double, no
  * overflow in size_t products with an element size). */
@@ -104,6 +136,7 @@ static ed_status parse_entry(st_archive *a, int fi, const cJSON *e, size_t data_
         return ed_fail(err, "%s: tensor %s: %zu bytes contradict dtype %s and its shape", path,
                        name, t->nbytes, t->dtype_name);
     t->file = fi;
+    if (!index_name(a, a->n_tensors)) return ed_fail(err, "out of memory");
     a->n_tensors++;
     return ED_OK;
 }
@@ -142,9 +175,13 @@ static ed_status add_file(st_archive *a, const char *path, ed_error *err) {
     int fi = a->n_files;
     st_file *f = &a->files[fi];
     snprintf(f->path, sizeof f->path, "%s", path);
-    int fd = open(path, O_RDONLY);
+    int fd = open(path, O_RDONLY | O_NONBLOCK); /* a FIFO must not block the open */
     if (fd < 0) return ed_fail(err, "%s: cannot open: %s", path, strerror(errno));
     struct stat stbuf;
+    if (fstat(fd, &stbuf) == 0 && !S_ISREG(stbuf.st_mode)) {
+        close(fd);
+        return ed_fail(err, "%s: not a regular file (a checkpoint shard must be one)", path);
+    }
     if (fstat(fd, &stbuf) || stbuf.st_size < 8) {
         close(fd);
         return ed_fail(err, "%s: file is truncated (shorter than the 8-byte header length)", path);
@@ -232,8 +269,14 @@ static ed_status open_index(st_archive *a, const char *dir, const char *index_pa
             st = ed_fail(err, "%s: weight_map[%s] is not a file name", index_path, e->string);
             break;
         }
+        const char *shard = e->valuestring;
+        if (!shard[0] || strchr(shard, '/') || !strcmp(shard, ".") || !strcmp(shard, "..")) {
+            st = ed_fail(err, "%s: weight_map[%s] names '%.200s': a shard must be a file name in "
+                              "the checkpoint folder", index_path, e->string, shard);
+            break;
+        }
         char path[1024];
-        snprintf(path, sizeof path, "%s/%s", dir, e->valuestring);
+        snprintf(path, sizeof path, "%s/%s", dir, shard);
         int known = 0;
         for (int i = 0; i < a->n_files; i++) known |= !strcmp(a->files[i].path, path);
         if (!known) st = add_file(a, path, err);
@@ -277,13 +320,14 @@ void st_archive_close(st_archive *a) {
     for (int i = 0; i < a->n_files; i++)
         if (a->files[i].map) munmap(a->files[i].map, a->files[i].size);
     free(a->tensors);
+    free(a->by_name);
     free(a);
 }
 
 st_tensor *st_archive_find(st_archive *a, const char *name) {
-    for (int i = 0; i < a->n_tensors; i++)
-        if (!strcmp(a->tensors[i].name, name)) return &a->tensors[i];
-    return NULL;
+    if (!a->n_slots) return NULL;
+    int i = a->by_name[name_slot(a, name)];
+    return i ? &a->tensors[i - 1] : NULL;
 }
 
 int st_archive_count(const st_archive *a) { return a->n_tensors; }

@@ -2,6 +2,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "models/safetensors.h"
@@ -25,6 +26,54 @@ static const char *write_file(const char *name, const char *header, const void *
     fclose(f);
     free(buf);
     return path;
+}
+
+/* A folder under TMPDIR for one checkpoint; its path in `dir`. */
+static void make_dir(char *dir, size_t n, const char *name) {
+    snprintf(dir, n, "%s/encdec_st_%d_%s", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+             (int)getpid(), name);
+    mkdir(dir, 0700);
+}
+
+/* A FIFO as the checkpoint (it must be refused, not opened for a read that never ends), shard
+ * names that leave the checkpoint folder, and 80,000 tensors in one header (names indexed: the
+ * duplicate check and lookups are not a scan per tensor). */
+static void test_hostile_checkpoints(const char *data) {
+    ed_error err;
+    st_archive *a = NULL;
+    char dir[256], path[512];
+    make_dir(dir, sizeof dir, "fifo");
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(st_archive_open_dir(&a, dir, &err) == ED_ERR);
+    CHECK_MSG(err, "not a regular file");
+    remove(path);
+
+    snprintf(path, sizeof path, "%s/model.safetensors.index.json", dir);
+    FILE *f = fopen(path, "w");
+    fputs("{\"weight_map\": {\"a\": \"../outside.safetensors\"}}", f);
+    fclose(f);
+    CHECK(st_archive_open_dir(&a, dir, &err) == ED_ERR);
+    CHECK_MSG(err, "weight_map[a] names '../outside.safetensors': a shard must be a file name");
+    remove(path);
+    rmdir(dir);
+
+    enum { N = 80000 };
+    size_t cap = (size_t)N * 80 + 16, len = 0;
+    char *hdr = malloc(cap);
+    len += (size_t)snprintf(hdr + len, cap - len, "{");
+    for (int i = 0; i < N; i++)
+        len += (size_t)snprintf(hdr + len, cap - len,
+                                "%s\"t%d\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}",
+                                i ? "," : "", i);
+    snprintf(hdr + len, cap - len, "}");
+    const char *p = write_file("many", hdr, data, 0, 0);
+    CHECK(st_archive_open_file(&a, p, &err) == ED_OK);
+    CHECK(a && st_archive_count(a) == N && st_archive_find(a, "t79999") == st_archive_get(a, N - 1));
+    CHECK(a && !st_archive_find(a, "t80000"));
+    st_archive_close(a);
+    remove(p);
+    free(hdr);
 }
 
 int main(void) {
@@ -139,5 +188,6 @@ int main(void) {
 
     CHECK(st_archive_open_dir(&a, "/nonexistent-dir", &err) == ED_ERR);
     CHECK_MSG(err, "model.safetensors");
+    test_hostile_checkpoints(data);
     TEST_MAIN_END("test_safetensors");
 }
