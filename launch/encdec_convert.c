@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "launch/partial_file.h"
 #include "models/convert.h"
 #include "runtime/config.h"
 
@@ -38,6 +39,9 @@ int main(int argc, char **argv) {
         i++;
     }
     if (!opt.hf_dir || !opt.out_path) return usage();
+    char partial[1100]; /* removed if SIGTERM / SIGINT / SIGHUP ends the conversion */
+    convert_partial_path(opt.out_path, partial, sizeof partial);
+    partial_file_remove_on_signals(partial);
     ed_error err;
     if (convert_hf_to_h5(&opt, &err)) {
         fprintf(stderr, "encdec_convert: %s\n", err.msg);

@@ -15,33 +15,12 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "launch/partial_file.h"
 #include "parallel/comm.h"
 #include "runtime/config.h"
 #include "runtime/engine.h"
 
 enum { ENCDEC_EXIT_SOME_REQUESTS_FAILED = 3 };
-
-/* The partial output file to remove if the job is killed (mpirun sends SIGTERM to every rank
- * when one dies), so a failed run leaves no partial file behind. */
-static char partial_output[1200];
-
-static void on_fatal_signal(int sig) {
-    if (partial_output[0]) unlink(partial_output);
-    signal(sig, SIG_DFL);
-    raise(sig);
-}
-
-static void remove_partial_output_on_signals(const char *path) {
-    if (!path) return;
-    snprintf(partial_output, sizeof partial_output, "%s", path);
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_fatal_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
-}
 
 static void usage(void) {
     fprintf(stderr, "usage: mpirun -n N encdec_tp --config FILE [--requests FILE|-] "
@@ -119,7 +98,7 @@ int main(int argc, char **argv) {
         MPI_Finalize();
         return 1;
     }
-    remove_partial_output_on_signals(engine_partial_output(e));
+    partial_file_remove_on_signals(engine_partial_output(e));
     if (engine_run(e, &err)) {
         log_error("%s", err.msg);
         /* A watchdog timeout (comm_fault) means a peer is stopped or hung: it cannot join a clean

@@ -110,6 +110,10 @@ static int write_one(void *vctx, const weight_ref *r) {
     return 0;
 }
 
+void convert_partial_path(const char *out_path, char *buf, size_t n) {
+    snprintf(buf, n, "%s.partial-%ld", out_path, (long)getpid());
+}
+
 ed_status convert_hf_to_h5(const convert_options *opt, ed_error *err) {
     hf_config *cfg = NULL;
     st_archive *st = NULL;
@@ -117,7 +121,7 @@ ed_status convert_hf_to_h5(const convert_options *opt, ed_error *err) {
     model_spec spec;
     char tmp[1100];
     int created = 0;
-    snprintf(tmp, sizeof tmp, "%s.partial-%ld", opt->out_path, (long)getpid());
+    convert_partial_path(opt->out_path, tmp, sizeof tmp);
 
     if (hf_config_load(&cfg, opt->hf_dir, err)) goto fail;
     if (!(c.fam = family_for(cfg, err))) goto fail;

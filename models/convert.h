@@ -5,6 +5,8 @@
 #ifndef ENCDEC_CONVERT_H
 #define ENCDEC_CONVERT_H
 
+#include <stddef.h>
+
 #include "common/status.h"
 
 typedef struct convert_options {
@@ -15,5 +17,9 @@ typedef struct convert_options {
 } convert_options;
 
 ed_status convert_hf_to_h5(const convert_options *opt, ed_error *err);
+
+/* The temporary name this process writes out_path under ("OUT.partial-PID"), into buf[n]: the
+ * file a signal handler removes when the conversion is interrupted. */
+void convert_partial_path(const char *out_path, char *buf, size_t n);
 
 #endif

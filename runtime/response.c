@@ -1,20 +1,51 @@
 #include "runtime/response.h"
 
-#include "runtime/decoding.h"
-
 #include <cjson/cJSON.h>
+#include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <unistd.h>
+
+#include "common/log.h"
+#include "runtime/decoding.h"
 
 struct response_sink {
     FILE *f;
     int is_stdout;
     char path[1024], tmp[1100];
 };
+
+/* Removes "PATH.partial-PID" files that a run on this host left when it was killed (SIGKILL, a
+ * crash: nothing could remove them then): those whose process is gone. A partial file of a
+ * process still running is left alone. */
+static void remove_stale_partials(const char *path) {
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash) *slash = '\0';
+    DIR *d = opendir(slash ? (dir[0] ? dir : "/") : ".");
+    if (!d) return;
+    size_t nb = strlen(base);
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *name = e->d_name;
+        if (strncmp(name, base, nb) || strncmp(name + nb, ".partial-", 9)) continue;
+        char *end;
+        long pid = strtol(name + nb + 9, &end, 10);
+        if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        char stale[2200];
+        snprintf(stale, sizeof stale, "%s%s%s", slash ? (dir[0] ? dir : "") : "",
+                 slash ? "/" : "", name);
+        if (unlink(stale) == 0)
+            log_warn("removed %s, left by an interrupted run (process %ld is gone)", stale, pid);
+    }
+    closedir(d);
+}
 
 ed_status response_sink_open(response_sink **out, const char *path, ed_error *err) {
     response_sink *s = calloc(1, sizeof *s);
@@ -24,6 +55,7 @@ ed_status response_sink_open(response_sink **out, const char *path, ed_error *er
         s->is_stdout = 1;
     } else {
         snprintf(s->path, sizeof s->path, "%s", path);
+        remove_stale_partials(path);
         snprintf(s->tmp, sizeof s->tmp, "%s.partial-%ld", path, (long)getpid());
         s->f = fopen(s->tmp, "w");
         if (!s->f) {

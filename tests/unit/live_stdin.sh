@@ -61,5 +61,15 @@ grep "{\"id\":$dup_id,\"error\"" "$work/dup.out" |
   grep -q "line 2: field id: .*${dup_id//\"/}.* is the id of a request still in flight" ||
   fail "duplicate id: no error record naming the id ($dup_id)"
 [ "$(grep -c output_ids "$work/dup.out")" = 2 ] || fail "duplicate id: the other two requests were not both served"
+# A partial output left by a run that was killed (its process gone) is removed by the next run
+# that writes the same output; the finished file is there, the stale one is not.
+true & dead=$!
+wait "$dead"
+echo '{"id": "half' > "$work/dup.out.partial-$dead"
+mpirun -n 1 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/dup.jsonl" \
+  --output "$work/dup.out" 2>/dev/null
+checks=$((checks + 2))
+[ ! -e "$work/dup.out.partial-$dead" ] || fail "a stale partial output of a dead process was left"
+[ "$(wc -l < "$work/dup.out")" = 3 ] || fail "the run after a stale partial did not write its output"
 echo "live_stdin: $checks checks, $failures failed"
 [ "$failures" = 0 ]
