@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages encdec_tp builds and tests with (as root, or through sudo).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libyaml-dev
-      libopenblas-dev libcjson-dev
+      libopenblas-dev libcjson-dev time
       # the sanitizer and fuzz build (launch/run_tests.sh): clang, its sanitizer and libFuzzer
       # runtimes, and LLVM's OpenMP runtime for clang's -fopenmp
       clang libclang-rt-14-dev libomp-dev)
