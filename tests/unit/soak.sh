@@ -53,9 +53,15 @@ for n in $small $large; do
   [ "$(grep -c '"error"' "$work/out$n.jsonl")" = $((n / 20)) ] || fail "$n requests: expected $((n / 20)) error records"
   rss[$n]=$(tail -1 "$work/rss$n")
 done
-checks=$((checks + 1))
-limit=$(( ${rss[$small]} * 11 / 10 + 8192 ))
 echo "soak: peak RSS ${rss[$small]} KB at $small requests, ${rss[$large]} KB at $large"
-[ "${rss[$large]}" -le "$limit" ] || fail "peak RSS grew with the requests: ${rss[$small]} -> ${rss[$large]} KB"
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+  # AddressSanitizer keeps freed memory in quarantine, so RSS grows without a leak; there
+  # LeakSanitizer checks what is lost instead
+  echo "soak: under AddressSanitizer: the RSS comparison is left to LeakSanitizer"
+else
+  checks=$((checks + 1))
+  limit=$(( ${rss[$small]} * 11 / 10 + 8192 ))
+  [ "${rss[$large]}" -le "$limit" ] || fail "peak RSS grew with the requests: ${rss[$small]} -> ${rss[$large]} KB"
+fi
 echo "soak: $checks checks, $failures failed"
 [ "$failures" = 0 ]
