@@ -3,6 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 step_plan *step_plan_create(int cap_encode, int cap_decode, int cap_ids, int cap_blocks) {
     step_plan *p = calloc(1, sizeof *p);
     if (!p) return NULL;
@@ -44,30 +46,21 @@ void step_plan_clear(step_plan *p) {
     p->n_encode = p->n_decode = p->n_ids = p->n_blocks = p->n_copies = 0;
 }
 
-static uint64_t fnv(uint64_t h, const void *data, size_t n) {
-    const unsigned char *b = data;
-    for (size_t i = 0; i < n; i++) {
-        h ^= b[i];
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 uint64_t step_plan_checksum(const step_plan *p) {
-    uint64_t h = 1469598103934665603ull;
-    h = fnv(h, &p->seq, sizeof p->seq);
-    h = fnv(h, &p->stop, sizeof p->stop);
-    h = fnv(h, &p->argmax_only, sizeof p->argmax_only);
-    h = fnv(h, &p->topk, sizeof p->topk);
-    h = fnv(h, &p->n_encode, sizeof p->n_encode);
-    h = fnv(h, &p->n_decode, sizeof p->n_decode);
-    h = fnv(h, &p->n_ids, sizeof p->n_ids);
-    h = fnv(h, &p->n_blocks, sizeof p->n_blocks);
-    h = fnv(h, &p->n_copies, sizeof p->n_copies);
-    h = fnv(h, p->enc, sizeof *p->enc * (size_t)p->n_encode);
-    h = fnv(h, p->dec, sizeof *p->dec * (size_t)p->n_decode);
-    h = fnv(h, p->ids, sizeof *p->ids * (size_t)p->n_ids);
-    h = fnv(h, p->blocks, sizeof *p->blocks * (size_t)p->n_blocks);
-    h = fnv(h, p->copies, sizeof *p->copies * (size_t)p->n_copies);
+    uint64_t h = HASH_FNV1A_SEED;
+    h = hash_fnv1a(h, &p->seq, sizeof p->seq);
+    h = hash_fnv1a(h, &p->stop, sizeof p->stop);
+    h = hash_fnv1a(h, &p->argmax_only, sizeof p->argmax_only);
+    h = hash_fnv1a(h, &p->topk, sizeof p->topk);
+    h = hash_fnv1a(h, &p->n_encode, sizeof p->n_encode);
+    h = hash_fnv1a(h, &p->n_decode, sizeof p->n_decode);
+    h = hash_fnv1a(h, &p->n_ids, sizeof p->n_ids);
+    h = hash_fnv1a(h, &p->n_blocks, sizeof p->n_blocks);
+    h = hash_fnv1a(h, &p->n_copies, sizeof p->n_copies);
+    h = hash_fnv1a(h, p->enc, sizeof *p->enc * (size_t)p->n_encode);
+    h = hash_fnv1a(h, p->dec, sizeof *p->dec * (size_t)p->n_decode);
+    h = hash_fnv1a(h, p->ids, sizeof *p->ids * (size_t)p->n_ids);
+    h = hash_fnv1a(h, p->blocks, sizeof *p->blocks * (size_t)p->n_blocks);
+    h = hash_fnv1a(h, p->copies, sizeof *p->copies * (size_t)p->n_copies);
     return h;
 }

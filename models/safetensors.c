@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "common/dtype.h"
+#include "common/hash.h"
 
 #define ST_MAX_FILES 512
 #define ST_MAX_HEADER (100u << 20)
@@ -32,15 +33,9 @@ struct st_archive {
     size_t n_slots;
 };
 
-static size_t name_hash(const char *s) { /* FNV-1a */
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return (size_t)h;
-}
-
 /* The slot holding `name`, or the empty slot where it would go. */
 static size_t name_slot(const st_archive *a, const char *name) {
-    size_t i = name_hash(name) & (a->n_slots - 1);
+    size_t i = (size_t)hash_fnv1a_str(name) & (a->n_slots - 1);
     while (a->by_name[i] && strcmp(a->tensors[a->by_name[i] - 1].name, name))
         i = (i + 1) & (a->n_slots - 1);
     return i;

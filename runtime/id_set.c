@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/hash.h"
+
 typedef struct id_node {
     char *key; /* the id's compact JSON text */
     struct id_node *next;
@@ -15,12 +17,6 @@ struct id_set {
     size_t n_buckets;
     int count;
 };
-
-static uint64_t hash_of(const char *s) { /* FNV-1a */
-    uint64_t h = 1469598103934665603ull;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-    return h;
-}
 
 id_set *id_set_create(void) {
     id_set *s = calloc(1, sizeof *s);
@@ -45,7 +41,7 @@ void id_set_destroy(id_set *s) {
 
 /* The chain link that holds key, or the chain's terminating NULL link. */
 static id_node **find(const id_set *s, const char *key) {
-    id_node **at = &s->buckets[hash_of(key) % s->n_buckets];
+    id_node **at = &s->buckets[hash_fnv1a_str(key) % s->n_buckets];
     while (*at && strcmp((*at)->key, key)) at = &(*at)->next;
     return at;
 }
