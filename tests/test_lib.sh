@@ -11,3 +11,9 @@ convert_fixture() {
   fx=$fixtures/$1
   "$build/encdec_convert" --quiet --hf "$fx" --out "$work/m.h5" || exit 1
 }
+# write_run_yaml MAX_BATCH: $work/run.yaml serving $work/m.h5 with max_batch_size MAX_BATCH,
+# max_input_len 40 and max_output_len 24.
+write_run_yaml() {
+  printf 'model: %s\nmax_batch_size: %d\nmax_input_len: 40\nmax_output_len: 24\n' \
+    "$work/m.h5" "$1" > "$work/run.yaml"
+}

@@ -9,12 +9,7 @@ build=$1 fixtures=$2
 name=live_stdin
 source "$(dirname "$0")/../test_lib.sh"
 convert_fixture t5_v1_0_tied
-cat > "$work/run.yaml" <<YAML
-model: $work/m.h5
-max_batch_size: 4
-max_input_len: 40
-max_output_len: 24
-YAML
+write_run_yaml 4
 head -3 "$fx/requests.jsonl" > "$work/three.jsonl"
 
 for tp in 1 2; do

@@ -7,12 +7,16 @@ build=$1 fixtures=$2
 name=serve_errors ENCDEC_LOG=warn
 source "$(dirname "$0")/../test_lib.sh"
 convert_fixture t5_v1_0_tied
-cat > "$work/run.yaml" <<YAML
-model: $work/m.h5
-max_batch_size: 2
-max_input_len: 40
-max_output_len: 24
-YAML
+write_run_yaml 2
+# serve_expect_3 NAME: serves $work/NAME.jsonl into $work/NAME.out and expects exit status 3 (the
+# run completed, some requests were answered with errors: README); counts one check.
+serve_expect_3() {
+  mpirun -n 1 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/$1.jsonl" \
+    --output "$work/$1.out"
+  local rc=$?
+  checks=$((checks + 1))
+  [ "$rc" = 3 ] || fail "$1 run: exit status $rc, expected 3 (some requests failed)"
+}
 
 # 1. Good and bad requests interleaved: every good one is answered correctly.
 {
@@ -25,12 +29,7 @@ YAML
   sed -n '4,$p' "$fx/requests.jsonl"
 } > "$work/mixed.jsonl"
 checks=$((checks + 1))
-mpirun -n 1 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/mixed.jsonl" \
-  --output "$work/mixed.out"
-rc=$?
-checks=$((checks + 1))
-# exit status 3: the run completed, some requests were answered with errors (README)
-[ "$rc" = 3 ] || fail "mixed run: exit status $rc, expected 3 (some requests failed)"
+serve_expect_3 mixed
 "$build/golden_check" "$fx/expected.jsonl" "$work/mixed.out" > "$work/golden.log" || fail "good requests: $(tail -1 "$work/golden.log")"
 for needle in '"line":4' 'input_ids[1]: token id 96 is outside' 'field id is required' \
               'unknown field max_new_token' 'exceed max_input_len 40'; do
@@ -60,10 +59,7 @@ checks=$((checks + 1))
   sed -n '4,$p' "$fx/requests.jsonl"
 } > "$work/hostile.jsonl"
 checks=$((checks + 1))
-mpirun -n 1 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/hostile.jsonl" \
-  --output "$work/hostile.out"
-rc=$?
-[ "$rc" = 3 ] || fail "hostile run: exit status $rc, expected 3 (some requests failed)"
+serve_expect_3 hostile
 "$build/golden_check" "$fx/expected.jsonl" "$work/hostile.out" > "$work/hostile.log" 2>&1 ||
   fail "hostile: good requests or valid JSON: $(tail -1 "$work/hostile.log")"
 for needle in '{"id":"nul-first","error":{"message":"line 4: a NUL byte at column 1"' \

@@ -10,12 +10,7 @@ build=$1 fixtures=$2
 name=soak
 source "$(dirname "$0")/../test_lib.sh"
 convert_fixture t5_v1_0_tied
-cat > "$work/run.yaml" <<YAML
-model: $work/m.h5
-max_batch_size: 8
-max_input_len: 40
-max_output_len: 24
-YAML
+write_run_yaml 8
 gen() { # gen N FILE: N request lines, every 20th invalid
   python3 - "$1" > "$2" <<'PY'
 import json, random, sys
