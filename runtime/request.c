@@ -145,6 +145,55 @@ static ed_status check_line_text(const char *text, size_t len, int *id_clean, ed
     return failed ? ED_ERR : ED_OK;
 }
 
+/* Where cJSON stopped on a line that is not JSON, for the message: the column (1-based) and byte
+ * offset, the text before that point (at most EXCERPT_BYTES, "..." when cut) and from it. A line
+ * that ends before its JSON is complete is called truncated: cJSON reports a parse that ran out
+ * of input at the last byte, like a fault there, so the line is parsed again with one space
+ * appended; a stop inside that space is a parse that needed more input, and so is a string left
+ * open (cJSON stops at its start). cJSON_GetErrorPtr is not
+ * used: it is one global, and lines are parsed on the intake thread. Only runs on refused lines;
+ * the text passed check_line_text (valid UTF-8, no NUL), so excerpts are cut at characters. */
+enum { EXCERPT_BYTES = 24 };
+static ed_status describe_json_error(const char *text, size_t len, const char *stop,
+                                     ed_error *err) {
+    size_t pos = stop && stop >= text && stop < text + len ? (size_t)(stop - text) : 0;
+    int truncated = 0;
+    char *padded = malloc(len + 1);
+    if (padded) {
+        memcpy(padded, text, len);
+        padded[len] = ' ';
+        const char *stop2 = NULL;
+        cJSON_Delete(cJSON_ParseWithLengthOpts(padded, len + 1, &stop2, 0));
+        truncated = stop2 && stop2 >= padded + len;
+        free(padded);
+    }
+    /* cJSON reports a string left open at its start: open when no unescaped quote follows. */
+    if (!truncated && pos > 0 && text[pos - 1] == '"') {
+        size_t i = pos;
+        while (i < len && text[i] != '"') i += text[i] == '\\' ? 2 : 1;
+        truncated = i >= len;
+    }
+    size_t end = len; /* the line without trailing whitespace */
+    while (end > 0 && text[end - 1] && strchr(" \t\r\n", text[end - 1])) end--;
+    if (truncated) pos = end;
+    size_t from = pos > EXCERPT_BYTES ? pos - EXCERPT_BYTES : 0;
+    while (from < pos && ((unsigned char)text[from] & 0xC0) == 0x80) from++;
+    const char *cut = from > 0 ? "..." : "";
+    int before = (int)(pos - from);
+    if (truncated)
+        return ed_fail(err, "truncated JSON: the line ends (column %zu) before the JSON is "
+                            "complete, after '%s%.*s'", end, cut, before, text + from);
+    size_t rest = end > pos ? end - pos : 0;
+    int at = request_text_clip(text + pos, rest, EXCERPT_BYTES / 2);
+    const char *more = (size_t)at < rest ? "..." : "";
+    if (pos == 0)
+        return ed_fail(err, "invalid JSON at column 1 (byte offset 0): parsing stopped at "
+                            "'%.*s%s'", at, text, more);
+    return ed_fail(err, "invalid JSON at column %zu (byte offset %zu): parsing stopped at "
+                        "'%.*s%s', after '%s%.*s'", pos + 1, pos, at, text + pos, more, cut,
+                   before, text + from);
+}
+
 ed_status request_parse(const char *text, size_t len, long line, const request_limits *lim,
                         request **out, cJSON **id_out, ed_error *err) {
     *out = NULL;
@@ -159,9 +208,8 @@ ed_status request_parse(const char *text, size_t len, long line, const request_l
     int id_clean;
     ed_status st = check_line_text(text, len, &id_clean, err);
     if (!st && !cJSON_IsObject(o)) {
-        if (o) st = ed_fail(err, "not a JSON object");
-        else st = ed_fail(err, "not a JSON object (invalid JSON at column %zu)",
-                          (size_t)((end ? end : text) - text) + 1);
+        if (o) st = ed_fail(err, "not a JSON object: a request is one {...} per line");
+        else st = describe_json_error(text, len, end, err);
     }
     if (!st && end) {
         while (end < text + len && strchr(" \t\r\n", *end) && *end) end++;

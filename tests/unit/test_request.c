@@ -133,6 +133,48 @@ static void check_schema(void) {
     }
 }
 
+/* A line that is not JSON says where parsing stopped (column, byte offset, the text around it),
+ * and a line that ends before its JSON is complete says it is truncated (issue 22, "The first
+ * hour, mended"). */
+static void check_json_errors(void) {
+    static const struct { const char *text, *msg; } cases[] = {
+        {"{\"id\": \"a\", \"input_ids\": [1", "line 7: truncated JSON: the line ends (column 27) "
+         "before the JSON is complete, after '...d\": \"a\", \"input_ids\": [1'"},
+        {"{\"id\": \"a\", \"input_ids\": [1, 2]}\r\n", NULL}, /* complete: accepted */
+        {"{\"id\": \"a\", \"pooling\": \"me  \r\n", "line 7: truncated JSON: the line ends (column 26) "
+         "before the JSON is complete, after '...id\": \"a\", \"pooling\": \"me'"},
+        {"{\"id\": \"a\",", "line 7: truncated JSON: the line ends (column 11) before the JSON is "
+         "complete, after '{\"id\": \"a\",'"},
+        {"{\"id\": \"a\", \"input_ids\": [1, 2x, 3, 4, 5, 6, 7]}", "line 7: invalid JSON at column 31 "
+         "(byte offset 30): parsing stopped at 'x, 3, 4, 5, ...', after '... \"a\", \"input_ids\": [1, "
+         "2'"},
+        {"{\"a\": 1x", "line 7: invalid JSON at column 8 (byte offset 7): parsing stopped at 'x', "
+         "after '{\"a\": 1'"}, /* a fault at the last byte is not a truncation */
+        {"{\"id\": \"\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\", \"xy\": tru}",
+         "line 7: invalid JSON at column 40 (byte offset 39): parsing stopped at 'tru}', after "
+         "'...\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\", \"xy\": '"}, /* cut at a character, never inside one */
+        {"[{\"id\": \"a\", \"input_ids\": [1]}]", "line 7: not a JSON object: a request is one {...} "
+         "per line"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        request *r = NULL;
+        cJSON *id = NULL;
+        ed_error err = {0};
+        ed_status st = request_parse(cases[i].text, strlen(cases[i].text), 7, &lim, &r, &id, &err);
+        if (!cases[i].msg) {
+            CHECK(st == ED_OK && r);
+        } else {
+            CHECK(st == ED_ERR && !r);
+            if (strcmp(err.msg, cases[i].msg))
+                fprintf(stderr, "json error case %zu:\n  got  %s\n  want %s\n", i, err.msg,
+                        cases[i].msg);
+            CHECK(!strcmp(err.msg, cases[i].msg));
+        }
+        request_destroy(r);
+        cJSON_Delete(id);
+    }
+}
+
 /* Hostile lines (the issue "Hostile inputs and faults", items 3, 6, 8): each is refused, with a
  * message naming the line and the field or column, and the id only where it reads cleanly. text
  * is len bytes (NULs included); id_str: the id expected, NULL for none. */
@@ -157,7 +199,7 @@ static void check_hostile(void) {
          NULL},
         {"{\"id\": \"a\", \"input_ids\": [1], \"top_k\": 3, \"top_k\": -1}", 0,
          "line 7: field top_k appears twice", "a"},
-        {"{\"id\": \"a\", \"input_ids\": [1]", 0, "line 7: not a JSON object (invalid JSON at column", NULL},
+        {"{\"id\": \"a\", \"input_ids\": [1]", 0, "line 7: truncated JSON: the line ends (column 28)", NULL},
         {"[{\"id\": \"a\", \"input_ids\": [1]}]", 0, "line 7: not a JSON object", NULL},
         /* 6: the float stored must be finite, and normal where it divides. */
         {"{\"id\": \"a\", \"input_ids\": [1], \"do_sample\": true, \"temperature\": 1e-40}", 0,
@@ -421,7 +463,7 @@ int main(void) {
         {"{\"input_ids\": [1], \"num_beams\": 4}", "line 7: field id is required", 0},
         {"{\"id\": \"x\", \"input_id\": [1]}", "line 7: unknown field input_id", 1},
         {"{\"id\": \"x\"}", "line 7: field input_ids is required", 1},
-        {"not json", "line 7: not a JSON object", 0},
+        {"not json", "line 7: invalid JSON at column 1 (byte offset 0): parsing stopped at 'not json'", 0},
         {"{\"id\": [1], \"input_ids\": [1]}", "id must be a string or an integer", 0},
         {"{\"id\": \"x\", \"input_ids\": [1, 100]}", "input_ids[1]: token id 100 is outside", 1},
         {"{\"id\": \"x\", \"input_ids\": [1, -2]}", "input_ids[1]", 1},
@@ -469,6 +511,7 @@ int main(void) {
     }
     check_schema();
     check_hostile();
+    check_json_errors();
     check_nonfinite_responses();
     TEST_MAIN_END("test_request");
 }
