@@ -15,7 +15,8 @@ typedef enum {
     KEY_ENUM,
     KEY_MEMORY,   /* double: "auto" = 0, a size with a unit (bytes), or a bare 0 < f <= 1 */
     KEY_FRACTION, /* double: "auto" = 0, or 0 < f < 1 */
-    KEY_BYTES     /* int: a whole number of bytes, optionally with a unit (64KiB), in [min, max] */
+    KEY_BYTES,    /* int: a whole number of bytes, optionally with a unit (64KiB), in [min, max] */
+    KEY_LENGTH    /* int: "auto" = CONFIG_LEN_AUTO (0, set from the model), or KEY_INT's range */
 } key_type;
 
 /* One row per config key: the only place a key exists. */
@@ -42,9 +43,11 @@ static const config_key config_schema[] = {
     {"tp", KEY_INT, FIELD(tp), "1", 1, 1024, NULL, "tensor-parallel size (= MPI ranks)"},
     {"max_batch_size", KEY_INT, FIELD(max_batch_size), "8", 1, 65536, NULL,
      "sequences decoded together"},
-    {"max_input_len", KEY_INT, FIELD(max_input_len), "512", 1, 1 << 20, NULL, "tokens"},
-    {"max_output_len", KEY_INT, FIELD(max_output_len), "128", 1, 1 << 20, NULL,
-     "decoder tokens after the start token"},
+    {"max_input_len", KEY_LENGTH, FIELD(max_input_len), "auto", 1, 1 << 20, NULL,
+     "tokens; auto: the model's position table rows, 512 with relative positions"},
+    {"max_output_len", KEY_LENGTH, FIELD(max_output_len), "auto", 1, 1 << 20, NULL,
+     "decoder tokens after the start token; auto: the position table rows - 1, 512 with "
+     "relative positions"},
     {"requests", KEY_STRING, FIELD(requests), "-", 0, 0, NULL, "JSON Lines requests, - = stdin"},
     {"output", KEY_STRING, FIELD(output), "-", 0, 0, NULL, "JSON Lines responses, - = stdout"},
     {"stats_every", KEY_INT, FIELD(stats_every), "10", 0, 86400, NULL,
@@ -213,13 +216,18 @@ static ed_status apply(run_config *cfg, const config_key *k, const char *value, 
         memcpy(field, value, n + 1);
         return ED_OK;
     }
+    case KEY_LENGTH:
     case KEY_INT: {
+        if (k->type == KEY_LENGTH && !strcmp(value, "auto")) {
+            *(int *)field = CONFIG_LEN_AUTO;
+            return ED_OK;
+        }
         char *end = NULL;
         errno = 0;
         long v = strtol(value, &end, 10);
         if (!*value || *end || errno)
-            return ed_fail(err, "%s: key '%s': expected an integer, got '%s'", where, k->name,
-                           value);
+            return ed_fail(err, "%s: key '%s': expected an integer%s, got '%s'", where, k->name,
+                           k->type == KEY_LENGTH ? " or auto" : "", value);
         if (v < k->min || v > k->max)
             return ed_fail(err, "%s: key '%s': %ld is out of range [%ld, %ld]", where, k->name, v,
                            k->min, k->max);
@@ -369,9 +377,11 @@ ed_status config_validate(const run_config *cfg, ed_error *err) {
         return ed_fail(err, "config: key 'backend': this build has no CUDA backend "
                             "(configure with -DENCDEC_CUDA=ON on a machine with CUDA and NCCL)");
 #endif
-    /* Every count the engine and scheduler derive, in 64 bits, before any of them is an int. */
-    long long B = cfg->max_batch_size, in = cfg->max_input_len, out1 = cfg->max_output_len + 1L,
-              bs = cfg->kv_block_size;
+    /* Every count the engine and scheduler derive, in 64 bits, before any of them is an int. A
+     * length still auto counts as 1 here; config_resolve_lengths checks again once it is set. */
+    long long B = cfg->max_batch_size, bs = cfg->kv_block_size;
+    long long in = cfg->max_input_len == CONFIG_LEN_AUTO ? 1 : cfg->max_input_len;
+    long long out1 = (cfg->max_output_len == CONFIG_LEN_AUTO ? 1 : cfg->max_output_len) + 1LL;
     long long enc_tokens = B * in, self_tokens = B * out1;
     long long plan_blocks = B * ((out1 + bs - 1) / bs + (in + bs - 1) / bs);
     if (enc_tokens > CONFIG_MAX_DERIVED)
@@ -379,9 +389,9 @@ ed_status config_validate(const run_config *cfg, ed_error *err) {
                             "encoder tokens per step, above the limit %d: lower either",
                        B, in, enc_tokens, CONFIG_MAX_DERIVED);
     if (self_tokens > CONFIG_MAX_DERIVED)
-        return ed_fail(err, "config: keys 'max_batch_size' (%lld) x ('max_output_len' (%d) + 1) = "
+        return ed_fail(err, "config: keys 'max_batch_size' (%lld) x ('max_output_len' (%lld) + 1) = "
                             "%lld decoder tokens at full length, above the limit %d: lower either",
-                       B, cfg->max_output_len, self_tokens, CONFIG_MAX_DERIVED);
+                       B, out1 - 1, self_tokens, CONFIG_MAX_DERIVED);
     if (plan_blocks > CONFIG_MAX_DERIVED)
         return ed_fail(err, "config: keys 'max_batch_size', 'max_input_len', 'max_output_len' and "
                             "'kv_block_size' give %lld KV blocks in one step plan, above the limit "
@@ -394,4 +404,25 @@ ed_status config_validate(const run_config *cfg, ed_error *err) {
                             "'max_input_len' (%lld) ids, which takes at least %lld bytes",
                        cfg->max_request_bytes, in, shortest);
     return ED_OK;
+}
+
+ed_status config_resolve_lengths(run_config *cfg, int position_rows, ed_error *err) {
+    if (position_rows > 0) {
+        if (cfg->max_input_len > position_rows)
+            return ed_fail(err, "config: key 'max_input_len' (%d) exceeds the model's "
+                                "max_position_embeddings (%d)", cfg->max_input_len, position_rows);
+        if (cfg->max_output_len != CONFIG_LEN_AUTO && cfg->max_output_len + 1 > position_rows)
+            return ed_fail(err, "config: key 'max_output_len' (%d) + the start token exceeds the "
+                                "model's max_position_embeddings (%d)", cfg->max_output_len,
+                           position_rows);
+        if (cfg->max_output_len == CONFIG_LEN_AUTO && position_rows < 2)
+            return ed_fail(err, "config: key 'max_output_len' (auto): the model's "
+                                "max_position_embeddings (%d) leaves no position after the start "
+                                "token", position_rows);
+    }
+    if (cfg->max_input_len == CONFIG_LEN_AUTO)
+        cfg->max_input_len = position_rows > 0 ? position_rows : CONFIG_RELATIVE_DEFAULT_LEN;
+    if (cfg->max_output_len == CONFIG_LEN_AUTO)
+        cfg->max_output_len = position_rows > 0 ? position_rows - 1 : CONFIG_RELATIVE_DEFAULT_LEN;
+    return config_validate(cfg, err);
 }

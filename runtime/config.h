@@ -22,6 +22,13 @@
 #define CONFIG_MIN_KV_BYTES 1000.0
 #define CONFIG_MAX_KV_BYTES 1125899906842624.0
 
+/* max_input_len / max_output_len "auto" (the default) until config_resolve_lengths sets them
+ * from the model: a position table of N rows (BART, mBART) gives N and N - 1 (the start token
+ * takes a position); relative positions (T5) give CONFIG_RELATIVE_DEFAULT_LEN each, T5's
+ * pre-training input length. */
+#define CONFIG_LEN_AUTO 0
+#define CONFIG_RELATIVE_DEFAULT_LEN 512
+
 typedef enum { LM_HEAD_VOCAB = 0, LM_HEAD_REPLICATED = 1 } lm_head_split_kind;
 typedef enum { POLICY_GUARANTEED_NO_EVICT = 0, POLICY_MAX_UTILIZATION = 1 } scheduler_policy;
 
@@ -31,8 +38,9 @@ typedef struct run_config {
     int dtype;           /* ed_dtype as written; config_dtype() resolves auto */
     int tp;              /* tensor-parallel size; must equal the number of MPI ranks */
     int max_batch_size;  /* most sequences decoded together in one step */
-    int max_input_len;   /* longest accepted input, tokens */
-    int max_output_len;  /* most decoder tokens after the start token (prefix + generated) */
+    int max_input_len;   /* longest accepted input, tokens; CONFIG_LEN_AUTO until resolved */
+    int max_output_len;  /* most decoder tokens after the start token (prefix + generated);
+                            CONFIG_LEN_AUTO until resolved */
     char requests[1024]; /* JSON Lines request file, "-" = stdin */
     char output[1024];   /* JSON Lines response file, "-" = stdout */
     int stats_every;     /* seconds between rank-0 progress lines; 0 = only the summary */
@@ -75,6 +83,12 @@ ed_status config_set(run_config *cfg, const char *key, const char *value, const 
  * count derived from max_batch_size, max_input_len, max_output_len and kv_block_size stays within
  * CONFIG_MAX_DERIVED (computed in 64 bits), naming the keys. */
 ed_status config_validate(const run_config *cfg, ed_error *err);
+
+/* Once the model is known: sets max_input_len / max_output_len left auto from the model
+ * (position_rows: rows of its learned position table, 0 for relative positions), refuses an
+ * explicit value the table cannot hold (naming the key), then runs config_validate on the
+ * result. */
+ed_status config_resolve_lengths(run_config *cfg, int position_rows, ed_error *err);
 
 /* The weight dtype the run uses: cfg->dtype, with auto resolved for cfg->backend. */
 int config_dtype(const run_config *cfg);

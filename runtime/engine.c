@@ -113,13 +113,14 @@ static ed_status load_weights(engine *e, ed_error *err) {
                            cfg->lm_head_split == LM_HEAD_VOCAB, config_dtype(cfg), e->be, err))
         return ED_ERR;
     const model_spec *s = &e->weights->spec;
-    if (s->learned_pos && cfg->max_input_len > s->max_positions)
-        return ed_fail(err, "config: key 'max_input_len' (%d) exceeds the model's "
-                            "max_position_embeddings (%d)", cfg->max_input_len, s->max_positions);
-    if (s->learned_pos && cfg->max_output_len + 1 > s->max_positions)
-        return ed_fail(err, "config: key 'max_output_len' (%d) + the start token exceeds the "
-                            "model's max_position_embeddings (%d)", cfg->max_output_len,
-                       s->max_positions);
+    const int auto_in = cfg->max_input_len == CONFIG_LEN_AUTO,
+              auto_out = cfg->max_output_len == CONFIG_LEN_AUTO;
+    if (config_resolve_lengths(&e->cfg, s->learned_pos ? s->max_positions : 0, err)) return ED_ERR;
+    if (auto_in || auto_out)
+        log_info("max_input_len %d%s, max_output_len %d%s; auto: %s", cfg->max_input_len,
+                 auto_in ? " (auto)" : "", cfg->max_output_len, auto_out ? " (auto)" : "",
+                 s->learned_pos ? "from the model's max_position_embeddings"
+                                : "the default with relative positions");
     return ED_OK;
 }
 

@@ -31,8 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                             cfg.kv_memory <= CONFIG_MAX_KV_BYTES));
         FUZZ_REQUIRE(isfinite(cfg.cross_kv_fraction) && cfg.cross_kv_fraction >= 0 &&
                      cfg.cross_kv_fraction < 1);
-        FUZZ_REQUIRE(cfg.tp >= 1 && cfg.max_batch_size >= 1 && cfg.max_input_len >= 1 &&
-                     cfg.max_output_len >= 1 && cfg.kv_block_size >= 1);
+        FUZZ_REQUIRE(cfg.tp >= 1 && cfg.max_batch_size >= 1 && cfg.kv_block_size >= 1);
+        /* the lengths: >= 1, or auto until the model is known */
+        FUZZ_REQUIRE(cfg.max_input_len >= 1 || cfg.max_input_len == CONFIG_LEN_AUTO);
+        FUZZ_REQUIRE(cfg.max_output_len >= 1 || cfg.max_output_len == CONFIG_LEN_AUTO);
         memset(&err, 0, sizeof err);
         if (config_validate(&cfg, &err) != ED_OK) {
             FUZZ_REQUIRE_MSG(err);

@@ -58,6 +58,58 @@ static void test_deep_nesting(void) {
     }
 }
 
+/* max_input_len / max_output_len default to what the model allows (issue 22, "The first hour,
+ * mended"): auto until config_resolve_lengths sets them from the position table (or the
+ * documented 512 with relative positions); an explicit value over the table is refused naming
+ * its key, and the derived-count checks run on the resolved lengths. */
+static void test_lengths_from_model(void) {
+    run_config c;
+    ed_error err;
+    config_defaults(&c);
+    CHECK(c.max_input_len == CONFIG_LEN_AUTO && c.max_output_len == CONFIG_LEN_AUTO);
+    CHECK(config_load_string(&c, "model: m.h5\n", "t.yaml", &err) == ED_OK &&
+          config_validate(&c, &err) == ED_OK);
+    /* a BART with 256 positions on defaults: no refusal, the whole table */
+    CHECK(config_resolve_lengths(&c, 256, &err) == ED_OK);
+    CHECK(c.max_input_len == 256 && c.max_output_len == 255);
+    /* relative positions (T5): the documented default */
+    config_defaults(&c);
+    CHECK(config_load_string(&c, "model: m.h5\n", "t.yaml", &err) == ED_OK);
+    CHECK(config_resolve_lengths(&c, 0, &err) == ED_OK);
+    CHECK(c.max_input_len == 512 && c.max_output_len == 512);
+    /* "auto" written out; one explicit, one auto */
+    CHECK(load1(&c, "max_input_len", "auto", &err) == ED_OK && c.max_input_len == CONFIG_LEN_AUTO);
+    CHECK(load1(&c, "max_input_len", "40", &err) == ED_OK);
+    CHECK(config_resolve_lengths(&c, 64, &err) == ED_OK);
+    CHECK(c.max_input_len == 40 && c.max_output_len == 63);
+    CHECK(config_set(&c, "max_output_len", "auto", "--set", &err) == ED_OK &&
+          c.max_output_len == CONFIG_LEN_AUTO);
+    CHECK(load1(&c, "max_output_len", "lots", &err) == ED_ERR);
+    CHECK_MSG(err, "t.yaml:2: key 'max_output_len': expected an integer or auto, got 'lots'");
+    /* explicit values over the table: refused, naming the key */
+    CHECK(load1(&c, "max_input_len", "100", &err) == ED_OK);
+    CHECK(config_resolve_lengths(&c, 64, &err) == ED_ERR);
+    CHECK_MSG(err, "key 'max_input_len' (100) exceeds the model's max_position_embeddings (64)");
+    CHECK(load1(&c, "max_output_len", "64", &err) == ED_OK);
+    CHECK(config_resolve_lengths(&c, 64, &err) == ED_ERR);
+    CHECK_MSG(err, "key 'max_output_len' (64) + the start token exceeds the model's "
+                   "max_position_embeddings (64)");
+    CHECK(load1(&c, "max_output_len", "63", &err) == ED_OK);
+    CHECK(config_resolve_lengths(&c, 64, &err) == ED_OK && c.max_output_len == 63);
+    /* relative positions have no table: explicit lengths stand */
+    CHECK(load1(&c, "max_input_len", "4096", &err) == ED_OK);
+    CHECK(config_resolve_lengths(&c, 0, &err) == ED_OK && c.max_input_len == 4096 &&
+          c.max_output_len == 512);
+    /* a table of one row leaves no output position */
+    CHECK(load1(&c, "max_input_len", "1", &err) == ED_OK);
+    CHECK(config_resolve_lengths(&c, 1, &err) == ED_ERR);
+    CHECK_MSG(err, "key 'max_output_len' (auto)");
+    /* the derived counts are checked on the resolved lengths */
+    CHECK(load1(&c, "max_batch_size", "65536", &err) == ED_OK && config_validate(&c, &err) == ED_OK);
+    CHECK(config_resolve_lengths(&c, 1024, &err) == ED_ERR);
+    CHECK_MSG(err, "'max_batch_size' (65536) x 'max_input_len' (1024)");
+}
+
 int main(void) {
     run_config c;
     ed_error err;
@@ -283,6 +335,7 @@ int main(void) {
     CHECK(config_set(&c, "max_request_bytes", "4MiB", "--max_request_bytes", &err) == ED_OK &&
           config_validate(&c, &err) == ED_OK);
 
+    test_lengths_from_model();
     test_deep_nesting(); /* last: the old parser never returned from it */
     TEST_MAIN_END("test_config");
 }
