@@ -8,10 +8,12 @@
 
 #include "models/family.h"
 #include "models/h5_model.h"
+#include "models/pos_table.h"
 #include "models/safetensors.h"
 #include "common/dtype.h"
 
-static const model_family *const families[] = {&family_t5, &family_bart};
+static const model_family *const families[] = {&family_t5, &family_bart, &family_m2m100,
+                                               &family_marian, &family_pegasus};
 #define N_FAMILIES (sizeof families / sizeof families[0])
 
 static const model_family *family_for(const hf_config *cfg, ed_error *err) {
@@ -41,7 +43,12 @@ typedef struct convert_ctx {
     ed_error *err;
 } convert_ctx;
 
-/* The checkpoint tensor holding r (first candidate name present), or NULL with err set. */
+static int is_computed(const convert_ctx *c, const weight_ref *r) {
+    return !strcmp(r->decl->pattern, "%s.pos_embed") && pos_table_is_computed(c->spec);
+}
+
+/* The checkpoint tensor holding r (first candidate name present), or NULL with err set; for a
+ * computed position table (models/pos_table.h) the checkpoint's optional copy, or NULL. */
 static st_tensor *locate(convert_ctx *c, const weight_ref *r) {
     char names[512];
     c->fam->hf_names(c->spec, r, names, sizeof names);
@@ -49,6 +56,7 @@ static st_tensor *locate(convert_ctx *c, const weight_ref *r) {
         st_tensor *t = st_archive_find(c->st, n);
         if (t) return t;
     }
+    if (is_computed(c, r)) return NULL;
     c->fam->hf_names(c->spec, r, names, sizeof names);
     for (char *p = names; *p; p++)
         if (*p == '\n') *p = '|';
@@ -56,9 +64,32 @@ static st_tensor *locate(convert_ctx *c, const weight_ref *r) {
     return NULL;
 }
 
+/* A sinusoidal position table is computed into c->buf; a copy the checkpoint holds (t) must
+ * match it. */
+static int write_computed(convert_ctx *c, const weight_ref *r, const st_tensor *t) {
+    pos_table_fill(c->spec, r->shape[0], r->shape[1], c->buf);
+    if (!t) return 0;
+    size_t n = st_tensor_numel(t);
+    float *stored = malloc(n * sizeof(float));
+    if (!stored) {
+        ed_fail(c->err, "out of memory");
+        return -1;
+    }
+    int bad = st_tensor_to_f32(t, stored, c->err) ||
+              pos_table_check(c->buf, stored, (int64_t)n, t->name, c->err);
+    free(stored);
+    return bad ? -1 : 0;
+}
+
 static int check_one(void *vctx, const weight_ref *r) {
     convert_ctx *c = vctx;
     st_tensor *t = locate(c, r);
+    if (!t && is_computed(c, r)) { /* computed, no copy in the checkpoint */
+        size_t n = (size_t)r->shape[0] * (size_t)(r->rank == 2 ? r->shape[1] : 1);
+        if (n > c->buf_cap) c->buf_cap = n;
+        c->n_tensors++;
+        return 0;
+    }
     if (!t) return -1;
     int64_t n1 = r->rank == 2 ? r->shape[1] : 1;
     /* Leading dimensions of 1 are squeezed: HF stores final_logits_bias as [1, V]. */
@@ -94,18 +125,26 @@ static int check_one(void *vctx, const weight_ref *r) {
 static int write_one(void *vctx, const weight_ref *r) {
     convert_ctx *c = vctx;
     st_tensor *t = locate(c, r);
-    if (!t || st_tensor_to_f32(t, c->buf, c->err)) return -1;
+    if (is_computed(c, r)) {
+        if (write_computed(c, r, t)) return -1;
+    } else if (!t || st_tensor_to_f32(t, c->buf, c->err)) {
+        return -1;
+    }
     if (h5_model_write_tensor(c->out, r->name, r->rank, r->shape, c->buf, c->dtype, c->err))
         return -1;
-    c->done_bytes += t->nbytes;
+    c->done_bytes += t ? t->nbytes : 0;
     c->n_done++;
     time_t now = time(NULL);
-    if (c->progress && (now != c->last_report || c->n_done == c->n_tensors)) {
+    /* On a terminal one line, rewritten with \r each second; elsewhere (a log file) a line at
+     * most every 10 s, and the last. */
+    const int tty = isatty(STDERR_FILENO), last = c->n_done == c->n_tensors;
+    if (c->progress && (now - c->last_report >= (tty ? 1 : 10) || last)) {
         c->last_report = now;
-        fprintf(stderr, "\rencdec_convert: %d/%d tensors, %.1f/%.1f MB (%.0f%%)", c->n_done,
+        fprintf(stderr, "%sencdec_convert: %d/%d tensors, %.1f/%.1f MB (%.0f%%)%s", tty ? "\r" : "",
+                c->n_done,
                 c->n_tensors, c->done_bytes / 1e6, c->total_bytes / 1e6,
-                c->total_bytes ? 100.0 * c->done_bytes / c->total_bytes : 100.0);
-        if (c->n_done == c->n_tensors) fputc('\n', stderr);
+                c->total_bytes ? 100.0 * c->done_bytes / c->total_bytes : 100.0,
+                tty && !last ? "" : "\n");
     }
     return 0;
 }

@@ -203,15 +203,22 @@ void encdec_inputs_fill(const void *ctx, const step_plan *p, int32_t *region) {
     const encdec_inputs *l = &m->in;
     int32_t *h = region;
     memcpy(h + l->enc_ids, p->ids, sizeof(int32_t) * (size_t)p->n_ids);
+    /* Position-table rows: position + pos_offset; with pos_skip_pad (fairseq), a pad token takes
+     * row pad_id and the encoder counts only the other tokens (the decoder's one new token per
+     * step counts every cached position before it, as HF's past_key_values_length does). */
+    const model_spec *s = m->s;
     for (int e = 0; e < p->n_encode; e++) {
+        const int32_t *ids = p->ids + p->enc[e].ids_offset;
+        int32_t *pe = h + l->enc_pe + p->enc[e].ids_offset;
         h[l->seq_off + e] = p->enc[e].ids_offset;
         h[l->seq_len + e] = p->enc[e].len;
-        for (int t = 0; t < p->enc[e].len; t++)
-            h[l->enc_pe + p->enc[e].ids_offset + t] = t + m->s->pos_offset;
+        for (int t = 0, pos = 0; t < p->enc[e].len; t++)
+            pe[t] = s->pos_skip_pad && ids[t] == s->pad_id ? s->pad_id : pos++ + s->pos_offset;
     }
     for (int i = 0; i < p->n_decode; i++) {
+        int pad = s->pos_skip_pad && p->dec[i].token == s->pad_id;
         h[l->dec_tok + i] = p->dec[i].token;
-        h[l->dec_pe + i] = p->dec[i].pos + m->s->pos_offset;
+        h[l->dec_pe + i] = pad ? s->pad_id : p->dec[i].pos + s->pos_offset;
         h[l->ban + i] = p->dec[i].ban;
     }
 }

@@ -25,5 +25,8 @@ typedef struct model_family {
 
 extern const model_family family_t5;
 extern const model_family family_bart;
+extern const model_family family_m2m100;
+extern const model_family family_marian;
+extern const model_family family_pegasus;
 
 #endif

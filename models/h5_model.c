@@ -34,8 +34,11 @@ static const spec_attr spec_attrs[] = {
     SA(pos_offset), {"embed_scale", offsetof(model_spec, embed_scale), 1}, SA(embed_norm),
     {"attn_scale", offsetof(model_spec, attn_scale), 1}, SA(logits_bias), SA(forced_bos_id),
     SA(forced_eos_id),
+    /* Optional from here: absent in files written before they existed, read as 0. */
+    SA(pos_table), SA(pos_skip_pad),
 };
 #define N_SPEC_ATTRS (sizeof spec_attrs / sizeof spec_attrs[0])
+#define N_REQUIRED_SPEC_ATTRS (N_SPEC_ATTRS - 2)
 
 /* Chunks of whole rows, at most this many bytes (the whole tensor when smaller): each chunk
  * carries its Fletcher-32 checksum; a rank reading its row slice reads (and checks) only the
@@ -298,6 +301,7 @@ ed_status h5_model_read_spec(h5_model *f, model_spec *s, ed_error *err) {
     for (size_t i = 0; i < N_SPEC_ATTRS; i++) {
         char *p = (char *)s + spec_attrs[i].offset;
         const char *name = spec_attrs[i].name;
+        if (i >= N_REQUIRED_SPEC_ATTRS && H5Aexists(f->file, name) == 0) continue; /* 0 */
         if (spec_attrs[i].is_float) {
             double v;
             if (read_float_attr(f, f->file, name, &v, err)) return ED_ERR;

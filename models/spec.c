@@ -54,10 +54,10 @@ ed_status model_spec_validate(const model_spec *s, const char *source, ed_error 
             s->d_model, (long long)widest, s->d_model);
     const char *bool_names[] = {"rel_bias_per_layer", "gated_ffn", "scale_decoder_outputs",
                                 "tied_head", "pre_norm", "final_norm", "linear_bias",
-                                "learned_pos", "embed_norm", "logits_bias"};
+                                "learned_pos", "embed_norm", "logits_bias", "pos_skip_pad"};
     const int bool_vals[] = {s->rel_bias_per_layer, s->gated_ffn, s->scale_decoder_outputs,
                              s->tied_head, s->pre_norm, s->final_norm, s->linear_bias,
-                             s->learned_pos, s->embed_norm, s->logits_bias};
+                             s->learned_pos, s->embed_norm, s->logits_bias, s->pos_skip_pad};
     for (size_t i = 0; i < sizeof bool_vals / sizeof bool_vals[0]; i++)
         if (bool_vals[i] != 0 && bool_vals[i] != 1)
             BAD("%s: %s = %d must be 0 or 1", src, bool_names[i], bool_vals[i]);
@@ -90,6 +90,17 @@ ed_status model_spec_validate(const model_spec *s, const char *source, ed_error 
         RANGE(max_positions, 0, SPEC_MAX_DIM, "");
         RANGE(pos_offset, 0, SPEC_MAX_DIM, "");
     }
+    RANGE(pos_table, POS_TABLE_CHECKPOINT, POS_TABLE_FAIRSEQ,
+          " (0 checkpoint, 1 sinusoid halves, 2 fairseq sinusoid)");
+    if (s->pos_table != POS_TABLE_CHECKPOINT && !s->learned_pos)
+        BAD("%s: pos_table = %d needs learned_pos = 1 (a position table)", src, s->pos_table);
+    if (s->pos_table == POS_TABLE_FAIRSEQ && s->d_model < 4)
+        BAD("%s: pos_table = 2 (fairseq sinusoid) needs d_model >= 4 (it divides by "
+            "d_model / 2 - 1), not %d", src, s->d_model);
+    /* A pad token's row pad_id lies below the first position row pos_offset. */
+    if (s->pos_skip_pad && (!s->learned_pos || s->pad_id < 0 || s->pad_id >= s->pos_offset))
+        BAD("%s: pos_skip_pad = 1 needs learned_pos = 1 and pad_id (%d) < pos_offset (%d)", src,
+            s->pad_id, s->pos_offset);
     if (s->linear_bias && s->gated_ffn)
         BAD("%s: gated FFN with biases is not implemented", src);
     const int ids[5] = {s->pad_id, s->eos_id, s->decoder_start_id, s->forced_bos_id,

@@ -9,6 +9,18 @@
 
 typedef enum { NORM_RMS = 0, NORM_LAYER = 1 } norm_kind;
 
+/* Where the absolute-position table (S.pos_embed, learned_pos = 1) comes from. The forward pass
+ * does not care (it adds table rows); the converter computes the sinusoidal ones
+ * (models/pos_table.c) and stores them in the .h5 like learned weights. */
+typedef enum {
+    POS_TABLE_CHECKPOINT = 0, /* learned, read from the checkpoint (BART) */
+    POS_TABLE_SIN_HALVES = 1, /* sin in columns [0, ceil(D/2)), cos after, angle
+                                 p / 10000^(2c/D) (Marian, Pegasus) */
+    POS_TABLE_FAIRSEQ = 2     /* sin in [0, D/2), cos in [D/2, 2(D/2)), a zero column when D is
+                                 odd, angle p * exp(-c ln(10000) / (D/2 - 1)), row pad_id zero
+                                 (fairseq; M2M100, NLLB) */
+} pos_table_kind;
+
 typedef struct model_spec {
     char family[32];       /* "t5", ... (informational) */
     int vocab_size;
@@ -32,7 +44,10 @@ typedef struct model_spec {
     int linear_bias;    /* 1 = every projection has a bias (BART family) */
     int learned_pos;    /* 1 = learned absolute positions added to the embeddings */
     int max_positions;  /* learned positions: table rows = max_positions + pos_offset */
-    int pos_offset;     /* BART's offset of 2 */
+    int pos_offset;     /* BART's offset of 2; M2M100's pad_id + 1 */
+    int pos_table;      /* pos_table_kind: where the position table came from (informational) */
+    int pos_skip_pad;   /* 1 = fairseq positions: a pad token takes row pad_id, and pads do not
+                           advance the encoder's count (M2M100); 0 = row position + pos_offset */
     float embed_scale;  /* token embeddings multiplied by this (sqrt(d_model) or 1) */
     int embed_norm;     /* 1 = LayerNorm after embeddings + positions (layernorm_embedding) */
     float attn_scale;   /* scores = attn_scale * q.k (1 for T5, d_kv**-0.5 for BART) */
