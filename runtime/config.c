@@ -11,6 +11,7 @@
 
 typedef enum {
     KEY_STRING,
+    KEY_PATH,     /* a string naming a file; relative ones in a config file are against its folder */
     KEY_INT,
     KEY_ENUM,
     KEY_MEMORY,   /* double: "auto" = 0, a size with a unit (bytes), or a bare 0 < f <= 1 */
@@ -36,7 +37,7 @@ static const char *const policy_names[] = {"guaranteed_no_evict", "max_utilizati
 
 #define FIELD(f) offsetof(run_config, f)
 static const config_key config_schema[] = {
-    {"model", KEY_STRING, FIELD(model), "", 0, 0, NULL, "path to the converted .h5 model"},
+    {"model", KEY_PATH, FIELD(model), "", 0, 0, NULL, "path to the converted .h5 model"},
     {"backend", KEY_ENUM, FIELD(backend), "cpu", 0, 0, backend_names, "cpu | cuda"},
     {"dtype", KEY_ENUM, FIELD(dtype), "auto", 0, 0, dtype_names,
      "weight matrices: fp32 | fp16 | bf16 | auto (bf16 on cuda, fp32 on cpu)"},
@@ -48,8 +49,8 @@ static const config_key config_schema[] = {
     {"max_output_len", KEY_LENGTH, FIELD(max_output_len), "auto", 1, 1 << 20, NULL,
      "decoder tokens after the start token; auto: the position table rows - 1, 512 with "
      "relative positions"},
-    {"requests", KEY_STRING, FIELD(requests), "-", 0, 0, NULL, "JSON Lines requests, - = stdin"},
-    {"output", KEY_STRING, FIELD(output), "-", 0, 0, NULL, "JSON Lines responses, - = stdout"},
+    {"requests", KEY_PATH, FIELD(requests), "-", 0, 0, NULL, "JSON Lines requests, - = stdin"},
+    {"output", KEY_PATH, FIELD(output), "-", 0, 0, NULL, "JSON Lines responses, - = stdout"},
     {"stats_every", KEY_INT, FIELD(stats_every), "10", 0, 86400, NULL,
      "seconds between progress lines (0 = summary only)"},
     {"lm_head_split", KEY_ENUM, FIELD(lm_head_split), "vocab", 0, 0, lm_head_names,
@@ -210,7 +211,8 @@ static ed_status apply(run_config *cfg, const config_key *k, const char *value, 
         *(int *)field = (int)x;
         return ED_OK;
     }
-    case KEY_STRING: {
+    case KEY_STRING:
+    case KEY_PATH: {
         size_t n = strlen(value);
         if (n >= 1024) return ed_fail(err, "%s: key '%s': value is too long", where, k->name);
         memcpy(field, value, n + 1);
@@ -269,11 +271,27 @@ ed_status config_set(run_config *cfg, const char *key, const char *value, const 
     return apply(cfg, k, value, origin, err);
 }
 
+/* A KEY_PATH value written in a config file: a relative path names a file beside the config, so
+ * it is prefixed with the config's folder `dir` (as written: relative to the working directory
+ * when the config path is). Absolute paths, "-" (stdin / stdout), "" and a NULL dir (a config
+ * in the working directory, or text) leave the value as it is. */
+static ed_status apply_path(run_config *cfg, const config_key *k, const char *value,
+                            const char *dir, const char *where, ed_error *err) {
+    if (!dir || !*value || value[0] == '/' || !strcmp(value, "-"))
+        return apply(cfg, k, value, where, err);
+    char joined[2048];
+    int n = snprintf(joined, sizeof joined, "%s%s%s", dir, dir[strlen(dir) - 1] == '/' ? "" : "/",
+                     value);
+    if (n < 0 || (size_t)n >= sizeof joined)
+        return ed_fail(err, "%s: key '%s': value is too long", where, k->name);
+    return apply(cfg, k, joined, where, err);
+}
+
 /* The config is one mapping of scalars, read event by event: the parser stops at the first
  * nested collection, alias or second document, so no input builds a tree or nests deeply
- * (libyaml has no depth limit of its own). */
+ * (libyaml has no depth limit of its own). dir: the config file's folder (apply_path), or NULL. */
 static ed_status load_events(run_config *cfg, yaml_parser_t *parser, const char *origin,
-                             ed_error *err) {
+                             const char *dir, ed_error *err) {
     unsigned char seen[N_KEYS] = {0};
     const config_key *key = NULL; /* the key whose value comes next; NULL: a key comes next */
     int documents = 0, in_root = 0;
@@ -319,7 +337,9 @@ static ed_status load_events(run_config *cfg, yaml_parser_t *parser, const char 
             } else {
                 char where[1100];
                 snprintf(where, sizeof where, "%s:%zu", origin, line);
-                st = apply(cfg, key, (const char *)ev.data.scalar.value, where, err);
+                st = key->type == KEY_PATH
+                         ? apply_path(cfg, key, (const char *)ev.data.scalar.value, dir, where, err)
+                         : apply(cfg, key, (const char *)ev.data.scalar.value, where, err);
                 key = NULL;
             }
             break;
@@ -333,23 +353,23 @@ static ed_status load_events(run_config *cfg, yaml_parser_t *parser, const char 
     }
 }
 
-/* Parses len bytes of YAML text (not NUL-terminated necessarily). */
+/* Parses len bytes of YAML text (not NUL-terminated necessarily); dir as for load_events. */
 static ed_status load_text(run_config *cfg, const char *text, size_t len, const char *origin,
-                           ed_error *err) {
+                           const char *dir, ed_error *err) {
     if (len > CONFIG_MAX_FILE_BYTES)
         return ed_fail(err, "%s: the config is larger than %d MiB: a run config is a few keys",
                        origin, CONFIG_MAX_FILE_BYTES >> 20);
     yaml_parser_t parser;
     if (!yaml_parser_initialize(&parser)) return ed_fail(err, "%s: out of memory", origin);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    ed_status st = load_events(cfg, &parser, origin, err);
+    ed_status st = load_events(cfg, &parser, origin, dir, err);
     yaml_parser_delete(&parser);
     return st;
 }
 
 ed_status config_load_string(run_config *cfg, const char *yaml, const char *origin,
                              ed_error *err) {
-    return load_text(cfg, yaml, strlen(yaml), origin, err);
+    return load_text(cfg, yaml, strlen(yaml), origin, NULL, err);
 }
 
 ed_status config_load_file(run_config *cfg, const char *path, ed_error *err) {
@@ -364,7 +384,16 @@ ed_status config_load_file(run_config *cfg, const char *path, ed_error *err) {
     size_t len = fread(text, 1, (size_t)CONFIG_MAX_FILE_BYTES + 1, f);
     ed_status st;
     if (ferror(f)) st = ed_fail(err, "%s: cannot read config: %s", path, strerror(errno));
-    else st = load_text(cfg, text, len, path, err);
+    else {
+        /* the folder paths in the file are relative to: up to the last '/', NULL for none */
+        char dir[1100];
+        const char *slash = strrchr(path, '/');
+        int dir_len = slash ? (slash == path ? 1 : (int)(slash - path)) : 0;
+        snprintf(dir, sizeof dir, "%.*s", dir_len, path);
+        if (slash && (size_t)dir_len >= sizeof dir)
+            st = ed_fail(err, "%s: the config's folder name is too long", path);
+        else st = load_text(cfg, text, len, path, slash ? dir : NULL, err);
+    }
     free(text);
     fclose(f);
     return st;

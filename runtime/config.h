@@ -69,7 +69,8 @@ typedef struct run_config {
 /* Fills cfg with every key's default. */
 void config_defaults(run_config *cfg);
 
-/* Parses a YAML file over the defaults. Errors name the file, key and line. */
+/* Parses a YAML file over the defaults. Errors name the file, key and line. Relative paths in
+ * it (model, requests, output) are taken against the file's folder; config_set's are not. */
 ed_status config_load_file(run_config *cfg, const char *path, ed_error *err);
 
 /* Parses YAML text (for tests); `origin` names it in messages. */

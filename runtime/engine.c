@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "common/clock.h"
 #include "common/log.h"
@@ -108,6 +109,14 @@ static ed_status load_weights(engine *e, ed_error *err) {
     if (cfg->tp != comm_size(e->comm))
         return ed_fail(err, "config: key 'tp' is %d but mpirun started %d ranks (they must be "
                             "equal)", cfg->tp, comm_size(e->comm));
+    struct stat model_stat; /* a missing file or a folder named plainly, before HDF5 tries it */
+    if (stat(cfg->model, &model_stat) != 0)
+        return ed_fail(err, "model file %s: %s", cfg->model,
+                       errno == ENOENT ? "no such file" : strerror(errno));
+    if (S_ISDIR(model_stat.st_mode))
+        return ed_fail(err, "model file %s is a folder, not a converted model (a Hugging Face "
+                            "checkpoint converts with encdec_convert --hf FOLDER --out MODEL.h5)",
+                       cfg->model);
     if (!(e->be = backend_get(cfg->backend, comm_local_rank(e->comm), err))) return ED_ERR;
     if (model_weights_load(&e->weights, cfg->model, comm_rank(e->comm), cfg->tp,
                            cfg->lm_head_split == LM_HEAD_VOCAB, config_dtype(cfg), e->be, err))

@@ -102,7 +102,7 @@ expect_refusal tp_ranks 1 "key 'tp' is 2 but mpirun started 1 ranks" --config "$
 printf 'model: %s\ntp: 3\n' "$work/m.h5" > "$work/tp3.yaml"
 expect_refusal tp_heads 3 "num_heads=4 does not divide by tp=3" --config "$work/tp3.yaml"
 printf 'model: %s/missing.h5\ntp: 2\n' "$work" > "$work/missing.yaml"
-expect_refusal missing_model 2 "missing.h5: cannot open as an HDF5 model" --config "$work/missing.yaml"
+expect_refusal missing_model 2 "model file $work/missing.h5: no such file" --config "$work/missing.yaml"
 printf 'model: %s\nbackend: cuda\n' "$work/m.h5" > "$work/cuda.yaml"
 expect_refusal cuda_backend 1 "key 'backend'" --config "$work/cuda.yaml"
 expect_refusal no_requests 1 "requests /nonexistent.jsonl: cannot open" --config "$work/run.yaml" --requests /nonexistent.jsonl

@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "runtime/scheduler.h"
 #include "tests/unit/check.h"
@@ -108,6 +109,63 @@ static void test_lengths_from_model(void) {
     CHECK(load1(&c, "max_batch_size", "65536", &err) == ED_OK && config_validate(&c, &err) == ED_OK);
     CHECK(config_resolve_lengths(&c, 1024, &err) == ED_ERR);
     CHECK_MSG(err, "'max_batch_size' (65536) x 'max_input_len' (1024)");
+}
+
+/* Writes text to dir/name; 1 on success. */
+static int write_file(const char *dir, const char *name, const char *text) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    if (!f) return 0;
+    fputs(text, f);
+    return fclose(f) == 0;
+}
+
+/* Paths written in a config file name files beside it (issue 22): relative ones are prefixed
+ * with the config's folder; absolute ones, "-" and "" are kept; flags and text stay as given. */
+static void test_paths_against_config_folder(void) {
+    char dir[256];
+    snprintf(dir, sizeof dir, "%s/test_config.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    CHECK(mkdtemp(dir) != NULL);
+    CHECK(write_file(dir, "rel.yaml", "model: m.h5\nrequests: sub/r.jsonl\noutput: \"-\"\n"));
+    CHECK(write_file(dir, "abs.yaml", "model: /models/m.h5\nrequests: \"-\"\noutput: ../o.jsonl\n"));
+    run_config c;
+    ed_error err;
+    char path[512], want[512];
+    config_defaults(&c);
+    snprintf(path, sizeof path, "%s/rel.yaml", dir);
+    CHECK(config_load_file(&c, path, &err) == ED_OK);
+    snprintf(want, sizeof want, "%s/m.h5", dir);
+    CHECK(!strcmp(c.model, want));
+    snprintf(want, sizeof want, "%s/sub/r.jsonl", dir);
+    CHECK(!strcmp(c.requests, want));
+    CHECK(!strcmp(c.output, "-"));
+    /* a flag after the file: relative to the working directory */
+    CHECK(config_set(&c, "requests", "r.jsonl", "--requests", &err) == ED_OK &&
+          !strcmp(c.requests, "r.jsonl"));
+    config_defaults(&c);
+    snprintf(path, sizeof path, "%s/abs.yaml", dir);
+    CHECK(config_load_file(&c, path, &err) == ED_OK);
+    CHECK(!strcmp(c.model, "/models/m.h5") && !strcmp(c.requests, "-"));
+    snprintf(want, sizeof want, "%s/../o.jsonl", dir);
+    CHECK(!strcmp(c.output, want));
+    /* a path the folder makes too long is refused, naming the key */
+    char *text = repeat("model: ", "m", 1020);
+    CHECK(write_file(dir, "long.yaml", text));
+    free(text);
+    config_defaults(&c);
+    snprintf(path, sizeof path, "%s/long.yaml", dir);
+    CHECK(config_load_file(&c, path, &err) == ED_ERR);
+    CHECK_MSG(err, "long.yaml:1: key 'model': value is too long");
+    /* text has no folder */
+    config_defaults(&c);
+    CHECK(config_load_string(&c, "model: m.h5\n", "t.yaml", &err) == ED_OK && !strcmp(c.model, "m.h5"));
+    for (const char *const *n = (const char *const[]){"rel.yaml", "abs.yaml", "long.yaml", NULL}; *n;
+         n++) {
+        snprintf(path, sizeof path, "%s/%s", dir, *n);
+        remove(path);
+    }
+    CHECK(rmdir(dir) == 0);
 }
 
 int main(void) {
@@ -336,6 +394,7 @@ int main(void) {
           config_validate(&c, &err) == ED_OK);
 
     test_lengths_from_model();
+    test_paths_against_config_folder();
     test_deep_nesting(); /* last: the old parser never returned from it */
     TEST_MAIN_END("test_config");
 }
