@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "launch/partial_file.h"
+#include "launch/serve_signals.h"
 #include "parallel/comm.h"
 #include "runtime/config.h"
 #include "runtime/engine.h"
@@ -99,6 +100,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     partial_file_remove_on_signals(engine_partial_output(e));
+    if (cfg.http_port > 0) serve_signals_install(e, world_rank); /* drains instead */
     if (engine_run(e, &err)) {
         log_error("%s", err.msg);
         /* A watchdog timeout (comm_fault) means a peer is stopped or hung: it cannot join a clean
@@ -118,5 +120,6 @@ int main(int argc, char **argv) {
     engine_destroy(e);
     comm_destroy(c);
     MPI_Finalize();
-    return rep.request_errors > 0 ? ENCDEC_EXIT_SOME_REQUESTS_FAILED : 0;
+    /* a server that drained exits 0: its errors were answered to their clients */
+    return rep.request_errors > 0 && cfg.http_port == 0 ? ENCDEC_EXIT_SOME_REQUESTS_FAILED : 0;
 }

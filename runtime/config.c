@@ -85,6 +85,22 @@ static const config_key config_schema[] = {
     {"watchdog_s", KEY_INT, FIELD(watchdog_s), "60", 0, 86400, NULL,
      "seconds a rank waits for a collective or the next step plan before it ends the job, "
      "naming itself and the step (a stopped or hung peer); 0 = wait forever"},
+    {"http_port", KEY_INT, FIELD(http_port), "0", 0, 65535, NULL,
+     "TCP port of the OpenAI-compatible HTTP server on rank 0 (docs/SERVING.md); 0 = none"},
+    {"http_host", KEY_STRING, FIELD(http_host), "127.0.0.1", 0, 0, NULL,
+     "IPv4 address the server listens on (0.0.0.0 = every interface)"},
+    {"api_key", KEY_STRING, FIELD(api_key), "", 0, 0, NULL,
+     "when set, API requests need 'Authorization: Bearer KEY'"},
+    {"served_model_name", KEY_STRING, FIELD(served_model_name), "", 0, 0, NULL,
+     "the model name the API answers to (default: the model file's name without .h5)"},
+    {"max_queue", KEY_INT, FIELD(max_queue), "256", 1, 1 << 20, NULL,
+     "HTTP requests accepted and not yet answered; beyond it the server answers 429"},
+    {"max_body_bytes", KEY_BYTES, FIELD(max_body_bytes), "1MiB", 1 << 10, 1 << 30, NULL,
+     "largest HTTP request body, bytes; a larger one is answered 413 unread"},
+    {"drain_timeout_s", KEY_INT, FIELD(drain_timeout_s), "30", 0, 86400, NULL,
+     "after a drain signal, seconds in-flight requests may still run before they are aborted"},
+    {"http_threads_max", KEY_INT, FIELD(http_threads_max), "512", 1, 65536, NULL,
+     "HTTP connections served at once (one thread each)"},
 };
 #define N_KEYS (sizeof config_schema / sizeof config_schema[0])
 

@@ -64,6 +64,15 @@ typedef struct run_config {
                                  [64 KiB, 1 GiB]; the line reader refuses a longer one */
     int watchdog_s;           /* seconds a wait for a collective or the next plan may last before
                                  the rank ends the job (parallel/comm.h); 0 = no deadline */
+    /* the HTTP server (docs/SERVING.md) */
+    int http_port;            /* 0 = none (batch mode) */
+    char http_host[1024];
+    char api_key[1024];       /* "" = no key needed */
+    char served_model_name[1024]; /* "" = the model file's base name */
+    int max_queue;            /* HTTP requests in flight at most */
+    int max_body_bytes;
+    int drain_timeout_s;
+    int http_threads_max;
 } run_config;
 
 /* Fills cfg with every key's default. */

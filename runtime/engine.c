@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,13 @@
 #include "models/encdec.h"
 #include "models/kv_store.h"
 #include "parallel/plan_bcast.h"
+#include "runtime/http_server.h"
 #include "runtime/id_set.h"
 #include "runtime/intake.h"
+#include "runtime/reply.h"
 #include "runtime/response.h"
 #include "runtime/scheduler.h"
+#include "runtime/serve_metrics.h"
 #include "runtime/step_batch.h"
 #include "runtime/token_choice.h"
 
@@ -54,6 +58,12 @@ struct engine {
     int eof;           /* the intake has ended and every item was taken */
     id_set *in_flight; /* ids of the requests queued or running */
     response_sink *out;
+    /* the HTTP server (cfg.http_port set; rank 0) */
+    http_server *http;
+    serve_metrics *metrics;
+    atomic_int drain_signals; /* engine_drain calls (any thread) */
+    int draining;             /* the engine has begun the drain (intake closed) */
+    double drain_deadline;    /* monotonic seconds: requests still running then are aborted */
     uint64_t next_seq; /* plan sequence numbers continue across runs */
     int failed_together; /* 1: engine_run failed where every rank stopped with it (a step's
                             fault agreed on, or rank 0's planning failure sent as a stop plan) */
@@ -143,13 +153,44 @@ static request_limits limits_of(const engine *e) {
 
 /* Rank 0: opens the request stream and starts its intake thread. */
 static ed_status open_requests(engine *e, const char *path, ed_error *err) {
-    if (!strcmp(path, "-")) e->in = stdin;
+    int server = e->cfg.http_port > 0;
+    if (server && !strcmp(path, "-")) e->in = NULL; /* HTTP only: stdin is not read */
+    else if (!strcmp(path, "-")) e->in = stdin;
     else if (!(e->in = fopen(path, "r")))
         return ed_fail(err, "requests %s: cannot open: %s", path, strerror(errno));
     e->eof = 0;
     request_limits lim = limits_of(e);
-    return intake_start(&e->intake, e->in, &lim, (size_t)e->cfg.max_request_bytes,
-                        e->cfg.max_batch_size, err);
+    if (intake_start(&e->intake, e->in, &lim, (size_t)e->cfg.max_request_bytes,
+                     e->cfg.max_batch_size, err))
+        return ED_ERR;
+    if (server) intake_keep_open(e->intake); /* until the drain */
+    return ED_OK;
+}
+
+/* Rank 0: the model name the API answers to: served_model_name, else the model file's base
+ * name without ".h5". */
+static void served_name(const run_config *cfg, char *out, size_t cap) {
+    if (cfg->served_model_name[0]) {
+        snprintf(out, cap, "%s", cfg->served_model_name);
+        return;
+    }
+    const char *base = strrchr(cfg->model, '/');
+    snprintf(out, cap, "%s", base ? base + 1 : cfg->model);
+    size_t n = strlen(out);
+    if (n > 3 && !strcmp(out + n - 3, ".h5")) out[n - 3] = 0;
+}
+
+/* Rank 0: the HTTP server and its metrics (http_port set). */
+static ed_status start_http(engine *e, ed_error *err) {
+    if (!(e->metrics = serve_metrics_create())) return ed_fail(err, "out of memory");
+    char name[1024];
+    served_name(&e->cfg, name, sizeof name);
+    http_server_config hc = {.host = e->cfg.http_host, .port = e->cfg.http_port,
+                             .api_key = e->cfg.api_key, .model_name = name,
+                             .max_queue = e->cfg.max_queue,
+                             .max_body_bytes = e->cfg.max_body_bytes,
+                             .max_connections = e->cfg.http_threads_max, .lim = limits_of(e)};
+    return http_server_start(&e->http, &hc, e->intake, e->metrics, err);
 }
 
 static void close_requests(engine *e) {
@@ -196,6 +237,7 @@ static ed_status create_runtime(engine *e, ed_error *err) {
         !(e->logits = malloc(sizeof(float) * encdec_host_output_floats(e->model))))
         return ed_fail(err, "out of memory");
     if (open_requests(e, cfg->requests, err)) return ED_ERR;
+    if (cfg->http_port > 0 && start_http(e, err)) return ED_ERR;
     return response_sink_open(&e->out, cfg->output, err);
 }
 
@@ -242,10 +284,13 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
 
 void engine_destroy(engine *e) {
     if (!e) return;
+    http_server_stop(e->http); /* first: its threads wait on requests the scheduler holds */
+    e->http = NULL;
     step_batch_destroy(e->batch); /* before the scheduler: encode-only requests not answered */
     scheduler_destroy(e->sched);
     token_choice_destroy(e->tc);
     id_set_destroy(e->in_flight);
+    serve_metrics_destroy(e->metrics);
     free(e->logits);
     free(e->hidden);
     close_requests(e);
@@ -263,15 +308,66 @@ static ed_status finish_sequence(void *ctx, sequence *seq, ed_error *err) {
     ed_status st;
     if (seq->failure[0]) {
         log_warn("request at line %ld failed: %s", seq->req->line, seq->failure);
-        st = response_write_error(e->out, seq->req->id, seq->req->line, seq->failure, err);
+        st = response_write_error(e->out, seq->req, seq->req->id, seq->req->line, seq->failure,
+                                  err);
         e->stats.errors++;
     } else {
         st = response_write_result(e->out, seq, err);
     }
+    if (e->metrics) serve_metrics_finished(e->metrics, seq->failure[0] ? "error" : seq->finish_reason);
     id_set_remove(e->in_flight, seq->req->id);
     e->stats.done++;
     sequence_destroy(seq);
     return st;
+}
+
+/* Rank 0: a request dropped before it finished (its client gone, or the drain timed out) gets
+ * an abort record; a running one keeps what it generated. */
+static int should_drop(void *ctx, const request *r) {
+    const engine *e = ctx;
+    return (r->reply && reply_cancelled(r->reply)) ||
+           (e->draining && monotonic_s() >= e->drain_deadline);
+}
+
+static ed_status drop_sequence(void *ctx, sequence *seq, ed_error *err) {
+    engine *e = ctx;
+    ed_status st = response_write_abort(e->out, seq->req, seq->beams[0].tokens,
+                                        seq->n_beams ? seq->n_tokens : 1, err);
+    if (e->metrics) serve_metrics_finished(e->metrics, "abort");
+    id_set_remove(e->in_flight, seq->req->id);
+    e->stats.done++;
+    sequence_destroy(seq);
+    return st;
+}
+
+static ed_status drop_request(void *ctx, request *r, ed_error *err) {
+    engine *e = ctx;
+    int32_t none = 0;
+    ed_status st = response_write_abort(e->out, r, &none, 1, err);
+    if (e->metrics) serve_metrics_finished(e->metrics, "abort");
+    id_set_remove(e->in_flight, r->id);
+    e->stats.done++;
+    request_destroy(r);
+    return st;
+}
+
+void engine_drain(engine *e) {
+    atomic_fetch_add(&e->drain_signals, 1);
+    if (e->http) http_server_drain(e->http);
+    if (e->intake) intake_interrupt(e->intake);
+}
+
+/* Rank 0, between steps (server mode): begins the drain once asked (no new requests; a deadline
+ * for those in flight), and drops the requests whose client has gone or whose deadline passed. */
+static ed_status serve_between_steps(engine *e, ed_error *err) {
+    if (!e->draining && atomic_load(&e->drain_signals) > 0) {
+        e->draining = 1;
+        e->drain_deadline = monotonic_s() + e->cfg.drain_timeout_s;
+        intake_close(e->intake);
+        log_info("draining: no new requests; those in flight have %d s to finish",
+                 e->cfg.drain_timeout_s);
+    }
+    return scheduler_drop_where(e->sched, should_drop, drop_sequence, drop_request, e, err);
 }
 
 /* Rank 0: takes what the intake has read, until the queue can fill every slot: requests go to
@@ -285,31 +381,38 @@ static ed_status read_requests(engine *e, ed_error *err) {
     scheduler_get_stats(e->sched, &ss);
     for (int queued = ss.queued; !e->eof && queued < e->cfg.max_batch_size;) {
         intake_item it;
-        int got = intake_take(e->intake, &it, intake_reads_file(e->intake) ||
-                                                   (queued == 0 && ss.running == 0));
+        /* a file is read line by line as a synchronous reader would, except beside the HTTP
+         * server, whose calls must not wait behind it */
+        int idle = queued == 0 && ss.running == 0;
+        int got = intake_take(e->intake, &it,
+                              (intake_reads_file(e->intake) && !e->cfg.http_port) || idle);
         if (got == INTAKE_NONE) break;
+        if (got == INTAKE_NONE && e->cfg.http_port > 0 && !e->draining &&
+            atomic_load(&e->drain_signals) > 0)
+            break; /* woken by a drain signal */
         if (got == INTAKE_END) {
             e->eof = 1;
             if (intake_failure(e->intake)) return ed_fail(err, "%s", intake_failure(e->intake));
             break;
         }
         ed_error rerr;
+        int refused = !it.req;
         if (it.req && id_set_add(e->in_flight, it.req->id, &rerr)) {
             ed_wrap(&rerr, "line %ld: ", it.line);
-            request_destroy(it.req);
-            it.req = NULL;
             memcpy(it.error, rerr.msg, sizeof it.error);
+            refused = 1;
         } else if (it.req && (scheduler_check_fits(e->sched, it.req, &rerr) ||
                               scheduler_submit(e->sched, it.req, &rerr))) {
             id_set_remove(e->in_flight, it.req->id);
-            request_destroy(it.req);
-            it.req = NULL;
             memcpy(it.error, rerr.msg, sizeof it.error);
+            refused = 1;
         }
-        if (!it.req) {
+        if (refused) { /* answered where the request's records go (its HTTP call, or the file) */
             log_warn("request rejected: %s", it.error);
             e->stats.errors++;
-            ed_status st = response_write_error(e->out, it.id, it.line, it.error, err);
+            ed_status st = response_write_error(e->out, it.req, it.req ? it.req->id : it.id,
+                                                it.line, it.error, err);
+            request_destroy(it.req);
             cJSON_Delete(it.id);
             if (st) return ED_ERR;
             continue;
@@ -341,20 +444,25 @@ static void report(engine *e, const char *what) {
 
 /* Rank 0: the next plan (stop = 1 when all work is done). */
 static ed_status plan_next(engine *e, ed_error *err) {
-    /* Reading may wait on input that has not arrived: rank 0 idles meanwhile, and keep-alives
-     * stop the other ranks' watchdog from taking it for hung (parallel/plan_bcast.h). */
-    plan_idle_begin(e->comm, e->plan->seq);
-    ed_status st = read_requests(e, err);
-    if (plan_idle_end(e->comm, st ? NULL : err) || st) return ED_ERR;
-    if (scheduler_build_plan(e->sched, e->plan, e->batch, err)) return ED_ERR;
-    token_choice_plan(e->tc, e->plan, e->batch);
-    if (e->plan->n_encode || e->plan->n_decode) return ED_OK;
-    scheduler_stats ss;
-    scheduler_get_stats(e->sched, &ss);
-    if (ss.queued) /* nothing runs, so the pools are empty: a request that fits alone is admitted */
-        return ed_fail(err, "%d queued requests cannot be admitted into empty KV pools (%d self, "
-                            "%d cross blocks free): the scheduler's accounting is broken",
-                       ss.queued, ss.self_free, ss.cross_free);
+    for (;;) {
+        /* Reading may wait on input that has not arrived: rank 0 idles meanwhile, and
+         * keep-alives stop the other ranks' watchdog from taking it for hung
+         * (parallel/plan_bcast.h). */
+        plan_idle_begin(e->comm, e->plan->seq);
+        ed_status st = read_requests(e, err);
+        if (plan_idle_end(e->comm, st ? NULL : err) || st) return ED_ERR;
+        if (e->cfg.http_port > 0 && serve_between_steps(e, err)) return ED_ERR;
+        if (scheduler_build_plan(e->sched, e->plan, e->batch, err)) return ED_ERR;
+        token_choice_plan(e->tc, e->plan, e->batch);
+        if (e->plan->n_encode || e->plan->n_decode) return ED_OK;
+        scheduler_stats ss;
+        scheduler_get_stats(e->sched, &ss);
+        if (ss.queued) /* nothing runs, so the pools are empty: one that fits alone is admitted */
+            return ed_fail(err, "%d queued requests cannot be admitted into empty KV pools (%d "
+                                "self, %d cross blocks free): the scheduler's accounting is broken",
+                           ss.queued, ss.self_free, ss.cross_free);
+        if (e->eof) break; /* the input ended (server mode: the drain closed it) */
+    }
     e->plan->stop = 1;
     return ED_OK;
 }
@@ -471,6 +579,13 @@ ed_status engine_run(engine *e, ed_error *err) {
         e->stats.decoder_tokens += e->plan->n_decode;
         double t_applied = monotonic_s();
         if (deliver_encoder_outputs(e, err) || finish_step(e, err)) return ED_ERR;
+        if (e->metrics) {
+            scheduler_get_stats(e->sched, &ss);
+            serve_gauges g = {ss.running, ss.queued, ss.self_total - ss.self_free, ss.self_total,
+                              ss.cross_total - ss.cross_free, ss.cross_total};
+            serve_metrics_step(e->metrics, &g, e->plan->n_ids, e->plan->n_decode,
+                               monotonic_s() - t_iter);
+        }
         if (e->plan->n_decode) {
             double t_end = monotonic_s();
             e->stats.decode_s += t_end - t_iter - (t1 - t0);

@@ -33,6 +33,11 @@ void engine_get_report(const engine *e, engine_report *out);
  * first): rank 0 reopens its files, every rank resets the counters. Every rank calls it. */
 ed_status engine_restart(engine *e, const char *requests, const char *output, ed_error *err);
 
+/* Begins a graceful stop of a server (http_port set): no new requests (HTTP answers 503),
+ * those in flight finish within drain_timeout_s, then engine_run returns. Callable from any
+ * thread (a signal watcher); rank 0 only. */
+void engine_drain(engine *e);
+
 /* After engine_run failed: 1 when every rank stopped with it (no rank waits in a collective, so
  * the program may finalize MPI and exit cleanly), 0 when ranks may be left waiting (abort). */
 int engine_failed_together(const engine *e);

@@ -20,6 +20,10 @@ struct intake {
     int capacity, head, count;
     int ended;                /* the reader has stopped: input ended or failed */
     int regular_file;         /* the stream is a regular file (set at start) */
+    intake_item *offered;     /* [n_offered] requests offered by other threads (HTTP), FIFO */
+    int n_offered, cap_offered;
+    int open_for_offers;      /* INTAKE_END waits for intake_close */
+    int interrupted;          /* intake_interrupt: the next waiting take returns */
     char failure[256];        /* why it stopped early, "" when the input simply ended */
 };
 
@@ -91,13 +95,18 @@ ed_status intake_start(intake **out, FILE *in, const request_limits *lim, size_t
         return ed_fail(err, "out of memory for the request queue");
     }
     struct stat st;
-    t->regular_file = fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode);
+    t->regular_file = in && fstat(fileno(in), &st) == 0 && S_ISREG(st.st_mode);
     t->in = in;
     t->lim = *lim;
     t->max_line_bytes = max_line_bytes;
     t->capacity = capacity > 0 ? capacity : 1;
     pthread_mutex_init(&t->mu, NULL);
     pthread_cond_init(&t->changed, NULL);
+    if (!in) { /* offers only */
+        t->ended = 1;
+        *out = t;
+        return ED_OK;
+    }
     if (pthread_create(&t->thread, NULL, reader_main, t)) {
         intake_destroy(t);
         return ed_fail(err, "cannot start the request reader thread");
@@ -107,18 +116,71 @@ ed_status intake_start(intake **out, FILE *in, const request_limits *lim, size_t
     return ED_OK;
 }
 
+/* Whether the intake is over: the stream ended, no offer may come, nothing is left. */
+static int intake_over(const intake *in) {
+    return in->ended && !in->open_for_offers && in->count == 0 && in->n_offered == 0;
+}
+
 int intake_take(intake *in, intake_item *item, int wait) {
     pthread_mutex_lock(&in->mu);
-    while (wait && in->count == 0 && !in->ended) pthread_cond_wait(&in->changed, &in->mu);
-    int got = in->count > 0 ? INTAKE_ITEM : in->ended ? INTAKE_END : INTAKE_NONE;
-    if (got == INTAKE_ITEM) {
+    while (wait && in->count == 0 && in->n_offered == 0 && !intake_over(in) && !in->interrupted)
+        pthread_cond_wait(&in->changed, &in->mu);
+    in->interrupted = 0;
+    int got = INTAKE_NONE;
+    if (in->count > 0) {
         *item = in->ring[in->head];
         in->head = (in->head + 1) % in->capacity;
         in->count--;
         pthread_cond_broadcast(&in->changed);
+        got = INTAKE_ITEM;
+    } else if (in->n_offered > 0) {
+        *item = in->offered[0];
+        memmove(in->offered, in->offered + 1, (size_t)--in->n_offered * sizeof *in->offered);
+        got = INTAKE_ITEM;
+    } else if (intake_over(in)) {
+        got = INTAKE_END;
     }
     pthread_mutex_unlock(&in->mu);
     return got;
+}
+
+void intake_keep_open(intake *in) {
+    pthread_mutex_lock(&in->mu);
+    in->open_for_offers = 1;
+    pthread_mutex_unlock(&in->mu);
+}
+
+void intake_close(intake *in) {
+    pthread_mutex_lock(&in->mu);
+    in->open_for_offers = 0;
+    pthread_cond_broadcast(&in->changed);
+    pthread_mutex_unlock(&in->mu);
+}
+
+ed_status intake_offer(intake *in, request *r, ed_error *err) {
+    pthread_mutex_lock(&in->mu);
+    ed_status st = ED_OK;
+    if (!in->open_for_offers) {
+        st = ed_fail(err, "the server is draining");
+    } else if (in->n_offered == in->cap_offered) {
+        int cap = in->cap_offered ? 2 * in->cap_offered : 64;
+        intake_item *grown = realloc(in->offered, (size_t)cap * sizeof *grown);
+        if (!grown) st = ed_fail(err, "out of memory queueing the request");
+        else in->offered = grown, in->cap_offered = cap;
+    }
+    if (st == ED_OK) {
+        in->offered[in->n_offered++] = (intake_item){.req = r, .line = r->line};
+        pthread_cond_broadcast(&in->changed);
+    }
+    pthread_mutex_unlock(&in->mu);
+    return st;
+}
+
+void intake_interrupt(intake *in) {
+    pthread_mutex_lock(&in->mu);
+    in->interrupted = 1;
+    pthread_cond_broadcast(&in->changed);
+    pthread_mutex_unlock(&in->mu);
 }
 
 int intake_reads_file(const intake *in) { return in->regular_file; }
@@ -139,6 +201,8 @@ void intake_destroy(intake *in) {
         request_destroy(it->req);
         cJSON_Delete(it->id);
     }
+    for (int i = 0; i < in->n_offered; i++) request_destroy(in->offered[i].req);
+    free(in->offered);
     pthread_mutex_destroy(&in->mu);
     pthread_cond_destroy(&in->changed);
     free(in->ring);

@@ -24,7 +24,8 @@ typedef struct intake_item {
     char error[sizeof(((ed_error *)0)->msg)];
 } intake_item;
 
-/* Starts reading `in` (not closed by the intake) on a new thread. lim: the model's and run's
+/* Starts reading `in` (not closed by the intake) on a new thread; in NULL: no stream, the
+ * intake holds only what other threads offer (intake_offer). lim: the model's and run's
  * request limits (copied); max_line_bytes: longer lines are refused unread. */
 ed_status intake_start(intake **out, FILE *in, const request_limits *lim, size_t max_line_bytes,
                        int capacity, ed_error *err);
@@ -34,6 +35,16 @@ enum { INTAKE_ITEM = 1, INTAKE_NONE = 0, INTAKE_END = -1 };
  * ; INTAKE_END when the input has ended (or failed: intake_failure) and every item was taken.
  * wait = 1 sleeps until an item or the end arrives. */
 int intake_take(intake *in, intake_item *item, int wait);
+
+/* Requests from other threads (the HTTP front end) join the queue, in the order offered,
+ * without waiting: ED_ERR (message) only when out of memory or after intake_close. While the
+ * intake is kept open (intake_keep_open), INTAKE_END is not returned: the end of the stream
+ * only means no more lines. */
+void intake_keep_open(intake *in);
+void intake_close(intake *in);
+ed_status intake_offer(intake *in, request *r, ed_error *err);
+/* Wakes a waiting intake_take, which returns INTAKE_NONE (a drain signal, say). */
+void intake_interrupt(intake *in);
 
 /* 1 when the stream is a regular file: reading it never waits on a client, so the engine may
  * wait for each line as batch mode always did (the same batches as a synchronous reader). */

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runtime/reply.h"
 #include "runtime/request_schema.h"
 
 /* The request's prefixes against the limits: input length, the decoder prefix and the room it
@@ -249,5 +250,13 @@ void request_destroy(request *r) {
     free(r->stop_ids);
     free(r->stop_sequences.ids);
     free(r->stop_sequences.offsets);
+    reply_release(r->reply);
     free(r);
+}
+
+void request_set_reply(request *r, reply *to, int index) {
+    reply_retain(to);
+    reply_release(r->reply);
+    r->reply = to;
+    r->reply_index = index;
 }

@@ -61,6 +61,11 @@ typedef struct request {
     int return_encoder_output, encode_only; /* encode_only implies return_encoder_output */
     int pool_mean;          /* pooling "mean": one vector, the mean over the input tokens */
     int output_base64;      /* encoder_output_format "base64-f32" (else JSON numbers) */
+    /* Where its records go: NULL for JSON Lines (the run's output), else the HTTP call's reply
+     * channel (runtime/reply.h; one reference owned) and this request's index in it. Set once by
+     * the HTTP front end (request_set_reply) before it is queued; not a JSON field. */
+    struct reply *reply;
+    int reply_index;
 } request;
 
 /* Parses and validates one line: text[0, len), which may hold any bytes (NULs included; no
@@ -71,6 +76,8 @@ typedef struct request {
  * or the column. */
 ed_status request_parse(const char *text, size_t len, long line, const request_limits *lim,
                         request **out, cJSON **id_out, ed_error *err);
-void request_destroy(request *r);
+void request_destroy(request *r); /* releases its reply reference */
+/* Routes r's records to `to` (a reference is taken) under `index`. */
+void request_set_reply(request *r, struct reply *to, int index);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "common/log.h"
 #include "runtime/decoding.h"
+#include "runtime/reply.h"
 
 struct response_sink {
     FILE *f;
@@ -101,6 +102,16 @@ static ed_status write_line(response_sink *s, cJSON *o, ed_error *err) {
     int bad = fputs(text, s->f) < 0 || fputc('\n', s->f) < 0 || fflush(s->f);
     free(text);
     return bad ? ed_fail(err, "output: write failed: %s", strerror(errno)) : ED_OK;
+}
+
+/* Sends record o (owned) of request r where r's records go: its HTTP reply channel, or a line of
+ * the run's output (r NULL: a line that never became a request). final: r's last record. */
+static ed_status emit(response_sink *s, const request *r, cJSON *o, int final, ed_error *err) {
+    if (r && r->reply) {
+        reply_post(r->reply, r->reply_index, o, final);
+        return ED_OK;
+    }
+    return write_line(s, o, err);
 }
 
 /* Rows of floats (logits, hidden states) as raw JSON text "[[...], ...]": %.9g round-trips fp32
@@ -216,7 +227,7 @@ static ed_status write_nonfinite(response_sink *s, const request *r, const char 
     snprintf(msg, sizeof msg, "line %ld: request %s: the model produced non-finite values in its "
              "%s, which JSON cannot carry; the request fails", r->line, id ? id : "?", what);
     free(id);
-    return response_write_error(s, r->id, r->line, msg, err);
+    return response_write_error(s, r, r->id, r->line, msg, err);
 }
 
 ed_status response_write_encoding(response_sink *s, const request *r, const float *rows, int len,
@@ -238,7 +249,7 @@ ed_status response_write_encoding(response_sink *s, const request *r, const floa
         cJSON_Delete(o);
         return ed_fail(err, "out of memory formatting encoder outputs");
     }
-    return write_line(s, o, err);
+    return emit(s, r, o, 1, err);
 }
 
 /* output_ids = tokens after the start token; logprobs of the generated ones. */
@@ -335,7 +346,7 @@ ed_status response_write_result(response_sink *s, const sequence *seq, ed_error 
         return ed_fail(err, "out of memory formatting encoder outputs");
     }
     if (r->stream) cJSON_AddTrueToObject(o, "stream_end");
-    return write_line(s, o, err);
+    return emit(s, r, o, 1, err);
 }
 
 ed_status response_write_stream(response_sink *s, sequence *seq, ed_error *err) {
@@ -358,15 +369,26 @@ ed_status response_write_stream(response_sink *s, sequence *seq, ed_error *err) 
         for (int i = lp_from; i < n; i++) cJSON_AddItemToArray(l, cJSON_CreateNumber(lp[i]));
     }
     seq->n_streamed = n - 1;
-    return write_line(s, o, err);
+    return emit(s, seq->req, o, 0, err);
 }
 
-ed_status response_write_error(response_sink *s, const cJSON *id, long line, const char *message,
-                               ed_error *err) {
+ed_status response_write_error(response_sink *s, const request *r, const cJSON *id, long line,
+                               const char *message, ed_error *err) {
     cJSON *o = cJSON_CreateObject();
     cJSON_AddItemToObject(o, "id", id ? cJSON_Duplicate(id, 1) : cJSON_CreateNull());
     cJSON *e = cJSON_AddObjectToObject(o, "error");
     cJSON_AddStringToObject(e, "message", message);
     cJSON_AddNumberToObject(e, "line", (double)line);
-    return write_line(s, o, err);
+    return emit(s, r, o, 1, err);
+}
+
+ed_status response_write_abort(response_sink *s, const request *r, const int32_t *tokens,
+                               int n_tokens, ed_error *err) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddItemToObject(o, "id", cJSON_Duplicate(r->id, 1));
+    cJSON *arr = cJSON_AddArrayToObject(o, "output_ids");
+    for (int i = 1; i < n_tokens; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(tokens[i]));
+    cJSON_AddStringToObject(o, "finish_reason", "abort");
+    if (r->stream) cJSON_AddTrueToObject(o, "stream_end");
+    return emit(s, r, o, 1, err);
 }

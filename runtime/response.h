@@ -1,5 +1,6 @@
 /* Responses as JSON Lines, written by rank 0 only, one line per request, flushed as each request
- * finishes (completion order; each line carries its id). A file target is written under a
+ * finishes (completion order; each line carries its id). A request that came over HTTP has its
+ * records posted to its reply channel (runtime/reply.h) instead, as the same JSON objects. A file target is written under a
  * temporary name and renamed when the run completes, so a failed run leaves no partial file.
  *   result: {"id", "output_ids", "finish_reason": "eos"|"stop"|"length",
  *            "score"? (beam search), "logprobs"? (per generated token),
@@ -45,8 +46,14 @@ ed_status response_write_encoding(response_sink *s, const request *r, const floa
                                   int dim, ed_error *err);
 /* A stream line with the sequence's output tokens not yet streamed; updates seq->n_streamed. */
 ed_status response_write_stream(response_sink *s, sequence *seq, ed_error *err);
-/* id may be NULL (unreadable request): written as null. */
-ed_status response_write_error(response_sink *s, const cJSON *id, long line, const char *message,
-                               ed_error *err);
+/* r: the request the error answers, or NULL for a line that never became one (then id, which
+ * may be NULL for an unreadable one, written as null). */
+ed_status response_write_error(response_sink *s, const request *r, const cJSON *id, long line,
+                               const char *message, ed_error *err);
+/* The answer to a request ended before it finished (its client gone, or the drain timeout):
+ *   {"id", "output_ids": tokens[1, n_tokens) (what its first beam has so far; tokens[0] is the
+ *    start token), "finish_reason": "abort"} */
+ed_status response_write_abort(response_sink *s, const request *r, const int32_t *tokens,
+                               int n_tokens, ed_error *err);
 
 #endif

@@ -315,6 +315,38 @@ ed_status scheduler_finish_step(scheduler *s, scheduler_done_fn done, void *ctx,
     return st;
 }
 
+ed_status scheduler_drop_where(scheduler *s, scheduler_pred_fn drop, scheduler_done_fn dropped_seq,
+                               scheduler_take_fn dropped_req, void *ctx, ed_error *err) {
+    ed_status st = ED_OK;
+    int kept = 0;
+    for (int i = 0; i < s->n_running; i++) {
+        sequence *seq = s->running[i];
+        if (!drop(ctx, seq->req)) {
+            s->running[kept++] = seq;
+            continue;
+        }
+        release_blocks(s, seq);
+        if (st == ED_OK) st = dropped_seq(ctx, seq, err);
+        else sequence_destroy(seq);
+    }
+    s->n_running = kept;
+    for (queue_node **link = &s->head, *n; (n = *link);) {
+        if (!drop(ctx, n->req)) {
+            s->tail = n;
+            link = &n->next;
+            continue;
+        }
+        *link = n->next;
+        s->n_queued--;
+        request *r = n->req;
+        free(n);
+        if (st == ED_OK) st = dropped_req(ctx, r, err);
+        else request_destroy(r);
+    }
+    if (!s->head) s->tail = NULL;
+    return st;
+}
+
 void scheduler_get_stats(const scheduler *s, scheduler_stats *out) {
     *out = (scheduler_stats){.queued = s->n_queued, .running = s->n_running,
                              .preemptions = s->preemptions,

@@ -63,6 +63,14 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, step_batch *batch, ed
 typedef ed_status (*scheduler_done_fn)(void *ctx, sequence *seq, ed_error *err);
 ed_status scheduler_finish_step(scheduler *s, scheduler_done_fn done, void *ctx, ed_error *err);
 
+/* Between steps: removes every queued request and running sequence for which drop(ctx, req)
+ * holds (a client gone, a drain that timed out): running ones return their blocks in both pools
+ * and go to dropped_seq(ctx, seq), queued ones to dropped_req(ctx, req); both take ownership. */
+typedef int (*scheduler_pred_fn)(void *ctx, const request *r);
+typedef ed_status (*scheduler_take_fn)(void *ctx, request *r, ed_error *err);
+ed_status scheduler_drop_where(scheduler *s, scheduler_pred_fn drop, scheduler_done_fn dropped_seq,
+                               scheduler_take_fn dropped_req, void *ctx, ed_error *err);
+
 void scheduler_get_stats(const scheduler *s, scheduler_stats *out);
 
 /* Upper bound of step_plan.n_blocks for any plan this scheduler builds. */
