@@ -3,6 +3,8 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libyaml-dev
       libopenblas-dev libcjson-dev time
+      # the two-host tests (tests/mpi/netns_*.sh): ip netns, veth
+      iproute2
       # the sanitizer and fuzz build (launch/run_tests.sh): clang, its sanitizer and libFuzzer
       # runtimes, and LLVM's OpenMP runtime for clang's -fopenmp
       clang libclang-rt-14-dev libomp-dev)
