@@ -2,7 +2,7 @@
 # Installs the Debian 12 packages encdec_tp builds and tests with (as root, or through sudo).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libyaml-dev
-      libopenblas-dev libcjson-dev time
+      libopenblas-dev libcjson-dev libmicrohttpd-dev time
       # the two-host tests (tests/mpi/netns_*.sh): ip netns, veth
       iproute2
       # the sanitizer and fuzz build (launch/run_tests.sh): clang, its sanitizer and libFuzzer
