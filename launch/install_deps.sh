@@ -5,6 +5,9 @@ pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev li
       libopenblas-dev libcjson-dev libmicrohttpd-dev time
       # the two-host tests (tests/mpi/netns_*.sh): ip netns, veth
       iproute2
+      # the HTTP tests (tests/http): curl and jq, Node.js and npm for the OpenAI client, libcurl
+      # for launch/encdec_loadgen
+      curl jq nodejs npm libcurl4-openssl-dev
       # the sanitizer and fuzz build (launch/run_tests.sh): clang, its sanitizer and libFuzzer
       # runtimes, and LLVM's OpenMP runtime for clang's -fopenmp
       clang libclang-rt-14-dev libomp-dev)

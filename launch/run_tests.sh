@@ -11,6 +11,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 launch/build.sh
+# the HTTP tests' Node packages (tests/http/package-lock.json: the official openai client);
+# without them http.openai_client fails saying so
+if command -v npm >/dev/null; then
+  npm ci --prefix tests/http --no-audit --no-fund --loglevel=error ||
+    echo "run_tests: npm ci --prefix tests/http failed: http.openai_client will fail"
+fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 cd "${BUILD_DIR:-build}"
 gpus=$(nvidia-smi -L 2>/dev/null | grep -c '^GPU' || true)
