@@ -4,13 +4,14 @@
 # transport only (btl tcp,self on the hosts' private link), the remote side started by
 # launch/netns_agent.sh instead of ssh.
 #   1. `mpirun_multinode.sh --check` passes and names both hosts; on a hostfile naming a third
-#      host that does not exist it fails, naming that host.
+#      host that does not exist it fails, naming that host; with MPI's data on loopback
+#      (btl_tcp_if_include lo: a job would hang) it fails within its bound, naming a pair.
 #   2. For each FIXTURE: served at TP=1 (one process, no network), then across the two hosts at
 #      TP=2 (one rank a host) and TP=4 (two a host): every request's output ids and finish
 #      reason equal TP=1's and its logits are within 1e-5 of TP=1's (golden_check), and within
 #      1e-4 of Hugging Face's (the fixture's expected.jsonl).
-#   3. The link carried the job (its byte counters grew) and nothing is left running on either
-#      host.
+#   3. The link carried the jobs (its byte counters grew by their traffic) and nothing is left
+#      running on either host.
 # usage: netns_tp_same.sh BUILD_DIR FIXTURES_DIR FIXTURE... | all  (CTest: two, for time)
 set -uo pipefail
 build=$1 fixtures=$2
@@ -22,7 +23,6 @@ source "$(dirname "$0")/../golden/golden_lib.sh"
 source "$(dirname "$0")/netns_lib.sh"
 netns_up
 link_bytes() { ip -n "$ns_a" -s -j link show link0 | grep -o '"tx":{"bytes":[0-9]*' | grep -o '[0-9]*$'; }
-bytes_before=$(link_bytes)
 
 netns_hostfile 2
 checks=$((checks + 1))
@@ -41,7 +41,21 @@ else
   grep -q "10.77.0.3" "$work/check.log" || fail "--check failed without naming 10.77.0.3:
 $(cat "$work/check.log")"
 fi
+checks=$((checks + 1))
+# MPI's data sent to each host's loopback (the daemons still on the link): every rank waits for
+# its peers forever, as a job with the wrong interface would; --check must fail, naming a pair.
+cp "$work/hostfile.good" "$work/hostfile"
+if ENCDEC_CHECK_TIMEOUT=4 as_host_a "$launcher/mpirun_multinode.sh" --check --btl tcp,self \
+    --agent "$launcher/netns_agent.sh" --mca oob_tcp_if_include "$net" --mca btl_tcp_if_include lo \
+    --bin "$build/encdec_tp" "$work/hostfile" > "$work/check.log" 2>&1; then
+  fail "--check passed with MPI's data on loopback"
+else
+  grep -qE "encdec_hostcheck: rank [0-3] on encdec-$$-[ab]: got nothing from rank [0-3] within 2 s" \
+    "$work/check.log" || fail "--check on loopback failed without naming the pair:
+$(cat "$work/check.log")"
+fi
 
+bytes_before=$(link_bytes) # from here on, only encdec_tp's traffic
 for fixture in "$@"; do
   fx=$fixtures/$fixture
   "$build/encdec_convert" --quiet --hf "$fx" --out "$work/$fixture.h5" || exit 1
