@@ -437,3 +437,105 @@ ed_status h5_model_close(h5_model *f, ed_error *err) {
     free(f);
     return rc < 0 ? ed_fail(err, "cannot close HDF5 file (disk full?)") : ED_OK;
 }
+
+#define H5_TOKENIZER_GROUP "tokenizer"
+
+ed_status h5_model_write_file(h5_model *f, const char *name, const void *data, size_t len,
+                              ed_error *err) {
+    if (H5Lexists(f->file, H5_TOKENIZER_GROUP, H5P_DEFAULT) <= 0) {
+        hid_t g = H5Gcreate2(f->file, H5_TOKENIZER_GROUP, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+        if (g < 0) return ed_fail(err, "%s: cannot create group /%s", f->path, H5_TOKENIZER_GROUP);
+        H5Gclose(g);
+    }
+    char path[300];
+    snprintf(path, sizeof path, "%s/%s", H5_TOKENIZER_GROUP, name);
+    hsize_t dims[1] = {(hsize_t)len};
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (len > 0 && dcpl >= 0) {
+        hsize_t chunk[1] = {len < H5_MODEL_CHUNK_BYTES ? (hsize_t)len : H5_MODEL_CHUNK_BYTES};
+        if (H5Pset_chunk(dcpl, 1, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0) {
+            H5Pclose(dcpl);
+            return ed_fail(err, "%s: tokenizer file %s: cannot set up checksummed chunks",
+                           f->path, name);
+        }
+    }
+    hid_t sp = H5Screate_simple(1, dims, NULL);
+    hid_t ds = H5Dcreate2(f->file, path, H5T_STD_U8LE, sp, H5P_DEFAULT,
+                          dcpl >= 0 ? dcpl : H5P_DEFAULT, H5P_DEFAULT);
+    herr_t rc = ds < 0 ? -1 : len ? H5Dwrite(ds, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0;
+    if (ds >= 0) H5Dclose(ds);
+    H5Sclose(sp);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    if (rc < 0) return ed_fail(err, "%s: cannot write tokenizer file %s (disk full?)", f->path, name);
+    return ED_OK;
+}
+
+int h5_model_has_files(h5_model *f) {
+    return H5Lexists(f->file, H5_TOKENIZER_GROUP, H5P_DEFAULT) > 0;
+}
+
+typedef struct file_walk {
+    h5_model *f;
+    int (*fn)(void *, const char *, const void *, size_t);
+    void *ctx;
+    ed_error *err;
+    int failed; /* 1: our own error is in err; -1: fn stopped */
+} file_walk;
+
+static herr_t read_one_file(hid_t g, const char *name, const H5L_info_t *info, void *vw) {
+    (void)info;
+    file_walk *w = vw;
+    hid_t ds = H5Dopen2(g, name, H5P_DEFAULT);
+    if (ds < 0) {
+        ed_fail(w->err, "%s: /%s/%s is not a dataset (corrupt file?)", w->f->path,
+                H5_TOKENIZER_GROUP, name);
+        w->failed = 1;
+        return -1;
+    }
+    hid_t sp = H5Dget_space(ds), t = H5Dget_type(ds);
+    hsize_t dims[1] = {0};
+    int ok = sp >= 0 && H5Sget_simple_extent_ndims(sp) == 1 && t >= 0 &&
+             H5Tget_class(t) == H5T_INTEGER && H5Tget_size(t) == 1;
+    if (ok) H5Sget_simple_extent_dims(sp, dims, NULL);
+    unsigned char *buf = ok ? malloc(dims[0] + 1) : NULL;
+    herr_t rc = -1;
+    if (!ok) {
+        ed_fail(w->err, "%s: tokenizer file %s is not a 1-D byte dataset", w->f->path, name);
+    } else if (!buf) {
+        ed_fail(w->err, "%s: tokenizer file %s: out of memory", w->f->path, name);
+    } else if (dims[0] && H5Dread(ds, H5T_NATIVE_UCHAR, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0) {
+        char why[160];
+        ed_fail(w->err, "%s: tokenizer file %s cannot be read: the file is corrupt (HDF5: %s)",
+                w->f->path, name, hdf5_reason(why)[0] ? why : "read error");
+    } else {
+        buf[dims[0]] = 0;
+        rc = 0;
+    }
+    if (t >= 0) H5Tclose(t);
+    if (sp >= 0) H5Sclose(sp);
+    H5Dclose(ds);
+    if (rc < 0) {
+        w->failed = 1;
+    } else if (w->fn(w->ctx, name, buf, (size_t)dims[0])) {
+        w->failed = -1;
+        rc = -1;
+    }
+    free(buf);
+    return rc;
+}
+
+ed_status h5_model_read_files(h5_model *f,
+                              int (*fn)(void *ctx, const char *name, const void *data, size_t len),
+                              void *ctx, ed_error *err) {
+    if (!h5_model_has_files(f)) return ED_OK;
+    hid_t g = H5Gopen2(f->file, H5_TOKENIZER_GROUP, H5P_DEFAULT);
+    if (g < 0) return ed_fail(err, "%s: group /%s cannot be opened (corrupt file?)", f->path,
+                              H5_TOKENIZER_GROUP);
+    file_walk w = {f, fn, ctx, err, 0};
+    hsize_t idx = 0;
+    herr_t rc = H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, &idx, read_one_file, &w);
+    H5Gclose(g);
+    if (rc < 0 && !w.failed) return ed_fail(err, "%s: group /%s cannot be listed (corrupt file?)",
+                                            f->path, H5_TOKENIZER_GROUP);
+    return rc < 0 ? ED_ERR : ED_OK;
+}

@@ -37,4 +37,18 @@ ed_status h5_model_read_slice(h5_model *f, const char *name, int rank, const int
                               ed_error *err);
 ed_status h5_model_close(h5_model *f, ed_error *err);
 
+/* The tokenizer files (models/tokenizer.h): group "/tokenizer", one 1-D uint8 dataset per file
+ * named as the file ("spiece.model", "tokenizer_config.json"), chunked with Fletcher-32 like the
+ * tensors. Absent in a model converted without tokenizer files. */
+ed_status h5_model_write_file(h5_model *f, const char *name, const void *data, size_t len,
+                              ed_error *err);
+/* 1 when the file has a /tokenizer group, else 0. */
+int h5_model_has_files(h5_model *f);
+/* Calls fn(ctx, name, data, len) for every stored file, in name order (data valid during the
+ * call only); fn returns 0 to go on, -1 to stop (the error is then fn's). Checksums are verified
+ * as each file is read. */
+ed_status h5_model_read_files(h5_model *f,
+                              int (*fn)(void *ctx, const char *name, const void *data, size_t len),
+                              void *ctx, ed_error *err);
+
 #endif

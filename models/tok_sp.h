@@ -1,0 +1,47 @@
+/* A C interface over Debian's libsentencepiece (models/tok_sp.cc, the only C++ in the project):
+ * a SentencePiece model (unigram or BPE) loaded from the bytes of its .model file, its vocabulary,
+ * and SentencePiece's own encoding and decoding. Ids here are SentencePiece's, before any offset a
+ * Hugging Face tokenizer adds (models/tokenizer.c maps them).
+ * Thread safety: a loaded tok_sp is read-only; encode and decode may run concurrently. */
+#ifndef ENCDEC_TOK_SP_H
+#define ENCDEC_TOK_SP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct tok_sp tok_sp;
+
+enum { TOK_SP_NORMAL = 0, TOK_SP_UNKNOWN = 1, TOK_SP_CONTROL = 2, TOK_SP_BYTE = 3,
+       TOK_SP_UNUSED = 4 };
+enum { TOK_SP_UNIGRAM = 1, TOK_SP_BPE = 2, TOK_SP_OTHER = 3 };
+
+/* Loads the model from bytes[n] (the contents of spiece.model / sentencepiece.bpe.model). On
+ * failure returns NULL and writes SentencePiece's reason into why[why_cap]. */
+tok_sp *tok_sp_load(const void *bytes, size_t n, char *why, size_t why_cap);
+void tok_sp_destroy(tok_sp *sp); /* NULL: no-op */
+
+int tok_sp_size(const tok_sp *sp);              /* pieces, ids 0 .. size-1 */
+const char *tok_sp_piece(const tok_sp *sp, int id); /* NUL-terminated UTF-8; id in range */
+float tok_sp_score(const tok_sp *sp, int id);
+int tok_sp_type(const tok_sp *sp, int id);      /* TOK_SP_NORMAL, ... */
+int tok_sp_piece_to_id(const tok_sp *sp, const char *piece, size_t len); /* -1: not a piece */
+int tok_sp_unk_id(const tok_sp *sp);
+int tok_sp_model_type(const tok_sp *sp);        /* TOK_SP_UNIGRAM, TOK_SP_BPE, TOK_SP_OTHER */
+int tok_sp_byte_fallback(const tok_sp *sp);     /* 1 when the model has <0x00>..<0xFF> pieces */
+
+/* SentencePiece's encoding of text[len] (its normalizer, dummy prefix, model) into ids: a
+ * malloc'd array in *ids (free()), count in *n. Returns 0, or -1 (out of memory) . */
+int tok_sp_encode(const tok_sp *sp, const char *text, size_t len, int32_t **ids, size_t *n);
+
+/* SentencePiece's decoding of ids[n] (each in range) into a malloc'd NUL-terminated string. */
+char *tok_sp_decode(const tok_sp *sp, const int32_t *ids, size_t n, size_t *len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

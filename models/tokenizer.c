@@ -1,0 +1,509 @@
+/* Loading a tokenizer: its files (an HF directory or the .h5's /tokenizer group), the kind, the
+ * base model's ids, added tokens and the settings of tokenizer_config.json. */
+#include "models/tokenizer_internal.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/h5_model.h"
+
+const char *const tokenizer_file_names[] = {
+    "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
+    "spiece.model", "sentencepiece.bpe.model", "vocab.json", "merges.txt", NULL};
+
+typedef struct file_set {
+    const tokenizer_file *files;
+    size_t n;
+    const char *origin;
+    cJSON *config, *special_map, *added_json, *tok_json; /* parsed JSON files (NULL: absent) */
+} file_set;
+
+static const tokenizer_file *get_file(const file_set *fs, const char *name) {
+    for (size_t i = 0; i < fs->n; i++)
+        if (!strcmp(fs->files[i].name, name)) return &fs->files[i];
+    return NULL;
+}
+
+static ed_status parse_json(const file_set *fs, const char *name, cJSON **out, ed_error *err) {
+    const tokenizer_file *f = get_file(fs, name);
+    *out = NULL;
+    if (!f) return ED_OK;
+    const char *end = NULL;
+    *out = cJSON_ParseWithLengthOpts(f->data, f->len, &end, 0);
+    if (!cJSON_IsObject(*out)) {
+        size_t at = end ? (size_t)(end - (const char *)f->data) : 0;
+        cJSON_Delete(*out);
+        *out = NULL;
+        return ed_fail(err, "%s: %s is not a JSON object (parsing stopped at byte %zu)",
+                       fs->origin, name, at);
+    }
+    return ED_OK;
+}
+
+/* A token given as "text" or {"content": "text", ...} (tokenizer_config.json's forms). */
+static const char *token_text(const cJSON *v) {
+    if (cJSON_IsString(v)) return v->valuestring;
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(v, "content");
+    return cJSON_IsString(c) ? c->valuestring : NULL;
+}
+
+static int json_flag(const cJSON *obj, const char *key, int dflt) {
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+    return cJSON_IsBool(v) ? cJSON_IsTrue(v) : dflt;
+}
+
+static const char *config_str(const file_set *fs, const char *key) {
+    const cJSON *v = fs->config ? cJSON_GetObjectItemCaseSensitive(fs->config, key) : NULL;
+    return token_text(v);
+}
+
+static ed_status pick_kind(tokenizer *t, const file_set *fs, ed_error *err) {
+    const char *cls = config_str(fs, "tokenizer_class");
+    static const struct { const char *name; tok_kind kind; } classes[] = {
+        {"T5Tokenizer", TK_T5}, {"MT5Tokenizer", TK_T5}, {"UMT5Tokenizer", TK_T5},
+        {"MBart50Tokenizer", TK_MBART50}, {"MBartTokenizer", TK_MBART},
+        {"NllbTokenizer", TK_NLLB}, {"BartTokenizer", TK_BART}, {"RobertaTokenizer", TK_BART},
+        {"ByT5Tokenizer", TK_BYT5},
+    };
+    if (cls) {
+        size_t n = strlen(cls);
+        if (n > 4 && !strcmp(cls + n - 4, "Fast")) n -= 4;
+        for (size_t i = 0; i < sizeof classes / sizeof classes[0]; i++)
+            if (strlen(classes[i].name) == n && !strncmp(cls, classes[i].name, n)) {
+                t->kind = classes[i].kind;
+                return ED_OK;
+            }
+        return ed_fail(err, "%s: tokenizer_config.json: key tokenizer_class: '%s' is not "
+                            "supported (T5Tokenizer, MT5Tokenizer, UMT5Tokenizer, "
+                            "MBart50Tokenizer, MBartTokenizer, NllbTokenizer, BartTokenizer, "
+                            "RobertaTokenizer, ByT5Tokenizer and their Fast forms are)",
+                       fs->origin, cls);
+    }
+    if (get_file(fs, "spiece.model")) t->kind = TK_T5;
+    else if (get_file(fs, "sentencepiece.bpe.model")) t->kind = TK_MBART50;
+    else if (get_file(fs, "vocab.json") || get_file(fs, "tokenizer.json")) t->kind = TK_BART;
+    else return ed_fail(err, "%s: no tokenizer files (spiece.model, sentencepiece.bpe.model, "
+                             "vocab.json + merges.txt, tokenizer.json, or tokenizer_config.json "
+                             "naming its tokenizer_class)", fs->origin);
+    return ED_OK;
+}
+
+/* Sets id -> token (growing the tables); the token -> id map keeps the first id of a string. */
+static ed_status set_token(tokenizer *t, int id, const char *tok, int special, ed_error *err) {
+    if (id < 0 || id > 10000000) return ed_fail(err, "%s: token \"%s\" has id %d, outside "
+                                                     "[0, 10000000]", t->origin, tok, id);
+    if (id >= t->vocab_size) {
+        int cap = id + 1;
+        char **it = realloc(t->id_token, (size_t)cap * sizeof *it);
+        if (it) t->id_token = it;
+        unsigned char *sp = realloc(t->special, (size_t)cap);
+        if (sp) t->special = sp;
+        if (!it || !sp) return ed_fail(err, "%s: out of memory", t->origin);
+        for (int i = t->vocab_size; i < cap; i++) {
+            t->id_token[i] = NULL;
+            t->special[i] = 0;
+        }
+        t->vocab_size = cap;
+    }
+    char *copy = strdup(tok);
+    if (!copy) return ed_fail(err, "%s: out of memory", t->origin);
+    free(t->id_token[id]);
+    t->id_token[id] = copy;
+    t->special[id] = (unsigned char)special;
+    if (tok_map_get(t->token_id, tok, strlen(tok)) < 0 &&
+        tok_map_put(t->token_id, tok, strlen(tok), id))
+        return ed_fail(err, "%s: out of memory", t->origin);
+    return ED_OK;
+}
+
+static ed_status load_sp(tokenizer *t, const file_set *fs, const char *name, ed_error *err) {
+    const tokenizer_file *f = get_file(fs, name);
+    if (!f) return ed_fail(err, "%s: %s is missing (the %s tokenizer needs it)", fs->origin, name,
+                           tokenizer_kind(t));
+    char why[256] = "";
+    if (!(t->sp = tok_sp_load(f->data, f->len, why, sizeof why)))
+        return ed_fail(err, "%s: %s is not a SentencePiece model (%s)", fs->origin, name, why);
+    t->byte_fallback = tok_sp_byte_fallback(t->sp);
+    if (tok_sp_model_type(t->sp) != TOK_SP_BPE && !(t->uni = tok_unigram_create(t->sp)))
+        return ed_fail(err, "%s: out of memory", fs->origin);
+    int n = tok_sp_size(t->sp);
+    if (t->kind == TK_T5) {
+        for (int i = 0; i < n; i++) {
+            int ty = tok_sp_type(t->sp, i);
+            if (set_token(t, i, tok_sp_piece(t->sp, i), ty == TOK_SP_CONTROL || ty == TOK_SP_UNKNOWN,
+                          err))
+                return ED_ERR;
+        }
+        return ED_OK;
+    }
+    /* fairseq's dictionary: <s> <pad> </s> <unk>, then the pieces after SentencePiece's three
+     * (<unk> <s> </s>) shifted by one. */
+    t->sp_offset = 1;
+    static const char *const fairseq[] = {"<s>", "<pad>", "</s>", "<unk>"};
+    for (int i = 0; i < 4; i++)
+        if (set_token(t, i, fairseq[i], 1, err)) return ED_ERR;
+    for (int i = 3; i < n; i++)
+        if (set_token(t, i + 1, tok_sp_piece(t->sp, i), tok_sp_type(t->sp, i) == TOK_SP_CONTROL,
+                      err))
+            return ED_ERR;
+    return ED_OK;
+}
+
+int tok_sp_to_id(const tokenizer *t, int sp_id) {
+    if (!t->sp_offset) return sp_id;
+    if (sp_id == tok_sp_unk_id(t->sp)) return 3;
+    if (sp_id == 1) return 0;
+    if (sp_id == 2) return 2;
+    return sp_id + t->sp_offset;
+}
+
+static ed_status load_base(tokenizer *t, const file_set *fs, ed_error *err) {
+    switch (t->kind) {
+    case TK_T5: return load_sp(t, fs, "spiece.model", err);
+    case TK_MBART50: case TK_MBART: case TK_NLLB:
+        return load_sp(t, fs, "sentencepiece.bpe.model", err);
+    case TK_BYT5: {
+        static const char *const sp3[] = {"<pad>", "</s>", "<unk>"};
+        for (int i = 0; i < 3; i++)
+            if (set_token(t, i, sp3[i], 1, err)) return ED_ERR;
+        for (int b = 0; b < 256; b++) { /* HF's token for a byte: chr(byte) */
+            char s[5] = {0};
+            utf8_encode((uint32_t)b, s);
+            if (set_token(t, b + 3, s, 0, err)) return ED_ERR;
+        }
+        return ED_OK;
+    }
+    case TK_BART: {
+        const tokenizer_file *v = get_file(fs, "vocab.json"), *m = get_file(fs, "merges.txt");
+        ed_status st;
+        if (v && m) {
+            char origin[1100];
+            snprintf(origin, sizeof origin, "%s: vocab.json / merges.txt", fs->origin);
+            st = tok_bbpe_load(&t->bbpe, v->data, v->len, m->data, m->len, origin, err);
+        } else if (fs->tok_json) {
+            char origin[1100];
+            snprintf(origin, sizeof origin, "%s: tokenizer.json", fs->origin);
+            const cJSON *model = cJSON_GetObjectItemCaseSensitive(fs->tok_json, "model");
+            st = tok_bbpe_load_json(&t->bbpe, model, origin, err);
+        } else {
+            return ed_fail(err, "%s: vocab.json and merges.txt (or tokenizer.json) are missing "
+                                "(the byte-level BPE tokenizer needs them)", fs->origin);
+        }
+        if (st) return ED_ERR;
+        for (int i = 0; i < tok_bbpe_size(t->bbpe); i++) {
+            const char *s = tok_bbpe_token(t->bbpe, i);
+            if (s && set_token(t, i, s, 0, err)) return ED_ERR;
+        }
+        return ED_OK;
+    }
+    }
+    return ED_ERR;
+}
+
+static ed_status add_token(tokenizer *t, const char *content, int id, int special, int lstrip,
+                           int rstrip, int single_word, ed_error *err) {
+    if (set_token(t, id, content, special, err)) return ED_ERR;
+    /* The added token's own id wins over a model piece with the same text. */
+    if (tok_map_put(t->token_id, content, strlen(content), id) ||
+        tok_added_put(&t->added, content, id, special, lstrip, rstrip, single_word))
+        return ed_fail(err, "%s: out of memory", t->origin);
+    return ED_OK;
+}
+
+/* tokenizer.json's added_tokens, else tokenizer_config.json's added_tokens_decoder; then
+ * added_tokens.json. Returns how many were found in *count. */
+static ed_status load_added(tokenizer *t, const file_set *fs, int *count, ed_error *err) {
+    *count = 0;
+    const cJSON *list = fs->tok_json ? cJSON_GetObjectItemCaseSensitive(fs->tok_json,
+                                                                         "added_tokens") : NULL;
+    if (list && !cJSON_IsArray(list))
+        return ed_fail(err, "%s: tokenizer.json: added_tokens must be an array", fs->origin);
+    int i = 0;
+    for (const cJSON *e = list ? list->child : NULL; e; e = e->next, i++) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "id");
+        const char *content = token_text(e);
+        if (!cJSON_IsNumber(id) || !content)
+            return ed_fail(err, "%s: tokenizer.json: added_tokens[%d] needs an integer id and "
+                                "a string content", fs->origin, i);
+        if (add_token(t, content, id->valueint, json_flag(e, "special", 0),
+                      json_flag(e, "lstrip", 0), json_flag(e, "rstrip", 0),
+                      json_flag(e, "single_word", 0), err))
+            return ED_ERR;
+        (*count)++;
+    }
+    const cJSON *dec = !list && fs->config ? cJSON_GetObjectItemCaseSensitive(
+                                                 fs->config, "added_tokens_decoder") : NULL;
+    for (const cJSON *e = cJSON_IsObject(dec) ? dec->child : NULL; e; e = e->next) {
+        char *endp = NULL;
+        long id = strtol(e->string, &endp, 10);
+        const char *content = token_text(e);
+        if (!endp || *endp || !content)
+            return ed_fail(err, "%s: tokenizer_config.json: added_tokens_decoder entry \"%s\" "
+                                "needs an integer key and a content", fs->origin, e->string);
+        if (add_token(t, content, (int)id, json_flag(e, "special", 0), json_flag(e, "lstrip", 0),
+                      json_flag(e, "rstrip", 0), json_flag(e, "single_word", 0), err))
+            return ED_ERR;
+        (*count)++;
+    }
+    for (const cJSON *e = fs->added_json ? fs->added_json->child : NULL; e; e = e->next) {
+        if (!cJSON_IsNumber(e))
+            return ed_fail(err, "%s: added_tokens.json: \"%s\" must map to an integer id",
+                           fs->origin, e->string);
+        if (!tok_added_find(&t->added, e->string, strlen(e->string))) {
+            if (add_token(t, e->string, e->valueint, 0, 0, 0, 0, err)) return ED_ERR;
+            (*count)++;
+        }
+    }
+    return ED_OK;
+}
+
+/* Kinds' added tokens when no file lists them (HF's classes add these themselves). */
+static ed_status default_added(tokenizer *t, const file_set *fs, ed_error *err) {
+    const cJSON *x = fs->config ? cJSON_GetObjectItemCaseSensitive(fs->config, "extra_ids") : NULL;
+    char name[64];
+    if (t->kind == TK_T5 || t->kind == TK_BYT5) {
+        int extra = cJSON_IsNumber(x) ? x->valueint : t->kind == TK_T5 ? 100 : 125;
+        int base = t->vocab_size;
+        for (int i = 0; i < extra; i++) {
+            snprintf(name, sizeof name, "<extra_id_%d>", i);
+            if (add_token(t, name, base + extra - 1 - i, 1, 0, 0, 0, err)) return ED_ERR;
+        }
+    }
+    if (t->kind == TK_MBART50 || t->kind == TK_MBART || t->kind == TK_NLLB) {
+        const cJSON *codes = fs->special_map ? cJSON_GetObjectItemCaseSensitive(
+                                                   fs->special_map, "additional_special_tokens")
+                                             : NULL;
+        if (!cJSON_IsArray(codes) && fs->config)
+            codes = cJSON_GetObjectItemCaseSensitive(fs->config, "additional_special_tokens");
+        if (!cJSON_IsArray(codes) || cJSON_GetArraySize(codes) == 0)
+            return ed_fail(err, "%s: the language codes are missing: neither tokenizer.json's "
+                                "added_tokens, tokenizer_config.json's added_tokens_decoder nor "
+                                "additional_special_tokens lists them", fs->origin);
+        int base = t->vocab_size;
+        int i = 0;
+        for (const cJSON *e = codes->child; e; e = e->next, i++) {
+            const char *c = token_text(e);
+            if (!c) return ed_fail(err, "%s: additional_special_tokens[%d] is not a token",
+                                   fs->origin, i);
+            if (add_token(t, c, base + i, 1, 0, 0, 0, err)) return ED_ERR;
+        }
+        if (add_token(t, "<mask>", base + i, 1, 1, 0, 0, err)) return ED_ERR;
+    }
+    if (t->kind == TK_BART) {
+        int id = tok_map_get(t->token_id, "<mask>", 6);
+        if (id >= 0 && add_token(t, "<mask>", id, 1, 1, 0, 0, err)) return ED_ERR;
+    }
+    return ED_OK;
+}
+
+static ed_status finish_specials(tokenizer *t, const file_set *fs, ed_error *err) {
+    static const char *const names[] = {"<s>", "</s>", "<unk>", "<pad>"};
+    static const char *const keys[] = {"bos_token", "eos_token", "unk_token", "pad_token"};
+    int *ids[] = {&t->bos_id, &t->eos_id, &t->unk_id, &t->pad_id};
+    for (int i = 0; i < 4; i++) {
+        const char *name = config_str(fs, keys[i]);
+        if (!name) name = names[i];
+        int id = tok_map_get(t->token_id, name, strlen(name));
+        *ids[i] = id;
+        if (id >= 0) {
+            t->special[id] = 1;
+            const tok_added *a = tok_added_find(&t->added, name, strlen(name));
+            if (!a && tok_added_put(&t->added, name, id, 1, 0, 0, 0))
+                return ed_fail(err, "%s: out of memory", t->origin);
+        }
+    }
+    if (t->kind == TK_BYT5 || t->kind == TK_T5) t->bos_id = -1;
+    if (t->eos_id < 0) return ed_fail(err, "%s: the tokenizer has no end-of-sequence token",
+                                      t->origin);
+    t->src_lang_id = -1;
+    if (t->kind == TK_MBART50 || t->kind == TK_MBART || t->kind == TK_NLLB) {
+        const char *src = config_str(fs, "src_lang");
+        if (!src) src = t->kind == TK_NLLB ? "eng_Latn" : "en_XX";
+        t->src_lang_id = tok_map_get(t->token_id, src, strlen(src));
+        if (t->src_lang_id < 0)
+            return ed_fail(err, "%s: tokenizer_config.json: src_lang '%s' is not one of the "
+                                "tokenizer's language codes", t->origin, src);
+    }
+    t->legacy = json_flag(fs->config, "legacy_behaviour", 0);
+    t->clean_up = json_flag(fs->config, "clean_up_tokenization_spaces", 0);
+    t->add_prefix_space = json_flag(fs->config, "add_prefix_space", 0);
+    if (t->bbpe) tok_bbpe_set_add_prefix_space(t->bbpe, t->add_prefix_space);
+    if (tok_added_finish(&t->added)) return ed_fail(err, "%s: out of memory", t->origin);
+    for (int i = 0; i < t->vocab_size; i++)
+        if (!t->id_token[i]) return ed_fail(err, "%s: id %d has no token (the vocabulary has a "
+                                                 "hole)", t->origin, i);
+    return ED_OK;
+}
+
+ed_status tokenizer_load_files(tokenizer **out, const tokenizer_file *files, size_t n,
+                               const char *origin, ed_error *err) {
+    file_set fs = {files, n, origin, NULL, NULL, NULL, NULL};
+    tokenizer *t = calloc(1, sizeof *t);
+    *out = NULL;
+    if (!t || !(t->token_id = tok_map_create(4096))) {
+        free(t);
+        return ed_fail(err, "%s: out of memory", origin);
+    }
+    snprintf(t->origin, sizeof t->origin, "%s", origin);
+    int n_added = 0;
+    if (parse_json(&fs, "tokenizer_config.json", &fs.config, err) ||
+        parse_json(&fs, "special_tokens_map.json", &fs.special_map, err) ||
+        parse_json(&fs, "added_tokens.json", &fs.added_json, err) ||
+        parse_json(&fs, "tokenizer.json", &fs.tok_json, err) || pick_kind(t, &fs, err) ||
+        load_base(t, &fs, err) || load_added(t, &fs, &n_added, err) ||
+        (n_added == 0 && default_added(t, &fs, err)) || finish_specials(t, &fs, err)) {
+        tokenizer_destroy(t);
+        t = NULL;
+    }
+    cJSON_Delete(fs.config);
+    cJSON_Delete(fs.special_map);
+    cJSON_Delete(fs.added_json);
+    cJSON_Delete(fs.tok_json);
+    *out = t;
+    return t ? ED_OK : ED_ERR;
+}
+
+void tokenizer_destroy(tokenizer *t) {
+    if (!t) return;
+    tok_sp_destroy(t->sp);
+    tok_unigram_destroy(t->uni);
+    tok_bbpe_destroy(t->bbpe);
+    for (int i = 0; i < t->vocab_size; i++) free(t->id_token[i]);
+    free(t->id_token);
+    free(t->special);
+    tok_map_destroy(t->token_id);
+    tok_added_free(&t->added);
+    free(t);
+}
+
+/* Files gathered for tokenizer_load_files (owned copies). */
+typedef struct file_list {
+    tokenizer_file items[16];
+    size_t n;
+} file_list;
+
+static void file_list_free(file_list *l) {
+    for (size_t i = 0; i < l->n; i++) {
+        free((void *)l->items[i].name);
+        free((void *)l->items[i].data);
+    }
+    l->n = 0;
+}
+
+static int file_list_add(file_list *l, const char *name, void *data, size_t len) {
+    if (l->n == sizeof l->items / sizeof l->items[0]) return -1;
+    char *nm = strdup(name);
+    if (!nm) return -1;
+    l->items[l->n++] = (tokenizer_file){nm, data, len};
+    return 0;
+}
+
+static int is_known_name(const char *name) {
+    for (const char *const *p = tokenizer_file_names; *p; p++)
+        if (!strcmp(*p, name)) return 1;
+    return 0;
+}
+
+ed_status tokenizer_load_dir(tokenizer **out, const char *dir, ed_error *err) {
+    file_list l = {0};
+    *out = NULL;
+    for (const char *const *p = tokenizer_file_names; *p; p++) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", dir, *p);
+        FILE *f = fopen(path, "rb");
+        if (!f) {
+            if (errno == ENOENT) continue;
+            file_list_free(&l);
+            return ed_fail(err, "%s: cannot open: %s", path, strerror(errno));
+        }
+        char *data = NULL;
+        size_t len = 0, cap = 0;
+        int bad = 0;
+        for (;;) {
+            if (len == cap) {
+                cap = cap ? 2 * cap : 65536;
+                char *d = realloc(data, cap + 1);
+                if (!d) { bad = 1; break; }
+                data = d;
+            }
+            size_t got = fread(data + len, 1, cap - len, f);
+            len += got;
+            if (got == 0) break;
+        }
+        if (ferror(f)) bad = 1;
+        fclose(f);
+        if (bad || file_list_add(&l, *p, data, len)) {
+            free(data);
+            file_list_free(&l);
+            return ed_fail(err, "%s: cannot read", path);
+        }
+    }
+    ed_status st = tokenizer_load_files(out, l.items, l.n, dir, err);
+    file_list_free(&l);
+    return st;
+}
+
+static int collect_file(void *ctx, const char *name, const void *data, size_t len) {
+    file_list *l = ctx;
+    if (!is_known_name(name)) return 0; /* a newer writer's extra file: not ours to read */
+    void *copy = malloc(len + 1);
+    if (!copy) return -1;
+    memcpy(copy, data, len);
+    ((char *)copy)[len] = 0;
+    if (file_list_add(l, name, copy, len)) {
+        free(copy);
+        return -1;
+    }
+    return 0;
+}
+
+ed_status tokenizer_load_h5(tokenizer **out, const char *h5_path, ed_error *err) {
+    h5_model *f = NULL;
+    file_list l = {0};
+    *out = NULL;
+    if (h5_model_open(&f, h5_path, err)) return ED_ERR;
+    if (!h5_model_has_files(f)) {
+        h5_model_close(f, NULL);
+        return ed_fail(err, "%s: the model was converted without tokenizer files (its HF "
+                            "directory had none): it serves token ids only; convert it again "
+                            "from a directory with the tokenizer files to use text",
+                       h5_path);
+    }
+    ed_error inner = {{0}};
+    ed_status st = h5_model_read_files(f, collect_file, &l, &inner);
+    h5_model_close(f, NULL);
+    if (st) {
+        file_list_free(&l);
+        return ed_fail(err, "%s", inner.msg[0] ? inner.msg : "out of memory");
+    }
+    st = tokenizer_load_files(out, l.items, l.n, h5_path, err);
+    file_list_free(&l);
+    return st;
+}
+
+int tokenizer_h5_has(const char *h5_path) {
+    h5_model *f = NULL;
+    if (h5_model_open(&f, h5_path, NULL)) return 0;
+    int has = h5_model_has_files(f);
+    h5_model_close(f, NULL);
+    return has;
+}
+
+int tokenizer_token_to_id(const tokenizer *t, const char *token) {
+    return tok_map_get(t->token_id, token, strlen(token));
+}
+const char *tokenizer_id_to_token(const tokenizer *t, int32_t id) {
+    return id >= 0 && id < t->vocab_size ? t->id_token[id] : NULL;
+}
+int tokenizer_vocab_size(const tokenizer *t) { return t->vocab_size; }
+int tokenizer_eos_id(const tokenizer *t) { return t->eos_id; }
+int tokenizer_is_special(const tokenizer *t, int32_t id) {
+    return id >= 0 && id < t->vocab_size && t->special[id];
+}
+const char *tokenizer_kind(const tokenizer *t) {
+    static const char *const names[] = {"t5", "mbart50", "mbart", "nllb", "bart", "byt5"};
+    return names[t->kind];
+}

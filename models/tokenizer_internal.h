@@ -1,0 +1,45 @@
+/* The tokenizer's state, shared by models/tokenizer.c (loading: files, configs, id tables),
+ * models/tokenizer_codec.c (encode, decode) and models/tokenizer_stream.c. Immutable once loaded. */
+#ifndef ENCDEC_TOKENIZER_INTERNAL_H
+#define ENCDEC_TOKENIZER_INTERNAL_H
+
+#include "models/tok_added.h"
+#include "models/tok_bbpe.h"
+#include "models/tok_map.h"
+#include "models/tok_sp.h"
+#include "models/tok_unigram.h"
+#include "models/tokenizer.h"
+
+typedef enum tok_kind {
+    TK_T5,      /* SentencePiece, ids as the model's, </s> appended */
+    TK_MBART50, /* fairseq SentencePiece, [src] X </s> */
+    TK_MBART,   /* fairseq SentencePiece, X </s> [src] */
+    TK_NLLB,    /* fairseq SentencePiece, [src] X </s> (legacy: X </s> [src]) */
+    TK_BART,    /* byte-level BPE, <s> X </s> */
+    TK_BYT5,    /* bytes + 3, X </s> */
+} tok_kind;
+
+struct tokenizer {
+    tok_kind kind;
+    char origin[1024];
+    tok_sp *sp;           /* SentencePiece kinds */
+    tok_unigram *uni;     /* SentencePiece unigram models */
+    tok_bbpe *bbpe;       /* BART */
+    int sp_offset;        /* fairseq: SentencePiece id k >= 3 is id k + 1 */
+    int byte_fallback;    /* SentencePiece kinds: unknown spans become <0xXX> pieces */
+    int vocab_size;       /* all ids: [0, vocab_size) */
+    char **id_token;      /* id -> token string (owned; NULL: hole) */
+    unsigned char *special; /* id -> 1 when decode(skip_special_tokens) drops it */
+    tok_map *token_id;    /* token string -> id (model pieces and added tokens) */
+    tok_added_set added;  /* matched in text before the model */
+    int bos_id, eos_id, unk_id, pad_id;
+    int src_lang_id;      /* the default source language code's id (-1: none) */
+    int legacy;           /* NLLB legacy_behaviour */
+    int clean_up;         /* clean_up_tokenization_spaces */
+    int add_prefix_space; /* BART's ByteLevel add_prefix_space */
+};
+
+/* The id of a fairseq-offset SentencePiece piece and back (identity for TK_T5). */
+int tok_sp_to_id(const tokenizer *t, int sp_id);
+
+#endif
