@@ -10,6 +10,8 @@
 #include "models/h5_model.h"
 #include "models/pos_table.h"
 #include "models/safetensors.h"
+#include "models/tokenizer.h"
+#include "common/log.h"
 #include "common/dtype.h"
 
 static const model_family *const families[] = {&family_t5, &family_bart, &family_m2m100,
@@ -149,6 +151,54 @@ static int write_one(void *vctx, const weight_ref *r) {
     return 0;
 }
 
+/* Copies the tokenizer files hf_dir ships (models/tokenizer.h's tokenizer_file_names) into the
+ * .h5's /tokenizer group. None present: nothing stored, the model serves ids. Files that do not
+ * make a tokenizer this build supports are stored all the same, with a warning naming why (a later
+ * build may read them; requests with text then fail with that reason). */
+static ed_status store_tokenizer_files(h5_model *out, const char *hf_dir, ed_error *err) {
+    int stored = 0;
+    for (const char *const *name = tokenizer_file_names; *name; name++) {
+        char path[2048];
+        snprintf(path, sizeof path, "%s/%s", hf_dir, *name);
+        FILE *f = fopen(path, "rb");
+        if (!f) continue;
+        char *data = NULL;
+        size_t len = 0, cap = 0, got;
+        int bad = 0;
+        do {
+            if (len == cap) {
+                cap = cap ? 2 * cap : 65536;
+                char *d = realloc(data, cap);
+                if (!d) {
+                    bad = 1;
+                    break;
+                }
+                data = d;
+            }
+            got = fread(data + len, 1, cap - len, f);
+            len += got;
+        } while (got > 0);
+        bad |= ferror(f);
+        fclose(f);
+        ed_status st = bad ? ed_fail(err, "%s: cannot read", path)
+                           : h5_model_write_file(out, *name, data, len, err);
+        free(data);
+        if (st) return ED_ERR;
+        stored++;
+    }
+    if (!stored) {
+        log_info("%s has no tokenizer files: the model serves token ids only", hf_dir);
+        return ED_OK;
+    }
+    tokenizer *t = NULL;
+    ed_error why;
+    if (tokenizer_load_dir(&t, hf_dir, &why))
+        log_warn("tokenizer files stored, but they do not make a tokenizer this build reads: %s",
+                 why.msg);
+    tokenizer_destroy(t);
+    return ED_OK;
+}
+
 void convert_partial_path(const char *out_path, char *buf, size_t n) {
     snprintf(buf, n, "%s.partial-%ld", out_path, (long)getpid());
 }
@@ -187,6 +237,7 @@ ed_status convert_hf_to_h5(const convert_options *opt, ed_error *err) {
     created = 1;
     if (h5_model_write_spec(c.out, &spec, hf_config_architecture(cfg), err)) goto fail;
     if (weight_table_foreach(&spec, write_one, &c)) goto fail;
+    if (store_tokenizer_files(c.out, opt->hf_dir, err)) goto fail;
     ed_status close_st = h5_model_close(c.out, err);
     c.out = NULL;
     if (close_st) goto fail;
