@@ -127,7 +127,8 @@ static ed_status load_sp(tokenizer *t, const file_set *fs, const char *name, ed_
     if (!(t->sp = tok_sp_load(f->data, f->len, why, sizeof why)))
         return ed_fail(err, "%s: %s is not a SentencePiece model (%s)", fs->origin, name, why);
     t->byte_fallback = tok_sp_byte_fallback(t->sp);
-    if (tok_sp_model_type(t->sp) != TOK_SP_BPE && !(t->uni = tok_unigram_create(t->sp)))
+    if (tok_sp_model_type(t->sp) == TOK_SP_BPE ? !(t->spbpe = tok_spbpe_create(t->sp))
+                                                : !(t->uni = tok_unigram_create(t->sp)))
         return ed_fail(err, "%s: out of memory", fs->origin);
     int n = tok_sp_size(t->sp);
     if (t->kind == TK_T5) {
@@ -327,6 +328,9 @@ static ed_status finish_specials(tokenizer *t, const file_set *fs, ed_error *err
             return ed_fail(err, "%s: tokenizer_config.json: src_lang '%s' is not one of the "
                                 "tokenizer's language codes", t->origin, src);
     }
+    /* HF's classes (transformers 5) build these pipelines in code, whatever tokenizer.json says. */
+    t->sp_ws_split = t->kind == TK_T5;
+    t->sp_normalize = t->kind == TK_T5 ? TOK_NORM_NONE : TOK_NORM_FAIRSEQ;
     t->legacy = json_flag(fs->config, "legacy_behaviour", 0);
     t->clean_up = json_flag(fs->config, "clean_up_tokenization_spaces", 0);
     t->add_prefix_space = json_flag(fs->config, "add_prefix_space", 0);
@@ -370,6 +374,7 @@ void tokenizer_destroy(tokenizer *t) {
     if (!t) return;
     tok_sp_destroy(t->sp);
     tok_unigram_destroy(t->uni);
+    tok_spbpe_destroy(t->spbpe);
     tok_bbpe_destroy(t->bbpe);
     for (int i = 0; i < t->vocab_size; i++) free(t->id_token[i]);
     free(t->id_token);

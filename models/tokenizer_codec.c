@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/tok_normalize.h"
 #include "models/tokenizer_internal.h"
 
 #define SPIECE "\xE2\x96\x81" /* U+2581, SentencePiece's whitespace mark */
@@ -26,47 +27,96 @@ static int is_space_at(const char *s, size_t n, size_t *cl) {
 static int sp_piece(enc_ctx *c, const char *w, size_t n) {
     const tokenizer *t = c->t;
     size_t first = c->ids->len;
-    if (t->uni) {
-        if (tok_unigram_encode(t->uni, w, n, c->ids)) return -1;
-    } else {
-        int32_t *v = NULL;
-        size_t k = 0;
-        if (tok_sp_encode(t->sp, w, n, &v, &k)) return -1;
-        for (size_t i = 0; i < k; i++)
-            if (tok_ids_add(c->ids, v[i])) {
-                free(v);
-                return -1;
-            }
-        free(v);
-    }
+    if (t->uni ? tok_unigram_encode(t->uni, w, n, c->ids) : tok_spbpe_encode(t->spbpe, w, n, c->ids))
+        return -1;
     for (size_t i = first; i < c->ids->len; i++) c->ids->data[i] = tok_sp_to_id(t, c->ids->data[i]);
     return 0;
 }
 
-/* WhitespaceSplit, then Metaspace (prepend U+2581 to each word, split before each U+2581). */
+/* Metaspace on one stretch: U+2581 for ' ', U+2581 prepended unless there, then split before
+ * each U+2581 (the mark stays with the piece after it); each piece through the model. */
+static int metaspace(enc_ctx *c, const char *s, size_t n) {
+    c->word.len = 0;
+    if ((n < 3 || memcmp(s, SPIECE, 3)) && tok_buf_add(&c->word, SPIECE, 3)) return -1;
+    for (size_t i = 0; i < n; i++)
+        if (s[i] == ' ' ? tok_buf_add(&c->word, SPIECE, 3) : tok_buf_add(&c->word, s + i, 1))
+            return -1;
+    const char *w = c->word.data;
+    size_t wn = c->word.len, from = 0;
+    for (size_t k = 3; k + 3 <= wn; k++)
+        if (!memcmp(w + k, SPIECE, 3)) {
+            if (sp_piece(c, w + from, k - from)) return -1;
+            from = k;
+            k += 2;
+        }
+    return sp_piece(c, w + from, wn - from);
+}
+
+/* TOK_NORM_FAIRSEQ into out: tabs and newlines to spaces, NFKC, trailing whitespace stripped,
+ * runs of two or more spaces to one U+2581. */
+static int norm_fairseq(const char *s, size_t n, tok_buf *out) {
+    tok_buf a = {0}, b = {0};
+    int rc = -1;
+    for (size_t i = 0; i < n; i++)
+        if (tok_buf_add(&a, s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? " " : s + i, 1))
+            goto done;
+    if (tok_buf_add(&a, "", 0) || tok_nfkc(a.data, a.len, &b) || tok_buf_add(&b, "", 0)) goto done;
+    size_t end = b.len, cl;
+    while (end > 0) { /* Strip(right): Unicode White_Space */
+        size_t st = end - 1;
+        while (st > 0 && ((unsigned char)b.data[st] & 0xC0) == 0x80) st--;
+        if (!is_space_at(b.data + st, end - st, &cl)) break;
+        end = st;
+    }
+    out->len = 0;
+    if (tok_buf_add(out, "", 0)) goto done;
+    for (size_t i = 0; i < end;) {
+        size_t j = i;
+        while (j < end && b.data[j] == ' ') j++;
+        if (j - i >= 2) {
+            if (tok_buf_add(out, SPIECE, 3)) goto done;
+            i = j;
+        } else {
+            if (tok_buf_add(out, b.data + i, 1)) goto done;
+            i++;
+        }
+    }
+    rc = 0;
+done:
+    free(a.data);
+    free(b.data);
+    return rc;
+}
+
+/* A plain stretch of a SentencePiece kind: HF's normalizer, then WhitespaceSplit + Metaspace
+ * (T5) or Metaspace alone, then the model. */
 static int sp_segment(enc_ctx *c, const char *s, size_t n) {
+    tok_buf norm = {0};
+    int rc = 0;
+    if (c->t->sp_normalize == TOK_NORM_FAIRSEQ) {
+        if (norm_fairseq(s, n, &norm)) {
+            free(norm.data);
+            return -1;
+        }
+        s = norm.data;
+        n = norm.len;
+    }
+    if (!c->t->sp_ws_split) {
+        rc = n ? metaspace(c, s, n) : 0;
+        free(norm.data);
+        return rc;
+    }
     size_t i = 0;
-    while (i < n) {
+    while (i < n && !rc) {
         size_t cl;
         while (i < n && is_space_at(s + i, n - i, &cl)) i += cl;
         size_t start = i;
         while (i < n && !is_space_at(s + i, n - i, &cl)) i += cl ? cl : 1;
         if (i == start) break;
-        c->word.len = 0;
-        if ((n - start < 3 || memcmp(s + start, SPIECE, 3)) && tok_buf_add(&c->word, SPIECE, 3))
-            return -1;
-        if (tok_buf_add(&c->word, s + start, i - start)) return -1;
-        const char *w = c->word.data;
-        size_t wn = c->word.len, from = 0;
-        for (size_t k = 3; k + 3 <= wn; k++)
-            if (!memcmp(w + k, SPIECE, 3)) {
-                if (sp_piece(c, w + from, k - from)) return -1;
-                from = k;
-                k += 2;
-            }
-        if (sp_piece(c, w + from, wn - from)) return -1;
+        rc = metaspace(c, s + start, i - start);
     }
-    return 0;
+    free(norm.data);
+    return rc;
 }
 
 static int enc_segment(void *vc, const char *s, size_t n) {

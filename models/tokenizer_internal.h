@@ -7,6 +7,7 @@
 #include "models/tok_bbpe.h"
 #include "models/tok_map.h"
 #include "models/tok_sp.h"
+#include "models/tok_spbpe.h"
 #include "models/tok_unigram.h"
 #include "models/tokenizer.h"
 
@@ -24,6 +25,7 @@ struct tokenizer {
     char origin[1024];
     tok_sp *sp;           /* SentencePiece kinds */
     tok_unigram *uni;     /* SentencePiece unigram models */
+    tok_spbpe *spbpe;     /* SentencePiece BPE models */
     tok_bbpe *bbpe;       /* BART */
     int sp_offset;        /* fairseq: SentencePiece id k >= 3 is id k + 1 */
     int byte_fallback;    /* SentencePiece kinds: unknown spans become <0xXX> pieces */
@@ -37,6 +39,16 @@ struct tokenizer {
     int legacy;           /* NLLB legacy_behaviour */
     int clean_up;         /* clean_up_tokenization_spaces */
     int add_prefix_space; /* BART's ByteLevel add_prefix_space */
+    int sp_normalize;     /* SentencePiece kinds: HF's normalizer (TOK_NORM_*) */
+    int sp_ws_split;      /* 1: WhitespaceSplit before Metaspace (T5); 0: Metaspace alone */
+};
+
+/* The normalizer HF's classes put before a SentencePiece model. */
+enum {
+    TOK_NORM_NONE = 0,
+    /* Replace [\n\r\t] -> " ", NFKC, Strip(right), Replace " {2,}" -> U+2581 (mBART-50, NLLB:
+     * what stands in for SentencePiece's precompiled nmt_nfkc map) */
+    TOK_NORM_FAIRSEQ = 1,
 };
 
 /* The id of a fairseq-offset SentencePiece piece and back (identity for TK_T5). */
