@@ -28,8 +28,8 @@ done
 convert_fixture t5_v1_1_untied
 key=test-key-$RANDOM
 auth="Authorization: Bearer $key"
-# max_output_len 500: the long requests of the cancellation and drain checks
-printf 'model: %s\nmax_batch_size: 8\nmax_input_len: 40\nmax_output_len: 500\n' "$work/m.h5" \
+# max_output_len 4000: the long requests of the cancellation, drain and queue checks
+printf 'model: %s\nmax_batch_size: 8\nmax_input_len: 40\nmax_output_len: 4000\n' "$work/m.h5" \
   > "$work/run.yaml"
 printf 'tp: %s\n' "$tp" | cat "$work/run.yaml" - > "$work/batch.yaml"
 batch_run() { # batch_run IN OUT: the JSON Lines path at this TP
@@ -40,7 +40,7 @@ check() { # check DESCRIPTION COMMAND...: counts a check, fails with DESCRIPTION
   local what=$1
   shift
   checks=$((checks + 1))
-  "$@" || fail "$what"
+  "$@" > /dev/null || fail "$what"
 }
 
 # call METHOD PATH [BODY [CURL_ARGS...]]: the answer's body in $work/body, its headers in
@@ -54,6 +54,7 @@ call() {
   local args=(-s -o "$work/body" -D "$work/headers" -w '%{http_code}' --max-time 30 -X "$method")
   [ -n "$auth" ] && args+=(-H "$auth")
   [ -n "$body" ] && args+=(-H "Content-Type: $ctype" --data-binary "$body")
+  [ -n "$body" ] && [ -z "$ctype" ] && args+=(-H "Content-Type:") # not curl's default type
   curl "${args[@]}" "$@" "$url$path" || true
 }
 # expect_status WHAT WANT METHOD PATH [BODY [CURL_ARGS...]]: the call answers WANT
@@ -111,6 +112,9 @@ batch_run "$work/ref2_in.jsonl" "$work/ref2.jsonl"
 
 serve_start main "$tp" "api_key: $key"
 echo "server up at TP=$tp on port $port"
+check "/metrics pool totals before any request are not the log's: $(curl -s "$url/metrics" | grep '^encdec_kv_.*total' | tr '\n' ' ') vs $(grep -m1 'KV pools per rank' "$server_log")" \
+  pool_totals_match
+check "KV blocks in use before any request" pools_idle
 
 # --- completions: parity with the batch path ------------------------------------------------
 # completion WHAT BODY EXPECTED_IDS_JSON FINISH PROMPT_TOKENS: one prompt, one choice
@@ -166,21 +170,31 @@ expect_status "logprobs" 200 POST /v1/completions \
     jq -e --argjson r "$(ref lp)" '.choices[0] as $c | ($c.token_ids == $r.output_ids) and
       ($c.logprobs.token_logprobs | length) == ($r.logprobs | length) and
       ([$c.logprobs.token_logprobs, $r.logprobs] | transpose | all(((.[0] - .[1]) | fabs) <= 1e-5 * (1 + (.[1] | fabs))))' "$work/body"
+expect_status "logprobs 0" 200 POST /v1/completions \
+  "{\"prompt\": $X2, \"max_tokens\": 8, \"temperature\": 0, \"logprobs\": 0}" &&
+  check "logprobs 0: $(jq -c '.choices[0].logprobs' "$work/body" | head -c 300) vs batch $(ref lp | jq -c .logprobs)" \
+    jq -e --argjson r "$(ref lp)" '.choices[0].logprobs.token_logprobs as $l | ($l | length) == ($r.logprobs | length) and
+      ([$l, $r.logprobs] | transpose | all(((.[0] - .[1]) | fabs) <= 1e-5 * (1 + (.[1] | fabs))))' "$work/body"
 # beam search: best_of beams, the best n returned
 expect_status "beam search" 200 POST /v1/completions \
   "{\"prompt\": $X3, \"max_tokens\": 10, \"temperature\": 0, \"use_beam_search\": true, \"best_of\": 4, \"n\": 2}" &&
   check "beam search: choices $(jq -c '[.choices[].token_ids]' "$work/body"), batch path $(ref beam | jq -c '[.sequences[].output_ids]')" \
     jq -e --argjson r "$(ref beam)" '[.choices[].token_ids] == [$r.sequences[].output_ids]' "$work/body"
 
+# OpenAI's defaults: temperature 1 (sampling), no seed, max_tokens 16
+expect_status "sampling with the defaults (no temperature, no seed)" 200 POST /v1/completions "{\"prompt\": $X1}" &&
+  check "sampling with the defaults: $(head -c 300 "$work/body")" \
+    jq -e '(.choices[0].token_ids | length) >= 1 and (.choices[0].token_ids | length) <= 16' "$work/body"
+
 # --- streaming -----------------------------------------------------------------------------
-# sse_check WHAT FILE: FILE (a raw answer body) is SSE exactly: events `data: X` each followed
-# by a blank line, nothing else, `data: [DONE]` last and only there; writes the chunks (a JSON
-# array) to FILE.chunks
+# sse_check WHAT FILE [HEADERS]: FILE (a raw answer body) is SSE exactly: events `data: X`
+# each followed by a blank line, nothing else, `data: [DONE]` last and only there; writes the
+# chunks (a JSON array) to FILE.chunks. HEADERS (a header file): Content-Type text/event-stream.
 sse_check() {
-  local what=$1 f=$2
+  local what=$1 f=$2 h=${3-}
   checks=$((checks + 1))
   if ! awk 'NR % 2 == 1 && !/^data: ./ { bad = 1 } NR % 2 == 0 && $0 != "" { bad = 1 }
-            { last = prev_data; if (NR % 2 == 1) prev_data = $0 }
+            NR % 2 == 1 { prev_data = $0 }
             END { exit bad || NR % 2 != 0 || prev_data != "data: [DONE]" }' "$f"; then
     fail "$what: not SSE events ending with data: [DONE]: $(head -c 400 "$f")"
     return 1
@@ -190,14 +204,14 @@ sse_check() {
   checks=$((checks + 1))
   grep '^data: ' "$f" | sed '$d; s/^data: //' | jq -s -c . > "$f.chunks" 2>/dev/null ||
     { fail "$what: a data event that is not JSON"; return 1; }
-  grep -qi '^content-type: text/event-stream' "$work/headers" ||
-    fail "$what: Content-Type $(grep -i '^content-type' "$work/headers")"
+  [ -z "$h" ] || grep -qi '^content-type: text/event-stream' "$h" ||
+    fail "$what: Content-Type $(grep -i '^content-type' "$h")"
 }
 # stream_call WHAT BODY: a streamed completion into $work/stream (checked as SSE)
 stream_call() {
   expect_status "$1" 200 POST /v1/completions "$2" -N || return 1
   cp "$work/body" "$work/stream"
-  sse_check "$1" "$work/stream"
+  sse_check "$1" "$work/stream" "$work/headers"
 }
 for i in 0 3; do
   x=$(ids $i)
@@ -232,8 +246,8 @@ if stream_call "streamed n=2 samples over 2 prompts" \
         "$work/stream.chunks"
   done
 fi
-expect_error "beam search cannot stream" 400 - POST /v1/completions \
-  "{\"prompt\": $X3, \"max_tokens\": 10, \"use_beam_search\": true, \"best_of\": 4, \"stream\": true}"
+expect_error "beam search cannot stream" 400 stream POST /v1/completions \
+  "{\"prompt\": $X3, \"max_tokens\": 10, \"temperature\": 0, \"use_beam_search\": true, \"best_of\": 4, \"stream\": true}"
 
 # --- embeddings ------------------------------------------------------------------------------
 # close A_JSON B_JSON: two float arrays equal within 1e-5 relative
@@ -276,7 +290,7 @@ expect_status "/generate without an id" 200 POST /generate "{\"input_ids\": $X0,
     jq -e --argjson w "$(ref_ids nat-0)" 'has("id") and .id != null and .output_ids == $w' "$work/body"
 if expect_status "/generate streamed" 200 POST /generate "$(ref gstream | jq -c '{id} + {input_ids: '"$X2"', max_new_tokens: 16, min_new_tokens: 16, stream: true}')" -N; then
   cp "$work/body" "$work/gstream"
-  if sse_check "/generate streamed" "$work/gstream"; then
+  if sse_check "/generate streamed" "$work/gstream" "$work/headers"; then
     jq -c '{id: .[0].id, new_ids: [.[:-1][].new_ids[]], final: .[-1]}' "$work/gstream.chunks" > "$work/gs_http"
     jq -s -c '{id: .[0].id, new_ids: [.[:-1][].new_ids[]], final: .[-1]}' <(grep '"gstream"' "$work/ref.jsonl") > "$work/gs_ref"
     check "/generate streamed: the native stream records differ from the batch path's ($(cat "$work/gs_http" | head -c 300))" \
@@ -342,14 +356,16 @@ expect_error "max_tokens -1" 400 max_tokens POST /v1/completions "{\"prompt\": $
 expect_error "temperature -1" 400 temperature POST /v1/completions "{\"prompt\": $X1, \"temperature\": -1}"
 expect_error "top_p 2" 400 top_p POST /v1/completions "{\"prompt\": $X1, \"top_p\": 2}"
 expect_error "a token outside the vocabulary" 400 prompt POST /v1/completions "{\"prompt\": [5, 100000, 1]}"
-expect_error "an empty prompt" 400 prompt POST /v1/completions "{\"prompt\": []}"
+expect_error "an empty prompt" 400 prompt POST /v1/completions "{\"prompt\": [], \"temperature\": 0}"
 expect_error "no prompt" 400 prompt POST /v1/completions "{\"max_tokens\": 3}"
 expect_error "a text prompt without a tokenizer" 400 prompt POST /v1/completions "{\"prompt\": \"hello\"}"
 expect_error "stop strings without a tokenizer" 400 stop POST /v1/completions "{\"prompt\": $X1, \"stop\": [\"x\"]}"
 expect_error "echo" 400 echo POST /v1/completions "{\"prompt\": $X1, \"echo\": true}"
 expect_error "presence_penalty" 400 presence_penalty POST /v1/completions "{\"prompt\": $X1, \"presence_penalty\": 0.5}"
 expect_error "logprobs 5" 400 logprobs POST /v1/completions "{\"prompt\": $X1, \"logprobs\": 5}"
-expect_error "a prompt over max_input_len" 400 prompt POST /v1/completions "{\"prompt\": [$(seq -s, 3 50)]}"
+expect_error "a prompt over max_input_len" 400 prompt POST /v1/completions "{\"prompt\": [$(seq -s, 3 50)], \"temperature\": 0}"
+expect_error "max_tokens over max_output_len" 400 max_tokens POST /v1/completions "{\"prompt\": $X1, \"max_tokens\": 5000, \"temperature\": 0}"
+expect_error "an unknown field" 400 frobnicate POST /v1/completions "{\"prompt\": $X1, \"frobnicate\": 1}"
 expect_error "bad JSON" 400 - POST /v1/completions '{"prompt": [1, 2'
 expect_error "a JSON array body" 400 - POST /v1/completions "[1, 2]"
 auth= expect_error "no key" 401 - POST /v1/completions "{\"prompt\": $X1}"
@@ -371,7 +387,7 @@ ctype=text/plain expect_error "a text/plain body" 415 - POST /v1/completions "{\
 ctype=application/x-www-form-urlencoded expect_error "a form body" 415 - POST /v1/completions "{\"prompt\": $X1}"
 ctype="application/json; charset=utf-8" expect_status "application/json with a charset" 200 POST /v1/completions \
   "{\"prompt\": $X1, \"max_tokens\": 2, \"temperature\": 0}"
-expect_error "no content type" 415 - POST /v1/completions "{\"prompt\": $X1}" -H "Content-Type:"
+ctype= expect_error "no content type" 415 - POST /v1/completions "{\"prompt\": $X1}"
 head -c 10485760 /dev/zero | tr '\0' ' ' > "$work/big.json"
 expect_error "a 10 MB body" 413 - POST /v1/completions "@$work/big.json"
 # the server still answers after each of those
@@ -379,124 +395,146 @@ completion "greedy after the errors" "{\"prompt\": $X1, \"max_tokens\": 16, \"te
   "$(ref_ids nat-1)" "$(finish_of nat-1)" 5
 
 # --- bad HTTP while a normal client is served ----------------------------------------------
-# raw BYTES: one connection gets BYTES (printf %b); prints the status line answered (or
-# "closed" / "no answer in 5 s")
+# raw BYTES: one connection gets BYTES (printf %b); prints the status line answered, "closed"
+# (closed without an answer) or "no answer in 3 s"
 raw() {
   local fd line
   trap '' PIPE # the server may close while we write
   exec {fd}<>"/dev/tcp/127.0.0.1/$port" || { echo "connect failed"; return; }
   printf '%b' "$1" >&$fd 2>/dev/null
-  if IFS= read -r -t 5 line <&$fd; then echo "${line%$'\r'}"
-  elif [ $? -gt 128 ]; then echo "no answer in 5 s"
+  if IFS= read -r -t 3 line <&$fd; then echo "${line%$'\r'}"
+  elif [ $? -gt 128 ]; then echo "no answer in 3 s"
   else echo "closed"; fi
   exec {fd}>&-
 }
-# status_4xx_or_closed WHAT ANSWER
+# bad_http WHAT ANSWER: a 4xx (or 505 for a version) status line, or a closed connection
 bad_http() {
   checks=$((checks + 1))
-  case $2 in "HTTP/1."[01]" 4"[0-9][0-9]*|closed) ;; *) fail "$1: answered '$2', expected a 4xx or a closed connection";; esac
+  echo "bad HTTP: $1: $2"
+  case $2 in "HTTP/1."[01]" 4"[0-9][0-9]*|"HTTP/1."[01]" 505"*|closed) ;; *) fail "$1: answered '$2', expected a 4xx or a closed connection";; esac
 }
-bad_http "garbage bytes" "$(raw '\x00\xff\xfe garbage \x01\x02\r\n\r\n')"
 bad_http "a malformed request line" "$(raw 'GET\r\n\r\n')"
 bad_http "an unknown HTTP version" "$(raw 'GET /health HTTP/9.9\r\nHost: x\r\n\r\n')"
-bad_http "a bad Content-Length" "$(raw 'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}')"
-big_header=$(head -c 200000 /dev/zero | tr '\0' a)
-bad_http "a 200 KB header" "$(raw "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: $big_header\r\n\r\n")"
-# half-open clients: headers never finished, a body never finished, a connection that says
-# nothing; held open while a normal request is served
+bad_http "a bad Content-Length" "$(raw "POST /v1/completions HTTP/1.1\r\nHost: x\r\n$auth\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}")"
+bad_http "a header line without a colon" "$(raw 'GET /health HTTP/1.1\r\nHost: x\r\nnonsense\r\n\r\n')"
+bad_http "a 200 KB header" "$(raw "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: $(head -c 200000 /dev/zero | tr '\0' a)\r\n\r\n")"
+bad_http "a 200 KB URL" "$(raw "GET /$(head -c 200000 /dev/zero | tr '\0' a) HTTP/1.1\r\nHost: x\r\n\r\n")"
+# garbage bytes: any answer, or none (held open), is fine as long as others are served (below)
+echo "bad HTTP: garbage bytes: $(raw '\x00\xff\xfe garbage \x01\x02\r\n\r\n')"
+# held open while a normal request is served: half-open clients (headers never finished, a
+# body never finished), connections that say nothing, and ones that sent garbage
 holders=()
-for i in $(seq 8); do
+for i in $(seq 6); do
   exec {fd}<>"/dev/tcp/127.0.0.1/$port" && holders+=("$fd")
   printf 'POST /v1/completions HTTP/1.1\r\nHost: x\r\nContent-Ty' >&$fd
   exec {fd}<>"/dev/tcp/127.0.0.1/$port" && holders+=("$fd")
-  printf 'POST /v1/completions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"prompt": [' "$key" >&$fd
+  printf 'POST /v1/completions HTTP/1.1\r\nHost: x\r\n%s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"prompt": [' "$auth" >&$fd
   exec {fd}<>"/dev/tcp/127.0.0.1/$port" && holders+=("$fd")
+  exec {fd}<>"/dev/tcp/127.0.0.1/$port" && holders+=("$fd")
+  printf '\x00\xff\xfe garbage \x01\x02\r\n' >&$fd
 done
 t0=$(date +%s.%N)
-completion "greedy while 24 half-open connections hang" "{\"prompt\": $X2, \"max_tokens\": 16, \"temperature\": 0}" \
+completion "greedy while 24 bad connections hang" "{\"prompt\": $X2, \"max_tokens\": 16, \"temperature\": 0}" \
   "$(ref_ids nat-2)" "$(finish_of nat-2)" 13
-expect_status "/health while half-open connections hang" 200 GET /health
+expect_status "/health while bad connections hang" 200 GET /health
 t1=$(date +%s.%N)
 checks=$((checks + 1))
-awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }' || fail "served in $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s while half-open connections hung"
+awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }' || fail "served in $(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }') s while bad connections hung"
 for fd in "${holders[@]}"; do exec {fd}>&-; done
 
 # --- disconnects cancel --------------------------------------------------------------------
-# 24 streamed requests of 500 tokens whose clients leave after their first event, and 8 plain
-# ones whose clients give up after 0.3 s: 16,000 tokens if nothing were cancelled
-check "pools not idle before the disconnect check" wait_pools_idle 10
+# 6 streamed requests of 4,000 tokens whose clients leave after their first event and 2
+# non-streamed ones whose clients give up after 0.5 s, all in one batch: 32,000 decoder tokens
+# (seconds of work) if nothing were cancelled
 metrics_to "$work/d0"
-long="\"max_tokens\": 500, \"min_tokens\": 500, \"temperature\": 0"
-for i in $(seq 24); do
-  ( curl -s -N --max-time 30 -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+finished_sum() { awk '/^encdec_requests_finished_total/ { s += $2 } END { print s + 0 }' "$1"; }
+long="\"max_tokens\": 4000, \"min_tokens\": 4000, \"temperature\": 0"
+for i in $(seq 6); do
+  ( curl -s -N --max-time 60 -H "$auth" -H 'Content-Type: application/json' \
       --data-binary "{\"prompt\": $X1, $long, \"stream\": true}" "$url/v1/completions" | head -c 100 > /dev/null ) &
 done
-for i in $(seq 8); do
-  curl -s -o /dev/null --max-time 0.3 -H "Authorization: Bearer $key" -H 'Content-Type: application/json' \
+for i in $(seq 2); do
+  curl -s -o /dev/null --max-time 0.5 -H "$auth" -H 'Content-Type: application/json' \
     --data-binary "{\"prompt\": $X1, $long}" "$url/v1/completions" &
 done
 wait_jobs
-check "KV blocks or requests still in use 10 s after every client left: $(curl -s "$url/metrics" | grep -E '^encdec_(kv_.*used|requests_(running|waiting))')" \
-  wait_pools_idle 10
-metrics_to "$work/d1"
+t0=$SECONDS
+until metrics_to "$work/d1"; [ $(($(finished_sum "$work/d1") - $(finished_sum "$work/d0"))) -ge 8 ]; do
+  [ $((SECONDS - t0)) -lt 30 ] || break
+  sleep 0.05
+done
 cp "$work/d0" "$work/m0"; cp "$work/d1" "$work/m1"
-checks=$((checks + 1))
 decoded=$(delta encdec_decoder_tokens_total)
-[ "$decoded" -lt 8000 ] || fail "disconnected clients' requests were decoded on: $decoded decoder tokens of 16000"
-echo "disconnects: $decoded decoder tokens decoded of 16000 asked; finished by reason: $(grep '^encdec_requests_finished_total' "$work/d1" | tr '\n' ' ')"
+echo "disconnects: $decoded decoder tokens of 32000 asked, $(delta 'encdec_requests_finished_total{reason="abort"}') finished as abort, in $((SECONDS - t0)) s after the clients left"
+checks=$((checks + 2))
+[ $(($(finished_sum "$work/d1") - $(finished_sum "$work/d0"))) = 8 ] ||
+  fail "the 8 requests of clients that left were not all finished 30 s later: $(grep '^encdec_requests_' "$work/d1" | tr '\n' ' ')"
+[ "$decoded" -lt 16000 ] || fail "disconnected clients' requests were decoded on: $decoded decoder tokens of 32000"
+check "KV blocks or requests still in use (/metrics) after every client left and its request finished: $(grep -E '^encdec_(kv_.*used|requests_(running|waiting))' "$work/d1" | tr '\n' ' ')" \
+  pools_idle
 completion "greedy after the disconnects" "{\"prompt\": $X1, \"max_tokens\": 16, \"temperature\": 0}" \
   "$(ref_ids nat-1)" "$(finish_of nat-1)" 5
 
-
 # --- the drain -------------------------------------------------------------------------------
-# 40 streamed requests of 500 tokens (5 rounds of the batch of 8) all accepted, then the drain
-# signal: /health and new calls 503, all 40 complete in full, the server exits 0, pools free
-for i in $(seq 40); do
-  curl -s -N -o "$work/dr$i.body" -w '%{http_code}' --max-time 120 -H "$auth" \
+# 8 streamed requests of 1,000 tokens (one batch of 8), all running (their 200 headers, sent
+# with the first token, arrived), then the drain signal: /health and new calls 503 while they
+# run, all 8 complete in full (data: [DONE] last), the server exits 0 with its pools free
+long="\"max_tokens\": 1000, \"min_tokens\": 1000, \"temperature\": 0"
+for i in $(seq 8); do
+  curl -s -N -D "$work/dr$i.headers" -o "$work/dr$i.body" -w '%{http_code}' --max-time 120 -H "$auth" \
     -H 'Content-Type: application/json' --data-binary "{\"prompt\": $X1, $long, \"stream\": true}" \
     "$url/v1/completions" > "$work/dr$i.code" &
 done
-check "40 requests not all in flight within 30 s" wait_in_flight 40 30
+# accepted N T PREFIX: N of the header files $work/PREFIX*.headers say 200 within T seconds
+# (libmicrohttpd sends a stream's headers with its first chunk: a request running)
+accepted() {
+  local t0=$SECONDS
+  until [ "$(cat "$work"/$3*.headers 2>/dev/null | grep -c '^HTTP/1.1 200')" -ge "$1" ]; do
+    [ $((SECONDS - t0)) -lt "$2" ] || return 1
+    sleep 0.02
+  done
+}
+done_count() { grep -l '^data: \[DONE\]' "$work"/$1*.body 2>/dev/null | wc -l; }
+check "8 streamed requests not all running within 30 s" accepted 8 30 dr
 serve_signal
 expect_status "/health while draining" 503 GET /health &&
   check "/health body while draining: $(cat "$work/body")" jq -e '. == {status: "draining"}' "$work/body"
-expect_error "a new completion while draining" 503 - POST /v1/completions "{\"prompt\": $X1, \"max_tokens\": 4}"
+expect_error "a new completion while draining" 503 - POST /v1/completions "{\"prompt\": $X1, \"max_tokens\": 4, \"temperature\": 0}"
 expect_error "a new /generate while draining" 503 - POST /generate "{\"input_ids\": $X1}"
 checks=$((checks + 1))
-curl -s "$url/metrics" | grep -q '^encdec_requests_running [1-9]' ||
-  fail "nothing running any more when the drain checks were done (the drain check proves nothing)"
+[ "$(done_count dr)" -lt 8 ] || fail "every request had finished before the drain checks were done (they prove nothing)"
 wait_jobs
-for i in $(seq 40); do
+for i in $(seq 8); do
   checks=$((checks + 1))
   if [ "$(cat "$work/dr$i.code")" != 200 ]; then
     fail "request $i, in flight at the drain signal: status $(cat "$work/dr$i.code"): $(head -c 200 "$work/dr$i.body")"
-  elif sse_check "request $i, in flight at the drain signal" "$work/dr$i.body"; then
-    check "request $i, in flight at the drain signal, did not complete its 500 tokens: $(tail -c 300 "$work/dr$i.body")" \
-      jq -e '([.[].choices[].token_ids[]] | length == 500) and .[-1].choices[0].finish_reason == "length"' "$work/dr$i.body.chunks"
+  elif sse_check "request $i, in flight at the drain signal" "$work/dr$i.body" "$work/dr$i.headers"; then
+    check "request $i, in flight at the drain signal, did not complete its 1000 tokens: $(tail -c 300 "$work/dr$i.body")" \
+      jq -e '([.[].choices[].token_ids[]] | length == 1000) and .[-1].choices[0].finish_reason == "length"' "$work/dr$i.body.chunks"
   fi
 done
 serve_wait 60
 check "the drained server's log has no 'KV pools at the end' line with every block free" pools_end_free "$server_log"
 
 # --- 429: max_queue -----------------------------------------------------------------------------
-# max_batch_size 1, max_queue 3: with 3 long requests in flight a 4th gets 429; once they are
-# done a request is served again
-sed -i 's/^max_batch_size: 8/max_batch_size: 1/' "$work/run.yaml"
+# max_queue 3: while 3 requests of 1,500 tokens run a 4th gets 429; once they are done a
+# request is served again
 serve_start queue "$tp" "max_queue: 3"
 auth=
+long="\"max_tokens\": 1500, \"min_tokens\": 1500, \"temperature\": 0"
 for i in 1 2 3; do
-  curl -s -N -o "$work/q$i.body" -w '%{http_code}' --max-time 60 -H 'Content-Type: application/json' \
+  curl -s -N -D "$work/q$i.headers" -o "$work/q$i.body" -w '%{http_code}' --max-time 60 -H 'Content-Type: application/json' \
     --data-binary "{\"prompt\": $X1, $long, \"stream\": true}" "$url/v1/completions" > "$work/q$i.code" &
 done
-check "3 requests not in flight within 30 s" wait_in_flight 3 30
-expect_error "a 4th request with max_queue 3" 429 - POST /v1/completions "{\"prompt\": $X1, \"max_tokens\": 4}"
+check "3 streamed requests not all running within 30 s" accepted 3 30 q
+expect_error "a 4th request with max_queue 3" 429 - POST /v1/completions "{\"prompt\": $X1, \"max_tokens\": 4, \"temperature\": 0}"
 checks=$((checks + 1))
-curl -s "$url/metrics" | grep -q '^encdec_requests_running 1' ||
-  fail "nothing running any more when the 429 check was done (the check proves nothing)"
+[ "$(done_count q)" -lt 3 ] || fail "the 3 requests had finished before the 429 check (it proves nothing)"
 wait_jobs
 for i in 1 2 3; do
   checks=$((checks + 1))
-  [ "$(cat "$work/q$i.code")" = 200 ] || fail "queued request $i: status $(cat "$work/q$i.code")"
+  [ "$(cat "$work/q$i.code")" = 200 ] && grep -q '^data: \[DONE\]' "$work/q$i.body" ||
+    fail "queued request $i: status $(cat "$work/q$i.code"), $(tail -c 100 "$work/q$i.body")"
 done
 completion "greedy after the queue emptied" "{\"prompt\": $X1, \"max_tokens\": 16, \"temperature\": 0}" \
   "$(ref_ids nat-1)" "$(finish_of nat-1)" 5

@@ -4,24 +4,21 @@
 // embeddings (the client's default, which asks for base64 and decodes it; float; base64 kept as
 // text and decoded here), and errors surfacing as the client's APIError classes with the right
 // status and param. Every output is compared with the JSON Lines path's answer to the same
-// request (REF: the batch run's records, by id; requests named as openai_client.sh writes them).
-// usage: node openai_client.mjs BASE_URL API_KEY MODEL REF.jsonl
+// request (REQ: the native requests openai_client.sh wrote, REF: the batch run's records, by id).
+// usage: node openai_client.mjs BASE_URL API_KEY MODEL REQ.jsonl REF.jsonl
 import { readFileSync } from 'node:fs';
 import OpenAI from 'openai';
 import { VERSION } from 'openai/version';
 
-const [baseUrl, apiKey, model, refPath] = process.argv.slice(2);
-const ref = new Map();
-for (const line of readFileSync(refPath, 'utf8').split('\n')) {
-  if (!line.trim()) continue;
-  const r = JSON.parse(line);
-  if (!('new_ids' in r)) ref.set(r.id, r);
-}
+const [baseUrl, apiKey, model, reqPath, refPath] = process.argv.slice(2);
+const readJsonl = (path) => readFileSync(path, 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+const req = new Map(readJsonl(reqPath).map((q) => [q.id, q]));
+const ref = new Map(readJsonl(refPath).filter((r) => !('new_ids' in r)).map((r) => [r.id, r]));
 const refIds = (id) => {
   if (!ref.has(id)) throw new Error(`no batch-path record ${id}`);
   return ref.get(id).output_ids;
 };
-const prompt = (i) => ref.get(`nat-${i}`).input_ids;
+const prompt = (i) => req.get(`nat-${i}`).input_ids;
 
 let checks = 0;
 let failures = 0;

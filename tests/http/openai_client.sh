@@ -31,7 +31,7 @@ ids() { sed -n "/\"id\": \"greedy-$1\"/p" "$fx/requests.jsonl" | sed -E 's/.*"in
 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/ref_in.jsonl" --output "$work/ref.jsonl" \
   2> "$work/ref.log" || { echo "FAIL the JSON Lines run exited non-zero: $(tail -3 "$work/ref.log")"; exit 1; }
 serve_start main 1 "api_key: $key"
-node "$here/openai_client.mjs" "$url" "$key" m "$work/ref.jsonl" || failures=$((failures + 1))
+node "$here/openai_client.mjs" "$url" "$key" m "$work/ref_in.jsonl" "$work/ref.jsonl" || failures=$((failures + 1))
 serve_stop
 checks=$((checks + 1))
 pools_end_free "$server_log" || fail "the server's log has no 'KV pools at the end' line with every block free"

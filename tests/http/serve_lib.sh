@@ -181,6 +181,17 @@ wait_pools_idle() {
   done
 }
 
+# pool_totals_match: /metrics' pool sizes are the log's "KV pools per rank" counts.
+pool_totals_match() {
+  local self cross m
+  self=$(sed -n 's/.*KV pools per rank.*: self \([0-9]*\) blocks.*/\1/p' "$server_log" | head -1)
+  cross=$(sed -n 's/.*KV pools per rank.*; cross \([0-9]*\) blocks.*/\1/p' "$server_log" | head -1)
+  m=$(curl -s --max-time 5 "$url/metrics")
+  [ -n "$self" ] && [ -n "$cross" ] &&
+    awk -v s="$self" -v c="$cross" '$1 == "encdec_kv_self_blocks_total" && $2 == s { n++ }
+      $1 == "encdec_kv_cross_blocks_total" && $2 == c { n++ } END { exit n != 2 }' <<< "$m"
+}
+
 # pools_end_free LOG: 0 when the log's "KV pools at the end" line has every block free.
 pools_end_free() {
   grep -q 'KV pools at the end: self \([0-9]*\)/\1 blocks free, cross \([0-9]*\)/\2 free' "$1"
