@@ -6,11 +6,15 @@
  *          [--encode-only]   (encoder-only requests with mean pooling: text-encoder use)
  *          [--beams N]       (beam search, N beams; output tokens count returned sequences)
  *          [--set KEY=VALUE] (any run-config key, e.g. cuda_graphs=off; repeatable)
+ *          [--cache-dir DIR] (where the random-weight models are kept)
+ *   encdec_bench --help | --version
  * --input-len A-B gives request r A + (r * 7919) % (B - A + 1) tokens (bench_hf.py uses the same
  * lengths), for a batch of mixed lengths.
  * Every request has input-len random tokens and generates exactly output-len tokens (EOS held
  * off with min_new_tokens). The random model is written once to --model-file (default
- * $TMPDIR/encdec_bench_<name>_<dtype>.h5) and reused. The workload runs twice and the second
+ * CACHE/encdec_bench_<name>_<dtype>.h5) and reused; CACHE is --cache-dir, else $ENCDEC_CACHE_DIR,
+ * else $XDG_CACHE_HOME/encdec_tp, else ~/.cache/encdec_tp (created if missing; the path is
+ * printed when used). The workload runs twice and the second
  * round is reported (the first warms up kernels and GEMM algorithm choices).
  * With several ranks it also times, alone, the all-reduces of one decode step (three per decoder
  * layer of [batch x beams, d_model] fp32, on the engine's communicator: NCCL with the CUDA
@@ -35,9 +39,12 @@
 #include "runtime/engine.h"
 #include "common/log.h"
 #include "kernels/backend.h"
+#include "encdec_version.h"
+#include "launch/bench_cache.h"
 
 typedef struct bench_args {
     const char *name, *model_file, *backend, *dtype, *lm_head;
+    const char *cache_dir; /* --cache-dir: where random-weight models are kept, or NULL */
     int batch, input_len, output_len;
     int input_min;   /* --input-len A-B: lengths spread over [input_min, input_len] */
     int encode_only; /* --encode-only: encoder-only requests (text-encoder use), no decoding */
@@ -46,39 +53,123 @@ typedef struct bench_args {
     int n_sets;
 } bench_args;
 
-static int parse(int argc, char **argv, bench_args *a) {
+static const char usage_line[] =
+    "usage: mpirun -n TP encdec_bench --model NAME [--batch B] [--input-len L|A-B]\n"
+    "         [--output-len N] [--backend cpu|cuda] [--dtype auto|fp32|fp16|bf16]\n"
+    "         [--lm-head-split vocab|replicated] [--model-file F] [--cache-dir DIR]\n"
+    "         [--encode-only] [--beams N] [--set KEY=VALUE]...\n"
+    "       encdec_bench --help | --version\n";
+
+static void help(void) {
+    printf("%s\n"
+           "Times a fixed greedy workload on a random-weight model of a real shape, through the\n"
+           "engine encdec_tp uses, and prints one JSON line.\n\n"
+           "  --model NAME        a preset shape (t5-small, t5-base, ...; a wrong name lists them)\n"
+           "  --batch B           requests, all admitted together (default 1)\n"
+           "  --input-len L|A-B   input tokens per request, or lengths spread over [A, B] (128)\n"
+           "  --output-len N      tokens generated per request, EOS held off (64)\n"
+           "  --backend B         cpu (default) | cuda\n"
+           "  --dtype D           weights: auto (bf16 on cuda, fp32 on cpu) | fp32 | fp16 | bf16\n"
+           "  --lm-head-split S   vocab (default) | replicated\n"
+           "  --model-file F      the random model's file (written once, then reused)\n"
+           "  --cache-dir DIR     where random models are kept when --model-file is not given;\n"
+           "                      default $ENCDEC_CACHE_DIR, else $XDG_CACHE_HOME/encdec_tp,\n"
+           "                      else ~/.cache/encdec_tp\n"
+           "  --encode-only       encoder-only requests with mean pooling\n"
+           "  --beams N           beam search with N beams\n"
+           "  --set KEY=VALUE     any run-config key (the README's \"Run config (YAML)\" table),\n"
+           "                      e.g. cuda_graphs=off; up to 8\n"
+           "  --help, -h          this text\n"
+           "  --version           the version\n\n"
+           "Request fields: the README's \"Requests (JSON Lines, one object per line)\" table.\n"
+           "Exit status: 0 measured; 2 a bad command line; 1 the run failed.\n",
+           usage_line);
+}
+
+/* A whole number of at most 9 digits, or -1 (atoi took "3x" for 3 and "x" for 0). */
+static int count_arg(const char *v) {
+    size_t n = strspn(v, "0123456789");
+    return n > 0 && n <= 9 && !v[n] ? atoi(v) : -1;
+}
+
+/* Parses argv into a: 0 to run, -1 after --help / --version (printed by rank 0; exit 0), 2 for
+ * a bad command line (the message printed by rank 0). */
+static int parse(int argc, char **argv, bench_args *a, int rank) {
     *a = (bench_args){.backend = "cpu", .dtype = "auto", .lm_head = "vocab", .batch = 1,
                       .input_len = 128, .output_len = 64, .beams = 1};
+    static const char *const with_value[] = {
+        "--model", "--model-file", "--backend", "--dtype", "--lm-head-split", "--batch",
+        "--input-len", "--output-len", "--beams", "--set", "--cache-dir", NULL};
     for (int i = 1; i < argc; i += 2) {
-        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(k, "--help") || !strcmp(k, "-h")) {
+            if (rank == 0) help();
+            return -1;
+        }
+        if (!strcmp(k, "--version")) {
+            if (rank == 0) printf("encdec_bench %s\n", ENCDEC_VERSION);
+            return -1;
+        }
         if (!strcmp(k, "--encode-only")) {
             a->encode_only = 1;
             i--;
             continue;
         }
+        int known = 0;
+        for (int j = 0; with_value[j] && !known; j++) known = !strcmp(k, with_value[j]);
+        if (!known) {
+            if (rank == 0)
+                fprintf(stderr, "encdec_bench: unknown flag '%s' (encdec_bench --help lists the "
+                                "flags)\n%s", k, usage_line);
+            return 2;
+        }
+        if (!v) {
+            if (rank == 0) fprintf(stderr, "encdec_bench: %s needs a value\n%s", k, usage_line);
+            return 2;
+        }
+        if (!strcmp(k, "--set") && (a->n_sets == 8 || !strchr(v, '='))) {
+            if (rank == 0)
+                fprintf(stderr, "encdec_bench: --set '%s': %s\n", v,
+                        a->n_sets == 8 ? "more than 8 --set flags" : "expected KEY=VALUE");
+            return 2;
+        }
         if (!strcmp(k, "--model")) a->name = v;
+        else if (!strcmp(k, "--cache-dir")) a->cache_dir = v;
         else if (!strcmp(k, "--model-file")) a->model_file = v;
         else if (!strcmp(k, "--backend")) a->backend = v;
         else if (!strcmp(k, "--dtype")) a->dtype = v;
         else if (!strcmp(k, "--lm-head-split")) a->lm_head = v;
-        else if (!strcmp(k, "--batch")) a->batch = atoi(v);
+        else if (!strcmp(k, "--batch")) a->batch = count_arg(v);
         else if (!strcmp(k, "--input-len")) {
-            if (sscanf(v, "%d-%d", &a->input_min, &a->input_len) != 2) {
-                a->input_len = atoi(v);
-                a->input_min = a->input_len;
+            const char *dash = strchr(v, '-');
+            char lo[16];
+            if (dash && (size_t)(dash - v) < sizeof lo) { /* A-B */
+                snprintf(lo, sizeof lo, "%.*s", (int)(dash - v), v);
+                a->input_min = count_arg(lo) == 0 ? -1 : count_arg(lo);
+                a->input_len = count_arg(dash + 1);
+            } else {
+                a->input_len = a->input_min = dash ? -1 : count_arg(v);
             }
         }
-        else if (!strcmp(k, "--output-len")) a->output_len = atoi(v);
-        else if (!strcmp(k, "--beams")) a->beams = atoi(v);
-        else if (!strcmp(k, "--set") && a->n_sets < 8 && strchr(v, '=')) a->sets[a->n_sets++] = v;
-        else return -1;
+        else if (!strcmp(k, "--output-len")) a->output_len = count_arg(v);
+        else if (!strcmp(k, "--beams")) a->beams = count_arg(v);
+        else a->sets[a->n_sets++] = v; /* --set */
     }
     if (!a->input_min) a->input_min = a->input_len;
-    return a->name && a->batch > 0 && a->input_min > 0 && a->input_min <= a->input_len &&
-                   a->output_len > 0 && a->beams > 0
-               ? 0
-               : -1;
+    const char *bad = !a->name                ? "--model NAME is required"
+                      : a->batch <= 0         ? "--batch must be a positive integer"
+                      : a->input_min <= 0 || a->input_min > a->input_len
+                          ? "--input-len must be a positive integer or A-B with 0 < A <= B"
+                      : a->output_len <= 0    ? "--output-len must be a positive integer"
+                      : a->beams <= 0         ? "--beams must be a positive integer"
+                                              : NULL;
+    if (bad) {
+        if (rank == 0) fprintf(stderr, "encdec_bench: %s\n%s", bad, usage_line);
+        return 2;
+    }
+    return 0;
 }
+
 
 /* Milliseconds that one decode step's `count` all-reduces of `floats` each take on c, alone
  * (collective: every rank calls it); negative on failure. */
@@ -133,6 +224,8 @@ static ed_status prepare(const bench_args *a, const model_spec *spec, int dtype,
     if (access(model_path, R_OK) != 0) {
         log_info("writing random-weight %s to %s", a->name, model_path);
         if (preset_write_random(spec, model_path, dtype, 1234, err)) return ED_ERR;
+    } else {
+        log_info("random-weight %s: %s (kept from an earlier run)", a->name, model_path);
     }
     FILE *f = fopen(req_path, "w");
     if (!f) return ed_fail(err, "%s: cannot create", req_path);
@@ -163,14 +256,10 @@ int main(int argc, char **argv) {
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     log_init(rank);
     bench_args a;
-    if (parse(argc, argv, &a)) {
-        if (rank == 0)
-            fprintf(stderr, "usage: mpirun -n TP encdec_bench --model NAME [--batch B] "
-                            "[--input-len L] [--output-len N] [--backend cpu] [--dtype auto] "
-                            "[--lm-head-split vocab|replicated] [--model-file F] [--encode-only] "
-                            "[--beams N] [--set KEY=VALUE]\n");
+    int parsed = parse(argc, argv, &a, rank);
+    if (parsed) {
         MPI_Finalize();
-        return 2;
+        return parsed < 0 ? 0 : parsed;
     }
     ed_error err;
     model_spec spec;
@@ -195,8 +284,14 @@ int main(int argc, char **argv) {
     }
     const char *dtype = dtype_name(config_dtype(&cfg)); /* auto resolved for the backend */
     snprintf(model_path, sizeof model_path, "%s", a.model_file ? a.model_file : "");
-    if (!a.model_file)
-        snprintf(model_path, sizeof model_path, "%s/encdec_bench_%s_%s.h5", tmpdir, a.name, dtype);
+    char dir[900];
+    if (ok && !a.model_file && rank == 0) { /* rank 0 writes it; the others read its path */
+        ok = bench_cache_dir(a.cache_dir, dir, sizeof dir, &err) == ED_OK;
+        if (ok)
+            snprintf(model_path, sizeof model_path, "%s/encdec_bench_%s_%s.h5", dir, a.name,
+                     dtype);
+    }
+    MPI_Bcast(model_path, sizeof model_path, MPI_CHAR, 0, MPI_COMM_WORLD);
     if (ok && rank == 0)
         ok = prepare(&a, &spec, config_dtype(&cfg), model_path, req_path, &err) == ED_OK;
     int all_ok = ok;
@@ -226,9 +321,11 @@ int main(int argc, char **argv) {
     }
     const double copy_gbps = rank == 0 ? measure_copy_gb_per_s(be) : 0.0; /* rank 0 reports */
     free_before = be->free_memory();
-    if (engine_create(&e, &cfg, c, &err)) {
+    if (engine_create(&e, &cfg, c, &err)) { /* every rank agreed on it: a clean exit */
         log_error("%s", err.msg);
-        MPI_Abort(MPI_COMM_WORLD, 1);
+        comm_destroy(c);
+        MPI_Finalize();
+        return 1;
     }
     /* A warm-up round (lazy kernel loading, GEMM algorithm choice), then the measured one. */
     if (engine_run(e, &err) || engine_restart(e, req_path, out_path, &err) || engine_run(e, &err)) {

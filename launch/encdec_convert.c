@@ -1,4 +1,5 @@
 /* encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] [--quiet]
+ * encdec_convert --help | --version
  * Converts a Hugging Face checkpoint directory into encdec_tp's HDF5 model file. On any error it
  * names the tensor or config key and leaves no output file. */
 #include <stdio.h>
@@ -7,22 +8,60 @@
 #include "launch/partial_file.h"
 #include "models/convert.h"
 #include "runtime/config.h"
+#include "encdec_version.h"
 
-static int usage(void) {
-    fprintf(stderr, "usage: encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] "
-                    "[--quiet]\n");
+static const char usage_line[] =
+    "usage: encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] [--quiet]\n"
+    "       encdec_convert --help | --version\n";
+
+/* A usage error: the message, the usage line, exit status 2 (README). */
+static int usage(const char *what, const char *flag) {
+    if (what) fprintf(stderr, "encdec_convert: %s%s%s\n", flag ? flag : "", flag ? ": " : "", what);
+    fputs(usage_line, stderr);
     return 2;
+}
+
+static void help(void) {
+    printf("%s\n"
+           "Converts a Hugging Face checkpoint folder (config.json with model.safetensors, or a\n"
+           "sharded model.safetensors.index.json) into the HDF5 model file encdec_tp serves.\n"
+           "Everything is checked before the file is written; errors name the key or tensor.\n\n"
+           "  --hf DIR          the checkpoint folder\n"
+           "  --out MODEL.h5    the model file (written as MODEL.h5.partial-PID, renamed when\n"
+           "                    complete)\n"
+           "  --dtype D         stored weights: fp32 (default) | fp16 | bf16\n"
+           "  --quiet           no progress on stderr (on a terminal one line rewritten in\n"
+           "                    place; elsewhere a line every 10 s and the last)\n"
+           "  --help, -h        this text\n"
+           "  --version         the version\n\n"
+           "Supported architectures: the README's \"Supported architectures\" table; serving the\n"
+           "result: encdec_tp --help and the README's \"Run config (YAML)\" table. Exit status:\n"
+           "0 written; 2 a bad command line; 1 the conversion failed (no file left).\n",
+           usage_line);
 }
 
 int main(int argc, char **argv) {
     convert_options opt = {.dtype = DTYPE_FP32, .progress = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            help();
+            return 0;
+        }
+        if (!strcmp(a, "--version")) {
+            printf("encdec_convert %s\n", ENCDEC_VERSION);
+            return 0;
+        }
         if (!strcmp(a, "--quiet")) {
             opt.progress = 0;
             continue;
         }
-        if (!v) return usage();
+        if (strcmp(a, "--hf") && strcmp(a, "--out") && strcmp(a, "--dtype")) {
+            fprintf(stderr, "encdec_convert: unknown flag '%s' (encdec_convert --help lists the "
+                            "flags)\n", a);
+            return usage(NULL, NULL);
+        }
+        if (!v) return usage("needs a value", a);
         if (!strcmp(a, "--hf")) opt.hf_dir = v;
         else if (!strcmp(a, "--out")) opt.out_path = v;
         else if (!strcmp(a, "--dtype")) {
@@ -33,12 +72,11 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "encdec_convert: --dtype: '%s' is not one of fp32 | fp16 | bf16\n", v);
                 return 2;
             }
-        } else {
-            return usage();
         }
         i++;
     }
-    if (!opt.hf_dir || !opt.out_path) return usage();
+    if (!opt.hf_dir) return usage("--hf DIR is required", NULL);
+    if (!opt.out_path) return usage("--out MODEL.h5 is required", NULL);
     char partial[1100]; /* removed if SIGTERM / SIGINT / SIGHUP ends the conversion */
     convert_partial_path(opt.out_path, partial, sizeof partial);
     partial_file_remove_on_signals(partial);

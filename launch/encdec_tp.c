@@ -1,10 +1,11 @@
 /* encdec_tp: serve an encoder-decoder model with tensor parallelism.
  *   mpirun -n N encdec_tp --config run.yaml [--requests FILE] [--output FILE]
+ *   encdec_tp --help | --version
  * The flags override the config's keys. Exit status (mpirun passes on the first non-zero one):
  *   0  every request was served;
  *   3  the run completed, but some requests were answered with error records (the rest were
  *      served; the output names each failed request's id and line);
- *   2  bad command line;
+ *   2  bad command line (an unknown flag, a missing value or --config);
  *   1  the run failed (a bad config or model, a fault; all ranks are stopped through MPI_Abort
  *      when one fails mid-run, so none is left waiting; a rank whose wait outlasts watchdog_s,
  *      a peer being stopped or hung, ends the job the same way). */
@@ -15,20 +16,42 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "encdec_version.h"
 #include "launch/partial_file.h"
 #include "launch/serve_signals.h"
 #include "parallel/comm.h"
 #include "runtime/config.h"
 #include "runtime/engine.h"
 
-enum { ENCDEC_EXIT_SOME_REQUESTS_FAILED = 3 };
+enum {
+    ENCDEC_EXIT_SOME_REQUESTS_FAILED = 3,
+    ARGS_DONE = -1 /* parse_args: --help or --version answered; exit 0 */
+};
 
-static void usage(void) {
-    fprintf(stderr, "usage: mpirun -n N encdec_tp --config FILE [--requests FILE|-] "
-                    "[--output FILE|-]\n");
+static const char usage_line[] =
+    "usage: mpirun -n N encdec_tp --config FILE [--requests FILE|-] [--output FILE|-]\n"
+    "       encdec_tp --help | --version\n";
+
+static void help(void) {
+    printf("%s\n"
+           "Serves an encoder-decoder model converted by encdec_convert, its layers split over\n"
+           "the N MPI ranks (tensor parallelism; the config's tp must equal N).\n\n"
+           "  --config FILE     the run config (YAML): the keys are the README's \"Run config\n"
+           "                    (YAML)\" table; relative paths in it (model, requests, output)\n"
+           "                    are against the config file's folder\n"
+           "  --requests FILE   JSON Lines requests, - for stdin (overrides the config's\n"
+           "                    requests; relative to the working directory)\n"
+           "  --output FILE     JSON Lines responses, - for stdout (overrides the config's output)\n"
+           "  --help, -h        this text\n"
+           "  --version         the version\n\n"
+           "Request fields and responses: the README's \"Requests (JSON Lines, one object per\n"
+           "line)\" and \"Responses\" tables. Exit status: 0 every request served; 3 some\n"
+           "requests answered with error records; 2 a bad command line; 1 the run failed.\n",
+           usage_line);
 }
 
-/* Parses argv into cfg; returns 0, or 2 for a usage error (message printed by rank 0). */
+/* Parses argv into cfg; returns 0, ARGS_DONE after --help / --version, 2 for a usage error or
+ * 1 for a bad config (messages printed by rank 0). */
 static int parse_args(int argc, char **argv, run_config *cfg, int rank) {
     const char *config_path = NULL;
     const char *overrides[2][2] = {{"requests", NULL}, {"output", NULL}};
@@ -36,24 +59,31 @@ static int parse_args(int argc, char **argv, run_config *cfg, int rank) {
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            if (rank == 0) usage();
+            if (rank == 0) help();
+            return ARGS_DONE;
+        }
+        if (!strcmp(a, "--version")) {
+            if (rank == 0) printf("encdec_tp %s\n", ENCDEC_VERSION);
+            return ARGS_DONE;
+        }
+        int known = !strcmp(a, "--config") || !strcmp(a, "--requests") || !strcmp(a, "--output");
+        if (!known) {
+            if (rank == 0)
+                fprintf(stderr, "encdec_tp: unknown flag '%s' (encdec_tp --help lists the "
+                                "flags)\n%s", a, usage_line);
             return 2;
         }
         if (!v) {
-            if (rank == 0) fprintf(stderr, "encdec_tp: %s needs a value\n", a);
+            if (rank == 0) fprintf(stderr, "encdec_tp: %s needs a value\n%s", a, usage_line);
             return 2;
         }
         if (!strcmp(a, "--config")) config_path = v;
         else if (!strcmp(a, "--requests")) overrides[0][1] = v;
-        else if (!strcmp(a, "--output")) overrides[1][1] = v;
-        else {
-            if (rank == 0) fprintf(stderr, "encdec_tp: unknown flag %s\n", a), usage();
-            return 2;
-        }
+        else overrides[1][1] = v;
         i++;
     }
     if (!config_path) {
-        if (rank == 0) usage();
+        if (rank == 0) fprintf(stderr, "encdec_tp: --config FILE is required\n%s", usage_line);
         return 2;
     }
     ed_error err;
@@ -83,7 +113,7 @@ int main(int argc, char **argv) {
     int rc = parse_args(argc, argv, &cfg, world_rank);
     if (rc) {
         MPI_Finalize();
-        return rc;
+        return rc == ARGS_DONE ? 0 : rc;
     }
     comm *c = NULL;
     engine *e = NULL;
