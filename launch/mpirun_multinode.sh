@@ -16,8 +16,10 @@
 #   --btl LIST     the BTL list (implies ob1), e.g. tcp,self: TCP within a node too.
 #   --agent CMD    how Open MPI starts its daemon on the other nodes (plm_rsh_agent; default ssh,
 #                  which must log in without a password).
-#   --keepalive S  Open MPI's daemons probe an idle TCP link after S seconds (default 10), so a
-#                  node gone silent is noticed in about S + 10 s rather than after 5 minutes.
+#   --keepalive S  Open MPI's daemons probe an idle TCP link after S seconds (default 10; 0 =
+#                  Open MPI's own 300 s), so a node gone silent is noticed in about S + 10 s
+#                  rather than 8 minutes. A link holding unacknowledged data is given up only
+#                  after the kernel's net.ipv4.tcp_retries2 (README, "Several nodes over TCP").
 #   --bin PATH     encdec_tp (default: ENCDEC_BIN, else build/encdec_tp next to this folder);
 #                  --check runs encdec_hostcheck from the same folder.
 #   --mca KEY VAL  any other Open MPI setting (repeatable).
@@ -30,12 +32,12 @@
 # Environment passed to every rank: ENCDEC_LOG, LD_LIBRARY_PATH, NCCL_* set here or by the caller.
 set -euo pipefail
 usage() {
-  sed -n '2,3p' "$0" | sed 's/^# *//' >&2
+  sed -n '2,4p' "$0" | sed 's/^# *//' >&2
   exit 2
 }
 here=$(cd "$(dirname "$0")" && pwd)
 bin=${ENCDEC_BIN:-$here/../build/encdec_tp}
-net= tcp=0 btl= agent= keepalive=10 check=0 dry=0 mca=()
+net='' tcp=0 btl='' agent='' keepalive=10 check=0 dry=0 mca=()
 while [ $# -gt 0 ]; do
   case $1 in
     --net) net=${2:?--net needs a value}; shift 2 ;;

@@ -22,7 +22,7 @@ done
 host=${1:?netns_agent.sh: no host given}
 shift
 [ $# -gt 0 ] || { echo "netns_agent.sh: no command for host $host" >&2; exit 255; }
-ns= name=
+ns='' name=''
 for entry in ${ENCDEC_NETNS_HOSTS:-}; do
   if [ "${entry%%=*}" = "$host" ]; then
     ns=${entry#*=}

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Two "hosts" on this machine for the multi-node tests (tests/mpi/netns_*.sh): two network
 # namespaces joined by a veth pair, each with loopback and one address on the private link
 # between them; nothing else is reachable from either, and nothing outside sees them.

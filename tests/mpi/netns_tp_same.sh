@@ -16,7 +16,7 @@
 set -uo pipefail
 build=$1 fixtures=$2
 shift 2
-[ "$*" = all ] && set -- $(ls "$fixtures")
+if [ "$*" = all ]; then mapfile -t every < <(ls "$fixtures"); set -- "${every[@]}"; fi
 name=netns_tp_same
 source "$(dirname "$0")/../test_lib.sh"
 source "$(dirname "$0")/../golden/golden_lib.sh"
