@@ -42,8 +42,9 @@ netns_up() {
     addr=$ip_a
     [ "$ns" = "$ns_b" ] && addr=$ip_b
     ip -n "$ns" addr add "$addr/24" dev link0 &&
-      ip -n "$ns" link set lo up && ip -n "$ns" link set link0 up &&
-      ip netns exec "$ns" sh -c 'echo 4 > /proc/sys/net/ipv4/tcp_retries2' || exit 1
+      ip -n "$ns" link set lo up && ip -n "$ns" link set link0 up || exit 1
+    ip netns exec "$ns" sh -c 'echo 4 > /proc/sys/net/ipv4/tcp_retries2' ||
+      { echo "FAIL cannot set net.ipv4.tcp_retries2 in namespace $ns (/proc/sys read-only?)"; exit 1; }
   done
   export ENCDEC_NETNS_HOSTS="$ip_a=$ns_a:$host_a $ip_b=$ns_b:$host_b"
   # Open MPI's session folders (and anything else temporary) inside $work.
