@@ -395,6 +395,7 @@ static void *client(void *arg) {
     snprintf(url, sizeof url, "%s/v1/completions", o->url);
     CURL *h = curl_easy_init();
     struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Expect:"); /* no 100-continue round trip per request */
     if (o->api_key) {
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", o->api_key);
         headers = curl_slist_append(headers, auth);

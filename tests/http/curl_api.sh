@@ -83,6 +83,7 @@ expect_error() {
 }
 
 # --- the requests, as JSON Lines for the batch path -------------------------------------------
+echo "[$SECONDS s] the requests, as JSON Lines for the batch path"
 ids() { sed -n "/\"id\": \"greedy-$1\"/p" "$fx/requests.jsonl" | jq -c .input_ids; }
 X0=$(ids 0) X1=$(ids 1) X2=$(ids 2) X3=$(ids 3)
 {
@@ -117,6 +118,7 @@ check "/metrics pool totals before any request are not the log's: $(curl -s "$ur
 check "KV blocks in use before any request" pools_idle
 
 # --- completions: parity with the batch path ------------------------------------------------
+echo "[$SECONDS s] completions: parity with the batch path"
 # completion WHAT BODY EXPECTED_IDS_JSON FINISH PROMPT_TOKENS: one prompt, one choice
 completion() {
   local what=$1 body=$2 want=$3 finish=$4 ptok=$5
@@ -187,6 +189,7 @@ expect_status "sampling with the defaults (no temperature, no seed)" 200 POST /v
     jq -e '(.choices[0].token_ids | length) >= 1 and (.choices[0].token_ids | length) <= 16' "$work/body"
 
 # --- streaming -----------------------------------------------------------------------------
+echo "[$SECONDS s] streaming"
 # sse_check WHAT FILE [HEADERS]: FILE (a raw answer body) is SSE exactly: events `data: X`
 # each followed by a blank line, nothing else, `data: [DONE]` last and only there; writes the
 # chunks (a JSON array) to FILE.chunks. HEADERS (a header file): Content-Type text/event-stream.
@@ -250,6 +253,7 @@ expect_error "beam search cannot stream" 400 stream POST /v1/completions \
   "{\"prompt\": $X3, \"max_tokens\": 10, \"temperature\": 0, \"use_beam_search\": true, \"best_of\": 4, \"stream\": true}"
 
 # --- embeddings ------------------------------------------------------------------------------
+echo "[$SECONDS s] embeddings"
 # close A_JSON B_JSON: two float arrays equal within 1e-5 relative
 close() { jq -e -n --argjson a "$1" --argjson b "$2" '($a | length) == ($b | length) and ($a | length) > 0 and
   ([$a, $b] | transpose | all(((.[0] - .[1]) | fabs) <= 1e-5 * (1 + (.[1] | fabs))))' > /dev/null; }
@@ -279,6 +283,7 @@ expect_status "one embedding input" 200 POST /v1/embeddings "{\"input\": $X1}" &
 expect_error "embeddings: dimensions refused" 400 dimensions POST /v1/embeddings "{\"input\": $X1, \"dimensions\": 8}"
 
 # --- /generate: the native request and record ----------------------------------------------
+echo "[$SECONDS s] /generate: the native request and record"
 g1=$(sed -n '/"id": "greedy-1"/p' "$fx/requests.jsonl")
 if expect_status "/generate" 200 POST /generate "$g1"; then
   check "/generate: the record differs from the batch path's (ids, finish_reason, logits)" \
@@ -301,6 +306,7 @@ expect_error "/generate: a bad native field names it" 400 max_new_tokens POST /g
   "{\"input_ids\": $X0, \"max_new_tokens\": -3}"
 
 # --- models, health, metrics ----------------------------------------------------------------
+echo "[$SECONDS s] models, health, metrics"
 expect_status "/v1/models" 200 GET /v1/models &&
   check "/v1/models: $(head -c 300 "$work/body")" jq -e '.object == "list" and (.data | length) == 1 and
     .data[0].id == "m" and .data[0].object == "model" and .data[0].owned_by == "encdec_tp" and
@@ -352,6 +358,7 @@ checks=$((checks + 1))
   fail "KV pool totals $(sample "$work/m1" encdec_kv_self_blocks_total) / $(sample "$work/m1" encdec_kv_cross_blocks_total)"
 
 # --- errors ----------------------------------------------------------------------------------
+echo "[$SECONDS s] errors"
 expect_error "max_tokens -1" 400 max_tokens POST /v1/completions "{\"prompt\": $X1, \"max_tokens\": -1}"
 expect_error "temperature -1" 400 temperature POST /v1/completions "{\"prompt\": $X1, \"temperature\": -1}"
 expect_error "top_p 2" 400 top_p POST /v1/completions "{\"prompt\": $X1, \"top_p\": 2}"
@@ -395,15 +402,16 @@ completion "greedy after the errors" "{\"prompt\": $X1, \"max_tokens\": 16, \"te
   "$(ref_ids nat-1)" "$(finish_of nat-1)" 5
 
 # --- bad HTTP while a normal client is served ----------------------------------------------
+echo "[$SECONDS s] bad HTTP while a normal client is served"
 # raw BYTES: one connection gets BYTES (printf %b); prints the status line answered, "closed"
-# (closed without an answer) or "no answer in 3 s"
+# (closed without an answer) or "no answer in 2 s"
 raw() {
   local fd line
   trap '' PIPE # the server may close while we write
   exec {fd}<>"/dev/tcp/127.0.0.1/$port" || { echo "connect failed"; return; }
   printf '%b' "$1" >&$fd 2>/dev/null
-  if IFS= read -r -t 3 line <&$fd; then echo "${line%$'\r'}"
-  elif [ $? -gt 128 ]; then echo "no answer in 3 s"
+  if IFS= read -r -t 2 line <&$fd; then echo "${line%$'\r'}"
+  elif [ $? -gt 128 ]; then echo "no answer in 2 s"
   else echo "closed"; fi
   exec {fd}>&-
 }
@@ -443,6 +451,7 @@ awk -v a="$t0" -v b="$t1" 'BEGIN { exit !(b - a < 5) }' || fail "served in $(awk
 for fd in "${holders[@]}"; do exec {fd}>&-; done
 
 # --- disconnects cancel --------------------------------------------------------------------
+echo "[$SECONDS s] disconnects cancel"
 # 6 streamed requests of 4,000 tokens whose clients leave after their first event and 2
 # non-streamed ones whose clients give up after 0.5 s, all in one batch: 32,000 decoder tokens
 # (seconds of work) if nothing were cancelled
@@ -476,6 +485,7 @@ completion "greedy after the disconnects" "{\"prompt\": $X1, \"max_tokens\": 16,
   "$(ref_ids nat-1)" "$(finish_of nat-1)" 5
 
 # --- the drain -------------------------------------------------------------------------------
+echo "[$SECONDS s] the drain"
 # 8 streamed requests of 1,000 tokens (one batch of 8), all running (their 200 headers, sent
 # with the first token, arrived), then the drain signal: /health and new calls 503 while they
 # run, all 8 complete in full (data: [DONE] last), the server exits 0 with its pools free
@@ -517,11 +527,29 @@ serve_wait 60
 check "the drained server's log has no 'KV pools at the end' line with every block free" pools_end_free "$server_log"
 
 # --- 429: max_queue -----------------------------------------------------------------------------
-# max_queue 3: while 3 requests of 1,500 tokens run a 4th gets 429; once they are done a
-# request is served again
-serve_start queue "$tp" "max_queue: 3"
+echo "[$SECONDS s] 429: max_queue"
+# max_queue 3: while 3 requests of 1,000 tokens run a 4th gets 429; once they are done a
+# request is served again. The self pool capped at 3,200 tokens (200 blocks): a request of
+# 4,000 tokens can never fit, and is answered with an error (400 before a stream starts, or
+# an error event in it before data: [DONE])
+serve_start queue "$tp" "max_queue: 3" "max_kv_tokens: 3200"
 auth=
-long="\"max_tokens\": 1500, \"min_tokens\": 1500, \"temperature\": 0"
+huge="{\"prompt\": $X1, \"max_tokens\": 4000, \"min_tokens\": 4000, \"temperature\": 0"
+expect_error "a request that can never fit the pools" 400 - POST /v1/completions "$huge}"
+code=$(call POST /v1/completions "$huge, \"stream\": true}" -N)
+checks=$((checks + 1))
+if [ "$code" = 400 ]; then
+  jq -e '.error.message' "$work/body" > /dev/null || fail "a streamed request that can never fit: 400 without an error object"
+elif [ "$code" = 200 ]; then
+  cp "$work/body" "$work/huge"
+  sse_check "a streamed request that can never fit" "$work/huge" "$work/headers" &&
+    check "a streamed request that can never fit: no error event before [DONE]: $(head -c 300 "$work/huge")" \
+      jq -e 'any(.[]; .error.message | type == "string")' "$work/huge.chunks"
+else
+  fail "a streamed request that can never fit: status $code: $(head -c 200 "$work/body")"
+fi
+echo "a streamed request that can never fit: $code $(head -c 300 "$work/body")"
+long="\"max_tokens\": 1000, \"min_tokens\": 1000, \"temperature\": 0"
 for i in 1 2 3; do
   curl -s -N -D "$work/q$i.headers" -o "$work/q$i.body" -w '%{http_code}' --max-time 60 -H 'Content-Type: application/json' \
     --data-binary "{\"prompt\": $X1, $long, \"stream\": true}" "$url/v1/completions" > "$work/q$i.code" &
