@@ -1,3 +1,4 @@
+#include "models/tokenizer.h"
 #include "runtime/decoding.h"
 
 #include <math.h>
@@ -106,6 +107,7 @@ void sequence_destroy(sequence *s) {
     free(s->logits);
     free(s->scratch);
     free(s->encoder_output);
+    tokenizer_stream_destroy(s->detok);
     free(s);
 }
 

@@ -14,6 +14,7 @@
 #include "kernels/backend.h"
 #include "models/encdec.h"
 #include "models/kv_store.h"
+#include "models/tokenizer.h"
 #include "parallel/plan_bcast.h"
 #include "runtime/http_server.h"
 #include "runtime/id_set.h"
@@ -58,6 +59,7 @@ struct engine {
     int eof;           /* the intake has ended and every item was taken */
     id_set *in_flight; /* ids of the requests queued or running */
     response_sink *out;
+    tokenizer *tok;    /* the model's tokenizer when its file carries one, else NULL */
     /* the HTTP server (cfg.http_port set; rank 0) */
     http_server *http;
     serve_metrics *metrics;
@@ -148,7 +150,7 @@ static request_limits limits_of(const engine *e) {
     const model_spec *s = &e->weights->spec;
     return (request_limits){s->vocab_size,         s->decoder_start_id, e->cfg.max_input_len,
                             e->cfg.max_output_len, s->forced_bos_id,    s->forced_eos_id,
-                            e->cfg.max_batch_size};
+                            e->cfg.max_batch_size, e->tok};
 }
 
 /* Rank 0: opens the request stream and starts its intake thread. */
@@ -236,9 +238,13 @@ static ed_status create_runtime(engine *e, ed_error *err) {
     if (!(e->batch = step_batch_create(B, B)) || !(e->in_flight = id_set_create()) ||
         !(e->logits = malloc(sizeof(float) * encdec_host_output_floats(e->model))))
         return ed_fail(err, "out of memory");
+    if (tokenizer_h5_has(cfg->model) && tokenizer_load_h5(&e->tok, cfg->model, err))
+        return ED_ERR;
     if (open_requests(e, cfg->requests, err)) return ED_ERR;
     if (cfg->http_port > 0 && start_http(e, err)) return ED_ERR;
-    return response_sink_open(&e->out, cfg->output, err);
+    if (response_sink_open(&e->out, cfg->output, err)) return ED_ERR;
+    response_sink_set_tokenizer(e->out, e->tok);
+    return ED_OK;
 }
 
 /* Every rank calls this with its verdict; all return the same. */
@@ -299,6 +305,7 @@ void engine_destroy(engine *e) {
     kv_store_destroy(e->kv);
     encdec_destroy(e->model);
     model_weights_destroy(e->weights);
+    tokenizer_destroy(e->tok); /* last: requests and sequences above may hold streams of it */
     free(e);
 }
 
@@ -635,5 +642,7 @@ ed_status engine_restart(engine *e, const char *requests, const char *output, ed
     snprintf(e->cfg.output, sizeof e->cfg.output, "%s", output);
     close_requests(e);
     if (open_requests(e, requests, err)) return ED_ERR;
-    return response_sink_open(&e->out, output, err);
+    if (response_sink_open(&e->out, output, err)) return ED_ERR;
+    response_sink_set_tokenizer(e->out, e->tok);
+    return ED_OK;
 }

@@ -160,7 +160,7 @@ static enum MHD_Result serve_get(struct MHD_Connection *c, http_server *s, route
 
 /* Parses every native request of the plan; on success every request is offered to the engine
  * with the reply channel. ED_ERR: *e says why (nothing offered, or the offered ones cancelled). */
-static ed_status submit(http_server *s, const api_plan *plan, reply *rep, api_error *e) {
+static ed_status submit(http_server *s, api_plan *plan, reply *rep, api_error *e) {
     request **reqs = calloc((size_t)plan->n_requests, sizeof *reqs);
     if (!reqs) {
         e->status = 500;
@@ -177,6 +177,7 @@ static ed_status submit(http_server *s, const api_plan *plan, reply *rep, api_er
         free(text);
         cJSON_Delete(id);
         if (st) api_error_from_native(plan->kind, err.msg, e);
+        else plan->prompt_len[i] = reqs[i]->n_input; /* text: its token count */
     }
     if (!st && atomic_fetch_add(&s->in_flight, plan->n_requests) + plan->n_requests > s->max_queue) {
         atomic_fetch_sub(&s->in_flight, plan->n_requests);
@@ -298,7 +299,8 @@ static enum MHD_Result serve_call(struct MHD_Connection *c, http_server *s, conn
     }
     long call_no = atomic_fetch_add(&s->calls, 1) + 1;
     api_context ctx = {.model_name = s->model_name, .lim = &s->lim, .call_no = call_no,
-                       .default_seed = s->seed_base + (unsigned long long)call_no * 7919ULL};
+                       .default_seed = s->seed_base + (unsigned long long)call_no * 7919ULL,
+                       .has_tokenizer = s->lim.tok != NULL};
     api_plan plan;
     api_error e;
     ed_status bad = api_plan_build(kind_of(cs->route->id), body, &ctx, &plan, &e);

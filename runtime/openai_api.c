@@ -33,7 +33,8 @@ static const name_pair embedding_names[] = {{"input", "input_ids"}, {NULL, NULL}
 static const char *const passthrough[] = {"top_p", "top_k", "seed", "repetition_penalty",
                                           "no_repeat_ngram_size", "length_penalty",
                                           "early_stopping", "bad_words_ids", "stop_token_ids",
-                                          "return_logits", "return_encoder_output", NULL};
+                                          "return_logits", "return_encoder_output", "src_lang",
+                                          "tgt_lang", NULL};
 
 void api_error_from_native(api_kind kind, const char *message, api_error *e) {
     const char *m = message;
@@ -80,14 +81,31 @@ static int is_id_list(const cJSON *v) {
     return 1;
 }
 
-/* prompt / input: ids, or a non-empty list of id lists; *prompts gets an array of id lists
- * (borrowed items duplicated). */
-static ed_status read_prompts(const cJSON *v, const char *param, cJSON **prompts, api_error *e) {
+/* prompt / input: ids, a list of id lists, text or a list of texts (with a tokenizer); *prompts
+ * gets an array of id lists or strings (copies). */
+static ed_status read_prompts(const cJSON *v, const char *param, int has_tokenizer,
+                              cJSON **prompts, api_error *e) {
     if (!v) return api_fail(e, 400, param, "field %s is required", param);
-    if (cJSON_IsString(v) || (cJSON_IsArray(v) && v->child && cJSON_IsString(v->child)))
+    int texts = cJSON_IsString(v) || (cJSON_IsArray(v) && v->child && cJSON_IsString(v->child));
+    if (texts && !has_tokenizer)
         return api_fail(e, 400, param, "field %s: text needs the model's tokenizer, which this "
                         "model file does not carry; send token ids", param);
     *prompts = cJSON_CreateArray();
+    if (cJSON_IsString(v)) {
+        cJSON_AddItemToArray(*prompts, cJSON_Duplicate(v, 1));
+        return ED_OK;
+    }
+    if (texts) {
+        for (const cJSON *p = v->child; p; p = p->next) {
+            if (!cJSON_IsString(p)) {
+                cJSON_Delete(*prompts);
+                return api_fail(e, 400, param, "field %s: a list of texts holds only strings",
+                                param);
+            }
+            cJSON_AddItemToArray(*prompts, cJSON_Duplicate(p, 1));
+        }
+        return ED_OK;
+    }
     if (is_id_list(v)) { /* one prompt (an empty one is refused by request_parse) */
         cJSON_AddItemToArray(*prompts, cJSON_Duplicate(v, 1));
         return ED_OK;
@@ -147,7 +165,7 @@ static const char *const completion_fields[] = {
     "presence_penalty", "frequency_penalty", "logit_bias", "user", "decoder_input_ids",
     "decoder_prompt", "forced_bos_token_id", "min_tokens", "top_k", "repetition_penalty",
     "no_repeat_ngram_size", "length_penalty", "early_stopping", "bad_words_ids", "return_logits",
-    "return_encoder_output", "ignore_eos", NULL};
+    "return_encoder_output", "ignore_eos", "src_lang", "tgt_lang", NULL};
 
 /* Fields that must not ask for anything: echo true, a suffix, non-zero penalties, a bias. */
 static ed_status refuse_unsupported(const cJSON *body, api_error *e) {
@@ -168,8 +186,8 @@ static ed_status refuse_unsupported(const cJSON *body, api_error *e) {
         return api_fail(e, 400, "logit_bias", "field logit_bias is not supported");
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "stop")) && !cJSON_IsNull(v) &&
         !(cJSON_IsArray(v) && !v->child))
-        return api_fail(e, 400, "stop", "field stop: stop strings need the model's tokenizer, "
-                        "which this model file does not carry; use stop_token_ids");
+        return api_fail(e, 400, "stop", "field stop: stop strings are not supported yet; use "
+                        "stop_token_ids");
     return ED_OK;
 }
 
@@ -178,7 +196,8 @@ static ed_status plan_alloc(api_plan *plan, int n, api_error *e) {
     plan->native = calloc((size_t)n, sizeof *plan->native);
     plan->prompt_len = calloc((size_t)n, sizeof *plan->prompt_len);
     plan->prefix_len = calloc((size_t)n, sizeof *plan->prefix_len);
-    if (!plan->native || !plan->prompt_len || !plan->prefix_len)
+    plan->text_sent = calloc((size_t)n, sizeof *plan->text_sent);
+    if (!plan->native || !plan->prompt_len || !plan->prefix_len || !plan->text_sent)
         return api_fail(e, 500, NULL, "out of memory");
     return ED_OK;
 }
@@ -235,7 +254,8 @@ static ed_status build_completions(const cJSON *body, const api_context *ctx, ap
     if (ignore_eos && !cJSON_IsBool(ignore_eos))
         return api_fail(e, 400, "ignore_eos", "field ignore_eos must be a boolean");
     cJSON *prompts = NULL;
-    if (read_prompts(cJSON_GetObjectItemCaseSensitive(body, "prompt"), "prompt", &prompts, e))
+    if (read_prompts(cJSON_GetObjectItemCaseSensitive(body, "prompt"), "prompt",
+                     ctx->has_tokenizer, &prompts, e))
         return ED_ERR;
     plan->n_prompts = cJSON_GetArraySize(prompts);
     plan->per_prompt = use_beam ? 1 : (int)n;
@@ -264,8 +284,9 @@ static ed_status build_completions(const cJSON *body, const api_context *ctx, ap
             char id[64];
             snprintf(id, sizeof id, "%s-%d", plan->call_id, i);
             cJSON_AddStringToObject(o, "id", id);
-            cJSON_AddItemToObject(o, "input_ids", cJSON_Duplicate(p, 1));
-            plan->prompt_len[i] = cJSON_GetArraySize(p);
+            cJSON_AddItemToObject(o, cJSON_IsString(p) ? "text" : "input_ids",
+                                  cJSON_Duplicate(p, 1));
+            plan->prompt_len[i] = cJSON_GetArraySize(p); /* ids; text: set once encoded */
             cJSON_AddNumberToObject(o, "max_new_tokens", max_tokens);
             if (cJSON_IsTrue(ignore_eos)) cJSON_AddNumberToObject(o, "min_new_tokens", max_tokens);
             if (use_beam) {
@@ -337,7 +358,8 @@ static ed_status build_embeddings(const cJSON *body, const api_context *ctx, api
         b64 = !strcmp(fmt->valuestring, "base64");
     }
     cJSON *prompts = NULL;
-    if (read_prompts(cJSON_GetObjectItemCaseSensitive(body, "input"), "input", &prompts, e))
+    if (read_prompts(cJSON_GetObjectItemCaseSensitive(body, "input"), "input",
+                     ctx->has_tokenizer, &prompts, e))
         return ED_ERR;
     plan->n_prompts = cJSON_GetArraySize(prompts);
     plan->per_prompt = plan->seqs_per_request = 1;
@@ -352,7 +374,7 @@ static ed_status build_embeddings(const cJSON *body, const api_context *ctx, api
         char id[64];
         snprintf(id, sizeof id, "%s-%d", plan->call_id, i);
         cJSON_AddStringToObject(o, "id", id);
-        cJSON_AddItemToObject(o, "input_ids", cJSON_Duplicate(p, 1));
+        cJSON_AddItemToObject(o, cJSON_IsString(p) ? "text" : "input_ids", cJSON_Duplicate(p, 1));
         plan->prompt_len[i] = cJSON_GetArraySize(p);
         cJSON_AddTrueToObject(o, "encode_only");
         cJSON_AddStringToObject(o, "pooling", "mean");
@@ -400,6 +422,8 @@ void api_plan_free(api_plan *plan) {
     free(plan->native);
     free(plan->prompt_len);
     free(plan->prefix_len);
+    free(plan->text_sent);
+    plan->text_sent = NULL;
     plan->native = NULL;
     plan->prompt_len = plan->prefix_len = NULL;
     plan->n_requests = 0;
@@ -450,11 +474,11 @@ static cJSON *logprobs_object(const cJSON *ids, int from, const cJSON *lps) {
     return o;
 }
 
-static cJSON *choice_object(int index, const cJSON *ids, int from, const cJSON *lps,
-                            int want_logprobs, const char *reason) {
+static cJSON *choice_object(int index, const char *text, const cJSON *ids, int from,
+                            const cJSON *lps, int want_logprobs, const char *reason) {
     cJSON *c = cJSON_CreateObject();
     cJSON_AddNumberToObject(c, "index", index);
-    cJSON_AddStringToObject(c, "text", "");
+    cJSON_AddStringToObject(c, "text", text ? text : "");
     cJSON_AddItemToObject(c, "token_ids", id_slice(ids, from));
     if (want_logprobs) cJSON_AddItemToObject(c, "logprobs", logprobs_object(ids, from, lps));
     else cJSON_AddNullToObject(c, "logprobs");
@@ -539,8 +563,11 @@ char *api_answer(const api_plan *plan, const api_context *ctx, cJSON *const *rec
             const cJSON *lps = cJSON_GetObjectItemCaseSensitive(src, "logprobs");
             int n = cJSON_GetArraySize(ids) - from;
             completion += n > 0 ? n : 0;
-            cJSON_AddItemToArray(choices, choice_object(i * plan->seqs_per_request + k, ids, from,
-                                                        lps, plan->want_logprobs, why));
+            const cJSON *text = cJSON_GetObjectItemCaseSensitive(src, "text");
+            cJSON_AddItemToArray(choices, choice_object(i * plan->seqs_per_request + k,
+                                                        cJSON_IsString(text) ? text->valuestring
+                                                                             : NULL,
+                                                        ids, from, lps, plan->want_logprobs, why));
         }
     }
     cJSON_AddItemToObject(o, "usage", usage_object(prompt_tokens(plan), completion));
@@ -601,9 +628,15 @@ char *api_stream_event(const api_plan *plan, const api_context *ctx, int index, 
             for (const cJSON *x = lps->child; x; x = x->next, k++)
                 if (k >= first) cJSON_AddItemToArray(lp_slice, cJSON_CreateNumber(x->valuedouble));
         }
+        /* text: a stream record's piece; at the end what the pieces have not sent yet */
+        const cJSON *tx = cJSON_GetObjectItemCaseSensitive(record, "text");
+        const char *text = cJSON_IsString(tx) ? tx->valuestring : "";
+        size_t tl = strlen(text);
+        if (final) text = plan->text_sent[index] < tl ? text + plan->text_sent[index] : "";
+        else plan->text_sent[index] += tl;
         cJSON *o = envelope(plan, ctx, "text_completion", created);
         cJSON *choices = cJSON_AddArrayToObject(o, "choices");
-        cJSON_AddItemToArray(choices, choice_object(index, ids, from < n_ids ? from : n_ids,
+        cJSON_AddItemToArray(choices, choice_object(index, text, ids, from < n_ids ? from : n_ids,
                                                     lp_slice, plan->want_logprobs, why));
         cJSON_Delete(lp_slice);
         add_event(&acc, o);

@@ -32,6 +32,7 @@ typedef struct api_plan {
     int *prompt_len;        /* [n_requests] encoder tokens */
     int *prefix_len;        /* [n_requests] decoder prefix tokens after the start token: not part
                                of the completion */
+    size_t *text_sent;      /* [n_requests] streaming: bytes of each request's text sent */
 } api_plan;
 
 /* The model-side facts translation needs. */
@@ -40,6 +41,7 @@ typedef struct api_context {
     const request_limits *lim;
     long call_no;           /* unique per call: ids and default seeds derive from it */
     unsigned long long default_seed; /* for requests without a seed */
+    int has_tokenizer;      /* text prompts and text answers */
 } api_context;
 
 /* Translates body (a parsed JSON value) into *plan; ED_ERR with *e (400, or 404 for another

@@ -4,8 +4,48 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/tokenizer.h"
 #include "runtime/reply.h"
 #include "runtime/request_schema.h"
+
+/* text -> input_ids through the model's tokenizer (src_lang placed as its HF class does), and
+ * tgt_lang -> forced_bos_id. */
+static ed_status resolve_text(request *r, const request_limits *lim, ed_error *err) {
+    if (r->text && r->input_ids) return ed_fail(err, "field text: give text or input_ids, not both");
+    if (!r->text && !r->input_ids) return ed_fail(err, "field input_ids is required (or text)");
+    if ((r->text || r->tgt_lang || r->src_lang) && !lim->tok)
+        return ed_fail(err, "field %s: the model file carries no tokenizer (convert it from a "
+                            "Hugging Face folder with its tokenizer files); send token ids",
+                       r->text ? "text" : r->tgt_lang ? "tgt_lang" : "src_lang");
+    if (r->src_lang && !r->text)
+        return ed_fail(err, "field src_lang applies to text only");
+    if (r->tgt_lang) {
+        int id = tokenizer_token_to_id(lim->tok, r->tgt_lang);
+        if (id < 0 || id >= lim->vocab_size)
+            return ed_fail(err, "field tgt_lang: '%.64s' is not a token of the model's tokenizer",
+                           r->tgt_lang);
+        if (r->forced_bos_id != REQUEST_FIELD_UNSET && r->forced_bos_id != id)
+            return ed_fail(err, "field tgt_lang: forced_bos_id %d names another token",
+                           r->forced_bos_id);
+        r->forced_bos_id = id;
+    }
+    if (!r->text) return ED_OK;
+    size_t n = 0;
+    ed_error terr;
+    if (tokenizer_encode(lim->tok, r->text, strlen(r->text), r->src_lang, &r->input_ids, &n,
+                         &terr))
+        return ed_fail(err, "field %s: %s", r->src_lang && strstr(terr.msg, r->src_lang)
+                                                ? "src_lang" : "text", terr.msg);
+    if (n > (size_t)lim->max_input_len)
+        return ed_fail(err, "field text: %zu tokens exceed max_input_len %d", n,
+                       lim->max_input_len);
+    for (size_t i = 0; i < n; i++)
+        if (r->input_ids[i] < 0 || r->input_ids[i] >= lim->vocab_size)
+            return ed_fail(err, "field text: token %d is outside the model's vocabulary [0, %d)",
+                           r->input_ids[i], lim->vocab_size);
+    r->n_input = (int)n;
+    return ED_OK;
+}
 
 /* The request's prefixes against the limits: input length, the decoder prefix and the room it
  * leaves, the defaults that depend on them (max_new_tokens, forced BOS/EOS). */
@@ -220,6 +260,7 @@ ed_status request_parse(const char *text, size_t len, long line, const request_l
     }
     if (!st) {
         st = request_schema_read(o, lim->vocab_size, r, err);
+        if (!st) st = resolve_text(r, lim, err);
         if (!st) st = validate_prefix(r, lim, err);
         if (!st) st = validate_options(r, lim, err);
     } else if (id_clean && cJSON_IsObject(o)) {
@@ -250,6 +291,9 @@ void request_destroy(request *r) {
     free(r->stop_ids);
     free(r->stop_sequences.ids);
     free(r->stop_sequences.offsets);
+    free(r->text);
+    free(r->src_lang);
+    free(r->tgt_lang);
     reply_release(r->reply);
     free(r);
 }

@@ -22,6 +22,8 @@ typedef struct request_limits {
     int forced_bos_id;  /* model defaults, -1 = none */
     int forced_eos_id;
     int max_beams;      /* max_batch_size: a request's beams decode side by side */
+    const struct tokenizer *tok; /* the model's tokenizer (models/tokenizer.h), or NULL: requests
+                                    must then give ids, not text */
 } request_limits;
 
 /* A list of token-id sequences, flattened: sequence i is ids[offsets[i] .. offsets[i + 1]). */
@@ -36,8 +38,11 @@ typedef enum { EARLY_STOP_FALSE = 0, EARLY_STOP_TRUE = 1, EARLY_STOP_NEVER = 2 }
 typedef struct request {
     cJSON *id;              /* owned copy of the id value */
     long line;              /* 1-based line in the request stream */
-    int32_t *input_ids;
+    int32_t *input_ids;     /* given, or encoded from text */
     int n_input;
+    char *text;             /* the encoder input as text (NULL: input_ids given) */
+    char *src_lang, *tgt_lang; /* language codes (mBART-50, NLLB): the source code placed by the
+                                  tokenizer; the target code forced as the first token */
     int32_t *decoder_ids;   /* forced prefix, [0] = decoder start; at least 1 token */
     int n_decoder;
     int max_new_tokens, min_new_tokens;

@@ -28,8 +28,16 @@ const request_field request_schema[] = {
     {.name = "id", .type = REQ_FIELD_ID, .offset = AT(id), .required = 1,
      .help = "string or integer, echoed in the response"},
     {.name = "input_ids", .type = REQ_FIELD_IDS, .offset = AT(input_ids),
-     .count_offset = AT(n_input), .required = 1,
-     .help = "the encoder's input, 1..max_input_len token ids"},
+     .count_offset = AT(n_input),
+     .help = "the encoder's input, 1..max_input_len token ids (or text)"},
+    {.name = "text", .type = REQ_FIELD_STRING, .offset = AT(text),
+     .help = "the encoder's input as text, encoded by the model's tokenizer (instead of "
+             "input_ids)"},
+    {.name = "src_lang", .type = REQ_FIELD_STRING, .offset = AT(src_lang),
+     .help = "source language code for text (mBART-50, NLLB), as the tokenizer places it"},
+    {.name = "tgt_lang", .type = REQ_FIELD_STRING, .offset = AT(tgt_lang),
+     .help = "target language code (mBART-50, NLLB): its token is forced as the first one "
+             "generated"},
     {.name = "decoder_input_ids", .type = REQ_FIELD_IDS, .offset = AT(decoder_ids),
      .count_offset = AT(n_decoder),
      .help = "forced decoder prefix, starting with the decoder start token (default: that token)"},
@@ -251,6 +259,10 @@ static ed_status read_row(const request_field *f, const cJSON *v, int vocab, req
                  : ED_OK;
     case REQ_FIELD_ID_LISTS:
         return v ? read_id_lists(f, v, vocab, (id_lists *)dst, err) : ED_OK;
+    case REQ_FIELD_STRING:
+        if (!v) return ED_OK;
+        if (!cJSON_IsString(v)) return ed_fail(err, "field %s must be a string", f->name);
+        return (*(char **)dst = strdup(v->valuestring)) ? ED_OK : ed_fail(err, "out of memory");
     default: {
         double x = f->def;
         if (v && read_scalar(f, v, &x, err)) return ED_ERR;

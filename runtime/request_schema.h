@@ -20,6 +20,7 @@ typedef enum {
     REQ_FIELD_CHOICE,   /* int: the value of the row's choice the JSON value matches */
     REQ_FIELD_IDS,      /* int32_t *: token ids in [0, vocab), owned; the int count at count_offset */
     REQ_FIELD_ID_LISTS, /* id_lists: [[ids], ...], each inner list non-empty, ids in [0, vocab) */
+    REQ_FIELD_STRING,   /* char *: a string without NUL, owned */
 } request_field_type;
 
 /* One allowed value of a REQ_FIELD_CHOICE row. json is the JSON literal as a client writes it:

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "models/tokenizer.h"
 #include "runtime/decoding.h"
 #include "runtime/reply.h"
 
 struct response_sink {
+    const tokenizer *tok;
     FILE *f;
     int is_stdout;
     char path[1024], tmp[1100];
@@ -66,6 +68,41 @@ ed_status response_sink_open(response_sink **out, const char *path, ed_error *er
     }
     *out = s;
     return ED_OK;
+}
+
+void response_sink_set_tokenizer(response_sink *s, const tokenizer *tok) { s->tok = tok; }
+
+/* Whether the tokenizer knows id: a model's vocabulary may hold more rows than its tokenizer
+ * (T5: 32128 vs 32100); like HF's fast tokenizers, decoding skips the others. */
+static int decodable(const tokenizer *tok, int32_t id) {
+    return id >= 0 && id < tokenizer_vocab_size(tok);
+}
+
+/* o["text"] = tokens[1, n) decoded without special tokens (ids the tokenizer lacks skipped);
+ * 0, or -1 with err set when out of memory. A failed decode leaves the text out with a
+ * "text_error" naming why: the request is still answered. */
+static int add_text(const response_sink *s, cJSON *o, const int32_t *tokens, int n,
+                    ed_error *err) {
+    if (!s->tok || n < 1) return 0;
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)n);
+    if (!ids) {
+        ed_fail(err, "out of memory");
+        return -1;
+    }
+    size_t k = 0;
+    for (int i = 1; i < n; i++)
+        if (decodable(s->tok, tokens[i])) ids[k++] = tokens[i];
+    char *text;
+    size_t len;
+    ed_error derr;
+    if (tokenizer_decode(s->tok, ids, k, 1, &text, &len, &derr)) {
+        cJSON_AddStringToObject(o, "text_error", derr.msg);
+    } else {
+        cJSON_AddStringToObject(o, "text", text);
+        free(text);
+    }
+    free(ids);
+    return 0;
 }
 
 ed_status response_sink_commit(response_sink *s, ed_error *err) {
@@ -317,6 +354,11 @@ ed_status response_write_result(response_sink *s, const sequence *seq, ed_error 
     const float *lp;
     const int32_t *best = sequence_output(seq, 0, &n, &score, &lp);
     add_output(o, seq, best, n, lp);
+    if (add_text(s, o, best, n, err)) {
+        free(pooled);
+        cJSON_Delete(o);
+        return ED_ERR;
+    }
     cJSON_AddStringToObject(o, "finish_reason", seq->finish_reason);
     if (r->beam_width > 1) cJSON_AddNumberToObject(o, "score", score);
     if (sequence_n_outputs(seq) > 1) {
@@ -325,6 +367,12 @@ ed_status response_write_result(response_sink *s, const sequence *seq, ed_error 
             cJSON *h = cJSON_CreateObject();
             const int32_t *t = sequence_output(seq, i, &n, &score, &lp);
             add_output(h, seq, t, n, lp);
+            if (add_text(s, h, t, n, err)) {
+                free(pooled);
+                cJSON_Delete(h);
+                cJSON_Delete(o);
+                return ED_ERR;
+            }
             cJSON_AddNumberToObject(h, "score", score);
             cJSON_AddItemToArray(all, h);
         }
@@ -364,6 +412,29 @@ ed_status response_write_stream(response_sink *s, sequence *seq, ed_error *err) 
     cJSON_AddItemToObject(o, "id", cJSON_Duplicate(seq->req->id, 1));
     cJSON *arr = cJSON_AddArrayToObject(o, "new_ids");
     for (int i = from; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(t[i]));
+    if (s->tok) { /* the text these ids add */
+        if (!seq->detok && !(seq->detok = tokenizer_stream_create(s->tok, 1))) {
+            cJSON_Delete(o);
+            return ed_fail(err, "out of memory");
+        }
+        char *piece = NULL;
+        size_t len = 0;
+        for (int i = from; i < n; i++) {
+            const char *p;
+            size_t pl;
+            ed_error terr;
+            if (!decodable(s->tok, t[i]) || tokenizer_stream_push(seq->detok, t[i], &p, &pl, &terr))
+                continue;
+            char *grown = realloc(piece, len + pl + 1);
+            if (!grown) break;
+            piece = grown;
+            memcpy(piece + len, p, pl);
+            len += pl;
+            piece[len] = 0;
+        }
+        cJSON_AddStringToObject(o, "text", piece ? piece : "");
+        free(piece);
+    }
     if (seq->req->return_logprobs) {
         cJSON *l = cJSON_AddArrayToObject(o, "logprobs");
         for (int i = lp_from; i < n; i++) cJSON_AddItemToArray(l, cJSON_CreateNumber(lp[i]));

@@ -25,6 +25,11 @@ typedef struct response_sink response_sink;
 
 /* path "-" is stdout. */
 ed_status response_sink_open(response_sink **out, const char *path, ed_error *err);
+/* With the model's tokenizer (models/tokenizer.h; NULL: ids only), results carry "text" (each
+ * sequence's output ids decoded, special tokens skipped) and stream records the "text" their
+ * new ids add (never part of a UTF-8 character; the pieces concatenate to the result's text). */
+struct tokenizer;
+void response_sink_set_tokenizer(response_sink *s, const struct tokenizer *tok);
 /* Makes the output final (renames the temporary file) and frees the sink. */
 ed_status response_sink_commit(response_sink *s, ed_error *err);
 /* The temporary file being written (NULL for stdout), for cleanup on a fatal signal. */
