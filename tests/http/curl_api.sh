@@ -452,19 +452,23 @@ for fd in "${holders[@]}"; do exec {fd}>&-; done
 
 # --- disconnects cancel --------------------------------------------------------------------
 echo "[$SECONDS s] disconnects cancel"
-# 6 streamed requests of 4,000 tokens whose clients leave after their first event and 2
-# non-streamed ones whose clients give up after 0.5 s, all in one batch: 32,000 decoder tokens
-# (seconds of work) if nothing were cancelled
+# 2 non-streamed requests of 4,000 tokens whose clients are ended once both run, and 6 streamed
+# ones whose clients leave after their first event: 32,000 decoder tokens (seconds of work) if
+# nothing were cancelled
 metrics_to "$work/d0"
 finished_sum() { awk '/^encdec_requests_finished_total/ { s += $2 } END { print s + 0 }' "$1"; }
 long="\"max_tokens\": 4000, \"min_tokens\": 4000, \"temperature\": 0"
+plain=()
+for i in 1 2; do
+  curl -s -o /dev/null --max-time 60 -H "$auth" -H 'Content-Type: application/json' \
+    --data-binary "{\"prompt\": $X1, $long}" "$url/v1/completions" &
+  plain+=($!)
+done
+check "2 non-streamed requests not running within 30 s" wait_metric encdec_requests_running 2 30
+kill "${plain[@]}"
 for i in $(seq 6); do
   ( curl -s -N --max-time 60 -H "$auth" -H 'Content-Type: application/json' \
       --data-binary "{\"prompt\": $X1, $long, \"stream\": true}" "$url/v1/completions" | head -c 100 > /dev/null ) &
-done
-for i in $(seq 2); do
-  curl -s -o /dev/null --max-time 0.5 -H "$auth" -H 'Content-Type: application/json' \
-    --data-binary "{\"prompt\": $X1, $long}" "$url/v1/completions" &
 done
 wait_jobs
 t0=$SECONDS

@@ -141,13 +141,11 @@ metric() {
   curl -s --max-time 5 "$url/metrics" | awk -v n="$1" '$1 == n { print $2; exit }'
 }
 
-# wait_in_flight N DEADLINE_S: polls /metrics until requests running + waiting reach N.
-wait_in_flight() {
+# wait_metric NAME N DEADLINE_S: polls /metrics until sample NAME is at least N.
+wait_metric() {
   local t0=$SECONDS
-  until curl -s --max-time 5 "$url/metrics" | awk -v n="$1" '
-      $1 == "encdec_requests_running" || $1 == "encdec_requests_waiting" { s += $2 }
-      END { exit !(s >= n) }'; do
-    [ $((SECONDS - t0)) -lt "$2" ] || return 1
+  until curl -s --max-time 5 "$url/metrics" | awk -v n="$1" -v v="$2" '$1 == n && $2 >= v { ok = 1 } END { exit !ok }'; do
+    [ $((SECONDS - t0)) -lt "$3" ] || return 1
     sleep 0.02
   done
 }
