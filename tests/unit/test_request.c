@@ -87,6 +87,15 @@ static void check_schema(void) {
             }
             r = NULL;
             break;
+        case REQ_FIELD_STRING: /* text fields: a string, and (no tokenizer here) refused by name */
+            CHECK(parse_with(f->name, cJSON_CreateNumber(1), &r, &err) == ED_ERR);
+            snprintf(needle, sizeof needle, "field %s must be a string", f->name);
+            CHECK_MSG(err, needle);
+            CHECK(parse_with(f->name, cJSON_CreateString("de_DE"), &r, &err) == ED_ERR);
+            snprintf(needle, sizeof needle, "field %s", f->name);
+            CHECK_MSG(err, needle);
+            r = NULL;
+            break;
         case REQ_FIELD_BOOL:
             CHECK(parse_with(f->name, cJSON_CreateTrue(), &r, &err) == ED_OK);
             CHECK(r && stored_scalar(f, r) == 1);
