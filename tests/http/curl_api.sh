@@ -99,6 +99,8 @@ X0=$(ids 0) X1=$(ids 1) X2=$(ids 2) X3=$(ids 3)
   echo "{\"id\": \"lp\", \"input_ids\": $X2, \"max_new_tokens\": 8, \"return_logprobs\": true}"
   echo "{\"id\": \"beam\", \"input_ids\": $X3, \"max_new_tokens\": 10, \"beam_width\": 4, \"num_return_sequences\": 2}"
   echo "{\"id\": \"prefix\", \"input_ids\": $X1, \"decoder_input_ids\": [0, 5, 6], \"max_new_tokens\": 6}"
+  echo "{\"id\": \"forced\", \"input_ids\": $X2, \"max_new_tokens\": 8, \"forced_bos_id\": 7}"
+  echo "{\"id\": \"procs\", \"input_ids\": $X3, \"max_new_tokens\": 12, \"do_sample\": true, \"temperature\": 0.8, \"seed\": 5, \"top_k\": 10, \"repetition_penalty\": 1.3, \"no_repeat_ngram_size\": 2}"
   sed -n '/"id": "greedy-1"/p' "$fx/requests.jsonl"
   echo "{\"id\": \"gstream\", \"input_ids\": $X2, \"max_new_tokens\": 16, \"min_new_tokens\": 16, \"stream\": true}"
 } > "$work/ref_in.jsonl"
@@ -107,8 +109,11 @@ ref() { jq -c "select(.id == \"$1\" and (has(\"new_ids\") | not))" "$work/ref.js
 ref_ids() { ref "$1" | jq -c .output_ids; }
 # stop_token_ids: the third token nat-1 generates stops it there
 stop_tok=$(ref nat-1 | jq '.output_ids[2]')
-echo "{\"id\": \"stop\", \"input_ids\": $X1, \"max_new_tokens\": 16, \"stop_token_ids\": [$stop_tok]}" \
-  > "$work/ref2_in.jsonl"
+bad_tok=$(ref nat-1 | jq '.output_ids[0]')
+{
+  echo "{\"id\": \"stop\", \"input_ids\": $X1, \"max_new_tokens\": 16, \"stop_token_ids\": [$stop_tok]}"
+  echo "{\"id\": \"bad\", \"input_ids\": $X1, \"max_new_tokens\": 16, \"bad_words_ids\": [[$bad_tok]]}"
+} > "$work/ref2_in.jsonl"
 batch_run "$work/ref2_in.jsonl" "$work/ref2.jsonl"
 
 serve_start main "$tp" "api_key: $key"
@@ -143,11 +148,23 @@ for i in 0 1 2 3; do
   completion "min_tokens prompt $i" "{\"prompt\": $x, \"max_tokens\": 16, \"min_tokens\": 16, \"temperature\": 0}" \
     "$(ref_ids min-$i)" length "$n"
 done
+ref2() { jq -c "select(.id == \"$1\")" "$work/ref2.jsonl"; }
 completion "stop_token_ids" "{\"prompt\": $X1, \"max_tokens\": 16, \"temperature\": 0, \"stop_token_ids\": [$stop_tok]}" \
-  "$(jq -c .output_ids "$work/ref2.jsonl")" stop "$(jq length <<< "$X1")"
+  "$(ref2 stop | jq -c .output_ids)" stop "$(jq length <<< "$X1")"
 checks=$((checks + 1))
-[ "$(jq -r .finish_reason "$work/ref2.jsonl")" = stop ] && [ "$(jq '.output_ids | length' "$work/ref2.jsonl")" = 3 ] ||
-  fail "the stop_token_ids reference did not stop at its third token: $(cat "$work/ref2.jsonl")"
+[ "$(ref2 stop | jq -r .finish_reason)" = stop ] && [ "$(ref2 stop | jq '.output_ids | length')" = 3 ] ||
+  fail "the stop_token_ids reference did not stop at its third token: $(ref2 stop)"
+completion "bad_words_ids" "{\"prompt\": $X1, \"max_tokens\": 16, \"temperature\": 0, \"bad_words_ids\": [[$bad_tok]]}" \
+  "$(ref2 bad | jq -c .output_ids)" "$(ref2 bad | jq -r '.finish_reason | if . == "eos" then "stop" else . end')" 5
+completion "forced_bos_token_id" "{\"prompt\": $X2, \"max_tokens\": 8, \"temperature\": 0, \"forced_bos_token_id\": 7}" \
+  "$(ref_ids forced)" "$(finish_of forced)" 13
+completion "top_k, repetition_penalty, no_repeat_ngram_size with sampling" \
+  "{\"prompt\": $X3, \"max_tokens\": 12, \"temperature\": 0.8, \"seed\": 5, \"top_k\": 10, \"repetition_penalty\": 1.3, \"no_repeat_ngram_size\": 2}" \
+  "$(ref_ids procs)" "$(finish_of procs)" 23
+completion "user is ignored" "{\"prompt\": $X1, \"max_tokens\": 16, \"temperature\": 0, \"user\": \"someone\"}" \
+  "$(ref_ids nat-1)" "$(finish_of nat-1)" 5
+completion "decoder_prompt (the start token added)" "{\"prompt\": $X1, \"max_tokens\": 6, \"temperature\": 0, \"decoder_prompt\": [5, 6]}" \
+  "$(ref prefix | jq -c '.output_ids[2:]')" "$(finish_of prefix)" 5
 # the decoder prefix is not part of the completion (native output_ids carry it)
 completion "decoder_input_ids prefix" "{\"prompt\": $X1, \"max_tokens\": 6, \"temperature\": 0, \"decoder_input_ids\": [0, 5, 6]}" \
   "$(ref prefix | jq -c '.output_ids[2:]')" "$(finish_of prefix)" "$(jq length <<< "$X1")"
