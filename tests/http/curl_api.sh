@@ -414,6 +414,14 @@ ctype="application/json; charset=utf-8" expect_status "application/json with a c
 ctype= expect_error "no content type" 415 - POST /v1/completions "{\"prompt\": $X1}"
 head -c 10485760 /dev/zero | tr '\0' ' ' > "$work/big.json"
 expect_error "a 10 MB body" 413 - POST /v1/completions "@$work/big.json"
+# max_body_bytes is 1 MiB: a body of exactly 1 MiB (spaces before the JSON) is read, one byte more
+# is 413, also when sent chunked (no Content-Length to refuse it by)
+small="{\"prompt\": $X1, \"max_tokens\": 2, \"temperature\": 0}"
+{ head -c $((1048576 - ${#small})) /dev/zero | tr '\0' ' '; printf '%s' "$small"; } > "$work/mib.json"
+expect_status "a body of exactly max_body_bytes" 200 POST /v1/completions "@$work/mib.json"
+{ printf ' '; cat "$work/mib.json"; } > "$work/mib1.json"
+expect_error "a body of max_body_bytes + 1" 413 - POST /v1/completions "@$work/mib1.json"
+expect_error "a chunked body over max_body_bytes" 413 - POST /v1/completions "@$work/mib1.json" -H "Transfer-Encoding: chunked"
 # the server still answers after each of those
 completion "greedy after the errors" "{\"prompt\": $X1, \"max_tokens\": 16, \"temperature\": 0}" \
   "$(ref_ids nat-1)" "$(finish_of nat-1)" 5

@@ -166,5 +166,33 @@ await expectError('a wrong API key, embeddings', OpenAI.AuthenticationError, 401
 await expectError('an unknown route', OpenAI.NotFoundError, 404, undefined,
   () => client.chat.completions.create({ model, messages: [{ role: 'user', content: 'hi' }] }));
 
+// max_queue 4 (openai_client.sh): 4 long streams running, a 5th call is the client's
+// RateLimitError; the streams aborted by the client are cancelled, and a call is served again
+await step('max_queue: RateLimitError, then aborted streams', async () => {
+  const streams = [];
+  for (let i = 0; i < 4; i++)
+    streams.push(await client.completions.create({
+      model, prompt: prompt(1), max_tokens: 1500, min_tokens: 1500, temperature: 0, stream: true,
+    }));
+  const firsts = await Promise.all(streams.map((st) => st[Symbol.asyncIterator]().next()));
+  check('the 4 long streams did not all start', firsts.every((f) => !f.done));
+  await expectError('a 5th call with max_queue 4', OpenAI.RateLimitError, 429, undefined,
+    () => client.completions.create({ model, prompt: prompt(1), max_tokens: 2, temperature: 0 }));
+  for (const st of streams) st.controller.abort();
+  const t0 = Date.now();
+  let c = null;
+  while (Date.now() - t0 < 20000) { // the cancelled requests leave the queue at the next step
+    try {
+      c = await client.completions.create({ model, prompt: prompt(0), max_tokens: 16, temperature: 0 });
+      break;
+    } catch (e) {
+      if (!(e instanceof OpenAI.RateLimitError)) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+  check(`after the aborted streams: ${JSON.stringify(c?.choices?.[0]?.token_ids)}, batch path ${JSON.stringify(refIds('nat-0'))}`,
+    c && same(c.choices[0].token_ids, refIds('nat-0')));
+});
+
 console.log(`openai_client (openai ${VERSION}, node ${process.version}): ${checks} checks, ${failures} failed`);
 process.exit(failures ? 1 : 0);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The official OpenAI Node client (tests/http/openai_client.mjs, npm `openai` as pinned in
 # tests/http/package-lock.json: `npm ci --prefix tests/http`, which launch/run_tests.sh runs)
-# against the server at TP=1 with an API key; outputs compared with the JSON Lines path's.
+# against the server at TP=1 with an API key and max_queue 4; outputs compared with the JSON
+# Lines path's; the server drains and exits 0 with its pools free.
 # usage: openai_client.sh BUILD_DIR FIXTURES_DIR
 set -uo pipefail
 build=$1 fixtures=$2
@@ -14,7 +15,7 @@ command -v node > /dev/null || { echo "FAIL node is needed (launch/install_deps.
   { echo "FAIL the openai package is not installed: run npm ci --prefix tests/http"; exit 1; }
 convert_fixture t5_v1_1_untied
 key=test-key-$RANDOM
-printf 'model: %s\nmax_batch_size: 8\nmax_input_len: 40\nmax_output_len: 24\n' "$work/m.h5" > "$work/run.yaml"
+printf 'model: %s\nmax_batch_size: 8\nmax_input_len: 40\nmax_output_len: 1500\n' "$work/m.h5" > "$work/run.yaml"
 # the requests the client sends, for the JSON Lines path (ids as openai_client.mjs names them)
 ids() { sed -n "/\"id\": \"greedy-$1\"/p" "$fx/requests.jsonl" | sed -E 's/.*"input_ids": (\[[^]]*\]).*/\1/'; }
 {
@@ -30,7 +31,7 @@ ids() { sed -n "/\"id\": \"greedy-$1\"/p" "$fx/requests.jsonl" | sed -E 's/.*"in
 } > "$work/ref_in.jsonl"
 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/ref_in.jsonl" --output "$work/ref.jsonl" \
   2> "$work/ref.log" || { echo "FAIL the JSON Lines run exited non-zero: $(tail -3 "$work/ref.log")"; exit 1; }
-serve_start main 1 "api_key: $key"
+serve_start main 1 "api_key: $key" "max_queue: 4"
 node "$here/openai_client.mjs" "$url" "$key" m "$work/ref_in.jsonl" "$work/ref.jsonl" || failures=$((failures + 1))
 serve_stop
 checks=$((checks + 1))
