@@ -182,9 +182,19 @@ static void served_name(const run_config *cfg, char *out, size_t cap) {
     if (n > 3 && !strcmp(out + n - 3, ".h5")) out[n - 3] = 0;
 }
 
+/* Rank 0: the metrics' gauges from the scheduler's state now. */
+static void update_gauges(engine *e) {
+    scheduler_stats ss;
+    scheduler_get_stats(e->sched, &ss);
+    serve_gauges g = {ss.running, ss.queued, ss.self_total - ss.self_free, ss.self_total,
+                      ss.cross_total - ss.cross_free, ss.cross_total};
+    serve_metrics_gauges(e->metrics, &g);
+}
+
 /* Rank 0: the HTTP server and its metrics (http_port set). */
 static ed_status start_http(engine *e, ed_error *err) {
     if (!(e->metrics = serve_metrics_create())) return ed_fail(err, "out of memory");
+    update_gauges(e);
     char name[1024];
     served_name(&e->cfg, name, sizeof name);
     http_server_config hc = {.host = e->cfg.http_host, .port = e->cfg.http_port,
@@ -374,7 +384,9 @@ static ed_status serve_between_steps(engine *e, ed_error *err) {
         log_info("draining: no new requests; those in flight have %d s to finish",
                  e->cfg.drain_timeout_s);
     }
-    return scheduler_drop_where(e->sched, should_drop, drop_sequence, drop_request, e, err);
+    ed_status st = scheduler_drop_where(e->sched, should_drop, drop_sequence, drop_request, e, err);
+    update_gauges(e);
+    return st;
 }
 
 /* Rank 0: takes what the intake has read, until the queue can fill every slot: requests go to

@@ -31,6 +31,7 @@ struct http_server {
     serve_metrics *metrics;
     atomic_int draining, stopping;
     atomic_int in_flight; /* requests offered and not yet final */
+    atomic_int active;    /* API calls whose answer is not fully sent yet */
     atomic_long calls;
     unsigned long long seed_base;
 };
@@ -57,6 +58,7 @@ typedef struct conn_state {
     size_t len, cap;
     int too_large;
     int answered; /* a response was queued early (an error before the body) */
+    int counted;  /* an API call counted in http_server.active until its answer is sent */
 } conn_state;
 
 /* A streamed answer: owned by the response (freed by its free callback). */
@@ -435,14 +437,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     cs->answered = 1;
+    cs->counted = 1;
+    atomic_fetch_add(&s->active, 1);
     return serve_call(c, s, cs);
 }
 
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
                          enum MHD_RequestTerminationCode why) {
-    (void)cls, (void)c, (void)why;
+    (void)c, (void)why;
+    http_server *s = cls;
     conn_state *cs = *con_cls;
     if (!cs) return;
+    if (cs->counted) atomic_fetch_sub(&s->active, 1); /* its answer is sent (or failed) */
     free(cs->body);
     free(cs);
     *con_cls = NULL;
@@ -467,7 +473,8 @@ ed_status http_server_start(http_server **out, const http_server_config *cfg, in
     s->metrics = metrics;
     s->seed_base = (unsigned long long)time(NULL) * 1000003ULL;
     s->daemon = MHD_start_daemon(
-        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD, (uint16_t)cfg->port,
+        MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC,
+        (uint16_t)cfg->port,
         NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
@@ -489,6 +496,8 @@ void http_server_drain(http_server *s) { atomic_store(&s->draining, 1); }
 void http_server_stop(http_server *s) {
     if (!s) return;
     atomic_store(&s->draining, 1);
+    /* answers being sent (a stream's last events) get up to 5 s to reach their clients */
+    for (int i = 0; i < 500 && atomic_load(&s->active) > 0; i++) nanosleep(&(struct timespec){0, 10000000}, NULL);
     atomic_store(&s->stopping, 1);
     MHD_stop_daemon(s->daemon);
     free(s);

@@ -219,9 +219,9 @@ static ed_status build_completions(const cJSON *body, const api_context *ctx, ap
         return ED_ERR;
     if (!is_integer(max_tokens)) return api_fail(e, 400, "max_tokens", "field max_tokens must be an integer");
     if (!is_integer(n)) return api_fail(e, 400, "n", "field n must be an integer");
-    if (has_logprobs && logprobs > 0)
-        return api_fail(e, 400, "logprobs", "field logprobs: only 0 (each generated token's own "
-                        "log-probability) is supported, not alternatives");
+    if (has_logprobs && logprobs > 1)
+        return api_fail(e, 400, "logprobs", "field logprobs: at most 1 (each generated token's "
+                        "own log-probability; alternatives are not returned)");
     plan->want_logprobs = has_logprobs;
     const cJSON *beam = cJSON_GetObjectItemCaseSensitive(body, "use_beam_search");
     if (beam && !cJSON_IsBool(beam))
@@ -297,7 +297,7 @@ static ed_status build_completions(const cJSON *body, const api_context *ctx, ap
                 cJSON_AddNumberToObject(o, "temperature", temperature);
                 cJSON_AddNumberToObject(o, "top_k", 0); /* OpenAI has no top-k: off by default */
                 /* each sample its own generator: seed + j, or a fresh seed per call */
-                double s = has_seed ? seed : (double)(ctx->default_seed % (1ULL << 52));
+                double s = has_seed ? seed : (double)(ctx->default_seed % 1000000000ULL);
                 cJSON_AddNumberToObject(o, "seed", s + j);
             }
             if (plan->stream) cJSON_AddTrueToObject(o, "stream");

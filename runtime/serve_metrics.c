@@ -51,6 +51,12 @@ static void observe(histogram *h, double x) {
     h->n++;
 }
 
+void serve_metrics_gauges(serve_metrics *m, const serve_gauges *g) {
+    pthread_mutex_lock(&m->mu);
+    m->g = *g;
+    pthread_mutex_unlock(&m->mu);
+}
+
 void serve_metrics_step(serve_metrics *m, const serve_gauges *g, long enc_tokens, long dec_tokens,
                         double step_s) {
     pthread_mutex_lock(&m->mu);

@@ -16,6 +16,8 @@ typedef struct serve_gauges {
 serve_metrics *serve_metrics_create(void); /* NULL when out of memory */
 void serve_metrics_destroy(serve_metrics *m);
 
+/* Engine thread: the gauges alone (at start, and when requests leave without a step). */
+void serve_metrics_gauges(serve_metrics *m, const serve_gauges *g);
 /* Engine thread: after a step of step_s seconds that encoded enc_tokens and decoded dec_tokens. */
 void serve_metrics_step(serve_metrics *m, const serve_gauges *g, long enc_tokens, long dec_tokens,
                         double step_s);
