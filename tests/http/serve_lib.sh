@@ -124,7 +124,16 @@ serve_wait() { # serve_wait [DEADLINE_S]: the exit after a drain signal, checked
   wait "$server_pid"
   server_rc=$?
   checks=$((checks + 1))
-  [ "$server_rc" = 0 ] || { fail "the server exited with status $server_rc after draining:"; tail -5 "$server_log"; }
+  if [ "$server_rc" != 0 ]; then
+    fail "the server exited with status $server_rc after draining:"
+    # a sanitizer's report (its first leak or error, with the stack), else the log's end
+    if grep -q '^==[0-9]*==ERROR\|^SUMMARY: ' "$server_log"; then
+      grep -m1 -A24 '^Direct leak\|^Indirect leak\|^==[0-9]*==ERROR: AddressSanitizer' "$server_log"
+      grep '^SUMMARY: ' "$server_log"
+    else
+      tail -5 "$server_log"
+    fi
+  fi
 }
 
 serve_stop() {
