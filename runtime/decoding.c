@@ -28,6 +28,7 @@ static int table_init(block_table *t, int capacity) {
 
 ed_status sequence_create(sequence **out, request *req, int vocab, int block_size, ed_error *err) {
     sequence *s = calloc(1, sizeof *s);
+    if (s) s->stop_at = -1;
     if (!s) return ed_fail(err, "out of memory");
     s->vocab = vocab;
     s->block_size = block_size;

@@ -55,7 +55,7 @@ typedef struct hypothesis {
  *   set by sequence_create, read-only after: req, vocab, block_size, cap, width;
  *   token choice (runtime/token_choice.c with decoding.c, beam_search.c): the decoding state;
  *   the scheduler (runtime/scheduler.c): kv and enc_entry;
- *   the response writer (runtime/response.c): n_streamed, detok;
+ *   the response writer (runtime/response.c): n_streamed, detok, text_streamed;
  *   the engine (runtime/engine.c): encoder_output, encoder_dim. */
 typedef struct sequence {
     request *req;              /* owned */
@@ -79,12 +79,15 @@ typedef struct sequence {
                                   not finite (failure says where) */
     char failure[160];         /* with finish_reason "error": the message its error record
                                   carries */
+    long stop_at;              /* a stop string ended it: its text is kept up to this byte
+                                  (the match's start); -1 otherwise */
     /* the scheduler */
     seq_kv kv;
     int enc_entry;             /* index of this request's encode entry in the plan being built */
     /* the response writer */
     int n_streamed;            /* output tokens already sent in stream lines */
     struct tokenizer_stream *detok; /* their text so far (a model with a tokenizer), or NULL */
+    size_t text_streamed;      /* with stop strings: bytes of the output's text sent */
     /* the engine */
     float *encoder_output;     /* [n_input, d_model] final encoder states (return_encoder_output) */
     int encoder_dim;

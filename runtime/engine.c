@@ -187,7 +187,8 @@ static void update_gauges(engine *e) {
     scheduler_stats ss;
     scheduler_get_stats(e->sched, &ss);
     serve_gauges g = {ss.running, ss.queued, ss.self_total - ss.self_free, ss.self_total,
-                      ss.cross_total - ss.cross_free, ss.cross_total};
+                      ss.cross_total - ss.cross_free, ss.cross_total, ss.cache_hits,
+                      ss.cache_misses, ss.cache_evictions, ss.cache_blocks};
     serve_metrics_gauges(e->metrics, &g);
 }
 
@@ -224,7 +225,9 @@ static ed_status create_runtime(engine *e, ed_error *err) {
                            .block_size = cfg->kv_block_size, .n_self_blocks = e->n_self_blocks,
                            .n_cross_blocks = e->n_cross_blocks, .policy = cfg->scheduler_policy,
                            .vocab = s->vocab_size, .max_input_len = cfg->max_input_len,
-                           .max_output_len = cfg->max_output_len};
+                           .max_output_len = cfg->max_output_len,
+                           .encoder_cache = cfg->encoder_cache,
+                           .encoder_cache_blocks = cfg->encoder_cache_blocks};
     token_choice_config tcc = {.vocab = s->vocab_size, .eos_id = s->eos_id,
                                .device_argmax = cfg->device_argmax, .max_decode = B};
     const int max_plan_blocks = scheduler_max_plan_blocks(&sc);
@@ -243,13 +246,14 @@ static ed_status create_runtime(engine *e, ed_error *err) {
     if (!(e->plan = step_plan_create(B, B, enc_budget, max_plan_blocks)))
         return ed_fail(err, "out of memory");
     if (comm_rank(e->comm) != 0) return ED_OK;
+    if (tokenizer_h5_has(cfg->model) && tokenizer_load_h5(&e->tok, cfg->model, err))
+        return ED_ERR;
+    tcc.tok = e->tok;
     if (scheduler_create(&e->sched, &sc, err) || token_choice_create(&e->tc, &tcc, err))
         return ED_ERR;
     if (!(e->batch = step_batch_create(B, B)) || !(e->in_flight = id_set_create()) ||
         !(e->logits = malloc(sizeof(float) * encdec_host_output_floats(e->model))))
         return ed_fail(err, "out of memory");
-    if (tokenizer_h5_has(cfg->model) && tokenizer_load_h5(&e->tok, cfg->model, err))
-        return ED_ERR;
     if (open_requests(e, cfg->requests, err)) return ED_ERR;
     if (cfg->http_port > 0 && start_http(e, err)) return ED_ERR;
     if (response_sink_open(&e->out, cfg->output, err)) return ED_ERR;
@@ -452,11 +456,13 @@ static void report(engine *e, const char *what) {
     if (self_used > e->stats.peak_self_used) e->stats.peak_self_used = self_used;
     if (cross_used > e->stats.peak_cross_used) e->stats.peak_cross_used = cross_used;
     log_info("%s: %ld done, %ld errors, %d running, %d queued, %ld preempted; self pool %d/%d "
-             "blocks used (peak %d), cross pool %d/%d (peak %d); encoder %.0f tok/s, decoder "
+             "blocks used (peak %d), cross pool %d/%d (peak %d); encoder cache %ld hits, %ld "
+             "misses, %ld evictions, %d blocks (%d idle); encoder %.0f tok/s, decoder "
              "%.0f tok/s, %ld steps (%ld with tokens picked on the device, %ld replayed from %ld "
              "graphs), %.2f s", what, e->stats.done, e->stats.errors, ss.running,
              ss.queued, ss.preemptions, self_used, ss.self_total, e->stats.peak_self_used,
-             cross_used, ss.cross_total, e->stats.peak_cross_used,
+             cross_used, ss.cross_total, e->stats.peak_cross_used, ss.cache_hits,
+             ss.cache_misses, ss.cache_evictions, ss.cache_blocks, ss.cache_idle_blocks,
              t > 0 ? e->stats.encoder_tokens / t : 0.0, t > 0 ? e->stats.decoder_tokens / t : 0.0,
              e->stats.steps, e->stats.argmax_steps, replays, captures, t);
 }
@@ -601,7 +607,8 @@ ed_status engine_run(engine *e, ed_error *err) {
         if (e->metrics) {
             scheduler_get_stats(e->sched, &ss);
             serve_gauges g = {ss.running, ss.queued, ss.self_total - ss.self_free, ss.self_total,
-                              ss.cross_total - ss.cross_free, ss.cross_total};
+                              ss.cross_total - ss.cross_free, ss.cross_total, ss.cache_hits,
+                              ss.cache_misses, ss.cache_evictions, ss.cache_blocks};
             serve_metrics_step(e->metrics, &g, e->plan->n_ids, e->plan->n_decode,
                                monotonic_s() - t_iter);
         }
@@ -618,6 +625,7 @@ ed_status engine_run(engine *e, ed_error *err) {
     e->stats.end = monotonic_s();
     if (root) {
         report(e, "summary");
+        scheduler_clear_encoder_cache(e->sched); /* its idle blocks are free: the check below */
         scheduler_stats ss;
         scheduler_get_stats(e->sched, &ss);
         log_info("KV pools at the end: self %d/%d blocks free, cross %d/%d free", ss.self_free,

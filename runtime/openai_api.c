@@ -34,7 +34,7 @@ static const char *const passthrough[] = {"top_p", "top_k", "seed", "repetition_
                                           "no_repeat_ngram_size", "length_penalty",
                                           "early_stopping", "bad_words_ids", "stop_token_ids",
                                           "return_logits", "return_encoder_output", "src_lang",
-                                          "tgt_lang", NULL};
+                                          "tgt_lang", "stop", NULL};
 
 void api_error_from_native(api_kind kind, const char *message, api_error *e) {
     const char *m = message;
@@ -184,10 +184,6 @@ static ed_status refuse_unsupported(const cJSON *body, api_error *e) {
     if ((v = cJSON_GetObjectItemCaseSensitive(body, "logit_bias")) && !cJSON_IsNull(v) &&
         !(cJSON_IsObject(v) && !v->child))
         return api_fail(e, 400, "logit_bias", "field logit_bias is not supported");
-    if ((v = cJSON_GetObjectItemCaseSensitive(body, "stop")) && !cJSON_IsNull(v) &&
-        !(cJSON_IsArray(v) && !v->child))
-        return api_fail(e, 400, "stop", "field stop: stop strings are not supported yet; use "
-                        "stop_token_ids");
     return ED_OK;
 }
 
@@ -323,6 +319,7 @@ static ed_status build_completions(const cJSON *body, const api_context *ctx, ap
             for (const char *const *name = passthrough; *name; name++) {
                 const cJSON *v = cJSON_GetObjectItemCaseSensitive(body, *name);
                 if (!v || cJSON_IsNull(v)) continue;
+                if (!strcmp(*name, "stop") && cJSON_IsArray(v) && !v->child) continue;
                 if (!strcmp(*name, "seed") || (!strcmp(*name, "top_p") && temperature == 0) ||
                     (!strcmp(*name, "top_k") && temperature == 0))
                     continue; /* seed handled above; warpers only matter when sampling */

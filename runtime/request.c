@@ -13,10 +13,14 @@
 static ed_status resolve_text(request *r, const request_limits *lim, ed_error *err) {
     if (r->text && r->input_ids) return ed_fail(err, "field text: give text or input_ids, not both");
     if (!r->text && !r->input_ids) return ed_fail(err, "field input_ids is required (or text)");
-    if ((r->text || r->tgt_lang || r->src_lang) && !lim->tok)
+    if ((r->text || r->tgt_lang || r->src_lang || r->stop_strings) && !lim->tok)
         return ed_fail(err, "field %s: the model file carries no tokenizer (convert it from a "
                             "Hugging Face folder with its tokenizer files); send token ids",
-                       r->text ? "text" : r->tgt_lang ? "tgt_lang" : "src_lang");
+                       r->text ? "text" : r->tgt_lang ? "tgt_lang" : r->src_lang ? "src_lang"
+                                                                                  : "stop");
+    if (r->stop_strings && r->beam_width > 1)
+        return ed_fail(err, "field stop: stop strings work with greedy decoding and sampling, "
+                            "not with beam search (use stop_sequences of token ids)");
     if (r->src_lang && !r->text)
         return ed_fail(err, "field src_lang applies to text only");
     if (r->tgt_lang) {
@@ -292,6 +296,8 @@ void request_destroy(request *r) {
     free(r->stop_sequences.ids);
     free(r->stop_sequences.offsets);
     free(r->text);
+    for (int i = 0; i < r->n_stop_strings; i++) free(r->stop_strings[i]);
+    free(r->stop_strings);
     free(r->src_lang);
     free(r->tgt_lang);
     reply_release(r->reply);

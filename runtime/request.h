@@ -41,6 +41,9 @@ typedef struct request {
     int32_t *input_ids;     /* given, or encoded from text */
     int n_input;
     char *text;             /* the encoder input as text (NULL: input_ids given) */
+    char **stop_strings;    /* [n_stop_strings] generation finishes once the output's text
+                               holds one (needs the tokenizer); the text ends before it */
+    int n_stop_strings;
     char *src_lang, *tgt_lang; /* language codes (mBART-50, NLLB): the source code placed by the
                                   tokenizer; the target code forced as the first token */
     int32_t *decoder_ids;   /* forced prefix, [0] = decoder start; at least 1 token */

@@ -33,6 +33,10 @@ const request_field request_schema[] = {
     {.name = "text", .type = REQ_FIELD_STRING, .offset = AT(text),
      .help = "the encoder's input as text, encoded by the model's tokenizer (instead of "
              "input_ids)"},
+    {.name = "stop", .type = REQ_FIELD_STRINGS, .offset = AT(stop_strings),
+     .count_offset = AT(n_stop_strings),
+     .help = "stop strings (1 to 16): generation finishes once the output's text holds one, and "
+             "the text ends before it (needs the tokenizer; not with beam search)"},
     {.name = "src_lang", .type = REQ_FIELD_STRING, .offset = AT(src_lang),
      .help = "source language code for text (mBART-50, NLLB), as the tokenizer places it"},
     {.name = "tgt_lang", .type = REQ_FIELD_STRING, .offset = AT(tgt_lang),
@@ -259,6 +263,23 @@ static ed_status read_row(const request_field *f, const cJSON *v, int vocab, req
                  : ED_OK;
     case REQ_FIELD_ID_LISTS:
         return v ? read_id_lists(f, v, vocab, (id_lists *)dst, err) : ED_OK;
+    case REQ_FIELD_STRINGS: {
+        if (!v) return ED_OK;
+        int n = cJSON_IsString(v) ? 1 : cJSON_IsArray(v) ? cJSON_GetArraySize(v) : 0;
+        if (n < 1 || n > 16)
+            return ed_fail(err, "field %s must be a string or an array of 1 to 16 strings", f->name);
+        char **list = calloc((size_t)n, sizeof *list);
+        if (!list) return ed_fail(err, "out of memory");
+        *(char ***)dst = list;
+        *(int *)((char *)r + f->count_offset) = n;
+        const cJSON *e = cJSON_IsString(v) ? v : v->child;
+        for (int i = 0; i < n; i++, e = e->next) {
+            if (!cJSON_IsString(e) || !e->valuestring[0])
+                return ed_fail(err, "field %s[%d] must be a non-empty string", f->name, i);
+            if (!(list[i] = strdup(e->valuestring))) return ed_fail(err, "out of memory");
+        }
+        return ED_OK;
+    }
     case REQ_FIELD_STRING:
         if (!v) return ED_OK;
         if (!cJSON_IsString(v)) return ed_fail(err, "field %s must be a string", f->name);

@@ -21,6 +21,8 @@ typedef enum {
     REQ_FIELD_IDS,      /* int32_t *: token ids in [0, vocab), owned; the int count at count_offset */
     REQ_FIELD_ID_LISTS, /* id_lists: [[ids], ...], each inner list non-empty, ids in [0, vocab) */
     REQ_FIELD_STRING,   /* char *: a string without NUL, owned */
+    REQ_FIELD_STRINGS,  /* char **: a non-empty string or an array of 1..16 of them, owned; the
+                         * int count at count_offset */
 } request_field_type;
 
 /* One allowed value of a REQ_FIELD_CHOICE row. json is the JSON literal as a client writes it:

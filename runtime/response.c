@@ -14,6 +14,7 @@
 #include "common/log.h"
 #include "models/tokenizer.h"
 #include "runtime/decoding.h"
+#include "runtime/output_text.h"
 #include "runtime/reply.h"
 
 struct response_sink {
@@ -72,37 +73,48 @@ ed_status response_sink_open(response_sink **out, const char *path, ed_error *er
 
 void response_sink_set_tokenizer(response_sink *s, const tokenizer *tok) { s->tok = tok; }
 
-/* Whether the tokenizer knows id: a model's vocabulary may hold more rows than its tokenizer
- * (T5: 32128 vs 32100); like HF's fast tokenizers, decoding skips the others. */
+/* Whether the tokenizer knows id (runtime/output_text.h: the others are skipped). */
 static int decodable(const tokenizer *tok, int32_t id) {
     return id >= 0 && id < tokenizer_vocab_size(tok);
 }
 
-/* o["text"] = tokens[1, n) decoded without special tokens (ids the tokenizer lacks skipped);
- * 0, or -1 with err set when out of memory. A failed decode leaves the text out with a
- * "text_error" naming why: the request is still answered. */
-static int add_text(const response_sink *s, cJSON *o, const int32_t *tokens, int n,
+/* o["text"] = the text of tokens[1, n) (runtime/output_text.h), cut at stop_at when >= 0.
+ * A failed decode leaves the text out with a "text_error" naming why: the request is still
+ * answered. Always 0 (the int keeps the callers' error paths). */
+static int add_text(const response_sink *s, cJSON *o, const int32_t *tokens, int n, long stop_at,
                     ed_error *err) {
+    (void)err;
     if (!s->tok || n < 1) return 0;
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)n);
-    if (!ids) {
-        ed_fail(err, "out of memory");
-        return -1;
-    }
-    size_t k = 0;
-    for (int i = 1; i < n; i++)
-        if (decodable(s->tok, tokens[i])) ids[k++] = tokens[i];
-    char *text;
     size_t len;
     ed_error derr;
-    if (tokenizer_decode(s->tok, ids, k, 1, &text, &len, &derr)) {
+    char *text = output_text_decode(s->tok, tokens, n, &len, &derr);
+    if (!text) {
         cJSON_AddStringToObject(o, "text_error", derr.msg);
-    } else {
-        cJSON_AddStringToObject(o, "text", text);
-        free(text);
+        return 0;
     }
-    free(ids);
+    if (stop_at >= 0 && (size_t)stop_at < len) text[stop_at] = 0;
+    cJSON_AddStringToObject(o, "text", text);
+    free(text);
     return 0;
+}
+
+/* The text a stream record of a sequence with stop strings adds: the output's text so far up to
+ * where a stop string may still begin (or the match), less what was sent; malloc'd ("" for
+ * none), NULL when the decode fails. */
+static char *held_back_piece(const response_sink *s, sequence *seq, const int32_t *t, int n) {
+    size_t len;
+    ed_error derr;
+    char *text = output_text_decode(s->tok, t, n, &len, &derr);
+    if (!text) return NULL;
+    size_t hold = output_text_holdback(seq->req);
+    size_t limit = seq->stop_at >= 0 ? (size_t)seq->stop_at
+                                     : output_text_utf8_prefix(text, len > hold ? len - hold : 0);
+    if (limit > len) limit = len;
+    size_t from = seq->text_streamed < limit ? seq->text_streamed : limit;
+    memmove(text, text + from, limit - from);
+    text[limit - from] = 0;
+    if (limit > seq->text_streamed) seq->text_streamed = limit;
+    return text;
 }
 
 ed_status response_sink_commit(response_sink *s, ed_error *err) {
@@ -354,7 +366,7 @@ ed_status response_write_result(response_sink *s, const sequence *seq, ed_error 
     const float *lp;
     const int32_t *best = sequence_output(seq, 0, &n, &score, &lp);
     add_output(o, seq, best, n, lp);
-    if (add_text(s, o, best, n, err)) {
+    if (add_text(s, o, best, n, seq->stop_at, err)) {
         free(pooled);
         cJSON_Delete(o);
         return ED_ERR;
@@ -367,7 +379,7 @@ ed_status response_write_result(response_sink *s, const sequence *seq, ed_error 
             cJSON *h = cJSON_CreateObject();
             const int32_t *t = sequence_output(seq, i, &n, &score, &lp);
             add_output(h, seq, t, n, lp);
-            if (add_text(s, h, t, n, err)) {
+            if (add_text(s, h, t, n, -1, err)) {
                 free(pooled);
                 cJSON_Delete(h);
                 cJSON_Delete(o);
@@ -412,7 +424,11 @@ ed_status response_write_stream(response_sink *s, sequence *seq, ed_error *err) 
     cJSON_AddItemToObject(o, "id", cJSON_Duplicate(seq->req->id, 1));
     cJSON *arr = cJSON_AddArrayToObject(o, "new_ids");
     for (int i = from; i < n; i++) cJSON_AddItemToArray(arr, cJSON_CreateNumber(t[i]));
-    if (s->tok) { /* the text these ids add */
+    if (s->tok && seq->req->n_stop_strings) {
+        char *piece = held_back_piece(s, seq, t, n);
+        cJSON_AddStringToObject(o, "text", piece ? piece : "");
+        free(piece);
+    } else if (s->tok) { /* the text these ids add */
         if (!seq->detok && !(seq->detok = tokenizer_stream_create(s->tok, 1))) {
             cJSON_Delete(o);
             return ed_fail(err, "out of memory");

@@ -3,8 +3,10 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "kernels/backend.h" /* rank_pair_before: the one (value, index) ranking rule */
+#include "runtime/output_text.h"
 
 struct token_choice {
     token_choice_config cfg;
@@ -130,8 +132,40 @@ static void apply_logits(const token_choice *tc, const step_plan *p, const step_
     }
 }
 
+static void token_choice_advance(token_choice *tc, const step_plan *p, const step_batch *batch,
+                                 const float *out, int n_src);
+
+/* Stop strings: a sequence whose output text now holds one finishes ("stop"), its text cut
+ * before the match (runtime/output_text.h). Requests with stop strings decode one beam. */
+static void check_stop_strings(const token_choice *tc, const step_plan *p,
+                               const step_batch *batch) {
+    for (int i = 0; tc->cfg.tok && i < p->n_decode; i++) {
+        sequence *seq = batch->dec_seq[i];
+        if (!seq->req->n_stop_strings || seq->stop_at >= 0 ||
+            (seq->finish_reason && !strcmp(seq->finish_reason, "error")))
+            continue;
+        size_t len;
+        ed_error err;
+        char *text = output_text_decode(tc->cfg.tok, seq->beams[0].tokens, seq->n_tokens, &len,
+                                        &err);
+        long at = text ? output_text_find_stop(seq->req, text, len) : -1;
+        free(text);
+        if (at >= 0) {
+            seq->finish_reason = "stop";
+            seq->stop_at = at;
+        }
+    }
+}
+
 void token_choice_apply(token_choice *tc, const step_plan *p, const step_batch *batch,
                         const float *out, int n_src) {
+    token_choice_advance(tc, p, batch, out, n_src);
+    check_stop_strings(tc, p, batch);
+}
+
+/* The step's tokens: each sequence advanced by its rows of out. */
+static void token_choice_advance(token_choice *tc, const step_plan *p, const step_batch *batch,
+                                 const float *out, int n_src) {
     const int n = p->n_decode, eos = tc->cfg.eos_id;
     if (p->argmax_only) {
         merge_argmax(tc, out, n, n_src);

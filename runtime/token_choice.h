@@ -19,6 +19,7 @@ typedef struct token_choice_config {
     int vocab, eos_id;
     int device_argmax; /* 1: plans may ask the ranks for argmax pairs or top-k rows */
     int max_decode;    /* decode entries per step */
+    const struct tokenizer *tok; /* the model's tokenizer (stop strings), or NULL */
 } token_choice_config;
 
 typedef struct token_choice token_choice;

@@ -87,6 +87,15 @@ static void check_schema(void) {
             }
             r = NULL;
             break;
+        case REQ_FIELD_STRINGS: /* stop strings: refused without a tokenizer, naming the field */
+            CHECK(parse_with(f->name, cJSON_CreateNumber(1), &r, &err) == ED_ERR);
+            snprintf(needle, sizeof needle, "field %s must be a string or an array", f->name);
+            CHECK_MSG(err, needle);
+            CHECK(parse_with(f->name, cJSON_CreateString("x"), &r, &err) == ED_ERR);
+            snprintf(needle, sizeof needle, "field %s", f->name);
+            CHECK_MSG(err, needle);
+            r = NULL;
+            break;
         case REQ_FIELD_STRING: /* text fields: a string, and (no tokenizer here) refused by name */
             CHECK(parse_with(f->name, cJSON_CreateNumber(1), &r, &err) == ED_ERR);
             snprintf(needle, sizeof needle, "field %s must be a string", f->name);

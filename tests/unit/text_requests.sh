@@ -43,6 +43,41 @@ checks=$((checks + 1))
 pieces=$(jq -rj 'select(.id == 1 and .new_ids) | .text' "$work/text.out")
 final=$(jq -r 'select(.id == 1 and .stream_end) | .text' "$work/text.out")
 [ "$pieces" = "$final" ] || fail "stream pieces '$pieces' differ from the final text '$final'"
+# stop strings: a sampled request's text (the first seed giving one) holds character c; the same
+# request with stop c ends with "stop" on the token that completes c, its ids a prefix of the
+# free run's, its text cut before c (streamed and not)
+sample='"text": "abc", "max_new_tokens": 20, "do_sample": true, "top_k": 0, "temperature": 3'
+stop_char=
+for seed in $(seq 1 20); do
+  echo "{\"id\": 0, $sample, \"seed\": $seed}" > "$work/free.jsonl"
+  "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/free.jsonl" --output "$work/free.out"
+  free_text=$(jq -r .text "$work/free.out")
+  if [ -n "$free_text" ]; then stop_char=${free_text:0:1}; break; fi
+done
+checks=$((checks + 1))
+if [ -z "$stop_char" ]; then
+  fail "no seed in 1..20 gave a sampled text to take a stop string from"
+else
+  stop_json=$(jq -cn --arg c "$stop_char" '$c')
+  { echo "{\"id\": 1, $sample, \"seed\": $seed, \"stop\": [$stop_json, \"never-there\"]}"
+    echo "{\"id\": 2, $sample, \"seed\": $seed, \"stop\": $stop_json, \"stream\": true}"
+  } > "$work/stop.jsonl"
+  "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/stop.jsonl" --output "$work/stop.out" \
+    || fail "stop run exited non-zero"
+  free_ids=$(jq -c .output_ids "$work/free.out")
+  want_text=${free_text%%"$stop_char"*}
+  for id in 1 2; do
+    checks=$((checks + 2))
+    rec=$(jq -c "select(.id == $id and .output_ids)" "$work/stop.out")
+    [ "$(jq -r .finish_reason <<< "$rec")" = stop ] || fail "stop $id: finish_reason not stop: $rec"
+    jq -e --argjson free "$free_ids" '.output_ids as $o | ($o | length) <= ($free | length) and
+      $free[0:($o | length)] == $o' <<< "$rec" > /dev/null || fail "stop $id: ids not a prefix of $free_ids: $rec"
+    [ "$(jq -r .text <<< "$rec")" = "$want_text" ] || fail "stop $id: text '$(jq -r .text <<< "$rec")', want '$want_text'"
+  done
+  checks=$((checks + 1))
+  [ "$(jq -rj 'select(.id == 2 and .new_ids) | .text' "$work/stop.out")" = "$want_text" ] ||
+    fail "stop: the stream's pieces are not the cut text"
+fi
 # no tokenizer: the text request is refused by name, the ids request served
 convert_fixture t5_v1_0_tied
 printf '{"id": "t", "text": "hi"}\n{"id": "n", "input_ids": [5, 6, 1], "max_new_tokens": 2}\n' \
