@@ -76,6 +76,8 @@ ed_status sequence_create(sequence **out, request *req, int vocab, int block_siz
 
 request *sequence_release(sequence *s) {
     request *r = s->req;
+    if (s->n_streamed > r->streamed_before) r->streamed_before = s->n_streamed;
+    if (s->text_streamed > r->text_streamed_before) r->text_streamed_before = s->text_streamed;
     s->req = NULL;
     sequence_destroy(s);
     return r;

@@ -74,6 +74,11 @@ typedef struct request {
      * the HTTP front end (request_set_reply) before it is queued; not a JSON field. */
     struct reply *reply;
     int reply_index;
+    /* A streamed request preempted and queued again (runtime/scheduler.h) resumes its stream:
+     * what its first run had sent, so the rerun (the same tokens: greedy, or the request's own
+     * generator) sends nothing twice. Written by sequence_release. */
+    int streamed_before;       /* output tokens */
+    size_t text_streamed_before; /* text bytes (stop strings) */
 } request;
 
 /* Parses and validates one line: text[0, len), which may hold any bytes (NULs included; no

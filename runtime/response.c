@@ -414,6 +414,22 @@ ed_status response_write_stream(response_sink *s, sequence *seq, ed_error *err) 
     float score;
     const float *lp;
     const int32_t *t = sequence_output(seq, 0, &n, &score, &lp);
+    if (seq->n_streamed < seq->req->streamed_before) { /* a preempted stream's rerun */
+        if (n - 1 <= seq->req->streamed_before) return ED_OK; /* not past what was sent */
+        if (s->tok && !seq->req->n_stop_strings) { /* the text state of the tokens sent */
+            if (!seq->detok && !(seq->detok = tokenizer_stream_create(s->tok, 1)))
+                return ed_fail(err, "out of memory");
+            for (int i = 1 + seq->n_streamed; i <= seq->req->streamed_before; i++) {
+                const char *p;
+                size_t pl;
+                ed_error terr;
+                if (decodable(s->tok, t[i])) tokenizer_stream_push(seq->detok, t[i], &p, &pl, &terr);
+            }
+        }
+        seq->n_streamed = seq->req->streamed_before;
+        if (seq->text_streamed < seq->req->text_streamed_before)
+            seq->text_streamed = seq->req->text_streamed_before;
+    }
     int from = 1 + seq->n_streamed;
     if (from >= n) return ED_OK;
     int lp_from = from > seq->req->n_decoder ? from : seq->req->n_decoder;
