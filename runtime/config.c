@@ -80,6 +80,11 @@ static const config_key config_schema[] = {
      "activation in its GEMM's epilogue; off: one GEMM per projection, the activation a kernel"},
     {"scheduler_policy", KEY_ENUM, FIELD(scheduler_policy), "guaranteed_no_evict", 0, 0,
      policy_names, "guaranteed_no_evict | max_utilization"},
+    {"encoder_cache", KEY_ENUM, FIELD(encoder_cache), "on", 0, 0, on_off_names,
+     "on: a request whose input ids repeat a cached input shares its cross-KV blocks and skips "
+     "its encoder pass; idle cached blocks are freed whenever admission needs them"},
+    {"encoder_cache_blocks", KEY_INT, FIELD(encoder_cache_blocks), "0", 0, 1 << 30, NULL,
+     "most cross-KV blocks the encoder cache keeps idle (0 = no cap: the free cross pool)"},
     {"max_request_bytes", KEY_BYTES, FIELD(max_request_bytes), "1MiB", 64 << 10, 1 << 30, NULL,
      "longest request line, bytes (64KiB .. 1GiB); a longer one is refused unread"},
     {"watchdog_s", KEY_INT, FIELD(watchdog_s), "60", 0, 86400, NULL,

@@ -57,6 +57,8 @@ typedef struct run_config {
     int max_kv_tokens;        /* cap on the self pool, tokens; 0 = none */
     int max_cross_kv_tokens;  /* cap on the cross pool, tokens; 0 = none */
     int scheduler_policy;     /* scheduler_policy */
+    int encoder_cache;        /* 1: repeated encoder inputs share cached cross-KV blocks */
+    int encoder_cache_blocks; /* most idle blocks the encoder cache keeps; 0 = no cap */
     int device_argmax;        /* 1: greedy steps without processors pick tokens on the backend */
     int cuda_graphs;          /* 1: decoder steps recorded per batch size and replayed */
     int joint_gemms;          /* 1: joint Q/K/V and gated-FFN-input GEMMs where weights allow */

@@ -4,6 +4,7 @@
 
 #include "runtime/block_pool.h"
 #include "runtime/config.h"
+#include "runtime/encoder_cache.h"
 
 typedef struct queue_node {
     request *req;
@@ -13,6 +14,7 @@ typedef struct queue_node {
 struct scheduler {
     scheduler_config cfg;
     block_pool *self_pool, *cross_pool;
+    encoder_cache *cache; /* NULL when encoder_cache is off */
     sequence **running;      /* [max_running], in admission order */
     int n_running;
     queue_node *head, *tail;
@@ -42,6 +44,11 @@ ed_status scheduler_create(scheduler **out, const scheduler_config *cfg, ed_erro
         scheduler_destroy(s);
         return ed_fail(err, "out of memory");
     }
+    if (cfg->encoder_cache &&
+        encoder_cache_create(&s->cache, s->cross_pool, cfg->encoder_cache_blocks, err)) {
+        scheduler_destroy(s);
+        return ED_ERR;
+    }
     *out = s;
     return ED_OK;
 }
@@ -54,6 +61,7 @@ void scheduler_destroy(scheduler *s) {
         free(n);
     }
     for (int i = 0; i < s->n_running; i++) sequence_destroy(s->running[i]);
+    encoder_cache_destroy(s->cache);
     block_pool_destroy(s->self_pool);
     block_pool_destroy(s->cross_pool);
     free(s->running);
@@ -113,6 +121,7 @@ static void release_table(scheduler *s, sequence *seq, block_table *t) {
 static void release_blocks(scheduler *s, sequence *seq) {
     for (int b = 0; b < seq->kv.n_self; b++) release_table(s, seq, &seq->kv.self[b]);
     seq->kv.n_self = 0;
+    if (s->cache && seq->kv.cross.n) encoder_cache_release(s->cache, seq->kv.cross.blocks[0]);
     block_pool_free(s->cross_pool, seq->kv.cross.blocks, seq->kv.cross.n);
     seq->kv.cross.n = 0;
 }
@@ -202,6 +211,12 @@ static int add_encode(step_plan *p, const request *r, int32_t cross_blocks) {
     return i;
 }
 
+/* 1 when r may use the encoder cache: generation requests without return_encoder_output (those
+ * always run their encoder pass: the hidden states are not cached). */
+static int cacheable(const scheduler *s, const request *r) {
+    return s->cache && !r->encode_only && !r->return_encoder_output && r->n_input > 0;
+}
+
 /* Admits the queue head if the policy and pools allow; 1 if admitted, 0 if not, -1 on error. */
 static int try_admit(scheduler *s, step_plan *p, step_batch *batch, int decode_slots,
                      ed_error *err) {
@@ -213,11 +228,19 @@ static int try_admit(scheduler *s, step_plan *p, step_batch *batch, int decode_s
         batch->enc_only[add_encode(p, queue_pop(s), -1)] = r;
         return 1;
     }
-    int need_cross = blocks_for(r->n_input, bs);
+    int cached = cacheable(s, r) ? encoder_cache_find(s->cache, r->input_ids, r->n_input) : -1;
+    int need_cross = cached >= 0 ? 0 : blocks_for(r->n_input, bs); /* new blocks */
+    int cross_free = block_pool_free_count(s->cross_pool);
+    if (s->cache) { /* idle cached blocks are free for admission */
+        encoder_cache_stats cs;
+        encoder_cache_get_stats(s->cache, &cs);
+        cross_free += cs.idle_blocks;
+    }
     int self_free = block_pool_free_count(s->self_pool);
-    if (decode_slots + r->beam_width > s->cfg.max_running || p->n_encode == p->cap_encode ||
-        p->n_ids + r->n_input > s->cfg.max_encoder_tokens ||
-        block_pool_free_count(s->cross_pool) < need_cross)
+    if (decode_slots + r->beam_width > s->cfg.max_running || cross_free < need_cross)
+        return 0;
+    if (cached < 0 && (p->n_encode == p->cap_encode ||
+                       p->n_ids + r->n_input > s->cfg.max_encoder_tokens))
         return 0;
     if (s->cfg.policy == POLICY_GUARANTEED_NO_EVICT
             ? self_free - outstanding_self(s) < self_need(s, r)
@@ -226,13 +249,23 @@ static int try_admit(scheduler *s, step_plan *p, step_batch *batch, int decode_s
     sequence *seq;
     if (sequence_create(&seq, r, s->cfg.vocab, bs, err)) return -1;
     queue_pop(s);
-    block_pool_alloc(s->cross_pool, need_cross, seq->kv.cross.blocks);
-    seq->kv.cross.n = need_cross;
+    if (cached >= 0) {
+        seq->kv.cross.n = encoder_cache_take(s->cache, cached, seq->kv.cross.blocks);
+    } else {
+        if (s->cache) encoder_cache_make_room(s->cache, need_cross);
+        block_pool_alloc(s->cross_pool, need_cross, seq->kv.cross.blocks);
+        seq->kv.cross.n = need_cross;
+    }
     block_pool_alloc(s->self_pool, 1, seq->kv.self[0].blocks);
     seq->kv.self[0].n = 1;
     seq->kv.n_self = 1;
     seq->kv.held_blocks = 1;
     s->running[s->n_running++] = seq;
+    if (cached < 0 && cacheable(s, r) &&
+        encoder_cache_insert(s->cache, r->input_ids, r->n_input, seq->kv.cross.blocks,
+                             need_cross, err))
+        return -1; /* seq runs and is destroyed with the scheduler */
+    if (cached >= 0) return 1; /* no encode entry: the decode entry reads the cached blocks */
     seq->enc_entry = add_encode(p, r, -1); /* cross table offset set when entries are emitted */
     batch->enc_seq[seq->enc_entry] = seq;
     return 1;
@@ -252,10 +285,12 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, step_batch *batch, ed
     /* No admissions in a step that had to preempt: the pool is full, and re-admitting the victim
      * at once would only thrash. */
     while (s->head && s->preemptions == preempted_before) {
+        int running_before = s->n_running;
         int admitted = try_admit(s, p, batch, decode_slots, err);
         if (admitted < 0) return ED_ERR;
         if (!admitted) break;
-        if (!batch->enc_only[p->n_encode - 1]) decode_slots += s->running[s->n_running - 1]->width;
+        if (s->n_running > running_before) /* not encode-only: it runs, last */
+            decode_slots += s->running[s->n_running - 1]->width;
     }
     for (int i = 0; i < s->n_running; i++) {
         sequence *seq = s->running[i];
@@ -354,4 +389,17 @@ void scheduler_get_stats(const scheduler *s, scheduler_stats *out) {
                              .self_total = block_pool_total(s->self_pool),
                              .cross_free = block_pool_free_count(s->cross_pool),
                              .cross_total = block_pool_total(s->cross_pool)};
+    if (s->cache) {
+        encoder_cache_stats cs;
+        encoder_cache_get_stats(s->cache, &cs);
+        out->cache_hits = cs.hits;
+        out->cache_misses = cs.misses;
+        out->cache_evictions = cs.evictions;
+        out->cache_blocks = cs.cached_blocks;
+        out->cache_idle_blocks = cs.idle_blocks;
+    }
+}
+
+void scheduler_clear_encoder_cache(scheduler *s) {
+    if (s->cache) encoder_cache_clear(s->cache);
 }

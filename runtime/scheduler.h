@@ -18,7 +18,17 @@
  * beams that continue another beam (shared blocks, reference-counted; no copy until written)
  * and retires finished sequences at once, returning their blocks, so short requests never wait
  * for long ones. Encode-only requests take encoder budget only (no decode slot, no KV blocks)
- * and are done after their encoder step. */
+ * and are done after their encoder step.
+ * The encoder cache (runtime/encoder_cache.h, encoder_cache: on): at admission a request whose
+ * input ids match a cached entry shares its cross blocks (one more reference) and gets no encode
+ * entry, only its decode entry, whose cross table names the filled blocks: every rank follows
+ * the plan, so the decision needs no message. A miss allocates and encodes as above and the
+ * cache keeps the blocks. A repeat admitted in the same step as its first occurrence shares the
+ * blocks that step's encoder pass fills (the encoder pass runs before the decoder step). Idle
+ * cached blocks count as free for both policies: admission evicts them, least recently used
+ * first, whenever it needs the room, so the cache never keeps out a request that would fit
+ * without it. Requests with return_encoder_output (and encode-only ones) always run their
+ * encoder pass, bypassing the cache (neither looked up nor kept, not counted). */
 #ifndef ENCDEC_SCHEDULER_H
 #define ENCDEC_SCHEDULER_H
 
@@ -34,12 +44,17 @@ typedef struct scheduler_config {
     int policy;             /* scheduler_policy */
     int vocab;              /* logits row width (sequence scratch) */
     int max_input_len, max_output_len; /* bound the block tables a plan carries */
+    int encoder_cache;        /* 1: keep and share cross-KV blocks of repeated inputs */
+    int encoder_cache_blocks; /* most idle cached blocks; 0 = no cap (reclaimed on demand) */
 } scheduler_config;
 
 typedef struct scheduler_stats {
     int queued, running;
     long preemptions;
     int self_free, self_total, cross_free, cross_total; /* blocks */
+    /* the encoder cache (all 0 when off): cross_free does not include its idle blocks */
+    long cache_hits, cache_misses, cache_evictions;
+    int cache_blocks, cache_idle_blocks; /* held by entries; by idle entries (reclaimable) */
 } scheduler_stats;
 
 typedef struct scheduler scheduler;
@@ -72,6 +87,10 @@ ed_status scheduler_drop_where(scheduler *s, scheduler_pred_fn drop, scheduler_d
                                scheduler_take_fn dropped_req, void *ctx, ed_error *err);
 
 void scheduler_get_stats(const scheduler *s, scheduler_stats *out);
+
+/* Evicts every idle encoder cache entry (the end of a run, before the pools are checked back to
+ * their starting counts); entries still in use stay. No-op with the cache off. */
+void scheduler_clear_encoder_cache(scheduler *s);
 
 /* Upper bound of step_plan.n_blocks for any plan this scheduler builds. */
 int scheduler_max_plan_blocks(const scheduler_config *cfg);

@@ -158,6 +158,16 @@ char *serve_metrics_render(serve_metrics *m) {
               m->g.cross_used);
     put_gauge(&t, "encdec_kv_cross_blocks_total", "gauge",
               "Cross-attention KV blocks in the pool.", m->g.cross_total);
+    put_gauge(&t, "encdec_encoder_cache_hits_total", "counter",
+              "Requests whose encoder pass the encoder cache skipped.", m->g.cache_hits);
+    put_gauge(&t, "encdec_encoder_cache_misses_total", "counter",
+              "Requests looked up in the encoder cache and not found.", m->g.cache_misses);
+    put_gauge(&t, "encdec_encoder_cache_evictions_total", "counter",
+              "Encoder cache entries whose blocks went back to the cross pool.",
+              m->g.cache_evictions);
+    put_gauge(&t, "encdec_encoder_cache_blocks", "gauge",
+              "Cross-attention KV blocks the encoder cache holds (in use or idle).",
+              m->g.cache_blocks);
     put_gauge(&t, "encdec_encoder_tokens_total", "counter", "Encoder tokens processed.",
               m->encoder_tokens);
     put_gauge(&t, "encdec_decoder_tokens_total", "counter", "Decoder tokens processed.",
