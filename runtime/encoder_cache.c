@@ -66,14 +66,18 @@ static uint64_t key_hash(const int32_t *ids, int n) {
     return hash_fnv1a(HASH_FNV1A_SEED, ids, (size_t)n * sizeof *ids);
 }
 
-int encoder_cache_find(const encoder_cache *c, const int32_t *ids, int n) {
-    uint64_t h = key_hash(ids, n);
+/* The entry for ids[n] whose key hashes to h, or -1. */
+static int find_hashed(const encoder_cache *c, uint64_t h, const int32_t *ids, int n) {
     for (int i = c->bucket[h & c->mask]; i >= 0; i = c->e[i].chain) {
         const cache_entry *x = &c->e[i];
         if (x->hash == h && x->n_ids == n && !memcmp(x->ids, ids, (size_t)n * sizeof *ids))
             return i;
     }
     return -1;
+}
+
+int encoder_cache_find(const encoder_cache *c, const int32_t *ids, int n) {
+    return find_hashed(c, key_hash(ids, n), ids, n);
 }
 
 static void idle_unlink(encoder_cache *c, int i) {
@@ -145,7 +149,8 @@ static int new_slot(encoder_cache *c) {
 ed_status encoder_cache_insert(encoder_cache *c, const int32_t *ids, int n, const int32_t *blocks,
                                int n_blocks, ed_error *err) {
     c->st.misses++;
-    if (n_blocks < 1 || encoder_cache_find(c, ids, n) >= 0) return ED_OK;
+    uint64_t h = key_hash(ids, n);
+    if (n_blocks < 1 || find_hashed(c, h, ids, n) >= 0) return ED_OK;
     int i = new_slot(c);
     if (i < 0) return ed_fail(err, "out of memory for the encoder cache");
     cache_entry *x = &c->e[i];
@@ -162,7 +167,7 @@ ed_status encoder_cache_insert(encoder_cache *c, const int32_t *ids, int n, cons
     memcpy(x->blocks, blocks, (size_t)n_blocks * sizeof *blocks);
     x->n_ids = n;
     x->n_blocks = n_blocks;
-    x->hash = key_hash(ids, n);
+    x->hash = h;
     x->users = 1;
     x->prev = x->next = -1;
     x->chain = c->bucket[x->hash & c->mask];
