@@ -5,7 +5,8 @@ fixture that encdec_tp must reproduce.
 
 Runs where PyTorch, transformers (5.x), tokenizers and sentencepiece are installed (the GPU
 machine); trains on CUDA when present (bf16 autocast, fp32 master weights), else on the CPU.
-Everything HF answers for the fixture is computed on the CPU in fp32, one prompt at a time, from
+Everything HF answers for the fixture is computed on the CPU in fp32, 100 prompts at a time
+(the first 100 also alone, unpadded, to confirm the batched ids), from
 the model and tokenizer *reloaded from the saved folder*, so it is what a user of the files gets.
 
 Writes into OUT_DIR:
@@ -47,6 +48,7 @@ SP_VOCAB = 256        # asked of SentencePiece; it keeps fewer where the text ne
 MAX_NEW = 32          # greedy length cap of the fixture (every answer is far shorter)
 N_FIXTURE = 500       # held-out prompts in the fixture
 N_HELDOUT = 5000      # held-out prompts for the accuracy measured on the GPU
+N_CHECK_ONE = 100     # fixture prompts also run alone (unpadded) to confirm the batched ids
 T0 = time.time()
 
 
@@ -242,6 +244,28 @@ def greedy_one(model, ids):
     return gen, ("eos" if gen and gen[-1] == eos else "length")
 
 
+def greedy_batch(model, ids_list, bs=100):
+    """HF greedy on many prompts, bs at a time, right-padded with an attention mask: per prompt
+    the generated ids (after the start token, up to and with the first EOS) and finish."""
+    eos, out = model.config.eos_token_id, []
+    for i in range(0, len(ids_list), bs):
+        chunk = ids_list[i:i + bs]
+        n = max(len(x) for x in chunk)
+        x = torch.zeros((len(chunk), n), dtype=torch.long)
+        for j, ids in enumerate(chunk):
+            x[j, :len(ids)] = torch.tensor(ids)
+        with torch.no_grad():
+            seq = model.generate(input_ids=x, attention_mask=(x != 0).long(), do_sample=False,
+                                 num_beams=1, max_new_tokens=MAX_NEW)
+        for row in seq.tolist():
+            gen = row[1:]
+            if eos in gen:
+                out.append((gen[:gen.index(eos) + 1], "eos"))
+            else:
+                out.append((gen, "length"))
+    return out
+
+
 def write_jsonl(path, rows):
     with open(path, "w", encoding="utf-8") as f:
         for r in rows:
@@ -311,13 +335,17 @@ def main():
     # The fixture's CPU time, from an untrained copy (it runs to MAX_NEW: an upper bound).
     t = time.time()
     probe_model = copy.deepcopy(model).eval()
-    for p, _, _ in heldout[:8]:
-        greedy_one(probe_model, tok(p).input_ids)
-    per_call = (time.time() - t) / 8
-    reserve = 2 * N_FIXTURE * per_call * 0.8 + 45
+    probe_ids = [tok(p).input_ids for p, _, _ in heldout[:100]]
+    greedy_batch(probe_model, probe_ids)
+    per_batch = time.time() - t
+    for ids in probe_ids[:4]:
+        greedy_one(probe_model, ids)
+    per_call = (time.time() - t - per_batch) / 4
+    reserve = 2 * per_batch * N_FIXTURE / 100 + N_CHECK_ONE * per_call + 40
     budget = max(60.0, min(args.train_seconds, args.deadline - (time.time() - T0) - reserve))
-    log(f"HF greedy on the CPU: {per_call * 1000:.0f} ms a prompt at most; reserving {reserve:.0f} s "
-        f"for the fixture and checks; training for {budget:.0f} s")
+    log(f"HF greedy on the CPU: {per_batch:.1f} s per 100 prompts batched, {per_call * 1000:.0f} ms "
+        f"one alone (untrained: to MAX_NEW); reserving {reserve:.0f} s for the fixture and checks; "
+        f"training for {budget:.0f} s")
     args.train_seconds = budget
     facts = train(model, tok, x, y, device, args, heldout)
     log(f"trained: {facts}")
@@ -326,7 +354,7 @@ def main():
     log(f"saved {model_dir}: {sizes} (total {sum(sizes.values())} bytes)")
     pack(out, args.tar)
 
-    # 3. HF's answers from the saved folder, on the CPU in fp32, one prompt at a time
+    # 3. HF's answers from the saved folder, on the CPU in fp32
     hf = AutoModelForSeq2SeqLM.from_pretrained(model_dir, dtype=torch.float32).eval()
     hf_tok = AutoTokenizer.from_pretrained(model_dir)
     sp = spm.SentencePieceProcessor(model_file=os.path.join(model_dir, "spiece.model"))
@@ -343,11 +371,19 @@ def main():
     hq = rounded_copy(hf, torch.bfloat16)
     reqs, exps, exps16, answers = [], [], [], []
     fx = heldout[:N_FIXTURE]
+    fx_ids = [hf_tok(p).input_ids for p, _, _ in fx]
+    greedy32, greedy16 = greedy_batch(hf, fx_ids), greedy_batch(hq, fx_ids)
+    log("fixture: batched greedy done")
+    # Batched and padded must give what one prompt alone gives (checked on the first ones).
+    alone_same = sum(greedy_one(hf, ids) == greedy32[i] for i, ids in enumerate(fx_ids[:N_CHECK_ONE]))
+    alone_same16 = sum(greedy_one(hq, ids) == greedy16[i]
+                       for i, ids in enumerate(fx_ids[:N_CHECK_ONE]))
+    log(f"fixture: one prompt alone gives the batched answer on {alone_same} (fp32) and "
+        f"{alone_same16} (bf16 weights) of {min(N_CHECK_ONE, len(fx))}")
     for i, (prompt, answer, task) in enumerate(fx):
         rid = f"demo-{i}"
-        ids = hf_tok(prompt).input_ids
-        gen, fin = greedy_one(hf, ids)
-        gen16, fin16 = greedy_one(hq, ids)
+        ids = fx_ids[i]
+        (gen, fin), (gen16, fin16) = greedy32[i], greedy16[i]
         reqs.append({"id": rid, "input_ids": ids, "max_new_tokens": MAX_NEW})
         exps.append({"id": rid, "output_ids": gen, "finish_reason": fin})
         exps16.append({"id": rid, "output_ids": gen16, "finish_reason": fin16})
@@ -356,8 +392,6 @@ def main():
                         "hf_output_ids": gen,
                         "hf_text": hf_tok.decode(gen, skip_special_tokens=True),
                         "hf_bf16_weights_text": hf_tok.decode(gen16, skip_special_tokens=True)})
-        if (i + 1) % 100 == 0:
-            log(f"fixture: {i + 1} of {len(fx)} prompts")
     write_jsonl(os.path.join(fx_dir, "requests.jsonl"), reqs)
     write_jsonl(os.path.join(fx_dir, "expected.jsonl"), exps)
     write_jsonl(os.path.join(fx_dir, "expected_bf16_weights.jsonl"), exps16)
@@ -401,7 +435,9 @@ def main():
             "tokenizer_class": type(hf_tok).__name__, "tokenizer_built_by": tok_how,
             "tokenizer_problems": tok_problems, "tokenizer_problems_after_reload": reload_problems,
             "sp_pieces": sp.get_piece_size(), "vocab_size": hf.config.vocab_size,
-            "reload_logits_max_diff": reload_diff, "max_new_tokens": MAX_NEW,
+            "reload_logits_max_diff": reload_diff,
+            "fixture_batched_equals_alone": {"fp32": alone_same, "bf16_weights": alone_same16,
+                                             "of": min(N_CHECK_ONE, len(fx))}, "max_new_tokens": MAX_NEW,
             "longest_input_tokens": lx, "longest_answer_tokens": ly,
             "training": dict(facts, n_train_pairs=len(rows), batch=args.batch, lr=args.lr,
                              quick=args.quick),
