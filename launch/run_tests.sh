@@ -51,9 +51,12 @@ cd "$root"
 asan_build=${BUILD_DIR:-build}-asan
 san="-fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer"
 echo "run_tests: ASan + UBSan + LSan build in $asan_build: the tests labelled cpu, then fuzz"
-cmake -S . -B "$asan_build" -DCMAKE_C_COMPILER=clang -DENCDEC_CUDA=OFF -DENCDEC_FUZZ=ON \
+# clang++ too: the tokenizer's C++ shim makes the programs link as C++, and libFuzzer's
+# -fsanitize=fuzzer link needs clang's driver
+cmake -S . -B "$asan_build" -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+  -DENCDEC_CUDA=OFF -DENCDEC_FUZZ=ON \
   -DENCDEC_FUZZ_SECONDS="${ENCDEC_FUZZ_SECONDS:-20}" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_C_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
+  -DCMAKE_C_FLAGS="$san" -DCMAKE_CXX_FLAGS="$san" -DCMAKE_EXE_LINKER_FLAGS="$san" >/dev/null
 t0=$SECONDS
 cmake --build "$asan_build" -j "$(nproc)"
 echo "run_tests: sanitizer build: $((SECONDS - t0)) s"
