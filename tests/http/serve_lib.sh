@@ -20,8 +20,7 @@ server_pid="" server_pids=()
 
 serve_cleanup() {
   local p
-  for p in "${server_pids[@]}"; do
-    kill -0 "$p" 2>/dev/null || continue
+  for p in "${server_pids[@]}"; do # the group: ranks too, even if mpirun itself is gone
     kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null
   done
   # clients a test left in the background (curl, node, bash /dev/tcp holders) are its jobs
