@@ -34,7 +34,7 @@ static const char *const passthrough[] = {"top_p", "top_k", "seed", "repetition_
                                           "no_repeat_ngram_size", "length_penalty",
                                           "early_stopping", "bad_words_ids", "stop_token_ids",
                                           "return_logits", "return_encoder_output", "src_lang",
-                                          "tgt_lang", "stop", NULL};
+                                          "tgt_lang", "stop", "stop_sequences", NULL};
 
 void api_error_from_native(api_kind kind, const char *message, api_error *e) {
     const char *m = message;
@@ -165,7 +165,7 @@ static const char *const completion_fields[] = {
     "presence_penalty", "frequency_penalty", "logit_bias", "user", "decoder_input_ids",
     "decoder_prompt", "forced_bos_token_id", "min_tokens", "top_k", "repetition_penalty",
     "no_repeat_ngram_size", "length_penalty", "early_stopping", "bad_words_ids", "return_logits",
-    "return_encoder_output", "ignore_eos", "src_lang", "tgt_lang", NULL};
+    "return_encoder_output", "ignore_eos", "src_lang", "tgt_lang", "stop_sequences", NULL};
 
 /* Fields that must not ask for anything: echo true, a suffix, non-zero penalties, a bias. */
 static ed_status refuse_unsupported(const cJSON *body, api_error *e) {
@@ -484,6 +484,19 @@ static cJSON *choice_object(int index, const char *text, const cJSON *ids, int f
     return c;
 }
 
+/* A request's extra outputs (return_logits, return_encoder_output) copied from its record onto
+ * its choice c, under their native names. */
+static void add_extras(cJSON *c, const cJSON *record) {
+    static const char *const names[] = {"logits", "encoder_output", "encoder_output_b64",
+                                        "encoder_output_shape"};
+    for (int i = 0; i < 4; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(record, names[i]);
+        if (!v) continue;
+        if (cJSON_IsRaw(v)) cJSON_AddRawToObject(c, names[i], v->valuestring);
+        else cJSON_AddItemToObject(c, names[i], cJSON_Duplicate(v, 1));
+    }
+}
+
 static cJSON *usage_object(long prompt, long completion) {
     cJSON *u = cJSON_CreateObject();
     cJSON_AddNumberToObject(u, "prompt_tokens", (double)prompt);
@@ -561,10 +574,11 @@ char *api_answer(const api_plan *plan, const api_context *ctx, cJSON *const *rec
             int n = cJSON_GetArraySize(ids) - from;
             completion += n > 0 ? n : 0;
             const cJSON *text = cJSON_GetObjectItemCaseSensitive(src, "text");
-            cJSON_AddItemToArray(choices, choice_object(i * plan->seqs_per_request + k,
-                                                        cJSON_IsString(text) ? text->valuestring
-                                                                             : NULL,
-                                                        ids, from, lps, plan->want_logprobs, why));
+            cJSON *c = choice_object(i * plan->seqs_per_request + k,
+                                     cJSON_IsString(text) ? text->valuestring : NULL, ids, from,
+                                     lps, plan->want_logprobs, why);
+            if (k == 0) add_extras(c, r);
+            cJSON_AddItemToArray(choices, c);
         }
     }
     cJSON_AddItemToObject(o, "usage", usage_object(prompt_tokens(plan), completion));
@@ -633,8 +647,10 @@ char *api_stream_event(const api_plan *plan, const api_context *ctx, int index, 
         else plan->text_sent[index] += tl;
         cJSON *o = envelope(plan, ctx, "text_completion", created);
         cJSON *choices = cJSON_AddArrayToObject(o, "choices");
-        cJSON_AddItemToArray(choices, choice_object(index, text, ids, from < n_ids ? from : n_ids,
-                                                    lp_slice, plan->want_logprobs, why));
+        cJSON *c = choice_object(index, text, ids, from < n_ids ? from : n_ids, lp_slice,
+                                 plan->want_logprobs, why);
+        if (final) add_extras(c, record);
+        cJSON_AddItemToArray(choices, c);
         cJSON_Delete(lp_slice);
         add_event(&acc, o);
     }
