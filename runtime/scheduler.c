@@ -397,6 +397,7 @@ void scheduler_get_stats(const scheduler *s, scheduler_stats *out) {
         out->cache_evictions = cs.evictions;
         out->cache_blocks = cs.cached_blocks;
         out->cache_idle_blocks = cs.idle_blocks;
+        out->cross_free += cs.idle_blocks;
     }
 }
 

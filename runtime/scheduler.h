@@ -52,7 +52,8 @@ typedef struct scheduler_stats {
     int queued, running;
     long preemptions;
     int self_free, self_total, cross_free, cross_total; /* blocks */
-    /* the encoder cache (all 0 when off): cross_free does not include its idle blocks */
+    /* the encoder cache (all 0 when off); cross_free counts its idle blocks as free (admission
+     * reclaims them), so cross_total - cross_free is what requests hold */
     long cache_hits, cache_misses, cache_evictions;
     int cache_blocks, cache_idle_blocks; /* held by entries; by idle entries (reclaimable) */
 } scheduler_stats;

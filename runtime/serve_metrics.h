@@ -10,7 +10,7 @@ typedef struct serve_metrics serve_metrics;
 typedef struct serve_gauges {
     int running, waiting;          /* requests decoding / queued in the scheduler */
     int self_used, self_total;     /* KV blocks */
-    int cross_used, cross_total;   /* cross_used includes the encoder cache's idle blocks */
+    int cross_used, cross_total;   /* used: held by requests (encoder cache idle blocks are free) */
     long cache_hits, cache_misses, cache_evictions; /* encoder cache counters since start */
     int cache_blocks;              /* cross blocks the encoder cache holds (in use or idle) */
 } serve_gauges;

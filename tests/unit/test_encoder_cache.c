@@ -12,6 +12,7 @@
 #include "runtime/config.h"
 #include "runtime/encoder_cache.h"
 #include "runtime/scheduler.h"
+#include "runtime/serve_metrics.h"
 #include "runtime/token_choice.h"
 #include "tests/unit/check.h"
 #include "tests/unit/make_request.h"
@@ -168,12 +169,13 @@ static void run_until_idle(scheduler *s, step_plan *p) {
     CHECK(!"the scheduler did not drain in 200 steps");
 }
 
-/* Every pool block is free, counting idle cached ones; and after the cache is cleared, free. */
+/* Every pool block is free, counting idle cached ones (cross_free does); and after the cache is
+ * cleared, free in the pool itself. */
 static void check_pools_back(scheduler *s, const scheduler_config *sc) {
     scheduler_stats st;
     scheduler_get_stats(s, &st);
     CHECK(st.self_free == sc->n_self_blocks);
-    CHECK(st.cross_free + st.cache_idle_blocks == sc->n_cross_blocks);
+    CHECK(st.cross_free == sc->n_cross_blocks);
     CHECK(st.cache_blocks == st.cache_idle_blocks);
     scheduler_clear_encoder_cache(s);
     scheduler_get_stats(s, &st);
@@ -215,7 +217,7 @@ static void test_repeats(scheduler_config sc) {
     run_until_idle(s, p);
     CHECK(finished == 4);
     scheduler_get_stats(s, &st);
-    CHECK(st.cache_hits == 2 && st.cache_idle_blocks == 4 && st.cross_free == 4);
+    CHECK(st.cache_hits == 2 && st.cache_idle_blocks == 4 && st.cross_free == 8);
     /* After every user left: still a hit. return_encoder_output and encode-only requests of the
      * same input always run their encoder pass and are not counted. */
     submit(s, "{\"id\": 5, " Y NEW4);
@@ -248,7 +250,7 @@ static void test_eviction(scheduler_config sc) {
     submit(s, "{\"id\": 2, " Y NEW4);
     run_until_idle(s, p);
     scheduler_get_stats(s, &st);
-    CHECK(st.cross_free == 0 && st.cache_idle_blocks == 4 && st.cache_evictions == 0);
+    CHECK(st.cross_free == 4 && st.cache_idle_blocks == 4 && st.cache_evictions == 0);
     submit(s, "{\"id\": 3, " Z NEW4); /* fits only by evicting X (least recently used) */
     step(s, p);
     CHECK(p->n_encode == 1);
@@ -344,7 +346,7 @@ static void test_preemption(scheduler_config sc) {
     for (int i = 0; i < 4 && !finished; i++) step(s, p);
     scheduler_get_stats(s, &st);
     CHECK(st.preemptions >= 1 && st.running == 1 && st.queued == 1);
-    CHECK(st.cache_blocks == 2 && st.cache_idle_blocks == 0);
+    CHECK(st.cache_blocks == 2 && st.cache_idle_blocks == 0 && st.cross_free == 6);
     run_until_idle(s, p);
     scheduler_get_stats(s, &st);
     CHECK(finished == 2 && st.cache_misses == 1 && st.cache_hits == 1 + st.preemptions);
@@ -419,8 +421,25 @@ static void time_scheduler(void) {
     token_choice_destroy(tc_big);
 }
 
+/* /metrics carries the counters and the cached blocks. */
+static void test_metrics(void) {
+    serve_metrics *m = serve_metrics_create();
+    CHECK(m != NULL);
+    serve_gauges g = {.cross_total = 8, .cache_hits = 7, .cache_misses = 3, .cache_evictions = 2,
+                      .cache_blocks = 5};
+    serve_metrics_gauges(m, &g);
+    char *text = serve_metrics_render(m);
+    CHECK(text && strstr(text, "\nencdec_encoder_cache_hits_total 7\n") &&
+          strstr(text, "\nencdec_encoder_cache_misses_total 3\n") &&
+          strstr(text, "\nencdec_encoder_cache_evictions_total 2\n") &&
+          strstr(text, "# TYPE encdec_encoder_cache_blocks gauge\nencdec_encoder_cache_blocks 5\n"));
+    free(text);
+    serve_metrics_destroy(m);
+}
+
 int main(void) {
     test_module();
+    test_metrics();
     ed_error err;
     scheduler_config sc = {.max_running = 4, .max_encoder_tokens = 64, .block_size = 4,
                            .n_self_blocks = 16, .n_cross_blocks = 8, .vocab = 5,
