@@ -359,8 +359,9 @@ for s in encdec_requests_running encdec_requests_waiting encdec_kv_self_blocks_u
   checks=$((checks + 1))
   [ "$(sample "$work/m0" "$s")" != absent ] || fail "/metrics has no $s"
 done
-# one request of 5 encoder tokens and 16 generated: the counters move by it
-expect_status "metrics probe" 200 POST /v1/completions "{\"prompt\": $X1, \"max_tokens\": 16, \"min_tokens\": 16, \"temperature\": 0}"
+# one request of 5 encoder tokens (an input not sent before: the encoder cache cannot skip it)
+# and 16 generated: the counters move by it
+expect_status "metrics probe" 200 POST /v1/completions "{\"prompt\": [61, 62, 63, 64, 1], \"max_tokens\": 16, \"min_tokens\": 16, \"temperature\": 0}"
 metrics_to "$work/m1"
 delta() { awk -v a="$(sample "$work/m0" "$1")" -v b="$(sample "$work/m1" "$1")" 'BEGIN { print b - a }'; }
 checks=$((checks + 5))
@@ -515,10 +516,10 @@ completion "greedy after the disconnects" "{\"prompt\": $X1, \"max_tokens\": 16,
 
 # --- the drain -------------------------------------------------------------------------------
 echo "[$SECONDS s] the drain"
-# 8 streamed requests of 1,000 tokens (one batch of 8), all running (their 200 headers, sent
+# 8 streamed requests of 2,000 tokens (one batch of 8), all running (their 200 headers, sent
 # with the first token, arrived), then the drain signal: /health and new calls 503 while they
 # run, all 8 complete in full (data: [DONE] last), the server exits 0 with its pools free
-long="\"max_tokens\": 1000, \"min_tokens\": 1000, \"temperature\": 0"
+long="\"max_tokens\": 2000, \"min_tokens\": 2000, \"temperature\": 0"
 for i in $(seq 8); do
   curl -s -N -D "$work/dr$i.headers" -o "$work/dr$i.body" -w '%{http_code}' --max-time 120 -H "$auth" \
     -H 'Content-Type: application/json' --data-binary "{\"prompt\": $X1, $long, \"stream\": true}" \
@@ -548,8 +549,8 @@ for i in $(seq 8); do
   if [ "$(cat "$work/dr$i.code")" != 200 ]; then
     fail "request $i, in flight at the drain signal: status $(cat "$work/dr$i.code"): $(head -c 200 "$work/dr$i.body")"
   elif sse_check "request $i, in flight at the drain signal" "$work/dr$i.body" "$work/dr$i.headers"; then
-    check "request $i, in flight at the drain signal, did not complete its 1000 tokens: $(tail -c 300 "$work/dr$i.body")" \
-      jq -e '([.[].choices[].token_ids[]] | length == 1000) and .[-1].choices[0].finish_reason == "length"' "$work/dr$i.body.chunks"
+    check "request $i, in flight at the drain signal, did not complete its 2000 tokens: $(tail -c 300 "$work/dr$i.body")" \
+      jq -e '([.[].choices[].token_ids[]] | length == 2000) and .[-1].choices[0].finish_reason == "length"' "$work/dr$i.body.chunks"
   fi
 done
 serve_wait 60
@@ -557,13 +558,14 @@ check "the drained server's log has no 'KV pools at the end' line with every blo
 
 # --- 429: max_queue -----------------------------------------------------------------------------
 echo "[$SECONDS s] 429: max_queue"
-# max_queue 3: while 3 requests of 1,000 tokens run a 4th gets 429; once they are done a
-# request is served again. The self pool capped at 3,200 tokens (200 blocks): a request of
-# 4,000 tokens can never fit, and is answered with an error (400 before a stream starts, or
-# an error event in it before data: [DONE])
-serve_start queue "$tp" "max_queue: 3" "max_kv_tokens: 3200" "http_threads_max: 4"
+# max_queue 3: while 3 requests of 2,500 tokens run a 4th gets 429; once they are done a
+# request is served again. The cross pool capped at 48 tokens (3 blocks) with max_input_len 64:
+# a prompt of 60 ids can never fit, and is answered with an error (400 before a stream starts,
+# or an error event in it before data: [DONE])
+sed -i 's/^max_input_len: 40/max_input_len: 64/' "$work/run.yaml"
+serve_start queue "$tp" "max_queue: 3" "max_cross_kv_tokens: 48" "http_threads_max: 4"
 auth=
-huge="{\"prompt\": $X1, \"max_tokens\": 4000, \"min_tokens\": 4000, \"temperature\": 0"
+huge="{\"prompt\": [$(seq -s, 2 61)], \"max_tokens\": 4, \"temperature\": 0"
 expect_error "a request that can never fit the pools" 400 - POST /v1/completions "$huge}"
 code=$(call POST /v1/completions "$huge, \"stream\": true}" -N)
 checks=$((checks + 1))
@@ -578,7 +580,7 @@ else
   fail "a streamed request that can never fit: status $code: $(head -c 200 "$work/body")"
 fi
 echo "a streamed request that can never fit: $code $(head -c 300 "$work/body")"
-long="\"max_tokens\": 1000, \"min_tokens\": 1000, \"temperature\": 0"
+long="\"max_tokens\": 2500, \"min_tokens\": 2500, \"temperature\": 0"
 for i in 1 2 3; do
   curl -s -N -D "$work/q$i.headers" -o "$work/q$i.body" -w '%{http_code}' --max-time 60 -H 'Content-Type: application/json' \
     --data-binary "{\"prompt\": $X1, $long, \"stream\": true}" "$url/v1/completions" > "$work/q$i.code" &

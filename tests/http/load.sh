@@ -51,7 +51,7 @@ else
 fi
 echo "load: $((SECONDS - t0)) s of client time"
 checks=$((checks + 1))
-wait_pools_idle 10 || fail "KV blocks still in use after the load: $(curl -s "$url/metrics" | grep -E '^encdec_(kv_|requests_(running|waiting))')"
+wait_pools_idle 10 || fail "KV blocks still in use after the load: $(curl -s "$url/metrics" | grep -E '^encdec_(kv_|requests_(running|waiting)|encoder_cache_blocks)')"
 checks=$((checks + 1))
 pool_totals_match || fail "/metrics pool totals differ from the log's: $(curl -s "$url/metrics" | grep '^encdec_kv_.*total' | tr '\n' ' ') vs $(grep -m1 'KV pools per rank' "$server_log")"
 serve_stop

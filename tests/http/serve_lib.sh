@@ -165,17 +165,16 @@ wait_jobs() {
   [ ${#js[@]} -eq 0 ] || wait "${js[@]}"
 }
 
-# pools_idle: 0 when /metrics says no KV block is in use in either pool and nothing runs or
-# waits.
+# pools_idle: 0 when /metrics says nothing runs or waits and no KV block is in use: none in the
+# self pool, and in the cross pool none but the encoder cache's (idle: kept for repeated inputs).
 pools_idle() {
   local m
   m=$(curl -s --max-time 5 "$url/metrics") || return 1
-  awk '$1 == "encdec_kv_self_blocks_used" && $2 != 0 { bad = 1 }
-       $1 == "encdec_kv_cross_blocks_used" && $2 != 0 { bad = 1 }
-       $1 == "encdec_requests_running" && $2 != 0 { bad = 1 }
-       $1 == "encdec_requests_waiting" && $2 != 0 { bad = 1 }
-       /^encdec_kv_self_blocks_used / { seen++ } /^encdec_kv_cross_blocks_used / { seen++ }
-       END { exit (bad || seen != 2) }' <<< "$m"
+  awk '$1 == "encdec_kv_self_blocks_used" { self = $2; seen++ }
+       $1 == "encdec_kv_cross_blocks_used" { cross = $2; seen++ }
+       $1 == "encdec_encoder_cache_blocks" { cached = $2 }
+       $1 == "encdec_requests_running" || $1 == "encdec_requests_waiting" { busy += $2 }
+       END { exit !(seen == 2 && self == 0 && cross == cached + 0 && busy == 0) }' <<< "$m"
 }
 
 # wait_pools_idle DEADLINE_S: polls pools_idle until it holds; 1 if it never does.
