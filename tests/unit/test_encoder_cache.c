@@ -364,10 +364,14 @@ static void time_scheduler(void) {
                            .n_cross_blocks = RUNNING * 25, .vocab = 5, .max_input_len = LEN,
                            .max_output_len = 16, .policy = POLICY_GUARANTEED_NO_EVICT};
     static char text[LEN * 4 + 200];
-    token_choice *tc_big;
+    token_choice *tc_big = NULL;
     token_choice_config tcc = {.vocab = 5, .eos_id = 1, .device_argmax = 0, .max_decode = RUNNING};
     step_batch *b = step_batch_create(RUNNING, RUNNING);
-    CHECK(b && token_choice_create(&tc_big, &tcc, NULL) == ED_OK);
+    if (!b || token_choice_create(&tc_big, &tcc, NULL) != ED_OK) {
+        CHECK(!"out of memory for the timing run");
+        step_batch_destroy(b);
+        return;
+    }
     step_batch *saved_batch = batch;
     token_choice *saved_tc = tc;
     batch = b, tc = tc_big;
