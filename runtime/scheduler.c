@@ -292,9 +292,16 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, step_batch *batch, ed
         if (s->n_running > running_before) /* not encode-only: it runs, last */
             decode_slots += s->running[s->n_running - 1]->width;
     }
+    int32_t cross = -1;
     for (int i = 0; i < s->n_running; i++) {
         sequence *seq = s->running[i];
-        int32_t cross = step_plan_add_blocks(p, seq->kv.cross.blocks, seq->kv.cross.n);
+        const seq_kv *prev = i ? &s->running[i - 1]->kv : NULL;
+        /* Requests sharing a cached input, one after the other, share one cross table too: the
+         * backend may then read its K/V once for all of them, as for a request's beams
+         * (attn_params.kv_share). Their blocks are the entry's, so the first one tells. */
+        if (!prev || !seq->kv.cross.n || prev->cross.n != seq->kv.cross.n ||
+            prev->cross.blocks[0] != seq->kv.cross.blocks[0])
+            cross = step_plan_add_blocks(p, seq->kv.cross.blocks, seq->kv.cross.n);
         if (seq->enc_entry >= 0) p->enc[seq->enc_entry].cross_blocks = cross;
         seq->enc_entry = -1;
         for (int b = 0; b < seq->kv.n_self; b++) {

@@ -24,7 +24,8 @@
  * entry, only its decode entry, whose cross table names the filled blocks: every rank follows
  * the plan, so the decision needs no message. A miss allocates and encodes as above and the
  * cache keeps the blocks. A repeat admitted in the same step as its first occurrence shares the
- * blocks that step's encoder pass fills (the encoder pass runs before the decoder step). Idle
+ * blocks that step's encoder pass fills (the encoder pass runs before the decoder step);
+ * consecutive requests over one cached input share one cross table in the plan (kv_share). Idle
  * cached blocks count as free for both policies: admission evicts them, least recently used
  * first, whenever it needs the room, so the cache never keeps out a request that would fit
  * without it. Requests with return_encoder_output (and encode-only ones) always run their
