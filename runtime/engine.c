@@ -183,12 +183,18 @@ static void served_name(const run_config *cfg, char *out, size_t cap) {
 }
 
 /* Rank 0: the metrics' gauges from the scheduler's state now. */
-static void update_gauges(engine *e) {
+static serve_gauges gauges_now(engine *e) {
     scheduler_stats ss;
     scheduler_get_stats(e->sched, &ss);
-    serve_gauges g = {ss.running, ss.queued, ss.self_total - ss.self_free, ss.self_total,
-                      ss.cross_total - ss.cross_free, ss.cross_total, ss.cache_hits,
-                      ss.cache_misses, ss.cache_evictions, ss.cache_blocks};
+    /* waiting: queued in the scheduler, and accepted but still in the intake */
+    return (serve_gauges){ss.running, ss.queued + intake_pending(e->intake),
+                          ss.self_total - ss.self_free, ss.self_total,
+                          ss.cross_total - ss.cross_free, ss.cross_total, ss.cache_hits,
+                          ss.cache_misses, ss.cache_evictions, ss.cache_blocks};
+}
+
+static void update_gauges(engine *e) {
+    serve_gauges g = gauges_now(e);
     serve_metrics_gauges(e->metrics, &g);
 }
 
@@ -605,10 +611,7 @@ ed_status engine_run(engine *e, ed_error *err) {
         double t_applied = monotonic_s();
         if (deliver_encoder_outputs(e, err) || finish_step(e, err)) return ED_ERR;
         if (e->metrics) {
-            scheduler_get_stats(e->sched, &ss);
-            serve_gauges g = {ss.running, ss.queued, ss.self_total - ss.self_free, ss.self_total,
-                              ss.cross_total - ss.cross_free, ss.cross_total, ss.cache_hits,
-                              ss.cache_misses, ss.cache_evictions, ss.cache_blocks};
+            serve_gauges g = gauges_now(e);
             serve_metrics_step(e->metrics, &g, e->plan->n_ids, e->plan->n_decode,
                                monotonic_s() - t_iter);
         }

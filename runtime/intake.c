@@ -176,6 +176,13 @@ ed_status intake_offer(intake *in, request *r, ed_error *err) {
     return st;
 }
 
+int intake_pending(intake *in) {
+    pthread_mutex_lock(&in->mu);
+    int n = in->count + in->n_offered;
+    pthread_mutex_unlock(&in->mu);
+    return n;
+}
+
 void intake_interrupt(intake *in) {
     pthread_mutex_lock(&in->mu);
     in->interrupted = 1;

@@ -43,6 +43,8 @@ int intake_take(intake *in, intake_item *item, int wait);
 void intake_keep_open(intake *in);
 void intake_close(intake *in);
 ed_status intake_offer(intake *in, request *r, ed_error *err);
+/* Items queued and not yet taken (lines and offers). */
+int intake_pending(intake *in);
 /* Wakes a waiting intake_take, which returns INTAKE_NONE (a drain signal, say). */
 void intake_interrupt(intake *in);
 

@@ -323,8 +323,9 @@ static ed_status build_completions(const cJSON *body, const api_context *ctx, ap
                 if (!strcmp(*name, "seed") || (!strcmp(*name, "top_p") && temperature == 0) ||
                     (!strcmp(*name, "top_k") && temperature == 0))
                     continue; /* seed handled above; warpers only matter when sampling */
-                cJSON_ReplaceItemInObjectCaseSensitive(o, *name, cJSON_Duplicate(v, 1));
-                if (!cJSON_GetObjectItemCaseSensitive(o, *name))
+                if (cJSON_GetObjectItemCaseSensitive(o, *name)) /* the client's value wins */
+                    cJSON_ReplaceItemInObjectCaseSensitive(o, *name, cJSON_Duplicate(v, 1));
+                else
                     cJSON_AddItemToObject(o, *name, cJSON_Duplicate(v, 1));
             }
         }

@@ -154,12 +154,17 @@ static ed_status read_choice(const request_field *f, const cJSON *v, double *x, 
 static ed_status read_scalar(const request_field *f, const cJSON *v, double *x, ed_error *err) {
     switch (f->type) {
     case REQ_FIELD_INT:
-    case REQ_FIELD_U64:
-        if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble) ||
-            fabs(v->valuedouble) > 1e9)
+    case REQ_FIELD_U64: {
+        /* U64 (seeds): any integer a double holds exactly, as 64-bit seeds clients send */
+        const double most = f->type == REQ_FIELD_U64 ? 9007199254740991.0 : 1e9;
+        if (!cJSON_IsNumber(v) || v->valuedouble != floor(v->valuedouble))
             return ed_fail(err, "field %s must be an integer", f->name);
+        if (fabs(v->valuedouble) > most)
+            return ed_fail(err, "field %s must be an integer of magnitude at most %.0f (got %g)",
+                           f->name, most, v->valuedouble);
         *x = v->valuedouble;
         return check_range(f, *x, err);
+    }
     case REQ_FIELD_FLOAT: {
         if (!cJSON_IsNumber(v)) return ed_fail(err, "field %s must be a number", f->name);
         *x = v->valuedouble;

@@ -13,7 +13,8 @@ typedef enum {
     REQ_FIELD_ID,       /* cJSON *: a string or an integer (|x| <= 2^53 - 1, exact in a double),
                          * stored as an owned copy */
     REQ_FIELD_INT,      /* int: an integer with |x| <= 1e9, in the row's range */
-    REQ_FIELD_U64,      /* uint64_t: as REQ_FIELD_INT */
+    REQ_FIELD_U64,      /* uint64_t: an integer in the row's range, |x| <= 2^53 - 1 (exact in a
+                         * double) */
     REQ_FIELD_FLOAT,    /* float: a number in the row's range, checked before rounding and again
                          * on the float stored, which must be finite */
     REQ_FIELD_BOOL,     /* int: true = 1, false = 0 */

@@ -508,7 +508,7 @@ int main(void) {
         {"{\"id\": \"x\", \"input_ids\": [1], \"beam_width\": 2, \"stream\": true}", "field stream: streaming needs beam_width 1", 1},
         {"{\"id\": \"x\", \"input_ids\": [1], \"beam_width\": 2, \"do_sample\": true}", "field do_sample", 1},
         {"{\"id\": \"x\", \"input_ids\": [1], \"beam_width\": 17}", "line 7: field beam_width must be in [1, 16] (got 17)", 1},
-        {"{\"id\": \"x\", \"input_ids\": [1], \"seed\": 1e10}", "line 7: field seed must be an integer", 1},
+        {"{\"id\": \"x\", \"input_ids\": [1], \"seed\": 1e16}", "line 7: field seed must be an integer of magnitude at most 9007199254740991", 1},
         {"{\"id\": \"x\", \"input_ids\": [1], \"length_penalty\": \"1\"}", "line 7: field length_penalty must be a number", 1},
         {"{\"id\": \"x\", \"input_ids\": [1], \"early_stopping\": 1}", "line 7: field early_stopping must be true, false or \"never\"", 1},
         {"{\"id\": \"x\", \"input_ids\": [1], \"pooling\": \"max\"}", "line 7: field pooling must be \"none\" or \"mean\"", 1},
