@@ -11,7 +11,9 @@
 #      and host ms per step.
 # usage: launch/bench_encoder_cache.sh [BUILD_DIR]      (default: build)
 #   env: BACKEND=cuda MODEL=mbart-large TP=1 SRC_LEN=400 LANGS=8 OUT_LENS="16 64 256" ROUNDS=3
-#        BATCH=32 LANG_BASE=250004 CACHE_DIR=<encdec_bench's default>
+#        BATCH=32 LANG_BASE=250004 CACHE_DIR=<encdec_bench's: $ENCDEC_CACHE_DIR, else
+#        $XDG_CACHE_HOME/encdec_tp, else ~/.cache/encdec_tp> (the random model, ~1.2 GB for
+#        mbart-large in bf16, is written there once and reused)
 # On a GPU machine: launch/bench_encoder_cache.sh build. A CPU smoke run (minutes):
 #   BACKEND=cpu MODEL=t5-small SRC_LEN=64 OUT_LENS=4 ROUNDS=1 BATCH=4 LANG_BASE=100 \
 #     launch/bench_encoder_cache.sh /tmp/build
@@ -23,7 +25,7 @@ LANG_BASE=${LANG_BASE:-250004}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 work=$(mktemp -d "${TMPDIR:-/tmp}/bench_encoder_cache.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-CACHE_DIR=${CACHE_DIR:-$work/models}
+CACHE_DIR=${CACHE_DIR:-${ENCDEC_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/encdec_tp}}
 mkdir -p "$CACHE_DIR"
 case "$MODEL" in
   mbart*) vocab=250000 eos=2 ;; # random ids below mBART-50's language codes
@@ -34,7 +36,8 @@ dtype=bf16
 [ "$BACKEND" = cpu ] && dtype=fp32
 model=$CACHE_DIR/encdec_bench_${MODEL}_$dtype.h5
 field() { grep -o "\"$1\": [-0-9.e+]*" | head -1 | awk '{print $2}'; }
-echo "# bench_encoder_cache: $MODEL ($dtype) on $BACKEND, TP=$TP; $(date -u +%FT%TZ)"
+echo "# bench_encoder_cache: $MODEL ($dtype) on $BACKEND, TP=$TP; $(date -u +%FT%TZ)" \
+  "$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)"
 
 # --- 2 first: it also writes the random model that part 1 serves -------------------------------
 min_len=$((SRC_LEN / 4 > 0 ? SRC_LEN / 4 : 1))
