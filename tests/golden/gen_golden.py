@@ -23,8 +23,8 @@ import traceback
 
 import torch
 import transformers
-from transformers import (AutoModelForSeq2SeqLM, BartConfig, MBartConfig, MT5Config, T5Config,
-                          UMT5Config)
+from transformers import (AutoModelForSeq2SeqLM, BartConfig, M2M100Config, MarianConfig,
+                          MBartConfig, MT5Config, PegasusConfig, T5Config, UMT5Config)
 
 MAX_NEW = 16      # greedy length: decoder positions 0..16 pass max_distance of every fixture
 SCORE_LEN = 11    # teacher-forced decoder input length
@@ -35,6 +35,8 @@ def perturb(model, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
+            if "embed_positions" in name and model.config.model_type in SINUSOIDAL:
+                continue  # HF's sinusoid table, which encdec_convert computes and checks
             if "norm" in name and name.endswith("weight"):
                 p.copy_(1.0 + 0.1 * torch.randn(p.shape, generator=g))
             elif name.endswith("bias") and p.dim() == 1:
@@ -47,6 +49,60 @@ def perturb(model, seed):
                 p.copy_(torch.randn(p.shape, generator=g) / (p.shape[1] ** 0.5))
             else:
                 p.copy_(0.1 * torch.randn(p.shape, generator=g))
+        if hasattr(model, "final_logits_bias"):  # a buffer: random and non-zero, so it counts
+            model.final_logits_bias.copy_(0.5 * torch.randn(model.final_logits_bias.shape,
+                                                            generator=g))
+
+
+# Model types whose position table is a sinusoid (kept as HF builds it).
+SINUSOIDAL = ("m2m_100", "marian", "pegasus")
+
+
+def sinusoid_reference(kind, rows, dim, pad):
+    """The table encdec_convert computes (models/pos_table.c), for meta.json's comparison."""
+    import math
+    out = torch.zeros(rows, dim, dtype=torch.float64)
+    if kind == "halves":
+        sentinel = dim // 2 + dim % 2
+        for j in range(dim):
+            ang = torch.arange(rows, dtype=torch.float64) / (10000 ** (2 * (j // 2) / dim))
+            if j % 2 == 0:
+                out[:, j // 2] = torch.sin(ang)
+            else:
+                out[:, sentinel + j // 2] = torch.cos(ang)
+    else:
+        half = dim // 2
+        f = torch.exp(torch.arange(half, dtype=torch.float32) * -(math.log(10000) / (half - 1)))
+        ang = torch.arange(rows, dtype=torch.float32).unsqueeze(1) * f.unsqueeze(0)
+        out[:, :half] = torch.sin(ang).double()
+        out[:, half:2 * half] = torch.cos(ang).double()
+        out[pad] = 0
+    return out.float()
+
+
+def position_table_facts(model, d):
+    """meta.json facts on HF's position tables: where they live, whether the saved checkpoint
+    holds them, and their largest difference from what encdec_convert computes."""
+    from safetensors import safe_open
+    cfg = model.config
+    facts = {}
+    saved = set()
+    for f in os.listdir(d):
+        if f.endswith(".safetensors"):
+            with safe_open(os.path.join(d, f), "pt") as h:
+                saved |= set(h.keys())
+    facts["checkpoint_position_tensors"] = sorted(k for k in saved if "embed_positions" in k)
+    for stack in ("encoder", "decoder"):
+        mod = getattr(model.model, stack).embed_positions
+        table = getattr(mod, "weight", None)
+        if table is None:
+            table = mod.weights
+        table = table.detach().float()
+        kind = "fairseq" if cfg.model_type == "m2m_100" else "halves"
+        ref = sinusoid_reference(kind, table.shape[0], table.shape[1], cfg.pad_token_id)
+        facts[f"{stack}_table_shape"] = list(table.shape)
+        facts[f"{stack}_table_max_diff_vs_encdec"] = float((table - ref).abs().max())
+    return facts
 
 
 def fixtures():
@@ -118,6 +174,40 @@ def fixtures():
                                     eos_token_id=2, decoder_start_token_id=2,
                                     forced_eos_token_id=None, forced_bos_token_id=None),
                         7, {}, {"forced_bos_id": 100}),
+        # NLLB-200 / M2M100: pre-norm, final norms, fairseq sinusoid at pad_id + 1, scaled
+        # embeddings, ReLU; forced_bos_id as NLLB's target-language token.
+        "nllb_small": (M2M100Config(vocab_size=96, d_model=32, encoder_layers=2, decoder_layers=2,
+                                    encoder_attention_heads=4, decoder_attention_heads=4,
+                                    encoder_ffn_dim=64, decoder_ffn_dim=64,
+                                    max_position_embeddings=64, activation_function="relu",
+                                    scale_embedding=True, dropout=0.0, attention_dropout=0.0,
+                                    activation_dropout=0.0, encoder_layerdrop=0.0,
+                                    decoder_layerdrop=0.0, pad_token_id=1, bos_token_id=0,
+                                    eos_token_id=2, decoder_start_token_id=2,
+                                    forced_eos_token_id=None, forced_bos_token_id=None),
+                       9, {}, {"forced_bos_id": 90}),
+        # Marian opus-mt: post-norm, sinusoid halves from 0, scaled embeddings, swish,
+        # final_logits_bias, decoding starts at the pad token.
+        "marian_small": (MarianConfig(vocab_size=88, decoder_vocab_size=88, d_model=32,
+                                      encoder_layers=2, decoder_layers=2,
+                                      encoder_attention_heads=4, decoder_attention_heads=4,
+                                      encoder_ffn_dim=64, decoder_ffn_dim=64,
+                                      max_position_embeddings=64, activation_function="swish",
+                                      scale_embedding=True, dropout=0.0, attention_dropout=0.0,
+                                      activation_dropout=0.0, pad_token_id=87, eos_token_id=0,
+                                      decoder_start_token_id=87, forced_eos_token_id=None,
+                                      share_encoder_decoder_embeddings=True), 10, {}, {}),
+        # Pegasus: pre-norm, final norms, sinusoid halves from 0, scaled embeddings,
+        # final_logits_bias.
+        "pegasus_small": (PegasusConfig(vocab_size=80, d_model=32, encoder_layers=2,
+                                        decoder_layers=2, encoder_attention_heads=4,
+                                        decoder_attention_heads=4, encoder_ffn_dim=48,
+                                        decoder_ffn_dim=48, max_position_embeddings=64,
+                                        activation_function="relu", scale_embedding=True,
+                                        dropout=0.0, attention_dropout=0.0,
+                                        activation_dropout=0.0, pad_token_id=0, eos_token_id=1,
+                                        decoder_start_token_id=0, forced_eos_token_id=None),
+                          11, {}, {}),
     }
 
 
@@ -218,6 +308,11 @@ def rounded_weight_reference(model, dtype, inputs, reqs, eos, forced, meta):
     with torch.no_grad():
         for p in mq.parameters():
             p.copy_(p.to(dtype).to(torch.float32))
+        # M2M100's sinusoid table is a buffer, not a parameter: encdec_tp stores it with the
+        # weights (in their dtype), as HF's model.to(dtype) casts it.
+        for name, b in mq.named_buffers():
+            if "embed_positions" in name and b.is_floating_point():
+                b.copy_(b.to(dtype).to(torch.float32))
     by_id = {r["id"]: r for r in reqs}
     rows = []
     for i, ids in enumerate(inputs):
@@ -262,6 +357,10 @@ def build(name, cfg, seed, save_kw, extra, out_dir):
     for k in ("scale_decoder_outputs", "tie_word_embeddings"):
         if hasattr(cfg, k):
             meta["config_" + k] = getattr(cfg, k)
+    if cfg.model_type in SINUSOIDAL:
+        meta["positions"] = position_table_facts(model, d)
+        if hasattr(model, "final_logits_bias"):
+            meta["final_logits_bias_abs_max"] = float(model.final_logits_bias.abs().max())
 
     g = torch.Generator().manual_seed(seed + 100)
     max_distance = getattr(cfg, "relative_attention_max_distance", 12)
