@@ -425,6 +425,21 @@ static void time_scheduler(void) {
     token_choice_destroy(tc_big);
 }
 
+/* The config keys: on by default, no cap; bad values are refused naming the key. */
+static void test_config_keys(void) {
+    run_config cfg;
+    ed_error err;
+    config_defaults(&cfg);
+    CHECK(cfg.encoder_cache == 1 && cfg.encoder_cache_blocks == 0);
+    CHECK(config_load_string(&cfg, "encoder_cache: off\nencoder_cache_blocks: 64\n", "t.yaml",
+                             &err) == ED_OK);
+    CHECK(cfg.encoder_cache == 0 && cfg.encoder_cache_blocks == 64);
+    CHECK(config_set(&cfg, "encoder_cache", "sometimes", "--set", &err) == ED_ERR);
+    CHECK_MSG(err, "encoder_cache");
+    CHECK(config_set(&cfg, "encoder_cache_blocks", "-1", "--set", &err) == ED_ERR);
+    CHECK_MSG(err, "encoder_cache_blocks");
+}
+
 /* /metrics carries the counters and the cached blocks. */
 static void test_metrics(void) {
     serve_metrics *m = serve_metrics_create();
@@ -443,6 +458,7 @@ static void test_metrics(void) {
 
 int main(void) {
     test_module();
+    test_config_keys();
     test_metrics();
     ed_error err;
     scheduler_config sc = {.max_running = 4, .max_encoder_tokens = 64, .block_size = 4,
