@@ -14,7 +14,16 @@ pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev li
       # runtimes, and LLVM's OpenMP runtime for clang's -fopenmp
       clang libclang-rt-14-dev libomp-dev)
 missing=()
-for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# Node.js and npm may come from elsewhere (NodeSource's nodejs carries its own npm and conflicts
+# with Debian's npm package): a working command is enough.
+have() {
+  case $1 in
+    nodejs) command -v node >/dev/null ;;
+    npm) command -v npm >/dev/null ;;
+    *) dpkg -s "$1" >/dev/null 2>&1 ;;
+  esac
+}
+for p in "${pkgs[@]}"; do have "$p" || missing+=("$p"); done
 [ ${#missing[@]} -eq 0 ] && exit 0
 sudo=""
 [ "$(id -u)" -eq 0 ] || sudo=sudo
