@@ -8,12 +8,18 @@
  *   2  bad command line (an unknown flag, a missing value or --config);
  *   1  the run failed (a bad config or model, a fault; all ranks are stopped through MPI_Abort
  *      when one fails mid-run, so none is left waiting; a rank whose wait outlasts watchdog_s,
- *      a peer being stopped or hung, ends the job the same way). */
+ *      a peer being stopped or hung, at start-up or later, ends the job the same way).
+ * A rank whose parent (mpirun, or the orted that started it) dies gets SIGHUP at once: it ends,
+ * removing a partial output file, instead of being ended by Open MPI a second later (an _exit
+ * that leaves the file). */
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include "common/log.h"
 #include "encdec_version.h"
@@ -102,6 +108,15 @@ bad:
     return 1;
 }
 
+/* SIGHUP when the parent process dies (Linux; the launcher being killed). */
+static void end_with_parent(void) {
+#ifdef __linux__
+    pid_t parent = getppid();
+    prctl(PR_SET_PDEATHSIG, SIGHUP);
+    if (getppid() != parent) raise(SIGHUP); /* it died before prctl */
+#endif
+}
+
 int main(int argc, char **argv) {
     int provided; /* SERIALIZED: rank 0 sends keep-alives from a thread while idle */
     MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided);
@@ -122,9 +137,19 @@ int main(int argc, char **argv) {
         log_error("%s", err.msg);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
+    end_with_parent();
+    /* Start-up is watched too: a rank stopped or hung while loading must not leave the others
+     * waiting in the start-up agreements forever. */
+    comm_set_watchdog(c, cfg.watchdog_s);
     if (engine_create(&e, &cfg, c, &err)) {
-        /* All ranks agreed on the failure: a clean exit, no abort needed. */
         log_error("%s", err.msg);
+        /* All ranks agreed on the failure: a clean exit, no abort needed; unless a wait outlasted
+         * watchdog_s: the stopped or hung peer cannot join MPI_Finalize. */
+        const char *fault = comm_fault(c);
+        if (fault) {
+            if (strcmp(fault, err.msg)) log_error("%s", fault);
+            comm_abort(c, 1);
+        }
         comm_destroy(c);
         MPI_Finalize();
         return 1;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "common/clock.h"
+#include "common/test_signal.h"
 #include "parallel/comm_impl.h"
 #include "parallel/wait.h"
 
@@ -21,13 +22,14 @@ ed_status comm_wait(comm *c, MPI_Request *req, int mpi_rc, int timed, const char
     wait_result r = wait_request(req, timed && c->watchdog_s > 0 ? t0 + c->watchdog_s : 0);
     if (r == WAIT_DONE) return ED_OK;
     if (r == WAIT_FAILED) return ed_fail(err, "%s failed (a rank died?)", what);
-    char peers[64];
+    char peers[64], when[48];
+    if (c->step == COMM_STEP_STARTUP) snprintf(when, sizeof when, "at start-up");
+    else snprintf(when, sizeof when, "at step %llu", (unsigned long long)c->step);
     if (c->size == 2) snprintf(peers, sizeof peers, "rank %d", 1 - c->rank);
     else snprintf(peers, sizeof peers, "one of the other %d ranks", c->size - 1);
     snprintf(c->fault, sizeof c->fault,
-             "watchdog: rank %d gave up at step %llu after waiting %.1f s (watchdog_s) for %s: "
-             "%s is stopped, hung or dead", c->rank, (unsigned long long)c->step,
-             monotonic_s() - t0, what, peers);
+             "watchdog: rank %d gave up %s after waiting %.1f s (watchdog_s) for %s: "
+             "%s is stopped, hung or dead", c->rank, when, monotonic_s() - t0, what, peers);
     return ed_fail(err, "%s", c->fault);
 }
 
@@ -53,6 +55,7 @@ ed_status comm_create_mpi(comm **out, ed_error *err) {
     comm *c = calloc(1, sizeof *c);
     if (!c) return ed_fail(err, "out of memory");
     c->ops = &mpi_ops;
+    c->step = COMM_STEP_STARTUP;
     MPI_Comm_dup(MPI_COMM_WORLD, &c->world);
     /* A failing collective returns an error code instead of aborting inside MPI. */
     MPI_Comm_set_errhandler(c->world, MPI_ERRORS_RETURN);
@@ -92,6 +95,7 @@ int comm_size(const comm *c) { return c->size; }
 int comm_local_rank(const comm *c) { return c->local_rank; }
 
 ed_status comm_allreduce_sum(comm *c, float *buf, size_t n, ed_error *err) {
+    test_signal_at("allreduce", c->rank); /* inert unless set (common/test_signal.h) */
     return c->ops->allreduce_sum(c, buf, n, err);
 }
 

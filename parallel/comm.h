@@ -55,8 +55,10 @@ long long comm_min(comm *c, long long v);
  * once it has waited `seconds` (0 = never) and returns an error naming this rank, the step and
  * the collective; the communicator is then unusable (comm_fault) and the job must end through
  * comm_abort, since the stopped or hung peer cannot join a clean shutdown. Waits sleep instead of
- * spinning either way (parallel/wait.h). Start-up runs unarmed: a rank loading a large model
- * slowly is not hung. Not collective; every rank sets the same value. */
+ * spinning either way (parallel/wait.h). encdec_tp arms it before start-up, so a rank stopped
+ * while loading ends the job too ("gave up at start-up"): watchdog_s must then exceed the spread
+ * of load times across ranks as well as the longest step. Not collective; every rank sets the
+ * same value. */
 void comm_set_watchdog(comm *c, double seconds);
 
 /* The message of the watchdog timeout that made c unusable, or NULL while c is healthy. A

@@ -12,6 +12,8 @@
 typedef struct plan_keeper plan_keeper; /* parallel/plan_bcast.c: rank 0's keep-alive thread */
 void plan_keeper_destroy(plan_keeper *k);
 
+#define COMM_STEP_STARTUP UINT64_MAX /* comm.step before the first plan: start-up */
+
 typedef struct comm_ops {
     ed_status (*allreduce_sum)(comm *c, float *buf, size_t n, ed_error *err);
 } comm_ops;
@@ -25,7 +27,8 @@ struct comm {
     int threads_ok;       /* MPI provides MPI_THREAD_SERIALIZED: rank 0 can send keep-alives
                              from a thread while it idles (plan_bcast.c) */
     double watchdog_s;    /* deadline of every wait, seconds; 0 = none (comm_set_watchdog) */
-    uint64_t step;        /* the plan being run or awaited, for messages (written by plan_bcast) */
+    uint64_t step;        /* the plan being run or awaited, for messages (written by plan_bcast);
+                             COMM_STEP_STARTUP before the first plan */
     char fault[512];      /* non-empty once a wait timed out: the communicator is unusable for
                              collectives (a request stays pending); written by comm_wait */
     plan_keeper *keeper;  /* rank 0, created on its first idle wait (plan_bcast.c) */

@@ -8,6 +8,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/test_signal.h"
 #include "parallel/comm_impl.h"
 
 typedef struct plan_header {
@@ -139,6 +140,7 @@ ed_status plan_idle_end(comm *c, ed_error *err) {
 }
 
 ed_status plan_bcast(comm *c, step_plan *p, uint64_t expected_seq, ed_error *err) {
+    test_signal_at("plan_bcast", c->rank); /* inert unless set (common/test_signal.h) */
     int root = comm_rank(c) == 0;
     c->step = expected_seq;
     atomic_store(&c->busy_since, 0.0); /* between steps: NCCL's watchdog does not count this */

@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/test_signal.h"
 #include "kernels/backend.h"
 #include "models/encdec.h"
 #include "models/kv_store.h"
@@ -130,6 +131,7 @@ static ed_status load_weights(engine *e, ed_error *err) {
                             "checkpoint converts with encdec_convert --hf FOLDER --out MODEL.h5)",
                        cfg->model);
     if (!(e->be = backend_get(cfg->backend, comm_local_rank(e->comm), err))) return ED_ERR;
+    test_signal_at("load", comm_rank(e->comm)); /* inert unless set (common/test_signal.h) */
     if (model_weights_load(&e->weights, cfg->model, comm_rank(e->comm), cfg->tp,
                            cfg->lm_head_split == LM_HEAD_VOCAB, config_dtype(cfg), e->be, err))
         return ED_ERR;
