@@ -22,6 +22,11 @@ Writes into OUT_DIR:
 Usage: train_demo.py OUT_DIR [--train-seconds S] [--max-steps N] [--tar FILE] [--quick]
   --tar FILE   also pack OUT_DIR into FILE once the model is saved and again at the end
   --quick      a few steps on a small data set (to test the script, not to make the model)
+
+On the GPU machine (one call, about 6-8 minutes of device time with the defaults):
+  python3 launch/demo/train_demo.py /tmp/demo --tar $OUT/demo.tar > $OUT/train.log 2>&1
+then here: mkdir -p configs/demo && tar -C configs/demo -xf FILES_AT/demo.tar, and
+tests/unit/demo_model.sh BUILD_DIR configs/demo checks encdec_tp against the fixture.
 """
 import argparse
 import copy
