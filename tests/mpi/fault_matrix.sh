@@ -186,7 +186,7 @@ EOF
       fail "$cell: the rerun left '$files' (stale partial not removed, or OUT incomplete)"
   fi
   local took=${t_end:+$(secs "$t_sig" "$t_end") s}
-  [ -n "$complete" ] && took="OUT complete after $(secs "$t_sig" "$complete") s; ended $took after SIGCONT"
+  [ -n "$complete" ] && took="OUT complete $(secs "$t_sig" "$complete") s after the stop; all ended $took after it (SIGCONT sent at once)"
   summary+=("$cell: status $rc, ${took:-NOT ended (left $stuck)}, output '$want'$note")
   if [ $failures -ne 0 ] && [ -z "${shown:-}" ]; then shown=1; echo "--- $cell log:"; tail -20 "$log"; fi
   rm -f "$out" "$out".partial-*
