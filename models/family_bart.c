@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "models/family.h"
+#include "models/family_bart_names.h"
 
 static const char *const bart_architectures[] = {"BartForConditionalGeneration",
                                                  "MBartForConditionalGeneration", NULL};
@@ -89,43 +90,9 @@ static ed_status bart_spec_from_config(const hf_config *cfg, model_spec *s, ed_e
     return ED_OK;
 }
 
-/* Our layer tensor name (without _b) -> HF module name. */
-static const char *const bart_layer_names[][2] = {
-    {"self_norm", "self_attn_layer_norm"}, {"self_q", "self_attn.q_proj"},
-    {"self_k", "self_attn.k_proj"},        {"self_v", "self_attn.v_proj"},
-    {"self_o", "self_attn.out_proj"},      {"cross_norm", "encoder_attn_layer_norm"},
-    {"cross_q", "encoder_attn.q_proj"},    {"cross_k", "encoder_attn.k_proj"},
-    {"cross_v", "encoder_attn.v_proj"},    {"cross_o", "encoder_attn.out_proj"},
-    {"ffn_norm", "final_layer_norm"},      {"ffn_wi", "fc1"},
-    {"ffn_wo", "fc2"},
-};
-
+/* BART's names: the shared layout with its learned position table in the checkpoint. */
 static void bart_hf_names(const model_spec *s, const weight_ref *r, char *buf, size_t cap) {
-    (void)s;
-    const char *stack = r->stack >= 0 ? stack_name(r->stack) : "";
-    char ours[sizeof r->name];
-    snprintf(ours, sizeof ours, "%s", strrchr(r->name, '.') ? strrchr(r->name, '.') + 1 : r->name);
-    size_t n = strlen(ours);
-    int is_bias = n > 2 && !strcmp(ours + n - 2, "_b");
-    if (is_bias) ours[n - 2] = 0;
-    const char *kind = is_bias ? "bias" : "weight";
-    buf[0] = 0;
-    if (!strcmp(r->name, "embed.tokens")) {
-        snprintf(buf, cap, "model.shared.weight\nmodel.encoder.embed_tokens.weight\n"
-                           "model.decoder.embed_tokens.weight");
-    } else if (!strcmp(r->name, "logits_bias")) {
-        snprintf(buf, cap, "final_logits_bias");
-    } else if (r->layer < 0) {
-        const char *hf = !strcmp(ours, "pos_embed")    ? "embed_positions"
-                         : !strcmp(ours, "embed_norm") ? "layernorm_embedding"
-                                                       : "layer_norm"; /* final_norm */
-        snprintf(buf, cap, "model.%s.%s.%s", stack, hf, kind);
-    } else {
-        for (size_t i = 0; i < sizeof bart_layer_names / sizeof bart_layer_names[0]; i++)
-            if (!strcmp(bart_layer_names[i][0], ours))
-                snprintf(buf, cap, "model.%s.layers.%d.%s.%s", stack, r->layer,
-                         bart_layer_names[i][1], kind);
-    }
+    bart_layout_hf_names(s, r, 1, buf, cap);
 }
 
 static int bart_may_leave_unused(const model_spec *s, const char *name) {
