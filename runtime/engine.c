@@ -305,7 +305,9 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
     log_info("memory per rank: weights %.1f MB, KV pools %.1f MB, activations %.1f MB",
              e->weights->arena_bytes / 1e6, kv_store_bytes(e->kv) / 1e6,
              encdec_workspace_bytes(e->model) / 1e6);
-    comm_set_watchdog(c, cfg->watchdog_s); /* armed once start-up (slow loads) is behind us */
+    /* armed for what follows; encdec_tp arms it before start-up too (a rank stopped while
+     * loading), encdec_bench from here on */
+    comm_set_watchdog(c, cfg->watchdog_s);
     *out = e;
     return ED_OK;
 }

@@ -24,6 +24,21 @@ struct response_sink {
     char path[1024], tmp[1100];
 };
 
+/* Whether process pid is gone: no such process, or a zombie (dead, not yet reaped: after
+ * mpirun is killed its ranks may linger so until init reaps them). */
+static int process_gone(long pid) {
+    if (kill((pid_t)pid, 0) != 0) return errno == ESRCH;
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f) return 0;
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
+    fclose(f);
+    stat[n] = 0;
+    const char *close = strrchr(stat, ')'); /* "pid (comm) S ...": comm may hold spaces */
+    return close && close[1] == ' ' && close[2] == 'Z';
+}
+
 /* Removes "PATH.partial-PID" files that a run on this host left when it was killed (SIGKILL, a
  * crash: nothing could remove them then): those whose process is gone. A partial file of a
  * process still running is left alone. */
@@ -41,7 +56,7 @@ static void remove_stale_partials(const char *path) {
         if (strncmp(name, base, nb) || strncmp(name + nb, ".partial-", 9)) continue;
         char *end;
         long pid = strtol(name + nb + 9, &end, 10);
-        if (*end || pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH) continue;
+        if (*end || pid <= 0 || !process_gone(pid)) continue;
         char stale[2200];
         snprintf(stale, sizeof stale, "%s%s%s", slash ? (dir[0] ? dir : "") : "",
                  slash ? "/" : "", name);

@@ -66,5 +66,20 @@ mpirun -n 1 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/dup.j
 checks=$((checks + 2))
 [ ! -e "$work/dup.out.partial-$dead" ] || fail "a stale partial output of a dead process was left"
 [ "$(wc -l < "$work/dup.out")" = 3 ] || fail "the run after a stale partial did not write its output"
+# ... also when its process is dead but not yet reaped (a zombie: after mpirun is killed, its
+# ranks can linger so until init reaps them): here a child of a parent that never waits
+zombie_pid_file=$work/zombie.pid
+bash -c 'sleep 0 & echo $! > "$0"; exec sleep 30' "$zombie_pid_file" & zparent=$!
+for _ in $(seq 50); do
+  zpid=$(cat "$zombie_pid_file" 2>/dev/null)
+  [ -n "$zpid" ] && [ "$(awk '{print $3}' "/proc/$zpid/stat" 2>/dev/null)" = Z ] && break
+  sleep 0.1
+done
+echo '{"id": "half' > "$work/dup.out.partial-$zpid"
+mpirun -n 1 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/dup.jsonl" \
+  --output "$work/dup.out" 2>/dev/null
+checks=$((checks + 1))
+[ ! -e "$work/dup.out.partial-$zpid" ] || fail "a stale partial output of a zombie process ($zpid) was left"
+kill "$zparent" 2>/dev/null; wait "$zparent" 2>/dev/null
 echo "live_stdin: $checks checks, $failures failed"
 [ "$failures" = 0 ]
