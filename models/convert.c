@@ -155,7 +155,8 @@ static int write_one(void *vctx, const weight_ref *r) {
  * .h5's /tokenizer group. None present: nothing stored, the model serves ids. Files that do not
  * make a tokenizer this build supports are stored all the same, with a warning naming why (a later
  * build may read them; requests with text then fail with that reason). */
-static ed_status store_tokenizer_files(h5_model *out, const char *hf_dir, ed_error *err) {
+static ed_status store_tokenizer_files(h5_model *out, const char *hf_dir, int progress,
+                                       ed_error *err) {
     int stored = 0;
     for (const char *const *name = tokenizer_file_names; *name; name++) {
         char path[2048];
@@ -187,7 +188,7 @@ static ed_status store_tokenizer_files(h5_model *out, const char *hf_dir, ed_err
         stored++;
     }
     if (!stored) {
-        log_info("%s has no tokenizer files: the model serves token ids only", hf_dir);
+        if (progress) log_info("%s has no tokenizer files: the model serves token ids only", hf_dir);
         return ED_OK;
     }
     tokenizer *t = NULL;
@@ -237,7 +238,7 @@ ed_status convert_hf_to_h5(const convert_options *opt, ed_error *err) {
     created = 1;
     if (h5_model_write_spec(c.out, &spec, hf_config_architecture(cfg), err)) goto fail;
     if (weight_table_foreach(&spec, write_one, &c)) goto fail;
-    if (store_tokenizer_files(c.out, opt->hf_dir, err)) goto fail;
+    if (store_tokenizer_files(c.out, opt->hf_dir, opt->progress, err)) goto fail;
     ed_status close_st = h5_model_close(c.out, err);
     c.out = NULL;
     if (close_st) goto fail;

@@ -37,7 +37,8 @@ static int sp_piece(enc_ctx *c, const char *w, size_t n) {
  * each U+2581 (the mark stays with the piece after it); each piece through the model. */
 static int metaspace(enc_ctx *c, const char *s, size_t n) {
     c->word.len = 0;
-    if ((n < 3 || memcmp(s, SPIECE, 3)) && tok_buf_add(&c->word, SPIECE, 3)) return -1;
+    if (s[0] != ' ' && (n < 3 || memcmp(s, SPIECE, 3)) && tok_buf_add(&c->word, SPIECE, 3))
+        return -1;
     for (size_t i = 0; i < n; i++)
         if (s[i] == ' ' ? tok_buf_add(&c->word, SPIECE, 3) : tok_buf_add(&c->word, s + i, 1))
             return -1;

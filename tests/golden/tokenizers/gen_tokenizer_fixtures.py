@@ -19,12 +19,14 @@ the first lines) and meta.json (classes, special ids, language-code ids, fast/sl
 OUT_DIR/report.json sums it up. Each kind is done independently: a failure is recorded and the
 others go on.
 
-Run: python3 gen_tokenizer_fixtures.py OUT_DIR [N_HELDOUT]"""
+Run: python3 gen_tokenizer_fixtures.py OUT_DIR [N_HELDOUT [KINDS]]   (on the GPU machine: HF)
+     python3 gen_tokenizer_fixtures.py --sources-only OUT_DIR  (here: the trained files only)"""
 import gzip, json, lzma, os, random, shutil, sys, tempfile, traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-OUT = sys.argv[1]
-N_HELDOUT = int(sys.argv[2]) if len(sys.argv) > 2 else 2400
+ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+OUT = ARGS[0]
+N_HELDOUT = int(ARGS[1]) if len(ARGS) > 1 else 2400
 N_TOKENS = 300  # cases that also record HF's token strings (for reading mismatches)
 
 lines = lzma.open(os.path.join(HERE, "corpus.txt.xz"), "rt", encoding="utf-8").read().split("\n")
@@ -237,7 +239,83 @@ def do_kind(kind, tmp):
             else meta["slow_vs_fast"]["n_differ"]}
 
 
+NLLB_SOME_CODES = ["eng_Latn", "fra_Latn", "deu_Latn", "zho_Hans", "arb_Arab", "rus_Cyrl"]
+
+
+def sources_only():
+    """--sources-only: the trained files alone (no transformers needed), for the CPU tests that
+    need tokenizers but no HF output (tests/golden/tokenizers/local/). mBART-50 and NLLB get the
+    special_tokens_map.json their hub repos ship (NLLB with a few of its codes only)."""
+    for kind in ("t5", "t5_bytefb", "mbart50", "nllb"):
+        tmp = tempfile.mkdtemp()
+        d = source_dir(kind, tmp)
+        dst = os.path.join(OUT, kind)
+        shutil.copytree(d, dst)
+        if kind in ("mbart50", "nllb"):
+            codes = FAIRSEQ_MBART50 if kind == "mbart50" else NLLB_SOME_CODES
+            write_json(os.path.join(dst, "special_tokens_map.json"),
+                       {"additional_special_tokens": codes})
+        shutil.rmtree(tmp, ignore_errors=True)
+        log(kind, sorted(os.listdir(dst)))
+
+
+def bytes_to_unicode():
+    keep = list(range(ord("!"), ord("~") + 1)) + list(range(0xA1, 0xAD)) + list(range(0xAE, 0x100))
+    out, k = {}, 0
+    for b in range(256):
+        if b in keep:
+            out[b] = chr(b)
+        else:
+            out[b] = chr(256 + k)
+            k += 1
+    return out
+
+
+def train_byte_bpe(dst, n_merges=400):
+    """A small byte-level BPE (vocab.json + merges.txt, BART's layout) trained by plain counting,
+    for --sources-only (the tokenizers library trains the HF fixture's)."""
+    import collections, re
+    b2u = bytes_to_unicode()
+    words = collections.Counter()
+    for ln in train[:8000]:
+        for w in re.findall(r" ?\w+| ?[^\w\s]+|\s+", ln):
+            words[tuple(b2u[b] for b in w.encode("utf-8"))] += 1
+    vocab = ["<s>", "<pad>", "</s>", "<unk>"] + [b2u[b] for b in range(256)]
+    merges = []
+    for _ in range(n_merges):
+        pairs = collections.Counter()
+        for w, c in words.items():
+            for a, b in zip(w, w[1:]):
+                pairs[(a, b)] += c
+        if not pairs:
+            break
+        (a, b), _ = max(pairs.items(), key=lambda kv: (kv[1], kv[0]))
+        merges.append((a, b))
+        vocab.append(a + b)
+        new = collections.Counter()
+        for w, c in words.items():
+            out, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and w[i] == a and w[i + 1] == b:
+                    out.append(a + b)
+                    i += 2
+                else:
+                    out.append(w[i])
+                    i += 1
+            new[tuple(out)] += c
+        words = new
+    vocab.append("<mask>")
+    os.makedirs(dst, exist_ok=True)
+    write_json(os.path.join(dst, "vocab.json"), {t: i for i, t in enumerate(vocab)})
+    with open(os.path.join(dst, "merges.txt"), "w", encoding="utf-8") as f:
+        f.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+    write_json(os.path.join(dst, "tokenizer_config.json"), {"tokenizer_class": "BartTokenizer"})
+
+
 def main():
+    if "--sources-only" in sys.argv:
+        train_byte_bpe(os.path.join(OUT, "bart"))
+        return sources_only()
     os.makedirs(OUT, exist_ok=True)
     report = {"n_heldout": len(heldout), "n_train": len(train)}
     try:
@@ -248,7 +326,7 @@ def main():
         report["versions"]["sentencepiece"] = sentencepiece.__version__
     except Exception as e:  # noqa: BLE001
         report["versions"] = repr(e)
-    kinds = sys.argv[3].split(",") if len(sys.argv) > 3 else \
+    kinds = ARGS[2].split(",") if len(ARGS) > 2 else \
         ["t5", "t5_bytefb", "mbart50", "nllb", "bart", "byt5"]
     for kind in kinds:
         tmp = tempfile.mkdtemp()
