@@ -84,7 +84,8 @@ ed_status tokenizer_stream_push(tokenizer_stream *s, int32_t id, const char **pi
     if (redecode(s, err)) return ED_ERR;
     /* A decode that no longer begins with the text handed out would break the concatenation
      * promise: hold everything until it does again. */
-    if (s->text_len < s->emitted || memcmp(s->text, s->handed.data, s->emitted)) return ED_OK;
+    if (s->text_len < s->emitted || (s->emitted && memcmp(s->text, s->handed.data, s->emitted)))
+        return ED_OK;
     return hand_out(s, settled(s->t, s->text, s->text_len), piece, len, err);
 }
 
@@ -93,7 +94,7 @@ ed_status tokenizer_stream_finish(tokenizer_stream *s, const char **piece, size_
     *piece = "";
     *len = 0;
     if (redecode(s, err)) return ED_ERR;
-    if (s->text_len < s->emitted || memcmp(s->text, s->handed.data, s->emitted))
+    if (s->text_len < s->emitted || (s->emitted && memcmp(s->text, s->handed.data, s->emitted)))
         return ed_fail(err, "stream: the final text does not begin with the pieces handed out");
     ed_status st = hand_out(s, s->text_len, piece, len, err);
     /* Ready for another sequence; the piece stays valid until the next call (text kept). */
