@@ -106,3 +106,29 @@ extern "C" char *tok_sp_decode(const tok_sp *sp, const int32_t *ids, size_t n, s
         return nullptr;
     }
 }
+
+extern "C" int tok_sp_normalize(const tok_sp *sp, const char *text, size_t len, char **out,
+                                size_t *out_len) {
+    try {
+        // The pieces of SentencePiece's encoding spell its normalized text (an unknown piece
+        // carries its own characters); byte-fallback pieces <0xXX> stand for their bytes.
+        std::vector<std::string> pieces;
+        if (!sp->proc.Encode(absl::string_view(text, len), &pieces).ok()) return -1;
+        std::string s;
+        for (const std::string &p : pieces) {
+            int id = sp->byte_fallback ? sp->proc.PieceToId(p) : -1;
+            if (id >= 0 && sp->proc.IsByte(id) && p.size() == 6)
+                s.push_back(static_cast<char>(std::stoi(p.substr(3, 2), nullptr, 16)));
+            else
+                s += p;
+        }
+        *out = static_cast<char *>(malloc(s.size() + 1));
+        if (!*out) return -1;
+        memcpy(*out, s.data(), s.size());
+        (*out)[s.size()] = 0;
+        *out_len = s.size();
+        return 0;
+    } catch (const std::exception &) {
+        return -1;
+    }
+}

@@ -37,6 +37,13 @@ int tok_sp_byte_fallback(const tok_sp *sp);     /* 1 when the model has <0x00>..
  * malloc'd array in *ids (free()), count in *n. Returns 0, or -1 (out of memory) . */
 int tok_sp_encode(const tok_sp *sp, const char *text, size_t len, int32_t **ids, size_t *n);
 
+/* SentencePiece's normalization of text[len] (the model's precompiled character map, whitespace
+ * runs folded, leading and trailing whitespace dropped, a U+2581 dummy prefix, U+2581 for each
+ * space): a malloc'd NUL-terminated string in *out (free()), length in *out_len. What Hugging
+ * Face's Precompiled normalizer + Metaspace make of the text, but for its whitespace rules.
+ * Returns 0, or -1 (SentencePiece error, out of memory). */
+int tok_sp_normalize(const tok_sp *sp, const char *text, size_t len, char **out, size_t *out_len);
+
 /* SentencePiece's decoding of ids[n] (each in range) into a malloc'd NUL-terminated string. */
 char *tok_sp_decode(const tok_sp *sp, const int32_t *ids, size_t n, size_t *len);
 

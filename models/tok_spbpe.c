@@ -13,7 +13,7 @@ struct tok_spbpe {
     int byte_id[256];
 };
 
-tok_spbpe *tok_spbpe_create(const tok_sp *sp) {
+tok_spbpe *tok_spbpe_create(const tok_sp *sp, int byte_fallback) {
     tok_spbpe *b = calloc(1, sizeof *b);
     int n = tok_sp_size(sp);
     if (!b || !(b->ids = tok_map_create((size_t)n))) {
@@ -29,7 +29,7 @@ tok_spbpe *tok_spbpe_create(const tok_sp *sp) {
         }
     }
     b->unk_id = tok_sp_unk_id(sp);
-    b->byte_fallback = tok_sp_byte_fallback(sp);
+    b->byte_fallback = byte_fallback && tok_sp_byte_fallback(sp);
     for (int k = 0; k < 256; k++) {
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", k);

@@ -14,7 +14,8 @@
 
 typedef struct tok_spbpe tok_spbpe;
 
-tok_spbpe *tok_spbpe_create(const tok_sp *sp); /* NULL: out of memory */
+/* byte_fallback as for tok_unigram_create. NULL: out of memory. */
+tok_spbpe *tok_spbpe_create(const tok_sp *sp, int byte_fallback);
 void tok_spbpe_destroy(tok_spbpe *b);
 /* Appends the ids of w[n] (one pre-token) to out. 0, or -1 (out of memory). */
 int tok_spbpe_encode(const tok_spbpe *b, const char *w, size_t n, tok_ids *out);

@@ -16,7 +16,7 @@ struct tok_unigram {
     int byte_id[256];   /* <0xXX> -> id, -1 when absent */
 };
 
-tok_unigram *tok_unigram_create(const tok_sp *sp) {
+tok_unigram *tok_unigram_create(const tok_sp *sp, int byte_fallback) {
     tok_unigram *u = calloc(1, sizeof *u);
     int n = tok_sp_size(sp);
     if (!u || !(u->ids = tok_map_create((size_t)n))) {
@@ -38,7 +38,7 @@ tok_unigram *tok_unigram_create(const tok_sp *sp) {
     }
     u->unk_score = (n ? min_score : 0.0) - 10.0;
     u->unk_id = tok_sp_unk_id(sp);
-    u->byte_fallback = tok_sp_byte_fallback(sp);
+    u->byte_fallback = byte_fallback && tok_sp_byte_fallback(sp);
     for (int b = 0; b < 256; b++) {
         char name[8];
         snprintf(name, sizeof name, "<0x%02X>", b);

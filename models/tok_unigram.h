@@ -14,8 +14,9 @@
 typedef struct tok_unigram tok_unigram;
 
 /* The lattice over every piece of sp (its control and unknown pieces included, as the tokenizers
- * library's vocabulary holds them); byte_fallback as the model says. NULL: out of memory. */
-tok_unigram *tok_unigram_create(const tok_sp *sp);
+ * library's vocabulary holds them); byte_fallback: 1 to use <0xXX> pieces for unknown
+ * spans when the model has them (transformers 5's classes pass 0). NULL: out of memory. */
+tok_unigram *tok_unigram_create(const tok_sp *sp, int byte_fallback);
 void tok_unigram_destroy(tok_unigram *u);
 
 /* Appends the SentencePiece ids of w[n] (one pre-token, already "▁"-prefixed) to out. Returns 0

@@ -126,9 +126,9 @@ static ed_status load_sp(tokenizer *t, const file_set *fs, const char *name, ed_
     char why[256] = "";
     if (!(t->sp = tok_sp_load(f->data, f->len, why, sizeof why)))
         return ed_fail(err, "%s: %s is not a SentencePiece model (%s)", fs->origin, name, why);
-    t->byte_fallback = tok_sp_byte_fallback(t->sp);
-    if (tok_sp_model_type(t->sp) == TOK_SP_BPE ? !(t->spbpe = tok_spbpe_create(t->sp))
-                                                : !(t->uni = tok_unigram_create(t->sp)))
+    /* transformers 5 builds these models with byte_fallback=False, whatever the .model says. */
+    if (tok_sp_model_type(t->sp) == TOK_SP_BPE ? !(t->spbpe = tok_spbpe_create(t->sp, 0))
+                                                : !(t->uni = tok_unigram_create(t->sp, 0)))
         return ed_fail(err, "%s: out of memory", fs->origin);
     int n = tok_sp_size(t->sp);
     if (t->kind == TK_T5) {
@@ -330,7 +330,6 @@ static ed_status finish_specials(tokenizer *t, const file_set *fs, ed_error *err
     }
     /* HF's classes (transformers 5) build these pipelines in code, whatever tokenizer.json says. */
     t->sp_ws_split = t->kind == TK_T5;
-    t->sp_normalize = t->kind == TK_T5 ? TOK_NORM_NONE : TOK_NORM_FAIRSEQ;
     t->legacy = json_flag(fs->config, "legacy_behaviour", 0);
     t->clean_up = json_flag(fs->config, "clean_up_tokenization_spaces", 0);
     t->add_prefix_space = json_flag(fs->config, "add_prefix_space", 0);

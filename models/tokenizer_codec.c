@@ -2,7 +2,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "models/tok_normalize.h"
 #include "models/tokenizer_internal.h"
 
 #define SPIECE "\xE2\x96\x81" /* U+2581, SentencePiece's whitespace mark */
@@ -33,91 +32,46 @@ static int sp_piece(enc_ctx *c, const char *w, size_t n) {
     return 0;
 }
 
-/* Metaspace on one stretch: U+2581 for ' ', U+2581 prepended unless there, then split before
- * each U+2581 (the mark stays with the piece after it); each piece through the model. */
-static int metaspace(enc_ctx *c, const char *s, size_t n) {
+/* 1 when s[n] is empty or all Unicode whitespace / ends with it. */
+static int all_space(const char *s, size_t n) {
+    size_t cl;
+    for (size_t i = 0; i < n; i += cl)
+        if (!is_space_at(s + i, n - i, &cl)) return 0;
+    return 1;
+}
+static int ends_with_space(const char *s, size_t n) {
+    size_t st = n, cl;
+    if (n == 0) return 0;
+    do st--; while (st > 0 && ((unsigned char)s[st] & 0xC0) == 0x80);
+    return is_space_at(s + st, n - st, &cl);
+}
+
+/* A plain stretch of a SentencePiece kind, as transformers 5's classes run it: the model's
+ * precompiled character map (SentencePiece's normalizer, which also folds whitespace runs as
+ * HF's Replace(" {2,}", " ") and WhitespaceSplit do), U+2581 for spaces, then each U+2581-led
+ * piece through the model. Metaspace alone (mBART, NLLB) keeps what SentencePiece drops: a
+ * trailing space becomes a last "▁" piece, a stretch of spaces alone one "▁". */
+static int sp_segment(enc_ctx *c, const char *s, size_t n) {
+    char *norm = NULL;
+    size_t nn = 0;
+    if (tok_sp_normalize(c->t->sp, s, n, &norm, &nn)) return -1;
     c->word.len = 0;
-    if (s[0] != ' ' && (n < 3 || memcmp(s, SPIECE, 3)) && tok_buf_add(&c->word, SPIECE, 3))
-        return -1;
-    for (size_t i = 0; i < n; i++)
-        if (s[i] == ' ' ? tok_buf_add(&c->word, SPIECE, 3) : tok_buf_add(&c->word, s + i, 1))
-            return -1;
+    int rc = tok_buf_add(&c->word, norm, nn);
+    free(norm);
+    if (!c->t->sp_ws_split && n > 0 && !rc) {
+        if (c->word.len == 0 && all_space(s, n)) rc = tok_buf_add(&c->word, SPIECE, 3);
+        else if (c->word.len > 0 && ends_with_space(s, n)) rc = tok_buf_add(&c->word, SPIECE, 3);
+    }
+    if (rc) return -1;
     const char *w = c->word.data;
     size_t wn = c->word.len, from = 0;
-    for (size_t k = 3; k + 3 <= wn; k++)
+    for (size_t k = 1; k + 3 <= wn; k++)
         if (!memcmp(w + k, SPIECE, 3)) {
             if (sp_piece(c, w + from, k - from)) return -1;
             from = k;
             k += 2;
         }
-    return sp_piece(c, w + from, wn - from);
-}
-
-/* TOK_NORM_FAIRSEQ into out: tabs and newlines to spaces, NFKC, trailing whitespace stripped,
- * runs of two or more spaces to one U+2581. */
-static int norm_fairseq(const char *s, size_t n, tok_buf *out) {
-    tok_buf a = {0}, b = {0};
-    int rc = -1;
-    for (size_t i = 0; i < n; i++)
-        if (tok_buf_add(&a, s[i] == '\n' || s[i] == '\r' || s[i] == '\t' ? " " : s + i, 1))
-            goto done;
-    if (tok_buf_add(&a, "", 0) || tok_nfkc(a.data, a.len, &b) || tok_buf_add(&b, "", 0)) goto done;
-    size_t end = b.len, cl;
-    while (end > 0) { /* Strip(right): Unicode White_Space */
-        size_t st = end - 1;
-        while (st > 0 && ((unsigned char)b.data[st] & 0xC0) == 0x80) st--;
-        if (!is_space_at(b.data + st, end - st, &cl)) break;
-        end = st;
-    }
-    out->len = 0;
-    if (tok_buf_add(out, "", 0)) goto done;
-    for (size_t i = 0; i < end;) {
-        size_t j = i;
-        while (j < end && b.data[j] == ' ') j++;
-        if (j - i >= 2) {
-            if (tok_buf_add(out, SPIECE, 3)) goto done;
-            i = j;
-        } else {
-            if (tok_buf_add(out, b.data + i, 1)) goto done;
-            i++;
-        }
-    }
-    rc = 0;
-done:
-    free(a.data);
-    free(b.data);
-    return rc;
-}
-
-/* A plain stretch of a SentencePiece kind: HF's normalizer, then WhitespaceSplit + Metaspace
- * (T5) or Metaspace alone, then the model. */
-static int sp_segment(enc_ctx *c, const char *s, size_t n) {
-    tok_buf norm = {0};
-    int rc = 0;
-    if (c->t->sp_normalize == TOK_NORM_FAIRSEQ) {
-        if (norm_fairseq(s, n, &norm)) {
-            free(norm.data);
-            return -1;
-        }
-        s = norm.data;
-        n = norm.len;
-    }
-    if (!c->t->sp_ws_split) {
-        rc = n ? metaspace(c, s, n) : 0;
-        free(norm.data);
-        return rc;
-    }
-    size_t i = 0;
-    while (i < n && !rc) {
-        size_t cl;
-        while (i < n && is_space_at(s + i, n - i, &cl)) i += cl;
-        size_t start = i;
-        while (i < n && !is_space_at(s + i, n - i, &cl)) i += cl ? cl : 1;
-        if (i == start) break;
-        rc = metaspace(c, s + start, i - start);
-    }
-    free(norm.data);
-    return rc;
+    return wn > from ? sp_piece(c, w + from, wn - from) : 0;
 }
 
 static int enc_segment(void *vc, const char *s, size_t n) {
@@ -175,19 +129,6 @@ ed_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, con
     return ED_OK;
 }
 
-/* "<0xAB>" -> 0xAB, else -1. */
-static int byte_piece(const char *s) {
-    if (strlen(s) != 6 || strncmp(s, "<0x", 3) || s[5] != '>') return -1;
-    int v = 0;
-    for (int i = 3; i < 5; i++) {
-        char ch = s[i];
-        int d = ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'A' && ch <= 'F' ? ch - 'A' + 10 : -1;
-        if (d < 0) return -1;
-        v = v * 16 + d;
-    }
-    return v;
-}
-
 /* transformers' clean_up_tokenization: " ." -> "." and the like, in place. */
 static void clean_up(tok_buf *b) {
     static const char *const from[] = {" .", " ?", " !", " ,", " ' ", " n't", " 'm", " 's",
@@ -207,24 +148,6 @@ static void clean_up(tok_buf *b) {
         b->len = w;
         b->data[w] = 0;
     }
-}
-
-/* Appends a run of byte-fallback bytes: the text when they are valid UTF-8, else one U+FFFD per
- * byte (the tokenizers library's ByteFallback decoder). */
-static int flush_bytes(tok_buf *out, tok_buf *bytes) {
-    int rc = 0;
-    if (!bytes->len) return 0;
-    int valid = 1;
-    for (size_t i = 0; i < bytes->len && valid;) {
-        size_t cl = utf8_char_len((const unsigned char *)bytes->data + i, bytes->len - i);
-        valid = cl > 0;
-        i += cl;
-    }
-    if (valid) rc = tok_buf_add(out, bytes->data, bytes->len);
-    else
-        for (size_t i = 0; i < bytes->len && !rc; i++) rc = tok_buf_add(out, "\xEF\xBF\xBD", 3);
-    bytes->len = 0;
-    return rc;
 }
 
 ed_status tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n, int skip_special,
@@ -256,14 +179,6 @@ ed_status tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n, int
             }
             break;
         default: {
-            int b = t->byte_fallback && !a ? byte_piece(tok) : -1;
-            if (b >= 0) {
-                unsigned char ch = (unsigned char)b;
-                rc = tok_buf_add(&raw, &ch, 1);
-                first = 0;
-                break;
-            }
-            rc = flush_bytes(&out, &raw);
             /* Metaspace: U+2581 -> ' ', the first token's leading space dropped. */
             size_t tl = strlen(tok);
             for (size_t k = 0; k < tl && !rc;) {
@@ -282,7 +197,6 @@ ed_status tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n, int
     if (!rc) {
         if (t->kind == TK_BART) rc = tok_buf_add_lossy(&out, (unsigned char *)raw.data, raw.len);
         else if (t->kind == TK_BYT5) rc = tok_buf_add_ignore(&out, (unsigned char *)raw.data, raw.len);
-        else rc = flush_bytes(&out, &raw);
     }
     free(raw.data);
     if (rc) {

@@ -28,7 +28,6 @@ struct tokenizer {
     tok_spbpe *spbpe;     /* SentencePiece BPE models */
     tok_bbpe *bbpe;       /* BART */
     int sp_offset;        /* fairseq: SentencePiece id k >= 3 is id k + 1 */
-    int byte_fallback;    /* SentencePiece kinds: unknown spans become <0xXX> pieces */
     int vocab_size;       /* all ids: [0, vocab_size) */
     char **id_token;      /* id -> token string (owned; NULL: hole) */
     unsigned char *special; /* id -> 1 when decode(skip_special_tokens) drops it */
@@ -39,17 +38,9 @@ struct tokenizer {
     int legacy;           /* NLLB legacy_behaviour */
     int clean_up;         /* clean_up_tokenization_spaces */
     int add_prefix_space; /* BART's ByteLevel add_prefix_space */
-    int sp_normalize;     /* SentencePiece kinds: HF's normalizer (TOK_NORM_*) */
     int sp_ws_split;      /* 1: WhitespaceSplit before Metaspace (T5); 0: Metaspace alone */
 };
 
-/* The normalizer HF's classes put before a SentencePiece model. */
-enum {
-    TOK_NORM_NONE = 0,
-    /* Replace [\n\r\t] -> " ", NFKC, Strip(right), Replace " {2,}" -> U+2581 (mBART-50, NLLB:
-     * what stands in for SentencePiece's precompiled nmt_nfkc map) */
-    TOK_NORM_FAIRSEQ = 1,
-};
 
 /* The id of a fairseq-offset SentencePiece piece and back (identity for TK_T5). */
 int tok_sp_to_id(const tokenizer *t, int sp_id);
