@@ -1,0 +1,72 @@
+#!/bin/bash
+# The trained demo model (configs/demo/model, made by launch/demo/train_cpu.py), text in and text
+# out through the model file's own tokenizer: converted, then the held-out prompts of
+# configs/demo/heldout.jsonl (never in the training data) served as {"text": PROMPT} requests on
+# BACKEND in fp32 and in bf16; each response's "text" must equal the expected answer exactly on
+# at least MIN_EXACT percent of them. The yardstick must fail: a copy of heldout.jsonl with one
+# answer altered must count exactly one more wrong answer.
+# usage: demo_text.sh BUILD_DIR DEMO_DIR [BACKEND]
+set -uo pipefail
+build=$1 demo=$2 backend=${3:-cpu}
+MIN_EXACT=99   # percent of held-out answers exactly right, in fp32 and in bf16
+name=demo_text
+source "$(dirname "$0")/../test_lib.sh"
+held=$demo/heldout.jsonl
+"$build/encdec_convert" --quiet --hf "$demo/model" --out "$work/m.h5" || exit 1
+jq -c '{id: .id, text: .prompt, max_new_tokens: 32}' "$held" > "$work/requests.jsonl" ||
+  { echo "FAIL $held: not JSON Lines of {id, prompt, answer}"; exit 1; }
+n=$(grep -c . "$held")
+[ "$n" -ge 200 ] || fail "$held has $n prompts, want at least 200"
+
+# serve DTYPE: $work/resp_DTYPE.jsonl, the responses to every request.
+serve() {
+  printf 'model: %s\nbackend: %s\ndtype: %s\ntp: 1\nmax_batch_size: 32\nmax_input_len: 64\nmax_output_len: 32\nrequests: %s\noutput: %s\n' \
+    "$work/m.h5" "$backend" "$1" "$work/requests.jsonl" "$work/resp_$1.jsonl" > "$work/run_$1.yaml"
+  ${MPIEXEC:-mpirun} --oversubscribe -n 1 "$build/encdec_tp" --config "$work/run_$1.yaml" ||
+    fail "encdec_tp ($1) exited with $?"
+}
+
+# wrong EXPECTED RESPONSES: one line per held-out item whose response text is not its answer
+# (a missing response counts as wrong): "id: prompt -> got TEXT, want ANSWER".
+wrong() {
+  jq -rn --slurpfile want "$1" --slurpfile got "$2" '
+    ($got | map({key: (.id | tostring), value: .}) | from_entries) as $r
+    | $want[] | select(($r[.id | tostring].text // null) != .answer)
+    | "\(.id): \(.prompt) -> got \($r[.id | tostring].text // "(no response)" | tojson), want \(.answer | tojson)"'
+}
+
+# accurate DTYPE: at least MIN_EXACT percent right.
+accurate() {
+  checks=$((checks + 1))
+  wrong "$held" "$work/resp_$1.jsonl" > "$work/wrong_$1.txt" || { fail "$1: comparing failed"; return; }
+  local bad
+  bad=$(grep -c . "$work/wrong_$1.txt")
+  if [ $(((n - bad) * 100)) -lt $((MIN_EXACT * n)) ]; then
+    fail "$1: $((n - bad)) of $n held-out answers exactly right, want at least $MIN_EXACT%"
+    head -5 "$work/wrong_$1.txt"
+  else
+    echo "$1: $((n - bad)) of $n held-out answers exactly right (at least $MIN_EXACT% required)"
+    head -3 "$work/wrong_$1.txt"
+  fi
+}
+
+serve fp32
+accurate fp32
+serve bf16
+accurate bf16
+
+# The yardstick can fail: altering the answer of one item served right must add exactly that item
+# to the wrong ones.
+checks=$((checks + 1))
+right_id=$(jq -r '.id' "$held" | grep -vxFf <(cut -d: -f1 "$work/wrong_fp32.txt") | head -1)
+jq -c --arg id "$right_id" 'if (.id | tostring) == $id then .answer = "x" + .answer else . end' \
+  "$held" > "$work/altered.jsonl"
+wrong "$work/altered.jsonl" "$work/resp_fp32.jsonl" > "$work/wrong_altered.txt"
+if [ -z "$right_id" ] ||
+   [ "$(grep -c . "$work/wrong_altered.txt")" -ne $(($(grep -c . "$work/wrong_fp32.txt") + 1)) ] ||
+   ! grep -q "^$right_id: " "$work/wrong_altered.txt"; then
+  fail "the altered answer of item ${right_id:-?} was not counted wrong"
+fi
+
+echo "demo_text ($backend): $((checks - failures)) passed, $failures failed"
+[ "$failures" -eq 0 ]
