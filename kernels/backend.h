@@ -153,15 +153,17 @@ typedef struct backend {
 
     /* Per row r < rows of x[rows, n]: the largest value and its column + index_base, ties to
      * the lower column (rank_pair_before), skipping column ban[r] - index_base when it is in
-     * [0, n) (ban: backend int buffer, -1 = none) and NaNs. out[2r] = value, out[2r + 1] =
-     * index as a float (exact below 2^24); (-inf, -1) when nothing is left. out: backend
-     * buffer [rows, 2]. */
+     * [0, n) (ban: backend int buffer, -1 = none). out[2r] = value, out[2r + 1] = index as a
+     * float (exact below 2^24); (-inf, -1) when nothing is left; (NaN, -2) when the row holds a
+     * NaN outside the banned column (the host then fails that request, as it does when it sees
+     * the logits). out: backend buffer [rows, 2]. */
     void (*argmax_rows)(const float *x, int rows, int n, int index_base, const int32_t *ban,
                         float *out);
     /* Per row r of x[rows, n], into out[r * (2 + 2k) ...]: the row's max over every column
-     * (NaNs skipped), the sum of exp(x - max) over them (for a log-softmax over ranks), then its
-     * k best (value, column + index_base) pairs, best first, ties to the lower column, column
-     * ban[r] - index_base and NaNs skipped; (-inf, -1) past the end. Beam search without
+     * (NaNs skipped; NaN instead when the row holds a NaN outside the banned column, so the
+     * host fails that request), the sum of exp(x - max) over them (for a log-softmax over ranks),
+     * then its k best (value, column + index_base) pairs, best first, ties to the lower column,
+     * column ban[r] - index_base and NaNs skipped; (-inf, -1) past the end. Beam search without
      * logits processors needs only these. out: backend buffer [rows, 2 + 2k]. */
     void (*topk_rows)(const float *x, int rows, int n, int index_base, const int32_t *ban, int k,
                       float *out);

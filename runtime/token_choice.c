@@ -55,6 +55,13 @@ void token_choice_plan(const token_choice *tc, step_plan *p, const step_batch *b
  * hold lower tokens) into merged[n, 2]. */
 static void merge_argmax(token_choice *tc, const float *src, int n, int n_src) {
     for (int i = 0; i < n; i++) {
+        int nan_seen = 0; /* a source's slice held a NaN (-2): the row fails */
+        for (int r = 0; r < n_src; r++) nan_seen |= src[(size_t)r * 2 * n + 2 * i + 1] == -2.0f;
+        if (nan_seen) {
+            tc->merged[2 * i] = NAN;
+            tc->merged[2 * i + 1] = -1;
+            continue;
+        }
         const float *best = src + 2 * i;
         for (int r = 1; r < n_src; r++) {
             const float *c = src + (size_t)r * 2 * n + 2 * i;
@@ -72,12 +79,16 @@ static void merge_topk(token_choice *tc, const float *src, int n, int k, int n_s
     const int row = 2 + 2 * k;
     for (int i = 0; i < n; i++) {
         double mx = -INFINITY, sum = 0.0;
-        for (int r = 0; r < n_src; r++) mx = fmax(mx, src[((size_t)r * n + i) * row]);
+        int nan_seen = 0; /* a source's slice held a NaN (its max is NaN): the row fails */
+        for (int r = 0; r < n_src; r++) {
+            nan_seen |= isnan(src[((size_t)r * n + i) * row]);
+            mx = fmax(mx, src[((size_t)r * n + i) * row]);
+        }
         for (int r = 0; r < n_src; r++) {
             const float *t = src + ((size_t)r * n + i) * row;
             if (t[0] > -INFINITY) sum += t[1] * exp(t[0] - mx);
         }
-        float lse = (float)(mx + log(sum));
+        float lse = nan_seen ? NAN : (float)(mx + log(sum));
         int next[n_src];
         for (int r = 0; r < n_src; r++) next[r] = 0;
         for (int j = 0; j < k; j++) {

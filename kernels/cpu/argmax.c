@@ -9,13 +9,14 @@ void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int3
     if (fault_op_begin("argmax_rows")) return;
     for (int r = 0; r < rows; r++) {
         const float *row = x + (size_t)r * n;
-        int skip = ban[r] - index_base, best = -1;
-        for (int i = 0; i < n; i++)
-            if (i != skip && !isnan(row[i]) &&
-                rank_pair_before(row[i], i, best < 0 ? 0.0f : row[best], best))
-                best = i;
-        out[2 * r] = best < 0 ? -INFINITY : row[best];
-        out[2 * r + 1] = best < 0 ? -1.0f : (float)(best + index_base);
+        int skip = ban[r] - index_base, best = -1, nan_seen = 0;
+        for (int i = 0; i < n; i++) {
+            if (i == skip) continue;
+            if (isnan(row[i])) nan_seen = 1;
+            else if (rank_pair_before(row[i], i, best < 0 ? 0.0f : row[best], best)) best = i;
+        }
+        out[2 * r] = nan_seen ? NAN : best < 0 ? -INFINITY : row[best];
+        out[2 * r + 1] = nan_seen ? -2.0f : best < 0 ? -1.0f : (float)(best + index_base);
     }
 }
 
@@ -31,12 +32,15 @@ void cpu_topk_rows(const float *x, int rows, int n, int index_base, const int32_
         float *o = out + (size_t)r * (2 + 2 * k);
         int skip = ban[r] - index_base;
         float mx = -INFINITY;
-        for (int i = 0; i < n; i++)
+        int nan_seen = 0;
+        for (int i = 0; i < n; i++) {
             if (row[i] > mx) mx = row[i];
+            if (i != skip && isnan(row[i])) nan_seen = 1;
+        }
         double sum = 0.0;
         for (int i = 0; i < n; i++)
             if (row[i] > -INFINITY) sum += exp((double)(row[i] - mx));
-        o[0] = mx, o[1] = (float)sum;
+        o[0] = nan_seen ? NAN : mx, o[1] = (float)sum;
         /* k rounds: the best (value, column) ranking after the previous pick */
         float pv = 0.0f;
         int pi = -1;

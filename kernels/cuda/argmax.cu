@@ -56,20 +56,22 @@ argmax_kernel(const float *x, int n, int index_base, const int32_t *ban, float *
     __shared__ int wi[WARPS];
     const int skip = ban[blockIdx.x] - index_base;
     float bv = -INFINITY;
-    int bi = -1;
+    int bi = -1, nan_seen = 0;
     for_my_columns(x + (size_t)blockIdx.x * n, n, [&](float v, int i) {
-        if (i != skip && !isnan(v) && better(v, i, bv, bi)) bv = v, bi = i;
+        if (i == skip) return;
+        if (isnan(v)) nan_seen = 1;
+        else if (better(v, i, bv, bi)) bv = v, bi = i;
     });
     warp_best(bv, bi);
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
     if (lane == 0) wv[warp] = bv, wi[warp] = bi;
-    __syncthreads();
+    const int any_nan = __syncthreads_or(nan_seen); /* also the barrier for wv / wi */
     if (warp) return;
     bv = lane < WARPS ? wv[lane] : -INFINITY, bi = lane < WARPS ? wi[lane] : -1;
     warp_best(bv, bi);
     if (lane == 0) {
-        out[2 * blockIdx.x] = bi < 0 ? -INFINITY : bv;
-        out[2 * blockIdx.x + 1] = bi < 0 ? -1.0f : (float)(bi + index_base);
+        out[2 * blockIdx.x] = any_nan ? NAN : bi < 0 ? -INFINITY : bv;
+        out[2 * blockIdx.x + 1] = any_nan ? -2.0f : bi < 0 ? -1.0f : (float)(bi + index_base);
     }
 }
 
@@ -141,7 +143,9 @@ topk_kernel(const float *x, int n, int index_base, const int32_t *ban, int k, fl
     warp_list l;
     warp_list_clear(l);
     float m = -INFINITY, s = 0.0f;
+    int nan_seen = 0;
     auto visit = [&](float v, int i, bool in) {
+        if (in && i != skip && isnan(v)) nan_seen = 1;
         if (in && v > -INFINITY) { /* NaN, -inf: nothing to add */
             if (v > m) s = s * __expf(m - v) + 1.0f, m = v;
             else s += __expf(v - m);
@@ -169,12 +173,12 @@ topk_kernel(const float *x, int n, int index_base, const int32_t *ban, int k, fl
     warp_merge_softmax(m, s);
     if (lane == 0) wm[warp] = m, ws[warp] = s;
     if (lane < k) cv[warp][lane] = l.v, ci[warp][lane] = l.i;
-    __syncthreads();
+    const int any_nan = __syncthreads_or(nan_seen); /* also the barrier for the shared lists */
     if (warp) return;
     m = lane < WARPS ? wm[lane] : -INFINITY, s = lane < WARPS ? ws[lane] : 0.0f;
     warp_merge_softmax(m, s);
     float *o = out + (size_t)blockIdx.x * (2 + 2 * k);
-    if (lane == 0) o[0] = m, o[1] = s;
+    if (lane == 0) o[0] = any_nan ? NAN : m, o[1] = s;
     warp_list_clear(l);
     for (int c0 = 0; c0 < WARPS * k; c0 += 32) {
         const int c = c0 + lane;

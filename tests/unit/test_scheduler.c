@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "kernels/backend.h"
 #include "runtime/block_pool.h"
 #include "runtime/config.h"
 #include "runtime/scheduler.h"
@@ -102,9 +103,62 @@ static void test_non_finite(void) {
     }
 }
 
+/* A NaN beside finite logits on the device paths: the backend's argmax marks the row (NaN, -2)
+ * and top-k its max NaN (kernels/backend.h); the merge over vocabulary slices fails the request
+ * even when another slice's candidate is finite, as the host does when it sees the logits. */
+static void test_device_nan(void) {
+    ed_error err;
+    scheduler_config sc = {.max_running = 4, .max_encoder_tokens = 64, .block_size = 4,
+                           .n_self_blocks = 8, .n_cross_blocks = 8, .vocab = 5,
+                           .max_input_len = 64, .max_output_len = 64};
+    const char *req = "{\"id\": 1, \"input_ids\": [3,1], \"max_new_tokens\": 3, "
+                      "\"min_new_tokens\": 3}";
+    scheduler *s;
+    token_choice *t;
+    token_choice_config tcc = {.vocab = 5, .eos_id = 1, .device_argmax = 1, .max_decode = 4};
+    step_plan *p = step_plan_create(4, 4, 64, scheduler_max_plan_blocks(&sc));
+    step_batch *b = step_batch_create(4, 4);
+    CHECK(scheduler_create(&s, &sc, &err) == ED_OK && token_choice_create(&t, &tcc, &err) == ED_OK);
+    CHECK(scheduler_submit(s, make(req), &err) == ED_OK && scheduler_submit(s, make(req), &err) == ED_OK);
+    finished = failed = 0;
+    CHECK(scheduler_build_plan(s, p, b, &err) == ED_OK);
+    token_choice_plan(t, p, b);
+    CHECK(p->n_decode == 2 && p->argmax_only);
+    /* two slices (n_src 2), [n_src, n_decode, 2]: request 1's second slice holds a NaN */
+    float out[2 * 2 * 2] = {3, 2, 3, 2, /* slice 0 */ NAN, -2, 1, 4 /* slice 1 */};
+    token_choice_apply(t, p, b, out, 2);
+    CHECK(scheduler_finish_step(s, count_done, NULL, &err) == ED_OK);
+    CHECK(finished == 1 && failed == 1);
+    scheduler_destroy(s);
+    token_choice_destroy(t);
+    step_plan_destroy(p);
+    step_batch_destroy(b);
+    /* the CPU backend's argmax and top-k mark such rows */
+    const backend *be = backend_get(BACKEND_CPU, 0, &err);
+    CHECK(be != NULL);
+    float *x = be->alloc(8 * sizeof(float)), *o = be->alloc(16 * sizeof(float));
+    int32_t *ban = be->alloc(2 * sizeof(int32_t));
+    const float host_x[8] = {1, NAN, 3, 0, /* row 1: the NaN is the banned column */ 1, NAN, 3, 0};
+    const int32_t host_ban[2] = {-1, 1};
+    be->upload(x, host_x, 8);
+    be->upload_raw(ban, host_ban, sizeof host_ban);
+    be->argmax_rows(x, 2, 4, 0, ban, o);
+    float h[16];
+    be->download(h, o, 4);
+    CHECK(isnan(h[0]) && h[1] == -2.0f); /* row 0: marked */
+    CHECK(h[2] == 3.0f && h[3] == 2.0f); /* row 1: the banned NaN is not seen */
+    be->topk_rows(x, 2, 4, 0, ban, 1, o);
+    be->download(h, o, 8);
+    CHECK(isnan(h[0]) && !isnan(h[4]));
+    be->free(x);
+    be->free(o);
+    be->free(ban);
+}
+
 int main(void) {
     test_block_pool();
     test_non_finite();
+    test_device_nan();
     ed_error err;
     /* Each request: 5 input tokens (2 cross blocks of 4), max_new 8 -> feeds 8 tokens (2 self
      * blocks). Pools: 3 self blocks, 4 cross blocks. */
