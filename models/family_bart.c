@@ -56,13 +56,7 @@ static ed_status bart_spec_from_config(const hf_config *cfg, model_spec *s, ed_e
         require_bool(cfg, "static_position_embeddings", 0, err) ||
         require_bool(cfg, "add_bias_logits", 0, err))
         return ED_ERR;
-    if (dec_heads != s->num_heads)
-        return ed_fail(err, "%s: key decoder_attention_heads: %d differs from "
-                            "encoder_attention_heads %d (not implemented)", path, dec_heads,
-                       s->num_heads);
-    if (dec_ffn != s->d_ff)
-        return ed_fail(err, "%s: key decoder_ffn_dim: %d differs from encoder_ffn_dim %d (not "
-                            "implemented)", path, dec_ffn, s->d_ff);
+    if (bart_layout_check_decoder(path, dec_heads, dec_ffn, s, err)) return ED_ERR;
     if (!tie)
         return ed_fail(err, "%s: key tie_word_embeddings: an untied BART head is not implemented",
                        path);

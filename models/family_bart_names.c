@@ -49,6 +49,18 @@ void bart_layout_hf_names(const model_spec *s, const weight_ref *r, int position
     }
 }
 
+ed_status bart_layout_check_decoder(const char *path, int dec_heads, int dec_ffn,
+                                    const model_spec *s, ed_error *err) {
+    if (dec_heads != s->num_heads)
+        return ed_fail(err, "%s: key decoder_attention_heads: %d differs from "
+                            "encoder_attention_heads %d (not implemented)", path, dec_heads,
+                       s->num_heads);
+    if (dec_ffn != s->d_ff)
+        return ed_fail(err, "%s: key decoder_ffn_dim: %d differs from encoder_ffn_dim %d (not "
+                            "implemented)", path, dec_ffn, s->d_ff);
+    return ED_OK;
+}
+
 int bart_layout_may_leave_unused(const model_spec *s, const char *name) {
     if (s->tied_head && !strcmp(name, "lm_head.weight")) return 1;
     for (int st = 0; st < 2; st++) {
@@ -101,13 +113,7 @@ ed_status bart_layout_common_spec(const hf_config *cfg, const bart_layout_defaul
         bart_layout_require_bool(cfg, "static_position_embeddings", 1, err) ||
         bart_layout_require_bool(cfg, "add_bias_logits", 0, err))
         return ED_ERR;
-    if (dec_heads != s->num_heads)
-        return ed_fail(err, "%s: key decoder_attention_heads: %d differs from "
-                            "encoder_attention_heads %d (not implemented)", path, dec_heads,
-                       s->num_heads);
-    if (dec_ffn != s->d_ff)
-        return ed_fail(err, "%s: key decoder_ffn_dim: %d differs from encoder_ffn_dim %d (not "
-                            "implemented)", path, dec_ffn, s->d_ff);
+    if (bart_layout_check_decoder(path, dec_heads, dec_ffn, s, err)) return ED_ERR;
     if (s->num_heads <= 0 || s->d_model % s->num_heads)
         return ed_fail(err, "%s: key encoder_attention_heads: %d does not divide d_model %d", path,
                        s->num_heads, s->d_model);

@@ -17,6 +17,11 @@
 void bart_layout_hf_names(const model_spec *s, const weight_ref *r, int positions_in_checkpoint,
                           char *buf, size_t cap);
 
+/* The decoder's heads and FFN width must equal the encoder's (s->num_heads, s->d_ff): unequal
+ * ones are not implemented, refused naming the key and the config at path. */
+ed_status bart_layout_check_decoder(const char *path, int dec_heads, int dec_ffn,
+                                    const model_spec *s, ed_error *err);
+
 /* 1 for the tied copies of model.shared.weight HF may save (lm_head.weight when the head is
  * tied, model.S.embed_tokens.weight) and for model.S.embed_positions.weight(s) (a table HF
  * recomputes), else 0. */
