@@ -3,7 +3,10 @@
 # out through the model file's own tokenizer: converted, then the held-out prompts of
 # configs/demo/heldout.jsonl (never in the training data) served as {"text": PROMPT} requests on
 # BACKEND in fp32 and in bf16; each response's "text" must equal the expected answer exactly on
-# at least MIN_EXACT percent of them. The yardstick must fail: a copy of heldout.jsonl with one
+# at least MIN_EXACT percent of them. In fp32 every response's output_ids must also equal
+# "t5_torch_ids", the greedy ids of launch/demo/t5_torch.py (HF's T5 forward in plain torch,
+# checked against HF's logits by launch/demo/check_t5_torch.py) on the same folder, written by
+# launch/demo/compare_engine.py --write-reference. The yardstick must fail: a copy of heldout.jsonl with one
 # answer altered must count exactly one more wrong answer.
 # usage: demo_text.sh BUILD_DIR DEMO_DIR [BACKEND]
 set -uo pipefail
@@ -50,8 +53,25 @@ accurate() {
   fi
 }
 
+# same_as_torch DTYPE: every response's output_ids equal the item's t5_torch_ids.
+same_as_torch() {
+  checks=$((checks + 1))
+  jq -rn --slurpfile want "$held" --slurpfile got "$work/resp_$1.jsonl" '
+    ($got | map({key: (.id | tostring), value: .}) | from_entries) as $r
+    | $want[] | select($r[.id | tostring].output_ids != .t5_torch_ids)
+    | "\(.id): \(.prompt) -> ids \($r[.id | tostring].output_ids | tojson), torch \(.t5_torch_ids | tojson)"' \
+    > "$work/diff_$1.txt" || { fail "$1: comparing ids failed"; return; }
+  if [ -s "$work/diff_$1.txt" ]; then
+    fail "$1: $(grep -c . "$work/diff_$1.txt") of $n responses' output_ids differ from t5_torch's greedy ids"
+    head -5 "$work/diff_$1.txt"
+  else
+    echo "$1: output_ids equal t5_torch's greedy ids on all $n prompts"
+  fi
+}
+
 serve fp32
 accurate fp32
+same_as_torch fp32
 serve bf16
 accurate bf16
 
