@@ -1,12 +1,13 @@
 #!/bin/bash
-# Fresh machine to first responses: installs the packages, builds, converts the bundled tiny
-# Hugging Face T5 v1.1 checkpoint (tests/golden/fixtures/t5_v1_1_gated) and serves the demo
-# requests through mpirun on the CPU, printing one JSON response per line.
+# Fresh machine to first answers: installs the packages, builds, converts the bundled trained
+# demo T5 (configs/demo/model: number words <-> digits and date formats, with its tokenizer)
+# and serves the text requests of configs/demo_requests.jsonl through mpirun on the CPU,
+# printing one JSON response per line (each with its "text").
 set -euo pipefail
 cd "$(dirname "$0")/.."
 launch/install_deps.sh
 launch/build.sh
 mkdir -p build/demo
-build/encdec_convert --hf tests/golden/fixtures/t5_v1_1_gated --out build/demo/t5-tiny.h5
+build/encdec_convert --quiet --hf configs/demo/model --out build/demo/demo-t5.h5
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun --oversubscribe -n 1 build/encdec_tp --config configs/demo_cpu.yaml
