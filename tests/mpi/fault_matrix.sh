@@ -104,7 +104,12 @@ EOF
       t_sig=$(now)
       break
     fi
-    job_gone && break
+    # mpirun gone: for the cells that signal mpirun from a rank, that is the signal (its
+    # rank's log line may never have passed through the dead mpirun); else the job ended first
+    if job_gone; then
+      [ "$target" = mpirun ] && [ "$point" != mid ] && t_sig=$(now)
+      break
+    fi
     sleep 0.1
   done
   checks=$((checks + 1))
