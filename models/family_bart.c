@@ -56,19 +56,10 @@ static ed_status bart_spec_from_config(const hf_config *cfg, model_spec *s, ed_e
         require_bool(cfg, "static_position_embeddings", 0, err) ||
         require_bool(cfg, "add_bias_logits", 0, err))
         return ED_ERR;
-    if (bart_layout_check_decoder(path, dec_heads, dec_ffn, s, err)) return ED_ERR;
     if (!tie)
         return ed_fail(err, "%s: key tie_word_embeddings: an untied BART head is not implemented",
                        path);
-    if (s->num_heads <= 0 || s->d_model % s->num_heads)
-        return ed_fail(err, "%s: key encoder_attention_heads: %d does not divide d_model %d", path,
-                       s->num_heads, s->d_model);
-    if (!strcmp(act, "swish")) snprintf(act, sizeof act, "silu");
-    s->act = act_from_name(act);
-    if (s->act < 0)
-        return ed_fail(err, "%s: key activation_function: '%s' is not implemented (relu, gelu, "
-                            "gelu_new, silu are)", path, act);
-    s->d_kv = s->d_model / s->num_heads;
+    if (bart_layout_check_shape(path, dec_heads, dec_ffn, act, s, err)) return ED_ERR;
     s->norm = NORM_LAYER;
     s->norm_eps = 1e-5f; /* nn.LayerNorm's default, which HF's BART layers use */
     s->pre_norm = is_mbart;

@@ -49,8 +49,8 @@ void bart_layout_hf_names(const model_spec *s, const weight_ref *r, int position
     }
 }
 
-ed_status bart_layout_check_decoder(const char *path, int dec_heads, int dec_ffn,
-                                    const model_spec *s, ed_error *err) {
+ed_status bart_layout_check_shape(const char *path, int dec_heads, int dec_ffn, const char *act,
+                                  model_spec *s, ed_error *err) {
     if (dec_heads != s->num_heads)
         return ed_fail(err, "%s: key decoder_attention_heads: %d differs from "
                             "encoder_attention_heads %d (not implemented)", path, dec_heads,
@@ -58,6 +58,14 @@ ed_status bart_layout_check_decoder(const char *path, int dec_heads, int dec_ffn
     if (dec_ffn != s->d_ff)
         return ed_fail(err, "%s: key decoder_ffn_dim: %d differs from encoder_ffn_dim %d (not "
                             "implemented)", path, dec_ffn, s->d_ff);
+    if (s->num_heads <= 0 || s->d_model % s->num_heads)
+        return ed_fail(err, "%s: key encoder_attention_heads: %d does not divide d_model %d", path,
+                       s->num_heads, s->d_model);
+    s->act = act_from_name(strcmp(act, "swish") ? act : "silu");
+    if (s->act < 0)
+        return ed_fail(err, "%s: key activation_function: '%s' is not implemented (relu, gelu, "
+                            "gelu_new, silu / swish are)", path, act);
+    s->d_kv = s->d_model / s->num_heads;
     return ED_OK;
 }
 
@@ -113,16 +121,7 @@ ed_status bart_layout_common_spec(const hf_config *cfg, const bart_layout_defaul
         bart_layout_require_bool(cfg, "static_position_embeddings", 1, err) ||
         bart_layout_require_bool(cfg, "add_bias_logits", 0, err))
         return ED_ERR;
-    if (bart_layout_check_decoder(path, dec_heads, dec_ffn, s, err)) return ED_ERR;
-    if (s->num_heads <= 0 || s->d_model % s->num_heads)
-        return ed_fail(err, "%s: key encoder_attention_heads: %d does not divide d_model %d", path,
-                       s->num_heads, s->d_model);
-    if (!strcmp(act, "swish")) snprintf(act, sizeof act, "silu");
-    s->act = act_from_name(act);
-    if (s->act < 0)
-        return ed_fail(err, "%s: key activation_function: '%s' is not implemented (relu, gelu, "
-                            "gelu_new, silu / swish are)", path, act);
-    s->d_kv = s->d_model / s->num_heads;
+    if (bart_layout_check_shape(path, dec_heads, dec_ffn, act, s, err)) return ED_ERR;
     s->tied_head = tie;
     s->norm = NORM_LAYER;
     s->norm_eps = 1e-5f; /* nn.LayerNorm's default, which these HF layers use */

@@ -17,10 +17,12 @@
 void bart_layout_hf_names(const model_spec *s, const weight_ref *r, int positions_in_checkpoint,
                           char *buf, size_t cap);
 
-/* The decoder's heads and FFN width must equal the encoder's (s->num_heads, s->d_ff): unequal
- * ones are not implemented, refused naming the key and the config at path. */
-ed_status bart_layout_check_decoder(const char *path, int dec_heads, int dec_ffn,
-                                    const model_spec *s, ed_error *err);
+/* The shape checks BART-layout configs share, refused naming the key and the config at path:
+ * the decoder's heads and FFN width equal the encoder's (s->num_heads, s->d_ff; unequal ones are
+ * not implemented), the heads divide d_model, the activation (swish = silu) is implemented.
+ * Sets s->act and s->d_kv. */
+ed_status bart_layout_check_shape(const char *path, int dec_heads, int dec_ffn, const char *act,
+                                  model_spec *s, ed_error *err);
 
 /* 1 for the tied copies of model.shared.weight HF may save (lm_head.weight when the head is
  * tied, model.S.embed_tokens.weight) and for model.S.embed_positions.weight(s) (a table HF
