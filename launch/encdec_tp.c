@@ -61,7 +61,7 @@ static void help(void) {
 static int parse_args(int argc, char **argv, run_config *cfg, int rank) {
     const char *config_path = NULL;
     const char *overrides[2][2] = {{"requests", NULL}, {"output", NULL}};
-    for (int i = 1; i < argc; i++) {
+    for (int i = 1; i < argc; i += 2) { /* flags come with a value: --FLAG VALUE */
         const char *a = argv[i];
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -86,7 +86,6 @@ static int parse_args(int argc, char **argv, run_config *cfg, int rank) {
         if (!strcmp(a, "--config")) config_path = v;
         else if (!strcmp(a, "--requests")) overrides[0][1] = v;
         else overrides[1][1] = v;
-        i++;
     }
     if (!config_path) {
         if (rank == 0) fprintf(stderr, "encdec_tp: --config FILE is required\n%s", usage_line);

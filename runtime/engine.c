@@ -11,6 +11,7 @@
 
 #include "common/clock.h"
 #include "common/log.h"
+#include "common/test_delay.h"
 #include "common/test_signal.h"
 #include "kernels/backend.h"
 #include "models/encdec.h"
@@ -579,6 +580,7 @@ ed_status engine_run(engine *e, ed_error *err) {
             step_plan_clear(e->plan);
             e->plan->seq = seq;
             planned = plan_next(e, err);
+            if (!planned && e->plan->n_decode) test_step_delay(); /* inert unless set */
             t_planned = monotonic_s();
             if (planned) {
                 step_plan_clear(e->plan);

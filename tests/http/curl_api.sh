@@ -26,6 +26,10 @@ for tool in curl jq; do
   command -v $tool >/dev/null || { echo "FAIL $tool is needed (launch/install_deps.sh installs it)"; exit 1; }
 done
 convert_fixture t5_v1_1_untied
+# every step that decodes takes at least 3 ms (common/test_delay.h): the long requests of the
+# cancellation, drain and queue checks are still running when the test acts on them, on a
+# machine of any speed (undelayed, 2,500 tokens took under a second: a race the test could lose)
+export ENCDEC_TEST_STEP_DELAY_MS=3
 key=test-key-$RANDOM
 auth="Authorization: Bearer $key"
 # max_output_len 4000: the long requests of the cancellation, drain and queue checks
@@ -516,10 +520,10 @@ completion "greedy after the disconnects" "{\"prompt\": $X1, \"max_tokens\": 16,
 
 # --- the drain -------------------------------------------------------------------------------
 echo "[$SECONDS s] the drain"
-# 8 streamed requests of 2,000 tokens (one batch of 8), all running (their 200 headers, sent
+# 8 streamed requests of 1,500 tokens (one batch of 8, at least 4.5 s), all running (their 200 headers, sent
 # with the first token, arrived), then the drain signal: /health and new calls 503 while they
 # run, all 8 complete in full (data: [DONE] last), the server exits 0 with its pools free
-long="\"max_tokens\": 2000, \"min_tokens\": 2000, \"temperature\": 0"
+long="\"max_tokens\": 1500, \"min_tokens\": 1500, \"temperature\": 0"
 for i in $(seq 8); do
   curl -s -N -D "$work/dr$i.headers" -o "$work/dr$i.body" -w '%{http_code}' --max-time 120 -H "$auth" \
     -H 'Content-Type: application/json' --data-binary "{\"prompt\": $X1, $long, \"stream\": true}" \
@@ -549,8 +553,8 @@ for i in $(seq 8); do
   if [ "$(cat "$work/dr$i.code")" != 200 ]; then
     fail "request $i, in flight at the drain signal: status $(cat "$work/dr$i.code"): $(head -c 200 "$work/dr$i.body")"
   elif sse_check "request $i, in flight at the drain signal" "$work/dr$i.body" "$work/dr$i.headers"; then
-    check "request $i, in flight at the drain signal, did not complete its 2000 tokens: $(tail -c 300 "$work/dr$i.body")" \
-      jq -e '([.[].choices[].token_ids[]] | length == 2000) and .[-1].choices[0].finish_reason == "length"' "$work/dr$i.body.chunks"
+    check "request $i, in flight at the drain signal, did not complete its 1500 tokens: $(tail -c 300 "$work/dr$i.body")" \
+      jq -e '([.[].choices[].token_ids[]] | length == 1500) and .[-1].choices[0].finish_reason == "length"' "$work/dr$i.body.chunks"
   fi
 done
 serve_wait 60
@@ -558,7 +562,7 @@ check "the drained server's log has no 'KV pools at the end' line with every blo
 
 # --- 429: max_queue -----------------------------------------------------------------------------
 echo "[$SECONDS s] 429: max_queue"
-# max_queue 3: while 3 requests of 2,500 tokens run a 4th gets 429; once they are done a
+# max_queue 3: while 3 requests of 1,500 tokens (at least 4.5 s) run a 4th gets 429; once they are done a
 # request is served again. The cross pool capped at 48 tokens (3 blocks) with max_input_len 64:
 # a prompt of 60 ids can never fit, and is answered with an error (400 before a stream starts,
 # or an error event in it before data: [DONE])
@@ -580,7 +584,7 @@ else
   fail "a streamed request that can never fit: status $code: $(head -c 200 "$work/body")"
 fi
 echo "a streamed request that can never fit: $code $(head -c 300 "$work/body")"
-long="\"max_tokens\": 2500, \"min_tokens\": 2500, \"temperature\": 0"
+long="\"max_tokens\": 1500, \"min_tokens\": 1500, \"temperature\": 0"
 for i in 1 2 3; do
   curl -s -N -D "$work/q$i.headers" -o "$work/q$i.body" -w '%{http_code}' --max-time 60 -H 'Content-Type: application/json' \
     --data-binary "{\"prompt\": $X1, $long, \"stream\": true}" "$url/v1/completions" > "$work/q$i.code" &
@@ -623,4 +627,7 @@ checks=$((checks + 1))
 ! pgrep -f "$work/" > /dev/null || fail "a process of the test's servers is still running: $(pgrep -af "$work/")"
 
 echo "$name: $checks checks, $failures failed"
+if [ "$failures" != 0 ]; then # the servers' own account, for a failure seen only elsewhere (CI)
+  for f in "$work"/*.log; do echo "--- the last lines of $f"; tail -n 15 "$f"; done
+fi
 [ "$failures" = 0 ]

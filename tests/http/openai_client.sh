@@ -14,6 +14,9 @@ command -v node > /dev/null || { echo "FAIL node is needed (launch/install_deps.
 [ -f "$here/node_modules/openai/package.json" ] ||
   { echo "FAIL the openai package is not installed: run npm ci --prefix tests/http"; exit 1; }
 convert_fixture t5_v1_1_untied
+# every step that decodes takes at least 3 ms (common/test_delay.h): the client's 4 long streams
+# (1,500 tokens, at least 4.5 s) still run when its 5th call checks max_queue
+export ENCDEC_TEST_STEP_DELAY_MS=3
 key=test-key-$RANDOM
 printf 'model: %s\nmax_batch_size: 8\nmax_input_len: 40\nmax_output_len: 1500\n' "$work/m.h5" > "$work/run.yaml"
 # the requests the client sends, for the JSON Lines path (ids as openai_client.mjs names them)
