@@ -3,7 +3,7 @@
  * CUDA backend (kernels/cuda/, its own issue) fills the same table with launchers.
  * Buffers are backend memory obtained from alloc(). Activations are fp32 on every backend;
  * weight matrices (the `const void *w` / `table` arguments) are stored in a weight dtype `wtype`
- * (ed_dtype of runtime/config.h: fp32, fp16 or bf16; the CPU backend takes fp32 only).
+ * (ed_dtype of common/dtype.h: fp32, fp16 or bf16), or quantized (matmul_wq).
  * All shapes are row-major; "[m, k]" means m rows of k contiguous elements. */
 #ifndef ENCDEC_BACKEND_H
 #define ENCDEC_BACKEND_H
@@ -103,7 +103,7 @@ typedef struct backend {
      * fault in <op> (call <n>)". The record is kernels/fault.h's, one per process.
      * Test hook: ENCDEC_INJECT_FAULT=<op>[:<n>] in the environment (read once, by the first
      * backend_get) makes the n-th call (default the 1st) on this process of the op named as in
-     * this table (matmul_wt, embed, rms_norm, layer_norm, add_bias, add, scale, activation,
+     * this table (matmul_wt, matmul_wq, embed, rms_norm, layer_norm, add_bias, add, scale, activation,
      * gated_activation, argmax_rows, topk_rows, attention_prefill, attention_paged,
      * kv_scatter; copy, upload, download on CUDA) record an injected fault and do nothing,
      * on either backend. */
@@ -123,6 +123,15 @@ typedef struct backend {
      * bits `activation(ACT_RELU, ..., DTYPE_BF16)` writes from the fp32 product. */
     void (*matmul_wt)(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                       int flags);
+    /* y[m, n] = (x[m, k] @ q[n, k]^T) * scale[n] (y += that with MATMUL_ACCUMULATE): a
+     * weight-only quantized matrix (common/quant.h): q holds n x k codes of `quant` (QUANT_INT8
+     * or QUANT_FP8), scale the n fp32 row scales. x is treated as matmul_wt treats it with xtype
+     * (the run's weight dtype) in place of wtype: rounded to xtype, or already in xtype with
+     * MATMUL_X_IN_WTYPE. Each code's exact value times the rounded x, summed in fp32; the sum
+     * times scale[row]. Flags: MATMUL_ACCUMULATE, MATMUL_SAME_INPUT, MATMUL_X_IN_WTYPE. NULL on
+     * a backend without quantized kernels (models/weights.h then dequantizes at load). */
+    void (*matmul_wq)(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
+                      float *y, int m, int n, int k, int flags);
     /* y[i, :] = table[ids[i], :] (as fp32) for i < n; table is [V, d] in wtype; ids: backend int
      * buffer. */
     void (*embed)(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);

@@ -1,4 +1,4 @@
-/* encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] [--quiet]
+/* encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] [--quantize int8|fp8] [--quiet]
  * encdec_convert --help | --version
  * Converts a Hugging Face checkpoint directory into encdec_tp's HDF5 model file. On any error it
  * names the tensor or config key and leaves no output file. */
@@ -8,10 +8,12 @@
 #include "launch/partial_file.h"
 #include "models/convert.h"
 #include "runtime/config.h"
+#include "common/quant.h"
 #include "encdec_version.h"
 
 static const char usage_line[] =
-    "usage: encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] [--quiet]\n"
+    "usage: encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] [--quantize int8|fp8]\n"
+    "                      [--quiet]\n"
     "       encdec_convert --help | --version\n";
 
 /* A usage error: the message, the usage line, exit status 2 (README). */
@@ -30,6 +32,9 @@ static void help(void) {
            "  --out MODEL.h5    the model file (written as MODEL.h5.partial-PID, renamed when\n"
            "                    complete)\n"
            "  --dtype D         stored weights: fp32 (default) | fp16 | bf16\n"
+           "  --quantize Q      the layers' projection matrices as int8 or fp8 (E4M3) codes\n"
+           "                    with an fp32 scale per output row (weight-only; embeddings, LM\n"
+           "                    head, norms, biases stay in --dtype): docs/MODEL_FORMAT.md\n"
            "  --quiet           no progress on stderr (on a terminal one line rewritten in\n"
            "                    place; elsewhere a line every 10 s and the last)\n"
            "  --help, -h        this text\n"
@@ -56,7 +61,8 @@ int main(int argc, char **argv) {
             opt.progress = 0;
             continue;
         }
-        if (strcmp(a, "--hf") && strcmp(a, "--out") && strcmp(a, "--dtype")) {
+        if (strcmp(a, "--hf") && strcmp(a, "--out") && strcmp(a, "--dtype") &&
+            strcmp(a, "--quantize")) {
             fprintf(stderr, "encdec_convert: unknown flag '%s' (encdec_convert --help lists the "
                             "flags)\n", a);
             return usage(NULL, NULL);
@@ -64,7 +70,14 @@ int main(int argc, char **argv) {
         if (!v) return usage("needs a value", a);
         if (!strcmp(a, "--hf")) opt.hf_dir = v;
         else if (!strcmp(a, "--out")) opt.out_path = v;
-        else if (!strcmp(a, "--dtype")) {
+        else if (!strcmp(a, "--quantize")) {
+            if (!strcmp(v, "int8")) opt.quantize = QUANT_INT8;
+            else if (!strcmp(v, "fp8")) opt.quantize = QUANT_FP8;
+            else {
+                fprintf(stderr, "encdec_convert: --quantize: '%s' is not one of int8 | fp8\n", v);
+                return 2;
+            }
+        } else if (!strcmp(a, "--dtype")) {
             if (!strcmp(v, "fp32")) opt.dtype = DTYPE_FP32;
             else if (!strcmp(v, "fp16")) opt.dtype = DTYPE_FP16;
             else if (!strcmp(v, "bf16")) opt.dtype = DTYPE_BF16;

@@ -13,6 +13,7 @@ typedef struct convert_options {
     const char *hf_dir;
     const char *out_path;
     int dtype;    /* ed_dtype of the stored weights */
+    int quantize; /* ed_quant of the layers' projections (common/quant.h); 0 = none */
     int progress; /* 1: progress lines on stderr */
 } convert_options;
 

@@ -49,10 +49,15 @@ static const float *take_residual(encdec_model *m) {
     return delta;
 }
 
-/* y[n, out] = x[n, in] @ w^T (+ b); flags as matmul_wt's. */
+/* y[n, out] = x[n, in] @ w^T (+ b); flags as matmul_wt's. w is a projection of the layers:
+ * quantized ones (model_weights.quant) go to matmul_wq with their row scales. */
 static void project(const encdec_model *m, int flags, gemm_input x, const void *w,
                     const float *b, float *y, int n, int out, int in) {
-    m->be->matmul_wt(x.x, w, m->w->wtype, y, n, out, in, flags | x.flags);
+    if (m->w->quant)
+        m->be->matmul_wq(x.x, m->w->wtype, w, m->w->quant, model_weights_scales(m->w, w, out, in),
+                         y, n, out, in, flags | x.flags);
+    else
+        m->be->matmul_wt(x.x, w, m->w->wtype, y, n, out, in, flags | x.flags);
     if (b) m->be->add_bias(y, b, n, out);
 }
 
@@ -101,11 +106,11 @@ static int joint_wi(const encdec_model *m, const layer_weights *lw) {
 }
 
 /* Whether a plain (not gated) FFN's ReLU runs in its input GEMM's epilogue: ReLU, no bias,
- * joint_gemms on (the same switch: one launch fewer), and a bf16 GEMM input buffer for the
- * hidden values (fp16 keeps its saturating activation kernel). */
+ * joint_gemms on (the same switch: one launch fewer), a bf16 GEMM input buffer for the hidden
+ * values (fp16 keeps its saturating activation kernel), and matmul_wt (not quantized). */
 static int relu_in_gemm(const encdec_model *m, const layer_weights *lw) {
     return !m->s->gated_ffn && m->s->act == ACT_RELU && !lw->ffn_wi_b && m->joint_gemms &&
-           m->xin && m->w->wtype == DTYPE_BF16;
+           m->xin && m->w->wtype == DTYPE_BF16 && !m->w->quant;
 }
 
 void encdec_joint_layers(const encdec_model *m, int *qkv, int *wi) {

@@ -11,6 +11,7 @@
 
 #include "common/dtype.h"
 #include "common/log.h"
+#include "common/quant.h"
 
 struct h5_model {
     hid_t file;
@@ -222,34 +223,23 @@ ed_status h5_model_write_spec(h5_model *f, const model_spec *s, const char *arch
     return ED_OK;
 }
 
-ed_status h5_model_write_tensor(h5_model *f, const char *name, int rank, const int64_t shape[2],
-                                const float *data, int dtype, ed_error *err) {
-    hsize_t dims[2] = {(hsize_t)shape[0], (hsize_t)shape[1]};
-    size_t n = (size_t)shape[0] * (size_t)shape[1];
-    hid_t file_type = dtype == DTYPE_FP32 ? H5T_IEEE_F32LE : H5T_STD_U16LE;
-    hid_t mem_type = dtype == DTYPE_FP32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT16;
-    size_t esize = dtype == DTYPE_FP32 ? 4 : 2;
-    const void *buf = data;
-    uint16_t *half = NULL;
-    if (dtype != DTYPE_FP32) {
-        half = malloc(n * sizeof *half);
-        if (!half) return ed_fail(err, "tensor %s: out of memory", name);
-        dtype_f32_to_16bit(data, n, dtype == DTYPE_BF16, half);
-        buf = half;
-    }
-    /* Chunked (whole rows, at most H5_MODEL_CHUNK_BYTES) with HDF5's Fletcher-32 filter: every
-     * chunk's checksum is verified by HDF5 when a reader reads it. Empty tensors stay
-     * contiguous (HDF5 refuses 0-sized chunks). */
+/* Writes dataset `name` ([dims] of file_type, from buf in mem_type, esize bytes per element) with
+ * the attribute dtype = dtype_attr. Chunked (whole rows, at most H5_MODEL_CHUNK_BYTES) with
+ * HDF5's Fletcher-32 filter: every chunk's checksum is verified by HDF5 when a reader reads it.
+ * Empty tensors stay contiguous (HDF5 refuses 0-sized chunks). */
+static ed_status write_dataset(h5_model *f, const char *name, int rank, const hsize_t dims[2],
+                               hid_t file_type, hid_t mem_type, size_t esize, const void *buf,
+                               const char *dtype_attr, ed_error *err) {
+    size_t n = (size_t)dims[0] * (rank == 2 ? (size_t)dims[1] : 1);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     size_t row_bytes = (rank == 2 ? (size_t)dims[1] : 1) * esize;
     if (n > 0 && dcpl >= 0) {
-        hsize_t chunk[2] = {dims[0], dims[1]};
+        hsize_t chunk[2] = {dims[0], rank == 2 ? dims[1] : 1};
         size_t rows = row_bytes ? H5_MODEL_CHUNK_BYTES / row_bytes : 0;
         if (rows < 1) rows = 1;
         if (chunk[0] > rows) chunk[0] = rows;
         if (H5Pset_chunk(dcpl, rank, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0) {
             H5Pclose(dcpl);
-            free(half);
             return ed_fail(err, "%s: tensor %s: cannot set up checksummed chunks", f->path, name);
         }
     }
@@ -258,14 +248,63 @@ ed_status h5_model_write_tensor(h5_model *f, const char *name, int rank, const i
     hid_t ds = H5Dcreate2(f->file, name, file_type, sp, H5P_DEFAULT,
                           dcpl >= 0 ? dcpl : H5P_DEFAULT, H5P_DEFAULT);
     if (ds >= 0 && H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0 &&
-        write_str_attr(ds, "dtype", dtype_name(dtype)) == ED_OK)
+        write_str_attr(ds, "dtype", dtype_attr) == ED_OK)
         st = ED_OK;
     if (ds >= 0) H5Dclose(ds);
     H5Sclose(sp);
     if (dcpl >= 0) H5Pclose(dcpl);
-    free(half);
     if (st) return ed_fail(err, "%s: cannot write tensor %s (disk full?)", f->path, name);
     return ED_OK;
+}
+
+ed_status h5_model_write_tensor(h5_model *f, const char *name, int rank, const int64_t shape[2],
+                                const float *data, int dtype, ed_error *err) {
+    hsize_t dims[2] = {(hsize_t)shape[0], (hsize_t)shape[1]};
+    size_t n = (size_t)shape[0] * (size_t)shape[1];
+    if (dtype == DTYPE_FP32)
+        return write_dataset(f, name, rank, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4, data,
+                             "fp32", err);
+    uint16_t *half = malloc(n * sizeof *half);
+    if (!half) return ed_fail(err, "tensor %s: out of memory", name);
+    dtype_f32_to_16bit(data, n, dtype == DTYPE_BF16, half);
+    ed_status st = write_dataset(f, name, rank, dims, H5T_STD_U16LE, H5T_NATIVE_UINT16, 2, half,
+                                 dtype_name(dtype), err);
+    free(half);
+    return st;
+}
+
+ed_status h5_model_write_quantized(h5_model *f, const char *name, const int64_t shape[2],
+                                   const float *data, int quant, ed_error *err) {
+    size_t rows = (size_t)shape[0], cols = (size_t)shape[1];
+    uint8_t *codes = malloc(rows * cols + 1);
+    float *scales = malloc(rows * sizeof(float) + 1);
+    ed_status st = ED_ERR;
+    if (!codes || !scales) {
+        ed_fail(err, "tensor %s: out of memory", name);
+        goto done;
+    }
+    for (size_t r = 0; r < rows; r++) {
+        if (quant_row_scale(quant, data + r * cols, cols, &scales[r])) {
+            ed_fail(err, "tensor %s: row %zu holds a NaN or an infinity: it cannot be quantized",
+                    name, r);
+            goto done;
+        }
+        quant_row_encode(quant, data + r * cols, cols, scales[r], codes + r * cols);
+    }
+    hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
+    char scale_name[160];
+    snprintf(scale_name, sizeof scale_name, "%s.scale", name);
+    st = write_dataset(f, name, 2, dims,
+                       quant == QUANT_INT8 ? H5T_STD_I8LE : H5T_STD_U8LE,
+                       quant == QUANT_INT8 ? H5T_NATIVE_INT8 : H5T_NATIVE_UINT8, 1, codes,
+                       quant_dtype_attr(quant), err) ||
+                 write_dataset(f, scale_name, 1, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, 4,
+                               scales, "fp32", err)
+             ? ED_ERR : ED_OK;
+done:
+    free(codes);
+    free(scales);
+    return st;
 }
 
 ed_status h5_model_open(h5_model **out, const char *path, ed_error *err) {
@@ -338,96 +377,190 @@ static int has_fletcher32(hid_t ds) {
 }
 
 /* Checks that the dataset's stored type is what its dtype attribute says: fp32 = a 4-byte float,
- * fp16 / bf16 = 2-byte unsigned integers (bit patterns). */
+ * fp16 / bf16 = 2-byte unsigned integers (bit patterns), int8 = 1-byte signed integers,
+ * fp8_e4m3 = 1-byte unsigned integers (bit patterns). */
 static ed_status check_stored_type(const h5_model *f, hid_t ds, const char *name, const char *dt,
                                    ed_error *err) {
+    static const struct {
+        const char *dt;
+        H5T_class_t cls;
+        size_t size;
+        H5T_sign_t sign;
+        const char *what;
+    } kinds[] = {{"fp32", H5T_FLOAT, 4, H5T_SGN_ERROR, "4-byte floats"},
+                 {"fp16", H5T_INTEGER, 2, H5T_SGN_NONE, "2-byte unsigned integers"},
+                 {"bf16", H5T_INTEGER, 2, H5T_SGN_NONE, "2-byte unsigned integers"},
+                 {"int8", H5T_INTEGER, 1, H5T_SGN_2, "1-byte signed integers"},
+                 {"fp8_e4m3", H5T_INTEGER, 1, H5T_SGN_NONE, "1-byte unsigned integers"}};
+    size_t k = 0;
+    while (strcmp(kinds[k].dt, dt)) k++; /* dt is one of them (checked by the caller) */
     hid_t t = H5Dget_type(ds);
     H5T_class_t cls = t >= 0 ? H5Tget_class(t) : H5T_NO_CLASS;
     size_t size = t >= 0 ? H5Tget_size(t) : 0;
-    int ok = !strcmp(dt, "fp32") ? cls == H5T_FLOAT && size == 4
-                                 : cls == H5T_INTEGER && size == 2 &&
-                                       H5Tget_sign(t) == H5T_SGN_NONE;
+    int ok = cls == kinds[k].cls && size == kinds[k].size &&
+             (cls != H5T_INTEGER || H5Tget_sign(t) == kinds[k].sign);
     if (t >= 0) H5Tclose(t);
     if (ok) return ED_OK;
     return ed_fail(err, "%s: tensor %s: its dtype attribute says %s but the data are stored as "
                         "%zu-byte %s values (expected %s)", f->path, name, dt, size,
                    cls == H5T_FLOAT ? "float" : cls == H5T_INTEGER ? "integer" : "non-numeric",
-                   !strcmp(dt, "fp32") ? "4-byte floats" : "2-byte unsigned integers");
+                   kinds[k].what);
 }
 
-ed_status h5_model_read_slice(h5_model *f, const char *name, int rank, const int64_t shape[2],
-                              const int64_t start[2], const int64_t count[2], float *dst,
-                              ed_error *err) {
+/* An open tensor dataset whose rank, shape, dtype attribute and stored type were checked. */
+typedef struct tensor_ds {
+    hid_t ds, sp;
+    char dt[16]; /* its dtype attribute: fp32, fp16, bf16, int8 or fp8_e4m3 */
+} tensor_ds;
+
+static void tensor_close(tensor_ds *t) {
+    if (t->sp >= 0) H5Sclose(t->sp);
+    if (t->ds >= 0) H5Dclose(t->ds);
+    t->ds = t->sp = -1;
+}
+
+static ed_status tensor_open(h5_model *f, const char *name, int rank, const int64_t shape[2],
+                             tensor_ds *t, ed_error *err) {
+    t->ds = t->sp = -1;
     if (H5Lexists(f->file, name, H5P_DEFAULT) <= 0)
         return ed_fail(err, "%s: tensor %s is missing", f->path, name);
-    hid_t ds = H5Dopen2(f->file, name, H5P_DEFAULT);
-    if (ds < 0) return ed_fail(err, "%s: cannot open tensor %s (corrupt file?)", f->path, name);
-    hid_t sp = H5Dget_space(ds);
+    t->ds = H5Dopen2(f->file, name, H5P_DEFAULT);
+    if (t->ds < 0) return ed_fail(err, "%s: cannot open tensor %s (corrupt file?)", f->path, name);
+    t->sp = H5Dget_space(t->ds);
     hsize_t dims[2] = {1, 1};
-    int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
-    ed_status st = ED_ERR;
-    uint16_t *half = NULL;
-    hid_t mem_sp = -1;
+    int nd = t->sp >= 0 ? H5Sget_simple_extent_ndims(t->sp) : -1;
     if (nd != rank || nd < 1 || nd > 2) {
         ed_fail(err, "%s: tensor %s has rank %d, expected %d", f->path, name, nd, rank);
-        goto done;
+        goto bad;
     }
-    H5Sget_simple_extent_dims(sp, dims, NULL);
+    H5Sget_simple_extent_dims(t->sp, dims, NULL);
     if ((int64_t)dims[0] != shape[0] || (rank == 2 && (int64_t)dims[1] != shape[1])) {
         ed_fail(err, "%s: tensor %s has shape [%llu, %llu], the spec needs [%lld, %lld]", f->path,
                 name, (unsigned long long)dims[0], (unsigned long long)(rank == 2 ? dims[1] : 1),
                 (long long)shape[0], (long long)shape[1]);
-        goto done;
+        goto bad;
     }
-    char what[200], dt[16];
+    char what[200];
     snprintf(what, sizeof what, "tensor %s: ", name);
-    if (H5Aexists(ds, "dtype") == 0) {
+    if (H5Aexists(t->ds, "dtype") == 0) {
         ed_fail(err, "%s: tensor %s has no dtype attribute", f->path, name);
-        goto done;
+        goto bad;
     }
-    if (read_str_attr(f, ds, what, "dtype", dt, sizeof dt, err)) goto done;
-    if (strcmp(dt, "fp32") && strcmp(dt, "fp16") && strcmp(dt, "bf16")) {
-        ed_fail(err, "%s: tensor %s has unknown dtype '%s'", f->path, name, dt);
-        goto done;
+    if (read_str_attr(f, t->ds, what, "dtype", t->dt, sizeof t->dt, err)) goto bad;
+    if (strcmp(t->dt, "fp32") && strcmp(t->dt, "fp16") && strcmp(t->dt, "bf16") &&
+        !quant_from_dtype_attr(t->dt)) {
+        ed_fail(err, "%s: tensor %s has unknown dtype '%s'", f->path, name, t->dt);
+        goto bad;
     }
-    if (check_stored_type(f, ds, name, dt, err)) goto done;
-    if (!has_fletcher32(ds) && !f->warned_unchecked) {
+    if (quant_from_dtype_attr(t->dt) && rank != 2) {
+        ed_fail(err, "%s: tensor %s: dtype %s is for matrices, it has rank 1", f->path, name,
+                t->dt);
+        goto bad;
+    }
+    if (check_stored_type(f, t->ds, name, t->dt, err)) goto bad;
+    if (!has_fletcher32(t->ds) && !f->warned_unchecked) {
         f->warned_unchecked = 1;
         log_warn("%s: tensor %s (and maybe others) has no Fletcher-32 checksums (converted by an "
                  "older encdec_convert): corruption of its data cannot be detected; convert the "
                  "model again to protect it", f->path, name);
     }
+    return ED_OK;
+bad:
+    tensor_close(t);
+    return ED_ERR;
+}
+
+/* Reads the hyperslab [start, start + count) of an open tensor as mem_type into dst. */
+static ed_status tensor_read(h5_model *f, const char *name, tensor_ds *t, int rank,
+                             const int64_t start[2], const int64_t count[2], hid_t mem_type,
+                             void *dst, ed_error *err) {
     hsize_t hs_start[2] = {(hsize_t)start[0], (hsize_t)start[1]};
     hsize_t hs_count[2] = {(hsize_t)count[0], (hsize_t)count[1]};
-    if (H5Sselect_hyperslab(sp, H5S_SELECT_SET, hs_start, NULL, hs_count, NULL) < 0 ||
+    hid_t mem_sp = -1;
+    ed_status st = ED_ERR;
+    if (H5Sselect_hyperslab(t->sp, H5S_SELECT_SET, hs_start, NULL, hs_count, NULL) < 0 ||
         (mem_sp = H5Screate_simple(rank, hs_count, NULL)) < 0) {
         ed_fail(err, "%s: tensor %s: cannot select its slice", f->path, name);
-        goto done;
-    }
-    size_t n = (size_t)count[0] * (size_t)count[1];
-    int is_fp32 = !strcmp(dt, "fp32");
-    if (!is_fp32 && !(half = malloc(n * sizeof *half))) {
-        ed_fail(err, "%s: tensor %s: out of memory", f->path, name);
-        goto done;
-    }
-    if (H5Dread(ds, is_fp32 ? H5T_NATIVE_FLOAT : H5T_NATIVE_UINT16, mem_sp, sp, H5P_DEFAULT,
-                is_fp32 ? (void *)dst : (void *)half) < 0) {
+    } else if (H5Dread(t->ds, mem_type, mem_sp, t->sp, H5P_DEFAULT, dst) < 0) {
         char why[160];
         ed_fail(err, "%s: tensor %s cannot be read: the file is corrupt (HDF5: %s)", f->path,
                 name, hdf5_reason(why)[0] ? why : "read error");
-        goto done;
+    } else {
+        st = ED_OK;
     }
-    if (!is_fp32) {
-        int is_bf16 = dt[0] == 'b';
-        for (size_t i = 0; i < n; i++)
-            dst[i] = is_bf16 ? dtype_bf16_to_f32(half[i]) : dtype_fp16_to_f32(half[i]);
-    }
-    st = ED_OK;
-done:
-    free(half);
     if (mem_sp >= 0) H5Sclose(mem_sp);
-    if (sp >= 0) H5Sclose(sp);
-    H5Dclose(ds);
+    return st;
+}
+
+ed_status h5_model_tensor_quant(h5_model *f, const char *name, int rank, const int64_t shape[2],
+                                int *quant, ed_error *err) {
+    tensor_ds t;
+    if (tensor_open(f, name, rank, shape, &t, err)) return ED_ERR;
+    *quant = quant_from_dtype_attr(t.dt);
+    tensor_close(&t);
+    return ED_OK;
+}
+
+ed_status h5_model_read_quantized(h5_model *f, const char *name, const int64_t shape[2],
+                                  const int64_t start[2], const int64_t count[2], int quant,
+                                  uint8_t *codes, float *scales, ed_error *err) {
+    tensor_ds t;
+    if (tensor_open(f, name, 2, shape, &t, err)) return ED_ERR;
+    ed_status st = ED_ERR;
+    int stored = quant_from_dtype_attr(t.dt);
+    if (stored != quant) {
+        ed_fail(err, "%s: tensor %s is stored as %s, not %s", f->path, name, t.dt,
+                quant_dtype_attr(quant));
+    } else if (!tensor_read(f, name, &t, 2, start, count,
+                            quant == QUANT_INT8 ? H5T_NATIVE_INT8 : H5T_NATIVE_UINT8, codes,
+                            err)) {
+        char scale_name[160];
+        snprintf(scale_name, sizeof scale_name, "%s.scale", name);
+        int64_t sshape[2] = {shape[0], 1}, sstart[2] = {start[0], 0}, scount[2] = {count[0], 1};
+        st = h5_model_read_slice(f, scale_name, 1, sshape, sstart, scount, scales, err);
+        for (int64_t r = 0; !st && r < count[0]; r++)
+            if (!isfinite(scales[r]) || scales[r] <= 0.0f)
+                st = ed_fail(err, "%s: tensor %s: the scale of row %lld is %g (a quantized "
+                                  "matrix's scales are finite and positive)", f->path,
+                             scale_name, (long long)(start[0] + r), scales[r]);
+    }
+    tensor_close(&t);
+    return st;
+}
+
+ed_status h5_model_read_slice(h5_model *f, const char *name, int rank, const int64_t shape[2],
+                              const int64_t start[2], const int64_t count[2], float *dst,
+                              ed_error *err) {
+    tensor_ds t;
+    if (tensor_open(f, name, rank, shape, &t, err)) return ED_ERR;
+    size_t n = (size_t)count[0] * (size_t)count[1];
+    int quant = quant_from_dtype_attr(t.dt);
+    ed_status st;
+    if (quant) { /* a quantized matrix, dequantized: code * its row's scale */
+        tensor_close(&t);
+        uint8_t *codes = malloc(n + 1);
+        float *scales = malloc((size_t)count[0] * sizeof(float) + 1);
+        st = codes && scales ? h5_model_read_quantized(f, name, shape, start, count, quant, codes,
+                                                       scales, err)
+                             : ed_fail(err, "%s: tensor %s: out of memory", f->path, name);
+        for (size_t i = 0; !st && i < n; i++)
+            dst[i] = quant_code_value(quant, codes[i]) * scales[i / (size_t)count[1]];
+        free(codes);
+        free(scales);
+        return st;
+    }
+    if (!strcmp(t.dt, "fp32")) {
+        st = tensor_read(f, name, &t, rank, start, count, H5T_NATIVE_FLOAT, dst, err);
+    } else {
+        uint16_t *half = malloc(n * sizeof *half + 1);
+        st = half ? tensor_read(f, name, &t, rank, start, count, H5T_NATIVE_UINT16, half, err)
+                  : ed_fail(err, "%s: tensor %s: out of memory", f->path, name);
+        int is_bf16 = t.dt[0] == 'b';
+        for (size_t i = 0; !st && i < n; i++)
+            dst[i] = is_bf16 ? dtype_bf16_to_f32(half[i]) : dtype_fp16_to_f32(half[i]);
+        free(half);
+    }
+    tensor_close(&t);
     return st;
 }
 

@@ -4,7 +4,8 @@
  *   one dataset per tensor at the root, named as models/weight_table.c declares
  *     ("embed.tokens", "decoder.layers.3.cross_q", ...), shape [out, in] or [n];
  *   each dataset carries the attribute "dtype" = "fp32" | "fp16" | "bf16"; fp32 is stored as
- *     IEEE float32, fp16/bf16 as uint16 bit patterns.
+ *     IEEE float32, fp16/bf16 as uint16 bit patterns; quantized projections (encdec_convert
+ *     --quantize) "int8" | "fp8_e4m3", 1-byte codes, with their scales in "<name>.scale".
  * See docs/MODEL_FORMAT.md. */
 #ifndef ENCDEC_H5_MODEL_H
 #define ENCDEC_H5_MODEL_H
@@ -27,6 +28,13 @@ ed_status h5_model_write_spec(h5_model *f, const model_spec *spec, const char *a
 ed_status h5_model_write_tensor(h5_model *f, const char *name, int rank, const int64_t shape[2],
                                 const float *data, int dtype, ed_error *err);
 
+/* A projection matrix [out, in] quantized per output row (common/quant.h): dataset `name` holds
+ * the codes (int8, or the uint8 bits of E4M3) with the dtype attribute quant_dtype_attr(quant)
+ * ("int8" / "fp8_e4m3"), dataset "<name>.scale" the [out] fp32 scales. data: the fp32 values of
+ * the full matrix; a row holding a NaN or an infinity is an error naming the tensor and row. */
+ed_status h5_model_write_quantized(h5_model *f, const char *name, const int64_t shape[2],
+                                   const float *data, int quant, ed_error *err);
+
 /* Reading (every rank). */
 ed_status h5_model_open(h5_model **out, const char *path, ed_error *err);
 ed_status h5_model_read_spec(h5_model *f, model_spec *spec, ed_error *err);
@@ -35,6 +43,17 @@ ed_status h5_model_read_spec(h5_model *f, model_spec *spec, ed_error *err);
 ed_status h5_model_read_slice(h5_model *f, const char *name, int rank, const int64_t shape[2],
                               const int64_t start[2], const int64_t count[2], float *dst,
                               ed_error *err);
+/* A quantized matrix is dequantized by h5_model_read_slice (code * its row's scale, in fp32).
+ * h5_model_tensor_quant: the ed_quant (common/quant.h) tensor `name` is stored in, QUANT_NONE
+ * for fp32 / fp16 / bf16 (its rank and shape checked as for a read).
+ * h5_model_read_quantized: the codes of the hyperslab into codes (count[0] x count[1] bytes)
+ * and the scales of its rows [start[0], start[0] + count[0]) into scales; the tensor must be
+ * stored as `quant` (else an error naming it), and every scale finite and positive. */
+ed_status h5_model_tensor_quant(h5_model *f, const char *name, int rank, const int64_t shape[2],
+                                int *quant, ed_error *err);
+ed_status h5_model_read_quantized(h5_model *f, const char *name, const int64_t shape[2],
+                                  const int64_t start[2], const int64_t count[2], int quant,
+                                  uint8_t *codes, float *scales, ed_error *err);
 ed_status h5_model_close(h5_model *f, ed_error *err);
 
 /* The tokenizer files (models/tokenizer.h): group "/tokenizer", one 1-D uint8 dataset per file

@@ -80,4 +80,8 @@ int weight_is_matrix(const weight_decl *decl);
 
 static inline const char *stack_name(int stack) { return stack == 0 ? "encoder" : "decoder"; }
 
+/* Whether ref's tensor is a projection inside a layer (Q, K, V, O, FFN in / out): the matrices
+ * that quantization (common/quant.h) applies to. Embeddings and the LM head are not. */
+int weight_is_projection(const weight_decl *decl);
+
 #endif

@@ -4,10 +4,11 @@
 #include <string.h>
 
 #include "common/dtype.h"
+#include "common/log.h"
+#include "common/quant.h"
 #include "models/h5_model.h"
 #include "models/weight_table.h"
 #include "parallel/comm.h"
-#include "common/dtype.h"
 
 /* Where a ref's pointer lives inside w: a `void *` field for matrices, `float *` otherwise. */
 static char *weight_field(model_weights *w, const weight_ref *r) {
@@ -18,8 +19,23 @@ static char *weight_field(model_weights *w, const weight_ref *r) {
     return base + r->decl->field;
 }
 
-static size_t stored_size(const model_weights *w, const weight_ref *r) {
-    return weight_is_matrix(r->decl) ? dtype_bytes(w->wtype) : sizeof(float);
+static size_t aligned(size_t bytes) { return (bytes + 63) & ~(size_t)63; } /* 64-byte views */
+
+/* Whether r is stored quantized in this load: a projection, with quantization on. */
+static int is_quantized(const model_weights *w, const weight_ref *r) {
+    return w->quant != QUANT_NONE && weight_is_projection(r->decl);
+}
+
+/* Arena bytes of r's local slice (rows x cols): fp32 vectors, matrices in wtype, quantized
+ * projections as their codes then their row scales (model_weights_scales). */
+static size_t slot_bytes(const model_weights *w, const weight_ref *r, size_t rows, size_t cols) {
+    if (is_quantized(w, r)) return aligned(rows * cols) + aligned(rows * sizeof(float));
+    return aligned(rows * cols * (weight_is_matrix(r->decl) ? dtype_bytes(w->wtype) : sizeof(float)));
+}
+
+const float *model_weights_scales(const model_weights *w, const void *matrix, int rows, int cols) {
+    (void)w;
+    return (const float *)((const char *)matrix + aligned((size_t)rows * (size_t)cols));
 }
 
 typedef struct load_ctx {
@@ -27,12 +43,13 @@ typedef struct load_ctx {
     h5_model *file;
     float *staging;     /* host fp32, max_slice floats */
     uint16_t *half;     /* host fp16/bf16, max_slice values (16-bit weight dtypes only) */
+    uint8_t *codes;     /* host codes, max_slice bytes (quantized loads only) */
+    float *scales;      /* host row scales, max_rows floats (quantized loads only) */
     size_t max_slice;   /* elements */
+    size_t max_rows;    /* rows of the tallest quantized slice */
     size_t total, offset; /* bytes */
     ed_error *err;
 } load_ctx;
-
-static size_t aligned(size_t bytes) { return (bytes + 63) & ~(size_t)63; } /* 64-byte views */
 
 static int measure(void *vctx, const weight_ref *r) {
     load_ctx *c = vctx;
@@ -42,8 +59,49 @@ static int measure(void *vctx, const weight_ref *r) {
         return -1;
     }
     size_t n = (size_t)count[0] * (size_t)count[1];
-    c->total += aligned(n * stored_size(c->w, r));
+    c->total += slot_bytes(c->w, r, (size_t)count[0], (size_t)count[1]);
     if (n > c->max_slice) c->max_slice = n;
+    if (is_quantized(c->w, r)) { /* quantizing at load reads whole rows */
+        if ((size_t)r->shape[1] > c->max_slice) c->max_slice = (size_t)r->shape[1];
+        if ((size_t)count[0] > c->max_rows) c->max_rows = (size_t)count[0];
+    }
+    return 0;
+}
+
+/* Codes and row scales of r's local slice into c->codes / c->scales: read as stored when the
+ * file holds r quantized the same way, else quantized here from its values, each row's scale
+ * taken over the whole row (not this rank's columns only), so that every TP size and a file
+ * converted with --quantize give the same codes. */
+static int quantized_slice(load_ctx *c, const weight_ref *r, const int64_t start[2],
+                           const int64_t count[2]) {
+    int stored;
+    if (h5_model_tensor_quant(c->file, r->name, 2, r->shape, &stored, c->err)) return -1;
+    if (stored == c->w->quant)
+        return h5_model_read_quantized(c->file, r->name, r->shape, start, count, stored,
+                                       c->codes, c->scales, c->err) ? -1 : 0;
+    if (stored != QUANT_NONE) {
+        ed_fail(c->err, "tensor %s is stored as %s; quantize: %s would quantize it again (convert "
+                        "from the checkpoint with --quantize %s instead)", r->name,
+                quant_dtype_attr(stored), quant_names[c->w->quant], quant_names[c->w->quant]);
+        return -1;
+    }
+    size_t cols = (size_t)r->shape[1], chunk = c->max_slice / cols;
+    for (int64_t r0 = 0; r0 < count[0]; r0 += (int64_t)chunk) {
+        int64_t rows = count[0] - r0 < (int64_t)chunk ? count[0] - r0 : (int64_t)chunk;
+        int64_t fstart[2] = {start[0] + r0, 0}, fcount[2] = {rows, (int64_t)cols};
+        if (h5_model_read_slice(c->file, r->name, 2, r->shape, fstart, fcount, c->staging, c->err))
+            return -1;
+        for (int64_t i = 0; i < rows; i++) {
+            const float *row = c->staging + (size_t)i * cols;
+            if (quant_row_scale(c->w->quant, row, cols, &c->scales[r0 + i])) {
+                ed_fail(c->err, "tensor %s: row %lld holds a NaN or an infinity: it cannot be "
+                                "quantized", r->name, (long long)(start[0] + r0 + i));
+                return -1;
+            }
+            quant_row_encode(c->w->quant, row + start[1], (size_t)count[1], c->scales[r0 + i],
+                             c->codes + (size_t)(r0 + i) * (size_t)count[1]);
+        }
+    }
     return 0;
 }
 
@@ -51,20 +109,27 @@ static int load_one(void *vctx, const weight_ref *r) {
     load_ctx *c = vctx;
     int64_t start[2], count[2];
     weight_local_slice(r, c->w->tp_rank, c->w->tp_size, c->w->vocab_parallel, start, count);
-    size_t n = (size_t)count[0] * (size_t)count[1], esize = stored_size(c->w, r);
-    if (n && h5_model_read_slice(c->file, r->name, r->rank, r->shape, start, count, c->staging,
-                                 c->err))
-        return -1;
+    size_t n = (size_t)count[0] * (size_t)count[1];
     void *dst = (char *)c->w->arena + c->offset;
-    if (esize == sizeof(float)) {
-        c->w->be->upload(dst, c->staging, n);
+    if (is_quantized(c->w, r)) {
+        if (n && quantized_slice(c, r, start, count)) return -1;
+        c->w->be->upload_raw(dst, c->codes, n);
+        c->w->be->upload_raw((char *)dst + aligned(n), c->scales,
+                             (size_t)count[0] * sizeof(float));
     } else {
-        dtype_f32_to_16bit(c->staging, n, c->w->wtype == DTYPE_BF16, c->half);
-        c->w->be->upload_raw(dst, c->half, n * esize);
+        if (n && h5_model_read_slice(c->file, r->name, r->rank, r->shape, start, count,
+                                     c->staging, c->err))
+            return -1;
+        if (!weight_is_matrix(r->decl) || c->w->wtype == DTYPE_FP32) {
+            c->w->be->upload(dst, c->staging, n);
+        } else {
+            dtype_f32_to_16bit(c->staging, n, c->w->wtype == DTYPE_BF16, c->half);
+            c->w->be->upload_raw(dst, c->half, n * dtype_bytes(c->w->wtype));
+        }
     }
     if (weight_is_matrix(r->decl)) *(void **)weight_field(c->w, r) = dst;
     else *(float **)weight_field(c->w, r) = dst;
-    c->offset += aligned(n * esize);
+    c->offset += slot_bytes(c->w, r, (size_t)count[0], (size_t)count[1]);
     return 0;
 }
 
@@ -90,9 +155,10 @@ static void mark_joint(model_weights *w, stack_weights *st) {
         const void *qkv[3] = {lw->self_q, lw->self_k, lw->self_v};
         const void *qkv_b[3] = {lw->self_q_b, lw->self_k_b, lw->self_v_b};
         const void *wi[2] = {lw->ffn_wi0, lw->ffn_wi1};
-        lw->self_qkv_joint = back_to_back(qkv, 3, I_l * D * esize) &&
+        /* quantized matrices are never joint: each one's scales follow its codes */
+        lw->self_qkv_joint = !w->quant && back_to_back(qkv, 3, I_l * D * esize) &&
                              back_to_back(qkv_b, 3, I_l * sizeof(float));
-        lw->ffn_wi_joint = lw->ffn_wi0 && back_to_back(wi, 2, F_l * D * esize);
+        lw->ffn_wi_joint = !w->quant && lw->ffn_wi0 && back_to_back(wi, 2, F_l * D * esize);
     }
 }
 
@@ -104,8 +170,43 @@ ed_status model_weights_check_tp(const model_spec *s, int tp, ed_error *err) {
     return ED_OK;
 }
 
+/* weight_table_foreach visitor: the first projection's storage (ed_quant) into fp->quant. */
+typedef struct first_projection {
+    h5_model *file;
+    int quant;
+    ed_error *err;
+} first_projection;
+
+static int stored_quant(void *vctx, const weight_ref *r) {
+    first_projection *fp = vctx;
+    if (!weight_is_projection(r->decl)) return 0;
+    return h5_model_tensor_quant(fp->file, r->name, r->rank, r->shape, &fp->quant, fp->err) ? -1
+                                                                                           : 1;
+}
+
+/* The quantization this load uses: the config's (auto: what the file's projections are stored
+ * in), none where the backend has no quantized kernels (the stored codes are then dequantized
+ * to wtype, with a warning). */
+static ed_status resolve_quant(model_weights *w, h5_model *file, int quant, const char *path,
+                               ed_error *err) {
+    if (quant == QUANT_AUTO) {
+        first_projection fp = {file, QUANT_NONE, err};
+        if (weight_table_foreach(&w->spec, stored_quant, &fp) < 0) return ED_ERR;
+        quant = fp.quant;
+    }
+    if (quant != QUANT_NONE && !w->be->matmul_wq) {
+        log_warn("%s: the %s backend has no %s kernels in this build: the projections are "
+                 "dequantized to %s at load (no memory or speed gain)", path, w->be->name,
+                 quant_names[quant], dtype_name(w->wtype));
+        quant = QUANT_NONE;
+    }
+    w->quant = quant;
+    return ED_OK;
+}
+
 ed_status model_weights_load(model_weights **out, const char *path, int tp_rank, int tp_size,
-                             int vocab_parallel, int wtype, const backend *be, ed_error *err) {
+                             int vocab_parallel, int wtype, int quant, const backend *be,
+                             ed_error *err) {
     *out = NULL;
     h5_model *file = NULL;
     model_weights *w = calloc(1, sizeof *w);
@@ -130,12 +231,18 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
         goto fail;
     }
     c.file = file;
-    if (weight_table_foreach(&w->spec, measure, &c)) goto fail;
+    if (resolve_quant(w, file, quant, path, err) || weight_table_foreach(&w->spec, measure, &c))
+        goto fail;
     w->arena_bytes = c.total;
     w->arena = be->alloc(w->arena_bytes);
     c.staging = malloc(c.max_slice * sizeof(float));
     if (wtype != DTYPE_FP32) c.half = malloc(c.max_slice * sizeof(uint16_t));
-    if (!w->arena || !c.staging || (wtype != DTYPE_FP32 && !c.half)) {
+    if (w->quant) {
+        c.codes = malloc(c.max_slice + 1);
+        c.scales = malloc(c.max_rows * sizeof(float) + 1);
+    }
+    if (!w->arena || !c.staging || (wtype != DTYPE_FP32 && !c.half) ||
+        (w->quant && (!c.codes || !c.scales))) {
         ed_fail(err, "%s: cannot allocate %zu bytes for the weights", path, w->arena_bytes);
         goto fail;
     }
@@ -149,6 +256,8 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
         w->lm_head = (char *)w->embed + (size_t)w->v0 * w->spec.d_model * dtype_bytes(wtype);
     free(c.staging);
     free(c.half);
+    free(c.codes);
+    free(c.scales);
     if (h5_model_close(file, err)) {
         file = NULL;
         goto fail;
@@ -158,6 +267,8 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
 fail:
     free(c.staging);
     free(c.half);
+    free(c.codes);
+    free(c.scales);
     h5_model_close(file, NULL);
     model_weights_destroy(w);
     return ED_ERR;

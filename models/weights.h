@@ -3,7 +3,9 @@
  * pointer below is a view into it, NULL when the spec has no such tensor.
  * Shapes are this rank's local shapes; H_l = num_heads / tp, I_l = H_l * d_kv, F_l = d_ff / tp.
  * Matrices (`void *`) are stored in the run's weight dtype (model_weights.wtype: fp32, fp16 or
- * bf16); vectors and relative-bias tables (`float *`) are always fp32. */
+ * bf16), except the projections (weight_is_projection) of a quantized load (model_weights.quant
+ * int8 or fp8): those hold [rows, cols] 1-byte codes, their row scales after them
+ * (model_weights_scales). Vectors and relative-bias tables (`float *`) are always fp32. */
 #ifndef ENCDEC_WEIGHTS_H
 #define ENCDEC_WEIGHTS_H
 
@@ -54,6 +56,7 @@ typedef struct model_weights {
     model_spec spec;
     int tp_rank, tp_size;
     int wtype;         /* ed_dtype of the matrices (runtime/config.h), never auto */
+    int quant;         /* ed_quant of the projections (common/quant.h): none, int8 or fp8 */
     void *embed;       /* [V, D] replicated */
     int vocab_parallel; /* 1: LM head split by vocabulary rows over ranks */
     int v0, v_local;    /* this rank's vocabulary rows [v0, v0 + v_local) (all rows if not) */
@@ -66,10 +69,18 @@ typedef struct model_weights {
 } model_weights;
 
 /* Loads this rank's shard from a converted .h5: each tensor's hyperslab is read, converted to
- * its storage dtype (wtype for matrices, fp32 for the rest) and uploaded. Errors name the file
- * and tensor. */
+ * its storage dtype (wtype for matrices, fp32 for the rest) and uploaded. quant (ed_quant, auto =
+ * as the file stores its projections) quantizes the projections, at load when the file holds
+ * them unquantized (a row's scale over the whole row, whatever the TP split); a file quantized
+ * otherwise is refused, and a backend without matmul_wq gets them dequantized to wtype (a
+ * warning says so). Errors name the file and tensor. */
 ed_status model_weights_load(model_weights **out, const char *path, int tp_rank, int tp_size,
-                             int vocab_parallel, int wtype, const backend *be, ed_error *err);
+                             int vocab_parallel, int wtype, int quant, const backend *be,
+                             ed_error *err);
+
+/* The row scales of a quantized projection of `rows` x `cols` (this rank's local shape) whose
+ * codes are at `matrix` (a field of layer_weights): rows fp32 values on the backend. */
+const float *model_weights_scales(const model_weights *w, const void *matrix, int rows, int cols);
 
 void model_weights_destroy(model_weights *w);
 

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "common/quant.h"
+
 typedef enum {
     KEY_STRING,
     KEY_PATH,     /* a string naming a file; relative ones in a config file are against its folder */
@@ -41,6 +43,9 @@ static const config_key config_schema[] = {
     {"backend", KEY_ENUM, FIELD(backend), "cpu", 0, 0, backend_names, "cpu | cuda"},
     {"dtype", KEY_ENUM, FIELD(dtype), "auto", 0, 0, dtype_names,
      "weight matrices: fp32 | fp16 | bf16 | auto (bf16 on cuda, fp32 on cpu)"},
+    {"quantize", KEY_ENUM, FIELD(quantize), "auto", 0, 0, quant_names,
+     "projection matrices: none | int8 | fp8 (weight-only, a scale per output row) | auto (as "
+     "the model file stores them)"},
     {"tp", KEY_INT, FIELD(tp), "1", 1, 1024, NULL, "tensor-parallel size (= MPI ranks)"},
     {"max_batch_size", KEY_INT, FIELD(max_batch_size), "8", 1, 65536, NULL,
      "sequences decoded together"},

@@ -36,6 +36,7 @@ typedef struct run_config {
     char model[1024];    /* path to the converted .h5 model (required) */
     int backend;         /* backend_kind */
     int dtype;           /* ed_dtype as written; config_dtype() resolves auto */
+    int quantize;        /* ed_quant (common/quant.h) of the projections; auto = as stored */
     int tp;              /* tensor-parallel size; must equal the number of MPI ranks */
     int max_batch_size;  /* most sequences decoded together in one step */
     int max_input_len;   /* longest accepted input, tokens; CONFIG_LEN_AUTO until resolved */

@@ -56,6 +56,7 @@ const backend backend_cpu = {
     .download = cpu_download,
     .copy = cpu_copy,
     .matmul_wt = cpu_matmul_wt,
+    .matmul_wq = cpu_matmul_wq,
     .embed = cpu_embed,
     .rms_norm = cpu_rms_norm,
     .layer_norm = cpu_layer_norm,

@@ -5,6 +5,7 @@
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/fault.h"
 #include "common/dtype.h"
+#include "common/quant.h"
 
 /* 16-bit weights on the CPU mirror the CUDA backend's numerics (kernels/cuda/gemm.cu): weights
  * widened from their stored values, x rounded to the weight dtype (fp16 saturating), products
@@ -65,4 +66,46 @@ done:
     if (yf != y) free(yf);
     free(wf);
     free(xr);
+}
+
+/* The CPU twin of a weight-only quantized GEMM: codes widened to their exact float values, x
+ * rounded to xtype, one sgemm, then each output column times its row's scale. */
+void cpu_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
+                   float *y, int m, int n, int k, int flags) {
+    if (fault_op_begin("matmul_wq") || fault_dtype_reject("matmul_wq", "input dtype", xtype))
+        return;
+    if (quant != QUANT_INT8 && quant != QUANT_FP8) {
+        fault_record_set("matmul_wq", "unknown quantization %d (int8 1 or fp8 2)", quant);
+        return;
+    }
+    if (flags & MATMUL_RELU_TO_BF16) {
+        fault_record_set("matmul_wq", "MATMUL_RELU_TO_BF16 is for matmul_wt");
+        return;
+    }
+    if (m == 0 || n == 0) return;
+    size_t nw = (size_t)n * k, nx = (size_t)m * k, ny = (size_t)m * n;
+    float *wf = malloc(nw * sizeof(float)), *xr = malloc(nx * sizeof(float));
+    float *prod = malloc(ny * sizeof(float));
+    if (!wf || !xr || !prod) {
+        fault_record_set("matmul_wq", "out of memory widening %s codes [%d, %d] (m %d)",
+                         quant_names[quant], n, k, m);
+        goto done;
+    }
+    float value[256]; /* every code's value */
+    for (int c = 0; c < 256; c++) value[c] = quant_code_value(quant, (uint8_t)c);
+    for (size_t i = 0; i < nw; i++) wf[i] = value[q[i]];
+    for (size_t i = 0; i < nx; i++)
+        xr[i] = flags & MATMUL_X_IN_WTYPE ? cpu_widen(x, xtype, i)
+                                          : cpu_round_to(((const float *)x)[i], xtype);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, xr, k, wf, k, 0.0f, prod,
+                n);
+    for (size_t r = 0; r < (size_t)m; r++)
+        for (size_t c = 0; c < (size_t)n; c++) {
+            float v = prod[r * n + c] * scale[c];
+            y[r * n + c] = flags & MATMUL_ACCUMULATE ? y[r * n + c] + v : v;
+        }
+done:
+    free(wf);
+    free(xr);
+    free(prod);
 }

@@ -1,10 +1,12 @@
-/* golden_check EXPECTED.jsonl RESPONSES.jsonl [--tol REL] [--ids-only] [--margin-ids]
+/* golden_check EXPECTED.jsonl RESPONSES.jsonl [--tol REL] [--ids-only] [--margin-ids] [--logits-only]
  * Compares encdec_tp's responses with Hugging Face's: for every expected id, output_ids and
  * finish_reason must be identical and logits (when expected) within REL relative error
  * (max |diff| / max |ref| per request; default 1e-4).
- * --margin-ids (16-bit weights against HF's fp32): greedy ids must be identical wherever HF's
- * top-2 logit margin exceeds twice our logits error at that step; at the first step where the
- * margin is that small the ids may part, and the request is compared up to that step only. Expected encoder states are compared with
+ * --margin-ids (16-bit or quantized weights against HF's fp32): greedy ids must be identical
+ * wherever HF's margin (its logit of its token minus its logit of ours) exceeds twice our logits
+ * error at that step; at the first step where the margin is that small the ids may part, and the
+ * request is compared up to that step only. --logits-only: only the expected requests with
+ * logits are compared (those without give no margin to judge a parting by). Expected encoder states are compared with
  * a response's encoder_output (JSON or base64-f32, mean-pooled when its shape is [d_model]), and
  * with encode-only responses whose ids are "<prefix><id>" (--encode-only-prefix, repeatable).
  * Prints a summary line; exit 0 on pass. */
@@ -212,19 +214,23 @@ static double margin_check(const cJSON *e_ids, const cJSON *g_ids, const cJSON *
     for (int t = 0; t < n_e && t < n_g; t++) {
         const cJSON *r = cJSON_GetArrayItem(e_log, t), *g = cJSON_GetArrayItem(g_log, t);
         if (cJSON_GetArraySize(r) != cJSON_GetArraySize(g)) return -1;
-        double step_diff = 0, top1 = -INFINITY, top2 = -INFINITY;
+        double step_diff = 0;
         for (const cJSON *a = r->child, *b = g->child; a; a = a->next, b = b->next) {
             double d = fabs(a->valuedouble - b->valuedouble);
             if (d > step_diff || isnan(d)) step_diff = isnan(d) ? INFINITY : d;
             if (fabs(a->valuedouble) > max_ref) max_ref = fabs(a->valuedouble);
-            if (a->valuedouble > top1) top2 = top1, top1 = a->valuedouble;
-            else if (a->valuedouble > top2) top2 = a->valuedouble;
         }
         if (step_diff > max_diff) max_diff = step_diff;
         if (t < n_ids && t < cJSON_GetArraySize(g_ids) &&
             cJSON_GetArrayItem(e_ids, t)->valueint != cJSON_GetArrayItem(g_ids, t)->valueint) {
-            *margin_at = top1 - top2;
-            if (top1 - top2 > 2 * step_diff) return -2;
+            /* The margin that matters: HF's logit of its token over HF's logit of ours (their
+             * order can flip only if our error there is at least half of it). Not top1 - top2:
+             * a banned token (min_new_tokens' EOS) may be the raw top 1. */
+            const cJSON *hf_tok = cJSON_GetArrayItem(r, cJSON_GetArrayItem(e_ids, t)->valueint);
+            const cJSON *our_tok = cJSON_GetArrayItem(r, cJSON_GetArrayItem(g_ids, t)->valueint);
+            if (!hf_tok || !our_tok) return -1;
+            *margin_at = hf_tok->valuedouble - our_tok->valuedouble;
+            if (*margin_at > 2 * step_diff) return -2;
             *parted = t;
             break;
         }
@@ -235,16 +241,18 @@ static double margin_check(const cJSON *e_ids, const cJSON *g_ids, const cJSON *
 
 int main(int argc, char **argv) {
     if (argc < 3) {
-        fprintf(stderr, "usage: golden_check EXPECTED RESPONSES [--tol REL] [--ids-only]\n");
+        fprintf(stderr, "usage: golden_check EXPECTED RESPONSES [--tol REL] [--ids-only] [--margin-ids] "
+                        "[--logits-only]\n");
         return 2;
     }
     double tol = 1e-4;
-    int ids_only = 0, margin_ids = 0, n_parted = 0, n_prefixes = 0;
+    int ids_only = 0, margin_ids = 0, logits_only = 0, n_parted = 0, n_prefixes = 0;
     const char *prefixes[8];
     for (int i = 3; i < argc; i++) {
         if (!strcmp(argv[i], "--tol") && i + 1 < argc) tol = atof(argv[++i]);
         else if (!strcmp(argv[i], "--ids-only")) ids_only = 1;
         else if (!strcmp(argv[i], "--margin-ids")) margin_ids = 1;
+        else if (!strcmp(argv[i], "--logits-only")) logits_only = 1;
         else if (!strcmp(argv[i], "--encode-only-prefix") && i + 1 < argc && n_prefixes < 8)
             prefixes[n_prefixes++] = argv[++i];
     }
@@ -257,6 +265,7 @@ int main(int argc, char **argv) {
     int failures = 0, n_logits = 0, n_encoder = 0;
     double worst = 0, worst_enc = 0;
     for (int i = 0; i < n_exp; i++) {
+        if (logits_only && !cJSON_GetObjectItemCaseSensitive(exp[i], "logits")) continue;
         char *id = id_text(exp[i]);
         const cJSON *match = NULL;
         for (int j = 0; j < n_got && !match; j++) {
@@ -289,7 +298,7 @@ int main(int argc, char **argv) {
                 n_logits++;
                 if (err == -2) {
                     char *hf = json_text(e_ids), *t = json_text(g_ids);
-                    printf("FAIL %s: output_ids part where HF's top-2 margin is %.3g\n  hf:   %s\n"
+                    printf("FAIL %s: output_ids part where HF's margin is %.3g\n  hf:   %s\n"
                            "  ours: %s\n", id, margin, hf, t);
                     free(hf);
                     free(t);
@@ -299,7 +308,7 @@ int main(int argc, char **argv) {
                            err < 0 ? "missing or of another shape" : "differ", err, tol);
                     failures++;
                 } else if (parted >= 0) {
-                    printf("note %s: ids part at step %d where HF's top-2 margin is %.3g "
+                    printf("note %s: ids part at step %d where HF's margin is %.3g "
                            "(within our error); compared up to there\n", id, parted, margin);
                     n_parted++;
                 } else {
@@ -362,7 +371,7 @@ int main(int argc, char **argv) {
     if (n_encoder)
         printf("golden_check: %d encoder outputs, worst relative error %.3g\n", n_encoder, worst_enc);
     if (margin_ids)
-        printf("golden_check: %d requests parted from HF at a top-2 margin within our error\n",
+        printf("golden_check: %d requests parted from HF at a margin within our error\n",
                n_parted);
     printf("golden_check: %d requests, %d with logits, worst logits relative error %.3g "
            "(tolerance %.3g): %s (%d failures)\n", n_exp, n_logits, worst, tol,

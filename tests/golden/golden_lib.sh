@@ -12,7 +12,7 @@ golden_config() {
 # file) and `check` (golden_check's options) of a golden run:
 #   fp32 weights: HF's fp32 outputs, logits within 1e-4 on the CPU and 1e-3 on the GPU;
 #   16-bit weights: HF in fp32 on the same weights rounded to DTYPE, logits within 3e-2, ids
-#   identical wherever HF's top-2 margin exceeds our error (--margin-ids).
+#   identical wherever HF's margin for its token over ours exceeds twice our error (--margin-ids).
 hf_yardstick() {
   local fixture=$1 backend=$2 dtype=$3 set=${4:-}
   expected=$fixture/${set}expected.jsonl

@@ -4,7 +4,10 @@
 #define ENCDEC_TEST_CHECK_H
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static int check_failures = 0, check_count = 0;
 
@@ -27,6 +30,14 @@ static int check_failures = 0, check_count = 0;
                     (err).msg, needle);                                           \
         }                                                                         \
     } while (0)
+
+/* Makes the folder "$TMPDIR/encdec_<tag>_<pid>" (/tmp without TMPDIR) and writes its path into
+ * dir[n]; 0 on success. */
+static inline int check_tmpdir(char *dir, size_t n, const char *tag) {
+    const char *base = getenv("TMPDIR");
+    snprintf(dir, n, "%s/encdec_%s_%d", base ? base : "/tmp", tag, (int)getpid());
+    return mkdir(dir, 0700) && access(dir, W_OK);
+}
 
 #define TEST_MAIN_END(name)                                                        \
     printf("%s: %d checks, %d failed\n", name, check_count, check_failures);       \

@@ -1,0 +1,45 @@
+#!/bin/bash
+# Weight-only quantized projections (quantize: int8 | fp8, docs/MODEL_FORMAT.md) on one golden
+# fixture at TP ranks, fp32 activations:
+#  - a model converted with `encdec_convert --quantize QUANT` is served with its projections
+#    quantized (the load says so) and compared with Hugging Face's fp32 outputs: logits within
+#    TOL (the format's error, reported) and greedy ids identical wherever HF's margin
+#    (its logit of its token minus its logit of ours) exceeds twice that error (golden_check
+#    --margin-ids --logits-only: requests without logits give no margin to judge by);
+#  - the unquantized model served with `quantize: QUANT` (quantized at load) answers exactly
+#    what the converted one answers (the same codes and scales, whatever the TP split);
+#  - the kernels: the converted model served with `quantize: none` (its codes dequantized to
+#    fp32 weights at load, then plain fp32 GEMMs) answers what matmul_wq answers, within the
+#    fp32 yardstick (1e-4), every request's ids identical.
+# usage: run_quantized.sh BUILD_DIR FIXTURE_DIR QUANT TP TOL
+set -euo pipefail
+build=$1 fixture=$(cd "$2" && pwd) quant=$3 tp=$4 tol=$5
+source "$(dirname "$0")/golden_lib.sh"
+name=$(basename "$fixture")
+work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_quant_${name}_${quant}_tp${tp}.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+"$build/encdec_convert" --quiet --hf "$fixture" --out "$work/q.h5" --quantize "$quant"
+"$build/encdec_convert" --quiet --hf "$fixture" --out "$work/f.h5"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+# serve NAME MODEL QUANTIZE LOADED: $work/NAME.jsonl, its log $work/NAME.log; the load must say
+# its projections are LOADED (int8, fp8, or fp32 when dequantized).
+serve() {
+  {
+    golden_config "$2" cpu fp32 "$tp"
+    printf 'quantize: %s\nrequests: %s\noutput: %s\n' "$3" "$fixture/requests.jsonl" "$work/$1.jsonl"
+  } > "$work/$1.yaml"
+  ENCDEC_LOG=info ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/$1.yaml" \
+    2> "$work/$1.log" || { cat "$work/$1.log" >&2; exit 1; }
+  grep -q "(projections $4)" "$work/$1.log" ||
+    { echo "FAIL $1: the load did not leave the projections $4: $(grep 'weights ' "$work/$1.log")"; exit 1; }
+}
+serve converted "$work/q.h5" auto "$quant"
+serve at_load "$work/f.h5" "$quant" "$quant"
+serve dequantized "$work/q.h5" none fp32
+echo "$name $quant tp$tp against HF fp32:"
+"$build/golden_check" "$fixture/expected.jsonl" "$work/converted.jsonl" --tol "$tol" --margin-ids \
+  --logits-only
+echo "quantized at load against converted with --quantize:"
+"$build/golden_check" "$work/converted.jsonl" "$work/at_load.jsonl" --tol 0
+echo "matmul_wq against fp32 GEMMs on the dequantized weights:"
+"$build/golden_check" "$work/dequantized.jsonl" "$work/converted.jsonl" --tol 1e-4
