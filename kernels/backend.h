@@ -103,7 +103,7 @@ typedef struct backend {
      * fault in <op> (call <n>)". The record is kernels/fault.h's, one per process.
      * Test hook: ENCDEC_INJECT_FAULT=<op>[:<n>] in the environment (read once, by the first
      * backend_get) makes the n-th call (default the 1st) on this process of the op named as in
-     * this table (matmul_wt, matmul_wq, embed, rms_norm, layer_norm, add_bias, add, scale, activation,
+     * this table (matmul_wt, matmul_wq, embed, embed_q, rms_norm, layer_norm, add_bias, add, scale, activation,
      * gated_activation, argmax_rows, topk_rows, attention_prefill, attention_paged,
      * kv_scatter; copy, upload, download on CUDA) record an injected fault and do nothing,
      * on either backend. */
@@ -132,6 +132,11 @@ typedef struct backend {
      * a backend without quantized kernels (models/weights.h then dequantizes at load). */
     void (*matmul_wq)(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                       float *y, int m, int n, int k, int flags);
+    /* y[i, :] = value(table[ids[i], :]) * scale[ids[i]] for i < n: a quantized table ([V, d]
+     * codes of `quant`, V row scales), as matmul_wq reads a matrix. NULL exactly where
+     * matmul_wq is. */
+    void (*embed_q)(const uint8_t *table, int quant, const float *scale, const int32_t *ids,
+                    int n, int d, float *y);
     /* y[i, :] = table[ids[i], :] (as fp32) for i < n; table is [V, d] in wtype; ids: backend int
      * buffer. */
     void (*embed)(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);

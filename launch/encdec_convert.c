@@ -1,4 +1,5 @@
-/* encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] [--quantize int8|fp8] [--quiet]
+/* encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] [--quantize int8|fp8]
+ *                [--quantize-embeddings] [--quiet]
  * encdec_convert --help | --version
  * Converts a Hugging Face checkpoint directory into encdec_tp's HDF5 model file. On any error it
  * names the tensor or config key and leaves no output file. */
@@ -13,7 +14,7 @@
 
 static const char usage_line[] =
     "usage: encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] [--quantize int8|fp8]\n"
-    "                      [--quiet]\n"
+    "                      [--quantize-embeddings] [--quiet]\n"
     "       encdec_convert --help | --version\n";
 
 /* A usage error: the message, the usage line, exit status 2 (README). */
@@ -35,6 +36,7 @@ static void help(void) {
            "  --quantize Q      the layers' projection matrices as int8 or fp8 (E4M3) codes\n"
            "                    with an fp32 scale per output row (weight-only; embeddings, LM\n"
            "                    head, norms, biases stay in --dtype): docs/MODEL_FORMAT.md\n"
+           "  --quantize-embeddings  the token embedding and LM head too (with --quantize)\n"
            "  --quiet           no progress on stderr (on a terminal one line rewritten in\n"
            "                    place; elsewhere a line every 10 s and the last)\n"
            "  --help, -h        this text\n"
@@ -59,6 +61,10 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(a, "--quiet")) {
             opt.progress = 0;
+            continue;
+        }
+        if (!strcmp(a, "--quantize-embeddings")) {
+            opt.quantize_embeddings = 1;
             continue;
         }
         if (strcmp(a, "--hf") && strcmp(a, "--out") && strcmp(a, "--dtype") &&
@@ -90,6 +96,8 @@ int main(int argc, char **argv) {
     }
     if (!opt.hf_dir) return usage("--hf DIR is required", NULL);
     if (!opt.out_path) return usage("--out MODEL.h5 is required", NULL);
+    if (opt.quantize_embeddings && !opt.quantize)
+        return usage("needs --quantize int8|fp8", "--quantize-embeddings");
     char partial[1100]; /* removed if SIGTERM / SIGINT / SIGHUP ends the conversion */
     convert_partial_path(opt.out_path, partial, sizeof partial);
     partial_file_remove_on_signals(partial);

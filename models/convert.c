@@ -37,7 +37,7 @@ typedef struct convert_ctx {
     const model_spec *spec;
     st_archive *st;
     h5_model *out;
-    int dtype, quantize, progress;
+    int dtype, quantize, quantize_embeddings, progress;
     float *buf;
     size_t buf_cap, total_bytes, done_bytes;
     int n_tensors, n_done;
@@ -132,7 +132,10 @@ static int write_one(void *vctx, const weight_ref *r) {
     } else if (!t || st_tensor_to_f32(t, c->buf, c->err)) {
         return -1;
     }
-    if (c->quantize && weight_is_projection(r->decl)
+    const int quantized = c->quantize && (weight_is_projection(r->decl) ||
+                                          (c->quantize_embeddings &&
+                                           weight_is_vocab_matrix(r->decl)));
+    if (quantized
             ? h5_model_write_quantized(c->out, r->name, r->shape, c->buf, c->quantize, c->err)
             : h5_model_write_tensor(c->out, r->name, r->rank, r->shape, c->buf, c->dtype, c->err))
         return -1;
@@ -209,7 +212,8 @@ void convert_partial_path(const char *out_path, char *buf, size_t n) {
 ed_status convert_hf_to_h5(const convert_options *opt, ed_error *err) {
     hf_config *cfg = NULL;
     st_archive *st = NULL;
-    convert_ctx c = {.dtype = opt->dtype, .quantize = opt->quantize, .progress = opt->progress,
+    convert_ctx c = {.dtype = opt->dtype, .quantize = opt->quantize,
+                     .quantize_embeddings = opt->quantize_embeddings, .progress = opt->progress,
                      .err = err};
     model_spec spec;
     char tmp[1100];

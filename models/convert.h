@@ -14,6 +14,7 @@ typedef struct convert_options {
     const char *out_path;
     int dtype;    /* ed_dtype of the stored weights */
     int quantize; /* ed_quant of the layers' projections (common/quant.h); 0 = none */
+    int quantize_embeddings; /* 1: the token embedding and LM head too (needs quantize) */
     int progress; /* 1: progress lines on stderr */
 } convert_options;
 

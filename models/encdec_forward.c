@@ -153,7 +153,10 @@ static void embed(encdec_model *m, const stack_weights *st, const int32_t *ids, 
                   int n) {
     const model_spec *s = m->s;
     m->pending_residual = 0;
-    m->be->embed(m->w->embed, m->w->wtype, ids, n, m->D, m->x);
+    if (m->w->quant_embed)
+        m->be->embed_q(m->w->embed, m->w->quant, m->w->embed_scale, ids, n, m->D, m->x);
+    else
+        m->be->embed(m->w->embed, m->w->wtype, ids, n, m->D, m->x);
     if (s->embed_scale != 1.0f) m->be->scale(m->x, s->embed_scale, (size_t)n * m->D);
     const float *pos = NULL;
     if (s->learned_pos) {

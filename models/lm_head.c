@@ -101,7 +101,11 @@ ed_status lm_head_run(lm_head *h, const float *hidden, int n, const step_plan *p
                       const int32_t *ban, float *out_host, ed_error *err) {
     const backend *be = h->be;
     if (h->V_l) { /* logits[n, V_l] = hidden @ lm_head^T (+ final_logits_bias) */
-        be->matmul_wt(hidden, h->w->lm_head, h->w->wtype, h->logits, n, h->V_l, h->D, 0);
+        if (h->w->quant_embed)
+            be->matmul_wq(hidden, h->w->wtype, h->w->lm_head, h->w->quant, h->w->lm_head_scale,
+                          h->logits, n, h->V_l, h->D, 0);
+        else
+            be->matmul_wt(hidden, h->w->lm_head, h->w->wtype, h->logits, n, h->V_l, h->D, 0);
         if (h->w->logits_bias) be->add_bias(h->logits, h->w->logits_bias, n, h->V_l);
     }
     if (p->argmax_only) return argmax_out(h, n, ban, out_host, err);

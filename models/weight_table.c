@@ -93,6 +93,10 @@ int weight_is_projection(const weight_decl *d) {
     return d->scope == SCOPE_LAYER && weight_is_matrix(d);
 }
 
+int weight_is_vocab_matrix(const weight_decl *d) {
+    return d->scope == SCOPE_MODEL && weight_is_matrix(d);
+}
+
 static int decl_exists(const model_spec *s, const weight_decl *d) {
     switch (d->when) {
     case WHEN_ALWAYS: return 1;

@@ -83,5 +83,8 @@ static inline const char *stack_name(int stack) { return stack == 0 ? "encoder" 
 /* Whether ref's tensor is a projection inside a layer (Q, K, V, O, FFN in / out): the matrices
  * that quantization (common/quant.h) applies to. Embeddings and the LM head are not. */
 int weight_is_projection(const weight_decl *decl);
+/* Whether ref's tensor is a vocabulary matrix: the token embedding or the untied LM head, which
+ * quantize_embeddings quantizes as the projections are. */
+int weight_is_vocab_matrix(const weight_decl *decl);
 
 #endif

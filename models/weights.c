@@ -1,5 +1,6 @@
 #include "models/weights.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,9 +22,11 @@ static char *weight_field(model_weights *w, const weight_ref *r) {
 
 static size_t aligned(size_t bytes) { return (bytes + 63) & ~(size_t)63; } /* 64-byte views */
 
-/* Whether r is stored quantized in this load: a projection, with quantization on. */
+/* Whether r is stored quantized in this load: a projection with quantization on, or a
+ * vocabulary matrix with quant_embed. */
 static int is_quantized(const model_weights *w, const weight_ref *r) {
-    return w->quant != QUANT_NONE && weight_is_projection(r->decl);
+    return w->quant != QUANT_NONE &&
+           (weight_is_projection(r->decl) || (w->quant_embed && weight_is_vocab_matrix(r->decl)));
 }
 
 /* Arena bytes of r's local slice (rows x cols): fp32 vectors, matrices in wtype, quantized
@@ -113,9 +116,13 @@ static int load_one(void *vctx, const weight_ref *r) {
     void *dst = (char *)c->w->arena + c->offset;
     if (is_quantized(c->w, r)) {
         if (n && quantized_slice(c, r, start, count)) return -1;
+        const float *scales = (const float *)((char *)dst + aligned(n));
         c->w->be->upload_raw(dst, c->codes, n);
-        c->w->be->upload_raw((char *)dst + aligned(n), c->scales,
-                             (size_t)count[0] * sizeof(float));
+        c->w->be->upload_raw((void *)scales, c->scales, (size_t)count[0] * sizeof(float));
+        if (weight_is_vocab_matrix(r->decl)) { /* model scope: fields of model_weights */
+            if (r->decl->field == offsetof(model_weights, embed)) c->w->embed_scale = scales;
+            else c->w->lm_head_scale = scales;
+        }
     } else {
         if (n && h5_model_read_slice(c->file, r->name, r->rank, r->shape, start, count,
                                      c->staging, c->err))
@@ -170,43 +177,54 @@ ed_status model_weights_check_tp(const model_spec *s, int tp, ed_error *err) {
     return ED_OK;
 }
 
-/* weight_table_foreach visitor: the first projection's storage (ed_quant) into fp->quant. */
-typedef struct first_projection {
+/* weight_table_foreach visitor: the storage (ed_quant) of the first tensor `which` selects. */
+typedef struct first_stored {
+    int (*which)(const weight_decl *decl);
     h5_model *file;
     int quant;
     ed_error *err;
-} first_projection;
+} first_stored;
 
-static int stored_quant(void *vctx, const weight_ref *r) {
-    first_projection *fp = vctx;
-    if (!weight_is_projection(r->decl)) return 0;
-    return h5_model_tensor_quant(fp->file, r->name, r->rank, r->shape, &fp->quant, fp->err) ? -1
+static int stored_format(void *vctx, const weight_ref *r) {
+    first_stored *fs = vctx;
+    if (!fs->which(r->decl)) return 0;
+    return h5_model_tensor_quant(fs->file, r->name, r->rank, r->shape, &fs->quant, fs->err) ? -1
                                                                                            : 1;
 }
 
 /* The quantization this load uses: the config's (auto: what the file's projections are stored
  * in), none where the backend has no quantized kernels (the stored codes are then dequantized
- * to wtype, with a warning). */
-static ed_status resolve_quant(model_weights *w, h5_model *file, int quant, const char *path,
-                               ed_error *err) {
+ * to wtype, with a warning); then whether the vocabulary matrices are quantized too. */
+static ed_status resolve_quant(model_weights *w, h5_model *file, int quant, int quant_embed,
+                               const char *path, ed_error *err) {
     if (quant == QUANT_AUTO) {
-        first_projection fp = {file, QUANT_NONE, err};
-        if (weight_table_foreach(&w->spec, stored_quant, &fp) < 0) return ED_ERR;
-        quant = fp.quant;
+        first_stored fs = {weight_is_projection, file, QUANT_NONE, err};
+        if (weight_table_foreach(&w->spec, stored_format, &fs) < 0) return ED_ERR;
+        quant = fs.quant;
     }
     if (quant != QUANT_NONE && !w->be->matmul_wq) {
         log_warn("%s: the %s backend has no %s kernels in this build: the projections are "
                  "dequantized to %s at load (no memory or speed gain)", path, w->be->name,
                  quant_names[quant], dtype_name(w->wtype));
         quant = QUANT_NONE;
+        quant_embed = 0;
     }
     w->quant = quant;
+    if (quant_embed == 2) { /* auto: quantized when the file's embedding is stored so */
+        first_stored fs = {weight_is_vocab_matrix, file, QUANT_NONE, err};
+        if (weight_table_foreach(&w->spec, stored_format, &fs) < 0) return ED_ERR;
+        quant_embed = quant != QUANT_NONE && fs.quant == quant;
+    } else if (quant_embed && quant == QUANT_NONE) {
+        return ed_fail(err, "config: key 'quantize_embeddings': on needs 'quantize' int8 or fp8 "
+                            "(the projections are %s)", dtype_name(w->wtype));
+    }
+    w->quant_embed = quant_embed;
     return ED_OK;
 }
 
 ed_status model_weights_load(model_weights **out, const char *path, int tp_rank, int tp_size,
-                             int vocab_parallel, int wtype, int quant, const backend *be,
-                             ed_error *err) {
+                             int vocab_parallel, int wtype, int quant, int quant_embed,
+                             const backend *be, ed_error *err) {
     *out = NULL;
     h5_model *file = NULL;
     model_weights *w = calloc(1, sizeof *w);
@@ -231,7 +249,8 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
         goto fail;
     }
     c.file = file;
-    if (resolve_quant(w, file, quant, path, err) || weight_table_foreach(&w->spec, measure, &c))
+    if (resolve_quant(w, file, quant, quant_embed, path, err) ||
+        weight_table_foreach(&w->spec, measure, &c))
         goto fail;
     w->arena_bytes = c.total;
     w->arena = be->alloc(w->arena_bytes);
@@ -252,8 +271,12 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
     w->v0 = 0;
     w->v_local = w->spec.vocab_size;
     if (w->vocab_parallel) tp_chunk(w->spec.vocab_size, tp_rank, tp_size, &w->v0, &w->v_local);
-    if (w->spec.tied_head)
+    if (w->spec.tied_head && w->quant_embed) {
+        w->lm_head = (char *)w->embed + (size_t)w->v0 * w->spec.d_model;
+        w->lm_head_scale = w->embed_scale + w->v0;
+    } else if (w->spec.tied_head) {
         w->lm_head = (char *)w->embed + (size_t)w->v0 * w->spec.d_model * dtype_bytes(wtype);
+    }
     free(c.staging);
     free(c.half);
     free(c.codes);

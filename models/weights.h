@@ -5,7 +5,8 @@
  * Matrices (`void *`) are stored in the run's weight dtype (model_weights.wtype: fp32, fp16 or
  * bf16), except the projections (weight_is_projection) of a quantized load (model_weights.quant
  * int8 or fp8): those hold [rows, cols] 1-byte codes, their row scales after them
- * (model_weights_scales). Vectors and relative-bias tables (`float *`) are always fp32. */
+ * (model_weights_scales); with quant_embed, embed and lm_head likewise (their scales at
+ * embed_scale / lm_head_scale). Vectors and relative-bias tables (`float *`) are always fp32. */
 #ifndef ENCDEC_WEIGHTS_H
 #define ENCDEC_WEIGHTS_H
 
@@ -57,10 +58,13 @@ typedef struct model_weights {
     int tp_rank, tp_size;
     int wtype;         /* ed_dtype of the matrices (runtime/config.h), never auto */
     int quant;         /* ed_quant of the projections (common/quant.h): none, int8 or fp8 */
+    int quant_embed;   /* 1: embed and lm_head are quantized too (as `quant`; never with none) */
     void *embed;       /* [V, D] replicated */
     int vocab_parallel; /* 1: LM head split by vocabulary rows over ranks */
     int v0, v_local;    /* this rank's vocabulary rows [v0, v0 + v_local) (all rows if not) */
     void *lm_head;      /* [v_local, D]; a view into embed when spec.tied_head */
+    const float *embed_scale;   /* [V] row scales of a quantized embed (quant_embed), else NULL */
+    const float *lm_head_scale; /* [v_local] likewise for lm_head (a view when tied) */
     float *logits_bias; /* [v_local] final_logits_bias (BART) */
     stack_weights enc, dec;
     const backend *be;
@@ -73,10 +77,12 @@ typedef struct model_weights {
  * as the file stores its projections) quantizes the projections, at load when the file holds
  * them unquantized (a row's scale over the whole row, whatever the TP split); a file quantized
  * otherwise is refused, and a backend without matmul_wq gets them dequantized to wtype (a
- * warning says so). Errors name the file and tensor. */
+ * warning says so). quant_embed (on_off_auto of runtime/config.h: 0 off, 1 on, 2 auto = as the
+ * file stores embed.tokens) does the same for embed and lm_head; on needs quant int8 or fp8.
+ * Errors name the file and tensor, or the config key. */
 ed_status model_weights_load(model_weights **out, const char *path, int tp_rank, int tp_size,
-                             int vocab_parallel, int wtype, int quant, const backend *be,
-                             ed_error *err);
+                             int vocab_parallel, int wtype, int quant, int quant_embed,
+                             const backend *be, ed_error *err);
 
 /* The row scales of a quantized projection of `rows` x `cols` (this rank's local shape) whose
  * codes are at `matrix` (a field of layer_weights): rows fp32 values on the backend. */

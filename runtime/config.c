@@ -35,6 +35,7 @@ typedef struct config_key {
 
 static const char *const lm_head_names[] = {"vocab", "replicated", NULL};
 static const char *const on_off_names[] = {"off", "on", NULL};
+static const char *const on_off_auto_names[] = {"off", "on", "auto", NULL};
 static const char *const policy_names[] = {"guaranteed_no_evict", "max_utilization", NULL};
 
 #define FIELD(f) offsetof(run_config, f)
@@ -46,6 +47,9 @@ static const config_key config_schema[] = {
     {"quantize", KEY_ENUM, FIELD(quantize), "auto", 0, 0, quant_names,
      "projection matrices: none | int8 | fp8 (weight-only, a scale per output row) | auto (as "
      "the model file stores them)"},
+    {"quantize_embeddings", KEY_ENUM, FIELD(quantize_embeddings), "auto", 0, 0,
+     on_off_auto_names, "token embedding and LM head quantized as the projections: on | off | "
+     "auto (as the model file stores them)"},
     {"tp", KEY_INT, FIELD(tp), "1", 1, 1024, NULL, "tensor-parallel size (= MPI ranks)"},
     {"max_batch_size", KEY_INT, FIELD(max_batch_size), "8", 1, 65536, NULL,
      "sequences decoded together"},

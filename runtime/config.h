@@ -37,6 +37,7 @@ typedef struct run_config {
     int backend;         /* backend_kind */
     int dtype;           /* ed_dtype as written; config_dtype() resolves auto */
     int quantize;        /* ed_quant (common/quant.h) of the projections; auto = as stored */
+    int quantize_embeddings; /* 0 off, 1 on, 2 auto (as stored): embed and LM head quantized */
     int tp;              /* tensor-parallel size; must equal the number of MPI ranks */
     int max_batch_size;  /* most sequences decoded together in one step */
     int max_input_len;   /* longest accepted input, tokens; CONFIG_LEN_AUTO until resolved */

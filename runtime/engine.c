@@ -136,7 +136,7 @@ static ed_status load_weights(engine *e, ed_error *err) {
     test_signal_at("load", comm_rank(e->comm)); /* inert unless set (common/test_signal.h) */
     if (model_weights_load(&e->weights, cfg->model, comm_rank(e->comm), cfg->tp,
                            cfg->lm_head_split == LM_HEAD_VOCAB, config_dtype(cfg),
-                           cfg->quantize, e->be, err))
+                           cfg->quantize, cfg->quantize_embeddings, e->be, err))
         return ED_ERR;
     const model_spec *s = &e->weights->spec;
     const int auto_in = cfg->max_input_len == CONFIG_LEN_AUTO,
@@ -298,10 +298,12 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
     }
     const model_spec *s = &e->weights->spec;
     log_info("model %s: family %s, d_model %d, %d heads x %d, d_ff %d, %d+%d layers, vocab %d; "
-             "tp %d, backend %s, weights %s (projections %s), lm_head_split %s", cfg->model,
-             s->family, s->d_model, s->num_heads, s->d_kv, s->d_ff, s->enc_layers, s->dec_layers,
-             s->vocab_size, cfg->tp, e->be->name, dtype_name(config_dtype(cfg)),
+             "tp %d, backend %s, weights %s (projections %s, embeddings %s), lm_head_split %s",
+             cfg->model, s->family, s->d_model, s->num_heads, s->d_kv, s->d_ff, s->enc_layers,
+             s->dec_layers, s->vocab_size, cfg->tp, e->be->name, dtype_name(config_dtype(cfg)),
              e->weights->quant ? quant_names[e->weights->quant] : dtype_name(config_dtype(cfg)),
+             e->weights->quant_embed ? quant_names[e->weights->quant]
+                                     : dtype_name(config_dtype(cfg)),
              cfg->lm_head_split == LM_HEAD_VOCAB ? "vocab" : "replicated");
     int joint_qkv, joint_wi;
     encdec_joint_layers(e->model, &joint_qkv, &joint_wi);

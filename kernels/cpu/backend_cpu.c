@@ -58,6 +58,7 @@ const backend backend_cpu = {
     .matmul_wt = cpu_matmul_wt,
     .matmul_wq = cpu_matmul_wq,
     .embed = cpu_embed,
+    .embed_q = cpu_embed_q,
     .rms_norm = cpu_rms_norm,
     .layer_norm = cpu_layer_norm,
     .add_bias = cpu_add_bias,

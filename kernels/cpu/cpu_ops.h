@@ -18,6 +18,8 @@ void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int
 void cpu_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                    float *y, int m, int n, int k, int flags);
 void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
+void cpu_embed_q(const uint8_t *table, int quant, const float *scale, const int32_t *ids, int n,
+                 int d, float *y);
 void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d, void *y, int ytype);
 void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
                     int rows, int d, void *y, int ytype);

@@ -1,6 +1,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/quant.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/fault.h"
 
@@ -9,6 +10,19 @@ void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, f
     for (int i = 0; i < n; i++)
         for (int j = 0; j < d; j++)
             y[(size_t)i * d + j] = cpu_widen(table, wtype, (size_t)ids[i] * d + j);
+}
+
+void cpu_embed_q(const uint8_t *table, int quant, const float *scale, const int32_t *ids, int n,
+                 int d, float *y) {
+    if (fault_op_begin("embed_q")) return;
+    if (quant != QUANT_INT8 && quant != QUANT_FP8) {
+        fault_record_set("embed_q", "unknown quantization %d (int8 1 or fp8 2)", quant);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < d; j++)
+            y[(size_t)i * d + j] =
+                quant_code_value(quant, table[(size_t)ids[i] * d + j]) * scale[ids[i]];
 }
 
 /* Row r of x, after x[r] += delta[r] when delta is given. */

@@ -11,32 +11,46 @@
 #  - the kernels: the converted model served with `quantize: none` (its codes dequantized to
 #    fp32 weights at load, then plain fp32 GEMMs) answers what matmul_wq answers, within the
 #    fp32 yardstick (1e-4), every request's ids identical.
-# usage: run_quantized.sh BUILD_DIR FIXTURE_DIR QUANT TP TOL
+# With EMBEDDINGS = embeddings, the token embedding and LM head are quantized too
+# (--quantize-embeddings, quantize_embeddings: on).
+# usage: run_quantized.sh BUILD_DIR FIXTURE_DIR QUANT TP TOL [embeddings]
 set -euo pipefail
-build=$1 fixture=$(cd "$2" && pwd) quant=$3 tp=$4 tol=$5
+build=$1 fixture=$(cd "$2" && pwd) quant=$3 tp=$4 tol=$5 emb=${6:-}
+convert_emb=() emb_key=off emb_loaded=fp32
+[ -z "$emb" ] || convert_emb=(--quantize-embeddings) emb_key=on emb_loaded=$quant
 source "$(dirname "$0")/golden_lib.sh"
 name=$(basename "$fixture")
 work=$(mktemp -d "${TMPDIR:-/tmp}/encdec_quant_${name}_${quant}_tp${tp}.XXXXXX")
 trap 'rm -rf "$work"' EXIT
-"$build/encdec_convert" --quiet --hf "$fixture" --out "$work/q.h5" --quantize "$quant"
+"$build/encdec_convert" --quiet --hf "$fixture" --out "$work/q.h5" --quantize "$quant" "${convert_emb[@]}"
 "$build/encdec_convert" --quiet --hf "$fixture" --out "$work/f.h5"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
-# serve NAME MODEL QUANTIZE LOADED: $work/NAME.jsonl, its log $work/NAME.log; the load must say
-# its projections are LOADED (int8, fp8, or fp32 when dequantized).
+# serve NAME MODEL QUANTIZE QUANTIZE_EMBEDDINGS LOADED: $work/NAME.jsonl, its log $work/NAME.log;
+# the load must say its projections and embeddings are LOADED ("int8, embeddings fp32", ...).
 serve() {
   {
     golden_config "$2" cpu fp32 "$tp"
-    printf 'quantize: %s\nrequests: %s\noutput: %s\n' "$3" "$fixture/requests.jsonl" "$work/$1.jsonl"
+    printf 'quantize: %s\nquantize_embeddings: %s\nrequests: %s\noutput: %s\n' "$3" "$4" \
+      "$fixture/requests.jsonl" "$work/$1.jsonl"
   } > "$work/$1.yaml"
   ENCDEC_LOG=info ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/$1.yaml" \
     2> "$work/$1.log" || { cat "$work/$1.log" >&2; exit 1; }
-  grep -q "(projections $4)" "$work/$1.log" ||
-    { echo "FAIL $1: the load did not leave the projections $4: $(grep 'weights ' "$work/$1.log")"; exit 1; }
+  grep -qF "(projections $5)" "$work/$1.log" ||
+    { echo "FAIL $1: the load did not leave the projections $5: $(grep 'weights ' "$work/$1.log")"; exit 1; }
 }
-serve converted "$work/q.h5" auto "$quant"
-serve at_load "$work/f.h5" "$quant" "$quant"
-serve dequantized "$work/q.h5" none fp32
-echo "$name $quant tp$tp against HF fp32:"
+serve converted "$work/q.h5" auto auto "$quant, embeddings $emb_loaded"
+serve at_load "$work/f.h5" "$quant" "$emb_key" "$quant, embeddings $emb_loaded"
+serve dequantized "$work/q.h5" none auto "fp32, embeddings fp32"
+if [ -n "$emb" ]; then # quantize_embeddings: on without quantized projections is refused by name
+  { golden_config "$work/f.h5" cpu fp32 "$tp"; printf 'quantize: none\nquantize_embeddings: on\n'; } > "$work/bad.yaml"
+  if ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/bad.yaml" \
+       --requests "$fixture/requests.jsonl" --output "$work/bad.jsonl" 2> "$work/bad.log" ||
+     ! grep -q "key 'quantize_embeddings'" "$work/bad.log"; then
+    echo "FAIL quantize_embeddings: on with quantize: none was not refused naming the key: $(tail -2 "$work/bad.log")"
+    exit 1
+  fi
+fi
+echo "$name $quant${emb:+ with embeddings} tp$tp against HF fp32:"
 "$build/golden_check" "$fixture/expected.jsonl" "$work/converted.jsonl" --tol "$tol" --margin-ids \
   --logits-only
 echo "quantized at load against converted with --quantize:"

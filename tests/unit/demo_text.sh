@@ -3,8 +3,8 @@
 # out through the model file's own tokenizer: converted, then the held-out prompts of
 # configs/demo/heldout.jsonl (never in the training data) served as {"text": PROMPT} requests on
 # BACKEND in fp32 and in bf16; each response's "text" must equal the expected answer exactly on
-# at least MIN_EXACT percent of them; bf16 with int8 and with fp8 projections (quantize:) within
-# half a point of bf16. In fp32 every response's output_ids must also equal
+# at least MIN_EXACT percent of them; bf16 with int8 and with fp8 projections (quantize:), and
+# with the embedding and LM head quantized too, within half a point of bf16. In fp32 every response's output_ids must also equal
 # "t5_torch_ids", the greedy ids of launch/demo/t5_torch.py (HF's T5 forward in plain torch,
 # checked against HF's logits by launch/demo/check_t5_torch.py) on the same folder, written by
 # launch/demo/compare_engine.py --write-reference. The yardstick must fail: a copy of heldout.jsonl with one
@@ -22,13 +22,14 @@ jq -c '{id: .id, text: .prompt, max_new_tokens: 32}' "$held" > "$work/requests.j
 n=$(grep -c . "$held")
 [ "$n" -ge 200 ] || fail "$held has $n prompts, want at least 200"
 
-# serve NAME [QUANTIZE]: $work/resp_NAME.jsonl, the responses to every request, with dtype NAME
-# (fp32, bf16), or bf16 with the projections quantized at load (quantize: QUANTIZE).
+# serve NAME [QUANTIZE [EMBEDDINGS]]: $work/resp_NAME.jsonl, the responses to every request,
+# with dtype NAME (fp32, bf16), or bf16 with the projections quantized at load (quantize:
+# QUANTIZE; quantize_embeddings: EMBEDDINGS, default off).
 serve() {
   local dtype=$1
   [ -z "${2:-}" ] || dtype=bf16
-  printf 'model: %s\nbackend: %s\ndtype: %s\nquantize: %s\ntp: 1\nmax_batch_size: 32\nmax_input_len: 64\nmax_output_len: 32\nrequests: %s\noutput: %s\n' \
-    "$work/m.h5" "$backend" "$dtype" "${2:-none}" "$work/requests.jsonl" "$work/resp_$1.jsonl" > "$work/run_$1.yaml"
+  printf 'model: %s\nbackend: %s\ndtype: %s\nquantize: %s\nquantize_embeddings: %s\ntp: 1\nmax_batch_size: 32\nmax_input_len: 64\nmax_output_len: 32\nrequests: %s\noutput: %s\n' \
+    "$work/m.h5" "$backend" "$dtype" "${2:-none}" "${3:-off}" "$work/requests.jsonl" "$work/resp_$1.jsonl" > "$work/run_$1.yaml"
   ${MPIEXEC:-mpirun} --oversubscribe -n 1 "$build/encdec_tp" --config "$work/run_$1.yaml" ||
     fail "encdec_tp ($1) exited with $?"
 }
@@ -86,6 +87,8 @@ accurate bf16
 for q in int8 fp8; do
   serve "$q" "$q"
   accurate "$q" $((right_bf16 - n / 200))
+  serve "${q}_embeddings" "$q" on # the token embedding and LM head too
+  accurate "${q}_embeddings" $((right_bf16 - n / 200))
 done
 
 # The yardstick can fail: altering the answer of one item served right must add exactly that item

@@ -1,6 +1,7 @@
 /* Weight-only quantization (common/quant.h, docs/MODEL_FORMAT.md): the E4M3 codec against known
  * bit patterns and a brute-force nearest-code oracle; per-row int8 / fp8 scales and codes; the
- * CPU backend's matmul_wq against a double-precision reference; quantized tensors in the .h5
+ * CPU backend's matmul_wq against a double-precision reference and embed_q against the
+ * codes times their scales; quantized tensors in the .h5
  * (written, read back as codes and dequantized, refused when stored otherwise or when a scale is
  * not finite and positive, a NaN row refused at conversion). */
 #include <hdf5.h>
@@ -112,6 +113,28 @@ static void test_matmul(int quant, int xtype, int flags) {
     CHECK(worst <= 1e-5);
 }
 
+/* embed_q on the CPU backend: row ids[i] of the codes times that row's scale. */
+static void test_embed(int quant) {
+    enum { V = 7, D = 5, N = 4 };
+    float w[V * D], scale[V], y[N * D];
+    uint8_t q[V * D];
+    int32_t ids[N] = {3, 0, 6, 3};
+    unsigned seed = 3u + (unsigned)quant;
+    for (int i = 0; i < V * D; i++) w[i] = frand(&seed);
+    for (int r = 0; r < V; r++) {
+        CHECK(quant_row_scale(quant, w + r * D, D, &scale[r]) == 0);
+        quant_row_encode(quant, w + r * D, D, scale[r], q + r * D);
+    }
+    backend_cpu.embed_q(q, quant, scale, ids, N, D, y);
+    ed_error err;
+    CHECK(backend_cpu.check(&err) == ED_OK);
+    int same = 1;
+    for (int i = 0; i < N; i++)
+        for (int j = 0; j < D; j++)
+            same &= y[i * D + j] == quant_code_value(quant, q[ids[i] * D + j]) * scale[ids[i]];
+    CHECK(same);
+}
+
 static char dir[256];
 
 static void test_h5(int quant) {
@@ -182,6 +205,7 @@ int main(void) {
         test_matmul(quant, DTYPE_FP32, 0);
         test_matmul(quant, DTYPE_BF16, 0);
         test_matmul(quant, DTYPE_FP32, MATMUL_ACCUMULATE);
+        test_embed(quant);
         test_h5(quant);
     }
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
