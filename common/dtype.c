@@ -4,10 +4,13 @@
 #include <string.h>
 
 const char *const dtype_names[] = {"fp32", "fp16", "bf16", "auto", NULL};
+const char *const kv_dtype_names[] = {"fp32", "fp16", "bf16", "auto", "fp8", NULL};
 
-const char *dtype_name(int dtype) { return dtype >= 0 && dtype <= 3 ? dtype_names[dtype] : "?"; }
+const char *dtype_name(int dtype) {
+    return dtype >= 0 && dtype <= DTYPE_FP8 ? kv_dtype_names[dtype] : "?";
+}
 
-size_t dtype_bytes(int dtype) { return dtype == DTYPE_FP32 ? 4 : 2; }
+size_t dtype_bytes(int dtype) { return dtype == DTYPE_FP32 ? 4 : dtype == DTYPE_FP8 ? 1 : 2; }
 
 float dtype_bf16_to_f32(uint16_t b) {
     uint32_t u = (uint32_t)b << 16;

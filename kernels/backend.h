@@ -52,12 +52,19 @@ typedef struct kv_append {
 /* One layer of a paged KV pool (models/kv_store.h): key/value row `pos` of a sequence whose
  * block table is tbl lives at element k (or v) + tbl[pos / block_size] * block_stride +
  * (pos % block_size) * row, stored in dtype (ed_dtype: fp32, or fp16 / bf16 rounded to nearest
- * even as the kv_scatter op writes it; attention widens it to fp32). */
+ * even as the kv_scatter op writes it; attention widens it to fp32).
+ * DTYPE_FP8 (the CPU backend only): the elements are E4M3 codes (common/quant.h), and head h of
+ * that row has the fp32 scale k_scale (or v_scale)[tbl[pos / block_size] * scale_stride +
+ * (pos % block_size) * heads + h]: amax over the head's d_kv values / 448 (1 for zeros), each
+ * element the code of value / scale, read back as code * scale. */
 typedef struct kv_layout {
     void *k, *v;
     size_t block_stride; /* elements */
     int block_size, row;
     int dtype;
+    float *k_scale, *v_scale; /* DTYPE_FP8 only, else NULL */
+    size_t scale_stride;      /* floats between blocks' scales */
+    int heads;                /* heads in a row (row = heads * d_kv) */
 } kv_layout;
 
 /* Graphs (CUDA graphs), optional: NULL members on backends without them. Ops queued between

@@ -65,9 +65,9 @@ static const config_key config_schema[] = {
     {"lm_head_split", KEY_ENUM, FIELD(lm_head_split), "vocab", 0, 0, lm_head_names,
      "vocab: LM head rows split over ranks, logits gathered to rank 0; replicated: rank 0 "
      "computes all logits"},
-    {"kv_cache_dtype", KEY_ENUM, FIELD(kv_cache_dtype), "auto", 0, 0, dtype_names,
-     "KV cache elements: fp32 | fp16 | bf16 | auto (fp16 with 16-bit weights, saturating at "
-     "+-65504; fp32 with fp32 weights)"},
+    {"kv_cache_dtype", KEY_ENUM, FIELD(kv_cache_dtype), "auto", 0, 0, kv_dtype_names,
+     "KV cache elements: fp32 | fp16 | bf16 | fp8 (E4M3, a scale per position and head; cpu "
+     "backend) | auto (fp16 with 16-bit weights, saturating at +-65504; fp32 with fp32 weights)"},
     {"kv_block_size", KEY_INT, FIELD(kv_block_size), "16", 1, 4096, NULL, "tokens per KV block"},
     {"kv_memory", KEY_MEMORY, FIELD(kv_memory), "auto", 0, 0, NULL,
      "KV bytes per rank (e.g. 8GiB), a fraction of free memory (0.9), or auto"},

@@ -78,11 +78,12 @@ struct engine {
 /* Sizes both KV pools from kv_memory / cross_kv_fraction / the token caps. The numbers may differ
  * per rank (a fraction of free memory), so every rank takes the minimum over all ranks: the
  * plans name blocks that must exist everywhere. Collective: every rank calls it. */
-static ed_status plan_kv_pools(engine *e, int kv_dim, ed_error *err) {
+static ed_status plan_kv_pools(engine *e, int heads, ed_error *err) {
     const run_config *cfg = &e->cfg;
     const model_spec *s = &e->weights->spec;
     int bs = cfg->kv_block_size;
-    double block = (double)kv_block_bytes(s->dec_layers, kv_dim, bs, config_kv_dtype(cfg));
+    double block =
+        (double)kv_block_bytes(s->dec_layers, heads, s->d_kv, bs, config_kv_dtype(cfg));
     double self_tokens = (double)cfg->max_batch_size * (cfg->max_output_len + 1);
     double cross_tokens = (double)cfg->max_batch_size * cfg->max_input_len;
     double frac = cfg->cross_kv_fraction > 0 ? cfg->cross_kv_fraction
@@ -133,6 +134,10 @@ static ed_status load_weights(engine *e, ed_error *err) {
                             "checkpoint converts with encdec_convert --hf FOLDER --out MODEL.h5)",
                        cfg->model);
     if (!(e->be = backend_get(cfg->backend, comm_local_rank(e->comm), err))) return ED_ERR;
+    if (config_kv_dtype(cfg) == DTYPE_FP8 && cfg->backend != BACKEND_CPU)
+        return ed_fail(err, "config: key 'kv_cache_dtype': fp8 runs on the cpu backend only in "
+                            "this build (the %s attention kernels read fp32, fp16 and bf16 "
+                            "pools)", e->be->name);
     test_signal_at("load", comm_rank(e->comm)); /* inert unless set (common/test_signal.h) */
     if (model_weights_load(&e->weights, cfg->model, comm_rank(e->comm), cfg->tp,
                            cfg->lm_head_split == LM_HEAD_VOCAB, config_dtype(cfg),
@@ -231,7 +236,7 @@ static ed_status create_runtime(engine *e, ed_error *err) {
     const model_spec *s = &e->weights->spec;
     int B = cfg->max_batch_size;
     int enc_budget = B * cfg->max_input_len;
-    int kv_dim = s->num_heads / cfg->tp * s->d_kv;
+    int heads = s->num_heads / cfg->tp;
     scheduler_config sc = {.max_running = B, .max_encoder_tokens = enc_budget,
                            .block_size = cfg->kv_block_size, .n_self_blocks = e->n_self_blocks,
                            .n_cross_blocks = e->n_cross_blocks, .policy = cfg->scheduler_policy,
@@ -251,7 +256,7 @@ static ed_status create_runtime(engine *e, ed_error *err) {
                          .max_output_len = cfg->max_output_len, .graphs = cfg->cuda_graphs,
                          .joint_gemms = cfg->joint_gemms};
     if (encdec_create(&e->model, e->weights, e->comm, &lim, err) ||
-        kv_store_create(&e->kv, e->be, s->dec_layers, kv_dim, cfg->kv_block_size,
+        kv_store_create(&e->kv, e->be, s->dec_layers, heads, s->d_kv, cfg->kv_block_size,
                         config_kv_dtype(cfg), e->n_self_blocks, e->n_cross_blocks, err))
         return ED_ERR;
     if (!(e->plan = step_plan_create(B, B, enc_budget, max_plan_blocks)))
@@ -290,8 +295,7 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
     if (agree(e, load_weights(e, err), err) ||
         (e->be->stream && comm_size(c) > 1 &&
          agree(e, comm_use_nccl(c, e->be->stream(), err), err)) ||
-        agree(e, plan_kv_pools(e, e->weights->spec.num_heads / cfg->tp * e->weights->spec.d_kv,
-                               err), err) ||
+        agree(e, plan_kv_pools(e, e->weights->spec.num_heads / cfg->tp, err), err) ||
         agree(e, create_runtime(e, err), err)) {
         engine_destroy(e);
         return ED_ERR;

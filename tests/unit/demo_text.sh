@@ -3,8 +3,9 @@
 # out through the model file's own tokenizer: converted, then the held-out prompts of
 # configs/demo/heldout.jsonl (never in the training data) served as {"text": PROMPT} requests on
 # BACKEND in fp32 and in bf16; each response's "text" must equal the expected answer exactly on
-# at least MIN_EXACT percent of them; bf16 with int8 and with fp8 projections (quantize:), and
-# with the embedding and LM head quantized too, within half a point of bf16. In fp32 every response's output_ids must also equal
+# at least MIN_EXACT percent of them; bf16 with int8 and with fp8 projections (quantize:), with
+# the embedding and LM head quantized too, and with the FP8 KV cache, within half a point of
+# bf16. In fp32 every response's output_ids must also equal
 # "t5_torch_ids", the greedy ids of launch/demo/t5_torch.py (HF's T5 forward in plain torch,
 # checked against HF's logits by launch/demo/check_t5_torch.py) on the same folder, written by
 # launch/demo/compare_engine.py --write-reference. The yardstick must fail: a copy of heldout.jsonl with one
@@ -22,14 +23,13 @@ jq -c '{id: .id, text: .prompt, max_new_tokens: 32}' "$held" > "$work/requests.j
 n=$(grep -c . "$held")
 [ "$n" -ge 200 ] || fail "$held has $n prompts, want at least 200"
 
-# serve NAME [QUANTIZE [EMBEDDINGS]]: $work/resp_NAME.jsonl, the responses to every request,
-# with dtype NAME (fp32, bf16), or bf16 with the projections quantized at load (quantize:
-# QUANTIZE; quantize_embeddings: EMBEDDINGS, default off).
+# serve NAME DTYPE [KEY=VALUE...]: $work/resp_NAME.jsonl, the responses to every request, with
+# weights in DTYPE and the run-config keys given (quantize=int8, kv_cache_dtype=fp8, ...).
 serve() {
-  local dtype=$1
-  [ -z "${2:-}" ] || dtype=bf16
-  printf 'model: %s\nbackend: %s\ndtype: %s\nquantize: %s\nquantize_embeddings: %s\ntp: 1\nmax_batch_size: 32\nmax_input_len: 64\nmax_output_len: 32\nrequests: %s\noutput: %s\n' \
-    "$work/m.h5" "$backend" "$dtype" "${2:-none}" "${3:-off}" "$work/requests.jsonl" "$work/resp_$1.jsonl" > "$work/run_$1.yaml"
+  printf 'model: %s\nbackend: %s\ndtype: %s\ntp: 1\nmax_batch_size: 32\nmax_input_len: 64\nmax_output_len: 32\nrequests: %s\noutput: %s\n' \
+    "$work/m.h5" "$backend" "$2" "$work/requests.jsonl" "$work/resp_$1.jsonl" > "$work/run_$1.yaml"
+  local kv
+  for kv in "${@:3}"; do echo "${kv%%=*}: ${kv#*=}" >> "$work/run_$1.yaml"; done
   ${MPIEXEC:-mpirun} --oversubscribe -n 1 "$build/encdec_tp" --config "$work/run_$1.yaml" ||
     fail "encdec_tp ($1) exited with $?"
 }
@@ -77,19 +77,22 @@ same_as_torch() {
   fi
 }
 
-serve fp32
+serve fp32 fp32
 accurate fp32
 same_as_torch fp32
-serve bf16
+serve bf16 bf16
 accurate bf16
 # Weight-only int8 and fp8 (E4M3) projections, quantized at load: within half a point of bf16's
 # accuracy (issue: quantized weights), i.e. at most n / 200 answers fewer
 for q in int8 fp8; do
-  serve "$q" "$q"
+  serve "$q" bf16 quantize="$q"
   accurate "$q" $((right_bf16 - n / 200))
-  serve "${q}_embeddings" "$q" on # the token embedding and LM head too
+  serve "${q}_embeddings" bf16 quantize="$q" quantize_embeddings=on # embedding and LM head too
   accurate "${q}_embeddings" $((right_bf16 - n / 200))
 done
+# the FP8 KV cache, both pools
+serve kv_fp8 bf16 kv_cache_dtype=fp8
+accurate kv_fp8 $((right_bf16 - n / 200))
 
 # The yardstick can fail: altering the answer of one item served right must add exactly that item
 # to the wrong ones.

@@ -3,7 +3,10 @@
  * CPU backend's matmul_wq against a double-precision reference and embed_q against the
  * codes times their scales; quantized tensors in the .h5
  * (written, read back as codes and dequantized, refused when stored otherwise or when a scale is
- * not finite and positive, a NaN row refused at conversion). */
+ * not finite and positive, a NaN row refused at conversion); the FP8 KV pool (kv_cache_dtype:
+ * fp8): rows written by kv_scatter at their paged places with a scale per position and head, the
+ * other layer untouched, a copied block equal, and attention_paged over them equal to attention
+ * over the decoded keys and values in double. */
 #include <hdf5.h>
 #include <math.h>
 #include <stdint.h>
@@ -16,6 +19,7 @@
 #include "common/quant.h"
 #include "kernels/backend.h"
 #include "models/h5_model.h"
+#include "models/kv_store.h"
 #include "tests/unit/check.h"
 
 static float frand(unsigned *s) {
@@ -135,6 +139,83 @@ static void test_embed(int quant) {
     CHECK(same);
 }
 
+static void test_kv_fp8(void) {
+    enum { L = 2, H = 2, DK = 4, BS = 4, ROW = H * DK, NPOS = 6 };
+    kv_store *kv = NULL;
+    ed_error err;
+    CHECK(kv_store_create(&kv, &backend_cpu, L, H, DK, BS, DTYPE_FP8, 3, 1, &err) == ED_OK);
+    if (!kv) return;
+    CHECK(kv_block_bytes(L, H, DK, BS, DTYPE_FP8) == (size_t)L * 2 * BS * ROW + (size_t)L * 2 * BS * H * 4);
+    kv_layout lay = kv_store_layout(kv, KV_SELF, 1), lay0 = kv_store_layout(kv, KV_SELF, 0);
+    int32_t blocks[2] = {2, 0}, table_off[NPOS], pos[NPOS];
+    float k[NPOS * ROW], v[NPOS * ROW];
+    unsigned seed = 9;
+    for (int i = 0; i < NPOS * ROW; i++) k[i] = frand(&seed) * 3.0f, v[i] = frand(&seed) * 0.01f;
+    for (int i = 0; i < NPOS; i++) table_off[i] = 0, pos[i] = i;
+    backend_cpu.kv_scatter(k, NPOS, &lay, 0, blocks, table_off, pos);
+    backend_cpu.kv_scatter(v, NPOS, &lay, 1, blocks, table_off, pos);
+    CHECK(backend_cpu.check(&err) == ED_OK);
+    /* decoded[pos][row] from the layout's own addressing */
+    double dk[NPOS][ROW], dv[NPOS][ROW];
+    int placed = 1;
+    for (int p = 0; p < NPOS; p++)
+        for (int h = 0; h < H; h++) {
+            size_t at = (size_t)blocks[p / BS] * lay.block_stride + (size_t)(p % BS) * ROW + h * DK;
+            size_t sat = (size_t)blocks[p / BS] * lay.scale_stride + (size_t)(p % BS) * H + h;
+            float want_ks, want_vs;
+            uint8_t want[DK];
+            quant_row_scale(QUANT_FP8, k + p * ROW + h * DK, DK, &want_ks);
+            quant_row_scale(QUANT_FP8, v + p * ROW + h * DK, DK, &want_vs);
+            placed &= lay.k_scale[sat] == want_ks && lay.v_scale[sat] == want_vs;
+            quant_row_encode(QUANT_FP8, k + p * ROW + h * DK, DK, want_ks, want);
+            for (int d = 0; d < DK; d++) {
+                uint8_t ck = ((const uint8_t *)lay.k)[at + d], cv = ((const uint8_t *)lay.v)[at + d];
+                placed &= ck == want[d];
+                dk[p][h * DK + d] = (double)quant_e4m3_to_f32(ck) * lay.k_scale[sat];
+                dv[p][h * DK + d] = (double)quant_e4m3_to_f32(cv) * lay.v_scale[sat];
+            }
+        }
+    CHECK(placed);
+    int untouched = 1; /* layer 0 of every block: never written */
+    for (int b = 0; b < 3; b++)
+        for (int i = 0; i < BS * ROW; i++)
+            untouched &= ((const uint8_t *)lay0.k)[b * lay0.block_stride + i] == 0 &&
+                         ((const uint8_t *)lay0.v)[b * lay0.block_stride + i] == 0;
+    CHECK(untouched);
+    kv_store_copy_block(kv, KV_SELF, 2, 1);
+    CHECK(!memcmp((const uint8_t *)lay.k + lay.block_stride, (const uint8_t *)lay.k + 2 * lay.block_stride,
+                  BS * ROW) &&
+          !memcmp(lay.k_scale + lay.scale_stride, lay.k_scale + 2 * lay.scale_stride, BS * H * 4));
+    /* one query at position NPOS - 1 over the NPOS keys, causal, no bias */
+    float q[ROW], out[ROW];
+    for (int i = 0; i < ROW; i++) q[i] = frand(&seed);
+    attn_params ap = {.heads = H, .d_kv = DK, .row = ROW, .scale = 0.5f, .causal = 1,
+                      .max_keys = NPOS, .out_type = DTYPE_FP32};
+    int32_t n_k = NPOS, q_pos = NPOS - 1, off0 = 0;
+    backend_cpu.attention_paged(&ap, q, out, 1, &lay, NULL, blocks, &off0, &n_k, &q_pos);
+    CHECK(backend_cpu.check(&err) == ED_OK);
+    double worst = 0;
+    for (int h = 0; h < H; h++) {
+        double sc[NPOS], mx = -1e300, sum = 0;
+        for (int j = 0; j < NPOS; j++) {
+            sc[j] = 0;
+            for (int d = 0; d < DK; d++) sc[j] += (double)q[h * DK + d] * dk[j][h * DK + d];
+            sc[j] *= 0.5;
+            if (sc[j] > mx) mx = sc[j];
+        }
+        for (int j = 0; j < NPOS; j++) sum += sc[j] = exp(sc[j] - mx);
+        for (int d = 0; d < DK; d++) {
+            double o = 0;
+            for (int j = 0; j < NPOS; j++) o += sc[j] / sum * dv[j][h * DK + d];
+            double e = fabs(o - out[h * DK + d]) / 0.01;
+            if (e > worst) worst = e;
+        }
+    }
+    if (worst > 1e-4) fprintf(stderr, "fp8 KV attention: error %g of the values' range\n", worst);
+    CHECK(worst <= 1e-4);
+    kv_store_destroy(kv);
+}
+
 static char dir[256];
 
 static void test_h5(int quant) {
@@ -208,6 +289,7 @@ int main(void) {
         test_embed(quant);
         test_h5(quant);
     }
+    test_kv_fp8();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd)) return 1;
     TEST_MAIN_END("test_quant");
