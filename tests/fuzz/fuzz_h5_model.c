@@ -16,13 +16,16 @@
  *     4 a variable-length string: byte n (mod 64), n bytes (cut at a NUL);
  *     5 an integer array: byte c (mod 4; 0 = a null dataspace), c x 8 bytes int64 LE;
  *     6 another type class: byte (mod 4: bitfield, opaque, compound, enum);
- *     7 re-create embed.tokens (target ignored): byte type (mod 5: f32, u16, i16, f64, u8),
- *       byte rank (1 + bit 0), 2 bytes dims (each mod 64), byte (bit 0: checksummed chunks), and
- *       a dtype attribute matching the type ("fp32" or "bf16").
+ *     7 re-create embed.tokens (target ignored): byte type (mod 7: f32, u16, i16, f64, u8, and
+ *       the quantized i8 "int8" and u8 "fp8_e4m3"), byte rank (1 + bit 0), 2 bytes dims (each
+ *       mod 64), byte flags (bit 0: checksummed chunks; quantized: bit 1 no embed.tokens.scale,
+ *       bit 2 a scale dataset one row too long, bit 3 a zero scale, bit 4 a NaN scale, bit 5
+ *       the scales as float64), and a dtype attribute ("fp32", "bf16", "int8", "fp8_e4m3").
  * A refused file must carry a message; an accepted spec must give every tensor of the weight
  * table a positive shape whose byte size fits in size_t; when embed.tokens is small, reading it
  * whole must fill exactly the buffer its spec shape asks for. */
 #include <hdf5.h>
+#include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -117,14 +120,47 @@ static void put_attr(hid_t obj, const char *name, hid_t type, hid_t space, const
     }
 }
 
-/* Re-creates embed.tokens with the given stored type, rank, dims and layout. */
-static void recreate_tensor(hid_t file, int type, int rank, const hsize_t dims[2], int chunked) {
+/* Writes embed.tokens.scale: rows values of 0.5 (flags: one row more, a zero, a NaN, float64). */
+static void recreate_scales(hid_t file, hsize_t rows, int flags) {
+    const char *name = "embed.tokens.scale";
+    if (H5Lexists(file, name, H5P_DEFAULT) > 0) H5Ldelete(file, name, H5P_DEFAULT);
+    if (flags & 2) return;
+    hsize_t n = rows + ((flags & 4) ? 1 : 0);
+    double *vals = malloc((n ? n : 1) * sizeof *vals);
+    if (!vals) return;
+    for (hsize_t i = 0; i < n; i++) vals[i] = 0.5;
+    if (n && (flags & 8)) vals[n - 1] = 0.0;
+    if (n && (flags & 16)) vals[0] = NAN;
+    hid_t sp = H5Screate_simple(1, &n, NULL);
+    hid_t ds = H5Dcreate2(file, name, (flags & 32) ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, sp,
+                          H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    if (ds >= 0) {
+        H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, vals);
+        hid_t t = H5Tcopy(H5T_C_S1);
+        H5Tset_size(t, 5);
+        hid_t scalar = H5Screate(H5S_SCALAR);
+        put_attr(ds, "dtype", t, scalar, "fp32");
+        H5Sclose(scalar);
+        H5Tclose(t);
+        H5Dclose(ds);
+    }
+    H5Sclose(sp);
+    free(vals);
+}
+
+/* Re-creates embed.tokens with the given stored type, rank, dims and layout (and, quantized,
+ * its scales). */
+static void recreate_tensor(hid_t file, int type, int rank, const hsize_t dims[2], int flags) {
     /* HDF5's predefined type ids are function-like macros, not constants. */
     hid_t stored = type == 0   ? H5T_IEEE_F32LE
                    : type == 1 ? H5T_STD_U16LE
                    : type == 2 ? H5T_STD_I16LE
                    : type == 3 ? H5T_IEEE_F64LE
+                   : type == 5 ? H5T_STD_I8LE
                                : H5T_STD_U8LE;
+    static const char *const dtype_attr[] = {"fp32", "bf16", "bf16", "bf16", "bf16", "int8",
+                                             "fp8_e4m3"};
+    int chunked = flags & 1;
     if (H5Lexists(file, "embed.tokens", H5P_DEFAULT) > 0) H5Ldelete(file, "embed.tokens", H5P_DEFAULT);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (chunked && dims[0] && (rank == 1 || dims[1])) {
@@ -139,15 +175,16 @@ static void recreate_tensor(hid_t file, int type, int rank, const hsize_t dims[2
         if (zeros) H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, zeros);
         free(zeros);
         hid_t t = H5Tcopy(H5T_C_S1);
-        H5Tset_size(t, 5);
+        H5Tset_size(t, strlen(dtype_attr[type]) + 1);
         hid_t scalar = H5Screate(H5S_SCALAR);
-        put_attr(ds, "dtype", t, scalar, type == 0 ? "fp32" : "bf16");
+        put_attr(ds, "dtype", t, scalar, dtype_attr[type]);
         H5Sclose(scalar);
         H5Tclose(t);
         H5Dclose(ds);
     }
     H5Sclose(sp);
     H5Pclose(dcpl);
+    if (type >= 5) recreate_scales(file, dims[0], flags);
 }
 
 /* Applies the input's edits to the file at work_path. */
@@ -269,7 +306,7 @@ static void apply_edits(const uint8_t *data, size_t size) {
             if (!get(&r, &ty) || !get(&r, &rk) || !get(&r, &d0) || !get(&r, &d1) || !get(&r, &fl))
                 break;
             hsize_t dims[2] = {d0 % 64, d1 % 64};
-            recreate_tensor(file, ty % 5, 1 + (rk & 1), dims, fl & 1);
+            recreate_tensor(file, ty % 7, 1 + (rk & 1), dims, fl);
             break;
         }
         }
@@ -325,6 +362,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 FUZZ_REQUIRE_MSG(err);
             else
                 FUZZ_ACCEPTED("embed.tokens");
+            /* stored quantized: its codes and scales read as such, or refused with a message */
+            int quant = 0;
+            memset(&err, 0, sizeof err);
+            if (h5_model_tensor_quant(f, "embed.tokens", 2, shape, &quant, &err)) {
+                FUZZ_REQUIRE_MSG(err);
+            } else if (quant) {
+                uint8_t *codes = malloc((size_t)s.vocab_size * (size_t)s.d_model);
+                float *scales = malloc((size_t)s.vocab_size * sizeof *scales);
+                FUZZ_REQUIRE(codes && scales);
+                if (h5_model_read_quantized(f, "embed.tokens", shape, start, shape, quant, codes,
+                                            scales, &err)) {
+                    FUZZ_REQUIRE_MSG(err);
+                } else {
+                    FUZZ_ACCEPTED("quantized embed.tokens");
+                    for (int i = 0; i < s.vocab_size; i++)
+                        FUZZ_REQUIRE(isfinite(scales[i]) && scales[i] > 0);
+                }
+                free(codes);
+                free(scales);
+            }
             free(dst);
         }
     }

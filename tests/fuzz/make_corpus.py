@@ -300,6 +300,18 @@ h5 = {
     "tensor_u16_says_fp32": tensor(1, 2, 48, 16) + fstr("dtype", b"fp32"),
     "many_edits": (int_attr("vocab_size", 8) + int_attr("d_model", 4) + int_attr("eos_id", 1)
                    + tensor(0, 2, 8, 4) + vstr("dtype", b"fp32")),
+    # quantized (flags: 1 checksummed, 2 no scales, 4 one scale too many, 8 a zero scale,
+    # 16 a NaN scale, 32 float64 scales)
+    "valid_int8": tensor(5, 2, 48, 16),
+    "valid_fp8": tensor(6, 2, 48, 16),
+    "int8_no_scales": tensor(5, 2, 48, 16, chunked=1 | 2),
+    "fp8_scales_too_long": tensor(6, 2, 48, 16, chunked=1 | 4),
+    "int8_zero_scale": tensor(5, 2, 48, 16, chunked=1 | 8),
+    "fp8_nan_scale": tensor(6, 2, 48, 16, chunked=1 | 16),
+    "int8_scales_f64": tensor(5, 2, 48, 16, chunked=1 | 32),
+    "int8_rank1": tensor(5, 1, 48, 0),
+    "int8_says_fp8": tensor(5, 2, 48, 16) + fstr("dtype", b"fp8_e4m3"),
+    "fp8_says_int8": tensor(6, 2, 48, 16) + fstr("dtype", b"int8"),
 }
 for k, v in h5.items():
     write("h5_model", k, v)
