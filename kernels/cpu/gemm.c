@@ -9,9 +9,10 @@
 
 /* 16-bit weights on the CPU mirror the CUDA backend's numerics (kernels/cuda/gemm.cu): weights
  * widened from their stored values, x rounded to the weight dtype (fp16 saturating), products
- * summed in fp32. Slow (the weights are widened per call); it is there so that the 16-bit
- * paths run and are checked on machines without a GPU. A failed widening allocation, an unknown
- * wtype or a flag the contract forbids records a fault (kernels/fault.h); y is then undefined. */
+ * summed in fp32. Slower than fp32 (the weights are widened per call, a tile of rows at a time);
+ * it is there so that the 16-bit and quantized paths run and are checked on machines without a
+ * GPU, at their memory. A failed widening allocation, an unknown wtype or a flag the contract
+ * forbids records a fault (kernels/fault.h); y is then undefined. */
 float cpu_widen(const void *w, int wtype, size_t i) {
     if (wtype == DTYPE_FP32) return ((const float *)w)[i];
     uint16_t h = ((const uint16_t *)w)[i];
@@ -31,6 +32,39 @@ void cpu_store(void *y, int ytype, size_t i, float v) {
     else ((float *)y)[i] = v;
 }
 
+/* Scratch of the widening GEMMs, grown as needed and kept (the CPU backend's ops run on one
+ * thread per process). NULL when it cannot grow to `floats`. */
+static float *scratch(int which, size_t floats) {
+    static float *buf[3];
+    static size_t cap[3];
+    if (floats > cap[which]) {
+        float *b = realloc(buf[which], floats * sizeof(float));
+        if (!b) return NULL;
+        buf[which] = b;
+        cap[which] = floats;
+    }
+    return buf[which];
+}
+
+/* Weight rows widened per tile of about 1 MB of fp32: a tile stays in cache while sgemm reads it,
+ * and no call allocates the whole widened matrix. */
+static int tile_rows(int k) {
+    int t = (int)((size_t)1 << 18) / (k > 0 ? k : 1);
+    return t < 16 ? 16 : t;
+}
+
+/* x rounded as the contract asks (or widened from xtype values), [m, k] fp32; NULL when out of
+ * memory. */
+static const float *rounded_input(const void *x, int xtype, int m, int k, int flags) {
+    size_t nx = (size_t)m * k;
+    float *xr = scratch(0, nx);
+    if (!xr) return NULL;
+    for (size_t i = 0; i < nx; i++)
+        xr[i] = flags & MATMUL_X_IN_WTYPE ? cpu_widen(x, xtype, i)
+                                          : cpu_round_to(((const float *)x)[i], xtype);
+    return xr;
+}
+
 void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                    int flags) {
     if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
@@ -46,30 +80,29 @@ void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int
                     (const float *)w, k, beta, y, n);
         return;
     }
-    size_t nw = (size_t)n * k, nx = (size_t)m * k;
-    float *wf = malloc(nw * sizeof(float)), *xr = malloc(nx * sizeof(float));
-    float *yf = flags & MATMUL_RELU_TO_BF16 ? malloc((size_t)m * n * sizeof(float)) : y;
-    if (!wf || !xr || !yf) {
+    const int T = tile_rows(k);
+    const float *xr = rounded_input(x, wtype, m, k, flags);
+    float *wf = scratch(1, (size_t)T * k);
+    float *yf = flags & MATMUL_RELU_TO_BF16 ? scratch(2, (size_t)m * n) : y;
+    if (!xr || !wf || !yf) {
         fault_record_set("matmul_wt", "out of memory widening %s weights [%d, %d] (m %d)",
                          dtype_name(wtype), n, k, m);
-        goto done;
+        return;
     }
-    for (size_t i = 0; i < nw; i++) wf[i] = cpu_widen(w, wtype, i);
-    for (size_t i = 0; i < nx; i++)
-        xr[i] = flags & MATMUL_X_IN_WTYPE ? cpu_widen(x, wtype, i)
-                                          : cpu_round_to(((const float *)x)[i], wtype);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, xr, k, wf, k,
-                beta, yf, n);
+    for (int r0 = 0; r0 < n; r0 += T) {
+        int rows = n - r0 < T ? n - r0 : T;
+        for (size_t i = 0; i < (size_t)rows * k; i++)
+            wf[i] = cpu_widen(w, wtype, (size_t)r0 * k + i);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, rows, k, 1.0f, xr, k, wf, k,
+                    beta, yf + r0, n);
+    }
     if (flags & MATMUL_RELU_TO_BF16)
         for (size_t i = 0; i < (size_t)m * n; i++) cpu_store(y, DTYPE_BF16, i, fmaxf(yf[i], 0.0f));
-done:
-    if (yf != y) free(yf);
-    free(wf);
-    free(xr);
 }
 
-/* The CPU twin of a weight-only quantized GEMM: codes widened to their exact float values, x
- * rounded to xtype, one sgemm, then each output column times its row's scale. */
+/* The CPU twin of a weight-only quantized GEMM: codes widened to their exact float values a tile
+ * of rows at a time, x rounded to xtype, sgemm, then each output column times its row's
+ * scale. */
 void cpu_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                    float *y, int m, int n, int k, int flags) {
     if (fault_op_begin("matmul_wq") || fault_dtype_reject("matmul_wq", "input dtype", xtype))
@@ -83,29 +116,26 @@ void cpu_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const 
         return;
     }
     if (m == 0 || n == 0) return;
-    size_t nw = (size_t)n * k, nx = (size_t)m * k, ny = (size_t)m * n;
-    float *wf = malloc(nw * sizeof(float)), *xr = malloc(nx * sizeof(float));
-    float *prod = malloc(ny * sizeof(float));
-    if (!wf || !xr || !prod) {
+    const int T = tile_rows(k);
+    const float *xr = rounded_input(x, xtype, m, k, flags);
+    float *wf = scratch(1, (size_t)T * k), *prod = scratch(2, (size_t)m * T);
+    if (!xr || !wf || !prod) {
         fault_record_set("matmul_wq", "out of memory widening %s codes [%d, %d] (m %d)",
                          quant_names[quant], n, k, m);
-        goto done;
+        return;
     }
     float value[256]; /* every code's value */
     for (int c = 0; c < 256; c++) value[c] = quant_code_value(quant, (uint8_t)c);
-    for (size_t i = 0; i < nw; i++) wf[i] = value[q[i]];
-    for (size_t i = 0; i < nx; i++)
-        xr[i] = flags & MATMUL_X_IN_WTYPE ? cpu_widen(x, xtype, i)
-                                          : cpu_round_to(((const float *)x)[i], xtype);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, xr, k, wf, k, 0.0f, prod,
-                n);
-    for (size_t r = 0; r < (size_t)m; r++)
-        for (size_t c = 0; c < (size_t)n; c++) {
-            float v = prod[r * n + c] * scale[c];
-            y[r * n + c] = flags & MATMUL_ACCUMULATE ? y[r * n + c] + v : v;
-        }
-done:
-    free(wf);
-    free(xr);
-    free(prod);
+    for (int r0 = 0; r0 < n; r0 += T) {
+        int rows = n - r0 < T ? n - r0 : T;
+        for (size_t i = 0; i < (size_t)rows * k; i++) wf[i] = value[q[(size_t)r0 * k + i]];
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, rows, k, 1.0f, xr, k, wf, k,
+                    0.0f, prod, rows);
+        for (size_t r = 0; r < (size_t)m; r++)
+            for (int c = 0; c < rows; c++) {
+                float v = prod[r * rows + c] * scale[r0 + c];
+                float *out = y + r * n + r0 + c;
+                *out = flags & MATMUL_ACCUMULATE ? *out + v : v;
+            }
+    }
 }
