@@ -70,17 +70,18 @@ export LSAN_OPTIONS=suppressions=$root/tests/lsan.supp:print_suppressions=0
 # ones, and in one T5 and one BART fixture's serving runs (greedy/score, beams, encoder outputs);
 # the other golden runs check memory errors and undefined behaviour only.
 leak_golden='^golden\.(t5_v1_1_gated|bart_small)\.(tp1|beam\.tp1|encoder\.tp1)$'
-# The quantized-weight and FP8-KV golden runs repeat one code path per fixture: under the
-# sanitizers they run on t5_v1_1_gated and bart_small (embeddings: t5_v1_0_tied and bart_small)
-# only; the first suite ran them all.
-quant_repeats='^golden\.(byt5_small|mbart_small|mt5_small|t5_eos_natural|t5_v1_0_tied|t5_v1_1_untied|umt5_small)\.(int8|fp8|kv_fp8)\.tp1$'
-quant_repeats+='|^golden\.(t5_v1_1_untied|mt5_small)\.(int8|fp8)_embeddings\.tp1$'
+# The quantized-weight, FP8-KV and encoder-cache golden runs repeat one code path per fixture:
+# under the sanitizers they run on t5_v1_1_gated and bart_small (embeddings: t5_v1_0_tied and
+# bart_small; the encoder cache: mbart_small too) only; the first suite ran them all.
+repeats='^golden\.(byt5_small|mbart_small|mt5_small|t5_eos_natural|t5_v1_0_tied|t5_v1_1_untied|umt5_small)\.(int8|fp8|kv_fp8)\.tp1$'
+repeats+='|^golden\.(t5_v1_1_untied|mt5_small)\.(int8|fp8)_embeddings\.tp1$'
+repeats+='|^golden\.(byt5_small|mt5_small|t5_eos_natural|t5_v1_0_tied|t5_v1_1_untied|umt5_small)\.encoder_cache\.tp1$'
 ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
   ctest --output-on-failure -j "$(nproc)" -L cpu -E '^golden\.' || status=$?
 ASAN_OPTIONS=detect_leaks=1:fast_unwind_on_malloc=0 \
   ctest --output-on-failure -j "$(nproc)" -L cpu -R "$leak_golden" || status=$?
 ASAN_OPTIONS=detect_leaks=0 \
-  ctest --output-on-failure -j "$(nproc)" -L cpu -R '^golden\.' -E "$leak_golden|$quant_repeats" || status=$?
+  ctest --output-on-failure -j "$(nproc)" -L cpu -R '^golden\.' -E "$leak_golden|$repeats" || status=$?
 echo "run_tests: cpu tests under the sanitizers: $((SECONDS - t0)) s"
 t0=$SECONDS
 ctest --output-on-failure -j "$(nproc)" -L fuzz || status=$?
