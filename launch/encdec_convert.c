@@ -10,7 +10,7 @@
 #include "models/convert.h"
 #include "runtime/config.h"
 #include "common/quant.h"
-#include "encdec_version.h"
+#include "launch/cli.h"
 
 static const char usage_line[] =
     "usage: encdec_convert --hf DIR --out MODEL.h5 [--dtype fp32|fp16|bf16] [--quantize int8|fp8]\n"
@@ -19,9 +19,7 @@ static const char usage_line[] =
 
 /* A usage error: the message, the usage line, exit status 2 (README). */
 static int usage(const char *what, const char *flag) {
-    if (what) fprintf(stderr, "encdec_convert: %s%s%s\n", flag ? flag : "", flag ? ": " : "", what);
-    fputs(usage_line, stderr);
-    return 2;
+    return cli_usage("encdec_convert", usage_line, what, flag);
 }
 
 static void help(void) {
@@ -51,14 +49,7 @@ int main(int argc, char **argv) {
     convert_options opt = {.dtype = DTYPE_FP32, .progress = 1};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            help();
-            return 0;
-        }
-        if (!strcmp(a, "--version")) {
-            printf("encdec_convert %s\n", ENCDEC_VERSION);
-            return 0;
-        }
+        if (cli_info_flag("encdec_convert", a, help)) return 0;
         if (!strcmp(a, "--quiet")) {
             opt.progress = 0;
             continue;
@@ -68,11 +59,8 @@ int main(int argc, char **argv) {
             continue;
         }
         if (strcmp(a, "--hf") && strcmp(a, "--out") && strcmp(a, "--dtype") &&
-            strcmp(a, "--quantize")) {
-            fprintf(stderr, "encdec_convert: unknown flag '%s' (encdec_convert --help lists the "
-                            "flags)\n", a);
-            return usage(NULL, NULL);
-        }
+            strcmp(a, "--quantize"))
+            return cli_unknown_flag("encdec_convert", usage_line, a);
         if (!v) return usage("needs a value", a);
         if (!strcmp(a, "--hf")) opt.hf_dir = v;
         else if (!strcmp(a, "--out")) opt.out_path = v;

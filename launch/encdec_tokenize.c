@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "launch/cli.h"
 #include "models/tokenizer.h"
-#include "encdec_version.h"
 
 static const char usage_line[] =
     "usage: encdec_tokenize (--model MODEL.h5 | --hf DIR) [--decode] [--keep-special] "
@@ -18,9 +18,7 @@ static const char usage_line[] =
     "       encdec_tokenize --help | --version\n";
 
 static int usage(const char *what, const char *flag) {
-    if (what) fprintf(stderr, "encdec_tokenize: %s%s%s\n", flag ? flag : "", flag ? ": " : "", what);
-    fputs(usage_line, stderr);
-    return 2;
+    return cli_usage("encdec_tokenize", usage_line, what, flag);
 }
 
 static void help(void) {
@@ -96,21 +94,11 @@ int main(int argc, char **argv) {
     int decode = 0, skip = 1;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            help();
-            return 0;
-        }
-        if (!strcmp(a, "--version")) {
-            printf("encdec_tokenize %s\n", ENCDEC_VERSION);
-            return 0;
-        }
+        if (cli_info_flag("encdec_tokenize", a, help)) return 0;
         if (!strcmp(a, "--decode")) { decode = 1; continue; }
         if (!strcmp(a, "--keep-special")) { skip = 0; continue; }
-        if (strcmp(a, "--model") && strcmp(a, "--hf") && strcmp(a, "--src-lang")) {
-            fprintf(stderr, "encdec_tokenize: unknown flag '%s' (encdec_tokenize --help lists "
-                            "the flags)\n", a);
-            return usage(NULL, NULL);
-        }
+        if (strcmp(a, "--model") && strcmp(a, "--hf") && strcmp(a, "--src-lang"))
+            return cli_unknown_flag("encdec_tokenize", usage_line, a);
         if (!v) return usage("needs a value", a);
         if (!strcmp(a, "--model")) model = v;
         else if (!strcmp(a, "--hf")) hf = v;
