@@ -32,6 +32,7 @@
 
 #include "common/dtype.h"
 #include "models/presets.h"
+#include "common/quant.h"
 #include "models/step_floor.h"
 #include "parallel/comm.h"
 #include "common/clock.h"
@@ -346,11 +347,14 @@ int main(int argc, char **argv) {
         double step_ms = r.decode_steps ? 1e3 * r.decode_s / r.decode_steps : 0;
         double mean_len = 0.0;
         for (int q = 0; q < a.batch; q++) mean_len += request_len(&a, q) / (double)a.batch;
+        const int kv_dtype = config_kv_dtype(&cfg);
         const step_workload sw = {a.batch, a.beams, mean_len, a.output_len,
-                                  dtype_bytes(config_dtype(&cfg)),
-                                  dtype_bytes(config_kv_dtype(&cfg)), size};
+                                  dtype_bytes(config_dtype(&cfg)), dtype_bytes(kv_dtype), size,
+                                  r.quant != 0, r.quant_embed, kv_dtype == DTYPE_FP8};
         const double floor_ms = a.encode_only ? 0.0 : step_floor_ms(&spec, &sw, copy_gbps);
-        printf("{\"model\": \"%s\", \"backend\": \"%s\", \"dtype\": \"%s\", \"tp\": %d, "
+        printf("{\"model\": \"%s\", \"backend\": \"%s\", \"dtype\": \"%s\", "
+               "\"quantize\": \"%s\", \"quantize_embeddings\": %d, \"kv_cache_dtype\": \"%s\", "
+               "\"tp\": %d, "
                "\"lm_head_split\": \"%s\", \"batch\": %d, \"input_len\": %d, "
                "\"input_len_min\": %d, \"output_len\": %d, "
                "\"requests_done\": %ld, \"encoder_ms\": %.3f, \"decode_ms_per_step\": %.3f, "
@@ -360,7 +364,8 @@ int main(int argc, char **argv) {
                "\"allreduce_share\": %.3f, \"host_ms_per_step\": %.3f, "
                "\"copy_gb_per_s\": %.1f, \"floor_ms_per_step\": %.4f, "
                "\"step_over_floor\": %.2f}\n",
-               a.name, a.backend, dtype, size, a.lm_head, a.batch, a.input_len, a.input_min,
+               a.name, a.backend, dtype, quant_names[r.quant], r.quant_embed,
+               dtype_name(kv_dtype), size, a.lm_head, a.batch, a.input_len, a.input_min,
                a.output_len,
                r.requests_done, 1e3 * r.encode_s, step_ms, r.decode_steps, r.argmax_steps,
                r.wall_s > 0 && !a.encode_only ? (double)r.requests_done * a.output_len / r.wall_s

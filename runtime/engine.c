@@ -669,7 +669,8 @@ void engine_get_report(const engine *e, engine_report *out) {
                            .argmax_steps = s->argmax_steps,
                            .encoder_tokens = s->encoder_tokens, .decoder_tokens = s->decoder_tokens,
                            .wall_s = s->end - s->start, .encode_s = s->encode_s,
-                           .decode_s = s->decode_s, .host_s = s->host_s};
+                           .decode_s = s->decode_s, .host_s = s->host_s,
+                           .quant = e->weights->quant, .quant_embed = e->weights->quant_embed};
 }
 
 const char *engine_partial_output(const engine *e) { return response_sink_temp_path(e->out); }

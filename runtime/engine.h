@@ -22,6 +22,7 @@ typedef struct engine_report {
     long steps, decode_steps, argmax_steps;
     long encoder_tokens, decoder_tokens;
     double wall_s, encode_s, decode_s, host_s;
+    int quant, quant_embed; /* the weights' effective quantization (models/weights.h) */
 } engine_report;
 
 ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *err);
