@@ -58,29 +58,54 @@ static void test_block_pool(void) {
     block_pool_destroy(NULL);
 }
 
+/* Small pools (8 self, 8 cross blocks of 4) holding two requests of 2 input ids and 3 new tokens
+ * (min_new_tokens: EOS never ends them), a vocabulary of 5, a token choice on the device or on
+ * the host; finished / failed counted from zero. */
+typedef struct two_requests {
+    scheduler *s;
+    token_choice *t;
+    step_plan *p;
+    step_batch *b;
+} two_requests;
+
+static const scheduler_config small_pools = {.max_running = 4, .max_encoder_tokens = 64,
+                                             .block_size = 4, .n_self_blocks = 8,
+                                             .n_cross_blocks = 8, .vocab = 5,
+                                             .max_input_len = 64, .max_output_len = 64};
+
+static void two_requests_start(two_requests *f, int device_argmax) {
+    ed_error err;
+    const char *req = "{\"id\": 1, \"input_ids\": [3,1], \"max_new_tokens\": 3, "
+                      "\"min_new_tokens\": 3}";
+    token_choice_config tcc = {.vocab = 5, .eos_id = 1, .device_argmax = device_argmax,
+                               .max_decode = 4};
+    f->p = step_plan_create(4, 4, 64, scheduler_max_plan_blocks(&small_pools));
+    f->b = step_batch_create(4, 4);
+    CHECK(scheduler_create(&f->s, &small_pools, &err) == ED_OK &&
+          token_choice_create(&f->t, &tcc, &err) == ED_OK);
+    CHECK(scheduler_submit(f->s, make(req), &err) == ED_OK &&
+          scheduler_submit(f->s, make(req), &err) == ED_OK);
+    finished = failed = 0;
+}
+
+static void two_requests_end(two_requests *f) {
+    scheduler_destroy(f->s);
+    token_choice_destroy(f->t);
+    step_plan_destroy(f->p);
+    step_batch_destroy(f->b);
+}
+
 /* Non-finite outputs end only the request they belong to: a NaN in one request's logits row
  * (host choice), and no candidate at all from the device argmax (a row of NaNs). */
 static void test_non_finite(void) {
     ed_error err;
-    scheduler_config sc = {.max_running = 4, .max_encoder_tokens = 64, .block_size = 4,
-                           .n_self_blocks = 8, .n_cross_blocks = 8, .vocab = 5,
-                           .max_input_len = 64, .max_output_len = 64};
-    const char *req = "{\"id\": 1, \"input_ids\": [3,1], \"max_new_tokens\": 3, "
-                      "\"min_new_tokens\": 3}";
     for (int device = 0; device < 2; device++) {
-        scheduler *s;
-        token_choice *t;
-        token_choice_config tcc = {.vocab = 5, .eos_id = 1, .device_argmax = device,
-                                   .max_decode = 4};
-        step_plan *p = step_plan_create(4, 4, 64, scheduler_max_plan_blocks(&sc));
-        step_batch *b = step_batch_create(4, 4);
-        CHECK(scheduler_create(&s, &sc, &err) == ED_OK && token_choice_create(&t, &tcc, &err) == ED_OK);
-        CHECK(scheduler_submit(s, make(req), &err) == ED_OK && scheduler_submit(s, make(req), &err) == ED_OK);
-        finished = failed = 0;
+        two_requests f;
+        two_requests_start(&f, device);
         for (int step = 0; step < 3; step++) {
-            CHECK(scheduler_build_plan(s, p, b, &err) == ED_OK);
-            token_choice_plan(t, p, b);
-            CHECK(p->n_decode == 2 - failed && p->argmax_only == device);
+            CHECK(scheduler_build_plan(f.s, f.p, f.b, &err) == ED_OK);
+            token_choice_plan(f.t, f.p, f.b);
+            CHECK(f.p->n_decode == 2 - failed && f.p->argmax_only == device);
             float out[2 * 5] = {0, -9, 3, 1, 0, 0, -9, 3, 1, 0};
             if (step == 1) { /* the first request's row goes bad */
                 if (device) out[0] = -INFINITY, out[1] = -1;
@@ -88,18 +113,15 @@ static void test_non_finite(void) {
             }
             if (device) out[2] = 3, out[3] = 2; /* the second's (value, token) */
             if (device && step != 1) out[0] = 3, out[1] = 2;
-            token_choice_apply(t, p, b, out, 1);
-            CHECK(scheduler_finish_step(s, count_done, NULL, &err) == ED_OK);
-            step_plan_clear(p);
+            token_choice_apply(f.t, f.p, f.b, out, 1);
+            CHECK(scheduler_finish_step(f.s, count_done, NULL, &err) == ED_OK);
+            step_plan_clear(f.p);
         }
         CHECK(finished == 2 && failed == 1);
         scheduler_stats st;
-        scheduler_get_stats(s, &st);
+        scheduler_get_stats(f.s, &st);
         CHECK(st.self_free == 8 && st.cross_free == 8);
-        scheduler_destroy(s);
-        token_choice_destroy(t);
-        step_plan_destroy(p);
-        step_batch_destroy(b);
+        two_requests_end(&f);
     }
 }
 
@@ -108,31 +130,17 @@ static void test_non_finite(void) {
  * even when another slice's candidate is finite, as the host does when it sees the logits. */
 static void test_device_nan(void) {
     ed_error err;
-    scheduler_config sc = {.max_running = 4, .max_encoder_tokens = 64, .block_size = 4,
-                           .n_self_blocks = 8, .n_cross_blocks = 8, .vocab = 5,
-                           .max_input_len = 64, .max_output_len = 64};
-    const char *req = "{\"id\": 1, \"input_ids\": [3,1], \"max_new_tokens\": 3, "
-                      "\"min_new_tokens\": 3}";
-    scheduler *s;
-    token_choice *t;
-    token_choice_config tcc = {.vocab = 5, .eos_id = 1, .device_argmax = 1, .max_decode = 4};
-    step_plan *p = step_plan_create(4, 4, 64, scheduler_max_plan_blocks(&sc));
-    step_batch *b = step_batch_create(4, 4);
-    CHECK(scheduler_create(&s, &sc, &err) == ED_OK && token_choice_create(&t, &tcc, &err) == ED_OK);
-    CHECK(scheduler_submit(s, make(req), &err) == ED_OK && scheduler_submit(s, make(req), &err) == ED_OK);
-    finished = failed = 0;
-    CHECK(scheduler_build_plan(s, p, b, &err) == ED_OK);
-    token_choice_plan(t, p, b);
-    CHECK(p->n_decode == 2 && p->argmax_only);
+    two_requests f;
+    two_requests_start(&f, 1);
+    CHECK(scheduler_build_plan(f.s, f.p, f.b, &err) == ED_OK);
+    token_choice_plan(f.t, f.p, f.b);
+    CHECK(f.p->n_decode == 2 && f.p->argmax_only);
     /* two slices (n_src 2), [n_src, n_decode, 2]: request 1's second slice holds a NaN */
     float out[2 * 2 * 2] = {3, 2, 3, 2, /* slice 0 */ NAN, -2, 1, 4 /* slice 1 */};
-    token_choice_apply(t, p, b, out, 2);
-    CHECK(scheduler_finish_step(s, count_done, NULL, &err) == ED_OK);
+    token_choice_apply(f.t, f.p, f.b, out, 2);
+    CHECK(scheduler_finish_step(f.s, count_done, NULL, &err) == ED_OK);
     CHECK(finished == 1 && failed == 1);
-    scheduler_destroy(s);
-    token_choice_destroy(t);
-    step_plan_destroy(p);
-    step_batch_destroy(b);
+    two_requests_end(&f);
     /* the CPU backend's argmax and top-k mark such rows */
     const backend *be = backend_get(BACKEND_CPU, 0, &err);
     CHECK(be != NULL);
