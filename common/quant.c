@@ -51,6 +51,16 @@ int quant_row_scale(int quant, const float *row, size_t n, float *scale) {
     return 0;
 }
 
+long quant_rows(int quant, const float *data, size_t rows, size_t cols, size_t col0, size_t n,
+                float *scales, uint8_t *codes) {
+    for (size_t r = 0; r < rows; r++) {
+        const float *row = data + r * cols;
+        if (quant_row_scale(quant, row, cols, &scales[r])) return (long)r;
+        quant_row_encode(quant, row + col0, n, scales[r], codes + r * n);
+    }
+    return -1;
+}
+
 void quant_row_encode(int quant, const float *row, size_t n, float scale, uint8_t *codes) {
     for (size_t i = 0; i < n; i++) {
         float v = row[i] / scale;

@@ -41,6 +41,12 @@ static inline float quant_code_value(int quant, uint8_t c) {
 int quant_row_scale(int quant, const float *row, size_t n, float *scale);
 /* codes[i] = the code of row[i] / scale for i < n (scale from quant_row_scale). */
 void quant_row_encode(int quant, const float *row, size_t n, float scale, uint8_t *codes);
+/* Quantizes `rows` rows of `cols` values (data, row-major): scales[r] from the whole row r,
+ * codes[r * n + i] the code of column col0 + i for i < n (a column slice; col0 0 and n cols for
+ * all of it). Returns the first row holding a NaN or an infinity (nothing written past it), or
+ * -1 when every row quantized. */
+long quant_rows(int quant, const float *data, size_t rows, size_t cols, size_t col0, size_t n,
+                float *scales, uint8_t *codes);
 
 #ifdef __cplusplus
 }

@@ -54,7 +54,7 @@ static const float *take_residual(encdec_model *m) {
 static void project(const encdec_model *m, int flags, gemm_input x, const void *w,
                     const float *b, float *y, int n, int out, int in) {
     if (m->w->quant)
-        m->be->matmul_wq(x.x, m->w->wtype, w, m->w->quant, model_weights_scales(m->w, w, out, in),
+        m->be->matmul_wq(x.x, m->w->wtype, w, m->w->quant, model_weights_scales(w, out, in),
                          y, n, out, in, flags | x.flags);
     else
         m->be->matmul_wt(x.x, w, m->w->wtype, y, n, out, in, flags | x.flags);

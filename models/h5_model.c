@@ -283,13 +283,11 @@ ed_status h5_model_write_quantized(h5_model *f, const char *name, const int64_t 
         ed_fail(err, "tensor %s: out of memory", name);
         goto done;
     }
-    for (size_t r = 0; r < rows; r++) {
-        if (quant_row_scale(quant, data + r * cols, cols, &scales[r])) {
-            ed_fail(err, "tensor %s: row %zu holds a NaN or an infinity: it cannot be quantized",
-                    name, r);
-            goto done;
-        }
-        quant_row_encode(quant, data + r * cols, cols, scales[r], codes + r * cols);
+    long bad = quant_rows(quant, data, rows, cols, 0, cols, scales, codes);
+    if (bad >= 0) {
+        ed_fail(err, "tensor %s: row %ld holds a NaN or an infinity: it cannot be quantized", name,
+                bad);
+        goto done;
     }
     hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols};
     char scale_name[160];
@@ -501,29 +499,35 @@ ed_status h5_model_tensor_quant(h5_model *f, const char *name, int rank, const i
     return ED_OK;
 }
 
+/* The codes and row scales of the hyperslab of an open quantized tensor t stored as `quant`
+ * (h5_model_read_quantized's contract). */
+static ed_status read_codes(h5_model *f, const char *name, tensor_ds *t, const int64_t shape[2],
+                            const int64_t start[2], const int64_t count[2], int quant,
+                            uint8_t *codes, float *scales, ed_error *err) {
+    if (tensor_read(f, name, t, 2, start, count,
+                    quant == QUANT_INT8 ? H5T_NATIVE_INT8 : H5T_NATIVE_UINT8, codes, err))
+        return ED_ERR;
+    char scale_name[160];
+    snprintf(scale_name, sizeof scale_name, "%s.scale", name);
+    int64_t sshape[2] = {shape[0], 1}, sstart[2] = {start[0], 0}, scount[2] = {count[0], 1};
+    if (h5_model_read_slice(f, scale_name, 1, sshape, sstart, scount, scales, err)) return ED_ERR;
+    for (int64_t r = 0; r < count[0]; r++)
+        if (!isfinite(scales[r]) || scales[r] <= 0.0f)
+            return ed_fail(err, "%s: tensor %s: the scale of row %lld is %g (a quantized "
+                                "matrix's scales are finite and positive)", f->path, scale_name,
+                           (long long)(start[0] + r), scales[r]);
+    return ED_OK;
+}
+
 ed_status h5_model_read_quantized(h5_model *f, const char *name, const int64_t shape[2],
                                   const int64_t start[2], const int64_t count[2], int quant,
                                   uint8_t *codes, float *scales, ed_error *err) {
     tensor_ds t;
     if (tensor_open(f, name, 2, shape, &t, err)) return ED_ERR;
-    ed_status st = ED_ERR;
-    int stored = quant_from_dtype_attr(t.dt);
-    if (stored != quant) {
-        ed_fail(err, "%s: tensor %s is stored as %s, not %s", f->path, name, t.dt,
-                quant_dtype_attr(quant));
-    } else if (!tensor_read(f, name, &t, 2, start, count,
-                            quant == QUANT_INT8 ? H5T_NATIVE_INT8 : H5T_NATIVE_UINT8, codes,
-                            err)) {
-        char scale_name[160];
-        snprintf(scale_name, sizeof scale_name, "%s.scale", name);
-        int64_t sshape[2] = {shape[0], 1}, sstart[2] = {start[0], 0}, scount[2] = {count[0], 1};
-        st = h5_model_read_slice(f, scale_name, 1, sshape, sstart, scount, scales, err);
-        for (int64_t r = 0; !st && r < count[0]; r++)
-            if (!isfinite(scales[r]) || scales[r] <= 0.0f)
-                st = ed_fail(err, "%s: tensor %s: the scale of row %lld is %g (a quantized "
-                                  "matrix's scales are finite and positive)", f->path,
-                             scale_name, (long long)(start[0] + r), scales[r]);
-    }
+    ed_status st = quant_from_dtype_attr(t.dt) != quant
+                       ? ed_fail(err, "%s: tensor %s is stored as %s, not %s", f->path, name,
+                                 t.dt, quant_dtype_attr(quant))
+                       : read_codes(f, name, &t, shape, start, count, quant, codes, scales, err);
     tensor_close(&t);
     return st;
 }
@@ -537,19 +541,16 @@ ed_status h5_model_read_slice(h5_model *f, const char *name, int rank, const int
     int quant = quant_from_dtype_attr(t.dt);
     ed_status st;
     if (quant) { /* a quantized matrix, dequantized: code * its row's scale */
-        tensor_close(&t);
         uint8_t *codes = malloc(n + 1);
         float *scales = malloc((size_t)count[0] * sizeof(float) + 1);
-        st = codes && scales ? h5_model_read_quantized(f, name, shape, start, count, quant, codes,
-                                                       scales, err)
+        st = codes && scales ? read_codes(f, name, &t, shape, start, count, quant, codes, scales,
+                                          err)
                              : ed_fail(err, "%s: tensor %s: out of memory", f->path, name);
         for (size_t i = 0; !st && i < n; i++)
             dst[i] = quant_code_value(quant, codes[i]) * scales[i / (size_t)count[1]];
         free(codes);
         free(scales);
-        return st;
-    }
-    if (!strcmp(t.dt, "fp32")) {
+    } else if (!strcmp(t.dt, "fp32")) {
         st = tensor_read(f, name, &t, rank, start, count, H5T_NATIVE_FLOAT, dst, err);
     } else {
         uint16_t *half = malloc(n * sizeof *half + 1);

@@ -36,8 +36,7 @@ static size_t slot_bytes(const model_weights *w, const weight_ref *r, size_t row
     return aligned(rows * cols * (weight_is_matrix(r->decl) ? dtype_bytes(w->wtype) : sizeof(float)));
 }
 
-const float *model_weights_scales(const model_weights *w, const void *matrix, int rows, int cols) {
-    (void)w;
+const float *model_weights_scales(const void *matrix, int rows, int cols) {
     return (const float *)((const char *)matrix + aligned((size_t)rows * (size_t)cols));
 }
 
@@ -94,15 +93,13 @@ static int quantized_slice(load_ctx *c, const weight_ref *r, const int64_t start
         int64_t fstart[2] = {start[0] + r0, 0}, fcount[2] = {rows, (int64_t)cols};
         if (h5_model_read_slice(c->file, r->name, 2, r->shape, fstart, fcount, c->staging, c->err))
             return -1;
-        for (int64_t i = 0; i < rows; i++) {
-            const float *row = c->staging + (size_t)i * cols;
-            if (quant_row_scale(c->w->quant, row, cols, &c->scales[r0 + i])) {
-                ed_fail(c->err, "tensor %s: row %lld holds a NaN or an infinity: it cannot be "
-                                "quantized", r->name, (long long)(start[0] + r0 + i));
-                return -1;
-            }
-            quant_row_encode(c->w->quant, row + start[1], (size_t)count[1], c->scales[r0 + i],
-                             c->codes + (size_t)(r0 + i) * (size_t)count[1]);
+        long bad = quant_rows(c->w->quant, c->staging, (size_t)rows, cols, (size_t)start[1],
+                              (size_t)count[1], c->scales + r0,
+                              c->codes + (size_t)r0 * (size_t)count[1]);
+        if (bad >= 0) {
+            ed_fail(c->err, "tensor %s: row %lld holds a NaN or an infinity: it cannot be "
+                            "quantized", r->name, (long long)(start[0] + r0 + bad));
+            return -1;
         }
     }
     return 0;
@@ -271,11 +268,10 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
     w->v0 = 0;
     w->v_local = w->spec.vocab_size;
     if (w->vocab_parallel) tp_chunk(w->spec.vocab_size, tp_rank, tp_size, &w->v0, &w->v_local);
-    if (w->spec.tied_head && w->quant_embed) {
-        w->lm_head = (char *)w->embed + (size_t)w->v0 * w->spec.d_model;
-        w->lm_head_scale = w->embed_scale + w->v0;
-    } else if (w->spec.tied_head) {
-        w->lm_head = (char *)w->embed + (size_t)w->v0 * w->spec.d_model * dtype_bytes(wtype);
+    if (w->spec.tied_head) { /* this rank's rows of the embedding (codes, or wtype values) */
+        size_t esize = w->quant_embed ? 1 : dtype_bytes(wtype);
+        w->lm_head = (char *)w->embed + (size_t)w->v0 * w->spec.d_model * esize;
+        if (w->quant_embed) w->lm_head_scale = w->embed_scale + w->v0;
     }
     free(c.staging);
     free(c.half);

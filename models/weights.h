@@ -86,7 +86,7 @@ ed_status model_weights_load(model_weights **out, const char *path, int tp_rank,
 
 /* The row scales of a quantized projection of `rows` x `cols` (this rank's local shape) whose
  * codes are at `matrix` (a field of layer_weights): rows fp32 values on the backend. */
-const float *model_weights_scales(const model_weights *w, const void *matrix, int rows, int cols);
+const float *model_weights_scales(const void *matrix, int rows, int cols);
 
 void model_weights_destroy(model_weights *w);
 

@@ -41,13 +41,13 @@ static inline size_t scale_offset(const int32_t *table, int pos, int block_size,
 }
 
 /* Head h of key (or value) row j as d_kv fp32 values: a pointer into an fp32 pool, or the
- * 16-bit elements widened into buf, or the FP8 codes times their scale. */
-static const float *kv_row(const kv_source *s, const void *base, int j, int h, int d_kv,
-                           float *buf) {
+ * 16-bit elements widened into buf, or the FP8 codes times their scale (scales: the FP8 pool's
+ * K or V scales, matching base). */
+static const float *kv_row(const kv_source *s, const void *base, const float *scales, int j,
+                           int h, int d_kv, float *buf) {
     size_t at = kv_offset(s, j) + (size_t)h * d_kv;
     if (s->dtype == DTYPE_FP32) return (const float *)base + at;
     if (s->dtype == DTYPE_FP8) {
-        const float *scales = base == s->k ? s->k_scale : s->v_scale;
         float scale = scales[scale_offset(s->table, j, s->block_size, s->scale_stride, s->heads, h)];
         for (int d = 0; d < d_kv; d++)
             buf[d] = quant_e4m3_to_f32(((const uint8_t *)base)[at + d]) * scale;
@@ -71,7 +71,7 @@ static int attend_one(const attn_params *p, const float *q, void *out, size_t ou
         const float *qh = q + (size_t)h * p->d_kv;
         float mx = -FLT_MAX;
         for (int j = 0; j < n_vis; j++) {
-            const float *kj = kv_row(src, src->k, j, h, p->d_kv, rb);
+            const float *kj = kv_row(src, src->k, src->k_scale, j, h, p->d_kv, rb);
             float s = 0.0f;
             for (int d = 0; d < p->d_kv; d++) s += qh[d] * kj[d];
             s *= p->scale;
@@ -90,7 +90,7 @@ static int attend_one(const attn_params *p, const float *q, void *out, size_t ou
         float inv = 1.0f / sum;
         for (int d = 0; d < p->d_kv; d++) oh[d] = 0.0f;
         for (int j = 0; j < n_vis; j++) {
-            const float *vj = kv_row(src, src->v, j, h, p->d_kv, rb);
+            const float *vj = kv_row(src, src->v, src->v_scale, j, h, p->d_kv, rb);
             float w = sc[j] * inv;
             for (int d = 0; d < p->d_kv; d++) oh[d] += w * vj[d];
         }
