@@ -8,6 +8,7 @@
 
 #include "models/family.h"
 #include "models/h5_model.h"
+#include "models/hf_generation.h"
 #include "models/pos_table.h"
 #include "models/safetensors.h"
 #include "models/tokenizer.h"
@@ -223,6 +224,7 @@ ed_status convert_hf_to_h5(const convert_options *opt, ed_error *err) {
     if (hf_config_load(&cfg, opt->hf_dir, err)) goto fail;
     if (!(c.fam = family_for(cfg, err))) goto fail;
     if (c.fam->spec_from_config(cfg, &spec, err)) goto fail;
+    if (hf_generation_apply(opt->hf_dir, &spec, err)) goto fail;
     if (model_spec_validate(&spec, hf_config_path(cfg), err)) goto fail;
     c.spec = &spec;
     if (st_archive_open_dir(&st, opt->hf_dir, err)) goto fail;

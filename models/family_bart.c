@@ -48,8 +48,8 @@ static ed_status bart_spec_from_config(const hf_config *cfg, model_spec *s, ed_e
         hf_get_int(cfg, "pad_token_id", 1, &s->pad_id, err) ||
         hf_get_int_or_first(cfg, "eos_token_id", 2, &s->eos_id, err) ||
         hf_get_int(cfg, "decoder_start_token_id", s->eos_id, &s->decoder_start_id, err) ||
-        hf_get_int(cfg, "forced_bos_token_id", -1, &s->forced_bos_id, err) ||
-        hf_get_int(cfg, "forced_eos_token_id", -1, &s->forced_eos_id, err) ||
+        hf_get_token_id(cfg, "forced_bos_token_id", -1, &s->forced_bos_id, err) ||
+        hf_get_token_id(cfg, "forced_eos_token_id", -1, &s->forced_eos_id, err) ||
         require_bool(cfg, "normalize_before", is_mbart, err) ||
         require_bool(cfg, "add_final_layer_norm", is_mbart, err) ||
         require_bool(cfg, "normalize_embedding", 1, err) ||

@@ -112,8 +112,8 @@ ed_status bart_layout_common_spec(const hf_config *cfg, const bart_layout_defaul
         hf_get_int(cfg, "pad_token_id", d->pad, &s->pad_id, err) ||
         hf_get_int_or_first(cfg, "eos_token_id", d->eos, &s->eos_id, err) ||
         hf_get_int(cfg, "decoder_start_token_id", d->decoder_start, &s->decoder_start_id, err) ||
-        hf_get_int(cfg, "forced_bos_token_id", -1, &s->forced_bos_id, err) ||
-        hf_get_int(cfg, "forced_eos_token_id", d->forced_eos, &s->forced_eos_id, err) ||
+        hf_get_token_id(cfg, "forced_bos_token_id", -1, &s->forced_bos_id, err) ||
+        hf_get_token_id(cfg, "forced_eos_token_id", d->forced_eos, &s->forced_eos_id, err) ||
         hf_get_bool(cfg, "tie_word_embeddings", d->tie_word_embeddings, &tie, err) ||
         bart_layout_require_bool(cfg, "normalize_before", s->pre_norm, err) ||
         bart_layout_require_bool(cfg, "add_final_layer_norm", s->pre_norm, err) ||

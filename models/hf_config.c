@@ -14,9 +14,13 @@ struct hf_config {
 };
 
 ed_status hf_config_load(hf_config **out, const char *dir, ed_error *err) {
+    return hf_config_load_file(out, dir, "config.json", err);
+}
+
+ed_status hf_config_load_file(hf_config **out, const char *dir, const char *name, ed_error *err) {
     hf_config *c = calloc(1, sizeof *c);
     if (!c) return ed_fail(err, "out of memory");
-    snprintf(c->path, sizeof c->path, "%s/config.json", dir);
+    snprintf(c->path, sizeof c->path, "%s/%s", dir, name);
     FILE *f = fopen(c->path, "rb");
     if (!f) {
         ed_fail(err, "%s: cannot open: %s", c->path, strerror(errno));
@@ -83,6 +87,14 @@ ed_status hf_get_int(const hf_config *c, const char *key, int def, int *out, ed_
         return ED_OK;
     }
     return number_to_int(c, key, v, out, err);
+}
+
+ed_status hf_get_token_id(const hf_config *c, const char *key, int def, int *out, ed_error *err) {
+    if (cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(c->root, key))) {
+        *out = -1;
+        return ED_OK;
+    }
+    return hf_get_int(c, key, def, out, err);
 }
 
 ed_status hf_get_int_or_first(const hf_config *c, const char *key, int def, int *out,

@@ -8,11 +8,17 @@
 
 typedef struct hf_config hf_config;
 
+/* DIR/config.json. */
 ed_status hf_config_load(hf_config **out, const char *dir, ed_error *err);
+/* DIR/NAME (generation_config.json, ...): the same reader for another JSON object file. */
+ed_status hf_config_load_file(hf_config **out, const char *dir, const char *name, ed_error *err);
 void hf_config_destroy(hf_config *c);
 
 int hf_config_has(const hf_config *c, const char *key);
 ed_status hf_get_int(const hf_config *c, const char *key, int def, int *out, ed_error *err);
+/* An optional token id: absent gives def, JSON null (Python's None, as HF writes it) gives -1
+ * (none), anything else must be an integer. */
+ed_status hf_get_token_id(const hf_config *c, const char *key, int def, int *out, ed_error *err);
 /* An int, or the first element of a list of ints (eos_token_id may be a list). */
 ed_status hf_get_int_or_first(const hf_config *c, const char *key, int def, int *out,
                               ed_error *err);

@@ -105,9 +105,17 @@ def source_dir(kind, tmp):
     elif kind == "nllb":
         m = train_spm(os.path.join(tmp, kind), "bpe", True, False, 3000)
         shutil.copy(m, os.path.join(d, "sentencepiece.bpe.model"))
+        # As facebook/nllb-200-* ship it: the language codes listed as additional special
+        # tokens (transformers 5 adds none by itself: every code would be <unk>).
+        try:
+            from transformers.models.nllb.tokenization_nllb import FAIRSEQ_LANGUAGE_CODES
+            codes = list(FAIRSEQ_LANGUAGE_CODES)
+        except Exception:  # noqa: BLE001
+            codes = NLLB_SOME_CODES
         write_json(os.path.join(d, "tokenizer_config.json"),
                    {"tokenizer_class": "NllbTokenizer", "src_lang": "eng_Latn",
-                    "tgt_lang": "fra_Latn", "model_max_length": 1024})
+                    "tgt_lang": "fra_Latn", "model_max_length": 1024,
+                    "additional_special_tokens": codes})
     elif kind == "bart":
         from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
         tk = Tokenizer(models.BPE())
@@ -162,6 +170,8 @@ def do_kind(kind, tmp):
             shutil.copy(os.path.join(src, f), os.path.join(dst, f))
             meta.setdefault("copied_from_source", []).append(f)
     tok = load(dst)
+    if kind == "nllb" and tok.convert_tokens_to_ids("eng_Latn") == tok.unk_token_id:
+        raise RuntimeError("nllb: eng_Latn is <unk>: the language codes were not added")
     meta["class"] = type(tok).__name__
     meta["is_fast"] = bool(getattr(tok, "is_fast", False))
     meta["vocab_size"] = tok.vocab_size
