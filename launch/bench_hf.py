@@ -11,7 +11,8 @@ import json
 import time
 
 import torch
-from transformers import T5Config, T5ForConditionalGeneration
+import transformers
+from transformers import AutoModelForSeq2SeqLM, T5Config
 
 SHAPES = {  # the same shapes as models/presets.c
     "t5-small": dict(d_model=512, d_kv=64, num_heads=8, d_ff=2048, num_layers=6,
@@ -25,6 +26,39 @@ SHAPES = {  # the same shapes as models/presets.c
     "flan-t5-xxl": dict(d_model=4096, d_kv=64, num_heads=64, d_ff=10240, num_layers=24,
                         feed_forward_proj="gated-gelu", tie_word_embeddings=False),
 }
+
+
+_M2M100 = dict(activation_function="relu", encoder_attention_heads=16,
+               decoder_attention_heads=16, max_position_embeddings=1024, scale_embedding=True,
+               vocab_size=256206, pad_token_id=1, bos_token_id=0, eos_token_id=2,
+               decoder_start_token_id=2)
+TRANSLATION = {  # models/presets.c's hf_presets: the hub config.json keys that shape the math
+    "nllb-200-distilled-600M": ("M2M100Config", dict(
+        _M2M100, d_model=1024, encoder_ffn_dim=4096, decoder_ffn_dim=4096, encoder_layers=12,
+        decoder_layers=12)),
+    "nllb-200-3.3B": ("M2M100Config", dict(
+        _M2M100, d_model=2048, encoder_ffn_dim=8192, decoder_ffn_dim=8192, encoder_layers=24,
+        decoder_layers=24)),
+    "opus-mt-en-de": ("MarianConfig", dict(
+        activation_function="swish", d_model=512, encoder_ffn_dim=2048, decoder_ffn_dim=2048,
+        encoder_layers=6, decoder_layers=6, encoder_attention_heads=8, decoder_attention_heads=8,
+        max_position_embeddings=512, scale_embedding=True, vocab_size=58101,
+        decoder_vocab_size=58101, share_encoder_decoder_embeddings=True, pad_token_id=58100,
+        eos_token_id=0, decoder_start_token_id=58100, forced_eos_token_id=0)),
+    "pegasus-large": ("PegasusConfig", dict(
+        activation_function="relu", d_model=1024, encoder_ffn_dim=4096, decoder_ffn_dim=4096,
+        encoder_layers=16, decoder_layers=16, encoder_attention_heads=16,
+        decoder_attention_heads=16, max_position_embeddings=1024, scale_embedding=True,
+        vocab_size=96103, pad_token_id=0, eos_token_id=1, decoder_start_token_id=0,
+        forced_eos_token_id=1)),
+}
+
+
+def make_config(name):
+    if name in TRANSLATION:
+        cls, kw = TRANSLATION[name]
+        return getattr(transformers, cls)(dropout=0.0, attention_dropout=0.0, **kw)
+    return T5Config(vocab_size=32128, decoder_start_token_id=0, dropout_rate=0.0, **SHAPES[name])
 
 
 def timed(fn, reps):
@@ -43,7 +77,8 @@ def gemm_floor(model, tokens, reps=20):
     [tokens, d_model] x [d_model, d_ff]."""
     enc = model.get_encoder()
     params = sum(m.weight.numel() for m in enc.modules() if isinstance(m, torch.nn.Linear))
-    d_model, d_ff = model.config.d_model, model.config.d_ff
+    d_model = model.config.d_model
+    d_ff = getattr(model.config, "d_ff", None) or model.config.encoder_ffn_dim
     x = torch.randn(tokens, d_model, device="cuda", dtype=torch.bfloat16)
     w = torch.randn(d_model, d_ff, device="cuda", dtype=torch.bfloat16)
     s, _ = timed(lambda: x @ w, reps)
@@ -66,13 +101,12 @@ def main():
     ap.add_argument("--beams", type=int, default=1, help="beam search with this many beams")
     a = ap.parse_args()
     torch.manual_seed(0)
-    cfg = T5Config(vocab_size=32128, decoder_start_token_id=0, dropout_rate=0.0,
-                   **SHAPES[a.model])
+    cfg = make_config(a.model)
     # Built on the GPU in bf16 directly: initializing billions of random weights on the CPU
     # first takes minutes.
     torch.set_default_dtype(torch.bfloat16)
     with torch.device("cuda"):
-        model = T5ForConditionalGeneration(cfg).eval()
+        model = AutoModelForSeq2SeqLM.from_config(cfg).eval()
     torch.set_default_dtype(torch.float32)
     lo, _, hi = a.input_len.partition("-")
     lo, hi = int(lo), int(hi or lo)

@@ -5,8 +5,9 @@ pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev li
       libopenblas-dev libcjson-dev libmicrohttpd-dev time
       # the two-host tests (tests/mpi/netns_*.sh): ip netns, veth
       iproute2
-      # tokenizers (models/tokenizer.h): SentencePiece, PCRE2 (byte-level BPE's regex), zlib (tests)
-      libsentencepiece-dev libpcre2-dev zlib1g-dev
+      # tokenizers (models/tokenizer.h): SentencePiece, protobuf (its model's normalizer_spec),
+      # PCRE2 (byte-level BPE's regex, grapheme clusters), zlib (tests)
+      libsentencepiece-dev libprotobuf-dev libpcre2-dev zlib1g-dev
       # the HTTP tests (tests/http): curl and jq, Node.js and npm for the OpenAI client, libcurl
       # for launch/encdec_loadgen
       curl jq nodejs npm libcurl4-openssl-dev

@@ -18,15 +18,10 @@ ed_status hf_config_load(hf_config **out, const char *dir, ed_error *err) {
 }
 
 ed_status hf_config_load_file(hf_config **out, const char *dir, const char *name, ed_error *err) {
-    hf_config *c = calloc(1, sizeof *c);
-    if (!c) return ed_fail(err, "out of memory");
-    snprintf(c->path, sizeof c->path, "%s/%s", dir, name);
-    FILE *f = fopen(c->path, "rb");
-    if (!f) {
-        ed_fail(err, "%s: cannot open: %s", c->path, strerror(errno));
-        free(c);
-        return ED_ERR;
-    }
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "rb");
+    if (!f) return ed_fail(err, "%s: cannot open: %s", path, strerror(errno));
     fseek(f, 0, SEEK_END);
     long n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -35,13 +30,19 @@ ed_status hf_config_load_file(hf_config **out, const char *dir, const char *name
     fclose(f);
     if (!text || got != (size_t)n) {
         free(text);
-        ed_fail(err, "%s: cannot read", c->path);
-        free(c);
-        return ED_ERR;
+        return ed_fail(err, "%s: cannot read", path);
     }
     text[n] = 0;
-    c->root = cJSON_Parse(text);
+    ed_status st = hf_config_parse(out, text, path, err);
     free(text);
+    return st;
+}
+
+ed_status hf_config_parse(hf_config **out, const char *json, const char *path, ed_error *err) {
+    hf_config *c = calloc(1, sizeof *c);
+    if (!c) return ed_fail(err, "out of memory");
+    snprintf(c->path, sizeof c->path, "%s", path);
+    c->root = cJSON_Parse(json);
     if (!cJSON_IsObject(c->root)) {
         ed_fail(err, "%s: not a JSON object", c->path);
         hf_config_destroy(c);

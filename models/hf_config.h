@@ -12,6 +12,8 @@ typedef struct hf_config hf_config;
 ed_status hf_config_load(hf_config **out, const char *dir, ed_error *err);
 /* DIR/NAME (generation_config.json, ...): the same reader for another JSON object file. */
 ed_status hf_config_load_file(hf_config **out, const char *dir, const char *name, ed_error *err);
+/* A config from JSON text; `path` names it in errors. */
+ed_status hf_config_parse(hf_config **out, const char *json, const char *path, ed_error *err);
 void hf_config_destroy(hf_config *c);
 
 int hf_config_has(const hf_config *c, const char *key);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "models/family.h"
 #include "models/h5_model.h"
 #include "models/weight_table.h"
 
@@ -25,7 +26,57 @@ static const preset presets[] = {
     {"mbart-large", 250054, 1024, 64, 16, 4096, 12, 12, 0, 1, 1},
 };
 
+/* Translation models by their hub config.json (the keys that shape the math, as shipped), read by
+ * the same family code that converts the real checkpoints. */
+typedef struct hf_preset {
+    const char *name;
+    const model_family *family;
+    const char *config;
+} hf_preset;
+
+#define M2M100_CONFIG(D_MODEL, FFN, LAYERS)                                                        \
+    "{\"architectures\": [\"M2M100ForConditionalGeneration\"], \"activation_function\": \"relu\", " \
+    "\"d_model\": " #D_MODEL ", \"encoder_ffn_dim\": " #FFN ", \"decoder_ffn_dim\": " #FFN ", "       \
+    "\"encoder_layers\": " #LAYERS ", \"decoder_layers\": " #LAYERS ", "                            \
+    "\"encoder_attention_heads\": 16, \"decoder_attention_heads\": 16, "                          \
+    "\"max_position_embeddings\": 1024, \"scale_embedding\": true, \"vocab_size\": 256206, "       \
+    "\"pad_token_id\": 1, \"bos_token_id\": 0, \"eos_token_id\": 2, \"decoder_start_token_id\": 2}"
+
+static const hf_preset hf_presets[] = {
+    {"nllb-200-distilled-600M", &family_m2m100, M2M100_CONFIG(1024, 4096, 12)},
+    {"nllb-200-3.3B", &family_m2m100, M2M100_CONFIG(2048, 8192, 24)},
+    {"opus-mt-en-de", &family_marian,
+     "{\"architectures\": [\"MarianMTModel\"], \"activation_function\": \"swish\", "
+     "\"d_model\": 512, \"encoder_ffn_dim\": 2048, \"decoder_ffn_dim\": 2048, "
+     "\"encoder_layers\": 6, \"decoder_layers\": 6, \"encoder_attention_heads\": 8, "
+     "\"decoder_attention_heads\": 8, \"max_position_embeddings\": 512, "
+     "\"scale_embedding\": true, \"static_position_embeddings\": true, \"vocab_size\": 58101, "
+     "\"decoder_vocab_size\": 58101, \"share_encoder_decoder_embeddings\": true, "
+     "\"pad_token_id\": 58100, \"eos_token_id\": 0, \"decoder_start_token_id\": 58100, "
+     "\"forced_eos_token_id\": 0}"},
+    {"pegasus-large", &family_pegasus,
+     "{\"architectures\": [\"PegasusForConditionalGeneration\"], \"activation_function\": "
+     "\"relu\", \"d_model\": 1024, \"encoder_ffn_dim\": 4096, \"decoder_ffn_dim\": 4096, "
+     "\"encoder_layers\": 16, \"decoder_layers\": 16, \"encoder_attention_heads\": 16, "
+     "\"decoder_attention_heads\": 16, \"max_position_embeddings\": 1024, "
+     "\"scale_embedding\": true, \"static_position_embeddings\": true, \"vocab_size\": 96103, "
+     "\"pad_token_id\": 0, \"eos_token_id\": 1, \"decoder_start_token_id\": 0, "
+     "\"forced_eos_token_id\": 1}"},
+};
+
+static ed_status hf_preset_spec(const hf_preset *p, model_spec *s, ed_error *err) {
+    hf_config *cfg = NULL;
+    char path[128];
+    snprintf(path, sizeof path, "preset %s", p->name);
+    if (hf_config_parse(&cfg, p->config, path, err)) return ED_ERR;
+    ed_status st = p->family->spec_from_config(cfg, s, err);
+    hf_config_destroy(cfg);
+    return st ? ED_ERR : model_spec_validate(s, path, err);
+}
+
 ed_status preset_spec(const char *name, model_spec *s, ed_error *err) {
+    for (size_t i = 0; i < sizeof hf_presets / sizeof hf_presets[0]; i++)
+        if (!strcmp(hf_presets[i].name, name)) return hf_preset_spec(&hf_presets[i], s, err);
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
         const preset *p = &presets[i];
         if (strcmp(p->name, name)) continue;
@@ -68,10 +119,14 @@ ed_status preset_spec(const char *name, model_spec *s, ed_error *err) {
         }
         return spec_validate(s, err);
     }
-    char names[256] = "";
+    char names[512] = "";
     for (size_t i = 0; i < sizeof presets / sizeof presets[0]; i++) {
         strncat(names, i ? ", " : "", sizeof names - strlen(names) - 1);
         strncat(names, presets[i].name, sizeof names - strlen(names) - 1);
+    }
+    for (size_t i = 0; i < sizeof hf_presets / sizeof hf_presets[0]; i++) {
+        strncat(names, ", ", sizeof names - strlen(names) - 1);
+        strncat(names, hf_presets[i].name, sizeof names - strlen(names) - 1);
     }
     return ed_fail(err, "unknown model name '%s' (known: %s)", name, names);
 }

@@ -2,8 +2,11 @@
 // entry point catches them and reports failure.
 #include "models/tok_sp.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 #include <sentencepiece_processor.h>
 
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,7 +18,71 @@ struct tok_sp {
     sentencepiece::SentencePieceProcessor proc;
     int model_type = TOK_SP_OTHER;
     int byte_fallback = 0;
+    std::string charsmap; // normalizer_spec.precompiled_charsmap
+    tok_sp_normalizer norm{};
 };
+
+namespace {
+
+using google::protobuf::io::CodedInputStream;
+using google::protobuf::internal::WireFormatLite;
+
+// ModelProto field 3 (NormalizerSpec): precompiled_charsmap (2, bytes), add_dummy_prefix (3),
+// remove_extra_whitespaces (4), escape_whitespaces (5), bools that proto2 defaults to true. An
+// embedded message seen twice merges, so each occurrence is read into the same fields. Returns
+// nullptr, or what is malformed.
+const char *read_normalizer_spec(CodedInputStream &in, tok_sp *sp) {
+    uint32_t len;
+    if (!in.ReadVarint32(&len) || len > static_cast<uint32_t>(INT_MAX))
+        return "normalizer_spec: bad length";
+    CodedInputStream::Limit lim = in.PushLimit(static_cast<int>(len));
+    while (uint32_t tag = in.ReadTag()) {
+        int field = WireFormatLite::GetTagFieldNumber(tag);
+        bool varint = WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT;
+        bool bytes =
+            WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_LENGTH_DELIMITED;
+        uint64_t v;
+        if (field == 2 && bytes) {
+            uint32_t n;
+            if (!in.ReadVarint32(&n) || !in.ReadString(&sp->charsmap, static_cast<int>(n)))
+                return "normalizer_spec.precompiled_charsmap: truncated";
+        } else if (field >= 3 && field <= 5 && varint) {
+            if (!in.ReadVarint64(&v)) return "normalizer_spec: truncated flag";
+            int *flag = field == 3 ? &sp->norm.add_dummy_prefix
+                        : field == 4 ? &sp->norm.remove_extra_whitespaces
+                                     : &sp->norm.escape_whitespaces;
+            *flag = v != 0;
+        } else if (!WireFormatLite::SkipField(&in, tag)) {
+            return "normalizer_spec: malformed field";
+        }
+    }
+    if (!in.ConsumedEntireMessage()) return "normalizer_spec: malformed tag";
+    in.PopLimit(lim);
+    return nullptr;
+}
+
+// Reads the normalizer spec out of the serialized ModelProto (protobuf's own wire reader: the
+// generated sentencepiece_model.pb.h is not shipped by Debian). Returns nullptr, or what is wrong.
+const char *read_model_normalizer(const std::string &proto, tok_sp *sp) {
+    sp->norm.add_dummy_prefix = sp->norm.remove_extra_whitespaces = 1;
+    sp->norm.escape_whitespaces = 1;
+    if (proto.size() > static_cast<size_t>(INT_MAX)) return "model proto over 2 GiB";
+    CodedInputStream in(reinterpret_cast<const uint8_t *>(proto.data()),
+                        static_cast<int>(proto.size()));
+    while (uint32_t tag = in.ReadTag()) {
+        if (tag == WireFormatLite::MakeTag(3, WireFormatLite::WIRETYPE_LENGTH_DELIMITED)) {
+            if (const char *why = read_normalizer_spec(in, sp)) return why;
+        } else if (!WireFormatLite::SkipField(&in, tag)) {
+            return "model proto: malformed field";
+        }
+    }
+    if (!in.ConsumedEntireMessage()) return "model proto: malformed tag";
+    sp->norm.charsmap = reinterpret_cast<const unsigned char *>(sp->charsmap.data());
+    sp->norm.charsmap_len = sp->charsmap.size();
+    return nullptr;
+}
+
+} // namespace
 
 extern "C" tok_sp *tok_sp_load(const void *bytes, size_t n, char *why, size_t why_cap) {
     try {
@@ -24,6 +91,11 @@ extern "C" tok_sp *tok_sp_load(const void *bytes, size_t n, char *why, size_t wh
             absl::string_view(static_cast<const char *>(bytes), n));
         if (!st.ok()) {
             snprintf(why, why_cap, "%s", st.ToString().c_str());
+            delete sp;
+            return nullptr;
+        }
+        if (const char *bad = read_model_normalizer(sp->proc.serialized_model_proto(), sp)) {
+            snprintf(why, why_cap, "%s", bad);
             delete sp;
             return nullptr;
         }
@@ -107,28 +179,4 @@ extern "C" char *tok_sp_decode(const tok_sp *sp, const int32_t *ids, size_t n, s
     }
 }
 
-extern "C" int tok_sp_normalize(const tok_sp *sp, const char *text, size_t len, char **out,
-                                size_t *out_len) {
-    try {
-        // The pieces of SentencePiece's encoding spell its normalized text (an unknown piece
-        // carries its own characters); byte-fallback pieces <0xXX> stand for their bytes.
-        std::vector<std::string> pieces;
-        if (!sp->proc.Encode(absl::string_view(text, len), &pieces).ok()) return -1;
-        std::string s;
-        for (const std::string &p : pieces) {
-            int id = sp->byte_fallback ? sp->proc.PieceToId(p) : -1;
-            if (id >= 0 && sp->proc.IsByte(id) && p.size() == 6)
-                s.push_back(static_cast<char>(std::stoi(p.substr(3, 2), nullptr, 16)));
-            else
-                s += p;
-        }
-        *out = static_cast<char *>(malloc(s.size() + 1));
-        if (!*out) return -1;
-        memcpy(*out, s.data(), s.size());
-        (*out)[s.size()] = 0;
-        *out_len = s.size();
-        return 0;
-    } catch (const std::exception &) {
-        return -1;
-    }
-}
+extern "C" const tok_sp_normalizer *tok_sp_normalizer_spec(const tok_sp *sp) { return &sp->norm; }

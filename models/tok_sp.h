@@ -20,7 +20,8 @@ enum { TOK_SP_NORMAL = 0, TOK_SP_UNKNOWN = 1, TOK_SP_CONTROL = 2, TOK_SP_BYTE = 
 enum { TOK_SP_UNIGRAM = 1, TOK_SP_BPE = 2, TOK_SP_OTHER = 3 };
 
 /* Loads the model from bytes[n] (the contents of spiece.model / sentencepiece.bpe.model). On
- * failure returns NULL and writes SentencePiece's reason into why[why_cap]. */
+ * failure returns NULL and writes the reason (SentencePiece's, or the malformed part of the
+ * model's normalizer_spec) into why[why_cap]. */
 tok_sp *tok_sp_load(const void *bytes, size_t n, char *why, size_t why_cap);
 void tok_sp_destroy(tok_sp *sp); /* NULL: no-op */
 
@@ -37,12 +38,17 @@ int tok_sp_byte_fallback(const tok_sp *sp);     /* 1 when the model has <0x00>..
  * malloc'd array in *ids (free()), count in *n. Returns 0, or -1 (out of memory) . */
 int tok_sp_encode(const tok_sp *sp, const char *text, size_t len, int32_t **ids, size_t *n);
 
-/* SentencePiece's normalization of text[len] (the model's precompiled character map, whitespace
- * runs folded, leading and trailing whitespace dropped, a U+2581 dummy prefix, U+2581 for each
- * space): a malloc'd NUL-terminated string in *out (free()), length in *out_len. What Hugging
- * Face's Precompiled normalizer + Metaspace make of the text, but for its whitespace rules.
- * Returns 0, or -1 (SentencePiece error, out of memory). */
-int tok_sp_normalize(const tok_sp *sp, const char *text, size_t len, char **out, size_t *out_len);
+/* The model's normalizer_spec (ModelProto field 3), read at load. charsmap[charsmap_len] is its
+ * precompiled_charsmap (models/tok_charsmap.h; length 0: no character map), valid while sp lives;
+ * the three flags are 0 or 1 (proto2 default 1 when the model leaves them out). */
+typedef struct tok_sp_normalizer {
+    const unsigned char *charsmap;
+    size_t charsmap_len;
+    int add_dummy_prefix;         /* a U+2581 before the text */
+    int remove_extra_whitespaces; /* leading and trailing spaces dropped, runs folded to one */
+    int escape_whitespaces;       /* ' ' written as U+2581 */
+} tok_sp_normalizer;
+const tok_sp_normalizer *tok_sp_normalizer_spec(const tok_sp *sp);
 
 /* SentencePiece's decoding of ids[n] (each in range) into a malloc'd NUL-terminated string. */
 char *tok_sp_decode(const tok_sp *sp, const int32_t *ids, size_t n, size_t *len);

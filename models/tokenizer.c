@@ -126,6 +126,10 @@ static ed_status load_sp(tokenizer *t, const file_set *fs, const char *name, ed_
     char why[256] = "";
     if (!(t->sp = tok_sp_load(f->data, f->len, why, sizeof why)))
         return ed_fail(err, "%s: %s is not a SentencePiece model (%s)", fs->origin, name, why);
+    const tok_sp_normalizer *ns = tok_sp_normalizer_spec(t->sp);
+    char what[1100];
+    snprintf(what, sizeof what, "%s: %s", fs->origin, name);
+    if (tok_charsmap_create(&t->charsmap, ns->charsmap, ns->charsmap_len, what, err)) return ED_ERR;
     /* transformers 5 builds these models with byte_fallback=False, whatever the .model says. */
     if (tok_sp_model_type(t->sp) == TOK_SP_BPE ? !(t->spbpe = tok_spbpe_create(t->sp, 0))
                                                 : !(t->uni = tok_unigram_create(t->sp, 0)))
@@ -372,6 +376,7 @@ ed_status tokenizer_load_files(tokenizer **out, const tokenizer_file *files, siz
 void tokenizer_destroy(tokenizer *t) {
     if (!t) return;
     tok_sp_destroy(t->sp);
+    tok_charsmap_destroy(t->charsmap);
     tok_unigram_destroy(t->uni);
     tok_spbpe_destroy(t->spbpe);
     tok_bbpe_destroy(t->bbpe);

@@ -46,18 +46,49 @@ static int ends_with_space(const char *s, size_t n) {
     return is_space_at(s + st, n - st, &cl);
 }
 
+/* SentencePiece's whitespace rules (normalizer.cc) over p[pn], text the character map already
+ * normalized (n_orig: the length of the text before it), appended to out as the model's
+ * normalizer_spec says: remove_extra_whitespaces drops leading spaces, folds each run of spaces to
+ * one and drops the spaces at the end (escaped: every trailing U+2581, the text's own included);
+ * add_dummy_prefix puts a space before non-empty text; escape_whitespaces writes spaces as U+2581.
+ * Returns 0 or -1 (out of memory). */
+static int sp_whitespace(const tok_sp_normalizer *ns, const char *p, size_t pn, size_t n_orig,
+                         tok_buf *out) {
+    const char *mark = ns->escape_whitespaces ? SPIECE : " ";
+    size_t ml = strlen(mark), i = 0, start = out->len;
+    if (ns->remove_extra_whitespaces)
+        while (i < pn && p[i] == ' ') i++;
+    if (ns->remove_extra_whitespaces ? i == pn : n_orig == 0) return 0;
+    if (ns->add_dummy_prefix && tok_buf_add(out, mark, ml)) return -1;
+    for (int prev_space = ns->remove_extra_whitespaces; i < pn; i++) {
+        if (p[i] != ' ') prev_space = 0;
+        else if (prev_space) continue;
+        else prev_space = ns->remove_extra_whitespaces;
+        if (p[i] == ' ' ? tok_buf_add(out, mark, ml) : tok_buf_add(out, p + i, 1)) return -1;
+    }
+    if (ns->remove_extra_whitespaces)
+        while (out->len - start >= ml && !memcmp(out->data + out->len - ml, mark, ml))
+            out->data[out->len -= ml] = 0;
+    return 0;
+}
+
 /* A plain stretch of a SentencePiece kind, as transformers 5's classes run it: the model's
- * precompiled character map (SentencePiece's normalizer, which also folds whitespace runs as
- * HF's Replace(" {2,}", " ") and WhitespaceSplit do), U+2581 for spaces, then each U+2581-led
- * piece through the model. Metaspace alone (mBART, NLLB) keeps what SentencePiece drops: a
- * trailing space becomes a last "▁" piece, a stretch of spaces alone one "▁". */
+ * precompiled character map as HF's Precompiled normalizer applies it (models/tok_charsmap.h),
+ * SentencePiece's whitespace rules (which fold whitespace runs as HF's Replace(" {2,}", " ") and
+ * WhitespaceSplit do; U+2581 for spaces), then each U+2581-led piece through the model. Metaspace
+ * alone (mBART, NLLB) keeps what SentencePiece drops: a trailing space becomes a last "▁" piece, a
+ * stretch of spaces alone one "▁". */
 static int sp_segment(enc_ctx *c, const char *s, size_t n) {
-    char *norm = NULL;
-    size_t nn = 0;
-    if (tok_sp_normalize(c->t->sp, s, n, &norm, &nn)) return -1;
+    tok_buf norm = {0};
     c->word.len = 0;
-    int rc = tok_buf_add(&c->word, norm, nn);
-    free(norm);
+    if (tok_charsmap_normalize(c->t->charsmap, s, n, &norm, c->err)) {
+        free(norm.data);
+        return -1;
+    }
+    int rc = sp_whitespace(tok_sp_normalizer_spec(c->t->sp), norm.data ? norm.data : "", norm.len,
+                           n, &c->word);
+    free(norm.data);
+    rc = rc || tok_buf_add(&c->word, "", 0);
     if (!c->t->sp_ws_split && n > 0 && !rc) {
         if (c->word.len == 0 && all_space(s, n)) rc = tok_buf_add(&c->word, SPIECE, 3);
         else if (c->word.len > 0 && ends_with_space(s, n)) rc = tok_buf_add(&c->word, SPIECE, 3);

@@ -5,6 +5,7 @@
 
 #include "models/tok_added.h"
 #include "models/tok_bbpe.h"
+#include "models/tok_charsmap.h"
 #include "models/tok_map.h"
 #include "models/tok_sp.h"
 #include "models/tok_spbpe.h"
@@ -24,6 +25,7 @@ struct tokenizer {
     tok_kind kind;
     char origin[1024];
     tok_sp *sp;           /* SentencePiece kinds */
+    tok_charsmap *charsmap; /* SentencePiece kinds: the model's precompiled_charsmap */
     tok_unigram *uni;     /* SentencePiece unigram models */
     tok_spbpe *spbpe;     /* SentencePiece BPE models */
     tok_bbpe *bbpe;       /* BART */

@@ -134,10 +134,6 @@ static ed_status load_weights(engine *e, ed_error *err) {
                             "checkpoint converts with encdec_convert --hf FOLDER --out MODEL.h5)",
                        cfg->model);
     if (!(e->be = backend_get(cfg->backend, comm_local_rank(e->comm), err))) return ED_ERR;
-    if (config_kv_dtype(cfg) == DTYPE_FP8 && cfg->backend != BACKEND_CPU)
-        return ed_fail(err, "config: key 'kv_cache_dtype': fp8 runs on the cpu backend only in "
-                            "this build (the %s attention kernels read fp32, fp16 and bf16 "
-                            "pools)", e->be->name);
     test_signal_at("load", comm_rank(e->comm)); /* inert unless set (common/test_signal.h) */
     if (model_weights_load(&e->weights, cfg->model, comm_rank(e->comm), cfg->tp,
                            cfg->lm_head_split == LM_HEAD_VOCAB, config_dtype(cfg),

@@ -1,6 +1,8 @@
 // Decoder attention over the paged KV pools (one query per entry: a decode step; the KV writes
 // of the encoder's cross K/V are kv_scatter.cu's). The pools hold fp32, fp16 or bf16 elements
-// (kv_layout.dtype); scores, softmax and sums are fp32.
+// (kv_layout.dtype), or E4M3 codes with a scale per row and head (DTYPE_FP8: a key's dot product
+// with the codes is multiplied by its K scale; after the softmax's sums, each probability by the
+// key's V scale); scores, softmax and sums are fp32.
 //
 // decode_kernel: one *item* per (entry, head), TPI threads per item (a whole 128-thread block, or
 // one warp with four items per block when there are enough items to fill the GPU: then the item
@@ -106,6 +108,25 @@ __device__ __forceinline__ int run_length(int i, int end, const int32_t *table_o
     return count;
 }
 
+/* The appended row of one head into an FP8 pool: the K and V scales (fp8_row_scale of the
+ * head's amax, reduced over the item's TPI threads) at scale index si, then the codes of
+ * value / scale (round to nearest even, saturating at 448, as the CPU twin encodes). */
+template <int TPI>
+__device__ __forceinline__ void append_fp8(const float *k, const float *v, int d_kv,
+                                           uint8_t *k_codes, uint8_t *v_codes, float *k_scale,
+                                           float *v_scale, size_t si, int tid) {
+    float amax[2] = {0.0f, 0.0f};
+    for (int d = tid; d < d_kv; d += TPI)
+        amax[0] = fmaxf(amax[0], fabsf(k[d])), amax[1] = fmaxf(amax[1], fabsf(v[d]));
+    item_reduce_all<TPI, 2>(amax, 1);
+    const float ks = fp8_row_scale(amax[0]), vs = fp8_row_scale(amax[1]);
+    for (int d = tid; d < d_kv; d += TPI) {
+        k_codes[d] = __nv_fp8_e4m3(k[d] / ks).__x;
+        v_codes[d] = __nv_fp8_e4m3(v[d] / vs).__x;
+    }
+    if (tid == 0) k_scale[si] = ks, v_scale[si] = vs;
+}
+
 /* Items of a block: THREADS / TPI consecutive (entry, head) pairs, entry-major; with SPLIT
  * (TPI = THREADS), block b is range b % sp.ranges of item b / sp.ranges. With G > 1 (no
  * causal mask, bias, append or split) an item is a window of G consecutive entries (entries
@@ -121,6 +142,7 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
               const int32_t *blocks, const int32_t *table_off, const int32_t *n_k,
               const int32_t *q_pos, split_scratch sp) {
     static_assert(G == 1 || !SPLIT, "a split item holds one entry");
+    constexpr bool FP8 = sizeof(T) == 1; /* E4M3 codes with per-(row, head) scales */
     extern __shared__ float smem[];
     __shared__ float partial_all[G * THREADS * VEC];
     const int slot = threadIdx.x / TPI, tid = threadIdx.x % TPI, d_kv = p.d_kv;
@@ -145,10 +167,15 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
         if (app.k && (!SPLIT || (qpos >= j0 && qpos < j0 + SPLIT_KEYS))) {
             const size_t at = paged_row(kv, table, qpos) + (size_t)h * d_kv;
             const size_t src = (size_t)i * app.ld + (size_t)h * d_kv;
-            for (int d = tid; d < d_kv; d += TPI) {
-                ((T *)kv.k)[at + d] = from_f32<T>(app.k[src + d]);
-                ((T *)kv.v)[at + d] = from_f32<T>(app.v[src + d]);
-            }
+            if constexpr (FP8)
+                append_fp8<TPI>(app.k + src, app.v + src, d_kv, (uint8_t *)kv.k + at,
+                                (uint8_t *)kv.v + at, kv.k_scale, kv.v_scale,
+                                paged_scale(kv, table, qpos, h), tid);
+            else
+                for (int d = tid; d < d_kv; d += TPI) {
+                    ((T *)kv.k)[at + d] = from_f32<T>(app.k[src + d]);
+                    ((T *)kv.v)[at + d] = from_f32<T>(app.v[src + d]);
+                }
         }
         const T *kh = (const T *)kv.k + (size_t)h * d_kv;
         const T *vh = (const T *)kv.v + (size_t)h * d_kv;
@@ -176,6 +203,11 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
 #pragma unroll
                     for (int u = 0; u < VEC; u++) s[e] += qh[e * d_kv + c + u] * kf[u];
             }
+            if (FP8) {
+                const float ks = kv.k_scale[paged_scale(kv, table, j0 + j, h)];
+#pragma unroll
+                for (int e = 0; e < G; e++) s[e] *= ks;
+            }
 #pragma unroll
             for (int e = 0; e < G; e++) {
                 float se = s[e] * p.scale;
@@ -199,6 +231,14 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
                 sum[e] += x;
             }
         item_reduce_all<TPI, G>(sum, 0); /* also publishes the exponentials */
+        if (FP8) { /* the V scales into the probabilities, after their sums */
+            for (int j = tid; j < n_vis; j += TPI) {
+                const float vs = kv.v_scale[paged_scale(kv, table, j0 + j, h)];
+#pragma unroll
+                for (int e = 0; e < G; e++) scores[e * score_cap + j] *= vs;
+            }
+            item_sync<TPI>();
+        }
 #pragma unroll
         for (int e = 0; e < G; e++) /* split: the merge normalizes */
             inv[e] = SPLIT ? 1.0f : 1.0f / sum[e];
@@ -360,7 +400,9 @@ template <typename T>
 static void dispatch_decode(const attn_params *p, const float *q, void *out, int n,
                             const kv_layout *kv, const kv_append *app, const int32_t *blocks,
                             const int32_t *table_off, const int32_t *n_k, const int32_t *q_pos) {
-    constexpr int WIDE = 16 / sizeof(T), NARROW = 4 / sizeof(T);
+    /* FP8 codes: 8-byte loads at most, so the value pass's partial sums (VEC floats a thread)
+     * take no more shared memory than 16-bit pools' do. */
+    constexpr int WIDE = sizeof(T) == 1 ? 8 : 16 / sizeof(T), NARROW = 4 / sizeof(T);
     if (p->d_kv % WIDE == 0)
         launch_decode<T, WIDE>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
     else if (p->d_kv % NARROW == 0)
@@ -375,9 +417,12 @@ extern "C" void cuda_attention_paged(const attn_params *p, const float *q, void 
                                      const int32_t *n_k, const int32_t *q_pos) {
     if (fault_op_begin("attention_paged") ||
         fault_dtype_reject("attention_paged", "out_type", p->out_type) ||
-        fault_dtype_reject("attention_paged", "kv dtype", kv->dtype) || !n)
+        (kv->dtype != DTYPE_FP8 && fault_dtype_reject("attention_paged", "kv dtype", kv->dtype)) ||
+        !n)
         return;
-    if (kv->dtype == DTYPE_BF16)
+    if (kv->dtype == DTYPE_FP8)
+        dispatch_decode<__nv_fp8_e4m3>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
+    else if (kv->dtype == DTYPE_BF16)
         dispatch_decode<__nv_bfloat16>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);
     else if (kv->dtype == DTYPE_FP16)
         dispatch_decode<__half>(p, q, out, n, kv, app, blocks, table_off, n_k, q_pos);

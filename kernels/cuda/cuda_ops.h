@@ -36,6 +36,16 @@ ed_status cuda_gemm_init(ed_error *err);
 void cuda_reserve_gemm_input(size_t n); /* GEMM-input scratch for n elements, allocated now */
 void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                     int flags);
+/* x [n elements] as a GEMM input in wtype, as matmul_wt takes it under `flags`: x itself (fp32
+ * wtype, or MATMUL_X_IN_WTYPE), else its rounding into the GEMM-input scratch (reused under
+ * MATMUL_SAME_INPUT when it still holds x's). NULL (a fault recorded) on a failure. */
+const void *cuda_gemm_input(const void *x, int wtype, size_t n, int flags);
+/* Weight-only int8 / fp8 matrices and tables (gemm_wq.cu): kernels/backend.h's matmul_wq and
+ * embed_q. */
+void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
+                    float *y, int m, int n, int k, int flags);
+void cuda_embed_q(const uint8_t *table, int quant, const float *scale, const int32_t *ids, int n,
+                  int d, float *y);
 void cuda_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
 void cuda_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d, void *y, int ytype);
 void cuda_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,

@@ -200,6 +200,15 @@ static int round_input(const float *x, size_t n, int wtype) {
     return 0;
 }
 
+extern "C" const void *cuda_gemm_input(const void *x, int wtype, size_t n, int flags) {
+    if (wtype == DTYPE_FP32 || (flags & MATMUL_X_IN_WTYPE)) return x;
+    /* The scratch still holds x rounded when the caller says x is unchanged since. */
+    if (!(flags & MATMUL_SAME_INPUT) || g_xconv_of.src != x || g_xconv_of.n != n ||
+        g_xconv_of.wtype != wtype)
+        if (round_input((const float *)x, n, wtype)) return NULL;
+    return g_xconv;
+}
+
 extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n,
                                int k, int flags) {
     if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
@@ -212,15 +221,8 @@ extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y
     }
     plan_entry *p = plan_for(m, n, k, wtype, relu);
     if (!p) return;
-    const void *b = x;
-    if (wtype != DTYPE_FP32 && !(flags & MATMUL_X_IN_WTYPE)) {
-        /* The scratch still holds x rounded when the caller says x is unchanged since. */
-        size_t nx = (size_t)m * k;
-        if (!(flags & MATMUL_SAME_INPUT) || g_xconv_of.src != x || g_xconv_of.n != nx ||
-            g_xconv_of.wtype != wtype)
-            if (round_input((const float *)x, nx, wtype)) return;
-        b = g_xconv;
-    }
+    const void *b = cuda_gemm_input(x, wtype, (size_t)m * k, flags);
+    if (!b) return;
     if (!p->tuned && !(flags & MATMUL_ACCUMULATE)) tune(p, w, b, y);
     float alpha = 1.0f, beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;
     cublasStatus_t s = cublasLtMatmul(g_lt, p->desc, &alpha, w, p->a, b, p->b, &beta, y, p->c, y,

@@ -11,6 +11,7 @@
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/fault.h"
 #include "common/dtype.h"
+#include "common/quant.h"
 #include "common/relbias.h"
 #include "models/spec.h"
 #include "tests/unit/check.h"
@@ -169,6 +170,59 @@ static void test_embed(int wtype) {
     snprintf(name, sizeof name, "embed %s", dtype_name(wtype));
     EXPECT_CLOSE(name, dy, y, 5 * (size_t)d, 0);
     free(table), free(y), gpu->free(dt), gpu->free(dy);
+}
+
+/* A device copy of n bytes. */
+static uint8_t *dev_bytes(const uint8_t *h, size_t n) {
+    uint8_t *d = gpu->alloc(n);
+    gpu->upload_raw(d, h, n);
+    return d;
+}
+
+/* w [n, k] quantized as the converter does (common/quant.h): codes and row scales. */
+static void quantize_host(int quant, const float *w, int n, int k, uint8_t *codes, float *scales) {
+    CHECK(quant_rows(quant, w, (size_t)n, (size_t)k, 0, (size_t)k, scales, codes) == -1);
+}
+
+/* matmul_wq against the CPU twin: m <= 16 takes the GPU's GEMV kernel, larger m the widened
+ * codes through cuBLASLt; k % 16 != 0 the GEMV's one-code-per-lane loads; xtype the run's dtype
+ * (x rounded to it, as both backends do); acc adds to y. Only the sums' order differs. */
+static void test_gemm_wq(int m, int n, int k, int quant, int xtype, int acc) {
+    float *x = rnd((size_t)m * k, 1), *w = rnd((size_t)n * k, 0.2f), *y = rnd((size_t)m * n, 1);
+    uint8_t *codes = malloc((size_t)n * k);
+    float *scales = malloc((size_t)n * sizeof(float));
+    quantize_host(quant, w, n, k, codes, scales);
+    float *dx = dev(x, (size_t)m * k), *dy = dev(y, (size_t)m * n), *ds = dev(scales, n);
+    uint8_t *dq = dev_bytes(codes, (size_t)n * k);
+    const int flags = acc ? MATMUL_ACCUMULATE : 0;
+    cpu->matmul_wq(x, xtype, codes, quant, scales, y, m, n, k, flags);
+    gpu->matmul_wq(dx, xtype, dq, quant, ds, dy, m, n, k, flags);
+    char name[80];
+    snprintf(name, sizeof name, "matmul_wq %s x%s %dx%dx%d%s", quant_names[quant],
+             dtype_name(xtype), m, n, k, acc ? " +=" : "");
+    EXPECT_CLOSE(name, dy, y, (size_t)m * n, 1e-5);
+    free(x), free(w), free(y), free(codes), free(scales);
+    gpu->free(dx), gpu->free(dy), gpu->free(ds), gpu->free(dq);
+}
+
+/* embed_q against the CPU twin: the same products, bit for bit. */
+static void test_embed_q(int quant) {
+    int V = 37, d = 200;
+    float *table = rnd((size_t)V * d, 2), *y = malloc(5 * (size_t)d * sizeof(float));
+    uint8_t *codes = malloc((size_t)V * d);
+    float *scales = malloc((size_t)V * sizeof(float));
+    quantize_host(quant, table, V, d, codes, scales);
+    int32_t ids[5] = {3, 0, 36, 3, 17};
+    cpu->embed_q(codes, quant, scales, ids, 5, d, y);
+    uint8_t *dq = dev_bytes(codes, (size_t)V * d);
+    float *ds = dev(scales, V), *dy = gpu->alloc(5 * (size_t)d * sizeof(float));
+    int32_t *dids = dev_i(ids, 5);
+    gpu->embed_q(dq, quant, ds, dids, 5, d, dy);
+    char name[64];
+    snprintf(name, sizeof name, "embed_q %s", quant_names[quant]);
+    EXPECT_CLOSE(name, dy, y, 5 * (size_t)d, 0);
+    free(table), free(y), free(codes), free(scales);
+    gpu->free(dq), gpu->free(ds), gpu->free(dy), gpu->free(dids);
 }
 
 static void test_norms_and_elementwise(void) {
@@ -620,6 +674,17 @@ int main(void) {
         test_embed(wtype);
     }
     test_gemm(5, 64, 256, 0, DTYPE_FP16, 1e5f);
+    for (int quant = QUANT_INT8; quant <= QUANT_FP8; quant++) {
+        for (int xtype = DTYPE_FP32; xtype <= DTYPE_BF16; xtype++) {
+            test_gemm_wq(1, 96, 64, quant, xtype, 0);
+            test_gemm_wq(16, 300, 256, quant, xtype, 1);
+            test_gemm_wq(64, 768, 512, quant, xtype, 0);
+        }
+        test_gemm_wq(3, 50, 40, quant, DTYPE_BF16, 0); /* k % 16 != 0: one code per lane */
+        test_gemm_wq(9, 2048, 768, quant, DTYPE_BF16, 1);
+        test_gemm_wq(17, 4100, 4096, quant, DTYPE_BF16, 1); /* wide path, chunks of 4096 + 4 rows */
+        test_embed_q(quant);
+    }
     test_gemm_relu(1, 3072, 768);
     test_gemm_relu(37, 300, 128);
     test_norms_and_elementwise();

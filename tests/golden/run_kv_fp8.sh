@@ -1,6 +1,6 @@
 #!/bin/bash
 # The FP8 KV cache (kv_cache_dtype: fp8: E4M3 codes, a scale per position and head, both pools;
-# the cpu backend) on one golden fixture at TP ranks, fp32 weights:
+# env BACKEND: cpu, the default, or cuda) on one golden fixture at TP ranks, fp32 weights:
 #  - greedy and score requests against Hugging Face's fp32 logits within TOL (the format's error,
 #    reported), greedy ids identical wherever HF's margin for its token over ours exceeds twice
 #    that error (golden_check --margin-ids --logits-only);
@@ -8,6 +8,7 @@
 #    request with its sequences and no error.
 # usage: run_kv_fp8.sh BUILD_DIR FIXTURE_DIR TP TOL
 set -euo pipefail
+backend=${BACKEND:-cpu}
 build=$1 fixture=$(cd "$2" && pwd) tp=$3 tol=$4
 source "$(dirname "$0")/golden_lib.sh"
 name=$(basename "$fixture")
@@ -17,7 +18,7 @@ trap 'rm -rf "$work"' EXIT
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 # serve SET: $work/SETresponses.jsonl for $fixture/SETrequests.jsonl ("" or beam_)
 serve() {
-  { golden_config "$work/m.h5" cpu fp32 "$tp"; printf 'kv_cache_dtype: fp8\n'; } > "$work/run.yaml"
+  { golden_config "$work/m.h5" "$backend" fp32 "$tp"; printf 'kv_cache_dtype: fp8\n'; } > "$work/run.yaml"
   ENCDEC_LOG=info ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/run.yaml" \
     --requests "$fixture/${1}requests.jsonl" --output "$work/${1}responses.jsonl" 2> "$work/$1log" ||
     { cat "$work/$1log" >&2; exit 1; }

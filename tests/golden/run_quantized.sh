@@ -14,7 +14,9 @@
 # With EMBEDDINGS = embeddings, the token embedding and LM head are quantized too
 # (--quantize-embeddings, quantize_embeddings: on).
 # usage: run_quantized.sh BUILD_DIR FIXTURE_DIR QUANT TP TOL [embeddings]
+#   env BACKEND: cpu (default) or cuda
 set -euo pipefail
+backend=${BACKEND:-cpu}
 build=$1 fixture=$(cd "$2" && pwd) quant=$3 tp=$4 tol=$5 emb=${6:-}
 convert_emb=() emb_key=off emb_loaded=fp32
 [ -z "$emb" ] || convert_emb=(--quantize-embeddings) emb_key=on emb_loaded=$quant
@@ -29,7 +31,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 # the load must say its projections and embeddings are LOADED ("int8, embeddings fp32", ...).
 serve() {
   {
-    golden_config "$2" cpu fp32 "$tp"
+    golden_config "$2" "$backend" fp32 "$tp"
     printf 'quantize: %s\nquantize_embeddings: %s\nrequests: %s\noutput: %s\n' "$3" "$4" \
       "$fixture/requests.jsonl" "$work/$1.jsonl"
   } > "$work/$1.yaml"
@@ -42,7 +44,7 @@ serve converted "$work/q.h5" auto auto "$quant, embeddings $emb_loaded"
 serve at_load "$work/f.h5" "$quant" "$emb_key" "$quant, embeddings $emb_loaded"
 serve dequantized "$work/q.h5" none auto "fp32, embeddings fp32"
 if [ -n "$emb" ]; then # quantize_embeddings: on without quantized projections is refused by name
-  { golden_config "$work/f.h5" cpu fp32 "$tp"; printf 'quantize: none\nquantize_embeddings: on\n'; } > "$work/bad.yaml"
+  { golden_config "$work/f.h5" "$backend" fp32 "$tp"; printf 'quantize: none\nquantize_embeddings: on\n'; } > "$work/bad.yaml"
   if ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/bad.yaml" \
        --requests "$fixture/requests.jsonl" --output "$work/bad.jsonl" 2> "$work/bad.log" ||
      ! grep -q "key 'quantize_embeddings'" "$work/bad.log"; then

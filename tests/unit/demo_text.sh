@@ -5,11 +5,12 @@
 # BACKEND in fp32 and in bf16; each response's "text" must equal the expected answer exactly on
 # at least MIN_EXACT percent of them; bf16 with int8 and with fp8 projections (quantize:), with
 # the embedding and LM head quantized too, and with the FP8 KV cache, within half a point of
-# bf16. In fp32 every response's output_ids must also equal
-# "t5_torch_ids", the greedy ids of launch/demo/t5_torch.py (HF's T5 forward in plain torch,
-# checked against HF's logits by launch/demo/check_t5_torch.py) on the same folder, written by
-# launch/demo/compare_engine.py --write-reference. The yardstick must fail: a copy of heldout.jsonl with one
-# answer altered must count exactly one more wrong answer.
+# bf16. Against
+# Hugging Face's own answers (launch/demo/hf_reference.py: transformers' AutoTokenizer and
+# greedy generate on the saved folder, fp32): every prompt's ids from the model file's tokenizer
+# equal "hf_input_ids", and in fp32 every response's output_ids equal "hf_ids" and its text
+# "hf_text". The yardstick must fail: a copy of heldout.jsonl with one answer altered must count
+# exactly one more wrong answer.
 # usage: demo_text.sh BUILD_DIR DEMO_DIR [BACKEND]
 set -uo pipefail
 build=$1 demo=$2 backend=${3:-cpu}
@@ -61,25 +62,36 @@ accurate() {
   fi
 }
 
-# same_as_torch DTYPE: every response's output_ids equal the item's t5_torch_ids.
-same_as_torch() {
+# same_as_hf NAME: every response's output_ids equal the item's hf_ids and its text hf_text.
+same_as_hf() {
   checks=$((checks + 1))
   jq -rn --slurpfile want "$held" --slurpfile got "$work/resp_$1.jsonl" '
     ($got | map({key: (.id | tostring), value: .}) | from_entries) as $r
-    | $want[] | select($r[.id | tostring].output_ids != .t5_torch_ids)
-    | "\(.id): \(.prompt) -> ids \($r[.id | tostring].output_ids | tojson), torch \(.t5_torch_ids | tojson)"' \
+    | $want[] | select($r[.id | tostring].output_ids != .hf_ids or $r[.id | tostring].text != .hf_text)
+    | "\(.id): \(.prompt) -> ids \($r[.id | tostring].output_ids | tojson), HF \(.hf_ids | tojson)"' \
     > "$work/diff_$1.txt" || { fail "$1: comparing ids failed"; return; }
   if [ -s "$work/diff_$1.txt" ]; then
-    fail "$1: $(grep -c . "$work/diff_$1.txt") of $n responses' output_ids differ from t5_torch's greedy ids"
+    fail "$1: $(grep -c . "$work/diff_$1.txt") of $n responses differ from HF's greedy ids or text"
     head -5 "$work/diff_$1.txt"
   else
-    echo "$1: output_ids equal t5_torch's greedy ids on all $n prompts"
+    echo "$1: output_ids and text equal Hugging Face's greedy answers on all $n prompts"
   fi
 }
 
+# The model file's tokenizer gives every prompt HF's AutoTokenizer ids.
+checks=$((checks + 1))
+jq -r '.prompt' "$held" | "$build/encdec_tokenize" --model "$work/m.h5" > "$work/tok_ids.txt" ||
+  fail "encdec_tokenize exited with $?"
+if ! cmp -s <(jq -c '.hf_input_ids' "$held") <(jq -c . "$work/tok_ids.txt"); then
+  fail "prompt tokenization differs from HF's AutoTokenizer: $(diff <(jq -c '.hf_input_ids' "$held") \
+    <(jq -c . "$work/tok_ids.txt") | head -4)"
+else
+  echo "tokenizer: all $n prompts tokenized as HF's AutoTokenizer does"
+fi
+
 serve fp32 fp32
 accurate fp32
-same_as_torch fp32
+same_as_hf fp32
 serve bf16 bf16
 accurate bf16
 # Weight-only int8 and fp8 (E4M3) projections, quantized at load: within half a point of bf16's

@@ -425,13 +425,15 @@ static void time_scheduler(void) {
     token_choice_destroy(tc_big);
 }
 
-/* The config keys: off by default (until measured on a GPU), no cap; bad values are refused
- * naming the key. */
+/* The config keys: on by default (no measured cost without repeats), no cap; off is honoured;
+ * bad values are refused naming the key. */
 static void test_config_keys(void) {
     run_config cfg;
     ed_error err;
     config_defaults(&cfg);
-    CHECK(cfg.encoder_cache == 0 && cfg.encoder_cache_blocks == 0);
+    CHECK(cfg.encoder_cache == 1 && cfg.encoder_cache_blocks == 0);
+    CHECK(config_load_string(&cfg, "encoder_cache: off\n", "t.yaml", &err) == ED_OK);
+    CHECK(cfg.encoder_cache == 0);
     CHECK(config_load_string(&cfg, "encoder_cache: on\nencoder_cache_blocks: 64\n", "t.yaml",
                              &err) == ED_OK);
     CHECK(cfg.encoder_cache == 1 && cfg.encoder_cache_blocks == 64);

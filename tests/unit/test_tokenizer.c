@@ -6,7 +6,8 @@
  * SentencePiece kinds do on plain single-spaced ASCII; streaming pieces are whole UTF-8 and
  * concatenate to the decode; the .h5 round trip gives the same ids; known answers (ByT5 bytes,
  * <extra_id_0>, src_lang placement, NLLB legacy); a dropped BPE merge changes ids (the comparison
- * can fail); bad files give errors naming the file.
+ * can fail); bad files give errors naming the file; the precompiled charsmap applied as Hugging
+ * Face does (per grapheme cluster, not SentencePiece's longest match) and corrupt ones refused.
  *
  * test_tokenizer hf FIXTURES_DIR SCRATCH_DIR: parity with Hugging Face on the fixtures
  * gen_tokenizer_fixtures.py makes with transformers (every recorded line: HF's ids exactly,
@@ -20,6 +21,8 @@
 #include <zlib.h>
 
 #include "models/h5_model.h"
+#include "models/tok_charsmap.h"
+#include "models/tok_sp.h"
 #include "models/tok_utf8.h"
 #include "models/tokenizer.h"
 #include "tests/unit/check.h"
@@ -538,6 +541,182 @@ static void known_answers(const char *root) {
     }
 }
 
+/* s through the charsmap as Hugging Face's Precompiled normalizer does it (malloc'd). */
+static char *cm_norm(const tok_charsmap *cm, const char *s) {
+    tok_buf b = {0};
+    ed_error err;
+    if (tok_charsmap_normalize(cm, s, strlen(s), &b, &err) || tok_buf_add(&b, "", 0)) {
+        fprintf(stderr, "  charsmap \"%s\": %s\n", s, err.msg);
+        free(b.data);
+        return NULL;
+    }
+    return b.data;
+}
+
+static int cm_norm_is(const tok_charsmap *cm, const char *s, const char *want) {
+    char *got = cm_norm(cm, s);
+    int ok = got && !strcmp(got, want);
+    if (got && !ok) fprintf(stderr, "  charsmap \"%s\" -> \"%s\", want \"%s\"\n", s, got, want);
+    free(got);
+    return ok;
+}
+
+/* A blob of `units` (little-endian u32) then `strings`, for hand-made charsmaps. */
+static size_t cm_blob(unsigned char *out, const uint32_t *units, size_t n_units,
+                      const char *strings, size_t str_len) {
+    uint32_t trie = (uint32_t)(4 * n_units);
+    for (int k = 0; k < 4; k++) out[k] = (unsigned char)(trie >> (8 * k));
+    for (size_t i = 0; i < n_units; i++)
+        for (int k = 0; k < 4; k++) out[4 + 4 * i + k] = (unsigned char)(units[i] >> (8 * k));
+    memcpy(out + 4 + trie, strings, str_len);
+    return 4 + trie + str_len;
+}
+
+/* Corrupt charsmaps are refused naming what is wrong, at load or (a trie leading outside
+ * itself) at lookup; a hand-made one-key trie ("a" -> the string at `value`) works. */
+static void charsmap_corrupt(void) {
+    tok_charsmap *cm = NULL;
+    ed_error err;
+    static const struct { const char *blob; size_t n; const char *why; } bad[] = {
+        {"\x04\x00\x00", 3, "shorter than its trie size"},
+        {"\x00\x00\x00\x00x", 5, "the trie is empty"},
+        {"\x06\x00\x00\x00" "abcdefgh", 12, "not a whole number of 4-byte units"},
+        {"\x40\x00\x00\x00" "abcdefgh", 12, "runs past the end of the blob"},
+        {"\x04\x00\x00\x00" "\x00\x00\x00\x00" "a\xff", 10, "not UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        CHECK(tok_charsmap_create(&cm, bad[i].blob, bad[i].n, "cm.model", &err) == ED_ERR);
+        CHECK(cm == NULL);
+        CHECK_MSG(err, "cm.model: precompiled_charsmap");
+        CHECK_MSG(err, bad[i].why);
+    }
+    /* Darts: the root's offset 1 sends 'a' to unit 1 ^ 0x61 = 96 (label 'a', a leaf, offset 1),
+     * whose leaf is unit 97 (value: an offset into the strings); 256 units hold every byte's
+     * child slot, as Darts' blocks do. */
+    uint32_t units[256] = {1u << 10};
+    units[96] = 0x61u | 1u << 8 | 1u << 10;
+    unsigned char blob[4 + sizeof units + 8];
+    const char *rep;
+    size_t rn;
+    static const struct { uint32_t value; const char *strings; size_t n; int hit; } leaf[] = {
+        {2, "z\0xy\0", 5, 1},          /* "xy" */
+        {100, "z\0xy\0", 5, -1},       /* past the strings */
+        {1, "\xC3\xA9\0", 3, -1},      /* inside a character */
+    };
+    for (size_t i = 0; i < sizeof leaf / sizeof leaf[0]; i++) {
+        units[97] = 0x80000000u | leaf[i].value;
+        size_t n = cm_blob(blob, units, 256, leaf[i].strings, leaf[i].n);
+        CHECK(tok_charsmap_create(&cm, blob, n, "cm.model", &err) == ED_OK);
+        if (!cm) continue;
+        CHECK(tok_charsmap_lookup(cm, "ab", 2, &rep, &rn, &err) == leaf[i].hit);
+        if (leaf[i].hit == 1) {
+            CHECK(rn == 2 && !memcmp(rep, "xy", 2));
+            CHECK(tok_charsmap_lookup(cm, "ba", 2, &rep, &rn, &err) == 0);
+            CHECK(cm_norm_is(cm, "bab", "bxyb"));
+        } else {
+            CHECK_MSG(err, "corrupt trie (replacement offset");
+        }
+        tok_charsmap_destroy(cm);
+    }
+    units[0] = 1000u << 10; /* the root's children lie past the array */
+    size_t n = cm_blob(blob, units, 256, "", 0);
+    CHECK(tok_charsmap_create(&cm, blob, n, "cm.model", &err) == ED_OK);
+    if (cm) {
+        CHECK(tok_charsmap_lookup(cm, "a", 1, &rep, &rn, &err) == -1);
+        CHECK_MSG(err, "corrupt trie (unit");
+        tok_buf b = {0};
+        CHECK(tok_charsmap_normalize(cm, "a", 1, &b, &err) == ED_ERR);
+        CHECK_MSG(err, "cm.model: precompiled_charsmap: corrupt trie");
+        free(b.data);
+        tok_charsmap_destroy(cm);
+    }
+    tok_charsmap_destroy(NULL);
+}
+
+/* A model whose precompiled_charsmap is corrupt does not load: its trie size, patched in a copy
+ * of the .model to one byte less (the proto stays well-formed, and SentencePiece, which ignores
+ * a partial unit, still loads it). */
+static void charsmap_corrupt_model(const char *dir, const tok_sp_normalizer *ns) {
+    dir_files d;
+    read_dir_files(dir, &d);
+    tokenizer_file *m = find_file(&d, "spiece.model");
+    CHECK(m != NULL && ns->charsmap_len > 64);
+    char *at = NULL;
+    for (size_t i = 0; m && ns->charsmap_len > 64 && i + 64 <= m->len && !at; i++)
+        if (!memcmp(m->data + i, ns->charsmap, 64)) at = (char *)m->data + i;
+    CHECK(at != NULL);
+    if (at) {
+        uint32_t trie = (uint32_t)(unsigned char)at[0] | (uint32_t)(unsigned char)at[1] << 8 |
+                        (uint32_t)(unsigned char)at[2] << 16 | (uint32_t)(unsigned char)at[3] << 24;
+        trie--;
+        for (int k = 0; k < 4; k++) at[k] = (char)(trie >> (8 * k));
+        tokenizer *t = NULL;
+        ed_error err;
+        CHECK(tokenizer_load_files(&t, d.f, d.n, "patched", &err) == ED_ERR);
+        CHECK_MSG(err, "spiece.model: precompiled_charsmap");
+        CHECK_MSG(err, "not a whole number of 4-byte units");
+    }
+    free_dir_files(&d);
+}
+
+/* Hugging Face's Precompiled normalizer on the local T5 model's nmt_nfkc charsmap. A cluster
+ * under 6 bytes goes whole to its SHORTEST prefix entry: "o\u0302\u0323" -> "ô" (the dot below
+ * dropped; SentencePiece's longest match keeps it). A cluster of 6 bytes or more goes character
+ * by character: halfwidth "ｶﾞ" -> "カ" + U+3099, neither longest match's "ガ" nor the
+ * whole-cluster "カ". */
+static void charsmap_answers(const char *root) {
+    char dir[1024], path[1100];
+    snprintf(dir, sizeof dir, "%s/t5", root);
+    snprintf(path, sizeof path, "%s/spiece.model", dir);
+    size_t len;
+    char *model = slurp(path, &len), why[256] = "";
+    tok_sp *sp = model ? tok_sp_load(model, len, why, sizeof why) : NULL;
+    free(model);
+    CHECK(sp != NULL);
+    if (!sp) return;
+    const tok_sp_normalizer *ns = tok_sp_normalizer_spec(sp);
+    CHECK(ns->charsmap_len > 0 && ns->add_dummy_prefix && ns->remove_extra_whitespaces &&
+          ns->escape_whitespaces);
+    tok_charsmap *cm = NULL, *id = NULL;
+    ed_error err;
+    CHECK(tok_charsmap_create(&cm, ns->charsmap, ns->charsmap_len, path, &err) == ED_OK);
+    if (cm) {
+        CHECK(cm_norm_is(cm, "o\xCC\x82\xCC\xA3r", "\xC3\xB4r"));
+        CHECK(cm_norm_is(cm, "\xEF\xBD\xB6\xEF\xBE\x9E", "\xE3\x82\xAB\xE3\x82\x99"));
+        CHECK(cm_norm_is(cm, "\xEF\xBD\xB6", "\xE3\x82\xAB"));
+        CHECK(cm_norm_is(cm, "\xEF\xAC\x81 x\t\xC2\xA0y", "fi x  y"));
+        const char *rep;
+        size_t rn;
+        CHECK(tok_charsmap_lookup(cm, "\xEF\xBD\xB6\xEF\xBE\x9E", 6, &rep, &rn, &err) == 1 &&
+              rn == 3 && !memcmp(rep, "\xE3\x82\xAB", 3));
+        tok_charsmap_destroy(cm);
+    }
+    CHECK(tok_charsmap_create(&id, NULL, 0, "identity", &err) == ED_OK);
+    static const char plain[] = "o\xCC\x82\xCC\xA3r \xEF\xBD\xB6";
+    if (id) CHECK(cm_norm_is(id, plain, plain));
+    tok_charsmap_destroy(id);
+    charsmap_corrupt_model(dir, ns);
+    tok_sp_destroy(sp);
+    /* The same through the tokenizers: "o\u0302\u0323r" encodes as "ôr" does. */
+    static const char *const kinds[] = {"t5", "mbart50"};
+    for (size_t k = 0; k < 2; k++) {
+        tokenizer *t = NULL;
+        snprintf(dir, sizeof dir, "%s/%s", root, kinds[k]);
+        if (tokenizer_load_dir(&t, dir, &err)) {
+            CHECK(0);
+            continue;
+        }
+        size_t n1, n2;
+        int32_t *a = enc(t, "x o\xCC\x82\xCC\xA3r", NULL, &n1);
+        int32_t *b = enc(t, "x \xC3\xB4r", NULL, &n2);
+        CHECK(n1 > 0 && n1 == n2 && !memcmp(a, b, n1 * sizeof *a));
+        free(a);
+        free(b);
+        tokenizer_destroy(t);
+    }
+    charsmap_corrupt();
+}
+
 /* Encodes and decodes every line from several threads at once on one tokenizer: each thread
  * must get the single-threaded ids (models/tokenizer.h promises concurrent encode/decode). */
 typedef struct thread_job {
@@ -631,6 +810,7 @@ static int local_tests(const char *root, const char *scratch) {
     }
     free_lines(&l);
     known_answers(root);
+    charsmap_answers(root);
     bad_files();
     return 0;
 }
