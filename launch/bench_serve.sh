@@ -29,7 +29,9 @@ for m in "${models[@]}"; do
   "$build/encdec_bench" --model "$m" --backend "$backend" --batch "$n" --input-len "$inl" \
     --output-len "$outl" --model-file "$file" > "$work/bench.log" 2>&1
   tail -6 "$work/bench.log"
-  printf 'model: %s\nbackend: %s\nmax_batch_size: %d\nmax_input_len: %d\nmax_output_len: %d\nhttp_port: %d\nmax_queue: 4096\nstats_every: 0\n' \
+  # encoder_cache off: the load generator's waves repeat prompts, which the cache would answer
+  # without their encoder passes; encdec_bench's inputs never repeat.
+  printf 'model: %s\nbackend: %s\nmax_batch_size: %d\nmax_input_len: %d\nmax_output_len: %d\nhttp_port: %d\nmax_queue: 4096\nstats_every: 0\nencoder_cache: off\n' \
     "$file" "$backend" "$n" "$maxin" "$outl" "$port" > "$work/serve.yaml"
   "$build/encdec_tp" --config "$work/serve.yaml" > "$work/server.log" 2>&1 &
   pid=$!

@@ -179,4 +179,45 @@ extern "C" char *tok_sp_decode(const tok_sp *sp, const int32_t *ids, size_t n, s
     }
 }
 
+extern "C" int tok_sp_encode_pieces(const tok_sp *sp, const char *text, size_t len,
+                                    char **pieces, size_t *n) {
+    try {
+        std::vector<std::string> v;
+        if (!sp->proc.Encode(absl::string_view(text, len), &v).ok()) return -1;
+        size_t total = 1;
+        for (const auto &p : v) total += p.size() + 1;
+        char *out = static_cast<char *>(malloc(total));
+        if (!out) return -1;
+        char *w = out;
+        for (const auto &p : v) {
+            memcpy(w, p.data(), p.size());
+            w += p.size();
+            *w++ = 0;
+        }
+        *w = 0;
+        *pieces = out;
+        *n = v.size();
+        return 0;
+    } catch (const std::exception &) {
+        return -1;
+    }
+}
+
+extern "C" char *tok_sp_decode_pieces(const tok_sp *sp, const char *const *pieces, size_t n,
+                                      size_t *len) {
+    try {
+        std::vector<std::string> v(pieces, pieces + n);
+        std::string s;
+        if (!sp->proc.Decode(v, &s).ok()) return nullptr;
+        char *out = static_cast<char *>(malloc(s.size() + 1));
+        if (!out) return nullptr;
+        memcpy(out, s.data(), s.size());
+        out[s.size()] = 0;
+        if (len) *len = s.size();
+        return out;
+    } catch (const std::exception &) {
+        return nullptr;
+    }
+}
+
 extern "C" const tok_sp_normalizer *tok_sp_normalizer_spec(const tok_sp *sp) { return &sp->norm; }

@@ -38,6 +38,18 @@ int tok_sp_byte_fallback(const tok_sp *sp);     /* 1 when the model has <0x00>..
  * malloc'd array in *ids (free()), count in *n. Returns 0, or -1 (out of memory) . */
 int tok_sp_encode(const tok_sp *sp, const char *text, size_t len, int32_t **ids, size_t *n);
 
+/* SentencePiece's encoding of text[len] as piece strings (Python's encode(text, out_type=str)):
+ * an unknown character comes back as its own text, not as the unk piece. *pieces is a malloc'd
+ * block of *n NUL-terminated strings one after another (free() it; non-NULL when *n is 0).
+ * Returns 0, or -1 (out of memory). */
+int tok_sp_encode_pieces(const tok_sp *sp, const char *text, size_t len, char **pieces,
+                         size_t *n);
+
+/* SentencePiece's decoding of piece strings (Python's decode_pieces): pieces[i], n of them, into
+ * a malloc'd NUL-terminated string (*len bytes; NULL: out of memory). A piece the model lacks is
+ * written as its own text, "▁" kept; "<unk>" itself as " ⁇ "; control pieces as nothing. */
+char *tok_sp_decode_pieces(const tok_sp *sp, const char *const *pieces, size_t n, size_t *len);
+
 /* The model's normalizer_spec (ModelProto field 3), read at load. charsmap[charsmap_len] is its
  * precompiled_charsmap (models/tok_charsmap.h; length 0: no character map), valid while sp lives;
  * the three flags are 0 or 1 (proto2 default 1 when the model leaves them out). */

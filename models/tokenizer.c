@@ -12,7 +12,8 @@
 
 const char *const tokenizer_file_names[] = {
     "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json",
-    "spiece.model", "sentencepiece.bpe.model", "vocab.json", "merges.txt", NULL};
+    "spiece.model", "sentencepiece.bpe.model", "vocab.json", "merges.txt", "source.spm",
+    "target.spm", NULL};
 
 typedef struct file_set {
     const tokenizer_file *files;
@@ -66,7 +67,8 @@ static ed_status pick_kind(tokenizer *t, const file_set *fs, ed_error *err) {
         {"T5Tokenizer", TK_T5}, {"MT5Tokenizer", TK_T5}, {"UMT5Tokenizer", TK_T5},
         {"MBart50Tokenizer", TK_MBART50}, {"MBartTokenizer", TK_MBART},
         {"NllbTokenizer", TK_NLLB}, {"BartTokenizer", TK_BART}, {"RobertaTokenizer", TK_BART},
-        {"ByT5Tokenizer", TK_BYT5},
+        {"ByT5Tokenizer", TK_BYT5}, {"MarianTokenizer", TK_MARIAN},
+        {"PegasusTokenizer", TK_PEGASUS},
     };
     if (cls) {
         size_t n = strlen(cls);
@@ -79,15 +81,19 @@ static ed_status pick_kind(tokenizer *t, const file_set *fs, ed_error *err) {
         return ed_fail(err, "%s: tokenizer_config.json: key tokenizer_class: '%s' is not "
                             "supported (T5Tokenizer, MT5Tokenizer, UMT5Tokenizer, "
                             "MBart50Tokenizer, MBartTokenizer, NllbTokenizer, BartTokenizer, "
-                            "RobertaTokenizer, ByT5Tokenizer and their Fast forms are)",
+                            "RobertaTokenizer, ByT5Tokenizer, MarianTokenizer, "
+                            "PegasusTokenizer and their Fast forms are)",
                        fs->origin, cls);
     }
-    if (get_file(fs, "spiece.model")) t->kind = TK_T5;
+    /* Marian's hub repos ship no tokenizer_class (transformers reads it from config.json). */
+    if (get_file(fs, "source.spm")) t->kind = TK_MARIAN;
+    else if (get_file(fs, "spiece.model")) t->kind = TK_T5;
     else if (get_file(fs, "sentencepiece.bpe.model")) t->kind = TK_MBART50;
     else if (get_file(fs, "vocab.json") || get_file(fs, "tokenizer.json")) t->kind = TK_BART;
     else return ed_fail(err, "%s: no tokenizer files (spiece.model, sentencepiece.bpe.model, "
-                             "vocab.json + merges.txt, tokenizer.json, or tokenizer_config.json "
-                             "naming its tokenizer_class)", fs->origin);
+                             "source.spm + target.spm + vocab.json, vocab.json + merges.txt, "
+                             "tokenizer.json, or tokenizer_config.json naming its "
+                             "tokenizer_class)", fs->origin);
     return ED_OK;
 }
 
@@ -119,6 +125,46 @@ static ed_status set_token(tokenizer *t, int id, const char *tok, int special, e
     return ED_OK;
 }
 
+/* The name of Pegasus' special token at id 2 .. offset + 1 (ids 0 and 1 are pad and eos), as
+ * PegasusTokenizer lays them out: <mask_1> (mask_token_sent), <mask_2> (mask_token), then <unk_2>
+ * .. <unk_{offset-1}>. */
+static const char *pegasus_special(const file_set *fs, int id, char buf[32]) {
+    const char *s = NULL;
+    if (id == 2) s = config_str(fs, "mask_token_sent");
+    if (id == 3) s = config_str(fs, "mask_token");
+    if (s) return s;
+    if (id == 2) return "<mask_1>";
+    if (id == 3) return "<mask_2>";
+    snprintf(buf, 32, "<unk_%d>", id - 2);
+    return buf;
+}
+
+/* Pegasus' ids (transformers' PegasusTokenizer and its tokenizer.json): pad 0, eos 1, the
+ * specials of pegasus_special at 2 .. offset + 1, then SentencePiece's piece k >= 2 at k + offset
+ * (its pieces 0 and 1, pad and eos, are ids 0 and 1). offset: tokenizer_config.json's, else 103. */
+static ed_status pegasus_ids(tokenizer *t, const file_set *fs, ed_error *err) {
+    const cJSON *o = fs->config ? cJSON_GetObjectItemCaseSensitive(fs->config, "offset") : NULL;
+    int off = cJSON_IsNumber(o) ? o->valueint : 103;
+    if (off < 2 || off > 100000 || (cJSON_IsNumber(o) && o->valuedouble != (double)off))
+        return ed_fail(err, "%s: tokenizer_config.json: key offset: %g is not an integer in "
+                            "[2, 100000]", fs->origin, cJSON_IsNumber(o) ? o->valuedouble : 0.0);
+    t->sp_offset = off;
+    const char *pad = config_str(fs, "pad_token"), *eos = config_str(fs, "eos_token");
+    char buf[32];
+    if (set_token(t, 0, pad ? pad : "<pad>", 1, err) ||
+        set_token(t, 1, eos ? eos : "</s>", 1, err))
+        return ED_ERR;
+    for (int id = 2; id <= off + 1; id++)
+        if (set_token(t, id, pegasus_special(fs, id, buf), 1, err)) return ED_ERR;
+    for (int i = 2; i < tok_sp_size(t->sp); i++) {
+        int ty = tok_sp_type(t->sp, i);
+        if (set_token(t, i + off, tok_sp_piece(t->sp, i),
+                      ty == TOK_SP_CONTROL || ty == TOK_SP_UNKNOWN, err))
+            return ED_ERR;
+    }
+    return ED_OK;
+}
+
 static ed_status load_sp(tokenizer *t, const file_set *fs, const char *name, ed_error *err) {
     const tokenizer_file *f = get_file(fs, name);
     if (!f) return ed_fail(err, "%s: %s is missing (the %s tokenizer needs it)", fs->origin, name,
@@ -144,6 +190,7 @@ static ed_status load_sp(tokenizer *t, const file_set *fs, const char *name, ed_
         }
         return ED_OK;
     }
+    if (t->kind == TK_PEGASUS) return pegasus_ids(t, fs, err);
     /* fairseq's dictionary: <s> <pad> </s> <unk>, then the pieces after SentencePiece's three
      * (<unk> <s> </s>) shifted by one. */
     t->sp_offset = 1;
@@ -159,15 +206,56 @@ static ed_status load_sp(tokenizer *t, const file_set *fs, const char *name, ed_
 
 int tok_sp_to_id(const tokenizer *t, int sp_id) {
     if (!t->sp_offset) return sp_id;
+    if (t->kind == TK_PEGASUS) return sp_id < 2 ? sp_id : sp_id + t->sp_offset;
     if (sp_id == tok_sp_unk_id(t->sp)) return 3;
     if (sp_id == 1) return 0;
     if (sp_id == 2) return 2;
     return sp_id + t->sp_offset;
 }
 
+/* Marian: source.spm and target.spm (SentencePiece models run by the library itself, as
+ * MarianTokenizer runs Python's sentencepiece) and vocab.json (token -> id; a later entry with the
+ * same id wins, as Python's {id: token} of it does). */
+static ed_status load_spm_file(tok_sp **out, const file_set *fs, const char *name, ed_error *err) {
+    const tokenizer_file *f = get_file(fs, name);
+    char why[256] = "";
+    if (!f) return ed_fail(err, "%s: %s is missing (the marian tokenizer needs source.spm, "
+                                "target.spm and vocab.json)", fs->origin, name);
+    if (!(*out = tok_sp_load(f->data, f->len, why, sizeof why)))
+        return ed_fail(err, "%s: %s is not a SentencePiece model (%s)", fs->origin, name, why);
+    return ED_OK;
+}
+
+static ed_status load_marian(tokenizer *t, const file_set *fs, ed_error *err) {
+    if (json_flag(fs->config, "separate_vocabs", 0))
+        return ed_fail(err, "%s: tokenizer_config.json: key separate_vocabs: true (a Marian model "
+                            "with its own target vocabulary, target_vocab.json) is not supported",
+                       fs->origin);
+    if (load_spm_file(&t->sp, fs, "source.spm", err) ||
+        load_spm_file(&t->sp_target, fs, "target.spm", err))
+        return ED_ERR;
+    const tokenizer_file *vocab = get_file(fs, "vocab.json");
+    if (!vocab) return ed_fail(err, "%s: vocab.json is missing (the marian tokenizer needs "
+                                    "source.spm, target.spm and vocab.json)", fs->origin);
+    cJSON *v = NULL;
+    if (parse_json(fs, "vocab.json", &v, err)) return ED_ERR;
+    ed_status st = ED_OK;
+    for (const cJSON *e = v->child; e && !st; e = e->next) {
+        if (!cJSON_IsNumber(e) || e->valuedouble != (double)e->valueint || e->valueint < 0)
+            st = ed_fail(err, "%s: vocab.json: \"%s\" must map to an integer id >= 0",
+                         fs->origin, e->string);
+        else
+            st = set_token(t, e->valueint, e->string, 0, err);
+    }
+    cJSON_Delete(v);
+    if (!st && t->vocab_size == 0) st = ed_fail(err, "%s: vocab.json is empty", fs->origin);
+    return st;
+}
+
 static ed_status load_base(tokenizer *t, const file_set *fs, ed_error *err) {
     switch (t->kind) {
-    case TK_T5: return load_sp(t, fs, "spiece.model", err);
+    case TK_T5: case TK_PEGASUS: return load_sp(t, fs, "spiece.model", err);
+    case TK_MARIAN: return load_marian(t, fs, err);
     case TK_MBART50: case TK_MBART: case TK_NLLB:
         return load_sp(t, fs, "sentencepiece.bpe.model", err);
     case TK_BYT5: {
@@ -297,6 +385,11 @@ static ed_status default_added(tokenizer *t, const file_set *fs, ed_error *err) 
         }
         if (add_token(t, "<mask>", base + i, 1, 1, 0, 0, err)) return ED_ERR;
     }
+    if (t->kind == TK_PEGASUS) { /* <mask_1> <mask_2> <unk_2> ..: PegasusTokenizer's specials */
+        char buf[32];
+        for (int id = 2; id <= t->sp_offset + 1; id++)
+            if (add_token(t, pegasus_special(fs, id, buf), id, 1, 0, 0, 0, err)) return ED_ERR;
+    }
     if (t->kind == TK_BART) {
         int id = tok_map_get(t->token_id, "<mask>", 6);
         if (id >= 0 && add_token(t, "<mask>", id, 1, 1, 0, 0, err)) return ED_ERR;
@@ -320,7 +413,13 @@ static ed_status finish_specials(tokenizer *t, const file_set *fs, ed_error *err
                 return ed_fail(err, "%s: out of memory", t->origin);
         }
     }
-    if (t->kind == TK_BYT5 || t->kind == TK_T5) t->bos_id = -1;
+    if (t->kind == TK_BYT5 || t->kind == TK_T5 || t->kind == TK_MARIAN || t->kind == TK_PEGASUS)
+        t->bos_id = -1;
+    if (t->kind == TK_MARIAN && t->unk_id < 0) {
+        const char *unk = config_str(fs, "unk_token");
+        return ed_fail(err, "%s: vocab.json has no unk token \"%s\" (MarianTokenizer needs it)",
+                       t->origin, unk ? unk : "<unk>");
+    }
     if (t->eos_id < 0) return ed_fail(err, "%s: the tokenizer has no end-of-sequence token",
                                       t->origin);
     t->src_lang_id = -1;
@@ -376,6 +475,7 @@ ed_status tokenizer_load_files(tokenizer **out, const tokenizer_file *files, siz
 void tokenizer_destroy(tokenizer *t) {
     if (!t) return;
     tok_sp_destroy(t->sp);
+    tok_sp_destroy(t->sp_target);
     tok_charsmap_destroy(t->charsmap);
     tok_unigram_destroy(t->uni);
     tok_spbpe_destroy(t->spbpe);
@@ -513,6 +613,7 @@ int tokenizer_is_special(const tokenizer *t, int32_t id) {
     return id >= 0 && id < t->vocab_size && t->special[id];
 }
 const char *tokenizer_kind(const tokenizer *t) {
-    static const char *const names[] = {"t5", "mbart50", "mbart", "nllb", "bart", "byt5"};
+    static const char *const names[] = {"t5",   "mbart50", "mbart",  "nllb",
+                                        "bart", "byt5",    "marian", "pegasus"};
     return names[t->kind];
 }

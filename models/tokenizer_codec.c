@@ -32,18 +32,22 @@ static int sp_piece(enc_ctx *c, const char *w, size_t n) {
     return 0;
 }
 
-/* 1 when s[n] is empty or all Unicode whitespace / ends with it. */
-static int all_space(const char *s, size_t n) {
-    size_t cl;
-    for (size_t i = 0; i < n; i += cl)
-        if (!is_space_at(s + i, n - i, &cl)) return 0;
-    return 1;
-}
-static int ends_with_space(const char *s, size_t n) {
-    size_t st = n, cl;
-    if (n == 0) return 0;
-    do st--; while (st > 0 && ((unsigned char)s[st] & 0xC0) == 0x80);
-    return is_space_at(s + st, n - st, &cl);
+/* Rust's char::is_whitespace (Unicode White_Space), in place: each such character of b becomes
+ * one ' '. HF's WhitespaceSplit splits on exactly these, after the character map, which leaves
+ * some of them (U+0085, U+2028, ...) alone. */
+static void unicode_spaces_to_ascii(tok_buf *b) {
+    size_t w = 0, cl;
+    for (size_t i = 0; i < b->len; i += cl) {
+        if (is_space_at(b->data + i, b->len - i, &cl)) {
+            b->data[w++] = ' ';
+        } else {
+            if (!cl) cl = 1; /* not reached: the map writes UTF-8 */
+            memmove(b->data + w, b->data + i, cl);
+            w += cl;
+        }
+    }
+    b->len = w;
+    if (b->data) b->data[w] = 0;
 }
 
 /* SentencePiece's whitespace rules (normalizer.cc) over p[pn], text the character map already
@@ -75,9 +79,11 @@ static int sp_whitespace(const tok_sp_normalizer *ns, const char *p, size_t pn, 
 /* A plain stretch of a SentencePiece kind, as transformers 5's classes run it: the model's
  * precompiled character map as HF's Precompiled normalizer applies it (models/tok_charsmap.h),
  * SentencePiece's whitespace rules (which fold whitespace runs as HF's Replace(" {2,}", " ") and
- * WhitespaceSplit do; U+2581 for spaces), then each U+2581-led piece through the model. Metaspace
- * alone (mBART, NLLB) keeps what SentencePiece drops: a trailing space becomes a last "▁" piece, a
- * stretch of spaces alone one "▁". */
+ * WhitespaceSplit do; U+2581 for spaces), then each U+2581-led piece through the model.
+ * WhitespaceSplit kinds (T5) split on all of Rust's char::is_whitespace, so what of it the map
+ * left counts as a space. Metaspace alone (mBART, NLLB, Pegasus) keeps what SentencePiece drops:
+ * a mapped text ending in ' ' ends in a "▁" piece, one of spaces alone is one "▁"; only ' ' counts,
+ * and only after the map (which may make a space, as of U+200C, or drop a character after one). */
 static int sp_segment(enc_ctx *c, const char *s, size_t n) {
     tok_buf norm = {0};
     c->word.len = 0;
@@ -85,14 +91,13 @@ static int sp_segment(enc_ctx *c, const char *s, size_t n) {
         free(norm.data);
         return -1;
     }
-    int rc = sp_whitespace(tok_sp_normalizer_spec(c->t->sp), norm.data ? norm.data : "", norm.len,
-                           n, &c->word);
-    free(norm.data);
+    if (c->t->sp_ws_split) unicode_spaces_to_ascii(&norm);
+    const char *p = norm.data ? norm.data : "";
+    int rc = sp_whitespace(tok_sp_normalizer_spec(c->t->sp), p, norm.len, n, &c->word);
     rc = rc || tok_buf_add(&c->word, "", 0);
-    if (!c->t->sp_ws_split && n > 0 && !rc) {
-        if (c->word.len == 0 && all_space(s, n)) rc = tok_buf_add(&c->word, SPIECE, 3);
-        else if (c->word.len > 0 && ends_with_space(s, n)) rc = tok_buf_add(&c->word, SPIECE, 3);
-    }
+    if (!c->t->sp_ws_split && norm.len > 0 && p[norm.len - 1] == ' ' && !rc)
+        rc = tok_buf_add(&c->word, SPIECE, 3); /* lone or trailing: the same "▁" */
+    free(norm.data);
     if (rc) return -1;
     const char *w = c->word.data;
     size_t wn = c->word.len, from = 0;
@@ -105,6 +110,43 @@ static int sp_segment(enc_ctx *c, const char *s, size_t n) {
     return wn > from ? sp_piece(c, w + from, wn - from) : 0;
 }
 
+/* Marian: transformers' MarianTokenizer, a Python tokenizer with no fast version.
+ * _convert_token_to_id: vocab.json's id, else what source.spm's piece_to_id answers
+ * (transformers 5 falls back to it: a raw SentencePiece id, its unk id for a piece it lacks). */
+static int32_t marian_piece_id(const tokenizer *t, const char *p, size_t n) {
+    int id = tok_map_get(t->token_id, p, n);
+    if (id >= 0) return id;
+    id = tok_sp_piece_to_id(t->sp, p, n);
+    return id >= 0 ? id : tok_sp_unk_id(t->sp);
+}
+
+/* MarianTokenizer._tokenize of one stretch between added tokens: text starting with ">>" up to
+ * its first "<<" is one token (a target language code, >>de<<), the rest is source.spm's pieces
+ * from the SentencePiece library itself (its own normalizer: Python's sentencepiece, not HF's
+ * Precompiled quirks), each through vocab.json. */
+static int marian_segment(const tokenizer *t, const char *s, size_t n, tok_ids *ids) {
+    if (n >= 2 && s[0] == '>' && s[1] == '>')
+        for (size_t e = 2; e + 2 <= n; e++)
+            if (s[e] == '<' && s[e + 1] == '<') {
+                if (tok_ids_add(ids, marian_piece_id(t, s, e + 2))) return -1;
+                s += e + 2;
+                n -= e + 2;
+                break;
+            }
+    char *pieces = NULL;
+    size_t np = 0;
+    if (tok_sp_encode_pieces(t->sp, s, n, &pieces, &np)) return -1;
+    int rc = 0;
+    const char *p = pieces;
+    for (size_t i = 0; i < np && !rc; i++) {
+        size_t pl = strlen(p);
+        rc = tok_ids_add(ids, marian_piece_id(t, p, pl));
+        p += pl + 1;
+    }
+    free(pieces);
+    return rc;
+}
+
 static int enc_segment(void *vc, const char *s, size_t n) {
     enc_ctx *c = vc;
     switch (c->t->kind) {
@@ -113,6 +155,7 @@ static int enc_segment(void *vc, const char *s, size_t n) {
         for (size_t i = 0; i < n; i++)
             if (tok_ids_add(c->ids, (int32_t)(unsigned char)s[i] + 3)) return -1;
         return 0;
+    case TK_MARIAN: return marian_segment(c->t, s, n, c->ids);
     default: return sp_segment(c, s, n);
     }
 }
@@ -181,17 +224,86 @@ static void clean_up(tok_buf *b) {
     }
 }
 
-ed_status tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n, int skip_special,
-                           char **text, size_t *len, ed_error *err) {
-    tok_buf out = {0}, raw = {0};
-    int rc = tok_buf_add(&out, "", 0), first = 1;
-    *text = NULL;
-    for (size_t i = 0; i < n; i++)
-        if (ids[i] < 0 || ids[i] >= t->vocab_size) {
-            free(out.data);
-            return ed_fail(err, "ids[%zu] = %d is outside the vocabulary [0, %d)", i, ids[i],
-                           t->vocab_size);
+/* Python's str.isspace: Unicode White_Space plus the separators U+001C..U+001F. */
+static int py_space(uint32_t c) {
+    return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 ||
+           c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 ||
+           c == 0x202F || c == 0x205F || c == 0x3000;
+}
+
+/* Python's str.strip() of b, in place. */
+static void py_strip(tok_buf *b) {
+    size_t start = 0, end = b->len, cl;
+    while (start < end && (cl = utf8_char_len((unsigned char *)b->data + start, end - start)) &&
+           py_space(utf8_decode((unsigned char *)b->data + start, cl)))
+        start += cl;
+    while (end > start) {
+        size_t st = end;
+        do st--; while (st > start && ((unsigned char)b->data[st] & 0xC0) == 0x80);
+        cl = utf8_char_len((unsigned char *)b->data + st, end - st);
+        if (!cl || !py_space(utf8_decode((unsigned char *)b->data + st, cl))) break;
+        end = st;
+    }
+    if (!b->data) return;
+    memmove(b->data, b->data + start, end - start);
+    b->len = end - start;
+    b->data[b->len] = 0;
+}
+
+/* Appends SentencePiece's decode_pieces(pieces[n]); 0 or -1 (out of memory). */
+static int add_decoded_pieces(tok_buf *out, const tok_sp *sp, const char **pieces, size_t n) {
+    size_t len = 0;
+    char *s = tok_sp_decode_pieces(sp, pieces, n, &len);
+    int rc = !s || tok_buf_add(out, s, len);
+    free(s);
+    return rc ? -1 : 0;
+}
+
+/* MarianTokenizer's decode of ids[n] (each in range) into out (empty so far): the tokens,
+ * special ones dropped when skip_special; the pieces between special tokens through
+ * SentencePiece's decode_pieces of source.spm (transformers 5 decodes with it unless the
+ * vocabularies are separate, which is refused at load), a special token kept written as itself
+ * and a space; then "▁" -> " " and Python's strip(). 0, or -1 (out of memory). */
+static int marian_decode(const tokenizer *t, const int32_t *ids, size_t n, int skip_special,
+                         tok_buf *out) {
+    const char **group = malloc((n ? n : 1) * sizeof *group);
+    size_t ng = 0;
+    int rc = group ? 0 : -1;
+    for (size_t i = 0; i < n && !rc; i++) {
+        const char *tok = t->id_token[ids[i]];
+        if (!t->special[ids[i]]) {
+            group[ng++] = tok;
+        } else if (!skip_special) {
+            rc = add_decoded_pieces(out, t->sp, group, ng) || tok_buf_add(out, tok, strlen(tok)) ||
+                 tok_buf_add(out, " ", 1);
+            ng = 0;
         }
+    }
+    rc = rc || add_decoded_pieces(out, t->sp, group, ng);
+    free(group);
+    if (rc) return -1;
+    size_t w = 0;
+    for (size_t i = 0; i < out->len;) {
+        if (i + 3 <= out->len && !memcmp(out->data + i, SPIECE, 3)) {
+            out->data[w++] = ' ';
+            i += 3;
+        } else {
+            out->data[w++] = out->data[i++];
+        }
+    }
+    out->len = w;
+    out->data[w] = 0;
+    py_strip(out);
+    return 0;
+}
+
+/* The other kinds' decode of ids[n] (each in range), appended to out: byte-level BPE and ByT5
+ * gather bytes and make text of them at the end; SentencePiece kinds' Metaspace decoder turns
+ * U+2581 into ' ', the first token's leading one dropped. 0, or -1 (out of memory). */
+static int tokens_decode(const tokenizer *t, const int32_t *ids, size_t n, int skip_special,
+                         tok_buf *out) {
+    tok_buf raw = {0};
+    int rc = 0, first = 1;
     for (size_t i = 0; i < n && !rc; i++) {
         int32_t id = ids[i];
         if (skip_special && t->special[id]) continue;
@@ -210,14 +322,13 @@ ed_status tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n, int
             }
             break;
         default: {
-            /* Metaspace: U+2581 -> ' ', the first token's leading space dropped. */
             size_t tl = strlen(tok);
             for (size_t k = 0; k < tl && !rc;) {
                 if (k + 3 <= tl && !memcmp(tok + k, SPIECE, 3)) {
-                    if (!(first && k == 0)) rc = tok_buf_add(&out, " ", 1);
+                    if (!(first && k == 0)) rc = tok_buf_add(out, " ", 1);
                     k += 3;
                 } else {
-                    rc = tok_buf_add(&out, tok + k, 1);
+                    rc = tok_buf_add(out, tok + k, 1);
                     k++;
                 }
             }
@@ -226,10 +337,24 @@ ed_status tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n, int
         }
     }
     if (!rc) {
-        if (t->kind == TK_BART) rc = tok_buf_add_lossy(&out, (unsigned char *)raw.data, raw.len);
-        else if (t->kind == TK_BYT5) rc = tok_buf_add_ignore(&out, (unsigned char *)raw.data, raw.len);
+        if (t->kind == TK_BART) rc = tok_buf_add_lossy(out, (unsigned char *)raw.data, raw.len);
+        else if (t->kind == TK_BYT5) rc = tok_buf_add_ignore(out, (unsigned char *)raw.data, raw.len);
     }
     free(raw.data);
+    return rc;
+}
+
+ed_status tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n, int skip_special,
+                           char **text, size_t *len, ed_error *err) {
+    *text = NULL;
+    for (size_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= t->vocab_size)
+            return ed_fail(err, "ids[%zu] = %d is outside the vocabulary [0, %d)", i, ids[i],
+                           t->vocab_size);
+    tok_buf out = {0};
+    int rc = tok_buf_add(&out, "", 0);
+    rc = rc || (t->kind == TK_MARIAN ? marian_decode(t, ids, n, skip_special, &out)
+                                     : tokens_decode(t, ids, n, skip_special, &out));
     if (rc) {
         free(out.data);
         return ed_fail(err, "decode: out of memory");

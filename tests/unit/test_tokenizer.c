@@ -541,6 +541,60 @@ static void known_answers(const char *root) {
     }
 }
 
+/* 1 when a and b encode to the same ids. */
+static int same_ids(const tokenizer *t, const char *a, const char *b) {
+    size_t na, nb;
+    int32_t *ia = enc(t, a, NULL, &na), *ib = enc(t, b, NULL, &nb);
+    int same = na > 0 && na == nb && !memcmp(ia, ib, na * sizeof *ia);
+    if (!same) {
+        fprintf(stderr, "  \"%s\" and \"%s\" encode differently:\n", a, b);
+        print_ids("first ", ia, na);
+        print_ids("second", ib, nb);
+    }
+    free(ia);
+    free(ib);
+    return same;
+}
+
+/* Whitespace as transformers 5 sees it AFTER the character map (which leaves U+0085 alone, turns
+ * U+200C into a space and drops U+0008). T5's WhitespaceSplit splits on every Unicode whitespace
+ * character (Rust's char::is_whitespace), U+0085 included. mBART-50 / NLLB's Metaspace alone
+ * counts only ' ', and only in the mapped text: "x \b" and "x\u200c" end in a space there (a
+ * last "▁" piece), "a\u0085" does not. */
+static void whitespace_after_map(const char *root) {
+    char dir[1024];
+    ed_error err;
+    tokenizer *t = NULL;
+    snprintf(dir, sizeof dir, "%s/t5", root);
+    if (!tokenizer_load_dir(&t, dir, &err)) {
+        CHECK(same_ids(t, "a\xC2\x85" "b", "a b"));
+        CHECK(same_ids(t, "a\xC2\x85", "a"));
+        CHECK(same_ids(t, "\xC2\x85 \xE2\x80\xA8", ""));
+        tokenizer_destroy(t);
+    } else CHECK(0);
+    static const char *const kinds[] = {"mbart50", "nllb"};
+    for (size_t k = 0; k < 2; k++) {
+        snprintf(dir, sizeof dir, "%s/%s", root, kinds[k]);
+        if (tokenizer_load_dir(&t, dir, &err)) {
+            CHECK(0);
+            continue;
+        }
+        int space = tokenizer_token_to_id(t, "\xE2\x96\x81");
+        CHECK(space > 3);
+        CHECK(same_ids(t, "x \b", "x "));
+        CHECK(same_ids(t, "x\xE2\x80\x8C", "x "));
+        CHECK(same_ids(t, " \b", " "));
+        size_t n;
+        int32_t *ids = enc(t, " \b", NULL, &n); /* [code] ▁ </s> */
+        CHECK(n == 3 && ids[1] == space);
+        free(ids);
+        ids = enc(t, "a\xC2\x85", NULL, &n); /* [code] ▁a <unk> </s> */
+        CHECK(n >= 3 && ids[n - 2] != space && ids[n - 2] == tokenizer_token_to_id(t, "<unk>"));
+        free(ids);
+        tokenizer_destroy(t);
+    }
+}
+
 /* s through the charsmap as Hugging Face's Precompiled normalizer does it (malloc'd). */
 static char *cm_norm(const tok_charsmap *cm, const char *s) {
     tok_buf b = {0};
@@ -810,6 +864,7 @@ static int local_tests(const char *root, const char *scratch) {
     }
     free_lines(&l);
     known_answers(root);
+    whitespace_after_map(root);
     charsmap_answers(root);
     bad_files();
     return 0;
