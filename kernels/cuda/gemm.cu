@@ -9,7 +9,8 @@
 // Algorithms come from the heuristic once per (shape, dtype, epilogue) and are cached; for large
 // shapes (m >= TUNE_MIN_M, e.g. encoder batches) the heuristic's first TUNE_CANDIDATES are timed
 // on the first real call and the fastest is kept (the heuristic's first guess is not always the
-// fastest for these shapes). Timing picks the algorithm, so two runs may pick differently and
+// fastest for these shapes), once per class of shapes (m up to the next power of two: later
+// shapes of the class reuse the algorithm where cuBLASLt accepts it). Timing picks the algorithm, so two runs may pick differently and
 // differ in the last bits of large batches' results.
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
@@ -53,6 +54,53 @@ struct plan_entry {
 enum { MAX_PLANS = 1024 };
 static plan_entry g_plans[MAX_PLANS];
 static int g_n_plans;
+
+/* The algorithm timed for a class of large shapes: m rounded up to a power of two (a server's
+ * encoder batches have a new m almost every time; timing each would stall the stream for
+ * milliseconds), the same n, k, dtype and epilogue. A new plan of the class takes it when
+ * cuBLASLt accepts it for the plan's exact shape, and is not timed again. */
+struct tuned_class {
+    int m_class, n, k, wtype, relu;
+    cublasLtMatmulAlgo_t algo;
+};
+enum { MAX_TUNED = 256 };
+static tuned_class g_tuned[MAX_TUNED];
+static int g_n_tuned;
+
+static int m_class_of(int m) {
+    int c = TUNE_MIN_M;
+    while (c < m && c < (1 << 30)) c <<= 1;
+    return c;
+}
+
+static tuned_class *tuned_for(const plan_entry *p) {
+    const int mc = m_class_of(p->m);
+    for (int i = 0; i < g_n_tuned; i++) {
+        tuned_class *t = &g_tuned[i];
+        if (t->m_class == mc && t->n == p->n && t->k == p->k && t->wtype == p->wtype &&
+            t->relu == p->relu)
+            return t;
+    }
+    return NULL;
+}
+
+/* A plan of a class already timed takes the class's algorithm when it is valid for this shape. */
+static void adopt_tuned(plan_entry *p) {
+    const tuned_class *t = p->tuned ? NULL : tuned_for(p);
+    if (!t) return;
+    cublasLtMatmulHeuristicResult_t check;
+    if (cublasLtMatmulAlgoCheck(g_lt, p->desc, p->a, p->b, p->c, p->c, &t->algo, &check) ==
+            CUBLAS_STATUS_SUCCESS &&
+        check.workspaceSize <= WORKSPACE_BYTES) {
+        p->algo = t->algo;
+        p->tuned = 1;
+    }
+}
+
+static void remember_tuned(const plan_entry *p) {
+    if (g_n_tuned == MAX_TUNED || tuned_for(p)) return;
+    g_tuned[g_n_tuned++] = tuned_class{m_class_of(p->m), p->n, p->k, p->wtype, p->relu, p->algo};
+}
 
 extern "C" ed_status cuda_gemm_init(ed_error *err) {
     cublasStatus_t s = cublasLtCreate(&g_lt);
@@ -122,6 +170,7 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int relu) {
     }
     p->algo = p->cand[0];
     p->tuned = p->n_cand == 1;
+    adopt_tuned(p);
     g_n_plans++;
     return p;
 fail:
@@ -160,6 +209,7 @@ static void tune(plan_entry *p, const void *w, const void *x, void *y) {
     cudaEventDestroy(t1);
     p->algo = p->cand[best];
     p->tuned = 1;
+    remember_tuned(p);
 }
 
 template <typename T> __global__ void round_kernel(const float *x, T *y, size_t n) {
