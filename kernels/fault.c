@@ -7,6 +7,8 @@
 
 #include "common/activation.h"
 #include "common/dtype.h"
+#include "common/quant.h"
+#include "kernels/backend.h"
 
 /* The first fault since the last take: pending = 1 and its message. */
 static struct {
@@ -73,6 +75,19 @@ ed_status fault_inject_configure(const char *spec, ed_error *err) {
     g_inject.op[len] = 0;
     g_inject.at = at;
     return ED_OK;
+}
+
+int fault_wq_reject(int xtype, int quant, int flags) {
+    if (fault_dtype_reject("matmul_wq", "input dtype", xtype)) return 1;
+    if (quant != QUANT_INT8 && quant != QUANT_FP8) {
+        fault_record_set("matmul_wq", "unknown quantization %d (int8 1 or fp8 2)", quant);
+        return 1;
+    }
+    if (flags & MATMUL_RELU_TO_BF16) {
+        fault_record_set("matmul_wq", "MATMUL_RELU_TO_BF16 is for matmul_wt");
+        return 1;
+    }
+    return 0;
 }
 
 int fault_dtype_reject(const char *op, const char *what, int dtype) {

@@ -37,6 +37,11 @@ int fault_op_inject(const char *op);
  * that form. kernels/backend.c's backend_get reads it from ENCDEC_INJECT_FAULT. */
 ed_status fault_inject_configure(const char *spec, ed_error *err);
 
+/* matmul_wq's arguments (kernels/backend.h), checked alike by both backends: an input dtype
+ * that is not fp32, fp16 or bf16, a quantization other than int8 / fp8 (common/quant.h), or
+ * MATMUL_RELU_TO_BF16 (matmul_wt's alone) in flags records a fault naming "matmul_wq" and
+ * returns 1; else 0. */
+int fault_wq_reject(int xtype, int quant, int flags);
 /* 0 when dtype is fp32, fp16 or bf16; else records "op: unknown <what> <dtype>" and returns 1. */
 int fault_dtype_reject(const char *op, const char *what, int dtype);
 /* 0 when act is an act_kind (common/activation.h); else records "op: unknown activation kind

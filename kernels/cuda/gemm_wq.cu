@@ -206,16 +206,8 @@ static int reserve_scratch(void) {
 
 extern "C" void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant,
                                const float *scale, float *y, int m, int n, int k, int flags) {
-    if (fault_op_begin("matmul_wq") || fault_dtype_reject("matmul_wq", "input dtype", xtype))
+    if (fault_op_begin("matmul_wq") || fault_wq_reject(xtype, quant, flags))
         return;
-    if (quant != QUANT_INT8 && quant != QUANT_FP8) {
-        fault_record_set("matmul_wq", "unknown quantization %d (int8 1 or fp8 2)", quant);
-        return;
-    }
-    if (flags & MATMUL_RELU_TO_BF16) {
-        fault_record_set("matmul_wq", "MATMUL_RELU_TO_BF16 is for matmul_wt");
-        return;
-    }
     if (m == 0 || n == 0) return;
     if (reserve_scratch()) return;
     if (m > WQ_GEMV_ROWS) {
