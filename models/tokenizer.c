@@ -125,44 +125,51 @@ static ed_status set_token(tokenizer *t, int id, const char *tok, int special, e
     return ED_OK;
 }
 
-/* The name of Pegasus' special token at id 2 .. offset + 1 (ids 0 and 1 are pad and eos), as
- * PegasusTokenizer lays them out: <mask_1> (mask_token_sent), <mask_2> (mask_token), then <unk_2>
- * .. <unk_{offset-1}>. */
-static const char *pegasus_special(const file_set *fs, int id, char buf[32]) {
-    const char *s = NULL;
-    if (id == 2) s = config_str(fs, "mask_token_sent");
-    if (id == 3) s = config_str(fs, "mask_token");
-    if (s) return s;
-    if (id == 2) return "<mask_1>";
-    if (id == 3) return "<mask_2>";
-    snprintf(buf, 32, "<unk_%d>", id - 2);
-    return buf;
+/* Pegasus' special tokens after pad and eos, as transformers 5.17 lays them out from
+ * spiece.model (PegasusConverter.convert_from_spm): id 2 the mask_token of tokenizer_config.json
+ * (else "<mask_1>"), id 3 its mask_token_sent (else "<mask_2>"; left out when the same), then
+ * <unk_2> .. <unk_{offset-1}>. Writes up to offset names into names[] (pointing into fs or buf,
+ * which holds offset * 16 bytes) and returns how many. */
+static int pegasus_specials(const file_set *fs, int offset, const char **names, char *buf) {
+    const char *mask = config_str(fs, "mask_token"), *sent = config_str(fs, "mask_token_sent");
+    int n = 0;
+    names[n++] = mask ? mask : "<mask_1>";
+    if (!sent) sent = "<mask_2>";
+    if (strcmp(sent, names[0])) names[n++] = sent;
+    for (int i = 2; i < offset; i++, buf += 16) {
+        snprintf(buf, 16, "<unk_%d>", i);
+        names[n++] = buf;
+    }
+    return n;
 }
 
-/* Pegasus' ids (transformers' PegasusTokenizer and its tokenizer.json): pad 0, eos 1, the
- * specials of pegasus_special at 2 .. offset + 1, then SentencePiece's piece k >= 2 at k + offset
- * (its pieces 0 and 1, pad and eos, are ids 0 and 1). offset: tokenizer_config.json's, else 103. */
+/* Pegasus' ids (transformers 5.17's PegasusTokenizer from spiece.model): pad 0, eos 1, the
+ * pegasus_specials from 2, then SentencePiece's piece k >= 2 (its pieces 0 and 1 are pad and
+ * eos) right after them: k + offset with both masks. offset: tokenizer_config.json's, else 103.
+ * When tokenizer.json ships, its added_tokens (load_added) name the ids 0 .. offset + 1. */
 static ed_status pegasus_ids(tokenizer *t, const file_set *fs, ed_error *err) {
     const cJSON *o = fs->config ? cJSON_GetObjectItemCaseSensitive(fs->config, "offset") : NULL;
     int off = cJSON_IsNumber(o) ? o->valueint : 103;
     if (off < 2 || off > 100000 || (cJSON_IsNumber(o) && o->valuedouble != (double)off))
         return ed_fail(err, "%s: tokenizer_config.json: key offset: %g is not an integer in "
                             "[2, 100000]", fs->origin, cJSON_IsNumber(o) ? o->valuedouble : 0.0);
-    t->sp_offset = off;
+    const char **names = malloc((size_t)off * sizeof *names);
+    char *buf = malloc((size_t)off * 16);
+    ed_status st = names && buf ? ED_OK : ed_fail(err, "%s: out of memory", fs->origin);
+    int n = st ? 0 : pegasus_specials(fs, off, names, buf);
     const char *pad = config_str(fs, "pad_token"), *eos = config_str(fs, "eos_token");
-    char buf[32];
-    if (set_token(t, 0, pad ? pad : "<pad>", 1, err) ||
-        set_token(t, 1, eos ? eos : "</s>", 1, err))
-        return ED_ERR;
-    for (int id = 2; id <= off + 1; id++)
-        if (set_token(t, id, pegasus_special(fs, id, buf), 1, err)) return ED_ERR;
-    for (int i = 2; i < tok_sp_size(t->sp); i++) {
-        int ty = tok_sp_type(t->sp, i);
-        if (set_token(t, i + off, tok_sp_piece(t->sp, i),
-                      ty == TOK_SP_CONTROL || ty == TOK_SP_UNKNOWN, err))
-            return ED_ERR;
+    if (!st) st = set_token(t, 0, pad ? pad : "<pad>", 1, err);
+    if (!st) st = set_token(t, 1, eos ? eos : "</s>", 1, err);
+    for (int i = 0; i < n && !st; i++) st = set_token(t, 2 + i, names[i], 1, err);
+    t->sp_offset = n;
+    for (int k = 2; k < tok_sp_size(t->sp) && !st; k++) {
+        int ty = tok_sp_type(t->sp, k);
+        st = set_token(t, k + n, tok_sp_piece(t->sp, k),
+                       ty == TOK_SP_CONTROL || ty == TOK_SP_UNKNOWN, err);
     }
-    return ED_OK;
+    free(names);
+    free(buf);
+    return st;
 }
 
 static ed_status load_sp(tokenizer *t, const file_set *fs, const char *name, ed_error *err) {
@@ -385,11 +392,14 @@ static ed_status default_added(tokenizer *t, const file_set *fs, ed_error *err) 
         }
         if (add_token(t, "<mask>", base + i, 1, 1, 0, 0, err)) return ED_ERR;
     }
-    if (t->kind == TK_PEGASUS) { /* <mask_1> <mask_2> <unk_2> ..: PegasusTokenizer's specials */
-        char buf[32];
-        for (int id = 2; id <= t->sp_offset + 1; id++)
-            if (add_token(t, pegasus_special(fs, id, buf), id, 1, 0, 0, 0, err)) return ED_ERR;
-    }
+    if (t->kind == TK_PEGASUS) /* the masks and <unk_N>: PegasusTokenizer's specials */
+        for (int id = 2; id < t->sp_offset + 2; id++) {
+            char *name = strdup(t->id_token[id]);
+            ed_status st = name ? add_token(t, name, id, 1, 0, 0, 0, err)
+                                : ed_fail(err, "%s: out of memory", t->origin);
+            free(name);
+            if (st) return ED_ERR;
+        }
     if (t->kind == TK_BART) {
         int id = tok_map_get(t->token_id, "<mask>", 6);
         if (id >= 0 && add_token(t, "<mask>", id, 1, 1, 0, 0, err)) return ED_ERR;

@@ -13,6 +13,15 @@
  *   BART / RoBERTa              byte-level BPE from vocab.json + merges.txt (or tokenizer.json):
  *                               <s> X </s>
  *   ByT5                        UTF-8 bytes + 3, "</s>" appended
+ *   Marian (opus-mt)            source.spm run by the SentencePiece library itself (its own
+ *                               normalizer: MarianTokenizer is Python's sentencepiece), each
+ *                               piece's id vocab.json's, a leading ">>xx<<" language code one
+ *                               token, "</s>" appended; decode through SentencePiece's
+ *                               decode_pieces, stripped (no separate target vocabulary)
+ *   Pegasus                     spiece.model: <pad>=0 </s>=1, mask_token (<mask_2> as the hub
+ *                               repos configure it) 2, mask_token_sent (<mask_1>) 3,
+ *                               <unk_2>..<unk_102>=4..104, piece k >= 2 -> k + 103; Metaspace
+ *                               as mBART's; "</s>" appended
  * Added tokens (special tokens, <extra_id_N>, <mask>, language codes, added_tokens.json,
  * tokenizer.json's added_tokens) are matched in the text first, leftmost-longest, with their
  * lstrip / rstrip flags, as the tokenizers library does.
@@ -79,7 +88,7 @@ const char *tokenizer_id_to_token(const tokenizer *t, int32_t id);
 int tokenizer_vocab_size(const tokenizer *t); /* ids are in [0, this): HF's len(tokenizer) */
 int tokenizer_eos_id(const tokenizer *t);     /* -1 when the kind has none */
 int tokenizer_is_special(const tokenizer *t, int32_t id);
-/* "t5", "mbart50", "mbart", "nllb", "bart", "byt5": the kind in use. */
+/* "t5", "mbart50", "mbart", "nllb", "bart", "byt5", "marian", "pegasus": the kind in use. */
 const char *tokenizer_kind(const tokenizer *t);
 
 /* Streaming detokenization of one generated sequence. Each push returns the text that the ids so

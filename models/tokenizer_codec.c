@@ -34,7 +34,7 @@ static int sp_piece(enc_ctx *c, const char *w, size_t n) {
 
 /* Rust's char::is_whitespace (Unicode White_Space), in place: each such character of b becomes
  * one ' '. HF's WhitespaceSplit splits on exactly these, after the character map, which leaves
- * some of them (U+0085, U+2028, ...) alone. */
+ * some of them alone (U+0085 in the nmt_nfkc map). */
 static void unicode_spaces_to_ascii(tok_buf *b) {
     size_t w = 0, cl;
     for (size_t i = 0; i < b->len; i += cl) {
@@ -111,13 +111,11 @@ static int sp_segment(enc_ctx *c, const char *s, size_t n) {
 }
 
 /* Marian: transformers' MarianTokenizer, a Python tokenizer with no fast version.
- * _convert_token_to_id: vocab.json's id, else what source.spm's piece_to_id answers
- * (transformers 5 falls back to it: a raw SentencePiece id, its unk id for a piece it lacks). */
+ * _convert_token_to_id: vocab.json's id (or an added token's), else the unk token's (a character
+ * SentencePiece does not know comes back as its own text, which vocab.json lacks). */
 static int32_t marian_piece_id(const tokenizer *t, const char *p, size_t n) {
     int id = tok_map_get(t->token_id, p, n);
-    if (id >= 0) return id;
-    id = tok_sp_piece_to_id(t->sp, p, n);
-    return id >= 0 ? id : tok_sp_unk_id(t->sp);
+    return id >= 0 ? id : t->unk_id;
 }
 
 /* MarianTokenizer._tokenize of one stretch between added tokens: text starting with ">>" up to

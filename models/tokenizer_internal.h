@@ -19,7 +19,7 @@ typedef enum tok_kind {
     TK_NLLB,    /* fairseq SentencePiece, [src] X </s> (legacy: X </s> [src]) */
     TK_BART,    /* byte-level BPE, <s> X </s> */
     TK_BYT5,    /* bytes + 3, X </s> */
-    TK_MARIAN,  /* source.spm's pieces through vocab.json, X </s> (models/tokenizer_marian.c) */
+    TK_MARIAN,  /* source.spm's pieces through vocab.json, X </s> (MarianTokenizer) */
     TK_PEGASUS, /* SentencePiece, piece k >= 2 is id k + offset (103) after Pegasus' specials */
 } tok_kind;
 
@@ -27,13 +27,14 @@ struct tokenizer {
     tok_kind kind;
     char origin[1024];
     tok_sp *sp;           /* SentencePiece kinds (Marian: source.spm) */
-    tok_sp *sp_target;    /* Marian: target.spm */
+    tok_sp *sp_target;    /* Marian: target.spm (loaded as HF loads it; with the shared vocabulary
+                           * transformers 5.17 decodes with source.spm) */
     tok_charsmap *charsmap; /* SentencePiece kinds: the model's precompiled_charsmap */
     tok_unigram *uni;     /* SentencePiece unigram models */
     tok_spbpe *spbpe;     /* SentencePiece BPE models */
     tok_bbpe *bbpe;       /* BART */
     int sp_offset;        /* fairseq: SentencePiece id k >= 3 is id k + 1; Pegasus: k >= 2 is
-                           * k + offset */
+                           * k + sp_offset (its specials after pad and eos: 103) */
     int vocab_size;       /* all ids: [0, vocab_size) */
     char **id_token;      /* id -> token string (owned; NULL: hole) */
     unsigned char *special; /* id -> 1 when decode(skip_special_tokens) drops it */

@@ -12,6 +12,14 @@ held-out lines and hard cases:
   nllb       SentencePiece BPE, fairseq ids + codes         sentencepiece.bpe.model
   bart       byte-level BPE (tokenizers)                    vocab.json + merges.txt
   byt5       bytes, offset 3                                 (no vocabulary file)
+  marian     two SentencePiece unigram models (opus-mt:     source.spm + target.spm + vocab.json
+             <unk>=0 <s>=1 </s>=2), source and target
+             trained on different halves; vocab.json as
+             opus-mt ships it: </s> 0, <unk> 1, language
+             codes >>xx<<, both models' pieces, <pad> last
+  pegasus    SentencePiece unigram, <pad>=0 </s>=1 <unk>=2  spiece.model (ids: piece k >= 2 at
+             (google/pegasus-*)                              k + 103 after <mask_1> <mask_2>
+                                                             <unk_2> .. <unk_102>)
 
 Output, under OUT_DIR/<kind>/: the saved tokenizer directory (hf/), cases.jsonl.gz (one JSON object
 per case: case, text, src_lang, ids, decoded = decode(ids, skip_special_tokens=True), tokens for
@@ -19,14 +27,23 @@ the first lines) and meta.json (classes, special ids, language-code ids, fast/sl
 OUT_DIR/report.json sums it up. Each kind is done independently: a failure is recorded and the
 others go on.
 
+Running it again into the same OUT_DIR replaces the kinds it makes and keeps the others (their
+report.json entries included).
+
 Run: python3 gen_tokenizer_fixtures.py OUT_DIR [N_HELDOUT [KINDS]]   (on the GPU machine: HF)
-     python3 gen_tokenizer_fixtures.py --sources-only OUT_DIR  (here: the trained files only)"""
+     python3 gen_tokenizer_fixtures.py --sources-only OUT_DIR [KINDS]  (here: the trained files
+     only; KINDS from t5,t5_bytefb,mbart50,nllb,bart,marian,pegasus, all by default)"""
 import gzip, json, lzma, os, random, shutil, sys, tempfile, traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ARGS = [a for a in sys.argv[1:] if not a.startswith("--")]
+SOURCES_ONLY = "--sources-only" in sys.argv
+if not ARGS:
+    sys.exit(__doc__)
 OUT = ARGS[0]
-N_HELDOUT = int(ARGS[1]) if len(ARGS) > 1 else 2400
+# --sources-only OUT_DIR [KINDS]: the models train on the same lines as the HF fixtures' (2400
+# held out), so its optional second argument is the kinds.
+N_HELDOUT = int(ARGS[1]) if len(ARGS) > 1 and not SOURCES_ONLY else 2400
 N_TOKENS = 300  # cases that also record HF's token strings (for reading mismatches)
 
 lines = lzma.open(os.path.join(HERE, "corpus.txt.xz"), "rt", encoding="utf-8").read().split("\n")
@@ -71,12 +88,15 @@ def log(*a):
     print(*a, flush=True)
 
 
-def train_spm(path_prefix, model_type, fairseq, byte_fallback, vocab_size):
+def train_spm(path_prefix, model_type, fairseq, byte_fallback, vocab_size, sentences=None):
+    """fairseq: SentencePiece's default ids (<unk>=0 <s>=1 </s>=2; fairseq and opus-mt models);
+    else T5's and Pegasus' (<pad>=0 </s>=1 <unk>=2)."""
     import sentencepiece as spm
     ids = (dict(unk_id=0, bos_id=1, eos_id=2, pad_id=-1) if fairseq else
            dict(pad_id=0, eos_id=1, unk_id=2, bos_id=-1))
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(train), model_prefix=path_prefix, model_type=model_type,
+        sentence_iterator=iter(train if sentences is None else sentences),
+        model_prefix=path_prefix, model_type=model_type,
         vocab_size=vocab_size, character_coverage=0.9995, byte_fallback=byte_fallback,
         num_threads=8, input_sentence_size=0, minloglevel=2, **ids)
     return path_prefix + ".model"
@@ -85,6 +105,27 @@ def train_spm(path_prefix, model_type, fairseq, byte_fallback, vocab_size):
 def write_json(path, obj):
     with open(path, "w", encoding="utf-8") as f:
         json.dump(obj, f, ensure_ascii=False, indent=1)
+
+
+MARIAN_CODES = [">>de<<", ">>fr<<", ">>es<<", ">>pt_BR<<"]
+
+
+def marian_vocab(source_model, target_model):
+    """vocab.json as opus-mt repos ship it (Marian's joint vocabulary): </s> 0, <unk> 1, the
+    target language codes, then the pieces of source.spm and those only target.spm has (not its
+    control and unknown pieces), <pad> last."""
+    import sentencepiece as spm
+    vocab = {"</s>": 0, "<unk>": 1}
+    for c in MARIAN_CODES:
+        vocab[c] = len(vocab)
+    for path in (source_model, target_model):
+        sp = spm.SentencePieceProcessor(model_file=path)
+        for i in range(sp.get_piece_size()):
+            piece = sp.id_to_piece(i)
+            if not (sp.is_control(i) or sp.is_unknown(i)) and piece not in vocab:
+                vocab[piece] = len(vocab)
+    vocab["<pad>"] = len(vocab)
+    return vocab
 
 
 def source_dir(kind, tmp):
@@ -134,6 +175,33 @@ def source_dir(kind, tmp):
     elif kind == "byt5":
         write_json(os.path.join(d, "tokenizer_config.json"),
                    {"tokenizer_class": "ByT5Tokenizer", "extra_ids": 125})
+    elif kind == "marian":
+        # Like an opus-mt pair: the source and target models learn from different text (here the
+        # two halves of the training lines) and differ in size.
+        # (Each half needs some 2,550 pieces for its characters at coverage 0.9995.)
+        src = train_spm(os.path.join(tmp, "marian_source"), "unigram", True, False, 3200,
+                        train[0::2])
+        tgt = train_spm(os.path.join(tmp, "marian_target"), "unigram", True, False, 3600,
+                        train[1::2])
+        shutil.copy(src, os.path.join(d, "source.spm"))
+        shutil.copy(tgt, os.path.join(d, "target.spm"))
+        write_json(os.path.join(d, "vocab.json"), marian_vocab(src, tgt))
+        # As the Tatoeba-era opus-mt repos ship it (older ones: source_lang / target_lang only,
+        # with the class coming from config.json, which this directory lacks).
+        write_json(os.path.join(d, "tokenizer_config.json"),
+                   {"tokenizer_class": "MarianTokenizer", "source_lang": "en",
+                    "target_lang": "de", "unk_token": "<unk>", "eos_token": "</s>",
+                    "pad_token": "<pad>", "model_max_length": 512, "separate_vocabs": False,
+                    "sp_model_kwargs": {}})
+    elif kind == "pegasus":
+        m = train_spm(os.path.join(tmp, kind), "unigram", False, False, 3000)
+        shutil.copy(m, os.path.join(d, "spiece.model"))
+        write_json(os.path.join(d, "tokenizer_config.json"),
+                   {"tokenizer_class": "PegasusTokenizer", "model_max_length": 1024,
+                    "pad_token": "<pad>", "eos_token": "</s>", "unk_token": "<unk>",
+                    "mask_token": "<mask_2>", "mask_token_sent": "<mask_1>", "offset": 103})
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
     return d
 
 
@@ -154,8 +222,24 @@ def encode_cases(tok, cases):
     return out
 
 
+# Cases of one kind only: Marian's target language codes (MarianTokenizer keeps a leading
+# ">>xx<<" whole, up to the first "<<"), Pegasus' special tokens.
+KIND_CASES = {
+    "marian": [("code", ">>de<< Hello world"), ("code_glued", ">>fr<<Bonjour le monde"),
+               ("code_unknown", ">>xx<< not in the vocabulary"), ("code_only", ">>es<<"),
+               ("code_mid", "Hello >>de<< world"), ("code_two", ">>de<< a >>fr<< b"),
+               ("code_empty", ">><< x"), ("code_open", ">>de x"), ("code_eos", "</s>>>de<< x"),
+               ("code_space", " >>de<< x"), ("code_nested", ">>>de<<< x"),
+               ("specials", "a <unk> b <pad> c </s> d"), ("pieces_sp", "▁x ▁▁ y")],
+    "pegasus": [("masks", "The <mask_1> sat on the <mask_2> ."),
+                ("unk_n", "a <unk_2> b<unk_102> c <unk_103>"),
+                ("specials", "x </s> y <pad> z <unk>"), ("mask_glued", "<mask_1><mask_2>x")],
+}
+
+
 def do_kind(kind, tmp):
     src = source_dir(kind, tmp)
+    shutil.rmtree(os.path.join(OUT, kind), ignore_errors=True)  # a rerun replaces the kind
     dst = os.path.join(OUT, kind, "hf")
     os.makedirs(dst)
     meta = {"kind": kind, "source_files": sorted(os.listdir(src))}
@@ -165,7 +249,8 @@ def do_kind(kind, tmp):
     meta["saved_files"] = sorted(os.listdir(dst))
     # HF repos ship the SentencePiece model beside tokenizer.json; keep it when
     # save_pretrained (tokenizers backend) did not write it.
-    for f in ("spiece.model", "sentencepiece.bpe.model", "vocab.json", "merges.txt"):
+    for f in ("spiece.model", "sentencepiece.bpe.model", "vocab.json", "merges.txt",
+              "source.spm", "target.spm"):
         if os.path.exists(os.path.join(src, f)) and not os.path.exists(os.path.join(dst, f)):
             shutil.copy(os.path.join(src, f), os.path.join(dst, f))
             meta.setdefault("copied_from_source", []).append(f)
@@ -194,6 +279,7 @@ def do_kind(kind, tmp):
         meta["backend_tokenizer_json"] = f"none: {e!r}"
     cases = [(f"heldout:{i}", t, None) for i, t in enumerate(heldout)]
     cases += [(f"hard:{n}", t, None) for n, t in HARD]
+    cases += [(f"{kind}:{n}", t, None) for n, t in KIND_CASES.get(kind, [])]
     records = encode_cases(tok, cases)
     if kind in ("mbart50", "nllb"):
         codes = FAIRSEQ_MBART50 if kind == "mbart50" else None
@@ -252,14 +338,19 @@ def do_kind(kind, tmp):
 NLLB_SOME_CODES = ["eng_Latn", "fra_Latn", "deu_Latn", "zho_Hans", "arb_Arab", "rus_Cyrl"]
 
 
-def sources_only():
+def sources_only(kinds):
     """--sources-only: the trained files alone (no transformers needed), for the CPU tests that
     need tokenizers but no HF output (tests/golden/tokenizers/local/). mBART-50 and NLLB get the
     special_tokens_map.json their hub repos ship (NLLB with a few of its codes only)."""
-    for kind in ("t5", "t5_bytefb", "mbart50", "nllb"):
+    for kind in kinds:
+        if kind == "bart":
+            shutil.rmtree(os.path.join(OUT, kind), ignore_errors=True)
+            train_byte_bpe(os.path.join(OUT, "bart"))
+            continue
         tmp = tempfile.mkdtemp()
         d = source_dir(kind, tmp)
         dst = os.path.join(OUT, kind)
+        shutil.rmtree(dst, ignore_errors=True)
         shutil.copytree(d, dst)
         if kind in ("mbart50", "nllb"):
             codes = FAIRSEQ_MBART50 if kind == "mbart50" else NLLB_SOME_CODES
@@ -323,11 +414,18 @@ def train_byte_bpe(dst, n_merges=400):
 
 
 def main():
-    if "--sources-only" in sys.argv:
-        train_byte_bpe(os.path.join(OUT, "bart"))
-        return sources_only()
+    if SOURCES_ONLY:
+        kinds = ARGS[1].split(",") if len(ARGS) > 1 else \
+            ["t5", "t5_bytefb", "mbart50", "nllb", "bart", "marian", "pegasus"]
+        return sources_only(kinds)
     os.makedirs(OUT, exist_ok=True)
-    report = {"n_heldout": len(heldout), "n_train": len(train)}
+    report = {}
+    try:  # a run for some kinds keeps the others' entries
+        with open(os.path.join(OUT, "report.json"), encoding="utf-8") as f:
+            report = json.load(f)
+    except (OSError, ValueError):
+        pass
+    report.update({"n_heldout": len(heldout), "n_train": len(train)})
     try:
         import tokenizers, transformers
         report["versions"] = {"transformers": transformers.__version__,
@@ -337,7 +435,7 @@ def main():
     except Exception as e:  # noqa: BLE001
         report["versions"] = repr(e)
     kinds = ARGS[2].split(",") if len(ARGS) > 2 else \
-        ["t5", "t5_bytefb", "mbart50", "nllb", "bart", "byt5"]
+        ["t5", "t5_bytefb", "mbart50", "nllb", "bart", "byt5", "marian", "pegasus"]
     for kind in kinds:
         tmp = tempfile.mkdtemp()
         try:
