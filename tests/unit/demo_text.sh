@@ -5,11 +5,11 @@
 # BACKEND in fp32 and in bf16; each response's "text" must equal the expected answer exactly on
 # at least MIN_EXACT percent of them; bf16 with int8 and with fp8 projections (quantize:), with
 # the embedding and LM head quantized too, and with the FP8 KV cache, within half a point of
-# bf16. Against
-# Hugging Face's own answers (launch/demo/hf_reference.py: transformers' AutoTokenizer and
-# greedy generate on the saved folder, fp32): every prompt's ids from the model file's tokenizer
-# equal "hf_input_ids", and in fp32 every response's output_ids equal "hf_ids" and its text
-# "hf_text". The yardstick must fail: a copy of heldout.jsonl with one answer altered must count
+# bf16. Against Hugging Face's own answers (launch/demo/hf_reference.py: transformers'
+# AutoTokenizer and greedy generate on the saved folder): every prompt's ids from the model
+# file's tokenizer equal "hf_input_ids"; in fp32 every response's output_ids equal "hf_ids" and
+# its text "hf_text"; in bf16 its output_ids equal "hf_bf16_ids" (HF on the weights rounded to
+# bf16). The yardstick must fail: a copy of heldout.jsonl with one answer altered must count
 # exactly one more wrong answer.
 # usage: demo_text.sh BUILD_DIR DEMO_DIR [BACKEND]
 set -uo pipefail
@@ -62,19 +62,22 @@ accurate() {
   fi
 }
 
-# same_as_hf NAME: every response's output_ids equal the item's hf_ids and its text hf_text.
+# same_as_hf NAME FIELD: every response's output_ids equal the item's FIELD (hf_ids: HF's fp32
+# greedy ids, whose text hf_text the response's text must equal too; hf_bf16_ids: HF's on the
+# weights rounded to bf16: trained weights give peaked distributions, so bf16 must match exactly).
 same_as_hf() {
   checks=$((checks + 1))
-  jq -rn --slurpfile want "$held" --slurpfile got "$work/resp_$1.jsonl" '
+  jq -rn --arg f "$2" --slurpfile want "$held" --slurpfile got "$work/resp_$1.jsonl" '
     ($got | map({key: (.id | tostring), value: .}) | from_entries) as $r
-    | $want[] | select($r[.id | tostring].output_ids != .hf_ids or $r[.id | tostring].text != .hf_text)
-    | "\(.id): \(.prompt) -> ids \($r[.id | tostring].output_ids | tojson), HF \(.hf_ids | tojson)"' \
+    | $want[] | select($r[.id | tostring].output_ids != .[$f] or
+                       ($f == "hf_ids" and $r[.id | tostring].text != .hf_text))
+    | "\(.id): \(.prompt) -> ids \($r[.id | tostring].output_ids | tojson), HF \(.[$f] | tojson)"' \
     > "$work/diff_$1.txt" || { fail "$1: comparing ids failed"; return; }
   if [ -s "$work/diff_$1.txt" ]; then
-    fail "$1: $(grep -c . "$work/diff_$1.txt") of $n responses differ from HF's greedy ids or text"
+    fail "$1: $(grep -c . "$work/diff_$1.txt") of $n responses differ from HF's greedy answers ($2)"
     head -5 "$work/diff_$1.txt"
   else
-    echo "$1: output_ids and text equal Hugging Face's greedy answers on all $n prompts"
+    echo "$1: output_ids equal Hugging Face's greedy answers ($2) on all $n prompts"
   fi
 }
 
@@ -91,9 +94,10 @@ fi
 
 serve fp32 fp32
 accurate fp32
-same_as_hf fp32
+same_as_hf fp32 hf_ids
 serve bf16 bf16
 accurate bf16
+same_as_hf bf16 hf_bf16_ids
 # Weight-only int8 and fp8 (E4M3) projections, quantized at load: within half a point of bf16's
 # accuracy (issue: quantized weights), i.e. at most n / 200 answers fewer
 for q in int8 fp8; do
