@@ -68,7 +68,7 @@ static ed_status pick_kind(tokenizer *t, const file_set *fs, ed_error *err) {
         {"MBart50Tokenizer", TK_MBART50}, {"MBartTokenizer", TK_MBART},
         {"NllbTokenizer", TK_NLLB}, {"BartTokenizer", TK_BART}, {"RobertaTokenizer", TK_BART},
         {"ByT5Tokenizer", TK_BYT5}, {"MarianTokenizer", TK_MARIAN},
-        {"PegasusTokenizer", TK_PEGASUS},
+        {"PegasusTokenizer", TK_PEGASUS}, {"M2M100Tokenizer", TK_M2M100},
     };
     if (cls) {
         size_t n = strlen(cls);
@@ -82,18 +82,24 @@ static ed_status pick_kind(tokenizer *t, const file_set *fs, ed_error *err) {
                             "supported (T5Tokenizer, MT5Tokenizer, UMT5Tokenizer, "
                             "MBart50Tokenizer, MBartTokenizer, NllbTokenizer, BartTokenizer, "
                             "RobertaTokenizer, ByT5Tokenizer, MarianTokenizer, "
-                            "PegasusTokenizer and their Fast forms are)",
+                            "PegasusTokenizer, M2M100Tokenizer and their Fast forms are)",
                        fs->origin, cls);
     }
-    /* Marian's hub repos ship no tokenizer_class (transformers reads it from config.json). */
+    /* Marian's hub repos ship no tokenizer_class (transformers reads it from config.json); a
+     * SentencePiece model beside vocab.json (or M2M100's own config keys) is M2M100's layout. */
+    const cJSON *m2m_key = NULL;
+    if (fs->config && !(m2m_key = cJSON_GetObjectItemCaseSensitive(fs->config, "language_codes")))
+        m2m_key = cJSON_GetObjectItemCaseSensitive(fs->config, "num_madeup_words");
     if (get_file(fs, "source.spm")) t->kind = TK_MARIAN;
     else if (get_file(fs, "spiece.model")) t->kind = TK_T5;
+    else if (get_file(fs, "sentencepiece.bpe.model") && (get_file(fs, "vocab.json") || m2m_key))
+        t->kind = TK_M2M100;
     else if (get_file(fs, "sentencepiece.bpe.model")) t->kind = TK_MBART50;
     else if (get_file(fs, "vocab.json") || get_file(fs, "tokenizer.json")) t->kind = TK_BART;
     else return ed_fail(err, "%s: no tokenizer files (spiece.model, sentencepiece.bpe.model, "
-                             "source.spm + target.spm + vocab.json, vocab.json + merges.txt, "
-                             "tokenizer.json, or tokenizer_config.json naming its "
-                             "tokenizer_class)", fs->origin);
+                             "sentencepiece.bpe.model + vocab.json, source.spm + target.spm + "
+                             "vocab.json, vocab.json + merges.txt, tokenizer.json, or "
+                             "tokenizer_config.json naming its tokenizer_class)", fs->origin);
     return ED_OK;
 }
 
@@ -220,34 +226,32 @@ int tok_sp_to_id(const tokenizer *t, int sp_id) {
     return sp_id + t->sp_offset;
 }
 
-/* Marian: source.spm and target.spm (SentencePiece models run by the library itself, as
- * MarianTokenizer runs Python's sentencepiece) and vocab.json (token -> id; a later entry with the
- * same id wins, as Python's {id: token} of it does). */
-static ed_status load_spm_file(tok_sp **out, const file_set *fs, const char *name, ed_error *err) {
+/* The kinds whose Python class runs the sentencepiece library itself over a model file and maps
+ * its pieces through vocab.json: Marian (source.spm, target.spm) and M2M100
+ * (sentencepiece.bpe.model). `needs` names the files the kind needs, for messages. */
+static ed_status load_spm_file(tok_sp **out, const file_set *fs, const char *name,
+                               const char *needs, ed_error *err) {
     const tokenizer_file *f = get_file(fs, name);
     char why[256] = "";
-    if (!f) return ed_fail(err, "%s: %s is missing (the marian tokenizer needs source.spm, "
-                                "target.spm and vocab.json)", fs->origin, name);
+    if (!f) return ed_fail(err, "%s: %s is missing (the tokenizer needs %s)", fs->origin, name,
+                           needs);
     if (!(*out = tok_sp_load(f->data, f->len, why, sizeof why)))
         return ed_fail(err, "%s: %s is not a SentencePiece model (%s)", fs->origin, name, why);
     return ED_OK;
 }
 
-static ed_status load_marian(tokenizer *t, const file_set *fs, ed_error *err) {
-    if (json_flag(fs->config, "separate_vocabs", 0))
-        return ed_fail(err, "%s: tokenizer_config.json: key separate_vocabs: true (a Marian model "
-                            "with its own target vocabulary, target_vocab.json) is not supported",
-                       fs->origin);
-    if (load_spm_file(&t->sp, fs, "source.spm", err) ||
-        load_spm_file(&t->sp_target, fs, "target.spm", err))
-        return ED_ERR;
-    const tokenizer_file *vocab = get_file(fs, "vocab.json");
-    if (!vocab) return ed_fail(err, "%s: vocab.json is missing (the marian tokenizer needs "
-                                    "source.spm, target.spm and vocab.json)", fs->origin);
+/* vocab.json (token -> id) into the id tables; a later entry with the same id wins, as Python's
+ * {id: token} of it does. *entries: how many entries it has (Python's len() of it). */
+static ed_status load_vocab_json(tokenizer *t, const file_set *fs, const char *needs,
+                                 int *entries, ed_error *err) {
+    *entries = 0;
+    if (!get_file(fs, "vocab.json"))
+        return ed_fail(err, "%s: vocab.json is missing (the tokenizer needs %s)", fs->origin,
+                       needs);
     cJSON *v = NULL;
     if (parse_json(fs, "vocab.json", &v, err)) return ED_ERR;
     ed_status st = ED_OK;
-    for (const cJSON *e = v->child; e && !st; e = e->next) {
+    for (const cJSON *e = v->child; e && !st; e = e->next, ++*entries) {
         if (!cJSON_IsNumber(e) || e->valuedouble != (double)e->valueint || e->valueint < 0)
             st = ed_fail(err, "%s: vocab.json: \"%s\" must map to an integer id >= 0",
                          fs->origin, e->string);
@@ -259,10 +263,95 @@ static ed_status load_marian(tokenizer *t, const file_set *fs, ed_error *err) {
     return st;
 }
 
+static ed_status load_marian(tokenizer *t, const file_set *fs, ed_error *err) {
+    static const char needs[] = "source.spm, target.spm and vocab.json";
+    if (json_flag(fs->config, "separate_vocabs", 0))
+        return ed_fail(err, "%s: tokenizer_config.json: key separate_vocabs: true (a Marian model "
+                            "with its own target vocabulary, target_vocab.json) is not supported",
+                       fs->origin);
+    int entries;
+    if (load_spm_file(&t->sp, fs, "source.spm", needs, err) ||
+        load_spm_file(&t->sp_target, fs, "target.spm", needs, err))
+        return ED_ERR;
+    return load_vocab_json(t, fs, needs, &entries, err);
+}
+
+/* transformers' FAIRSEQ_LANGUAGE_CODES for M2M100Tokenizer, chosen by tokenizer_config.json's
+ * language_codes ("m2m100", the default, or "wmt21"). */
+static const char *const m2m100_codes[] = {
+    "af", "am", "ar", "ast", "az", "ba", "be", "bg", "bn", "br", "bs", "ca", "ceb", "cs", "cy",
+    "da", "de", "el", "en", "es", "et", "fa", "ff", "fi", "fr", "fy", "ga", "gd", "gl", "gu",
+    "ha", "he", "hi", "hr", "ht", "hu", "hy", "id", "ig", "ilo", "is", "it", "ja", "jv", "ka",
+    "kk", "km", "kn", "ko", "lb", "lg", "ln", "lo", "lt", "lv", "mg", "mk", "ml", "mn", "mr",
+    "ms", "my", "ne", "nl", "no", "ns", "oc", "or", "pa", "pl", "ps", "pt", "ro", "ru", "sd",
+    "si", "sk", "sl", "so", "sq", "sr", "ss", "su", "sv", "sw", "ta", "th", "tl", "tn", "tr",
+    "uk", "ur", "uz", "vi", "wo", "xh", "yi", "yo", "zh", "zu"};
+static const char *const wmt21_codes[] = {"en", "ha", "is", "ja", "cs", "ru", "zh", "de"};
+
+/* An integer config key in [lo, hi] (dflt when absent); refused naming the key. */
+static ed_status config_int(const file_set *fs, const char *key, int lo, int hi, int dflt,
+                            int *out, ed_error *err) {
+    const cJSON *v = fs->config ? cJSON_GetObjectItemCaseSensitive(fs->config, key) : NULL;
+    *out = dflt;
+    if (!v || cJSON_IsNull(v)) return ED_OK;
+    if (!cJSON_IsNumber(v) || v->valuedouble != (double)v->valueint || v->valueint < lo ||
+        v->valueint > hi)
+        return ed_fail(err, "%s: tokenizer_config.json: key %s must be an integer in [%d, %d]",
+                       fs->origin, key, lo, hi);
+    *out = v->valueint;
+    return ED_OK;
+}
+
+/* M2M100 (transformers' M2M100Tokenizer): sentencepiece.bpe.model run by the library itself,
+ * vocab.json's ids for its pieces (fairseq's dictionary: <s> 0, <pad> 1, </s> 2, <unk> 3, then
+ * the pieces in the dictionary's order, not the model's), then lang_token_to_id: language code i
+ * of language_codes is "__xx__" at id len(vocab.json) + i, then num_madeup_words ids (default 8)
+ * that HF names "<unk>" (the model's vocabulary counts them: 128,112 for m2m100_418M). vocab.json's
+ * ids must be 0 .. len - 1 (a code's id would otherwise name a piece). The codes are made added
+ * (matched in text), special tokens later, as the files say (m2m100_added). */
+static ed_status load_m2m100(tokenizer *t, const file_set *fs, ed_error *err) {
+    static const char needs[] = "sentencepiece.bpe.model and vocab.json";
+    const char *which = config_str(fs, "language_codes");
+    if (!which || !strcmp(which, "m2m100")) {
+        t->lang_codes = m2m100_codes;
+        t->n_lang_codes = (int)(sizeof m2m100_codes / sizeof m2m100_codes[0]);
+    } else if (!strcmp(which, "wmt21")) {
+        t->lang_codes = wmt21_codes;
+        t->n_lang_codes = (int)(sizeof wmt21_codes / sizeof wmt21_codes[0]);
+    } else {
+        return ed_fail(err, "%s: tokenizer_config.json: key language_codes: '%s' is not one of "
+                            "m2m100, wmt21", fs->origin, which);
+    }
+    int madeup, entries;
+    if (config_int(fs, "num_madeup_words", 0, 1000, 8, &madeup, err) ||
+        load_spm_file(&t->sp, fs, "sentencepiece.bpe.model", needs, err) ||
+        load_vocab_json(t, fs, needs, &entries, err))
+        return ED_ERR;
+    if (t->vocab_size != entries)
+        return ed_fail(err, "%s: vocab.json: its %d entries must have the ids 0 .. %d (the "
+                            "largest is %d; M2M100's language codes follow them)",
+                       fs->origin, entries, entries - 1, t->vocab_size - 1);
+    const char *unk = config_str(fs, "unk_token");
+    if (!unk) unk = "<unk>";
+    if (tok_map_get(t->token_id, unk, strlen(unk)) < 0)
+        return ed_fail(err, "%s: vocab.json has no unk token \"%s\" (M2M100Tokenizer needs it)",
+                       fs->origin, unk);
+    t->lang_base = entries;
+    char name[16];
+    for (int i = 0; i < t->n_lang_codes; i++) {
+        snprintf(name, sizeof name, "__%s__", t->lang_codes[i]);
+        if (set_token(t, entries + i, name, 0, err)) return ED_ERR;
+    }
+    for (int i = 0; i < madeup; i++)
+        if (set_token(t, entries + t->n_lang_codes + i, unk, 0, err)) return ED_ERR;
+    return ED_OK;
+}
+
 static ed_status load_base(tokenizer *t, const file_set *fs, ed_error *err) {
     switch (t->kind) {
     case TK_T5: case TK_PEGASUS: return load_sp(t, fs, "spiece.model", err);
     case TK_MARIAN: return load_marian(t, fs, err);
+    case TK_M2M100: return load_m2m100(t, fs, err);
     case TK_MBART50: case TK_MBART: case TK_NLLB:
         return load_sp(t, fs, "sentencepiece.bpe.model", err);
     case TK_BYT5: {
@@ -360,6 +449,61 @@ static ed_status load_added(tokenizer *t, const file_set *fs, int *count, ed_err
     return ED_OK;
 }
 
+/* The additional special tokens a file lists: special_tokens_map.json's (when use_map) before
+ * tokenizer_config.json's, under transformers 4's key additional_special_tokens or 5's
+ * extra_special_tokens (a list); NULL when none lists any. */
+static const cJSON *listed_specials(const file_set *fs, int use_map) {
+    static const char *const keys[] = {"additional_special_tokens", "extra_special_tokens"};
+    const cJSON *objs[] = {use_map ? fs->special_map : NULL, fs->config};
+    for (int o = 0; o < 2; o++)
+        for (int k = 0; k < 2; k++) {
+            const cJSON *a = objs[o] ? cJSON_GetObjectItemCaseSensitive(objs[o], keys[k]) : NULL;
+            if (cJSON_IsArray(a) && cJSON_GetArraySize(a) > 0) return a;
+        }
+    return NULL;
+}
+
+/* M2M100's added tokens besides those the files give with ids (tokenizer.json's added_tokens,
+ * tokenizer_config.json's added_tokens_decoder: load_added), as transformers 5 loads them and
+ * PreTrainedTokenizer._add_tokens adds them: each listed additional special token not added yet
+ * (special_tokens_map.json's list is read only when tokenizer_config.json has no
+ * added_tokens_decoder) becomes a special added token; one of vocab.json keeps its id, the others
+ * take the next ids from len(vocab.json) in list order. The hub's list is every code in
+ * language_codes' order, so each "__xx__" lands on its lang_token_to_id. When no file makes any
+ * code an added token, every code is made one at its lang_token_to_id: transformers' class adds
+ * none itself (its text "__en__" would then be SentencePiece pieces and decode would keep the
+ * codes), but no hub repo ships M2M100 without the list. */
+static ed_status m2m100_added(tokenizer *t, const file_set *fs, ed_error *err) {
+    const cJSON *dec = fs->config ? cJSON_GetObjectItemCaseSensitive(fs->config,
+                                                                      "added_tokens_decoder")
+                                  : NULL;
+    const cJSON *list = listed_specials(fs, dec == NULL);
+    int next = t->lang_base, i = 0;
+    for (size_t k = 0; k < t->added.n; k++)
+        if (t->added.items[k].id >= next) next = t->added.items[k].id + 1;
+    for (const cJSON *e = list ? list->child : NULL; e; e = e->next, i++) {
+        const char *c = token_text(e);
+        if (!c) return ed_fail(err, "%s: additional_special_tokens[%d] is not a token",
+                               fs->origin, i);
+        if (tok_added_find(&t->added, c, strlen(c))) continue;
+        int id = tok_map_get(t->token_id, c, strlen(c));
+        if (id < 0 || id >= t->lang_base) id = next++;
+        if (add_token(t, c, id, 1, json_flag(e, "lstrip", 0), json_flag(e, "rstrip", 0),
+                      json_flag(e, "single_word", 0), err))
+            return ED_ERR;
+    }
+    char name[16];
+    for (int k = 0; k < t->n_lang_codes; k++) {
+        snprintf(name, sizeof name, "__%s__", t->lang_codes[k]);
+        if (tok_added_find(&t->added, name, strlen(name))) return ED_OK;
+    }
+    for (int k = 0; k < t->n_lang_codes; k++) {
+        snprintf(name, sizeof name, "__%s__", t->lang_codes[k]);
+        if (add_token(t, name, t->lang_base + k, 1, 0, 0, 0, err)) return ED_ERR;
+    }
+    return ED_OK;
+}
+
 /* Kinds' added tokens when no file lists them (HF's classes add these themselves). */
 static ed_status default_added(tokenizer *t, const file_set *fs, ed_error *err) {
     const cJSON *x = fs->config ? cJSON_GetObjectItemCaseSensitive(fs->config, "extra_ids") : NULL;
@@ -373,12 +517,8 @@ static ed_status default_added(tokenizer *t, const file_set *fs, ed_error *err) 
         }
     }
     if (t->kind == TK_MBART50 || t->kind == TK_MBART || t->kind == TK_NLLB) {
-        const cJSON *codes = fs->special_map ? cJSON_GetObjectItemCaseSensitive(
-                                                   fs->special_map, "additional_special_tokens")
-                                             : NULL;
-        if (!cJSON_IsArray(codes) && fs->config)
-            codes = cJSON_GetObjectItemCaseSensitive(fs->config, "additional_special_tokens");
-        if (!cJSON_IsArray(codes) || cJSON_GetArraySize(codes) == 0)
+        const cJSON *codes = listed_specials(fs, 1);
+        if (!codes)
             return ed_fail(err, "%s: the language codes are missing: neither tokenizer.json's "
                                 "added_tokens, tokenizer_config.json's added_tokens_decoder nor "
                                 "additional_special_tokens lists them", fs->origin);
@@ -432,14 +572,21 @@ static ed_status finish_specials(tokenizer *t, const file_set *fs, ed_error *err
     }
     if (t->eos_id < 0) return ed_fail(err, "%s: the tokenizer has no end-of-sequence token",
                                       t->origin);
-    t->src_lang_id = -1;
-    if (t->kind == TK_MBART50 || t->kind == TK_MBART || t->kind == TK_NLLB) {
-        const char *src = config_str(fs, "src_lang");
-        if (!src) src = t->kind == TK_NLLB ? "eng_Latn" : "en_XX";
-        t->src_lang_id = tok_map_get(t->token_id, src, strlen(src));
-        if (t->src_lang_id < 0)
-            return ed_fail(err, "%s: tokenizer_config.json: src_lang '%s' is not one of the "
-                                "tokenizer's language codes", t->origin, src);
+    /* The default language codes: HF's classes fail on an unknown src_lang at load and on an
+     * unknown tgt_lang when they first switch to it; both are refused here, naming the key. */
+    t->src_lang_id = t->tgt_lang_id = -1;
+    if (t->kind == TK_MBART50 || t->kind == TK_MBART || t->kind == TK_NLLB ||
+        t->kind == TK_M2M100) {
+        const char *src = config_str(fs, "src_lang"), *tgt = config_str(fs, "tgt_lang");
+        if (!src) src = t->kind == TK_NLLB ? "eng_Latn" : t->kind == TK_M2M100 ? "en" : "en_XX";
+        const char *keys[] = {"src_lang", "tgt_lang"}, *codes[] = {src, tgt};
+        int *ids[] = {&t->src_lang_id, &t->tgt_lang_id};
+        for (int i = 0; i < 2; i++)
+            if (codes[i] && (*ids[i] = tokenizer_lang_id(t, codes[i])) < 0)
+                return ed_fail(err, "%s: tokenizer_config.json: %s '%s' is not one of the "
+                                    "tokenizer's language codes%s", t->origin, keys[i], codes[i],
+                               t->kind == TK_M2M100 ? " (M2M100's are written as 'en', 'de', "
+                                                      "...: language_codes' list)" : "");
     }
     /* HF's classes (transformers 5) build these pipelines in code, whatever tokenizer.json says. */
     t->sp_ws_split = t->kind == TK_T5;
@@ -470,7 +617,9 @@ ed_status tokenizer_load_files(tokenizer **out, const tokenizer_file *files, siz
         parse_json(&fs, "added_tokens.json", &fs.added_json, err) ||
         parse_json(&fs, "tokenizer.json", &fs.tok_json, err) || pick_kind(t, &fs, err) ||
         load_base(t, &fs, err) || load_added(t, &fs, &n_added, err) ||
-        (n_added == 0 && default_added(t, &fs, err)) || finish_specials(t, &fs, err)) {
+        (t->kind == TK_M2M100 ? m2m100_added(t, &fs, err)
+                              : n_added == 0 && default_added(t, &fs, err)) ||
+        finish_specials(t, &fs, err)) {
         tokenizer_destroy(t);
         t = NULL;
     }
@@ -623,7 +772,23 @@ int tokenizer_is_special(const tokenizer *t, int32_t id) {
     return id >= 0 && id < t->vocab_size && t->special[id];
 }
 const char *tokenizer_kind(const tokenizer *t) {
-    static const char *const names[] = {"t5",   "mbart50", "mbart",  "nllb",
-                                        "bart", "byt5",    "marian", "pegasus"};
+    static const char *const names[] = {"t5",   "mbart50", "mbart",   "nllb",
+                                        "bart", "byt5",    "marian",  "pegasus", "m2m100"};
     return names[t->kind];
 }
+
+int tokenizer_lang_id(const tokenizer *t, const char *code) {
+    if (!code) return -1;
+    if (t->kind == TK_M2M100) {
+        for (int i = 0; i < t->n_lang_codes; i++)
+            if (!strcmp(t->lang_codes[i], code)) return t->lang_base + i;
+        return -1;
+    }
+    if (t->kind != TK_MBART50 && t->kind != TK_MBART && t->kind != TK_NLLB) return -1;
+    /* A special added token written like a code ("de_DE", "deu_Latn"): not <s> or <mask>. */
+    int id = tok_map_get(t->token_id, code, strlen(code));
+    const tok_added *a = id >= 0 ? tok_added_find(&t->added, code, strlen(code)) : NULL;
+    return a && a->special && strchr(code, '_') ? id : -1;
+}
+
+int tokenizer_tgt_lang_id(const tokenizer *t) { return t->tgt_lang_id; }

@@ -22,6 +22,13 @@
  *                               repos configure it) 2, mask_token_sent (<mask_1>) 3,
  *                               <unk_2>..<unk_102>=4..104, piece k >= 2 -> k + 103; Metaspace
  *                               as mBART's; "</s>" appended
+ *   M2M100                      sentencepiece.bpe.model run by the SentencePiece library itself
+ *                               (M2M100Tokenizer is Python's sentencepiece), each piece's id
+ *                               vocab.json's (unk when it lacks the piece); language code "xx"
+ *                               is "__xx__" at len(vocab.json) + its index in language_codes'
+ *                               list (m2m100's 100 or wmt21's 8), then num_madeup_words ids (8)
+ *                               named "<unk>"; [src code] X </s>; decode through SentencePiece's
+ *                               decode_pieces, stripped
  * Added tokens (special tokens, <extra_id_N>, <mask>, language codes, added_tokens.json,
  * tokenizer.json's added_tokens) are matched in the text first, leftmost-longest, with their
  * lstrip / rstrip flags, as the tokenizers library does.
@@ -68,9 +75,10 @@ void tokenizer_destroy(tokenizer *t); /* NULL: no-op */
 
 /* Encodes text[len] (UTF-8; invalid UTF-8 is an error naming the byte offset) into a malloc'd
  * id array *ids (free() it; non-NULL even when *n is 0) of *n ids, special tokens added as the
- * model's HF tokenizer adds them. src_lang: the source language code for mBART / NLLB
- * ("de_DE", "deu_Latn"), NULL for the tokenizer's default (tokenizer_config.json's src_lang);
- * an unknown code is an error naming it; ignored by kinds without language codes. */
+ * model's HF tokenizer adds them. src_lang: the source language code for mBART / NLLB / M2M100
+ * ("de_DE", "deu_Latn", "de"), NULL for the tokenizer's default (tokenizer_config.json's
+ * src_lang, else en_XX / eng_Latn / en); an unknown code is an error naming it; ignored by kinds
+ * without language codes. */
 ed_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, const char *src_lang,
                            int32_t **ids, size_t *n, ed_error *err);
 
@@ -85,11 +93,24 @@ ed_status tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n, int
  * long as t), or NULL when out of range. */
 int tokenizer_token_to_id(const tokenizer *t, const char *token);
 const char *tokenizer_id_to_token(const tokenizer *t, int32_t id);
-int tokenizer_vocab_size(const tokenizer *t); /* ids are in [0, this): HF's len(tokenizer) */
+/* Ids are in [0, this): HF's len(tokenizer); for M2M100 also its num_madeup_words ids after the
+ * codes (the model's vocabulary counts them; HF decodes each as "<unk>"). */
+int tokenizer_vocab_size(const tokenizer *t);
 int tokenizer_eos_id(const tokenizer *t);     /* -1 when the kind has none */
 int tokenizer_is_special(const tokenizer *t, int32_t id);
-/* "t5", "mbart50", "mbart", "nllb", "bart", "byt5", "marian", "pegasus": the kind in use. */
+/* "t5", "mbart50", "mbart", "nllb", "bart", "byt5", "marian", "pegasus", "m2m100": the kind in
+ * use. */
 const char *tokenizer_kind(const tokenizer *t);
+
+/* The id of language code `code` as the HF class's get_lang_id / lang_code_to_id gives it: the
+ * id placed before the text for src_lang, and the token a decoder is forced to start with for
+ * tgt_lang (forced_bos_token_id). mBART-50 / mBART / NLLB: the code is its own token ("de_DE",
+ * "deu_Latn"); M2M100: "de" names the token "__de__" (tokenizer_token_to_id("de") is the piece
+ * "de", not the code). -1 when code is not one of the tokenizer's codes, or the kind has none. */
+int tokenizer_lang_id(const tokenizer *t, const char *code);
+/* tokenizer_config.json's tgt_lang as tokenizer_lang_id gives it (a code the tokenizer does not
+ * know is refused at load), or -1 when the config names none. */
+int tokenizer_tgt_lang_id(const tokenizer *t);
 
 /* Streaming detokenization of one generated sequence. Each push returns the text that the ids so
  * far add to what earlier pushes returned: never part of a UTF-8 character, and the pieces of all

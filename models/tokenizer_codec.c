@@ -110,27 +110,18 @@ static int sp_segment(enc_ctx *c, const char *s, size_t n) {
     return wn > from ? sp_piece(c, w + from, wn - from) : 0;
 }
 
-/* Marian: transformers' MarianTokenizer, a Python tokenizer with no fast version.
- * _convert_token_to_id: vocab.json's id (or an added token's), else the unk token's (a character
- * SentencePiece does not know comes back as its own text, which vocab.json lacks). */
-static int32_t marian_piece_id(const tokenizer *t, const char *p, size_t n) {
+/* Marian and M2M100: transformers' MarianTokenizer and M2M100Tokenizer, Python tokenizers with no
+ * fast version. _convert_token_to_id: vocab.json's id (or an added token's, or M2M100's language
+ * code's), else the unk token's (a character SentencePiece does not know comes back as its own
+ * text, which vocab.json lacks; so does a piece the dictionary left out). */
+static int32_t vocab_piece_id(const tokenizer *t, const char *p, size_t n) {
     int id = tok_map_get(t->token_id, p, n);
     return id >= 0 ? id : t->unk_id;
 }
 
-/* MarianTokenizer._tokenize of one stretch between added tokens: text starting with ">>" up to
- * its first "<<" is one token (a target language code, >>de<<), the rest is source.spm's pieces
- * from the SentencePiece library itself (its own normalizer: Python's sentencepiece, not HF's
- * Precompiled quirks), each through vocab.json. */
-static int marian_segment(const tokenizer *t, const char *s, size_t n, tok_ids *ids) {
-    if (n >= 2 && s[0] == '>' && s[1] == '>')
-        for (size_t e = 2; e + 2 <= n; e++)
-            if (s[e] == '<' && s[e + 1] == '<') {
-                if (tok_ids_add(ids, marian_piece_id(t, s, e + 2))) return -1;
-                s += e + 2;
-                n -= e + 2;
-                break;
-            }
+/* The SentencePiece library's own pieces of s[n] (Python's sp.encode(text, out_type=str): its
+ * normalizer, not HF's Precompiled quirks), each through vocab_piece_id. 0 or -1 (OOM). */
+static int vocab_pieces(const tokenizer *t, const char *s, size_t n, tok_ids *ids) {
     char *pieces = NULL;
     size_t np = 0;
     if (tok_sp_encode_pieces(t->sp, s, n, &pieces, &np)) return -1;
@@ -138,11 +129,26 @@ static int marian_segment(const tokenizer *t, const char *s, size_t n, tok_ids *
     const char *p = pieces;
     for (size_t i = 0; i < np && !rc; i++) {
         size_t pl = strlen(p);
-        rc = tok_ids_add(ids, marian_piece_id(t, p, pl));
+        rc = tok_ids_add(ids, vocab_piece_id(t, p, pl));
         p += pl + 1;
     }
     free(pieces);
     return rc;
+}
+
+/* MarianTokenizer._tokenize of one stretch between added tokens: text starting with ">>" up to
+ * its first "<<" is one token (a target language code, >>de<<), the rest is source.spm's pieces
+ * through vocab.json. */
+static int marian_segment(const tokenizer *t, const char *s, size_t n, tok_ids *ids) {
+    if (n >= 2 && s[0] == '>' && s[1] == '>')
+        for (size_t e = 2; e + 2 <= n; e++)
+            if (s[e] == '<' && s[e + 1] == '<') {
+                if (tok_ids_add(ids, vocab_piece_id(t, s, e + 2))) return -1;
+                s += e + 2;
+                n -= e + 2;
+                break;
+            }
+    return vocab_pieces(t, s, n, ids);
 }
 
 static int enc_segment(void *vc, const char *s, size_t n) {
@@ -154,6 +160,7 @@ static int enc_segment(void *vc, const char *s, size_t n) {
             if (tok_ids_add(c->ids, (int32_t)(unsigned char)s[i] + 3)) return -1;
         return 0;
     case TK_MARIAN: return marian_segment(c->t, s, n, c->ids);
+    case TK_M2M100: return vocab_pieces(c->t, s, n, c->ids); /* M2M100Tokenizer._tokenize */
     default: return sp_segment(c, s, n);
     }
 }
@@ -173,19 +180,16 @@ ed_status tokenizer_encode(const tokenizer *t, const char *text, size_t len, con
         i += cl;
     }
     int lang = t->src_lang_id;
-    if (src_lang && lang >= 0) {
-        lang = tok_map_get(t->token_id, src_lang, strlen(src_lang));
-        const tok_added *a = lang >= 0 ? tok_added_find(&t->added, src_lang, strlen(src_lang))
-                                       : NULL;
-        if (!a || !a->special || !strchr(src_lang, '_'))
-            return ed_fail(err, "src_lang: '%s' is not a language code of this tokenizer (%s)",
-                           src_lang, tokenizer_kind(t));
-    }
+    if (src_lang && lang >= 0 && (lang = tokenizer_lang_id(t, src_lang)) < 0)
+        return ed_fail(err, "src_lang: '%s' is not a language code of this tokenizer (%s%s)",
+                       src_lang, tokenizer_kind(t),
+                       t->kind == TK_M2M100 ? ": codes are written as 'en', 'de', ..." : "");
     tok_ids v = {0};
     enc_ctx c = {t, &v, {0}, err};
     err->msg[0] = 0;
     int rc = 0;
-    if (t->kind == TK_MBART50 || (t->kind == TK_NLLB && !t->legacy)) rc = tok_ids_add(&v, lang);
+    if (t->kind == TK_MBART50 || t->kind == TK_M2M100 || (t->kind == TK_NLLB && !t->legacy))
+        rc = tok_ids_add(&v, lang);
     if (t->kind == TK_BART) rc = rc || tok_ids_add(&v, t->bos_id);
     rc = rc || tok_added_split(&t->added, text, len, enc_segment, enc_added, &c);
     rc = rc || tok_ids_add(&v, t->eos_id);
@@ -295,6 +299,35 @@ static int marian_decode(const tokenizer *t, const int32_t *ids, size_t n, int s
     return 0;
 }
 
+/* M2M100Tokenizer's decode of ids[n] (each in range) into out (empty so far), as transformers 5
+ * runs it: the tokens (an id HF knows no token for, a made-up word's, is "<unk>"), special ids
+ * dropped when skip_special; then its convert_tokens_to_string: the tokens between those written
+ * as a special token (a made-up word's "<unk>" too, skip_special or not) through
+ * sentencepiece.bpe.model's decode_pieces, a special token's text as it is (no space), then
+ * Python's strip(). 0, or -1 (out of memory). */
+static int m2m100_decode(const tokenizer *t, const int32_t *ids, size_t n, int skip_special,
+                         tok_buf *out) {
+    const char **group = malloc((n ? n : 1) * sizeof *group);
+    size_t ng = 0;
+    int rc = group ? 0 : -1;
+    for (size_t i = 0; i < n && !rc; i++) {
+        if (skip_special && t->special[ids[i]]) continue;
+        const char *tok = t->id_token[ids[i]];
+        int as_is = tokenizer_is_special(t, tok_map_get(t->token_id, tok, strlen(tok)));
+        if (!as_is) {
+            group[ng++] = tok;
+        } else {
+            rc = add_decoded_pieces(out, t->sp, group, ng) || tok_buf_add(out, tok, strlen(tok));
+            ng = 0;
+        }
+    }
+    rc = rc || add_decoded_pieces(out, t->sp, group, ng);
+    free(group);
+    if (rc) return -1;
+    py_strip(out);
+    return 0;
+}
+
 /* The other kinds' decode of ids[n] (each in range), appended to out: byte-level BPE and ByT5
  * gather bytes and make text of them at the end; SentencePiece kinds' Metaspace decoder turns
  * U+2581 into ' ', the first token's leading one dropped. 0, or -1 (out of memory). */
@@ -351,8 +384,9 @@ ed_status tokenizer_decode(const tokenizer *t, const int32_t *ids, size_t n, int
                            t->vocab_size);
     tok_buf out = {0};
     int rc = tok_buf_add(&out, "", 0);
-    rc = rc || (t->kind == TK_MARIAN ? marian_decode(t, ids, n, skip_special, &out)
-                                     : tokens_decode(t, ids, n, skip_special, &out));
+    rc = rc || (t->kind == TK_MARIAN   ? marian_decode(t, ids, n, skip_special, &out)
+                : t->kind == TK_M2M100 ? m2m100_decode(t, ids, n, skip_special, &out)
+                                       : tokens_decode(t, ids, n, skip_special, &out));
     if (rc) {
         free(out.data);
         return ed_fail(err, "decode: out of memory");

@@ -21,12 +21,15 @@ typedef enum tok_kind {
     TK_BYT5,    /* bytes + 3, X </s> */
     TK_MARIAN,  /* source.spm's pieces through vocab.json, X </s> (MarianTokenizer) */
     TK_PEGASUS, /* SentencePiece, piece k >= 2 is id k + offset (103) after Pegasus' specials */
+    TK_M2M100,  /* sentencepiece.bpe.model's pieces through vocab.json, [src] X </s>, language
+                 * codes __xx__ after vocab.json's ids (M2M100Tokenizer) */
 } tok_kind;
 
 struct tokenizer {
     tok_kind kind;
     char origin[1024];
-    tok_sp *sp;           /* SentencePiece kinds (Marian: source.spm) */
+    tok_sp *sp;           /* SentencePiece kinds (Marian: source.spm; M2M100:
+                           * sentencepiece.bpe.model) */
     tok_sp *sp_target;    /* Marian: target.spm (loaded as HF loads it; with the shared vocabulary
                            * transformers 5.17 decodes with source.spm) */
     tok_charsmap *charsmap; /* SentencePiece kinds: the model's precompiled_charsmap */
@@ -42,6 +45,10 @@ struct tokenizer {
     tok_added_set added;  /* matched in text before the model */
     int bos_id, eos_id, unk_id, pad_id;
     int src_lang_id;      /* the default source language code's id (-1: none) */
+    int tgt_lang_id;      /* tokenizer_config.json's tgt_lang's id (-1: none) */
+    const char *const *lang_codes; /* M2M100: its language codes ("en", ...; static table) */
+    int n_lang_codes;     /* M2M100: how many; code i's token "__xx__" has id lang_base + i */
+    int lang_base;        /* M2M100: vocab.json's size (HF's lang_token_to_id offset) */
     int legacy;           /* NLLB legacy_behaviour */
     int clean_up;         /* clean_up_tokenization_spaces */
     int add_prefix_space; /* BART's ByteLevel add_prefix_space */

@@ -24,10 +24,14 @@ static ed_status resolve_text(request *r, const request_limits *lim, ed_error *e
     if (r->src_lang && !r->text)
         return ed_fail(err, "field src_lang applies to text only");
     if (r->tgt_lang) {
-        int id = tokenizer_token_to_id(lim->tok, r->tgt_lang);
+        /* A language code as the tokenizer's class takes it (M2M100: "de" is "__de__"), else
+         * (mBART-50, NLLB: the code is its own token) any token of the vocabulary. */
+        int id = tokenizer_lang_id(lim->tok, r->tgt_lang);
+        if (id < 0 && strcmp(tokenizer_kind(lim->tok), "m2m100"))
+            id = tokenizer_token_to_id(lim->tok, r->tgt_lang);
         if (id < 0 || id >= lim->vocab_size)
-            return ed_fail(err, "field tgt_lang: '%.64s' is not a token of the model's tokenizer",
-                           r->tgt_lang);
+            return ed_fail(err, "field tgt_lang: '%.64s' is not a language code or token of the "
+                                "model's tokenizer", r->tgt_lang);
         if (r->forced_bos_id != REQUEST_FIELD_UNSET && r->forced_bos_id != id)
             return ed_fail(err, "field tgt_lang: forced_bos_id %d names another token",
                            r->forced_bos_id);

@@ -6,14 +6,17 @@
  * SentencePiece kinds do on plain single-spaced ASCII; streaming pieces are whole UTF-8 and
  * concatenate to the decode; the .h5 round trip gives the same ids; known answers (ByT5 bytes,
  * <extra_id_0>, src_lang placement, NLLB legacy, Marian's vocab.json ids and >>xx<< codes,
- * Pegasus' offset ids); whitespace judged after the character map (T5 splits on U+0085, mBART's
- * trailing "▁" follows the mapped text); a dropped BPE merge changes ids (the comparison can
- * fail); bad files give errors naming the file; the precompiled charsmap applied as Hugging Face
- * does (per grapheme cluster, not SentencePiece's longest match) and corrupt ones refused.
+ * Pegasus' offset ids, M2M100's vocab.json ids, __xx__ codes and made-up words); whitespace
+ * judged after the character map (T5 splits on U+0085, mBART's trailing "▁" follows the mapped
+ * text); a dropped BPE merge changes ids (the comparison can fail); bad files give errors naming
+ * the file; the precompiled charsmap applied as Hugging Face does (per grapheme cluster, not
+ * SentencePiece's longest match) and corrupt ones refused.
  *
  * test_tokenizer hf FIXTURES_DIR SCRATCH_DIR: parity with Hugging Face on the fixtures
  * gen_tokenizer_fixtures.py makes with transformers (every recorded line: HF's ids exactly,
- * decode(ids, skip_special_tokens=True) HF's text exactly, streaming pieces adding up to it). */
+ * decode(ids, skip_special_tokens=True) HF's text exactly, streaming pieces adding up to it;
+ * where recorded, decode(ids) with special tokens kept, decode-only records and every language
+ * code's id, meta.json's lang_ids). */
 #include <cjson/cJSON.h>
 #include <dirent.h>
 #include <pthread.h>
@@ -30,8 +33,8 @@
 #include "tests/unit/check.h"
 
 typedef struct fx_case {
-    char *name, *text, *src_lang, *decoded;
-    size_t text_len, decoded_len;
+    char *name, *text, *src_lang, *decoded, *decoded_keep; /* text NULL: a decode-only record */
+    size_t text_len, decoded_len, keep_len;                 /* decoded_keep NULL: not recorded */
     int32_t *ids;
     size_t n_ids;
     int legacy;
@@ -90,6 +93,7 @@ static int load_fixture(const char *path, fixture *fx) {
         c->text = dup_str(cJSON_GetObjectItem(o, "text"), &c->text_len);
         c->src_lang = dup_str(cJSON_GetObjectItem(o, "src_lang"), NULL);
         c->decoded = dup_str(cJSON_GetObjectItem(o, "decoded"), &c->decoded_len);
+        c->decoded_keep = dup_str(cJSON_GetObjectItem(o, "decoded_keep"), &c->keep_len);
         c->legacy = cJSON_IsTrue(cJSON_GetObjectItem(o, "legacy_behaviour"));
         const cJSON *ids = cJSON_GetObjectItem(o, "ids");
         c->n_ids = (size_t)cJSON_GetArraySize(ids);
@@ -109,6 +113,7 @@ static void free_fixture(fixture *fx) {
         free(fx->cases[i].text);
         free(fx->cases[i].src_lang);
         free(fx->cases[i].decoded);
+        free(fx->cases[i].decoded_keep);
         free(fx->cases[i].ids);
     }
     free(fx->cases);
@@ -158,7 +163,9 @@ static int stream_ok(const tokenizer *t, const int32_t *ids, size_t n, const cha
     return ok;
 }
 
-/* Runs every case of fx through t (legacy cases through t_legacy); returns the mismatches. */
+/* Runs every case of fx through t (legacy cases through t_legacy): HF's ids from the text (not
+ * for decode-only records), decode(ids, skip_special_tokens=True) and, where recorded,
+ * decode(ids) with the special tokens kept, and streaming; returns the mismatching cases. */
 static int run_cases(const char *kind, const tokenizer *t, const tokenizer *t_legacy,
                      const fixture *fx, int verbose, int *n_run) {
     int bad = 0, shown = 0;
@@ -172,7 +179,9 @@ static int run_cases(const char *kind, const tokenizer *t, const tokenizer *t_le
         size_t n = 0;
         ed_error err;
         int ok = 1;
-        if (tokenizer_encode(tt, c->text, c->text_len, c->src_lang, &ids, &n, &err)) {
+        if (!c->text) {
+            /* decode-only: nothing to encode */
+        } else if (tokenizer_encode(tt, c->text, c->text_len, c->src_lang, &ids, &n, &err)) {
             if (verbose && shown < 8) fprintf(stderr, "  %s %s: encode: %s\n", kind, c->name, err.msg);
             ok = 0;
         } else if (n != c->n_ids || memcmp(ids, c->ids, n * sizeof *ids)) {
@@ -196,6 +205,16 @@ static int run_cases(const char *kind, const tokenizer *t, const tokenizer *t_le
             ok = 0;
         } else if (!stream_ok(tt, c->ids, c->n_ids, c->decoded, c->decoded_len, 1)) {
             if (verbose && shown < 8) fprintf(stderr, "  %s %s: streaming differs\n", kind, c->name);
+            ok = 0;
+        }
+        free(text);
+        text = NULL;
+        if (ok && c->decoded_keep &&
+            (tokenizer_decode(tt, c->ids, c->n_ids, 0, &text, &tl, &err) ||
+             tl != c->keep_len || memcmp(text, c->decoded_keep, tl))) {
+            if (verbose && shown < 8)
+                fprintf(stderr, "  %s %s: decode with special tokens gives \"%s\", HF \"%s\"\n",
+                        kind, c->name, text ? text : err.msg, c->decoded_keep);
             ok = 0;
         }
         free(text);
@@ -373,9 +392,9 @@ static int check_line(const tokenizer *t, const char *kind, const char *text, co
     int V = tokenizer_vocab_size(t), eos = tokenizer_eos_id(t);
     for (size_t i = 0; i < n; i++) bad |= ids[i] < 0 || ids[i] >= V;
     const char *k = tokenizer_kind(t);
-    int lang = src ? tokenizer_token_to_id(t, src) : -1;
+    int lang = src ? tokenizer_lang_id(t, src) : -1;
     if (!strcmp(k, "bart")) bad |= n < 2 || ids[0] != tokenizer_token_to_id(t, "<s>") || ids[n - 1] != eos;
-    else if (!strcmp(k, "mbart50") || !strcmp(k, "nllb"))
+    else if (!strcmp(k, "mbart50") || !strcmp(k, "nllb") || !strcmp(k, "m2m100"))
         bad |= n < 2 || ids[n - 1] != eos || (lang >= 0 && ids[0] != lang) ||
                !tokenizer_is_special(t, ids[0]);
     else bad |= n < 1 || ids[n - 1] != eos;
@@ -626,18 +645,34 @@ static int decodes_to(const tokenizer *t, const int32_t *ids, size_t n, int skip
     return same;
 }
 
+/* Loads dir's files with the files names[k] replaced by datas[k] (NULL: left out), k < n_patch,
+ * under origin "patched". */
+static ed_status load_patched_n(const char *dir, const char *const *names,
+                                const char *const *datas, size_t n_patch, tokenizer **t,
+                                ed_error *err) {
+    dir_files d;
+    read_dir_files(dir, &d);
+    tokenizer_file f[32];
+    size_t n = 0;
+    for (size_t i = 0; i < d.n; i++) {
+        int patched = 0;
+        for (size_t k = 0; k < n_patch; k++) patched |= !strcmp(d.f[i].name, names[k]);
+        if (!patched) f[n++] = d.f[i];
+    }
+    for (size_t k = 0; k < n_patch; k++)
+        if (datas[k]) f[n++] = (tokenizer_file){names[k], datas[k], strlen(datas[k])};
+    ed_status st = tokenizer_load_files(t, f, n, "patched", err);
+    free_dir_files(&d);
+    return st;
+}
+
 /* Loads dir's files with `name` replaced by data[len] (NULL: left out), under origin "patched". */
 static ed_status load_patched(const char *dir, const char *name, const char *data, size_t len,
                               tokenizer **t, ed_error *err) {
-    dir_files d;
-    read_dir_files(dir, &d);
-    tokenizer_file f[17];
-    size_t n = 0;
-    for (size_t i = 0; i < d.n; i++)
-        if (strcmp(d.f[i].name, name)) f[n++] = d.f[i];
-    if (data) f[n++] = (tokenizer_file){name, data, len};
-    ed_status st = tokenizer_load_files(t, f, n, "patched", err);
-    free_dir_files(&d);
+    char *copy = data ? strndup(data, len) : NULL;
+    const char *datas[] = {copy};
+    ed_status st = load_patched_n(dir, &name, datas, 1, t, err);
+    free(copy);
     return st;
 }
 
@@ -775,6 +810,158 @@ static void pegasus_answers(const char *root) {
     CHECK_MSG(err, "tokenizer_config.json: key offset");
     CHECK(load_patched(dir, "spiece.model", NULL, 0, &t, &err) == ED_ERR);
     CHECK_MSG(err, "spiece.model is missing");
+}
+
+/* The local M2M100 tokenizer (facebook/m2m100_*'s layout). Its committed vocab.json is fairseq's
+ * dictionary: <s> 0, <pad> 1, </s> 2, <unk> 3, then 2,994 pieces by frequency (not
+ * sentencepiece.bpe.model's order), 2,998 entries; three pieces of the model ("압", "축", "👩")
+ * are not in it. So the language codes start at 2998: __af__ 2998, __de__ 3014 (code 16),
+ * __en__ 3016 (18), __fr__ 3022 (24), __zu__ 3097 (99), then 8 made-up words 3098 .. 3105 named
+ * "<unk>"; 3106 ids. Known answers from the committed files: "The house" is SentencePiece's
+ * ▁T he ▁h o us e, vocab.json's 165 108 152 11 171 6 (the model's own ids are 102 29 71 372 70
+ * 366); "압" is ▁ 압, 4 and <unk> 3; "de" is the piece ▁de 24, not the code. Encoding is
+ * [src code] X </s> (config src_lang en); decode keeps a special token's text with no space and
+ * strips; a made-up word decodes to "<unk>" even with special tokens skipped (HF's token for it
+ * is the unk token's text, written as a special token's). */
+static void m2m100_answers(const char *root) {
+    char dir[1024];
+    ed_error err;
+    tokenizer *t = NULL;
+    snprintf(dir, sizeof dir, "%s/m2m100", root);
+    if (tokenizer_load_dir(&t, dir, &err)) {
+        fprintf(stderr, "m2m100: %s\n", err.msg);
+        CHECK(0);
+        return;
+    }
+    CHECK(!strcmp(tokenizer_kind(t), "m2m100"));
+    CHECK(tokenizer_vocab_size(t) == 3106);
+    static const struct { const char *tok; int id, special; } fixed[] = {
+        {"<s>", 0, 1},      {"<pad>", 1, 1},    {"</s>", 2, 1},     {"<unk>", 3, 1},
+        {"__af__", 2998, 1}, {"__de__", 3014, 1}, {"__en__", 3016, 1}, {"__zu__", 3097, 1},
+        {"\xE2\x96\x81", 4, 0}, {"\xE2\x96\x81" "de", 24, 0},
+    };
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        CHECK(tokenizer_token_to_id(t, fixed[i].tok) == fixed[i].id);
+        CHECK(tokenizer_is_special(t, fixed[i].id) == fixed[i].special);
+    }
+    CHECK(tokenizer_eos_id(t) == 2);
+    CHECK(!strcmp(tokenizer_id_to_token(t, 3098), "<unk>") && !tokenizer_is_special(t, 3098));
+    CHECK(!strcmp(tokenizer_id_to_token(t, 3105), "<unk>"));
+    CHECK(tokenizer_token_to_id(t, "\xEC\x95\x95") < 0); /* 압: a model piece vocab.json lacks */
+    CHECK(tokenizer_lang_id(t, "de") == 3014 && tokenizer_lang_id(t, "zu") == 3097);
+    CHECK(tokenizer_lang_id(t, "ast") == 2998 + 3);
+    CHECK(tokenizer_lang_id(t, "de_DE") < 0 && tokenizer_lang_id(t, "__de__") < 0 &&
+          tokenizer_lang_id(t, "xx") < 0);
+    CHECK(tokenizer_tgt_lang_id(t) == 3022);
+    int32_t house[] = {3016, 165, 108, 152, 11, 171, 6, 2};
+    size_t n;
+    int32_t *ids = enc(t, "The house", NULL, &n);
+    CHECK(n == 8 && !memcmp(ids, house, sizeof house));
+    free(ids);
+    house[0] = 3014;
+    ids = enc(t, "The house", "de", &n);
+    CHECK(n == 8 && !memcmp(ids, house, sizeof house));
+    free(ids);
+    CHECK(tokenizer_encode(t, "x", 1, "de_DE", &ids, &n, &err) == ED_ERR);
+    CHECK_MSG(err, "'de_DE' is not a language code");
+    CHECK(tokenizer_encode(t, "x", 1, "__de__", &ids, &n, &err) == ED_ERR);
+    int32_t unk_piece[] = {3016, 4, 3, 2};
+    CHECK(ids_are(t, "\xEC\x95\x95", unk_piece, 4));
+    int32_t de_piece[] = {3016, 24, 2};
+    CHECK(ids_are(t, "de", de_piece, 3));
+    /* Codes and special tokens in the text are matched first (no space stripped around them). */
+    int32_t codes[] = {3016, 3014, 454, 2, 454, 3022, 2};
+    CHECK(ids_are(t, "__de__ x</s> x__fr__", codes, 7));
+    int32_t empty[] = {3016, 2};
+    CHECK(ids_are(t, "", empty, 2));
+    CHECK(ids_are(t, "  ", empty, 2));
+    /* Decode: special tokens dropped, or kept as they are with no space around them. */
+    house[0] = 3016;
+    CHECK(decodes_to(t, house, 8, 1, "The house"));
+    CHECK(decodes_to(t, house, 8, 0, "__en__The house</s>"));
+    CHECK(decodes_to(t, codes, 7, 1, "x x"));
+    CHECK(decodes_to(t, codes, 7, 0, "__en____de__x</s>x__fr__</s>"));
+    int32_t madeup[] = {165, 108, 3098, 152, 11, 171, 6};
+    CHECK(decodes_to(t, madeup, 7, 1, "The<unk>house"));
+    CHECK(decodes_to(t, unk_piece, 4, 1, ""));
+    CHECK(decodes_to(t, unk_piece, 4, 0, "__en__<unk></s>"));
+    tokenizer_destroy(t);
+
+    /* No tokenizer_class: sentencepiece.bpe.model beside vocab.json is M2M100's layout. */
+    static const char *const cfg[] = {"tokenizer_config.json"};
+    const char *plain[] = {"{\"src_lang\": \"ast\"}"};
+    CHECK(load_patched_n(dir, cfg, plain, 1, &t, &err) == ED_OK);
+    if (t) {
+        CHECK(!strcmp(tokenizer_kind(t), "m2m100") && tokenizer_tgt_lang_id(t) == -1);
+        ids = enc(t, "x", NULL, &n);
+        CHECK(n == 3 && ids[0] == 3001);
+        free(ids);
+    }
+    tokenizer_destroy(t);
+    /* Without special_tokens_map.json's list the codes still sit at len(vocab.json) + i. A list
+     * in another order is added as PreTrainedTokenizer._add_tokens adds it: the listed tokens take
+     * 2998, 2999, ... in its order, while the src_lang prefix stays get_lang_id's. */
+    static const char *const map[] = {"special_tokens_map.json"};
+    const char *none[] = {NULL};
+    CHECK(load_patched_n(dir, map, none, 1, &t, &err) == ED_OK);
+    if (t) {
+        CHECK(tokenizer_token_to_id(t, "__de__") == 3014 && tokenizer_is_special(t, 3014));
+        int32_t en_en[] = {3016, 3016, 2};
+        CHECK(ids_are(t, "__en__", en_en, 3));
+    }
+    tokenizer_destroy(t);
+    const char *reordered[] = {"{\"additional_special_tokens\": [\"__de__\", \"__en__\"]}"};
+    CHECK(load_patched_n(dir, map, reordered, 1, &t, &err) == ED_OK);
+    if (t) {
+        int32_t en_de[] = {3016, 2998, 2999, 2};
+        CHECK(ids_are(t, "__de____en__", en_de, 4));
+        CHECK(!tokenizer_is_special(t, 3014) && tokenizer_lang_id(t, "de") == 3014);
+    }
+    tokenizer_destroy(t);
+    /* language_codes wmt21: its 8 codes (en ha is ja cs ru zh de) after vocab.json. */
+    static const char *const both[] = {"tokenizer_config.json", "special_tokens_map.json"};
+    const char *wmt21[] = {"{\"tokenizer_class\": \"M2M100Tokenizer\", \"language_codes\": "
+                           "\"wmt21\", \"src_lang\": \"de\"}",
+                           NULL};
+    CHECK(load_patched_n(dir, both, wmt21, 2, &t, &err) == ED_OK);
+    if (t) {
+        CHECK(tokenizer_vocab_size(t) == 2998 + 8 + 8);
+        CHECK(tokenizer_lang_id(t, "en") == 2998 && tokenizer_lang_id(t, "de") == 3005);
+        CHECK(tokenizer_lang_id(t, "fr") < 0);
+        ids = enc(t, "x", NULL, &n);
+        CHECK(n == 3 && ids[0] == 3005);
+        free(ids);
+    }
+    tokenizer_destroy(t);
+    /* Bad files are refused naming the file and key. */
+    static const struct { const char *name, *data, *why; } bad[] = {
+        {"vocab.json", NULL, "vocab.json is missing"},
+        {"sentencepiece.bpe.model", NULL, "sentencepiece.bpe.model is missing"},
+        {"sentencepiece.bpe.model", "not a model", "sentencepiece.bpe.model is not a Sentence"},
+        {"vocab.json", "[1, 2]", "vocab.json is not a JSON object"},
+        {"vocab.json", "{\"<unk>\": 0, \"</s>\": 1.5}", "vocab.json: \"</s>\" must map"},
+        {"vocab.json", "{\"</s>\": 0, \"a\": 1}", "vocab.json has no unk token \"<unk>\""},
+        {"vocab.json", "{\"</s>\": 0, \"<unk>\": 2}", "its 2 entries must have the ids 0 .. 1"},
+        {"tokenizer_config.json", "{\"tokenizer_class\": \"M2M100Tokenizer\", \"src_lang\": "
+                                  "\"en_XX\"}", "src_lang 'en_XX' is not one of"},
+        {"tokenizer_config.json", "{\"tokenizer_class\": \"M2M100Tokenizer\", \"tgt_lang\": "
+                                  "\"xx\"}", "tgt_lang 'xx' is not one of"},
+        {"tokenizer_config.json", "{\"tokenizer_class\": \"M2M100Tokenizer\", "
+                                  "\"language_codes\": \"m2m200\"}",
+         "key language_codes: 'm2m200'"},
+        {"tokenizer_config.json", "{\"tokenizer_class\": \"M2M100Tokenizer\", "
+                                  "\"num_madeup_words\": -1}", "key num_madeup_words"},
+        {"special_tokens_map.json", "{\"additional_special_tokens\": [7]}",
+         "additional_special_tokens[0] is not a token"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        t = NULL;
+        CHECK(load_patched(dir, bad[i].name, bad[i].data, bad[i].data ? strlen(bad[i].data) : 0,
+                           &t, &err) == ED_ERR);
+        CHECK(t == NULL);
+        CHECK_MSG(err, bad[i].why);
+        CHECK_MSG(err, "patched");
+    }
 }
 
 /* s through the charsmap as Hugging Face's Precompiled normalizer does it (malloc'd). */
@@ -1007,7 +1194,7 @@ static void concurrent_use(const tokenizer *t, const lines *l, const char *kind)
 
 static int local_tests(const char *root, const char *scratch) {
     static const char *const kinds[] = {"t5",   "t5_bytefb", "mbart50", "nllb",
-                                        "bart", "marian",    "pegasus"};
+                                        "bart", "marian",    "pegasus", "m2m100"};
     char path[1100];
     lines l;
     snprintf(path, sizeof path, "%s/lines.txt", root);
@@ -1025,7 +1212,9 @@ static int local_tests(const char *root, const char *scratch) {
         int bad = 0;
         for (size_t i = 0; i < l.n; i++) bad += check_line(t, kinds[k], l.v[i], NULL);
         for (size_t i = 0; i < N_HARD; i++) bad += check_line(t, kinds[k], hard[i], NULL);
-        const char *src = !strcmp(kinds[k], "mbart50") ? "zh_CN" : !strcmp(kinds[k], "nllb") ? "deu_Latn" : NULL;
+        const char *src = !strcmp(kinds[k], "mbart50") ? "zh_CN"
+                          : !strcmp(kinds[k], "nllb") ? "deu_Latn"
+                          : !strcmp(kinds[k], "m2m100") ? "ast" : NULL;
         for (size_t i = 0; src && i < 100; i++) bad += check_line(t, kinds[k], l.v[i], src);
         printf("%s (%s): %zu lines + %zu hard cases, %d failed\n", kinds[k], tokenizer_kind(t),
                l.n, N_HARD, bad);
@@ -1050,15 +1239,43 @@ static int local_tests(const char *root, const char *scratch) {
     whitespace_after_map(root);
     marian_answers(root);
     pegasus_answers(root);
+    m2m100_answers(root);
     charsmap_answers(root);
     bad_files();
     return 0;
 }
 
+/* The language ids meta.json records (M2M100: HF's get_lang_id of every code, its tgt_lang's):
+ * tokenizer_lang_id and tokenizer_tgt_lang_id must give the same. Returns the mismatches. */
+static int meta_lang_ids(const char *kind, const tokenizer *t, const char *meta_path) {
+    size_t len;
+    char *text = slurp(meta_path, &len);
+    cJSON *meta = text ? cJSON_Parse(text) : NULL;
+    free(text);
+    const cJSON *langs = cJSON_GetObjectItem(meta, "lang_ids");
+    const cJSON *tgt = cJSON_GetObjectItem(meta, "tgt_lang_id");
+    int bad = 0, n = 0;
+    for (const cJSON *e = langs ? langs->child : NULL; e; e = e->next, n++)
+        if (tokenizer_lang_id(t, e->string) != e->valueint) {
+            fprintf(stderr, "  %s: language code %s: id %d, HF's get_lang_id %d\n", kind,
+                    e->string, tokenizer_lang_id(t, e->string), e->valueint);
+            bad++;
+        }
+    if (cJSON_IsNumber(tgt) && tokenizer_tgt_lang_id(t) != tgt->valueint) {
+        fprintf(stderr, "  %s: tgt_lang id %d, HF's %d\n", kind, tokenizer_tgt_lang_id(t),
+                tgt->valueint);
+        bad++;
+    }
+    if (langs) printf("%s: %d language codes' ids, %d differ from HF's\n", kind, n, bad);
+    cJSON_Delete(meta);
+    return bad;
+}
+
 static void hf_tests(const char *root, const char *scratch) {
-    /* The first six must be there; Marian's and Pegasus' (issue 24) are checked once made. */
-    static const char *const kinds[] = {"t5",   "t5_bytefb", "mbart50", "nllb",
-                                        "bart", "byt5",      "marian",  "pegasus"};
+    /* The first six must be there; Marian's, Pegasus' (issue 24) and M2M100's are checked once
+     * made. */
+    static const char *const kinds[] = {"t5",   "t5_bytefb", "mbart50", "nllb",  "bart",
+                                        "byt5", "marian",    "pegasus", "m2m100"};
     enum { N_REQUIRED = 6 };
     int kinds_found = 0;
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
@@ -1086,6 +1303,8 @@ static void hf_tests(const char *root, const char *scratch) {
         printf("%s (%s): %d cases, %d differ from HF\n", kinds[k], tokenizer_kind(t), n_run, bad);
         CHECK(bad == 0);
         CHECK(n_run >= 2000);
+        snprintf(path, sizeof path, "%s/%s/meta.json", root, kinds[k]);
+        CHECK(meta_lang_ids(kinds[k], t, path) == 0);
         snprintf(h5, sizeof h5, "%s/tok_hf_%s.h5", scratch, kinds[k]);
         tokenizer *th = h5_round_trip(dir, h5);
         CHECK(th != NULL);

@@ -20,10 +20,17 @@ held-out lines and hard cases:
   pegasus    SentencePiece unigram, <pad>=0 </s>=1 <unk>=2  spiece.model (ids: piece k >= 2 at
              (google/pegasus-*)                              k + 103 after <mask_1> <mask_2>
                                                              <unk_2> .. <unk_102>)
+  m2m100     SentencePiece BPE (facebook/m2m100_*); vocab.  sentencepiece.bpe.model + vocab.json +
+             json as fairseq's dictionary: <s> 0, <pad> 1,  special_tokens_map.json (the 100
+             </s> 2, <unk> 3, then the pieces by frequency   __xx__ codes) + tokenizer_config.json
+             in the training text (not the model's order;   (src_lang en, tgt_lang fr)
+             pieces never used left out: <unk>)
 
 Output, under OUT_DIR/<kind>/: the saved tokenizer directory (hf/), cases.jsonl.gz (one JSON object
 per case: case, text, src_lang, ids, decoded = decode(ids, skip_special_tokens=True), tokens for
-the first lines) and meta.json (classes, special ids, language-code ids, fast/slow comparison).
+the first lines; decoded_keep = decode(ids) for m2m100, whose decode-only records carry
+decode_only: true and no text) and meta.json (classes, special ids, language-code ids, fast/slow
+comparison).
 OUT_DIR/report.json sums it up. Each kind is done independently: a failure is recorded and the
 others go on.
 
@@ -32,7 +39,7 @@ report.json entries included).
 
 Run: python3 gen_tokenizer_fixtures.py OUT_DIR [N_HELDOUT [KINDS]]   (on the GPU machine: HF)
      python3 gen_tokenizer_fixtures.py --sources-only OUT_DIR [KINDS]  (here: the trained files
-     only; KINDS from t5,t5_bytefb,mbart50,nllb,bart,marian,pegasus, all by default)"""
+     only; KINDS from t5,t5_bytefb,mbart50,nllb,bart,marian,pegasus,m2m100, all by default)"""
 import gzip, json, lzma, os, random, shutil, sys, tempfile, traceback
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -100,6 +107,39 @@ def train_spm(path_prefix, model_type, fairseq, byte_fallback, vocab_size, sente
         vocab_size=vocab_size, character_coverage=0.9995, byte_fallback=byte_fallback,
         num_threads=8, input_sentence_size=0, minloglevel=2, **ids)
     return path_prefix + ".model"
+
+
+# transformers' FAIRSEQ_LANGUAGE_CODES["m2m100"] (M2M100Tokenizer's default language_codes).
+M2M100_CODES = ["af", "am", "ar", "ast", "az", "ba", "be", "bg", "bn", "br", "bs", "ca", "ceb", "cs",
+                "cy", "da", "de", "el", "en", "es", "et", "fa", "ff", "fi", "fr", "fy", "ga", "gd",
+                "gl", "gu", "ha", "he", "hi", "hr", "ht", "hu", "hy", "id", "ig", "ilo", "is", "it",
+                "ja", "jv", "ka", "kk", "km", "kn", "ko", "lb", "lg", "ln", "lo", "lt", "lv", "mg",
+                "mk", "ml", "mn", "mr", "ms", "my", "ne", "nl", "no", "ns", "oc", "or", "pa", "pl",
+                "ps", "pt", "ro", "ru", "sd", "si", "sk", "sl", "so", "sq", "sr", "ss", "su", "sv",
+                "sw", "ta", "th", "tl", "tn", "tr", "uk", "ur", "uz", "vi", "wo", "xh", "yi", "yo",
+                "zh", "zu"]
+M2M100_SRC_LANGS = ["de", "zh", "ar", "ast"]  # cases with src_lang set (besides the default en)
+
+
+def m2m100_vocab(model_path, sentences):
+    """vocab.json as facebook/m2m100_* ship it (fairseq's dictionary, dict.txt): <s> 0, <pad> 1,
+    </s> 2, <unk> 3, then the pieces by how often they occur in the SentencePiece-encoded training
+    text, most frequent first (ties in the model's order), so that a piece's id is not the model's
+    own; pieces that never occur are left out, as a dictionary counted from the data leaves them
+    (M2M100Tokenizer then gives them <unk>'s id)."""
+    import collections
+    import sentencepiece as spm
+    sp = spm.SentencePieceProcessor(model_file=model_path)
+    count = collections.Counter()
+    for ids in sp.encode(list(sentences), out_type=int):
+        count.update(ids)
+    keep = [i for i in range(sp.get_piece_size())
+            if count[i] > 0 and not (sp.is_control(i) or sp.is_unknown(i))]
+    keep.sort(key=lambda i: (-count[i], i))
+    vocab = {"<s>": 0, "<pad>": 1, "</s>": 2, "<unk>": 3}
+    for i in keep:
+        vocab.setdefault(sp.id_to_piece(i), len(vocab))
+    return vocab
 
 
 def write_json(path, obj):
@@ -193,6 +233,19 @@ def source_dir(kind, tmp):
                     "target_lang": "de", "unk_token": "<unk>", "eos_token": "</s>",
                     "pad_token": "<pad>", "model_max_length": 512, "separate_vocabs": False,
                     "sp_model_kwargs": {}})
+    elif kind == "m2m100":
+        m = train_spm(os.path.join(tmp, kind), "bpe", True, False, 3000)
+        shutil.copy(m, os.path.join(d, "sentencepiece.bpe.model"))
+        write_json(os.path.join(d, "vocab.json"), m2m100_vocab(m, train))
+        # As facebook/m2m100_418M ships them: the codes in special_tokens_map.json, the class and
+        # its own keys in tokenizer_config.json (here with src_lang en and tgt_lang fr set).
+        specials = {"bos_token": "<s>", "eos_token": "</s>", "sep_token": "</s>",
+                    "unk_token": "<unk>", "pad_token": "<pad>"}
+        write_json(os.path.join(d, "special_tokens_map.json"),
+                   dict(specials, additional_special_tokens=[f"__{c}__" for c in M2M100_CODES]))
+        write_json(os.path.join(d, "tokenizer_config.json"),
+                   dict(specials, tokenizer_class="M2M100Tokenizer", src_lang="en", tgt_lang="fr",
+                        language_codes="m2m100", num_madeup_words=8, model_max_length=1024))
     elif kind == "pegasus":
         m = train_spm(os.path.join(tmp, kind), "unigram", False, False, 3000)
         shutil.copy(m, os.path.join(d, "spiece.model"))
@@ -210,16 +263,112 @@ def load(path, **kw):
     return AutoTokenizer.from_pretrained(path, **kw)
 
 
-def encode_cases(tok, cases):
+def encode_cases(tok, cases, keep=False):
+    """keep: also record decoded_keep = decode(ids) (special tokens kept)."""
     out = []
     for i, (name, text, src) in enumerate(cases):
-        ids = list(tok(text)["input_ids"])
+        ids = [int(x) for x in tok(text)["input_ids"]]
         rec = {"case": name, "text": text, "src_lang": src, "ids": ids,
                "decoded": tok.decode(ids, skip_special_tokens=True)}
+        if keep:
+            rec["decoded_keep"] = tok.decode(ids, skip_special_tokens=False)
         if i < N_TOKENS or not name.startswith("heldout"):
             rec["tokens"] = tok.convert_ids_to_tokens(ids)
         out.append(rec)
     return out
+
+
+KEEP_DECODE = ("m2m100",)  # kinds whose records also carry decoded_keep
+
+
+def m2m100_checks(tok, meta, src_dir):
+    """M2M100: the ids the C side must agree on, recorded in meta (lang_ids: HF's get_lang_id of
+    every code, the src_lang / forced-BOS id), and a check that the codes are special added tokens
+    at len(vocab.json) + i (what the hub's files make of them). Returns a list of problems (empty:
+    as expected); the fixture is made either way, recording what HF does."""
+    problems = []
+    vocab = json.load(open(os.path.join(src_dir, "vocab.json"), encoding="utf-8"))
+    base = len(vocab)
+    meta["lang_base"] = base
+    try:
+        from transformers.models.m2m_100.tokenization_m2m_100 import FAIRSEQ_LANGUAGE_CODES
+        hf_codes = FAIRSEQ_LANGUAGE_CODES["m2m100"]
+        meta["codes_match_transformers"] = list(hf_codes) == M2M100_CODES
+        if list(hf_codes) != M2M100_CODES:
+            problems.append("transformers' m2m100 code list differs from M2M100_CODES")
+    except Exception as e:  # noqa: BLE001
+        meta["codes_match_transformers"] = f"not checked: {e!r}"[:300]
+    lang_ids, token_ids = {}, {}
+    for i, c in enumerate(M2M100_CODES):
+        try:
+            lang_ids[c] = int(tok.get_lang_id(c))
+        except Exception as e:  # noqa: BLE001
+            problems.append(f"get_lang_id({c!r}): {e!r}"[:300])
+            continue
+        token_ids[c] = int(tok.convert_tokens_to_ids(f"__{c}__"))
+        if lang_ids[c] != base + i:
+            problems.append(f"get_lang_id({c!r}) = {lang_ids[c]}, not {base + i}")
+        if token_ids[c] != lang_ids[c]:
+            problems.append(f"__{c}__ converts to {token_ids[c]}, get_lang_id gives {lang_ids[c]}")
+    meta["lang_ids"] = lang_ids
+    special = set(str(t) for t in tok.all_special_tokens)
+    if "__de__" not in special:
+        problems.append("__de__ is not one of all_special_tokens")
+    try:
+        meta["tgt_lang"] = tok.tgt_lang
+        meta["tgt_lang_id"] = int(tok.get_lang_id(tok.tgt_lang)) if tok.tgt_lang else None
+        meta["src_lang_id"] = int(tok.get_lang_id(tok.src_lang))
+    except Exception as e:  # noqa: BLE001
+        problems.append(f"tgt_lang / src_lang: {e!r}"[:300])
+    ids = [int(x) for x in tok("Hello world")["input_ids"]]
+    if not ids or ids[0] != lang_ids.get("en") or ids[-1] != tok.eos_token_id:
+        problems.append(f"'Hello world' gives {ids}: not [__en__ ... </s>]")
+    meta["all_special_ids"] = sorted(int(i) for i in tok.all_special_ids)
+    # For reading a mismatch without the GPU machine: the class's bases and what its pieces do.
+    meta["mro"] = [f"{c.__module__}.{c.__name__}" for c in type(tok).__mro__]
+    probes = {"tokenize": lambda: tok.tokenize(" a  __en__b </s> c "),
+              "tokens_to_string": lambda: tok.convert_tokens_to_string(
+                  ["\u2581a", "__en__", "\u2581b", "<unk>", "\u2581c", "</s>"]),
+              "sp_decode": lambda: tok.sp_model.decode(["\u2581a", "\u2581b"]),
+              "len": lambda: len(tok), "vocab_size": lambda: tok.vocab_size}
+    meta["probes"] = {}
+    for name, f in probes.items():
+        try:
+            meta["probes"][name] = f()
+        except Exception as e:  # noqa: BLE001
+            meta["probes"][name] = f"error: {e!r}"[:300]
+    return problems
+
+
+def m2m100_decode_records(tok, base, keep):
+    """Decode-only records (no text): ids HF's encode never makes but a model may generate: the
+    8 made-up words after the codes, codes and specials inside the text, <unk>, lone pieces."""
+    n_codes = len(M2M100_CODES)
+    vocab = tok.get_vocab()
+    def pid(p):
+        return int(vocab.get(p, tok.unk_token_id))
+    seqs = {
+        "madeup": [base + n_codes + i for i in range(8)],
+        "madeup_in_text": [pid("\u2581a"), base + n_codes, pid("\u2581b"), 2],
+        "codes_inside": [base + 18, pid("\u2581a"), base + 16, pid("\u2581b"), base + 99, 2],
+        "specials_inside": [0, pid("\u2581a"), 1, 3, pid("\u2581b"), 2, pid("\u2581c")],
+        "lone_space": [pid("\u2581"), pid("\u2581"), pid("\u2581a"), pid("\u2581")],
+        "unk_only": [3],
+        "empty": [],
+        "ids_4_to_40": list(range(4, 41)),
+    }
+    recs, problems = [], []
+    for name, ids in seqs.items():
+        try:
+            rec = {"case": f"decode:{name}", "text": None, "src_lang": None, "ids": ids,
+                   "decoded": tok.decode(ids, skip_special_tokens=True), "decode_only": True,
+                   "tokens": [str(x) for x in tok.convert_ids_to_tokens(ids)]}
+            if keep:
+                rec["decoded_keep"] = tok.decode(ids, skip_special_tokens=False)
+            recs.append(rec)
+        except Exception as e:  # noqa: BLE001 (recorded; the other records go on)
+            problems.append(f"decode:{name} {ids}: {e!r}"[:300])
+    return recs, problems
 
 
 # Cases of one kind only: Marian's target language codes (MarianTokenizer keeps a leading
@@ -231,6 +380,12 @@ KIND_CASES = {
                ("code_empty", ">><< x"), ("code_open", ">>de x"), ("code_eos", "</s>>>de<< x"),
                ("code_space", " >>de<< x"), ("code_nested", ">>>de<<< x"),
                ("specials", "a <unk> b <pad> c </s> d"), ("pieces_sp", "▁x ▁▁ y")],
+    "m2m100": [("codes", "__en__ Hello __fr__world"), ("code_only", "__de__"),
+               ("code_glued", "x__en__y"), ("code_unknown", "__xx__ not a code"),
+               ("code_underscores", "___en___ __ ____"), ("code_upper", "__EN__ __en_XX__"),
+               ("specials", "a <unk> b <pad> c </s> d <s> e"), ("specials_glued", "<s></s>x<pad>"),
+               ("madeup", "madeupword0000 <unk_2>"), ("pieces_sp", "▁x ▁▁ y"),
+               ("spaces_codes", "  __de__  x  __fr__  ")],
     "pegasus": [("masks", "The <mask_1> sat on the <mask_2> ."),
                 ("unk_n", "a <unk_2> b<unk_102> c <unk_103>"),
                 ("specials", "x </s> y <pad> z <unk>"), ("mask_glued", "<mask_1><mask_2>x")],
@@ -245,6 +400,16 @@ def do_kind(kind, tmp):
     meta = {"kind": kind, "source_files": sorted(os.listdir(src))}
     tok0 = load(src)
     meta["class_from_source"] = type(tok0).__name__
+    if kind == "m2m100" and "__de__" not in set(str(t) for t in tok0.all_special_tokens):
+        # special_tokens_map.json's codes did not become special tokens: list them in
+        # tokenizer_config.json instead (as the NLLB kind does) and say so.
+        cfg_path = os.path.join(src, "tokenizer_config.json")
+        cfg = json.load(open(cfg_path, encoding="utf-8"))
+        cfg["additional_special_tokens"] = [f"__{c}__" for c in M2M100_CODES]
+        write_json(cfg_path, cfg)
+        meta["codes_listed_in"] = "tokenizer_config.json (special_tokens_map.json's were not used)"
+        log("m2m100: special_tokens_map.json's codes were not special; listed in the config")
+        tok0 = load(src)
     tok0.save_pretrained(dst)
     meta["saved_files"] = sorted(os.listdir(dst))
     # HF repos ship the SentencePiece model beside tokenizer.json; keep it when
@@ -269,6 +434,13 @@ def do_kind(kind, tmp):
             meta["special"][k] = repr(e)
     meta["added_tokens"] = {str(k): str(v) for k, v in
                             getattr(tok, "added_tokens_decoder", {}).items()}
+    if kind == "m2m100":
+        try:
+            meta["problems"] = m2m100_checks(tok, meta, src)
+        except Exception:  # noqa: BLE001 (the fixture is still made)
+            meta["problems"] = ["m2m100_checks failed: " + traceback.format_exc()[-1500:]]
+        meta.setdefault("lang_base", len(json.load(open(os.path.join(src, "vocab.json"),
+                                                         encoding="utf-8"))))
     try:
         meta["backend_tokenizer_json"] = json.loads(tok.backend_tokenizer.to_str())
         for k in ("model",):  # the vocabulary is in the shipped files: keep the pipeline only
@@ -280,7 +452,19 @@ def do_kind(kind, tmp):
     cases = [(f"heldout:{i}", t, None) for i, t in enumerate(heldout)]
     cases += [(f"hard:{n}", t, None) for n, t in HARD]
     cases += [(f"{kind}:{n}", t, None) for n, t in KIND_CASES.get(kind, [])]
-    records = encode_cases(tok, cases)
+    keep = kind in KEEP_DECODE
+    records = encode_cases(tok, cases, keep)
+    if kind == "m2m100":
+        recs, problems = m2m100_decode_records(tok, meta["lang_base"], keep)
+        records += recs
+        meta["problems"] += problems
+        for p in meta["problems"]:
+            log("m2m100: PROBLEM:", p)
+        for lang in M2M100_SRC_LANGS:
+            tl = load(dst, src_lang=lang)
+            sub = [(f"src_lang:{lang}:{i}", t, lang) for i, t in enumerate(heldout[:300])]
+            sub += [(f"src_lang:{lang}:hard:{n}", t, lang) for n, t in HARD]
+            records += encode_cases(tl, sub, keep)
     if kind in ("mbart50", "nllb"):
         codes = FAIRSEQ_MBART50 if kind == "mbart50" else None
         if codes is None:
@@ -313,7 +497,7 @@ def do_kind(kind, tmp):
         else:
             diff = []
             for r in records:
-                if r["src_lang"] is not None:
+                if r["src_lang"] is not None or r.get("decode_only"):
                     continue
                 s = list(slow(r["text"])["input_ids"])
                 if s != r["ids"]:
@@ -416,7 +600,7 @@ def train_byte_bpe(dst, n_merges=400):
 def main():
     if SOURCES_ONLY:
         kinds = ARGS[1].split(",") if len(ARGS) > 1 else \
-            ["t5", "t5_bytefb", "mbart50", "nllb", "bart", "marian", "pegasus"]
+            ["t5", "t5_bytefb", "mbart50", "nllb", "bart", "marian", "pegasus", "m2m100"]
         return sources_only(kinds)
     os.makedirs(OUT, exist_ok=True)
     report = {}
@@ -435,7 +619,7 @@ def main():
     except Exception as e:  # noqa: BLE001
         report["versions"] = repr(e)
     kinds = ARGS[2].split(",") if len(ARGS) > 2 else \
-        ["t5", "t5_bytefb", "mbart50", "nllb", "bart", "byt5", "marian", "pegasus"]
+        ["t5", "t5_bytefb", "mbart50", "nllb", "bart", "byt5", "marian", "pegasus", "m2m100"]
     for kind in kinds:
         tmp = tempfile.mkdtemp()
         try:
