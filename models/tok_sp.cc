@@ -163,17 +163,22 @@ extern "C" int tok_sp_encode(const tok_sp *sp, const char *text, size_t len, int
     }
 }
 
+/* s as a malloc'd NUL-terminated string (NULL when out of memory); its length in *len if given. */
+static char *c_string(const std::string &s, size_t *len) {
+    char *out = static_cast<char *>(malloc(s.size() + 1));
+    if (!out) return nullptr;
+    memcpy(out, s.data(), s.size());
+    out[s.size()] = 0;
+    if (len) *len = s.size();
+    return out;
+}
+
 extern "C" char *tok_sp_decode(const tok_sp *sp, const int32_t *ids, size_t n, size_t *len) {
     try {
         std::vector<int> v(ids, ids + n);
         std::string s;
         if (!sp->proc.Decode(v, &s).ok()) return nullptr;
-        char *out = static_cast<char *>(malloc(s.size() + 1));
-        if (!out) return nullptr;
-        memcpy(out, s.data(), s.size());
-        out[s.size()] = 0;
-        if (len) *len = s.size();
-        return out;
+        return c_string(s, len);
     } catch (const std::exception &) {
         return nullptr;
     }
@@ -209,12 +214,7 @@ extern "C" char *tok_sp_decode_pieces(const tok_sp *sp, const char *const *piece
         std::vector<std::string> v(pieces, pieces + n);
         std::string s;
         if (!sp->proc.Decode(v, &s).ok()) return nullptr;
-        char *out = static_cast<char *>(malloc(s.size() + 1));
-        if (!out) return nullptr;
-        memcpy(out, s.data(), s.size());
-        out[s.size()] = 0;
-        if (len) *len = s.size();
-        return out;
+        return c_string(s, len);
     } catch (const std::exception &) {
         return nullptr;
     }
