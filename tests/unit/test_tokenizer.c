@@ -691,6 +691,26 @@ static ed_status load_patched(const char *dir, const char *name, const char *dat
     return st;
 }
 
+/* One file of a tokenizer folder replaced by `data` (NULL: removed), and a piece of the error
+ * its load must fail with. */
+typedef struct bad_file {
+    const char *name, *data, *why;
+} bad_file;
+
+/* Every bad[i] applied alone to the folder dir must be refused, naming bad[i].why and the
+ * patched origin, with no tokenizer returned. */
+static void expect_refused(const char *dir, const bad_file *bad, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        tokenizer *t = NULL;
+        ed_error err;
+        CHECK(load_patched(dir, bad[i].name, bad[i].data, bad[i].data ? strlen(bad[i].data) : 0,
+                           &t, &err) == ED_ERR);
+        CHECK(t == NULL);
+        CHECK_MSG(err, bad[i].why);
+        CHECK_MSG(err, "patched");
+    }
+}
+
 /* The local Marian tokenizer (opus-mt's layout: vocab.json </s> 0, <unk> 1, >>de<< 2, >>fr<< 3,
  * >>es<< 4, ..., <pad> last). Known answers from its committed source.spm: "The house" is
  * ▁The ▁h ou se there (target.spm cuts ▁The ▁ ho u se), each piece's id vocab.json's (not
@@ -736,7 +756,7 @@ static void marian_answers(const char *root) {
     if (t) CHECK(!strcmp(tokenizer_kind(t), "marian"));
     tokenizer_destroy(t);
     /* Bad files are refused naming the file. */
-    static const struct { const char *name, *data, *why; } bad[] = {
+    static const bad_file bad[] = {
         {"target.spm", NULL, "target.spm is missing"},
         {"source.spm", "not a model", "source.spm is not a SentencePiece model"},
         {"vocab.json", NULL, "vocab.json is missing"},
@@ -747,14 +767,7 @@ static void marian_answers(const char *root) {
         {"tokenizer_config.json", "{\"tokenizer_class\": \"MarianTokenizer\", "
                                   "\"separate_vocabs\": true}", "separate_vocabs"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        t = NULL;
-        CHECK(load_patched(dir, bad[i].name, bad[i].data, bad[i].data ? strlen(bad[i].data) : 0,
-                           &t, &err) == ED_ERR);
-        CHECK(t == NULL);
-        CHECK_MSG(err, bad[i].why);
-        CHECK_MSG(err, "patched");
-    }
+    expect_refused(dir, bad, sizeof bad / sizeof bad[0]);
 }
 
 /* The local Pegasus tokenizer: <pad> 0, </s> 1, its config's mask_token <mask_2> 2 and
@@ -941,7 +954,7 @@ static void m2m100_answers(const char *root) {
     }
     tokenizer_destroy(t);
     /* Bad files are refused naming the file and key. */
-    static const struct { const char *name, *data, *why; } bad[] = {
+    static const bad_file bad[] = {
         {"vocab.json", NULL, "vocab.json is missing"},
         {"sentencepiece.bpe.model", NULL, "sentencepiece.bpe.model is missing"},
         {"sentencepiece.bpe.model", "not a model", "sentencepiece.bpe.model is not a Sentence"},
@@ -961,14 +974,7 @@ static void m2m100_answers(const char *root) {
         {"special_tokens_map.json", "{\"additional_special_tokens\": [7]}",
          "additional_special_tokens[0] is not a token"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        t = NULL;
-        CHECK(load_patched(dir, bad[i].name, bad[i].data, bad[i].data ? strlen(bad[i].data) : 0,
-                           &t, &err) == ED_ERR);
-        CHECK(t == NULL);
-        CHECK_MSG(err, bad[i].why);
-        CHECK_MSG(err, "patched");
-    }
+    expect_refused(dir, bad, sizeof bad / sizeof bad[0]);
 }
 
 /* s through the charsmap as Hugging Face's Precompiled normalizer does it (malloc'd). */
