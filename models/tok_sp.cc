@@ -148,21 +148,6 @@ extern "C" int tok_sp_unk_id(const tok_sp *sp) { return sp->proc.unk_id(); }
 extern "C" int tok_sp_model_type(const tok_sp *sp) { return sp->model_type; }
 extern "C" int tok_sp_byte_fallback(const tok_sp *sp) { return sp->byte_fallback; }
 
-extern "C" int tok_sp_encode(const tok_sp *sp, const char *text, size_t len, int32_t **ids,
-                             size_t *n) {
-    try {
-        std::vector<int> v;
-        if (!sp->proc.Encode(absl::string_view(text, len), &v).ok()) return -1;
-        *ids = static_cast<int32_t *>(malloc((v.size() ? v.size() : 1) * sizeof(int32_t)));
-        if (!*ids) return -1;
-        for (size_t i = 0; i < v.size(); i++) (*ids)[i] = v[i];
-        *n = v.size();
-        return 0;
-    } catch (const std::exception &) {
-        return -1;
-    }
-}
-
 /* s as a malloc'd NUL-terminated string (NULL when out of memory); its length in *len if given. */
 static char *c_string(const std::string &s, size_t *len) {
     char *out = static_cast<char *>(malloc(s.size() + 1));
@@ -171,17 +156,6 @@ static char *c_string(const std::string &s, size_t *len) {
     out[s.size()] = 0;
     if (len) *len = s.size();
     return out;
-}
-
-extern "C" char *tok_sp_decode(const tok_sp *sp, const int32_t *ids, size_t n, size_t *len) {
-    try {
-        std::vector<int> v(ids, ids + n);
-        std::string s;
-        if (!sp->proc.Decode(v, &s).ok()) return nullptr;
-        return c_string(s, len);
-    } catch (const std::exception &) {
-        return nullptr;
-    }
 }
 
 extern "C" int tok_sp_encode_pieces(const tok_sp *sp, const char *text, size_t len,

@@ -34,10 +34,6 @@ int tok_sp_unk_id(const tok_sp *sp);
 int tok_sp_model_type(const tok_sp *sp);        /* TOK_SP_UNIGRAM, TOK_SP_BPE, TOK_SP_OTHER */
 int tok_sp_byte_fallback(const tok_sp *sp);     /* 1 when the model has <0x00>..<0xFF> pieces */
 
-/* SentencePiece's encoding of text[len] (its normalizer, dummy prefix, model) into ids: a
- * malloc'd array in *ids (free()), count in *n. Returns 0, or -1 (out of memory) . */
-int tok_sp_encode(const tok_sp *sp, const char *text, size_t len, int32_t **ids, size_t *n);
-
 /* SentencePiece's encoding of text[len] as piece strings (Python's encode(text, out_type=str)):
  * an unknown character comes back as its own text, not as the unk piece. *pieces is a malloc'd
  * block of *n NUL-terminated strings one after another (free() it; non-NULL when *n is 0).
@@ -62,8 +58,6 @@ typedef struct tok_sp_normalizer {
 } tok_sp_normalizer;
 const tok_sp_normalizer *tok_sp_normalizer_spec(const tok_sp *sp);
 
-/* SentencePiece's decoding of ids[n] (each in range) into a malloc'd NUL-terminated string. */
-char *tok_sp_decode(const tok_sp *sp, const int32_t *ids, size_t n, size_t *len);
 
 #ifdef __cplusplus
 }
