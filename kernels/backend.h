@@ -110,7 +110,7 @@ typedef struct backend {
      * fault in <op> (call <n>)". The record is kernels/fault.h's, one per process.
      * Test hook: ENCDEC_INJECT_FAULT=<op>[:<n>] in the environment (read once, by the first
      * backend_get) makes the n-th call (default the 1st) on this process of the op named as in
-     * this table (matmul_wt, matmul_wq, embed, embed_q, rms_norm, layer_norm, add_bias, add, scale, activation,
+     * this table (matmul_wt, matmul_gated, matmul_wq, embed, embed_q, rms_norm, layer_norm, add_bias, add, scale, activation,
      * gated_activation, argmax_rows, topk_rows, attention_prefill, attention_paged,
      * kv_scatter; copy, upload, download on CUDA) record an injected fault and do nothing,
      * on either backend. */
@@ -130,6 +130,13 @@ typedef struct backend {
      * bits `activation(ACT_RELU, ..., DTYPE_BF16)` writes from the fp32 product. */
     void (*matmul_wt)(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
                       int flags);
+    /* The gated FFN input, one op: p[m, 2f] = x[m, k] @ w[2f, k]^T as matmul_wt computes it (w
+     * a joint matrix: the f gate rows, then the f lin rows; flags MATMUL_SAME_INPUT,
+     * MATMUL_X_IN_WTYPE), then y[r, c] = act(p[r, c]) * p[r, f + c] in ytype as
+     * gated_activation writes it. prod: fp32 scratch [m, 2f] the backend may hold p in (a fused
+     * kernel does not). y must not overlap x or prod. */
+    void (*matmul_gated)(int act, const void *x, const void *w, int wtype, float *prod, void *y,
+                         int ytype, int m, int f, int k, int flags);
     /* y[m, n] = (x[m, k] @ q[n, k]^T) * scale[n] (y += that with MATMUL_ACCUMULATE): a
      * weight-only quantized matrix (common/quant.h): q holds n x k codes of `quant` (QUANT_INT8
      * or QUANT_FP8), scale the n fp32 row scales. x is treated as matmul_wt treats it with xtype

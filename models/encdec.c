@@ -9,10 +9,9 @@
 #include "common/relbias.h"
 #include "models/encdec_internal.h"
 
-/* The widest row of a GEMM input: max(D, I_l, F_l) floats. */
+/* The widest row xin holds: max(D, I_l) values. */
 static size_t widest_row(const encdec_model *m) {
-    size_t widest = (size_t)(m->F_l > m->I_l ? m->F_l : m->I_l);
-    return (size_t)m->D > widest ? (size_t)m->D : widest;
+    return (size_t)(m->D > m->I_l ? m->D : m->I_l);
 }
 
 static size_t round16(size_t floats) { return (floats + 15) & ~(size_t)15; }
@@ -22,14 +21,16 @@ static size_t round16(size_t floats) { return (floats + 15) & ~(size_t)15; }
 static ed_status arena_plan(encdec_model *m, float **logits, float **pairs, ed_error *err) {
     const model_spec *s = m->s;
     size_t T = (size_t)m->max_tokens, B = (size_t)m->max_dec;
-    /* xin holds 16-bit values: half as many floats */
-    size_t xin_floats = m->w->wtype == DTYPE_FP32 ? 0 : (T * widest_row(m) + 1) / 2;
+    /* xin and ffn_hidden hold 16-bit values: half as many floats */
+    int w16 = m->w->wtype != DTYPE_FP32;
+    size_t xin_floats = w16 ? (T * widest_row(m) + 1) / 2 : 0;
+    size_t hidden_floats = w16 ? (T * m->F_l + 1) / 2 : 0;
     size_t sizes[] = {T * m->D, T * m->D, T * m->D, T * m->I_l, T * m->I_l, T * m->I_l,
                       T * m->I_l, T * m->F_l * (s->gated_ffn ? 2 : 1), B * 3 * m->I_l,
-                      B * m->w->v_local, B * LM_HEAD_PAIR_ROW, xin_floats};
-    float *xin = NULL;
+                      B * m->w->v_local, B * LM_HEAD_PAIR_ROW, xin_floats, hidden_floats};
+    float *xin = NULL, *hidden = NULL;
     float **slots[] = {&m->x, &m->h, &m->out, &m->q, &m->k, &m->v, &m->att, &m->f0, &m->qkv,
-                       logits, pairs, &xin};
+                       logits, pairs, &xin, &hidden};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) total += round16(sizes[i]);
     m->arena_bytes = total * sizeof(float);
@@ -43,6 +44,7 @@ static ed_status arena_plan(encdec_model *m, float **logits, float **pairs, ed_e
         p += round16(sizes[i]);
     }
     m->xin = xin_floats ? xin : NULL;
+    m->ffn_hidden = hidden_floats ? hidden : NULL;
     m->f1 = s->gated_ffn ? m->f0 + T * m->F_l : NULL;
     return ED_OK;
 }

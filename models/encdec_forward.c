@@ -35,9 +35,13 @@ typedef struct gemm_dest {
     gemm_input in;
 } gemm_dest;
 
-static gemm_dest gemm_dest_for(const encdec_model *m, float *fp32_buf) {
-    if (m->xin) return (gemm_dest){m->xin, m->w->wtype, {m->xin, MATMUL_X_IN_WTYPE}};
+static gemm_dest dest_in(const encdec_model *m, void *buf16, float *fp32_buf) {
+    if (buf16) return (gemm_dest){buf16, m->w->wtype, {buf16, MATMUL_X_IN_WTYPE}};
     return (gemm_dest){fp32_buf, DTYPE_FP32, fp32_in(fp32_buf)};
+}
+
+static gemm_dest gemm_dest_for(const encdec_model *m, float *fp32_buf) {
+    return dest_in(m, m->xin, fp32_buf);
 }
 
 /* Pre-norm blocks leave their sublayer output in `out` (pending_residual = 1) and the next norm
@@ -95,14 +99,14 @@ static ed_status sublayer_out(encdec_model *m, const float *out_b, const float *
 }
 
 /* Whether a layer takes its Q/K/V (decoder self-attention) from one GEMM, and its two gated-FFN
- * inputs from one GEMM: joint_gemms on and the weights back to back; the FFN also needs a 16-bit
- * hidden buffer (with fp32 the activation works in place, and rows of a joint output would
- * overlap it). */
+ * inputs from one GEMM (matmul_gated, the activation with it): joint_gemms on and the weights
+ * back to back; the FFN also needs the 16-bit hidden buffer (with fp32 the activation works in
+ * place, and rows of a joint output would overlap it). */
 static int joint_qkv(const encdec_model *m, const layer_weights *lw) {
     return m->joint_gemms && lw->self_qkv_joint;
 }
 static int joint_wi(const encdec_model *m, const layer_weights *lw) {
-    return m->s->gated_ffn && m->joint_gemms && lw->ffn_wi_joint && m->xin;
+    return m->s->gated_ffn && m->joint_gemms && lw->ffn_wi_joint && m->ffn_hidden;
 }
 
 /* Whether a plain (not gated) FFN's ReLU runs in its input GEMM's epilogue: ReLU, no bias,
@@ -110,7 +114,7 @@ static int joint_wi(const encdec_model *m, const layer_weights *lw) {
  * values (fp16 keeps its saturating activation kernel), and matmul_wt (not quantized). */
 static int relu_in_gemm(const encdec_model *m, const layer_weights *lw) {
     return !m->s->gated_ffn && m->s->act == ACT_RELU && !lw->ffn_wi_b && m->joint_gemms &&
-           m->xin && m->w->wtype == DTYPE_BF16 && !m->w->quant;
+           m->ffn_hidden && m->w->wtype == DTYPE_BF16 && !m->w->quant;
 }
 
 void encdec_joint_layers(const encdec_model *m, int *qkv, int *wi) {
@@ -125,13 +129,15 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
     const backend *be = m->be;
     size_t nf = (size_t)n * m->F_l;
     gemm_input in = sublayer_in(m, lw->ffn_norm, lw->ffn_norm_b, n);
-    /* The activation runs after the wi GEMMs have read `in`, so it may overwrite xin; with fp32
-     * it works in place in f0. */
-    gemm_dest hidden = gemm_dest_for(m, m->f0);
-    if (joint_wi(m, lw)) { /* one GEMM for both inputs: [n, 2 F_l], gate then lin per row */
+    /* The activation writes ffn_hidden (16-bit weights) or works in place in f0 (fp32). */
+    gemm_dest hidden = dest_in(m, m->ffn_hidden, m->f0);
+    if (joint_wi(m, lw) && m->w->quant) { /* one GEMM for both inputs: [n, 2 F_l] */
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, 2 * m->F_l, m->D);
         be->gated_activation(m->s->act, m->f0, m->f0 + m->F_l, 2 * (size_t)m->F_l, hidden.y,
                              hidden.ytype, n, m->F_l);
+    } else if (joint_wi(m, lw)) { /* the same, and the activation, in one op */
+        be->matmul_gated(m->s->act, in.x, lw->ffn_wi0, m->w->wtype, m->f0, hidden.y,
+                         hidden.ytype, n, m->F_l, m->D, in.flags);
     } else if (m->s->gated_ffn) {
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, m->F_l, m->D);
         linear_same_input(m, in, lw->ffn_wi1, NULL, m->f1, n, m->F_l, m->D);

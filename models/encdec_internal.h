@@ -41,8 +41,11 @@ struct encdec_model {
     float *f0, *f1;          /* [T, F_l] FFN hidden; gated: f0 is [T, 2 F_l], f1 = f0 + T F_l
                               * (wi0's and wi1's outputs, or one joint [n, 2 F_l] output) */
     float *qkv;              /* [max_dec, 3 I_l] a decoder step's joint Q/K/V projection */
-    void *xin;               /* [T, max(D, F_l)] a GEMM input its producer (pre-norm, gated
-                              * activation) wrote in the 16-bit weight dtype; NULL with fp32 */
+    void *xin;               /* [T, max(D, I_l)] a GEMM input its producer (pre-norm,
+                              * attention) wrote in the 16-bit weight dtype; NULL with fp32 */
+    void *ffn_hidden;        /* [T, F_l] the FFN's activation output, the input of its wo, in
+                              * the 16-bit weight dtype (apart from xin: the fused gated and
+                              * ReLU GEMMs write it while reading xin); NULL with fp32 */
     void *arena;
     size_t arena_bytes;
     encdec_inputs in;        /* layout of the model's region of kvi (encdec_inputs_plan) */

@@ -56,6 +56,7 @@ const backend backend_cpu = {
     .download = cpu_download,
     .copy = cpu_copy,
     .matmul_wt = cpu_matmul_wt,
+    .matmul_gated = cpu_matmul_gated,
     .matmul_wq = cpu_matmul_wq,
     .embed = cpu_embed,
     .embed_q = cpu_embed_q,

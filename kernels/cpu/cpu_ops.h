@@ -24,6 +24,8 @@ void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int r
 void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
                     int rows, int d, void *y, int ytype);
 void cpu_activation(int act, const float *x, void *y, int ytype, size_t n);
+void cpu_matmul_gated(int act, const void *x, const void *w, int wtype, float *prod, void *y,
+                      int ytype, int m, int f, int k, int flags);
 void cpu_gated_activation(int act, const float *gate, const float *lin, size_t ld,
                           void *y, int ytype, size_t rows, size_t cols);
 void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,

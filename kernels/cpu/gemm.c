@@ -100,6 +100,13 @@ void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int
         for (size_t i = 0; i < (size_t)m * n; i++) cpu_store(y, DTYPE_BF16, i, fmaxf(yf[i], 0.0f));
 }
 
+void cpu_matmul_gated(int act, const void *x, const void *w, int wtype, float *prod, void *y,
+                      int ytype, int m, int f, int k, int flags) {
+    if (fault_op_begin("matmul_gated")) return;
+    cpu_matmul_wt(x, w, wtype, prod, m, 2 * f, k, flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE));
+    cpu_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
+}
+
 /* The CPU twin of a weight-only quantized GEMM: codes widened to their exact float values a tile
  * of rows at a time, x rounded to xtype, sgemm, then each output column times its row's
  * scale. */

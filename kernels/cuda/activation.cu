@@ -4,21 +4,10 @@
 #include <stdint.h>
 
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/half_types.cuh"
-#include "common/activation.h"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
-
-__device__ __forceinline__ float act_apply(int act, float x) {
-    switch (act) {
-    case ACT_RELU: return x > 0.0f ? x : 0.0f;
-    case ACT_GELU_NEW:
-        return 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
-    case ACT_GELU: return 0.5f * x * (1.0f + erff(x * 0.7071067811865476f));
-    case ACT_SILU: return x / (1.0f + expf(-x));
-    }
-    return x;
-}
 
 template <typename T>
 __global__ void act_kernel(int act, const float *x, T *y, size_t n) {

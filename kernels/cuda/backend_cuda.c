@@ -142,6 +142,7 @@ const backend backend_cuda = {
     .download = cu_download,
     .copy = cu_copy,
     .matmul_wt = cuda_matmul_wt,
+    .matmul_gated = cuda_matmul_gated,
     .matmul_wq = cuda_matmul_wq,
     .embed_q = cuda_embed_q,
     .embed = cuda_embed,

@@ -269,6 +269,10 @@ extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y
         fault_record_set("matmul_wt", "MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate");
         return;
     }
+    if (cuda_decode_gemv(x, w, wtype, y, DTYPE_FP32, 0, m, n, k, flags, 0)) {
+        CUDA_LAUNCH_CHECK("matmul_wt");
+        return;
+    }
     plan_entry *p = plan_for(m, n, k, wtype, relu);
     if (!p) return;
     const void *b = cuda_gemm_input(x, wtype, (size_t)m * k, flags);

@@ -156,6 +156,80 @@ static void test_gemm_relu(int m, int n, int k) {
     gpu->free(dx), gpu->free(dy), gpu->free(dw), gpu->free(d_epi), gpu->free(d_kern);
 }
 
+/* The decode GEMV family (m <= DECODE_GEMV_ROWS, 16-bit weights; kernels/cuda/gemm_decode.cu)
+ * against the CPU twin and against cuBLASLt (the same call with the family switched off): fp32
+ * x rounded in the kernel, x already in wtype (MATMUL_X_IN_WTYPE), y += (MATMUL_ACCUMULATE).
+ * k % 8 != 0 or m > 16 take cuBLASLt: the same checks hold. */
+static void test_decode_gemv(int m, int n, int k, int wtype) {
+    size_t nx = (size_t)m * k, ny = (size_t)m * n;
+    float *x = rnd(nx, 1), *w = rnd((size_t)n * k, 0.2f), *y0 = rnd(ny, 1);
+    float *ref = malloc(ny * sizeof(float)), *ref_acc = malloc(ny * sizeof(float));
+    void *dw = dev_weights(w, (size_t)n * k, wtype);
+    float *dx = dev(x, nx), *dy = gpu->alloc(ny * sizeof(float)), *dlt = gpu->alloc(ny * sizeof(float));
+    uint16_t *x16 = malloc(nx * 2);
+    round_host(x, nx, wtype, x16); /* the CPU reference multiplies the rounded x */
+    void *dx16 = gpu->alloc(nx * 2);
+    gpu->upload_raw(dx16, x16, nx * 2);
+    cpu->matmul_wt(x, w, DTYPE_FP32, ref, m, n, k, 0);
+    memcpy(ref_acc, y0, ny * sizeof(float));
+    cpu->matmul_wt(x, w, DTYPE_FP32, ref_acc, m, n, k, MATMUL_ACCUMULATE);
+    char name[80];
+    for (int form = 0; form < 3; form++) { /* fp32 x; x in wtype; fp32 x, y += */
+        const void *in = form == 1 ? dx16 : (const void *)dx;
+        int flags = form == 1 ? MATMUL_X_IN_WTYPE : form == 2 ? MATMUL_ACCUMULATE : 0;
+        gpu->upload(dy, y0, ny), gpu->upload(dlt, y0, ny);
+        gpu->matmul_wt(in, dw, wtype, dy, m, n, k, flags);
+        cuda_decode_gemv_set(0);
+        gpu->matmul_wt(in, dw, wtype, dlt, m, n, k, flags);
+        cuda_decode_gemv_set(1);
+        snprintf(name, sizeof name, "gemv %s %dx%dx%d%s", dtype_name(wtype), m, n, k,
+                 form == 1 ? " x16" : form == 2 ? " +=" : "");
+        EXPECT_CLOSE(name, dy, form == 2 ? ref_acc : ref, ny, 1e-5);
+        float *lt = malloc(ny * sizeof(float));
+        gpu->download(lt, dlt, ny);
+        EXPECT_CLOSE("  ... vs cuBLASLt", dy, lt, ny, 1e-5);
+        free(lt);
+    }
+    free(x), free(w), free(y0), free(ref), free(ref_acc), free(x16);
+    gpu->free(dw), gpu->free(dx), gpu->free(dy), gpu->free(dlt), gpu->free(dx16);
+}
+
+/* matmul_gated (the joint gated-FFN GEMM and its activation in one op) against the CPU twin's
+ * 16-bit output (1e-2 relative: a product one ulp of the GEMM's sum apart may round to the
+ * neighbouring 16-bit value), and twice on the GPU: the same bits. */
+static void test_matmul_gated(int m, int f, int k, int act, int wtype) {
+    size_t nx = (size_t)m * k, ny = (size_t)m * f;
+    float *x = rnd(nx, 1), *w = rnd((size_t)2 * f * k, 0.2f);
+    float *dx = dev(x, nx), *prod = malloc(ny * 2 * sizeof(float));
+    float *dprod = gpu->alloc(ny * 2 * sizeof(float));
+    void *dw = dev_weights(w, (size_t)2 * f * k, wtype);
+    uint16_t *cy = malloc(ny * 2), *gy = malloc(ny * 2), *gy2 = malloc(ny * 2);
+    void *dy = gpu->alloc(ny * 2 + 4);
+    round_host(x, nx, wtype, NULL); /* after the upload: the GPU rounds its own copy */
+    cpu->matmul_gated(act, x, w, DTYPE_FP32, prod, cy, wtype, m, f, k, 0);
+    gpu->matmul_gated(act, dx, dw, wtype, dprod, dy, wtype, m, f, k, 0);
+    gpu->synchronize();
+    gpu->download((float *)gy, dy, (ny + 1) / 2);
+    gpu->matmul_gated(act, dx, dw, wtype, dprod, dy, wtype, m, f, k, 0);
+    gpu->synchronize();
+    gpu->download((float *)gy2, dy, (ny + 1) / 2);
+    double worst = 0.0;
+    for (size_t i = 0; i < ny; i++) {
+        double a = wtype == DTYPE_BF16 ? dtype_bf16_to_f32(gy[i]) : dtype_fp16_to_f32(gy[i]);
+        double b = wtype == DTYPE_BF16 ? dtype_bf16_to_f32(cy[i]) : dtype_fp16_to_f32(cy[i]);
+        double rel = fabs(a - b) / (fabs(b) > 1e-2 ? fabs(b) : 1e-2);
+        if (rel > worst) worst = rel;
+    }
+    char name[80];
+    snprintf(name, sizeof name, "matmul_gated %s %dx%dx%d act %d", dtype_name(wtype), m, f, k,
+             act);
+    printf("  %-28s rel err %.2e (tol 1e-2)\n", name, worst);
+    CHECK(worst <= 1e-2);
+    expect_same_bits("  ... run twice", gy, gy2, ny * 2);
+    free(x), free(w), free(prod), free(cy), free(gy), free(gy2);
+    gpu->free(dx), gpu->free(dprod), gpu->free(dw), gpu->free(dy);
+}
+
 static void test_embed(int wtype) {
     int V = 37, d = 200;
     float *table = rnd((size_t)V * d, 2), *y = malloc(5 * (size_t)d * sizeof(float));
@@ -685,7 +759,18 @@ int main(void) {
         test_gemm_wq(17, 4100, 4096, quant, DTYPE_BF16, 1); /* wide path, chunks of 4096 + 4 rows */
         test_embed_q(quant);
     }
+    for (int wtype = DTYPE_FP16; wtype <= DTYPE_BF16; wtype++) {
+        const int shapes[][3] = {{1, 768, 768},  {2, 2304, 768}, {3, 1000, 40},  {5, 768, 3072},
+                                 {8, 300, 128},  {16, 2048, 5120}, {1, 32128, 768}, {4, 50, 36},
+                                 {17, 96, 64}};
+        for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++)
+            test_decode_gemv(shapes[i][0], shapes[i][1], shapes[i][2], wtype);
+        test_matmul_gated(1, 1024, 768, ACT_GELU_NEW, wtype);
+        test_matmul_gated(7, 300, 256, ACT_SILU, wtype);
+        test_matmul_gated(33, 200, 64, ACT_GELU, wtype); /* cuBLASLt and the activation kernel */
+    }
     test_gemm_relu(1, 3072, 768);
+    test_gemm_relu(12, 2048, 512);
     test_gemm_relu(37, 300, 128);
     test_norms_and_elementwise();
     test_attention();
