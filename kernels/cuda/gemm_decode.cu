@@ -2,134 +2,179 @@
 // when m <= DECODE_GEMV_ROWS (a decoder step's rows), where cuBLASLt was measured latency-bound
 // (docs/PERFORMANCE.md: 3.7 us for a 768 x 768 bf16 matrix at m = 1-8, whatever the algorithm).
 //
-// y[r, j] = sum_k x[r, k] w[j, k] for r < m, j < n: the weights streamed once, 16 bytes (8
-// elements) per lane and load, GEMV_UNROLL loads in flight per lane before any is used; the m
-// rows of x read through L1 (they are a few KB). A block is GEMV_WARPS warps; each output
-// column j is computed by `splits` warps of a block, each over a contiguous slice of k (split-K
-// where n alone would leave SMs idle), their sums added in shared memory in a fixed order:
-// the same bits on every run and every graph replay.
+// y[r, j] = sum_k x[r, k] w[j, k] for r < m, j < n, on tensor cores (mma.sync m16n8k16, fp32
+// accumulation): a warp takes a tile of 16 weight rows over a slice of k, 32 columns at a time.
+// Lane t loads 16 bytes (8 consecutive elements) of weight rows t / 4 and t / 4 + 8 at column
+// 8 (t % 4) of the 32, and 16 bytes of x row t / 4 (and t / 4 + 8 for m > 8) at the same
+// columns: a dot product may visit k in any order, so these registers are used as the A and B
+// fragments of two mma steps as they are (the same permutation of k on both sides), with no
+// shuffle or shared memory. GEMV_UNROLL column groups are loaded before any is used, so every
+// lane keeps GEMV_UNROLL * 32 bytes of weights in flight. A block is GEMV_WARPS warps: `tiles`
+// row tiles, each split over `splits` slices of k (split-K where the row tiles alone would leave
+// SMs idle), whose sums are added in shared memory in a fixed order: the same bits on every run
+// and every graph replay.
 //
 // x is either fp32, rounded to the weight dtype as it is loaded (what matmul_wt's rounding pass
 // does, fp16 saturating: half_types.cuh), or already in the weight dtype (MATMUL_X_IN_WTYPE).
-// Products are fp32 sums of the rounded x times the weights, as the CPU twin's; only the order
-// of the sums differs. Epilogues: store fp32; add to y (MATMUL_ACCUMULATE); bf16 max(0, .)
-// (MATMUL_RELU_TO_BF16); gated: two dot products per column (rows j and f + j of a joint
-// [2f, k] matrix), act(gate) * lin written in ytype.
+// Products of the rounded x and the weights are exact in fp32 and summed in fp32, as the CPU
+// twin's; only the order of the sums differs. Epilogues: store fp32; add to y
+// (MATMUL_ACCUMULATE); bf16 max(0, .) (MATMUL_RELU_TO_BF16); gated: two tiles per warp (rows j
+// and f + j of a joint [2f, k] matrix), act(gate) * lin written in ytype.
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernels/cuda/activation.cuh"
-#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 
 enum { GEMV_WARPS = 8, GEMV_UNROLL = 4, GEMV_VEC = 8 /* 16-bit elements per 16-byte load */ };
+enum { TILE_ROWS = 16, GROUP_COLS = 32 /* k columns a warp covers per step (4 lanes x 8) */ };
 enum { EPI_STORE, EPI_ACCUMULATE, EPI_RELU_BF16, EPI_GATED };
 
-/* 8 consecutive x values of row r at column c, as the GEMM multiplies them: rounded to WT (from
- * fp32) or read as WT, widened to fp32. */
+/* D[16, 8] += A[16, 16] B[16, 8] in fp32 with WT (bf16 or fp16) A and B fragments. */
 template <typename WT>
-__device__ __forceinline__ void load_x8(const float *x, float *out) {
-    const float4 a = *(const float4 *)x, b = *(const float4 *)(x + 4);
-    const float v[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-#pragma unroll
-    for (int e = 0; e < 8; e++) out[e] = to_f32(from_f32<WT>(v[e]));
+__device__ __forceinline__ void mma16816(float (&d)[4], uint32_t a0, uint32_t a1, uint32_t a2,
+                                         uint32_t a3, uint32_t b0, uint32_t b1);
+template <>
+__device__ __forceinline__ void mma16816<__nv_bfloat16>(float (&d)[4], uint32_t a0, uint32_t a1,
+                                                        uint32_t a2, uint32_t a3, uint32_t b0,
+                                                        uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, "
+                 "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
-template <typename WT>
-__device__ __forceinline__ void load_x8(const WT *x, float *out) {
-    widen<WT, 8>(*(const vec_of<WT, 8> *)x, out);
+template <>
+__device__ __forceinline__ void mma16816<__half>(float (&d)[4], uint32_t a0, uint32_t a1,
+                                                 uint32_t a2, uint32_t a3, uint32_t b0,
+                                                 uint32_t b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, "
+                 "{%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a0), "r"(a1), "r"(a2), "r"(a3), "r"(b0), "r"(b1));
 }
 
-/* Sums of this warp's slice [kb, ke) of k for weight rows w_rows[t] (NW of them: 1, or gate
- * and lin) against the m rows of x, into acc[t][r] (this lane's part). */
-template <typename WT, typename XT, int M, int NW>
-__device__ __forceinline__ void gemv_slice(const XT *__restrict__ x, int m, int k,
-                                           const WT *const (&w_rows)[NW], int kb, int ke,
-                                           float (&acc)[NW][M]) {
-    const int lane = threadIdx.x % 32;
-    for (int c0 = kb + lane * GEMV_VEC; c0 < ke; c0 += 32 * GEMV_VEC * GEMV_UNROLL) {
-        uint4 raw[NW][GEMV_UNROLL];
+/* 8 consecutive x values as the GEMM multiplies them, packed in WT: rounded from fp32, or read
+ * as they are. */
+template <typename WT> __device__ __forceinline__ uint4 load_x8(const float *x) {
+    const float4 a = *(const float4 *)x, b = *(const float4 *)(x + 4);
+    union { WT h[8]; uint4 u; } p;
+    p.h[0] = from_f32<WT>(a.x), p.h[1] = from_f32<WT>(a.y), p.h[2] = from_f32<WT>(a.z);
+    p.h[3] = from_f32<WT>(a.w), p.h[4] = from_f32<WT>(b.x), p.h[5] = from_f32<WT>(b.y);
+    p.h[6] = from_f32<WT>(b.z), p.h[7] = from_f32<WT>(b.w);
+    return p.u;
+}
+template <typename WT> __device__ __forceinline__ uint4 load_x8(const WT *x) {
+    return *(const uint4 *)x;
+}
+
+/* This warp's sums over columns [kb, ke) (multiples of 8) for NW row tiles of 16 weight rows
+ * (w_tile[t]: the tile's first row; rows at or past row_end[t] read as zeros) against x rows
+ * 0..m-1 (NT = 1 or 2 groups of 8): acc[t][g] is the mma accumulator of tile t, x group g. */
+template <typename WT, typename XT, int NT, int NW>
+__device__ __forceinline__ void gemv_tiles(const XT *__restrict__ x, int m, int k,
+                                           const WT *const (&w_tile)[NW], const int (&rows)[NW],
+                                           int kb, int ke, float (&acc)[NW][NT][4]) {
+    const int lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
+    const WT *w_lo[NW], *w_hi[NW];
+#pragma unroll
+    for (int t = 0; t < NW; t++) {
+        /* rows past the matrix read row 0 of the tile instead; their sums are never stored */
+        w_lo[t] = w_tile[t] + (size_t)(g < rows[t] ? g : 0) * k;
+        w_hi[t] = w_tile[t] + (size_t)(g + 8 < rows[t] ? g + 8 : 0) * k;
+    }
+    for (int c0 = kb + q * GEMV_VEC; c0 < ke; c0 += GROUP_COLS * GEMV_UNROLL) {
+        uint4 lo[NW][GEMV_UNROLL], hi[NW][GEMV_UNROLL], xv[NT][GEMV_UNROLL];
+        const uint4 zero = make_uint4(0, 0, 0, 0);
 #pragma unroll
         for (int u = 0; u < GEMV_UNROLL; u++) {
-            const int c = c0 + u * 32 * GEMV_VEC;
-#pragma unroll
-            for (int t = 0; t < NW; t++)
-                raw[t][u] = c < ke ? __ldcs((const uint4 *)(w_rows[t] + c)) : make_uint4(0, 0, 0, 0);
-        }
-#pragma unroll
-        for (int u = 0; u < GEMV_UNROLL; u++) {
-            const int c = c0 + u * 32 * GEMV_VEC;
-            if (c >= ke) break;
-            float wf[NW][GEMV_VEC];
+            const int c = c0 + u * GROUP_COLS;
 #pragma unroll
             for (int t = 0; t < NW; t++) {
-                vec_of<WT, 8> v;
-                memcpy(&v, &raw[t][u], sizeof v);
-                widen<WT, 8>(v, wf[t]);
+                lo[t][u] = c < ke ? __ldcs((const uint4 *)(w_lo[t] + c)) : zero;
+                hi[t][u] = c < ke ? __ldcs((const uint4 *)(w_hi[t] + c)) : zero;
             }
 #pragma unroll
-            for (int r = 0; r < M; r++) {
-                if (r >= m) break;
-                float xf[GEMV_VEC];
-                load_x8<WT>(x + (size_t)r * k + c, xf);
-#pragma unroll
-                for (int t = 0; t < NW; t++)
-#pragma unroll
-                    for (int e = 0; e < GEMV_VEC; e++) acc[t][r] = fmaf(wf[t][e], xf[e], acc[t][r]);
+            for (int n = 0; n < NT; n++) {
+                const int r = g + 8 * n;
+                xv[n][u] = c < ke && r < m ? load_x8<WT>(x + (size_t)r * k + c) : zero;
             }
         }
+#pragma unroll
+        for (int u = 0; u < GEMV_UNROLL; u++)
+#pragma unroll
+            for (int t = 0; t < NW; t++)
+#pragma unroll
+                for (int n = 0; n < NT; n++) {
+                    mma16816<WT>(acc[t][n], lo[t][u].x, hi[t][u].x, lo[t][u].y, hi[t][u].y,
+                                 xv[n][u].x, xv[n][u].y);
+                    mma16816<WT>(acc[t][n], lo[t][u].z, hi[t][u].z, lo[t][u].w, hi[t][u].w,
+                                 xv[n][u].z, xv[n][u].w);
+                }
     }
 }
 
-/* Block b computes columns [b * cols, (b + 1) * cols) of y, cols = GEMV_WARPS / splits; warp w
- * takes column b * cols + w / splits over slice w % splits of k (kchunk elements, a multiple
- * of GEMV_VEC). n: y's columns (gated: f, the matrix has 2f rows). */
-template <typename WT, typename XT, int M, int EPI>
+/* Block b computes weight rows [b * tiles * 16, (b + 1) * tiles * 16) of y's columns, tiles =
+ * GEMV_WARPS / splits; warp w takes row tile w / splits over slice w % splits of k (kchunk
+ * columns, a multiple of GEMV_VEC). n: y's columns (gated: f, the matrix has 2f rows). NT: x
+ * row groups of 8 (m <= 8 NT). */
+template <typename WT, typename XT, int NT, int EPI>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 decode_gemv_kernel(const XT *__restrict__ x, int m, const WT *__restrict__ w, void *y,
                    int ytype, int act, int n, int k, int splits, int kchunk) {
-    constexpr int NW = EPI == EPI_GATED ? 2 : 1;
-    const int warp = threadIdx.x / 32, cols = GEMV_WARPS / splits;
-    const int j = blockIdx.x * cols + warp / splits, part = warp % splits;
-    float acc[NW][M];
+    constexpr int NW = EPI == EPI_GATED ? 2 : 1, M = 8 * NT;
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, tiles = GEMV_WARPS / splits;
+    const int tile = warp / splits, part = warp % splits;
+    const int j0 = (blockIdx.x * tiles + tile) * TILE_ROWS; /* the tile's first column of y */
+    float acc[NW][NT][4];
 #pragma unroll
     for (int t = 0; t < NW; t++)
 #pragma unroll
-        for (int r = 0; r < M; r++) acc[t][r] = 0.0f;
-    if (j < n) {
-        const WT *rows[NW];
-        rows[0] = w + (size_t)j * k;
-        if (NW == 2) rows[NW - 1] = w + ((size_t)n + j) * k;
+        for (int g = 0; g < NT; g++) acc[t][g][0] = acc[t][g][1] = acc[t][g][2] = acc[t][g][3] = 0;
+    if (j0 < n) {
+        const WT *w_tile[NW];
+        int rows[NW];
+        w_tile[0] = w + (size_t)j0 * k;
+        rows[0] = n - j0;
+        if (NW == 2) w_tile[NW - 1] = w + ((size_t)n + j0) * k, rows[NW - 1] = n - j0;
         const int kb = part * kchunk, ke = kb + kchunk < k ? kb + kchunk : k;
-        gemv_slice<WT, XT, M, NW>(x, m, k, rows, kb, ke, acc);
+        gemv_tiles<WT, XT, NT, NW>(x, m, k, w_tile, rows, kb, ke, acc);
     }
-    __shared__ float partial[GEMV_WARPS][NW][M];
+    /* partial[warp][t][row of the tile][x row]: c0, c1 at (row g, x rows 2q, 2q + 1), c2, c3 at
+     * row g + 8, per x group. */
+    __shared__ float partial[GEMV_WARPS][NW][TILE_ROWS][M];
+    const int g = lane / 4, q = lane % 4;
 #pragma unroll
     for (int t = 0; t < NW; t++)
 #pragma unroll
-        for (int r = 0; r < M; r++) {
-            const float v = warp_reduce(acc[t][r], 0);
-            if (threadIdx.x % 32 == 0) partial[warp][t][r] = v;
+        for (int gr = 0; gr < NT; gr++) {
+            partial[warp][t][g][8 * gr + 2 * q] = acc[t][gr][0];
+            partial[warp][t][g][8 * gr + 2 * q + 1] = acc[t][gr][1];
+            partial[warp][t][g + 8][8 * gr + 2 * q] = acc[t][gr][2];
+            partial[warp][t][g + 8][8 * gr + 2 * q + 1] = acc[t][gr][3];
         }
     __syncthreads();
-    const int i = threadIdx.x, col = i / M, r = i % M, jj = blockIdx.x * cols + col;
-    if (col >= cols || r >= m || jj >= n) return;
-    float s[NW];
+    for (int i = threadIdx.x; i < tiles * TILE_ROWS * M; i += GEMV_WARPS * 32) {
+        const int r = i % M, row = i / M % TILE_ROWS, tl = i / (M * TILE_ROWS);
+        const int jj = (blockIdx.x * tiles + tl) * TILE_ROWS + row;
+        if (r >= m || jj >= n) continue;
+        float s[NW];
 #pragma unroll
-    for (int t = 0; t < NW; t++) {
-        s[t] = 0.0f;
-        for (int p = 0; p < splits; p++) s[t] += partial[col * splits + p][t][r];
+        for (int t = 0; t < NW; t++) {
+            s[t] = 0.0f;
+            for (int p = 0; p < splits; p++) s[t] += partial[tl * splits + p][t][row][r];
+        }
+        const size_t at = (size_t)r * n + jj;
+        if (EPI == EPI_STORE) ((float *)y)[at] = s[0];
+        else if (EPI == EPI_ACCUMULATE) ((float *)y)[at] += s[0];
+        else if (EPI == EPI_RELU_BF16)
+            ((__nv_bfloat16 *)y)[at] = from_f32<__nv_bfloat16>(s[0] > 0.0f ? s[0] : 0.0f);
+        else store_as(y, ytype, at, act_apply(act, s[0]) * s[NW - 1]);
     }
-    const size_t at = (size_t)r * n + jj;
-    if (EPI == EPI_STORE) ((float *)y)[at] = s[0];
-    else if (EPI == EPI_ACCUMULATE) ((float *)y)[at] += s[0];
-    else if (EPI == EPI_RELU_BF16)
-        ((__nv_bfloat16 *)y)[at] = from_f32<__nv_bfloat16>(s[0] > 0.0f ? s[0] : 0.0f);
-    else store_as(y, ytype, at, act_apply(act, s[0]) * s[NW - 1]);
 }
 
 static int g_sms;      /* the device's SM count */
@@ -146,7 +191,7 @@ static int enabled(void) {
 }
 
 /* splits: k cut in 1, 2, 4 or 8 slices, more while the blocks would not fill the SMs twice and
- * each slice keeps at least one load per lane. */
+ * each slice keeps at least a full unrolled step of columns. */
 static int splits_for(int n, int k) {
     if (!g_sms) {
         int dev = 0;
@@ -155,29 +200,27 @@ static int splits_for(int n, int k) {
             g_sms = 132;
     }
     int splits = 1;
-    while (splits < GEMV_WARPS && (long)n * splits / GEMV_WARPS < 2L * g_sms &&
-           k / (2 * splits) >= 32 * GEMV_VEC)
+    const long tiles = (n + TILE_ROWS - 1) / TILE_ROWS;
+    while (splits < GEMV_WARPS && tiles * splits / GEMV_WARPS < 2L * g_sms &&
+           k / (2 * splits) >= GROUP_COLS * GEMV_UNROLL)
         splits *= 2;
     return splits;
 }
 
-template <typename WT, typename XT, int M, int EPI>
+template <typename WT, typename XT, int NT, int EPI>
 static void launch(const void *x, int m, const void *w, void *y, int ytype, int act, int n,
                    int k) {
-    const int splits = splits_for(n, k), cols = GEMV_WARPS / splits;
-    int kchunk = (k / GEMV_VEC + splits - 1) / splits * GEMV_VEC;
-    decode_gemv_kernel<WT, XT, M, EPI><<<(n + cols - 1) / cols, GEMV_WARPS * 32, 0, STREAM>>>(
+    const int splits = splits_for(n, k), rows = GEMV_WARPS / splits * TILE_ROWS;
+    const int kchunk = (k / GEMV_VEC + splits - 1) / splits * GEMV_VEC;
+    decode_gemv_kernel<WT, XT, NT, EPI><<<(n + rows - 1) / rows, GEMV_WARPS * 32, 0, STREAM>>>(
         (const XT *)x, m, (const WT *)w, y, ytype, act, n, k, splits, kchunk);
 }
 
 template <typename WT, typename XT, int EPI>
 static void by_rows(const void *x, int m, const void *w, void *y, int ytype, int act, int n,
                     int k) {
-    if (m <= 1) launch<WT, XT, 1, EPI>(x, m, w, y, ytype, act, n, k);
-    else if (m <= 2) launch<WT, XT, 2, EPI>(x, m, w, y, ytype, act, n, k);
-    else if (m <= 4) launch<WT, XT, 4, EPI>(x, m, w, y, ytype, act, n, k);
-    else if (m <= 8) launch<WT, XT, 8, EPI>(x, m, w, y, ytype, act, n, k);
-    else launch<WT, XT, 16, EPI>(x, m, w, y, ytype, act, n, k);
+    if (m <= 8) launch<WT, XT, 1, EPI>(x, m, w, y, ytype, act, n, k);
+    else launch<WT, XT, 2, EPI>(x, m, w, y, ytype, act, n, k);
 }
 
 template <typename WT, int EPI>
