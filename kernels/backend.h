@@ -119,17 +119,17 @@ typedef struct backend {
     void (*upload_raw)(void *dst, const void *src, size_t bytes); /* host bytes -> buffer */
     void (*download)(float *dst, const void *src, size_t n); /* buffer -> host fp32 */
     void (*copy)(float *dst, const float *src, size_t n);    /* buffer -> buffer */
-    /* y[m, n] = x[m, k] @ w[n, k]^T (y += that with MATMUL_ACCUMULATE); w in wtype, products
-     * accumulated in fp32. With a 16-bit wtype, x is rounded to wtype first (fp16: clamped to
+    /* y[m, n] = x[m, k] @ w[n, k]^T + bias (y += that with MATMUL_ACCUMULATE); bias [n] fp32 or
+     * NULL (none), added to each row's fp32 sums; w in wtype, products accumulated in fp32. With a 16-bit wtype, x is rounded to wtype first (fp16: clamped to
      * +-65504, as Hugging Face clamps T5's fp16 hidden states), y stays fp32. flags:
      * MATMUL_ACCUMULATE; MATMUL_SAME_INPUT = x is the buffer of the previous matmul_wt call,
      * same m, k and wtype, unchanged since (Q/K/V of one input): its rounding may be reused;
      * MATMUL_X_IN_WTYPE = x holds [m, k] values already in wtype (a producer's output with
      * ytype = wtype, below), used as they are; MATMUL_RELU_TO_BF16 (bf16 weights, without
-     * MATMUL_ACCUMULATE) = y holds [m, n] bf16 values, max(0, product) rounded to nearest: the
-     * bits `activation(ACT_RELU, ..., DTYPE_BF16)` writes from the fp32 product. */
-    void (*matmul_wt)(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
-                      int flags);
+     * MATMUL_ACCUMULATE, bias NULL) = y holds [m, n] bf16 values, max(0, product) rounded to
+     * nearest: the bits `activation(ACT_RELU, ..., DTYPE_BF16)` writes from the fp32 product. */
+    void (*matmul_wt)(const void *x, const void *w, int wtype, const float *bias, float *y, int m,
+                      int n, int k, int flags);
     /* The gated FFN input, one op: p[m, 2f] = x[m, k] @ w[2f, k]^T as matmul_wt computes it (w
      * a joint matrix: the f gate rows, then the f lin rows; flags MATMUL_SAME_INPUT,
      * MATMUL_X_IN_WTYPE), then y[r, c] = act(p[r, c]) * p[r, f + c] in ytype as

@@ -33,7 +33,7 @@ static double time_calls(int gated, int m, int rows, int k, int iterations, void
             gpu->matmul_gated(ACT_GELU_NEW, x, w, DTYPE_BF16, y, y16, DTYPE_BF16, m, rows / 2, k,
                               MATMUL_X_IN_WTYPE);
         else
-            gpu->matmul_wt(x, w, DTYPE_BF16, y, m, rows, k, MATMUL_X_IN_WTYPE);
+            gpu->matmul_wt(x, w, DTYPE_BF16, NULL, y, m, rows, k, MATMUL_X_IN_WTYPE);
     }
     cudaEventRecord(t1, (cudaStream_t)gpu->stream());
     cudaEventSynchronize(t1);

@@ -57,12 +57,13 @@ static const float *take_residual(encdec_model *m) {
  * quantized ones (model_weights.quant) go to matmul_wq with their row scales. */
 static void project(const encdec_model *m, int flags, gemm_input x, const void *w,
                     const float *b, float *y, int n, int out, int in) {
-    if (m->w->quant)
+    if (m->w->quant) {
         m->be->matmul_wq(x.x, m->w->wtype, w, m->w->quant, model_weights_scales(w, out, in),
                          y, n, out, in, flags | x.flags);
-    else
-        m->be->matmul_wt(x.x, w, m->w->wtype, y, n, out, in, flags | x.flags);
-    if (b) m->be->add_bias(y, b, n, out);
+        if (b) m->be->add_bias(y, b, n, out);
+    } else {
+        m->be->matmul_wt(x.x, w, m->w->wtype, b, y, n, out, in, flags | x.flags);
+    }
 }
 
 static void linear(const encdec_model *m, gemm_input x, const void *w, const float *b, float *y,

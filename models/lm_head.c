@@ -105,8 +105,10 @@ ed_status lm_head_run(lm_head *h, const float *hidden, int n, const step_plan *p
             be->matmul_wq(hidden, h->w->wtype, h->w->lm_head, h->w->quant, h->w->lm_head_scale,
                           h->logits, n, h->V_l, h->D, 0);
         else
-            be->matmul_wt(hidden, h->w->lm_head, h->w->wtype, h->logits, n, h->V_l, h->D, 0);
-        if (h->w->logits_bias) be->add_bias(h->logits, h->w->logits_bias, n, h->V_l);
+            be->matmul_wt(hidden, h->w->lm_head, h->w->wtype, h->w->logits_bias, h->logits, n,
+                          h->V_l, h->D, 0);
+        if (h->w->quant_embed && h->w->logits_bias)
+            be->add_bias(h->logits, h->w->logits_bias, n, h->V_l);
     }
     if (p->argmax_only) return argmax_out(h, n, ban, out_host, err);
     if (p->topk > 0) return topk_out(h, n, p->topk, ban, out_host, err);

@@ -13,8 +13,8 @@ float cpu_widen(const void *w, int wtype, size_t i);
 float cpu_round_to(float v, int wtype);
 /* y[i] = v in ytype: fp32, or rounded to a 16-bit dtype as cpu_round_to rounds (the bits). */
 void cpu_store(void *y, int ytype, size_t i, float v);
-void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
-                   int flags);
+void cpu_matmul_wt(const void *x, const void *w, int wtype, const float *bias, float *y,
+                  int m, int n, int k, int flags);
 void cpu_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                    float *y, int m, int n, int k, int flags);
 void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);

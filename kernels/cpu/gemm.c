@@ -65,15 +65,45 @@ static const float *rounded_input(const void *x, int xtype, int m, int k, int fl
     return xr;
 }
 
-void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
-                   int flags) {
+/* y[r, :] += bias for r < m (bias NULL: nothing). */
+static void add_row_bias(float *y, const float *bias, int m, int n) {
+    if (!bias) return;
+    for (size_t r = 0; r < (size_t)m; r++)
+        for (int c = 0; c < n; c++) y[r * n + c] += bias[c];
+}
+
+static void matmul_unbiased(const void *x, const void *w, int wtype, float *y, int m, int n,
+                            int k, int flags);
+
+void cpu_matmul_wt(const void *x, const void *w, int wtype, const float *bias, float *y, int m,
+                   int n, int k, int flags) {
     if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
         return;
     if (m == 0 || n == 0) return;
-    if ((flags & MATMUL_RELU_TO_BF16) && (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE))) {
-        fault_record_set("matmul_wt", "MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate");
+    if ((flags & MATMUL_RELU_TO_BF16) &&
+        (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE) || bias)) {
+        fault_record_set("matmul_wt", "MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate, no "
+                                      "bias");
         return;
     }
+    if (bias && (flags & MATMUL_ACCUMULATE)) { /* y += x w^T + bias: the bias on the sums */
+        float *p = scratch(2, (size_t)m * n); /* slot 2: free without the ReLU form */
+        if (!p) {
+            fault_record_set("matmul_wt", "out of memory for a [%d, %d] product", m, n);
+            return;
+        }
+        matmul_unbiased(x, w, wtype, p, m, n, k, flags & ~MATMUL_ACCUMULATE);
+        add_row_bias(p, bias, m, n);
+        for (size_t i = 0; i < (size_t)m * n; i++) y[i] += p[i];
+        return;
+    }
+    matmul_unbiased(x, w, wtype, y, m, n, k, flags);
+    add_row_bias(y, bias, m, n);
+}
+
+/* cpu_matmul_wt without the bias (checks done). */
+static void matmul_unbiased(const void *x, const void *w, int wtype, float *y, int m, int n,
+                            int k, int flags) {
     float beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;
     if (wtype == DTYPE_FP32) {
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, k, 1.0f, x, k,
@@ -103,7 +133,8 @@ void cpu_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int
 void cpu_matmul_gated(int act, const void *x, const void *w, int wtype, float *prod, void *y,
                       int ytype, int m, int f, int k, int flags) {
     if (fault_op_begin("matmul_gated")) return;
-    cpu_matmul_wt(x, w, wtype, prod, m, 2 * f, k, flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE));
+    cpu_matmul_wt(x, w, wtype, NULL, prod, m, 2 * f, k,
+                  flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE));
     cpu_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
 }
 

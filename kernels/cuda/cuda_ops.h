@@ -34,20 +34,20 @@ static inline int cuda_fault_check(int cuda_error, const char *op, const char *c
 /* cuBLASLt's handle and workspace; ED_ERR naming the call that failed. */
 ed_status cuda_gemm_init(ed_error *err);
 void cuda_reserve_gemm_input(size_t n); /* GEMM-input scratch for n elements, allocated now */
-void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n, int k,
-                    int flags);
+void cuda_matmul_wt(const void *x, const void *w, int wtype, const float *bias, float *y,
+                   int m, int n, int k, int flags);
 void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *prod, void *y,
                        int ytype, int m, int f, int k, int flags);
 /* The decode GEMV family (gemm_decode.cu): y = x w^T for 16-bit weights and m <= DECODE_GEMV_ROWS,
- * as matmul_wt (ytype fp32, act unused; flags MATMUL_ACCUMULATE, MATMUL_X_IN_WTYPE,
+ * as matmul_wt (bias or NULL, ytype fp32, act unused; flags MATMUL_ACCUMULATE, MATMUL_X_IN_WTYPE,
  * MATMUL_RELU_TO_BF16 with bf16 weights) or, gated, as matmul_gated (n = f: y [m, f] in ytype).
  * Returns 1 when it launched the kernel (the caller checks the launch), 0 when the shape or
  * operands are not its own (m, fp32 weights, k not a multiple of 8, x or w not 16-byte
  * aligned) or ENCDEC_DECODE_GEMV=0 / cuda_decode_gemv_set(0) turned it off: the caller then
  * uses cuBLASLt. */
 #define DECODE_GEMV_ROWS 16
-int cuda_decode_gemv(const void *x, const void *w, int wtype, void *y, int ytype, int act, int m,
-                     int n, int k, int flags, int gated);
+int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias, void *y,
+                     int ytype, int act, int m, int n, int k, int flags, int gated);
 void cuda_decode_gemv_set(int on); /* A/B switch for probes; the default is on */
 /* x [n elements] as a GEMM input in wtype, as matmul_wt takes it under `flags`: x itself (fp32
  * wtype, or MATMUL_X_IN_WTYPE), else its rounding into the GEMM-input scratch (reused under

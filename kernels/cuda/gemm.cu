@@ -259,17 +259,18 @@ extern "C" const void *cuda_gemm_input(const void *x, int wtype, size_t n, int f
     return g_xconv;
 }
 
-extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y, int m, int n,
-                               int k, int flags) {
+extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, const float *bias,
+                               float *y, int m, int n, int k, int flags) {
     if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
         return;
     if (m == 0 || n == 0) return;
     const int relu = (flags & MATMUL_RELU_TO_BF16) != 0;
-    if (relu && (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE))) {
-        fault_record_set("matmul_wt", "MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate");
+    if (relu && (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE) || bias)) {
+        fault_record_set("matmul_wt", "MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate, no "
+                                      "bias");
         return;
     }
-    if (cuda_decode_gemv(x, w, wtype, y, DTYPE_FP32, 0, m, n, k, flags, 0)) {
+    if (cuda_decode_gemv(x, w, wtype, bias, y, DTYPE_FP32, 0, m, n, k, flags, 0)) {
         CUDA_LAUNCH_CHECK("matmul_wt");
         return;
     }
@@ -284,4 +285,6 @@ extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, float *y
     if (s != CUBLAS_STATUS_SUCCESS)
         fault_record_set("matmul_wt", "cublasLtMatmul %dx%dx%d (%s): status %d", m, n, k,
                          dtype_name(wtype), (int)s);
+    else if (bias)
+        cuda_add_bias(y, bias, m, n);
 }

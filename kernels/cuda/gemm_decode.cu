@@ -18,7 +18,7 @@
 // does, fp16 saturating: half_types.cuh), or already in the weight dtype (MATMUL_X_IN_WTYPE).
 // Products of the rounded x and the weights are exact in fp32 and summed in fp32, as the CPU
 // twin's; only the order of the sums differs. Epilogues: store fp32; add to y
-// (MATMUL_ACCUMULATE); bf16 max(0, .) (MATMUL_RELU_TO_BF16); gated: two tiles per warp (rows j
+// (MATMUL_ACCUMULATE), either with a bias [n] on the sums; bf16 max(0, .) (MATMUL_RELU_TO_BF16); gated: two tiles per warp (rows j
 // and f + j of a joint [2f, k] matrix), act(gate) * lin written in ytype.
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -124,8 +124,9 @@ __device__ __forceinline__ void gemv_tiles(const XT *__restrict__ x, int m, int 
  * row groups of 8 (m <= 8 NT). */
 template <typename WT, typename XT, int NT, int EPI>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
-decode_gemv_kernel(const XT *__restrict__ x, int m, const WT *__restrict__ w, void *y,
-                   int ytype, int act, int n, int k, int splits, int kchunk) {
+decode_gemv_kernel(const XT *__restrict__ x, int m, const WT *__restrict__ w,
+                   const float *__restrict__ bias, void *y, int ytype, int act, int n, int k,
+                   int splits, int kchunk) {
     constexpr int NW = EPI == EPI_GATED ? 2 : 1, M = 8 * NT;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, tiles = GEMV_WARPS / splits;
     const int tile = warp / splits, part = warp % splits;
@@ -168,6 +169,7 @@ decode_gemv_kernel(const XT *__restrict__ x, int m, const WT *__restrict__ w, vo
             s[t] = 0.0f;
             for (int p = 0; p < splits; p++) s[t] += partial[tl * splits + p][t][row][r];
         }
+        if (bias) s[0] += bias[jj];
         const size_t at = (size_t)r * n + jj;
         if (EPI == EPI_STORE) ((float *)y)[at] = s[0];
         else if (EPI == EPI_ACCUMULATE) ((float *)y)[at] += s[0];
@@ -208,47 +210,49 @@ static int splits_for(int n, int k) {
 }
 
 template <typename WT, typename XT, int NT, int EPI>
-static void launch(const void *x, int m, const void *w, void *y, int ytype, int act, int n,
-                   int k) {
+static void launch(const void *x, int m, const void *w, const float *bias, void *y, int ytype,
+                   int act, int n, int k) {
     const int splits = splits_for(n, k), rows = GEMV_WARPS / splits * TILE_ROWS;
     const int kchunk = (k / GEMV_VEC + splits - 1) / splits * GEMV_VEC;
     decode_gemv_kernel<WT, XT, NT, EPI><<<(n + rows - 1) / rows, GEMV_WARPS * 32, 0, STREAM>>>(
-        (const XT *)x, m, (const WT *)w, y, ytype, act, n, k, splits, kchunk);
+        (const XT *)x, m, (const WT *)w, bias, y, ytype, act, n, k, splits, kchunk);
 }
 
 template <typename WT, typename XT, int EPI>
-static void by_rows(const void *x, int m, const void *w, void *y, int ytype, int act, int n,
-                    int k) {
-    if (m <= 8) launch<WT, XT, 1, EPI>(x, m, w, y, ytype, act, n, k);
-    else launch<WT, XT, 2, EPI>(x, m, w, y, ytype, act, n, k);
+static void by_rows(const void *x, int m, const void *w, const float *bias, void *y, int ytype,
+                    int act, int n, int k) {
+    if (m <= 8) launch<WT, XT, 1, EPI>(x, m, w, bias, y, ytype, act, n, k);
+    else launch<WT, XT, 2, EPI>(x, m, w, bias, y, ytype, act, n, k);
 }
 
 template <typename WT, int EPI>
-static void by_input(const void *x, int x_in_wtype, int m, const void *w, void *y, int ytype,
-                     int act, int n, int k) {
-    if (x_in_wtype) by_rows<WT, WT, EPI>(x, m, w, y, ytype, act, n, k);
-    else by_rows<WT, float, EPI>(x, m, w, y, ytype, act, n, k);
+static void by_input(const void *x, int x_in_wtype, int m, const void *w, const float *bias,
+                     void *y, int ytype, int act, int n, int k) {
+    if (x_in_wtype) by_rows<WT, WT, EPI>(x, m, w, bias, y, ytype, act, n, k);
+    else by_rows<WT, float, EPI>(x, m, w, bias, y, ytype, act, n, k);
 }
 
 template <int EPI>
-static void by_weights(const void *x, int x_in_wtype, int m, const void *w, int wtype, void *y,
-                       int ytype, int act, int n, int k) {
-    if (wtype == DTYPE_BF16) by_input<__nv_bfloat16, EPI>(x, x_in_wtype, m, w, y, ytype, act, n, k);
-    else by_input<__half, EPI>(x, x_in_wtype, m, w, y, ytype, act, n, k);
+static void by_weights(const void *x, int x_in_wtype, int m, const void *w, int wtype,
+                       const float *bias, void *y, int ytype, int act, int n, int k) {
+    if (wtype == DTYPE_BF16)
+        by_input<__nv_bfloat16, EPI>(x, x_in_wtype, m, w, bias, y, ytype, act, n, k);
+    else by_input<__half, EPI>(x, x_in_wtype, m, w, bias, y, ytype, act, n, k);
 }
 
-extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, void *y, int ytype,
-                                int act, int m, int n, int k, int flags, int gated) {
+extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias,
+                                void *y, int ytype, int act, int m, int n, int k, int flags,
+                                int gated) {
     if (m > DECODE_GEMV_ROWS || m < 1 || !enabled() || wtype == DTYPE_FP32 || k % GEMV_VEC ||
         ((uintptr_t)x | (uintptr_t)w) % 16)
         return 0;
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
-    if (gated) by_weights<EPI_GATED>(x, x_in, m, w, wtype, y, ytype, act, n, k);
+    if (gated) by_weights<EPI_GATED>(x, x_in, m, w, wtype, bias, y, ytype, act, n, k);
     else if (flags & MATMUL_RELU_TO_BF16)
-        by_input<__nv_bfloat16, EPI_RELU_BF16>(x, x_in, m, w, y, ytype, act, n, k);
+        by_input<__nv_bfloat16, EPI_RELU_BF16>(x, x_in, m, w, bias, y, ytype, act, n, k);
     else if (flags & MATMUL_ACCUMULATE)
-        by_weights<EPI_ACCUMULATE>(x, x_in, m, w, wtype, y, ytype, act, n, k);
-    else by_weights<EPI_STORE>(x, x_in, m, w, wtype, y, ytype, act, n, k);
+        by_weights<EPI_ACCUMULATE>(x, x_in, m, w, wtype, bias, y, ytype, act, n, k);
+    else by_weights<EPI_STORE>(x, x_in, m, w, wtype, bias, y, ytype, act, n, k);
     return 1;
 }
 
@@ -259,10 +263,10 @@ extern "C" void cuda_matmul_gated(int act, const void *x, const void *w, int wty
         return;
     if (m == 0 || f == 0) return;
     flags &= MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE;
-    if (cuda_decode_gemv(x, w, wtype, y, ytype, act, m, f, k, flags, 1)) {
+    if (cuda_decode_gemv(x, w, wtype, NULL, y, ytype, act, m, f, k, flags, 1)) {
         CUDA_LAUNCH_CHECK("matmul_gated");
         return;
     }
-    cuda_matmul_wt(x, w, wtype, prod, m, 2 * f, k, flags);
+    cuda_matmul_wt(x, w, wtype, NULL, prod, m, 2 * f, k, flags);
     cuda_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
 }

@@ -173,7 +173,7 @@ static int wide_path(const void *x, int xtype, const uint8_t *q, int quant, cons
             widen_codes_kernel<<<grid_for(count), 256, 0, STREAM>>>(qc, quant, (float *)g_wide,
                                                                      count);
         if (CUDA_LAUNCH_CHECK("matmul_wq")) return 1;
-        cuda_matmul_wt(x, g_wide, xtype, g_prod, m, rows, k, in_flags);
+        cuda_matmul_wt(x, g_wide, xtype, NULL, g_prod, m, rows, k, in_flags);
         in_flags |= MATMUL_SAME_INPUT; /* the next chunks multiply the same x */
         scale_columns_kernel<<<grid_for((size_t)m * rows), 256, 0, STREAM>>>(
             g_prod, m, rows, scale, y, n, (int)n0, accumulate);

@@ -111,13 +111,13 @@ static void test_gemm(int m, int n, int k, int acc, int wtype, float x_scale) {
     float *dx = dev(x, (size_t)m * k), *dy = dev(y, (size_t)m * n);
     void *dw = dev_weights(w, (size_t)n * k, wtype);
     round_host(x, (size_t)m * k, wtype, NULL); /* after the upload: the GPU rounds its own copy */
-    cpu->matmul_wt(x, w, DTYPE_FP32, y, m, n, k, acc ? MATMUL_ACCUMULATE : 0);
+    cpu->matmul_wt(x, w, DTYPE_FP32, NULL, y, m, n, k, acc ? MATMUL_ACCUMULATE : 0);
     /* A GEMM on other weights first, then this one told that x is unchanged: the reused
      * rounding must be x's. */
     float *w2 = rnd((size_t)n * k, 0.2f), *dy2 = gpu->alloc((size_t)m * n * sizeof(float));
     void *dw2 = dev_weights(w2, (size_t)n * k, wtype);
-    gpu->matmul_wt(dx, dw2, wtype, dy2, m, n, k, 0);
-    gpu->matmul_wt(dx, dw, wtype, dy, m, n, k, (acc ? MATMUL_ACCUMULATE : 0) | MATMUL_SAME_INPUT);
+    gpu->matmul_wt(dx, dw2, wtype, NULL, dy2, m, n, k, 0);
+    gpu->matmul_wt(dx, dw, wtype, NULL, dy, m, n, k, (acc ? MATMUL_ACCUMULATE : 0) | MATMUL_SAME_INPUT);
     free(w2), gpu->free(dw2), gpu->free(dy2);
     char name[64];
     snprintf(name, sizeof name, "matmul_wt %s %dx%dx%d%s%s", dtype_name(wtype), m, n, k,
@@ -137,9 +137,9 @@ static void test_gemm_relu(int m, int n, int k) {
     size_t ny = (size_t)m * n;
     uint16_t *cpu_y = malloc(ny * 2), *epi = malloc(ny * 2), *kern = malloc(ny * 2);
     void *d_epi = gpu->alloc(ny * 2), *d_kern = gpu->alloc(ny * 2);
-    cpu->matmul_wt(x, hw, DTYPE_BF16, (float *)cpu_y, m, n, k, MATMUL_RELU_TO_BF16);
-    gpu->matmul_wt(dx, dw, DTYPE_BF16, (float *)d_epi, m, n, k, MATMUL_RELU_TO_BF16);
-    gpu->matmul_wt(dx, dw, DTYPE_BF16, dy, m, n, k, 0);
+    cpu->matmul_wt(x, hw, DTYPE_BF16, NULL, (float *)cpu_y, m, n, k, MATMUL_RELU_TO_BF16);
+    gpu->matmul_wt(dx, dw, DTYPE_BF16, NULL, (float *)d_epi, m, n, k, MATMUL_RELU_TO_BF16);
+    gpu->matmul_wt(dx, dw, DTYPE_BF16, NULL, dy, m, n, k, 0);
     gpu->activation(ACT_RELU, dy, d_kern, DTYPE_BF16, ny);
     gpu->synchronize();
     gpu->download((float *)epi, d_epi, ny / 2), gpu->download((float *)kern, d_kern, ny / 2);
@@ -157,41 +157,43 @@ static void test_gemm_relu(int m, int n, int k) {
 }
 
 /* The decode GEMV family (m <= DECODE_GEMV_ROWS, 16-bit weights; kernels/cuda/gemm_decode.cu)
- * against the CPU twin and against cuBLASLt (the same call with the family switched off): fp32
- * x rounded in the kernel, x already in wtype (MATMUL_X_IN_WTYPE), y += (MATMUL_ACCUMULATE).
- * k % 8 != 0 or m > 16 take cuBLASLt: the same checks hold. */
+ * against the CPU twin and against cuBLASLt (the same call with the family switched off), in
+ * five forms: fp32 x rounded in the kernel; x already in wtype (MATMUL_X_IN_WTYPE); y +=
+ * (MATMUL_ACCUMULATE); with a bias; y += with a bias. k % 8 != 0 or m > 16 take cuBLASLt: the
+ * same checks hold. */
 static void test_decode_gemv(int m, int n, int k, int wtype) {
     size_t nx = (size_t)m * k, ny = (size_t)m * n;
-    float *x = rnd(nx, 1), *w = rnd((size_t)n * k, 0.2f), *y0 = rnd(ny, 1);
-    float *ref = malloc(ny * sizeof(float)), *ref_acc = malloc(ny * sizeof(float));
+    float *x = rnd(nx, 1), *w = rnd((size_t)n * k, 0.2f), *y0 = rnd(ny, 1), *b = rnd(n, 1);
+    float *ref = malloc(ny * sizeof(float)), *lt = malloc(ny * sizeof(float));
     void *dw = dev_weights(w, (size_t)n * k, wtype);
-    float *dx = dev(x, nx), *dy = gpu->alloc(ny * sizeof(float)), *dlt = gpu->alloc(ny * sizeof(float));
+    float *dx = dev(x, nx), *db = dev(b, n), *dy = gpu->alloc(ny * sizeof(float));
+    float *dlt = gpu->alloc(ny * sizeof(float));
     uint16_t *x16 = malloc(nx * 2);
     round_host(x, nx, wtype, x16); /* the CPU reference multiplies the rounded x */
     void *dx16 = gpu->alloc(nx * 2);
     gpu->upload_raw(dx16, x16, nx * 2);
-    cpu->matmul_wt(x, w, DTYPE_FP32, ref, m, n, k, 0);
-    memcpy(ref_acc, y0, ny * sizeof(float));
-    cpu->matmul_wt(x, w, DTYPE_FP32, ref_acc, m, n, k, MATMUL_ACCUMULATE);
-    char name[80];
-    for (int form = 0; form < 3; form++) { /* fp32 x; x in wtype; fp32 x, y += */
+    static const char *const form_name[5] = {"", " x16", " +=", " +b", " += +b"};
+    for (int form = 0; form < 5; form++) {
         const void *in = form == 1 ? dx16 : (const void *)dx;
-        int flags = form == 1 ? MATMUL_X_IN_WTYPE : form == 2 ? MATMUL_ACCUMULATE : 0;
+        const float *bias = form >= 3 ? db : NULL;
+        int flags = form == 1 ? MATMUL_X_IN_WTYPE : form == 2 || form == 4 ? MATMUL_ACCUMULATE : 0;
+        memcpy(ref, y0, ny * sizeof(float));
+        cpu->matmul_wt(x, w, DTYPE_FP32, form >= 3 ? b : NULL, ref, m, n, k,
+                       flags & MATMUL_ACCUMULATE);
         gpu->upload(dy, y0, ny), gpu->upload(dlt, y0, ny);
-        gpu->matmul_wt(in, dw, wtype, dy, m, n, k, flags);
+        gpu->matmul_wt(in, dw, wtype, bias, dy, m, n, k, flags);
         cuda_decode_gemv_set(0);
-        gpu->matmul_wt(in, dw, wtype, dlt, m, n, k, flags);
+        gpu->matmul_wt(in, dw, wtype, bias, dlt, m, n, k, flags);
         cuda_decode_gemv_set(1);
+        char name[80];
         snprintf(name, sizeof name, "gemv %s %dx%dx%d%s", dtype_name(wtype), m, n, k,
-                 form == 1 ? " x16" : form == 2 ? " +=" : "");
-        EXPECT_CLOSE(name, dy, form == 2 ? ref_acc : ref, ny, 1e-5);
-        float *lt = malloc(ny * sizeof(float));
+                 form_name[form]);
+        EXPECT_CLOSE(name, dy, ref, ny, 1e-5);
         gpu->download(lt, dlt, ny);
         EXPECT_CLOSE("  ... vs cuBLASLt", dy, lt, ny, 1e-5);
-        free(lt);
     }
-    free(x), free(w), free(y0), free(ref), free(ref_acc), free(x16);
-    gpu->free(dw), gpu->free(dx), gpu->free(dy), gpu->free(dlt), gpu->free(dx16);
+    free(x), free(w), free(y0), free(b), free(ref), free(lt), free(x16);
+    gpu->free(dw), gpu->free(dx), gpu->free(db), gpu->free(dy), gpu->free(dlt), gpu->free(dx16);
 }
 
 /* matmul_gated (the joint gated-FFN GEMM and its activation in one op) against the CPU twin's
@@ -632,8 +634,8 @@ static void test_producers_in_wtype(int wtype) {
             cpu->attention_prefill(&ap, x, lin, x, h16, 1, seq, seq + 1);
             gpu->attention_prefill(&ap, dx, dlin, dx, d16, 1, dseq, dseq + 1);
         }
-        cpu->matmul_wt(h16, wbits, wtype, y, rows, n_out, d, MATMUL_X_IN_WTYPE);
-        gpu->matmul_wt(d16, dwm, wtype, dy, rows, n_out, d, MATMUL_X_IN_WTYPE);
+        cpu->matmul_wt(h16, wbits, wtype, NULL, y, rows, n_out, d, MATMUL_X_IN_WTYPE);
+        gpu->matmul_wt(d16, dwm, wtype, NULL, dy, rows, n_out, d, MATMUL_X_IN_WTYPE);
         char name[64];
         snprintf(name, sizeof name, "%s -> %s matmul_wt", what[i], dtype_name(wtype));
         EXPECT_CLOSE(name, dy, y, ny, i == 4 ? 2e-3 : 1e-3);
@@ -711,7 +713,7 @@ static void test_faults(void) {
     printf("  %-28s %s\n", "refused launch", err.msg);
     CHECK(gpu->check(&err) == ED_OK);
 
-    gpu->matmul_wt(dq, dq, 9, dout, 1, 1, 1, 0);
+    gpu->matmul_wt(dq, dq, 9, NULL, dout, 1, 1, 1, 0);
     CHECK(gpu->check(&err) == ED_ERR);
     CHECK_MSG(err, "matmul_wt: unknown weight dtype 9");
 

@@ -21,18 +21,18 @@ int main(void) {
     CHECK(be->check(&err) == ED_OK); /* nothing recorded */
 
     float x[4] = {1, 2, 3, 4}, w[8] = {1, 0, 0, 0, 0, 1, 0, 0}, y[2] = {0, 0};
-    be->matmul_wt(x, w, 7, y, 1, 2, 4, 0); /* wtype 7: no such dtype */
+    be->matmul_wt(x, w, 7, NULL, y, 1, 2, 4, 0); /* wtype 7: no such dtype */
     be->activation(99, x, y, DTYPE_FP32, 2); /* a second fault: not the one kept */
     CHECK(be->check(&err) == ED_ERR);
     CHECK_MSG(err, "matmul_wt");
     CHECK_MSG(err, "weight dtype 7");
     CHECK(be->check(&err) == ED_OK); /* cleared */
 
-    be->matmul_wt(x, w, DTYPE_FP32, y, 1, 2, 4, 0);
+    be->matmul_wt(x, w, DTYPE_FP32, NULL, y, 1, 2, 4, 0);
     CHECK(be->check(&err) == ED_OK);
     CHECK(y[0] == 1.0f && y[1] == 2.0f);
 
-    be->matmul_wt(x, w, DTYPE_FP32, y, 1, 2, 4, MATMUL_RELU_TO_BF16); /* needs bf16 weights */
+    be->matmul_wt(x, w, DTYPE_FP32, NULL, y, 1, 2, 4, MATMUL_RELU_TO_BF16); /* needs bf16 weights */
     CHECK(be->check(&err) == ED_ERR);
     CHECK_MSG(err, "matmul_wt: MATMUL_RELU_TO_BF16");
 
