@@ -48,6 +48,11 @@ void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *
 #define DECODE_GEMV_ROWS 16
 int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias, void *y,
                      int ytype, int act, int m, int n, int k, int flags, int gated);
+/* The same for matmul_wq's codes (quant: QUANT_INT8, QUANT_FP8) with a 16-bit xtype: each
+ * code widened exactly to xtype in registers, the sums times scale[j] (flags MATMUL_ACCUMULATE,
+ * MATMUL_X_IN_WTYPE); 0 where it does not apply (xtype fp32 among the reasons above). */
+int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
+                       float *y, int m, int n, int k, int flags);
 void cuda_decode_gemv_set(int on); /* A/B switch for probes; the default is on */
 /* x [n elements] as a GEMM input in wtype, as matmul_wt takes it under `flags`: x itself (fp32
  * wtype, or MATMUL_X_IN_WTYPE), else its rounding into the GEMM-input scratch (reused under

@@ -28,6 +28,7 @@
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
+#include "kernels/cuda/quant_codes.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 
@@ -72,15 +73,37 @@ template <typename WT> __device__ __forceinline__ uint4 load_x8(const WT *x) {
     return *(const uint4 *)x;
 }
 
+/* The storage of weights: WT itself (Q = 0), or one byte per code (Q = QUANT_INT8, QUANT_FP8). */
+template <typename WT, int Q> struct weight_store { typedef uint8_t type; };
+template <typename WT> struct weight_store<WT, 0> { typedef WT type; };
+
+/* 8 consecutive weights, streamed (read once), packed in WT: 16-bit weights as they are, codes
+ * widened to their exact values. */
+template <typename WT, int Q>
+__device__ __forceinline__ uint4 load_w8(const typename weight_store<WT, Q>::type *p) {
+    if constexpr (Q == 0) {
+        return __ldcs((const uint4 *)p);
+    } else {
+        union { uint2 u; uint8_t b[8]; } raw;
+        raw.u = __ldcs((const uint2 *)p);
+        union { WT h[8]; uint4 u; } out;
+#pragma unroll
+        for (int e = 0; e < 8; e++) out.h[e] = from_f32<WT>(code_value(raw.b[e], Q));
+        return out.u;
+    }
+}
+
 /* This warp's sums over columns [kb, ke) (multiples of 8) for NW row tiles of 16 weight rows
  * (w_tile[t]: the tile's first row; rows at or past row_end[t] read as zeros) against x rows
  * 0..m-1 (NT = 1 or 2 groups of 8): acc[t][g] is the mma accumulator of tile t, x group g. */
-template <typename WT, typename XT, int NT, int NW>
+template <typename WT, int Q, typename XT, int NT, int NW>
 __device__ __forceinline__ void gemv_tiles(const XT *__restrict__ x, int m, int k,
-                                           const WT *const (&w_tile)[NW], const int (&rows)[NW],
-                                           int kb, int ke, float (&acc)[NW][NT][4]) {
+                                           const typename weight_store<WT, Q>::type *const (&w_tile)[NW],
+                                           const int (&rows)[NW], int kb, int ke,
+                                           float (&acc)[NW][NT][4]) {
+    typedef typename weight_store<WT, Q>::type ST;
     const int lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-    const WT *w_lo[NW], *w_hi[NW];
+    const ST *w_lo[NW], *w_hi[NW];
 #pragma unroll
     for (int t = 0; t < NW; t++) {
         /* rows past the matrix read row 0 of the tile instead; their sums are never stored */
@@ -95,8 +118,8 @@ __device__ __forceinline__ void gemv_tiles(const XT *__restrict__ x, int m, int 
             const int c = c0 + u * GROUP_COLS;
 #pragma unroll
             for (int t = 0; t < NW; t++) {
-                lo[t][u] = c < ke ? __ldcs((const uint4 *)(w_lo[t] + c)) : zero;
-                hi[t][u] = c < ke ? __ldcs((const uint4 *)(w_hi[t] + c)) : zero;
+                lo[t][u] = c < ke ? load_w8<WT, Q>(w_lo[t] + c) : zero;
+                hi[t][u] = c < ke ? load_w8<WT, Q>(w_hi[t] + c) : zero;
             }
 #pragma unroll
             for (int n = 0; n < NT; n++) {
@@ -122,11 +145,13 @@ __device__ __forceinline__ void gemv_tiles(const XT *__restrict__ x, int m, int 
  * GEMV_WARPS / splits; warp w takes row tile w / splits over slice w % splits of k (kchunk
  * columns, a multiple of GEMV_VEC). n: y's columns (gated: f, the matrix has 2f rows). NT: x
  * row groups of 8 (m <= 8 NT). */
-template <typename WT, typename XT, int NT, int EPI>
+template <typename WT, int Q, typename XT, int NT, int EPI>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
-decode_gemv_kernel(const XT *__restrict__ x, int m, const WT *__restrict__ w,
-                   const float *__restrict__ bias, void *y, int ytype, int act, int n, int k,
-                   int splits, int kchunk) {
+decode_gemv_kernel(const XT *__restrict__ x, int m,
+                   const typename weight_store<WT, Q>::type *__restrict__ w,
+                   const float *__restrict__ scale, const float *__restrict__ bias, void *y,
+                   int ytype, int act, int n, int k, int splits, int kchunk) {
+    typedef typename weight_store<WT, Q>::type ST;
     constexpr int NW = EPI == EPI_GATED ? 2 : 1, M = 8 * NT;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, tiles = GEMV_WARPS / splits;
     const int tile = warp / splits, part = warp % splits;
@@ -137,13 +162,13 @@ decode_gemv_kernel(const XT *__restrict__ x, int m, const WT *__restrict__ w,
 #pragma unroll
         for (int g = 0; g < NT; g++) acc[t][g][0] = acc[t][g][1] = acc[t][g][2] = acc[t][g][3] = 0;
     if (j0 < n) {
-        const WT *w_tile[NW];
+        const ST *w_tile[NW];
         int rows[NW];
         w_tile[0] = w + (size_t)j0 * k;
         rows[0] = n - j0;
         if (NW == 2) w_tile[NW - 1] = w + ((size_t)n + j0) * k, rows[NW - 1] = n - j0;
         const int kb = part * kchunk, ke = kb + kchunk < k ? kb + kchunk : k;
-        gemv_tiles<WT, XT, NT, NW>(x, m, k, w_tile, rows, kb, ke, acc);
+        gemv_tiles<WT, Q, XT, NT, NW>(x, m, k, w_tile, rows, kb, ke, acc);
     }
     /* partial[warp][t][row of the tile][x row]: c0, c1 at (row g, x rows 2q, 2q + 1), c2, c3 at
      * row g + 8, per x group. */
@@ -169,6 +194,7 @@ decode_gemv_kernel(const XT *__restrict__ x, int m, const WT *__restrict__ w,
             s[t] = 0.0f;
             for (int p = 0; p < splits; p++) s[t] += partial[tl * splits + p][t][row][r];
         }
+        if (Q) s[0] *= scale[jj];
         if (bias) s[0] += bias[jj];
         const size_t at = (size_t)r * n + jj;
         if (EPI == EPI_STORE) ((float *)y)[at] = s[0];
@@ -209,50 +235,74 @@ static int splits_for(int n, int k) {
     return splits;
 }
 
-template <typename WT, typename XT, int NT, int EPI>
-static void launch(const void *x, int m, const void *w, const float *bias, void *y, int ytype,
-                   int act, int n, int k) {
-    const int splits = splits_for(n, k), rows = GEMV_WARPS / splits * TILE_ROWS;
-    const int kchunk = (k / GEMV_VEC + splits - 1) / splits * GEMV_VEC;
-    decode_gemv_kernel<WT, XT, NT, EPI><<<(n + rows - 1) / rows, GEMV_WARPS * 32, 0, STREAM>>>(
-        (const XT *)x, m, (const WT *)w, bias, y, ytype, act, n, k, splits, kchunk);
+/* One call's operands: y = x w^T (codes: times scale) + bias, as cuda_decode_gemv takes them. */
+struct gemv_args {
+    const void *x;
+    int m;
+    const void *w;
+    const float *scale, *bias;
+    void *y;
+    int ytype, act, n, k;
+};
+
+template <typename WT, int Q, typename XT, int NT, int EPI>
+static void launch(const gemv_args &a) {
+    const int splits = splits_for(a.n, a.k), rows = GEMV_WARPS / splits * TILE_ROWS;
+    const int kchunk = (a.k / GEMV_VEC + splits - 1) / splits * GEMV_VEC;
+    decode_gemv_kernel<WT, Q, XT, NT, EPI><<<(a.n + rows - 1) / rows, GEMV_WARPS * 32, 0, STREAM>>>(
+        (const XT *)a.x, a.m, (const typename weight_store<WT, Q>::type *)a.w, a.scale, a.bias,
+        a.y, a.ytype, a.act, a.n, a.k, splits, kchunk);
 }
 
-template <typename WT, typename XT, int EPI>
-static void by_rows(const void *x, int m, const void *w, const float *bias, void *y, int ytype,
-                    int act, int n, int k) {
-    if (m <= 8) launch<WT, XT, 1, EPI>(x, m, w, bias, y, ytype, act, n, k);
-    else launch<WT, XT, 2, EPI>(x, m, w, bias, y, ytype, act, n, k);
+template <typename WT, int Q, int EPI> static void by_rows(const gemv_args &a, int x_in_wtype) {
+    if (x_in_wtype) {
+        if (a.m <= 8) launch<WT, Q, WT, 1, EPI>(a);
+        else launch<WT, Q, WT, 2, EPI>(a);
+    } else {
+        if (a.m <= 8) launch<WT, Q, float, 1, EPI>(a);
+        else launch<WT, Q, float, 2, EPI>(a);
+    }
 }
 
+/* By the storage of the weights: quant 0 = 16-bit (WT), else codes. */
 template <typename WT, int EPI>
-static void by_input(const void *x, int x_in_wtype, int m, const void *w, const float *bias,
-                     void *y, int ytype, int act, int n, int k) {
-    if (x_in_wtype) by_rows<WT, WT, EPI>(x, m, w, bias, y, ytype, act, n, k);
-    else by_rows<WT, float, EPI>(x, m, w, bias, y, ytype, act, n, k);
+static void by_storage(const gemv_args &a, int quant, int x_in_wtype) {
+    if (quant == QUANT_INT8) by_rows<WT, QUANT_INT8, EPI>(a, x_in_wtype);
+    else if (quant == QUANT_FP8) by_rows<WT, QUANT_FP8, EPI>(a, x_in_wtype);
+    else by_rows<WT, 0, EPI>(a, x_in_wtype);
 }
 
-template <int EPI>
-static void by_weights(const void *x, int x_in_wtype, int m, const void *w, int wtype,
-                       const float *bias, void *y, int ytype, int act, int n, int k) {
-    if (wtype == DTYPE_BF16)
-        by_input<__nv_bfloat16, EPI>(x, x_in_wtype, m, w, bias, y, ytype, act, n, k);
-    else by_input<__half, EPI>(x, x_in_wtype, m, w, bias, y, ytype, act, n, k);
+template <int EPI> static void by_type(const gemv_args &a, int wtype, int quant, int x_in) {
+    if (wtype == DTYPE_BF16) by_storage<__nv_bfloat16, EPI>(a, quant, x_in);
+    else by_storage<__half, EPI>(a, quant, x_in);
+}
+
+/* Whether the family takes this call (see cuda_ops.h). */
+static int applies(const void *x, const void *w, int wtype, int m, int k) {
+    return m >= 1 && m <= DECODE_GEMV_ROWS && enabled() && wtype != DTYPE_FP32 &&
+           k % GEMV_VEC == 0 && ((uintptr_t)x | (uintptr_t)w) % 16 == 0;
 }
 
 extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias,
                                 void *y, int ytype, int act, int m, int n, int k, int flags,
                                 int gated) {
-    if (m > DECODE_GEMV_ROWS || m < 1 || !enabled() || wtype == DTYPE_FP32 || k % GEMV_VEC ||
-        ((uintptr_t)x | (uintptr_t)w) % 16)
-        return 0;
+    if (!applies(x, w, wtype, m, k)) return 0;
+    const gemv_args a = {x, m, w, NULL, bias, y, ytype, act, n, k};
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
-    if (gated) by_weights<EPI_GATED>(x, x_in, m, w, wtype, bias, y, ytype, act, n, k);
-    else if (flags & MATMUL_RELU_TO_BF16)
-        by_input<__nv_bfloat16, EPI_RELU_BF16>(x, x_in, m, w, bias, y, ytype, act, n, k);
-    else if (flags & MATMUL_ACCUMULATE)
-        by_weights<EPI_ACCUMULATE>(x, x_in, m, w, wtype, bias, y, ytype, act, n, k);
-    else by_weights<EPI_STORE>(x, x_in, m, w, wtype, bias, y, ytype, act, n, k);
+    if (gated) by_type<EPI_GATED>(a, wtype, 0, x_in);
+    else if (flags & MATMUL_RELU_TO_BF16) by_rows<__nv_bfloat16, 0, EPI_RELU_BF16>(a, x_in);
+    else if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, wtype, 0, x_in);
+    else by_type<EPI_STORE>(a, wtype, 0, x_in);
+    return 1;
+}
+
+extern "C" int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant,
+                                  const float *scale, float *y, int m, int n, int k, int flags) {
+    if (!applies(x, q, xtype, m, k)) return 0;
+    const gemv_args a = {x, m, q, scale, NULL, y, DTYPE_FP32, 0, n, k};
+    const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
+    if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, xtype, quant, x_in);
+    else by_type<EPI_STORE>(a, xtype, quant, x_in);
     return 1;
 }
 

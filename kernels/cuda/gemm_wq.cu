@@ -19,6 +19,7 @@
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
+#include "kernels/cuda/quant_codes.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 #define WQ_GEMV_ROWS 16
@@ -27,14 +28,6 @@ enum : size_t { WQ_WIDE_ELEMS = (size_t)16 << 20, WQ_PROD_ELEMS = (size_t)16 << 
 
 static void *g_wide;  /* widened codes: [chunk, k] in xtype (room for fp32) */
 static float *g_prod; /* [m, chunk] products before the scales */
-
-/* The value of one code of `quant` (QUANT_INT8: two's complement; QUANT_FP8: E4M3FN bits). */
-__device__ __forceinline__ float code_value(uint8_t c, int quant) {
-    if (quant == QUANT_INT8) return (float)(int8_t)c;
-    __nv_fp8_e4m3 v;
-    v.__x = c;
-    return (float)v;
-}
 
 /* 16 consecutive elements of T at p (16-byte aligned), widened to fp32. */
 template <typename T> __device__ __forceinline__ void load16(const T *p, float *out) {
@@ -212,6 +205,10 @@ extern "C" void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int q
     if (reserve_scratch()) return;
     if (m > WQ_GEMV_ROWS) {
         wide_path(x, xtype, q, quant, scale, y, m, n, k, flags);
+        return;
+    }
+    if (cuda_decode_gemv_q(x, xtype, q, quant, scale, y, m, n, k, flags)) {
+        CUDA_LAUNCH_CHECK("matmul_wq");
         return;
     }
     const void *xr = cuda_gemm_input(x, xtype, (size_t)m * k, flags);
