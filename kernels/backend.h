@@ -20,18 +20,7 @@
  * Rows hold all local heads: head h at columns [h * d_kv, (h + 1) * d_kv) of a row of `row`
  * floats (row = heads * d_kv). */
 enum { MATMUL_ACCUMULATE = 1, MATMUL_SAME_INPUT = 2, MATMUL_X_IN_WTYPE = 4,
-       MATMUL_RELU_TO_BF16 = 8, MATMUL_NORMED_X = 16 }; /* matmul_wt flags */
-
-/* A GEMM input given as a pre-norm of the residual stream (MATMUL_NORMED_X): the [m, k] values
- * rms_norm (layer_norm when b is not NULL) would write from src with this weight (and bias) and
- * eps, delta NULL, in the 16-bit weight dtype; src is only read. The backend may compute them
- * while it loads them (no separate norm kernel); values as the norm op computes them, up to
- * the order of its sums. */
-typedef struct normed_x {
-    const float *src;   /* [m, k] fp32 */
-    const float *w, *b; /* [k]; b: LayerNorm's bias, NULL for RMSNorm */
-    float eps;
-} normed_x;
+       MATMUL_RELU_TO_BF16 = 8 }; /* matmul_wt flags */
 
 typedef struct attn_params {
     int heads, d_kv, row;
@@ -138,14 +127,12 @@ typedef struct backend {
      * MATMUL_X_IN_WTYPE = x holds [m, k] values already in wtype (a producer's output with
      * ytype = wtype, below), used as they are; MATMUL_RELU_TO_BF16 (bf16 weights, without
      * MATMUL_ACCUMULATE, bias NULL) = y holds [m, n] bf16 values, max(0, product) rounded to
-     * nearest: the bits `activation(ACT_RELU, ..., DTYPE_BF16)` writes from the fp32 product;
-     * MATMUL_NORMED_X (16-bit wtype, not with MATMUL_X_IN_WTYPE) = x is a `const normed_x *`
-     * (above), with MATMUL_SAME_INPUT the same normed_x values as the previous call's. */
+     * nearest: the bits `activation(ACT_RELU, ..., DTYPE_BF16)` writes from the fp32 product. */
     void (*matmul_wt)(const void *x, const void *w, int wtype, const float *bias, float *y, int m,
                       int n, int k, int flags);
     /* The gated FFN input, one op: p[m, 2f] = x[m, k] @ w[2f, k]^T as matmul_wt computes it (w
      * a joint matrix: the f gate rows, then the f lin rows; flags MATMUL_SAME_INPUT,
-     * MATMUL_X_IN_WTYPE, MATMUL_NORMED_X), then y[r, c] = act(p[r, c]) * p[r, f + c] in ytype as
+     * MATMUL_X_IN_WTYPE), then y[r, c] = act(p[r, c]) * p[r, f + c] in ytype as
      * gated_activation writes it. prod: fp32 scratch [m, 2f] the backend may hold p in (a fused
      * kernel does not). y must not overlap x or prod. */
     void (*matmul_gated)(int act, const void *x, const void *w, int wtype, float *prod, void *y,

@@ -83,21 +83,8 @@ int fault_wq_reject(int xtype, int quant, int flags) {
         fault_record_set("matmul_wq", "unknown quantization %d (int8 1 or fp8 2)", quant);
         return 1;
     }
-    if (flags & (MATMUL_RELU_TO_BF16 | MATMUL_NORMED_X)) {
-        fault_record_set("matmul_wq", "MATMUL_RELU_TO_BF16 and MATMUL_NORMED_X are for matmul_wt");
-        return 1;
-    }
-    return 0;
-}
-
-int fault_normed_reject(const char *op, int wtype, int flags) {
-    if (!(flags & MATMUL_NORMED_X)) return 0;
-    if (wtype != DTYPE_FP16 && wtype != DTYPE_BF16) {
-        fault_record_set(op, "MATMUL_NORMED_X needs 16-bit weights (got %s)", dtype_name(wtype));
-        return 1;
-    }
-    if (flags & MATMUL_X_IN_WTYPE) {
-        fault_record_set(op, "MATMUL_NORMED_X with MATMUL_X_IN_WTYPE");
+    if (flags & MATMUL_RELU_TO_BF16) {
+        fault_record_set("matmul_wq", "MATMUL_RELU_TO_BF16 is for matmul_wt");
         return 1;
     }
     return 0;

@@ -44,9 +44,6 @@ ed_status fault_inject_configure(const char *spec, ed_error *err);
 int fault_wq_reject(int xtype, int quant, int flags);
 /* 0 when dtype is fp32, fp16 or bf16; else records "op: unknown <what> <dtype>" and returns 1. */
 int fault_dtype_reject(const char *op, const char *what, int dtype);
-/* Records "<op>: MATMUL_NORMED_X ..." and returns 1 when flags ask for a normed input that is
- * not allowed (fp32 weights, or with MATMUL_X_IN_WTYPE); else 0. */
-int fault_normed_reject(const char *op, int wtype, int flags);
 /* 0 when act is an act_kind (common/activation.h); else records "op: unknown activation kind
  * <act>" and returns 1. */
 int fault_act_reject(const char *op, int act);

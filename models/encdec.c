@@ -67,8 +67,6 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
     m->max_tokens = lim->max_enc_tokens > lim->max_dec_tokens ? lim->max_enc_tokens
                                                               : lim->max_dec_tokens;
     m->joint_gemms = lim->joint_gemms;
-    m->fused_norms = lim->joint_gemms && w->tp_size == 1 && s->pre_norm &&
-                     w->wtype != DTYPE_FP32 && !w->quant;
     for (int bidi = 0; bidi < 2; bidi++)
         m->bucket_log_ratio[bidi] = relbias_log_ratio(bidi, s->rel_buckets, s->rel_max_distance);
     int max_self_keys = lim->max_output_len + 1, max_cross_keys = lim->max_input_len;

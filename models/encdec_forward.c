@@ -79,15 +79,10 @@ static void linear_same_input(const encdec_model *m, gemm_input x, const void *w
 }
 
 /* The input of a sublayer: norm(x) for pre-norm blocks (the pending residual added on the way),
- * written by the norm straight in the weight dtype when it is 16-bit (into xin, else h), or
- * with fused_norms computed by the GEMMs that read it (MATMUL_NORMED_X: no residual is pending
- * there); x itself for post-norm ones. */
+ * written by the norm straight in the weight dtype when it is 16-bit (into xin, else h); x
+ * itself for post-norm ones. */
 static gemm_input sublayer_in(encdec_model *m, const float *w, const float *b, int n) {
     if (!m->s->pre_norm) return fp32_in(m->x);
-    if (m->fused_norms && (m->s->norm == NORM_RMS || b)) {
-        m->norm_in = (normed_x){m->x, w, m->s->norm == NORM_RMS ? NULL : b, m->s->norm_eps};
-        return (gemm_input){&m->norm_in, MATMUL_NORMED_X};
-    }
     gemm_dest d = gemm_dest_for(m, m->h);
     norm(m, take_residual(m), w, b, n, d.y, d.ytype);
     return d.in;
@@ -102,20 +97,6 @@ static ed_status sublayer_out(encdec_model *m, const float *out_b, const float *
     if (m->s->pre_norm) m->pending_residual = 1;
     else norm(m, m->out, norm_w, norm_b, n, m->x, DTYPE_FP32);
     return ED_OK;
-}
-
-/* A sublayer's output projection [n, D] = in [n, k_in] @ w^T + b into the residual stream:
- * summed over ranks and handed to sublayer_out, or with fused_norms (TP = 1) added to x by the
- * GEMM itself (x += in @ w^T + b). */
-static ed_status out_projection(encdec_model *m, gemm_input in, const void *w, const float *b,
-                                int k_in, const float *norm_w, const float *norm_b, int n,
-                                ed_error *err) {
-    if (m->fused_norms) {
-        project(m, MATMUL_ACCUMULATE, in, w, b, m->x, n, m->D, k_in);
-        return ED_OK;
-    }
-    linear(m, in, w, NULL, m->out, n, m->D, k_in);
-    return sublayer_out(m, b, norm_w, norm_b, n, err);
 }
 
 /* Whether a layer takes its Q/K/V (decoder self-attention) from one GEMM, and its two gated-FFN
@@ -168,8 +149,8 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
         linear(m, in, lw->ffn_wi, lw->ffn_wi_b, m->f0, n, m->F_l, m->D);
         be->activation(m->s->act, m->f0, hidden.y, hidden.ytype, nf);
     }
-    return out_projection(m, hidden.in, lw->ffn_wo, lw->ffn_wo_b, m->F_l, lw->ffn_norm,
-                          lw->ffn_norm_b, n, err);
+    linear(m, hidden.in, lw->ffn_wo, NULL, m->out, n, m->D, m->F_l);
+    return sublayer_out(m, lw->ffn_wo_b, lw->ffn_norm, lw->ffn_norm_b, n, err);
 }
 
 /* x[n, D] = embedding of ids (backend int buffer) with the position-embedding rows pe (learned
@@ -279,8 +260,8 @@ ed_status encdec_forward_encoder(encdec_model *m, kv_store *kv, const step_plan 
         ap.out_type = att.ytype;
         m->be->attention_prefill(&ap, m->q, m->k, m->v, att.y, p->n_encode,
                                  m->d_in + m->in.seq_off, m->d_in + m->in.seq_len);
-        if (out_projection(m, att.in, lw->self_o, lw->self_o_b, m->I_l, lw->self_norm,
-                           lw->self_norm_b, T, err) ||
+        linear(m, att.in, lw->self_o, NULL, m->out, T, m->D, m->I_l);
+        if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, T, err) ||
             ffn_block(m, lw, T, err))
             return ED_ERR;
     }
@@ -347,9 +328,8 @@ static ed_status decoder_body(void *ctx, int n, int max_self, int max_cross, ed_
         sp.out_type = att.ytype;
         be->attention_paged(&sp, q, att.y, n, &self, &app, kt->blocks, kt->self_tab, kt->self_nk,
                             kt->pos);
-        if (out_projection(m, att.in, lw->self_o, lw->self_o_b, m->I_l, lw->self_norm,
-                           lw->self_norm_b, n, err))
-            return ED_ERR;
+        linear(m, att.in, lw->self_o, NULL, m->out, n, m->D, m->I_l);
+        if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, n, err)) return ED_ERR;
         /* Cross-attention over the request's stored encoder K/V (no position bias). */
         in = sublayer_in(m, lw->cross_norm, lw->cross_norm_b, n);
         linear(m, in, lw->cross_q, lw->cross_q_b, m->q, n, m->I_l, m->D);
@@ -360,8 +340,8 @@ static ed_status decoder_body(void *ctx, int n, int max_self, int max_cross, ed_
         cp.out_type = att.ytype;
         be->attention_paged(&cp, m->q, att.y, n, &cross, NULL, kt->blocks, kt->cross_tab,
                             kt->cross_nk, kt->pos);
-        if (out_projection(m, att.in, lw->cross_o, lw->cross_o_b, m->I_l, lw->cross_norm,
-                           lw->cross_norm_b, n, err) ||
+        linear(m, att.in, lw->cross_o, NULL, m->out, n, m->D, m->I_l);
+        if (sublayer_out(m, lw->cross_o_b, lw->cross_norm, lw->cross_norm_b, n, err) ||
             ffn_block(m, lw, n, err))
             return ED_ERR;
     }
@@ -375,7 +355,7 @@ ed_status encdec_forward_decoder(encdec_model *m, kv_store *kv, int n, ed_error 
                            decoder_body, &ctx, err))
         return ED_ERR;
     /* What decoder_body leaves pending: set here too, for a replayed graph did not run it. */
-    m->pending_residual = m->s->pre_norm && !m->fused_norms;
+    m->pending_residual = m->s->pre_norm;
     return ED_OK;
 }
 

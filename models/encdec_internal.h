@@ -34,9 +34,6 @@ struct encdec_model {
     int max_tokens;          /* packed rows of any step: max(max_enc_tokens, max_dec_tokens) */
     int max_dec, max_enc;    /* decode entries, encode entries per step */
     int joint_gemms;         /* encdec_limits.joint_gemms */
-    int fused_norms;         /* pre-norms inside the GEMMs that read them, sublayer outputs added
-                              * to x by their GEMMs (encdec_create decides: TP = 1, pre-norm,
-                              * 16-bit weights, not quantized, joint_gemms on) */
     float bucket_log_ratio[2]; /* relbias_log_ratio for the decoder (0) and encoder (1) buckets */
     /* Activations, views into `arena` (backend memory, owned); T = max_tokens. */
     float *x, *h, *out;      /* [T, D] residual stream, normed input, projection output */
@@ -58,7 +55,6 @@ struct encdec_model {
     lm_head *head;           /* LM head (owned); its logits and pairs live in `arena` */
     /* Written by encdec_forward.c only. */
     int pending_residual;    /* 1: out holds a sublayer output not yet added to x */
-    normed_x norm_in;        /* fused_norms: the pre-norm the current sublayer's GEMMs read */
 };
 
 /* Lays out the model's index arrays for m's limits; returns the int32s they take. */

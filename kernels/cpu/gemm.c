@@ -35,8 +35,8 @@ void cpu_store(void *y, int ytype, size_t i, float v) {
 /* Scratch of the widening GEMMs, grown as needed and kept (the CPU backend's ops run on one
  * thread per process). NULL when it cannot grow to `floats`. */
 static float *scratch(int which, size_t floats) {
-    static float *buf[4];
-    static size_t cap[4];
+    static float *buf[3];
+    static size_t cap[3];
     if (floats > cap[which]) {
         float *b = realloc(buf[which], floats * sizeof(float));
         if (!b) return NULL;
@@ -59,16 +59,6 @@ static const float *rounded_input(const void *x, int xtype, int m, int k, int fl
     size_t nx = (size_t)m * k;
     float *xr = scratch(0, nx);
     if (!xr) return NULL;
-    if (flags & MATMUL_NORMED_X) { /* the norm op's 16-bit output (scratch 3), widened */
-        const normed_x *nx_in = x;
-        uint16_t *h = (uint16_t *)scratch(3, nx / 2 + 1);
-        if (!h) return NULL;
-        float *src = (float *)nx_in->src; /* only read: delta is NULL */
-        if (nx_in->b) cpu_layer_norm(src, NULL, nx_in->w, nx_in->b, nx_in->eps, m, k, h, xtype);
-        else cpu_rms_norm(src, NULL, nx_in->w, nx_in->eps, m, k, h, xtype);
-        for (size_t i = 0; i < nx; i++) xr[i] = cpu_widen(h, xtype, i);
-        return xr;
-    }
     for (size_t i = 0; i < nx; i++)
         xr[i] = flags & MATMUL_X_IN_WTYPE ? cpu_widen(x, xtype, i)
                                           : cpu_round_to(((const float *)x)[i], xtype);
@@ -96,7 +86,6 @@ void cpu_matmul_wt(const void *x, const void *w, int wtype, const float *bias, f
                                       "bias");
         return;
     }
-    if (fault_normed_reject("matmul_wt", wtype, flags)) return;
     if (bias && (flags & MATMUL_ACCUMULATE)) { /* y += x w^T + bias: the bias on the sums */
         float *p = scratch(2, (size_t)m * n); /* slot 2: free without the ReLU form */
         if (!p) {
@@ -143,10 +132,9 @@ static void matmul_unbiased(const void *x, const void *w, int wtype, float *y, i
 
 void cpu_matmul_gated(int act, const void *x, const void *w, int wtype, float *prod, void *y,
                       int ytype, int m, int f, int k, int flags) {
-    if (fault_op_begin("matmul_gated") || fault_normed_reject("matmul_gated", wtype, flags))
-        return;
+    if (fault_op_begin("matmul_gated")) return;
     cpu_matmul_wt(x, w, wtype, NULL, prod, m, 2 * f, k,
-                  flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE | MATMUL_NORMED_X));
+                  flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE));
     cpu_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
 }
 

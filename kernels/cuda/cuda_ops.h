@@ -54,11 +54,10 @@ int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias,
 int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                        float *y, int m, int n, int k, int flags);
 void cuda_decode_gemv_set(int on); /* A/B switch for probes; the default is on */
-/* x [n elements, rows of k] as a GEMM input in wtype, as matmul_wt takes it under `flags`: x
- * itself (fp32 wtype, or MATMUL_X_IN_WTYPE), else its rounding (or with MATMUL_NORMED_X its
- * pre-norm, by the norm kernel) into the GEMM-input scratch (reused under MATMUL_SAME_INPUT when
- * it still holds x's). NULL (a fault recorded) on a failure. */
-const void *cuda_gemm_input(const void *x, int wtype, size_t n, int k, int flags);
+/* x [n elements] as a GEMM input in wtype, as matmul_wt takes it under `flags`: x itself (fp32
+ * wtype, or MATMUL_X_IN_WTYPE), else its rounding into the GEMM-input scratch (reused under
+ * MATMUL_SAME_INPUT when it still holds x's). NULL (a fault recorded) on a failure. */
+const void *cuda_gemm_input(const void *x, int wtype, size_t n, int flags);
 /* Weight-only int8 / fp8 matrices and tables (gemm_wq.cu): kernels/backend.h's matmul_wq and
  * embed_q. */
 void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,

@@ -38,9 +38,8 @@ static void *g_workspace;
 static const size_t WORKSPACE_BYTES = 32u << 20;
 static void *g_xconv;       /* x rounded to the weight dtype: [m, k] 16-bit values */
 static size_t g_xconv_cap;  /* elements */
-/* What g_xconv holds: the rounding of src[n] to wtype, or (normed) the pre-norm of src's rows
- * (src NULL: nothing). */
-static struct { const float *src; size_t n; int wtype, normed; } g_xconv_of;
+/* What g_xconv holds: the rounding of src[n] to wtype (src NULL: nothing). */
+static struct { const float *src; size_t n; int wtype; } g_xconv_of;
 
 enum { TUNE_CANDIDATES = 8, TUNE_MIN_M = 512, TUNE_RUNS = 3 };
 
@@ -247,32 +246,16 @@ static int round_input(const float *x, size_t n, int wtype) {
     else
         round_kernel<<<blocks, 256, 0, STREAM>>>(x, (__half *)g_xconv, n);
     if (CUDA_LAUNCH_CHECK("matmul_wt")) return 1;
-    g_xconv_of.src = x, g_xconv_of.n = n, g_xconv_of.wtype = wtype, g_xconv_of.normed = 0;
+    g_xconv_of.src = x, g_xconv_of.n = n, g_xconv_of.wtype = wtype;
     return 0;
 }
 
-/* The normed input's [n / k, k] rows in wtype into g_xconv, by the norm op itself. 1 (a fault
- * recorded) on a failure. */
-static int norm_input(const normed_x *nx, size_t n, int k, int wtype) {
-    if (n > g_xconv_cap) cuda_reserve_gemm_input(n + n / 4);
-    if (n > g_xconv_cap) return 1;
-    float *src = (float *)nx->src; /* only read: delta is NULL */
-    if (nx->b) cuda_layer_norm(src, NULL, nx->w, nx->b, nx->eps, (int)(n / k), k, g_xconv, wtype);
-    else cuda_rms_norm(src, NULL, nx->w, nx->eps, (int)(n / k), k, g_xconv, wtype);
-    g_xconv_of.src = nx->src, g_xconv_of.n = n, g_xconv_of.wtype = wtype, g_xconv_of.normed = 1;
-    return 0;
-}
-
-extern "C" const void *cuda_gemm_input(const void *x, int wtype, size_t n, int k, int flags) {
+extern "C" const void *cuda_gemm_input(const void *x, int wtype, size_t n, int flags) {
     if (wtype == DTYPE_FP32 || (flags & MATMUL_X_IN_WTYPE)) return x;
-    const int normed = (flags & MATMUL_NORMED_X) != 0;
-    const float *src = normed ? ((const normed_x *)x)->src : (const float *)x;
-    /* The scratch still holds x's values when the caller says x is unchanged since. */
-    if ((flags & MATMUL_SAME_INPUT) && g_xconv_of.src == src && g_xconv_of.n == n &&
-        g_xconv_of.wtype == wtype && g_xconv_of.normed == normed)
-        return g_xconv;
-    if (normed ? norm_input((const normed_x *)x, n, k, wtype) : round_input(src, n, wtype))
-        return NULL;
+    /* The scratch still holds x rounded when the caller says x is unchanged since. */
+    if (!(flags & MATMUL_SAME_INPUT) || g_xconv_of.src != x || g_xconv_of.n != n ||
+        g_xconv_of.wtype != wtype)
+        if (round_input((const float *)x, n, wtype)) return NULL;
     return g_xconv;
 }
 
@@ -287,14 +270,13 @@ extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, const fl
                                       "bias");
         return;
     }
-    if (fault_normed_reject("matmul_wt", wtype, flags)) return;
     if (cuda_decode_gemv(x, w, wtype, bias, y, DTYPE_FP32, 0, m, n, k, flags, 0)) {
         CUDA_LAUNCH_CHECK("matmul_wt");
         return;
     }
     plan_entry *p = plan_for(m, n, k, wtype, relu);
     if (!p) return;
-    const void *b = cuda_gemm_input(x, wtype, (size_t)m * k, k, flags);
+    const void *b = cuda_gemm_input(x, wtype, (size_t)m * k, flags);
     if (!b) return;
     if (!p->tuned && !(flags & MATMUL_ACCUMULATE)) tune(p, w, b, y);
     float alpha = 1.0f, beta = flags & MATMUL_ACCUMULATE ? 1.0f : 0.0f;

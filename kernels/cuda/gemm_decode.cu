@@ -26,7 +26,6 @@
 #include <string.h>
 
 #include "kernels/cuda/activation.cuh"
-#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
 #include "kernels/cuda/quant_codes.cuh"
@@ -65,64 +64,6 @@ template <typename WT> __device__ __forceinline__ uint4 load_x8(const WT *x) {
     return *(const uint4 *)x;
 }
 
-/* A pre-norm applied to fp32 x rows as they are loaded (MATMUL_NORMED_X): PRO_RMS w * (x *
- * inv), PRO_LN (x - mean) * inv * w + b, as norm.cu's kernels compute them; mean and inv per x
- * row, in shared memory. */
-enum { PRO_NONE, PRO_RMS, PRO_LN };
-struct x_prologue {
-    const float *w, *b;
-    const float *mean, *inv;
-};
-
-template <typename WT, int PRO>
-__device__ __forceinline__ uint4 load_x8_normed(const float *x, const x_prologue &p, int r, int c) {
-    const float4 a = *(const float4 *)x, b = *(const float4 *)(x + 4);
-    const float4 wa = *(const float4 *)(p.w + c), wb = *(const float4 *)(p.w + c + 4);
-    const float v[8] = {a.x, a.y, a.z, a.w, b.x, b.y, b.z, b.w};
-    const float g[8] = {wa.x, wa.y, wa.z, wa.w, wb.x, wb.y, wb.z, wb.w};
-    const float inv = p.inv[r];
-    union { WT h[8]; uint4 u; } out;
-    if constexpr (PRO == PRO_LN) {
-        const float mean = p.mean[r];
-        const float4 ba = *(const float4 *)(p.b + c), bb = *(const float4 *)(p.b + c + 4);
-        const float bias[8] = {ba.x, ba.y, ba.z, ba.w, bb.x, bb.y, bb.z, bb.w};
-#pragma unroll
-        for (int e = 0; e < 8; e++) out.h[e] = from_f32<WT>((v[e] - mean) * inv * g[e] + bias[e]);
-    } else {
-#pragma unroll
-        for (int e = 0; e < 8; e++) out.h[e] = from_f32<WT>(g[e] * (v[e] * inv));
-    }
-    return out.u;
-}
-
-/* Rows r < m <= GEMV_WARPS of x [m, k] (fp32): warp r writes mean[r] and inv[r] of its row,
- * for the pre-norm PRO, as norm.cu's kernels compute them (LayerNorm's variance in a second
- * pass over the row). Ends with a barrier. */
-template <int PRO>
-__device__ __forceinline__ void row_stats(const float *x, int m, int k, float eps, float *mean,
-                                          float *inv) {
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-    if (warp < m) {
-        const float *row = x + (size_t)warp * k;
-        float mu = 0.0f, ss = 0.0f;
-        if (PRO == PRO_LN) {
-            for (int c = lane * 4; c < k; c += 128) {
-                const float4 v = *(const float4 *)(row + c);
-                mu += (v.x + v.y) + (v.z + v.w);
-            }
-            mu = warp_reduce(mu, 0) / k;
-        }
-        for (int c = lane * 4; c < k; c += 128) {
-            const float4 v = *(const float4 *)(row + c);
-            const float d0 = v.x - mu, d1 = v.y - mu, d2 = v.z - mu, d3 = v.w - mu;
-            ss += (d0 * d0 + d1 * d1) + (d2 * d2 + d3 * d3);
-        }
-        ss = warp_reduce(ss, 0);
-        if (lane == 0) mean[warp] = mu, inv[warp] = rsqrtf(ss / k + eps);
-    }
-    __syncthreads();
-}
-
 /* The storage of weights: WT itself (Q = 0), or one byte per code (Q = QUANT_INT8, QUANT_FP8). */
 template <typename WT, int Q> struct weight_store { typedef uint8_t type; };
 template <typename WT> struct weight_store<WT, 0> { typedef WT type; };
@@ -146,11 +87,11 @@ __device__ __forceinline__ uint4 load_w8(const typename weight_store<WT, Q>::typ
 /* This warp's sums over columns [kb, ke) (multiples of 8) for NW row tiles of 16 weight rows
  * (w_tile[t]: the tile's first row; rows at or past row_end[t] read as zeros) against x rows
  * 0..m-1 (NT = 1 or 2 groups of 8): acc[t][g] is the mma accumulator of tile t, x group g. */
-template <typename WT, int Q, typename XT, int PRO, int NT, int NW>
+template <typename WT, int Q, typename XT, int NT, int NW>
 __device__ __forceinline__ void gemv_tiles(const XT *__restrict__ x, int m, int k,
                                            const typename weight_store<WT, Q>::type *const (&w_tile)[NW],
                                            const int (&rows)[NW], int kb, int ke,
-                                           const x_prologue &pro, float (&acc)[NW][NT][4]) {
+                                           float (&acc)[NW][NT][4]) {
     typedef typename weight_store<WT, Q>::type ST;
     const int lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
     const ST *w_lo[NW], *w_hi[NW];
@@ -174,12 +115,7 @@ __device__ __forceinline__ void gemv_tiles(const XT *__restrict__ x, int m, int 
 #pragma unroll
             for (int n = 0; n < NT; n++) {
                 const int r = g + 8 * n;
-                if constexpr (PRO != PRO_NONE)
-                    xv[n][u] = c < ke && r < m ? load_x8_normed<WT, PRO>(x + (size_t)r * k + c,
-                                                                         pro, r, c)
-                                               : zero;
-                else
-                    xv[n][u] = c < ke && r < m ? load_x8<WT>(x + (size_t)r * k + c) : zero;
+                xv[n][u] = c < ke && r < m ? load_x8<WT>(x + (size_t)r * k + c) : zero;
             }
         }
 #pragma unroll
@@ -200,13 +136,12 @@ __device__ __forceinline__ void gemv_tiles(const XT *__restrict__ x, int m, int 
  * GEMV_WARPS / splits; warp w takes row tile w / splits over slice w % splits of k (kchunk
  * columns, a multiple of GEMV_VEC). n: y's columns (gated: f, the matrix has 2f rows). NT: x
  * row groups of 8 (m <= 8 NT). */
-template <typename WT, int Q, typename XT, int PRO, int NT, int EPI>
+template <typename WT, int Q, typename XT, int NT, int EPI>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 decode_gemv_kernel(const XT *__restrict__ x, int m,
                    const typename weight_store<WT, Q>::type *__restrict__ w,
-                   const float *__restrict__ scale, const float *__restrict__ bias,
-                   const float *__restrict__ norm_w, const float *__restrict__ norm_b, float eps,
-                   void *y, int ytype, int act, int n, int k, int splits, int kchunk) {
+                   const float *__restrict__ scale, const float *__restrict__ bias, void *y,
+                   int ytype, int act, int n, int k, int splits, int kchunk) {
     typedef typename weight_store<WT, Q>::type ST;
     constexpr int NW = EPI == EPI_GATED ? 2 : 1, M = 8 * NT;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, tiles = GEMV_WARPS / splits;
@@ -217,9 +152,6 @@ decode_gemv_kernel(const XT *__restrict__ x, int m,
     for (int t = 0; t < NW; t++)
 #pragma unroll
         for (int g = 0; g < NT; g++) acc[t][g][0] = acc[t][g][1] = acc[t][g][2] = acc[t][g][3] = 0;
-    __shared__ float x_mean[GEMV_WARPS], x_inv[GEMV_WARPS];
-    if constexpr (PRO != PRO_NONE) row_stats<PRO>((const float *)x, m, k, eps, x_mean, x_inv);
-    const x_prologue pro = {norm_w, norm_b, x_mean, x_inv};
     if (j0 < n) {
         const ST *w_tile[NW];
         int rows[NW];
@@ -227,7 +159,7 @@ decode_gemv_kernel(const XT *__restrict__ x, int m,
         rows[0] = n - j0;
         if (NW == 2) w_tile[NW - 1] = w + ((size_t)n + j0) * k, rows[NW - 1] = n - j0;
         const int kb = part * kchunk, ke = kb + kchunk < k ? kb + kchunk : k;
-        gemv_tiles<WT, Q, XT, PRO, NT, NW>(x, m, k, w_tile, rows, kb, ke, pro, acc);
+        gemv_tiles<WT, Q, XT, NT, NW>(x, m, k, w_tile, rows, kb, ke, acc);
     }
     /* partial[warp][t][row of the tile][x row]: c0, c1 at (row g, x rows 2q, 2q + 1), c2, c3 at
      * row g + 8, per x group. */
@@ -296,39 +228,30 @@ static int splits_for(int n, int k) {
 
 /* One call's operands: y = x w^T (codes: times scale) + bias, as cuda_decode_gemv takes them. */
 struct gemv_args {
-    const void *x; /* with a prologue: the normed input's fp32 src */
+    const void *x;
     int m;
     const void *w;
     const float *scale, *bias;
     void *y;
     int ytype, act, n, k;
-    const float *norm_w, *norm_b; /* the prologue's (MATMUL_NORMED_X), else NULL */
-    float eps;
 };
 
-template <typename WT, int Q, typename XT, int PRO, int NT, int EPI>
+template <typename WT, int Q, typename XT, int NT, int EPI>
 static void launch(const gemv_args &a) {
     const int splits = splits_for(a.n, a.k), rows = GEMV_WARPS / splits * TILE_ROWS;
     const int kchunk = (a.k / GEMV_VEC + splits - 1) / splits * GEMV_VEC;
-    decode_gemv_kernel<WT, Q, XT, PRO, NT, EPI>
-        <<<(a.n + rows - 1) / rows, GEMV_WARPS * 32, 0, STREAM>>>(
-            (const XT *)a.x, a.m, (const typename weight_store<WT, Q>::type *)a.w, a.scale,
-            a.bias, a.norm_w, a.norm_b, a.eps, a.y, a.ytype, a.act, a.n, a.k, splits, kchunk);
+    decode_gemv_kernel<WT, Q, XT, NT, EPI><<<(a.n + rows - 1) / rows, GEMV_WARPS * 32, 0, STREAM>>>(
+        (const XT *)a.x, a.m, (const typename weight_store<WT, Q>::type *)a.w, a.scale, a.bias,
+        a.y, a.ytype, a.act, a.n, a.k, splits, kchunk);
 }
 
-/* x_in: X_IN_WTYPE (x in WT), X_FP32 or X_NORMED (fp32 x under a pre-norm, m <= 8). */
-enum { X_FP32, X_IN_WTYPE, X_NORMED };
-
-template <typename WT, int Q, int EPI> static void by_rows(const gemv_args &a, int x_in) {
-    if (x_in == X_NORMED) {
-        if (a.norm_b) launch<WT, Q, float, PRO_LN, 1, EPI>(a);
-        else launch<WT, Q, float, PRO_RMS, 1, EPI>(a);
-    } else if (x_in == X_IN_WTYPE) {
-        if (a.m <= 8) launch<WT, Q, WT, PRO_NONE, 1, EPI>(a);
-        else launch<WT, Q, WT, PRO_NONE, 2, EPI>(a);
+template <typename WT, int Q, int EPI> static void by_rows(const gemv_args &a, int x_in_wtype) {
+    if (x_in_wtype) {
+        if (a.m <= 8) launch<WT, Q, WT, 1, EPI>(a);
+        else launch<WT, Q, WT, 2, EPI>(a);
     } else {
-        if (a.m <= 8) launch<WT, Q, float, PRO_NONE, 1, EPI>(a);
-        else launch<WT, Q, float, PRO_NONE, 2, EPI>(a);
+        if (a.m <= 8) launch<WT, Q, float, 1, EPI>(a);
+        else launch<WT, Q, float, 2, EPI>(a);
     }
 }
 
@@ -345,40 +268,18 @@ template <int EPI> static void by_type(const gemv_args &a, int wtype, int quant,
     else by_storage<__half, EPI>(a, quant, x_in);
 }
 
-/* Whether the family takes this call (see cuda_ops.h); x: the fp32 src of a normed input. A
- * normed input takes it only up to NORMED_ROWS rows (every block computes the rows' statistics
- * again, and reads them whole). */
-enum { NORMED_ROWS = 8 };
-static int applies(const void *x, const void *w, int wtype, int m, int k, int flags) {
-    if (flags & MATMUL_NORMED_X) {
-        const normed_x *nx = (const normed_x *)x;
-        if (m > NORMED_ROWS || ((uintptr_t)nx->w | (uintptr_t)nx->b) % 16) return 0;
-        x = nx->src;
-    }
+/* Whether the family takes this call (see cuda_ops.h). */
+static int applies(const void *x, const void *w, int wtype, int m, int k) {
     return m >= 1 && m <= DECODE_GEMV_ROWS && enabled() && wtype != DTYPE_FP32 &&
            k % GEMV_VEC == 0 && ((uintptr_t)x | (uintptr_t)w) % 16 == 0;
-}
-
-/* The call's operands, with a normed input's norm. */
-static gemv_args args_of(const void *x, int m, const void *w, const float *scale,
-                         const float *bias, void *y, int ytype, int act, int n, int k, int flags,
-                         int *x_in) {
-    gemv_args a = {x, m, w, scale, bias, y, ytype, act, n, k, NULL, NULL, 0.0f};
-    *x_in = flags & MATMUL_X_IN_WTYPE ? X_IN_WTYPE : X_FP32;
-    if (flags & MATMUL_NORMED_X) {
-        const normed_x *nx = (const normed_x *)x;
-        a.x = nx->src, a.norm_w = nx->w, a.norm_b = nx->b, a.eps = nx->eps;
-        *x_in = X_NORMED;
-    }
-    return a;
 }
 
 extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias,
                                 void *y, int ytype, int act, int m, int n, int k, int flags,
                                 int gated) {
-    if (!applies(x, w, wtype, m, k, flags)) return 0;
-    int x_in;
-    const gemv_args a = args_of(x, m, w, NULL, bias, y, ytype, act, n, k, flags, &x_in);
+    if (!applies(x, w, wtype, m, k)) return 0;
+    const gemv_args a = {x, m, w, NULL, bias, y, ytype, act, n, k};
+    const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
     if (gated) by_type<EPI_GATED>(a, wtype, 0, x_in);
     else if (flags & MATMUL_RELU_TO_BF16) by_rows<__nv_bfloat16, 0, EPI_RELU_BF16>(a, x_in);
     else if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, wtype, 0, x_in);
@@ -388,9 +289,9 @@ extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const f
 
 extern "C" int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant,
                                   const float *scale, float *y, int m, int n, int k, int flags) {
-    if (!applies(x, q, xtype, m, k, flags)) return 0;
-    int x_in;
-    const gemv_args a = args_of(x, m, q, scale, NULL, y, DTYPE_FP32, 0, n, k, flags, &x_in);
+    if (!applies(x, q, xtype, m, k)) return 0;
+    const gemv_args a = {x, m, q, scale, NULL, y, DTYPE_FP32, 0, n, k};
+    const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
     if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, xtype, quant, x_in);
     else by_type<EPI_STORE>(a, xtype, quant, x_in);
     return 1;
@@ -399,11 +300,10 @@ extern "C" int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, in
 extern "C" void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *prod,
                                   void *y, int ytype, int m, int f, int k, int flags) {
     if (fault_op_begin("matmul_gated") || fault_dtype_reject("matmul_gated", "weight dtype", wtype) ||
-        fault_act_reject("matmul_gated", act) || fault_dtype_reject("matmul_gated", "ytype", ytype) ||
-        fault_normed_reject("matmul_gated", wtype, flags))
+        fault_act_reject("matmul_gated", act) || fault_dtype_reject("matmul_gated", "ytype", ytype))
         return;
     if (m == 0 || f == 0) return;
-    flags &= MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE | MATMUL_NORMED_X;
+    flags &= MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE;
     if (cuda_decode_gemv(x, w, wtype, NULL, y, ytype, act, m, f, k, flags, 1)) {
         CUDA_LAUNCH_CHECK("matmul_gated");
         return;

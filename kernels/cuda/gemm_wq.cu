@@ -211,7 +211,7 @@ extern "C" void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int q
         CUDA_LAUNCH_CHECK("matmul_wq");
         return;
     }
-    const void *xr = cuda_gemm_input(x, xtype, (size_t)m * k, k, flags);
+    const void *xr = cuda_gemm_input(x, xtype, (size_t)m * k, flags);
     if (!xr) return;
     const int accumulate = (flags & MATMUL_ACCUMULATE) != 0;
     if (xtype == DTYPE_BF16) gemv<__nv_bfloat16>(xr, m, q, quant, scale, y, n, k, accumulate);
