@@ -43,17 +43,20 @@ void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *
  * MATMUL_RELU_TO_BF16 with bf16 weights) or, gated, as matmul_gated (n = f: y [m, f] in ytype).
  * Returns 1 when it launched the kernel (the caller checks the launch), 0 when the shape or
  * operands are not its own (m, fp32 weights, k not a multiple of 8, x or w not 16-byte
- * aligned) or ENCDEC_DECODE_GEMV=0 / cuda_decode_gemv_set(0) turned it off: the caller then
- * uses cuBLASLt. */
+ * aligned, a matrix above the size where it was measured faster than cuBLASLt) or it is off:
+ * off unless ENCDEC_DECODE_GEMV=1 or cuda_decode_gemv_set(1): the caller then uses cuBLASLt. */
 #define DECODE_GEMV_ROWS 16
 int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias, void *y,
                      int ytype, int act, int m, int n, int k, int flags, int gated);
 /* The same for matmul_wq's codes (quant: QUANT_INT8, QUANT_FP8) with a 16-bit xtype: each
  * code widened exactly to xtype in registers, the sums times scale[j] (flags MATMUL_ACCUMULATE,
- * MATMUL_X_IN_WTYPE); 0 where it does not apply (xtype fp32 among the reasons above). */
+ * MATMUL_X_IN_WTYPE), from 8 rows on; 0 where it does not apply (fewer rows, xtype fp32 among the
+ * reasons above). */
 int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                        float *y, int m, int n, int k, int flags);
-void cuda_decode_gemv_set(int on); /* A/B switch for probes; the default is on */
+/* A/B switch for probes and tests: 0 off (the default), 1 on, 2 on for every shape it can take
+ * (whatever the measured size limits). */
+void cuda_decode_gemv_set(int on);
 /* x [n elements] as a GEMM input in wtype, as matmul_wt takes it under `flags`: x itself (fp32
  * wtype, or MATMUL_X_IN_WTYPE), else its rounding into the GEMM-input scratch (reused under
  * MATMUL_SAME_INPUT when it still holds x's). NULL (a fault recorded) on a failure. */

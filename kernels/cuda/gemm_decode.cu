@@ -197,14 +197,16 @@ decode_gemv_kernel(const XT *__restrict__ x, int m,
 }
 
 static int g_sms;      /* the device's SM count */
-static int g_enabled = -1; /* -1: not read yet from ENCDEC_DECODE_GEMV */
+static int g_enabled = -1; /* -1: not read yet from ENCDEC_DECODE_GEMV; 2: every shape */
 
 extern "C" void cuda_decode_gemv_set(int on) { g_enabled = on; }
 
+/* Off unless ENCDEC_DECODE_GEMV=1: whole decode steps with it were not yet measured faster
+ * than with cuBLASLt (docs/PERFORMANCE.md). */
 static int enabled(void) {
     if (g_enabled < 0) {
         const char *e = getenv("ENCDEC_DECODE_GEMV");
-        g_enabled = !(e && !strcmp(e, "0"));
+        g_enabled = e && !strcmp(e, "1");
     }
     return g_enabled;
 }
@@ -268,8 +270,17 @@ template <int EPI> static void by_type(const gemv_args &a, int wtype, int quant,
     else by_storage<__half, EPI>(a, quant, x_in);
 }
 
-/* Whether the family takes this call (see cuda_ops.h). */
-static int applies(const void *x, const void *w, int wtype, int m, int k) {
+/* Whether the family takes this call (see cuda_ops.h). Measured on an H200 (decode_gemv_probe,
+ * docs/PERFORMANCE.md): 1.4-1.9x cuBLASLt's speed for matrices of up to a few MB at every m
+ * <= 16, parity at 8 MB, 0.6-0.8x for larger ones (the 32128-row LM heads, a 2048 x 5120
+ * matrix): 16-bit matrices above GEMV_MAX_BYTES stay with cuBLASLt. Codes (matmul_wq): faster
+ * than gemm_wq.cu's SIMT kernel from 8 rows on, slower below (8-byte loads keep too few bytes in
+ * flight): from GEMV_MIN_CODE_ROWS rows. */
+enum : size_t { GEMV_MAX_BYTES = (size_t)8 << 20 };
+enum { GEMV_MIN_CODE_ROWS = 8 };
+static int applies(const void *x, const void *w, int wtype, int m, int n, int k, int codes) {
+    if (g_enabled < 2 && (codes ? m < GEMV_MIN_CODE_ROWS : (size_t)n * k * 2 > GEMV_MAX_BYTES))
+        return 0;
     return m >= 1 && m <= DECODE_GEMV_ROWS && enabled() && wtype != DTYPE_FP32 &&
            k % GEMV_VEC == 0 && ((uintptr_t)x | (uintptr_t)w) % 16 == 0;
 }
@@ -277,7 +288,7 @@ static int applies(const void *x, const void *w, int wtype, int m, int k) {
 extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias,
                                 void *y, int ytype, int act, int m, int n, int k, int flags,
                                 int gated) {
-    if (!applies(x, w, wtype, m, k)) return 0;
+    if (!applies(x, w, wtype, m, gated ? 2 * n : n, k, 0)) return 0;
     const gemv_args a = {x, m, w, NULL, bias, y, ytype, act, n, k};
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
     if (gated) by_type<EPI_GATED>(a, wtype, 0, x_in);
@@ -289,7 +300,7 @@ extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const f
 
 extern "C" int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant,
                                   const float *scale, float *y, int m, int n, int k, int flags) {
-    if (!applies(x, q, xtype, m, k)) return 0;
+    if (!applies(x, q, xtype, m, n, k, 1)) return 0;
     const gemv_args a = {x, m, q, scale, NULL, y, DTYPE_FP32, 0, n, k};
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
     if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, xtype, quant, x_in);

@@ -161,6 +161,8 @@ static void test_gemm_relu(int m, int n, int k) {
  * five forms: fp32 x rounded in the kernel; x already in wtype (MATMUL_X_IN_WTYPE); y +=
  * (MATMUL_ACCUMULATE); with a bias; y += with a bias. k % 8 != 0 or m > 16 take cuBLASLt: the
  * same checks hold. */
+static int gemv_mode; /* cuda_decode_gemv_set's mode the cases run under */
+
 static void test_decode_gemv(int m, int n, int k, int wtype) {
     size_t nx = (size_t)m * k, ny = (size_t)m * n;
     float *x = rnd(nx, 1), *w = rnd((size_t)n * k, 0.2f), *y0 = rnd(ny, 1), *b = rnd(n, 1);
@@ -184,7 +186,7 @@ static void test_decode_gemv(int m, int n, int k, int wtype) {
         gpu->matmul_wt(in, dw, wtype, bias, dy, m, n, k, flags);
         cuda_decode_gemv_set(0);
         gpu->matmul_wt(in, dw, wtype, bias, dlt, m, n, k, flags);
-        cuda_decode_gemv_set(1);
+        cuda_decode_gemv_set(gemv_mode);
         char name[80];
         snprintf(name, sizeof name, "gemv %s %dx%dx%d%s", dtype_name(wtype), m, n, k,
                  form_name[form]);
@@ -761,6 +763,12 @@ int main(void) {
         test_gemm_wq(17, 4100, 4096, quant, DTYPE_BF16, 1); /* wide path, chunks of 4096 + 4 rows */
         test_embed_q(quant);
     }
+    cuda_decode_gemv_set(gemv_mode = 2); /* the decode GEMV family (off by default), any size */
+    for (int quant = QUANT_INT8; quant <= QUANT_FP8; quant++) {
+        test_gemm_wq(8, 300, 256, quant, DTYPE_FP16, 1);
+        test_gemm_wq(13, 2048, 768, quant, DTYPE_BF16, 0);
+        test_gemm_wq(3, 50, 40, quant, DTYPE_BF16, 1);
+    }
     for (int wtype = DTYPE_FP16; wtype <= DTYPE_BF16; wtype++) {
         const int shapes[][3] = {{1, 768, 768},  {2, 2304, 768}, {3, 1000, 40},  {5, 768, 3072},
                                  {8, 300, 128},  {16, 2048, 5120}, {1, 32128, 768}, {4, 50, 36},
@@ -773,6 +781,10 @@ int main(void) {
     }
     test_gemm_relu(1, 3072, 768);
     test_gemm_relu(12, 2048, 512);
+    cuda_decode_gemv_set(gemv_mode = 1); /* as ENCDEC_DECODE_GEMV=1: large ones on cuBLASLt */
+    test_decode_gemv(2, 32128, 768, DTYPE_BF16);
+    test_matmul_gated(8, 1024, 512, ACT_SILU, DTYPE_BF16);
+    cuda_decode_gemv_set(0);
     test_gemm_relu(37, 300, 128);
     test_norms_and_elementwise();
     test_attention();
