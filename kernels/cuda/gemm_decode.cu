@@ -1,6 +1,8 @@
-// The decode GEMV family: matmul_wt and matmul_gated (kernels/backend.h) for 16-bit weights
-// when m <= DECODE_GEMV_ROWS (a decoder step's rows), where cuBLASLt was measured latency-bound
+// The decode GEMV family: matmul_wt, matmul_gated and matmul_wq (kernels/backend.h) for
+// decode steps of m <= DECODE_GEMV_ROWS rows, where cuBLASLt was measured latency-bound
 // (docs/PERFORMANCE.md: 3.7 us for a 768 x 768 bf16 matrix at m = 1-8, whatever the algorithm).
+// Off by default (ENCDEC_DECODE_GEMV=1 turns it on) and, when on, taken only where it measured
+// faster (applies(), below).
 //
 // y[r, j] = sum_k x[r, k] w[j, k] for r < m, j < n, on tensor cores (mma.sync m16n8k16, fp32
 // accumulation): a warp takes a tile of 16 weight rows over a slice of k, 32 columns at a time.
@@ -8,18 +10,19 @@
 // 8 (t % 4) of the 32, and 16 bytes of x row t / 4 (and t / 4 + 8 for m > 8) at the same
 // columns: a dot product may visit k in any order, so these registers are used as the A and B
 // fragments of two mma steps as they are (the same permutation of k on both sides), with no
-// shuffle or shared memory. GEMV_UNROLL column groups are loaded before any is used, so every
-// lane keeps GEMV_UNROLL * 32 bytes of weights in flight. A block is GEMV_WARPS warps: `tiles`
-// row tiles, each split over `splits` slices of k (split-K where the row tiles alone would leave
-// SMs idle), whose sums are added in shared memory in a fixed order: the same bits on every run
-// and every graph replay.
+// shuffle or shared memory. GEMV_UNROLL column groups are loaded before any is used. A block is
+// GEMV_WARPS warps: `tiles` row tiles, each split over `splits` slices of k (split-K where the
+// row tiles alone would leave SMs idle), whose sums are added in shared memory in a fixed
+// order: the same bits on every run and every graph replay.
 //
 // x is either fp32, rounded to the weight dtype as it is loaded (what matmul_wt's rounding pass
 // does, fp16 saturating: half_types.cuh), or already in the weight dtype (MATMUL_X_IN_WTYPE).
-// Products of the rounded x and the weights are exact in fp32 and summed in fp32, as the CPU
-// twin's; only the order of the sums differs. Epilogues: store fp32; add to y
-// (MATMUL_ACCUMULATE), either with a bias [n] on the sums; bf16 max(0, .) (MATMUL_RELU_TO_BF16); gated: two tiles per warp (rows j
-// and f + j of a joint [2f, k] matrix), act(gate) * lin written in ytype.
+// Weights are 16-bit, or int8 / fp8 codes (matmul_wq) widened exactly to the 16-bit xtype in
+// registers (8 bytes per load). Products of the rounded x and the weights are exact in fp32 and
+// summed in fp32, as the CPU twin's; only the order of the sums differs. Epilogues: codes' row
+// scale; store fp32 or add to y (MATMUL_ACCUMULATE), either with a bias [n] on the sums; bf16
+// max(0, .) (MATMUL_RELU_TO_BF16); gated: two tiles per warp (rows j and f + j of a joint
+// [2f, k] matrix), act(gate) * lin written in ytype.
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdlib.h>
