@@ -90,6 +90,14 @@ int fault_wq_reject(int xtype, int quant, int flags) {
     return 0;
 }
 
+int fault_relu_reject(int wtype, int flags, const float *bias) {
+    if (!(flags & MATMUL_RELU_TO_BF16) ||
+        (wtype == DTYPE_BF16 && !(flags & MATMUL_ACCUMULATE) && !bias))
+        return 0;
+    fault_record_set("matmul_wt", "MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate, no bias");
+    return 1;
+}
+
 int fault_dtype_reject(const char *op, const char *what, int dtype) {
     if (dtype == DTYPE_FP32 || dtype == DTYPE_FP16 || dtype == DTYPE_BF16) return 0;
     fault_record_set(op, "unknown %s %d (fp32 0, fp16 1 or bf16 2)", what, dtype);

@@ -42,6 +42,10 @@ ed_status fault_inject_configure(const char *spec, ed_error *err);
  * MATMUL_RELU_TO_BF16 (matmul_wt's alone) in flags records a fault naming "matmul_wq" and
  * returns 1; else 0. */
 int fault_wq_reject(int xtype, int quant, int flags);
+/* matmul_wt's MATMUL_RELU_TO_BF16 form without what it needs (bf16 weights, no
+ * MATMUL_ACCUMULATE, no bias): records "matmul_wt: MATMUL_RELU_TO_BF16 ..." and returns 1;
+ * else 0. */
+int fault_relu_reject(int wtype, int flags, const float *bias);
 /* 0 when dtype is fp32, fp16 or bf16; else records "op: unknown <what> <dtype>" and returns 1. */
 int fault_dtype_reject(const char *op, const char *what, int dtype);
 /* 0 when act is an act_kind (common/activation.h); else records "op: unknown activation kind

@@ -72,35 +72,6 @@ static void add_row_bias(float *y, const float *bias, int m, int n) {
         for (int c = 0; c < n; c++) y[r * n + c] += bias[c];
 }
 
-static void matmul_unbiased(const void *x, const void *w, int wtype, float *y, int m, int n,
-                            int k, int flags);
-
-void cpu_matmul_wt(const void *x, const void *w, int wtype, const float *bias, float *y, int m,
-                   int n, int k, int flags) {
-    if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
-        return;
-    if (m == 0 || n == 0) return;
-    if ((flags & MATMUL_RELU_TO_BF16) &&
-        (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE) || bias)) {
-        fault_record_set("matmul_wt", "MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate, no "
-                                      "bias");
-        return;
-    }
-    if (bias && (flags & MATMUL_ACCUMULATE)) { /* y += x w^T + bias: the bias on the sums */
-        float *p = scratch(2, (size_t)m * n); /* slot 2: free without the ReLU form */
-        if (!p) {
-            fault_record_set("matmul_wt", "out of memory for a [%d, %d] product", m, n);
-            return;
-        }
-        matmul_unbiased(x, w, wtype, p, m, n, k, flags & ~MATMUL_ACCUMULATE);
-        add_row_bias(p, bias, m, n);
-        for (size_t i = 0; i < (size_t)m * n; i++) y[i] += p[i];
-        return;
-    }
-    matmul_unbiased(x, w, wtype, y, m, n, k, flags);
-    add_row_bias(y, bias, m, n);
-}
-
 /* cpu_matmul_wt without the bias (checks done). */
 static void matmul_unbiased(const void *x, const void *w, int wtype, float *y, int m, int n,
                             int k, int flags) {
@@ -128,6 +99,15 @@ static void matmul_unbiased(const void *x, const void *w, int wtype, float *y, i
     }
     if (flags & MATMUL_RELU_TO_BF16)
         for (size_t i = 0; i < (size_t)m * n; i++) cpu_store(y, DTYPE_BF16, i, fmaxf(yf[i], 0.0f));
+}
+
+void cpu_matmul_wt(const void *x, const void *w, int wtype, const float *bias, float *y, int m,
+                   int n, int k, int flags) {
+    if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
+        return;
+    if (m == 0 || n == 0 || fault_relu_reject(wtype, flags, bias)) return;
+    matmul_unbiased(x, w, wtype, y, m, n, k, flags); /* y (+)= x w^T */
+    add_row_bias(y, bias, m, n);                      /* then + bias */
 }
 
 void cpu_matmul_gated(int act, const void *x, const void *w, int wtype, float *prod, void *y,

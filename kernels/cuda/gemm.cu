@@ -263,13 +263,8 @@ extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, const fl
                                float *y, int m, int n, int k, int flags) {
     if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
         return;
-    if (m == 0 || n == 0) return;
+    if (m == 0 || n == 0 || fault_relu_reject(wtype, flags, bias)) return;
     const int relu = (flags & MATMUL_RELU_TO_BF16) != 0;
-    if (relu && (wtype != DTYPE_BF16 || (flags & MATMUL_ACCUMULATE) || bias)) {
-        fault_record_set("matmul_wt", "MATMUL_RELU_TO_BF16 needs bf16 weights, no accumulate, no "
-                                      "bias");
-        return;
-    }
     if (cuda_decode_gemv(x, w, wtype, bias, y, DTYPE_FP32, 0, m, n, k, flags, 0)) {
         CUDA_LAUNCH_CHECK("matmul_wt");
         return;

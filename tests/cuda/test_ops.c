@@ -126,6 +126,19 @@ static void test_gemm(int m, int n, int k, int acc, int wtype, float x_scale) {
     free(x), free(w), free(y), gpu->free(dx), gpu->free(dw), gpu->free(dy);
 }
 
+/* The largest |a - ref| / max(|ref|, floor) over n values of a 16-bit wtype (bf16 or fp16). */
+static double worst_rel_16bit(const uint16_t *a, const uint16_t *ref, size_t n, int wtype,
+                              double floor) {
+    double worst = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double x = wtype == DTYPE_BF16 ? dtype_bf16_to_f32(a[i]) : dtype_fp16_to_f32(a[i]);
+        double r = wtype == DTYPE_BF16 ? dtype_bf16_to_f32(ref[i]) : dtype_fp16_to_f32(ref[i]);
+        double rel = fabs(x - r) / (fabs(r) > floor ? fabs(r) : floor);
+        if (rel > worst) worst = rel;
+    }
+    return worst;
+}
+
 /* matmul_wt's ReLU-to-bf16 form against the CPU's, and against the fp32 product followed by the
  * activation kernel writing bf16 (the bits it replaces). m * n even (bf16 pairs downloaded as
  * floats). */
@@ -143,12 +156,7 @@ static void test_gemm_relu(int m, int n, int k) {
     gpu->activation(ACT_RELU, dy, d_kern, DTYPE_BF16, ny);
     gpu->synchronize();
     gpu->download((float *)epi, d_epi, ny / 2), gpu->download((float *)kern, d_kern, ny / 2);
-    double worst = 0.0;
-    for (size_t i = 0; i < ny; i++) {
-        double a = dtype_bf16_to_f32(epi[i]), b = dtype_bf16_to_f32(cpu_y[i]);
-        double rel = fabs(a - b) / (fabs(b) > 1e-3 ? fabs(b) : 1e-3);
-        if (rel > worst) worst = rel;
-    }
+    double worst = worst_rel_16bit(epi, cpu_y, ny, DTYPE_BF16, 1e-3);
     printf("  %-28s rel err %.2e (tol 1e-2)\n", "matmul_wt relu->bf16", worst);
     CHECK(worst <= 1e-2);
     expect_same_bits("  ... vs activation kernel", epi, kern, ny * 2);
@@ -217,13 +225,7 @@ static void test_matmul_gated(int m, int f, int k, int act, int wtype) {
     gpu->matmul_gated(act, dx, dw, wtype, dprod, dy, wtype, m, f, k, 0);
     gpu->synchronize();
     gpu->download((float *)gy2, dy, (ny + 1) / 2);
-    double worst = 0.0;
-    for (size_t i = 0; i < ny; i++) {
-        double a = wtype == DTYPE_BF16 ? dtype_bf16_to_f32(gy[i]) : dtype_fp16_to_f32(gy[i]);
-        double b = wtype == DTYPE_BF16 ? dtype_bf16_to_f32(cy[i]) : dtype_fp16_to_f32(cy[i]);
-        double rel = fabs(a - b) / (fabs(b) > 1e-2 ? fabs(b) : 1e-2);
-        if (rel > worst) worst = rel;
-    }
+    double worst = worst_rel_16bit(gy, cy, ny, wtype, 1e-2);
     char name[80];
     snprintf(name, sizeof name, "matmul_gated %s %dx%dx%d act %d", dtype_name(wtype), m, f, k,
              act);

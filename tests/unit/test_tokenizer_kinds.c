@@ -29,17 +29,31 @@ static int same_ids(const tokenizer *t, const char *a, const char *b) {
     return same;
 }
 
-/* The local tokenizer of one kind (root/kind); NULL, its reason printed and a check failed, when
- * it does not load. */
-static tokenizer *load_kind(const char *root, const char *kind) {
-    char dir[1024];
+/* The local tokenizer of one kind (root/kind, a path load_kind_in leaves in dir); NULL, its
+ * reason printed and a check failed, when it does not load. */
+static tokenizer *load_kind_in(const char *root, const char *kind, char *dir, size_t cap) {
     ed_error err;
     tokenizer *t = NULL;
-    snprintf(dir, sizeof dir, "%s/%s", root, kind);
+    snprintf(dir, cap, "%s/%s", root, kind);
     if (tokenizer_load_dir(&t, dir, &err) == ED_OK) return t;
     fprintf(stderr, "%s: %s\n", kind, err.msg);
     CHECK(0);
     return NULL;
+}
+
+static tokenizer *load_kind(const char *root, const char *kind) {
+    char dir[1024];
+    return load_kind_in(root, kind, dir, sizeof dir);
+}
+
+/* The SentencePiece model at path, or NULL (an unreadable file, or one libsentencepiece
+ * refuses). */
+static tok_sp *load_spiece(const char *path) {
+    size_t len;
+    char *model = slurp(path, &len), why[256] = "";
+    tok_sp *sp = model ? tok_sp_load(model, len, why, sizeof why) : NULL;
+    free(model);
+    return sp;
 }
 
 /* Whitespace as transformers 5 sees it AFTER the character map (which leaves U+0085 alone, turns
@@ -48,8 +62,6 @@ static tokenizer *load_kind(const char *root, const char *kind) {
  * counts only ' ', and only in the mapped text: "x \b" and "x\u200c" end in a space there (a
  * last "▁" piece), "a\u0085" does not. */
 static void whitespace_after_map(const char *root) {
-    char dir[1024];
-    ed_error err;
     tokenizer *t = load_kind(root, "t5");
     if (t) {
         CHECK(same_ids(t, "a\xC2\x85" "b", "a b"));
@@ -59,11 +71,7 @@ static void whitespace_after_map(const char *root) {
     }
     static const char *const kinds[] = {"mbart50", "nllb"};
     for (size_t k = 0; k < 2; k++) {
-        snprintf(dir, sizeof dir, "%s/%s", root, kinds[k]);
-        if (tokenizer_load_dir(&t, dir, &err)) {
-            CHECK(0);
-            continue;
-        }
+        if (!(t = load_kind(root, kinds[k]))) continue;
         int space = tokenizer_token_to_id(t, "\xE2\x96\x81");
         CHECK(space > 3);
         CHECK(same_ids(t, "x \b", "x "));
@@ -168,8 +176,7 @@ static void expect_refused(const char *dir, const bad_file *bad, size_t n) {
 static void marian_answers(const char *root) {
     char dir[1024];
     ed_error err;
-    snprintf(dir, sizeof dir, "%s/marian", root);
-    tokenizer *t = load_kind(root, "marian");
+    tokenizer *t = load_kind_in(root, "marian", dir, sizeof dir);
     if (!t) return;
     int V = tokenizer_vocab_size(t);
     CHECK(!strcmp(tokenizer_kind(t), "marian"));
@@ -230,10 +237,7 @@ static void pegasus_answers(const char *root) {
     tokenizer *t = NULL;
     snprintf(dir, sizeof dir, "%s/pegasus", root);
     snprintf(path, sizeof path, "%s/spiece.model", dir);
-    size_t len;
-    char *model = slurp(path, &len), why[256];
-    tok_sp *sp = model ? tok_sp_load(model, len, why, sizeof why) : NULL;
-    free(model);
+    tok_sp *sp = load_spiece(path);
     if (!sp || tokenizer_load_dir(&t, dir, &err)) {
         CHECK(0);
         tok_sp_destroy(sp);
@@ -299,8 +303,7 @@ static void pegasus_answers(const char *root) {
 static void m2m100_answers(const char *root) {
     char dir[1024];
     ed_error err;
-    snprintf(dir, sizeof dir, "%s/m2m100", root);
-    tokenizer *t = load_kind(root, "m2m100");
+    tokenizer *t = load_kind_in(root, "m2m100", dir, sizeof dir);
     if (!t) return;
     CHECK(!strcmp(tokenizer_kind(t), "m2m100"));
     CHECK(tokenizer_vocab_size(t) == 3106);
@@ -553,10 +556,7 @@ static void charsmap_answers(const char *root) {
     char dir[1024], path[1100];
     snprintf(dir, sizeof dir, "%s/t5", root);
     snprintf(path, sizeof path, "%s/spiece.model", dir);
-    size_t len;
-    char *model = slurp(path, &len), why[256] = "";
-    tok_sp *sp = model ? tok_sp_load(model, len, why, sizeof why) : NULL;
-    free(model);
+    tok_sp *sp = load_spiece(path);
     CHECK(sp != NULL);
     if (!sp) return;
     const tok_sp_normalizer *ns = tok_sp_normalizer_spec(sp);
@@ -586,11 +586,7 @@ static void charsmap_answers(const char *root) {
     static const char *const kinds[] = {"t5", "mbart50"};
     for (size_t k = 0; k < 2; k++) {
         tokenizer *t = NULL;
-        snprintf(dir, sizeof dir, "%s/%s", root, kinds[k]);
-        if (tokenizer_load_dir(&t, dir, &err)) {
-            CHECK(0);
-            continue;
-        }
+        if (!(t = load_kind(root, kinds[k]))) continue;
         size_t n1, n2;
         int32_t *a = enc(t, "x o\xCC\x82\xCC\xA3r", NULL, &n1);
         int32_t *b = enc(t, "x \xC3\xB4r", NULL, &n2);
