@@ -8,6 +8,7 @@
 # inter-token latency and end to end, and the server's idle CPU (rank 0, over 5 s).
 # usage: launch/bench_serve.sh BUILD_DIR [MODEL ...]   (default t5-base flan-t5-xl)
 #   env: BACKEND (cuda), BATCH (64), INPUT_LEN (260-440), OUTPUT_LEN (64), PORT (18200),
+#        SERVE_KEYS (more run-config lines for the server, e.g. $'admission_wait_ms: 0'),
 #        CACHE (the folder for the random-weight models: $ENCDEC_CACHE_DIR, else
 #        ~/.cache/encdec_tp)
 set -uo pipefail
@@ -33,6 +34,7 @@ for m in "${models[@]}"; do
   # without their encoder passes; encdec_bench's inputs never repeat.
   printf 'model: %s\nbackend: %s\nmax_batch_size: %d\nmax_input_len: %d\nmax_output_len: %d\nhttp_port: %d\nmax_queue: 4096\nstats_every: 0\nencoder_cache: off\n' \
     "$file" "$backend" "$n" "$maxin" "$outl" "$port" > "$work/serve.yaml"
+  [ -n "${SERVE_KEYS:-}" ] && printf '%s\n' "$SERVE_KEYS" >> "$work/serve.yaml"
   "$build/encdec_tp" --config "$work/serve.yaml" > "$work/server.log" 2>&1 &
   pid=$!
   for _ in $(seq 900); do curl -sf "localhost:$port/health" > /dev/null && break; sleep 0.2; done
@@ -46,4 +48,5 @@ for m in "${models[@]}"; do
   "$build/encdec_loadgen" --url "http://127.0.0.1:$port" --clients "$n" --requests $((4 * n)) \
     --warmup "$n" --max-tokens "$outl" --input-len "$inl" 2>&1 | tail -8
   kill -TERM $pid; wait $pid; echo "server exit status: $?"
+  grep -E "summary" "$work/server.log" # where the server's time went (runtime/engine.c report)
 done

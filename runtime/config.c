@@ -95,6 +95,12 @@ static const config_key config_schema[] = {
      "its encoder pass; idle cached blocks are freed whenever admission needs them"},
     {"encoder_cache_blocks", KEY_INT, FIELD(encoder_cache_blocks), "0", 0, 1 << 30, NULL,
      "most cross-KV blocks the encoder cache keeps idle (0 = no cap: the free cross pool)"},
+    {"admission_wait_ms", KEY_INT, FIELD(admission_wait_ms), "0", 0, 60000, NULL,
+     "while requests decode, how long a new request may wait for others to share its encoder "
+     "pass (each pass has a fixed cost); 0 = admitted at the next step"},
+    {"admission_group", KEY_INT, FIELD(admission_group), "0", 0, 1 << 20, NULL,
+     "admissions held under admission_wait_ms go ahead once this many requests are queued and "
+     "have free decode slots; 0 = auto (max_batch_size / 8)"},
     {"max_request_bytes", KEY_BYTES, FIELD(max_request_bytes), "1MiB", 64 << 10, 1 << 30, NULL,
      "longest request line, bytes (64KiB .. 1GiB); a longer one is refused unread"},
     {"watchdog_s", KEY_INT, FIELD(watchdog_s), "60", 0, 86400, NULL,

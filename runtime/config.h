@@ -61,6 +61,10 @@ typedef struct run_config {
     int scheduler_policy;     /* scheduler_policy */
     int encoder_cache;        /* 1: repeated encoder inputs share cached cross-KV blocks */
     int encoder_cache_blocks; /* most idle blocks the encoder cache keeps; 0 = no cap */
+    int admission_wait_ms;    /* longest a queued request is held, while others decode, for
+                                 more to share its encoder pass; 0 = admitted at once */
+    int admission_group;      /* queued requests that end the hold early; 0 = auto
+                                 (max_batch_size / 8, at least 1) */
     int device_argmax;        /* 1: greedy steps without processors pick tokens on the backend */
     int cuda_graphs;          /* 1: decoder steps recorded per batch size and replayed */
     int joint_gemms;          /* 1: joint Q/K/V and gated-FFN-input GEMMs where weights allow */

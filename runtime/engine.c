@@ -38,6 +38,11 @@ typedef struct engine_stats {
                         broadcast, the decoder step, logits or argmax to the host, choosing
                         tokens, responses */
     double host_s;   /* the host-only part of decode_s: planning, token choice, responses */
+    double plan_s, respond_s; /* host_s's two parts: planning (intake, scheduler, plan) and the
+                                 step's results (token choice, stream records, retirements) */
+    long encoder_passes, encoded; /* steps with an encoder pass; requests they encoded */
+    double idle_s;     /* rank 0 waiting for requests with nothing to run (in no other time) */
+    double woke;       /* when the last such wait ended (monotonic seconds) */
     int peak_self_used, peak_cross_used; /* blocks */
 } engine_stats;
 
@@ -239,7 +244,10 @@ static ed_status create_runtime(engine *e, ed_error *err) {
                            .vocab = s->vocab_size, .max_input_len = cfg->max_input_len,
                            .max_output_len = cfg->max_output_len,
                            .encoder_cache = cfg->encoder_cache,
-                           .encoder_cache_blocks = cfg->encoder_cache_blocks};
+                           .encoder_cache_blocks = cfg->encoder_cache_blocks,
+                           .admission_wait_s = cfg->admission_wait_ms / 1000.0,
+                           .admission_group = cfg->admission_group ? cfg->admission_group
+                                              : B / 8 > 1 ? B / 8 : 1};
     token_choice_config tcc = {.vocab = s->vocab_size, .eos_id = s->eos_id,
                                .device_argmax = cfg->device_argmax, .max_decode = B};
     const int max_plan_blocks = scheduler_max_plan_blocks(&sc);
@@ -426,6 +434,7 @@ static ed_status read_requests(engine *e, ed_error *err) {
         int idle = queued == 0 && ss.running == 0;
         int got = intake_take(e->intake, &it,
                               (intake_reads_file(e->intake) && !e->cfg.http_port) || idle);
+        if (idle) e->stats.woke = monotonic_s();
         if (got == INTAKE_NONE) break;
         if (got == INTAKE_NONE && e->cfg.http_port > 0 && !e->draining &&
             atomic_load(&e->drain_signals) > 0)
@@ -472,6 +481,18 @@ static void report(engine *e, const char *what) {
     int self_used = ss.self_total - ss.self_free, cross_used = ss.cross_total - ss.cross_free;
     if (self_used > e->stats.peak_self_used) e->stats.peak_self_used = self_used;
     if (cross_used > e->stats.peak_cross_used) e->stats.peak_cross_used = cross_used;
+    /* the times first: tests read the counters from the last line */
+    const engine_stats *st = &e->stats;
+    long passes = st->encoder_passes > 0 ? st->encoder_passes : 1;
+    long dsteps = st->decode_steps > 0 ? st->decode_steps : 1;
+    log_info("%s times: encoder %.3f s in %ld passes (%.1f requests, %.0f tokens each); decoding "
+             "%.3f s in %ld steps (%.1f ms each, %.1f sequences), of which host %.3f s "
+             "(planning %.3f, results and responses %.3f); admissions held in %ld steps; idle %.3f s",
+             what,
+             st->encode_s, st->encoder_passes, (double)st->encoded / passes,
+             (double)st->encoder_tokens / passes, st->decode_s, st->decode_steps,
+             1e3 * st->decode_s / dsteps, (double)st->decoder_tokens / dsteps, st->host_s,
+             st->plan_s, st->respond_s, ss.held_steps, st->idle_s);
     log_info("%s: %ld done, %ld errors, %d running, %d queued, %ld preempted; self pool %d/%d "
              "blocks used (peak %d), cross pool %d/%d (peak %d); encoder cache %ld hits, %ld "
              "misses, %ld evictions, %d blocks (%d idle); encoder %.0f tok/s, decoder "
@@ -586,6 +607,10 @@ ed_status engine_run(engine *e, ed_error *err) {
             step_plan_clear(e->plan);
             e->plan->seq = seq;
             planned = plan_next(e, err);
+            if (e->stats.woke > t_iter) { /* the wait for work is no step's time */
+                e->stats.idle_s += e->stats.woke - t_iter;
+                t_iter = e->stats.woke;
+            }
             if (!planned && e->plan->n_decode) test_step_delay(); /* inert unless set */
             t_planned = monotonic_s();
             if (planned) {
@@ -619,6 +644,8 @@ ed_status engine_run(engine *e, ed_error *err) {
         if (ss.cross_total - ss.cross_free > e->stats.peak_cross_used)
             e->stats.peak_cross_used = ss.cross_total - ss.cross_free;
         e->stats.encoder_tokens += e->plan->n_ids;
+        e->stats.encoder_passes += e->plan->n_encode > 0;
+        e->stats.encoded += e->plan->n_encode;
         e->stats.decoder_tokens += e->plan->n_decode;
         double t_applied = monotonic_s();
         if (deliver_encoder_outputs(e, err) || finish_step(e, err)) return ED_ERR;
@@ -631,6 +658,8 @@ ed_status engine_run(engine *e, ed_error *err) {
             double t_end = monotonic_s();
             e->stats.decode_s += t_end - t_iter - (t1 - t0);
             e->stats.host_s += (t_planned - t_iter) + (t_end - t_applied);
+            e->stats.plan_s += t_planned - t_iter;
+            e->stats.respond_s += t_end - t_applied;
         }
         if (e->cfg.stats_every > 0 && monotonic_s() - e->stats.last_report >= e->cfg.stats_every) {
             e->stats.last_report = monotonic_s();

@@ -2,12 +2,14 @@
 
 #include <stdlib.h>
 
+#include "common/clock.h"
 #include "runtime/block_pool.h"
 #include "runtime/config.h"
 #include "runtime/encoder_cache.h"
 
 typedef struct queue_node {
     request *req;
+    double t_queued; /* cfg.clock() when it entered the queue */
     struct queue_node *next;
 } queue_node;
 
@@ -20,6 +22,7 @@ struct scheduler {
     queue_node *head, *tail;
     int n_queued;
     long preemptions;
+    long held_steps;
 };
 
 static int blocks_for(int tokens, int block_size) { return (tokens + block_size - 1) / block_size; }
@@ -38,6 +41,8 @@ ed_status scheduler_create(scheduler **out, const scheduler_config *cfg, ed_erro
     scheduler *s = calloc(1, sizeof *s);
     if (!s) return ed_fail(err, "out of memory");
     s->cfg = *cfg;
+    if (!s->cfg.clock) s->cfg.clock = monotonic_s;
+    if (s->cfg.admission_group < 1) s->cfg.admission_group = 1;
     s->running = calloc((size_t)cfg->max_running, sizeof *s->running);
     if (!s->running || block_pool_create(&s->self_pool, cfg->n_self_blocks, err) ||
         block_pool_create(&s->cross_pool, cfg->n_cross_blocks, err)) {
@@ -91,6 +96,7 @@ ed_status scheduler_check_fits(const scheduler *s, const request *r, ed_error *e
 }
 
 static void queue_push(scheduler *s, queue_node *n, int at_head) {
+    n->t_queued = s->cfg.clock();
     if (at_head) {
         n->next = s->head;
         s->head = n;
@@ -271,6 +277,16 @@ static int try_admit(scheduler *s, step_plan *p, step_batch *batch, int decode_s
     return 1;
 }
 
+/* Admission grouping (scheduler.h): 1 while the queued requests should wait for more to share
+ * their encoder pass. decode_slots: the running beams. */
+static int admissions_held(const scheduler *s, int decode_slots) {
+    if (s->cfg.admission_wait_s <= 0 || !s->head || s->n_running == 0) return 0;
+    int free_slots = s->cfg.max_running - decode_slots;
+    int ready = s->n_queued < free_slots ? s->n_queued : free_slots;
+    if (ready >= s->cfg.admission_group) return 0;
+    return s->cfg.clock() - s->head->t_queued < s->cfg.admission_wait_s;
+}
+
 ed_status scheduler_build_plan(scheduler *s, step_plan *p, step_batch *batch, ed_error *err) {
     step_batch_clear(batch);
     long preempted_before = s->preemptions;
@@ -284,7 +300,9 @@ ed_status scheduler_build_plan(scheduler *s, step_plan *p, step_batch *batch, ed
     for (int i = 0; i < s->n_running; i++) decode_slots += s->running[i]->width;
     /* No admissions in a step that had to preempt: the pool is full, and re-admitting the victim
      * at once would only thrash. */
-    while (s->head && s->preemptions == preempted_before) {
+    int held = s->preemptions == preempted_before && admissions_held(s, decode_slots);
+    s->held_steps += held;
+    while (s->head && s->preemptions == preempted_before && !held) {
         int running_before = s->n_running;
         int admitted = try_admit(s, p, batch, decode_slots, err);
         if (admitted < 0) return ED_ERR;
@@ -391,7 +409,7 @@ ed_status scheduler_drop_where(scheduler *s, scheduler_pred_fn drop, scheduler_d
 
 void scheduler_get_stats(const scheduler *s, scheduler_stats *out) {
     *out = (scheduler_stats){.queued = s->n_queued, .running = s->n_running,
-                             .preemptions = s->preemptions,
+                             .preemptions = s->preemptions, .held_steps = s->held_steps,
                              .self_free = block_pool_free_count(s->self_pool),
                              .self_total = block_pool_total(s->self_pool),
                              .cross_free = block_pool_free_count(s->cross_pool),

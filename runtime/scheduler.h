@@ -6,8 +6,8 @@
  *      max_utilization, when the self pool is empty it preempts the most recently admitted
  *      sequence (frees its blocks in both pools, puts its request back at the head of the queue
  *      to run again from its encoder step; greedy decoding makes the output identical);
- *   2. unless step 1 had to preempt, admits queued requests in order while max_running, the
- *      step's encoder token budget and the pools allow: guaranteed_no_evict admits only a request whose cross blocks and whole
+ *   2. unless step 1 had to preempt, or admissions are held (below), admits queued requests in
+ *      order while max_running, the step's encoder token budget and the pools allow: guaranteed_no_evict admits only a request whose cross blocks and whole
  *      self reservation (every decoder token each of its beams may feed, less the blocks the
  *      running requests already hold) are free;
  *      max_utilization admits when its cross blocks and one self block are free;
@@ -29,7 +29,12 @@
  * cached blocks count as free for both policies: admission evicts them, least recently used
  * first, whenever it needs the room, so the cache never keeps out a request that would fit
  * without it. Requests with return_encoder_output (and encode-only ones) always run their
- * encoder pass, bypassing the cache (neither looked up nor kept, not counted). */
+ * encoder pass, bypassing the cache (neither looked up nor kept, not counted).
+ * Admission grouping (admission_wait_s > 0): while sequences decode, queued requests are held so
+ * that several share one encoder pass (a pass has a fixed cost, about that of a decoder step on
+ * a GPU, whatever its batch): they are admitted once admission_group of them could be admitted
+ * (that many queued and that many free decode slots), or once the oldest has waited
+ * admission_wait_s. With nothing decoding they are admitted at once. */
 #ifndef ENCDEC_SCHEDULER_H
 #define ENCDEC_SCHEDULER_H
 
@@ -47,11 +52,16 @@ typedef struct scheduler_config {
     int max_input_len, max_output_len; /* bound the block tables a plan carries */
     int encoder_cache;        /* 1: keep and share cross-KV blocks of repeated inputs */
     int encoder_cache_blocks; /* most idle cached blocks; 0 = no cap (reclaimed on demand) */
+    double admission_wait_s;  /* longest hold of a queued request while others decode; 0 = none */
+    int admission_group;      /* requests that end the hold early (at least 1) */
+    double (*clock)(void);    /* seconds, monotonic; NULL = common/clock.h monotonic_s (tests
+                                 pass their own) */
 } scheduler_config;
 
 typedef struct scheduler_stats {
     int queued, running;
     long preemptions;
+    long held_steps; /* plans built while admissions were held (admission grouping) */
     int self_free, self_total, cross_free, cross_total; /* blocks */
     /* the encoder cache (all 0 when off); cross_free counts its idle blocks as free (admission
      * reclaims them), so cross_total - cross_free is what requests hold */

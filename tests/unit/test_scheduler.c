@@ -163,6 +163,51 @@ static void test_device_nan(void) {
     be->free(ban);
 }
 
+static double fake_now;
+static double fake_clock(void) { return fake_now; }
+
+/* Admission grouping: with sequences decoding, a new request waits until admission_group could
+ * be admitted together or the oldest has waited admission_wait_s; with none decoding it goes at
+ * once. Uses the file's batch and token choice (4 decode slots). */
+static void test_admission_grouping(void) {
+    ed_error err;
+    const char *req = "{\"id\": 1, \"input_ids\": [3,1], \"max_new_tokens\": 30, "
+                      "\"min_new_tokens\": 30}";
+    scheduler_config sc = {.max_running = 4, .max_encoder_tokens = 64, .block_size = 4,
+                           .n_self_blocks = 64, .n_cross_blocks = 8, .vocab = 5,
+                           .max_input_len = 64, .max_output_len = 64,
+                           .admission_wait_s = 0.010, .admission_group = 2,
+                           .clock = fake_clock};
+    step_plan *p = step_plan_create(4, 4, 64, scheduler_max_plan_blocks(&sc));
+    scheduler *s;
+    scheduler_stats st;
+    fake_now = 100;
+    finished = 0;
+    CHECK(scheduler_create(&s, &sc, &err) == ED_OK);
+    CHECK(scheduler_submit(s, make(req), &err) == ED_OK);
+    step(s, p);
+    CHECK(p->n_encode == 1 && p->n_decode == 1); /* nothing decoding: admitted at once */
+    CHECK(scheduler_submit(s, make(req), &err) == ED_OK);
+    step(s, p);
+    CHECK(p->n_encode == 0 && p->n_decode == 1); /* held: one ready, a group is two */
+    fake_now += 0.004;
+    CHECK(scheduler_submit(s, make(req), &err) == ED_OK);
+    step(s, p);
+    CHECK(p->n_encode == 2 && p->n_decode == 3); /* the group: one encoder pass for both */
+    CHECK(scheduler_submit(s, make(req), &err) == ED_OK);
+    fake_now += 0.009;
+    step(s, p);
+    CHECK(p->n_encode == 0 && p->n_decode == 3); /* one free slot: held until the wait ends */
+    fake_now += 0.001;
+    step(s, p);
+    CHECK(p->n_encode == 1 && p->n_decode == 4); /* waited admission_wait_s */
+    for (int i = 0; i < 40 && finished < 4; i++) step(s, p);
+    scheduler_get_stats(s, &st);
+    CHECK(finished == 4 && st.held_steps == 2 && st.self_free == 64 && st.cross_free == 8);
+    scheduler_destroy(s);
+    step_plan_destroy(p);
+}
+
 int main(void) {
     test_block_pool();
     test_non_finite();
@@ -179,6 +224,7 @@ int main(void) {
     batch = step_batch_create(4, 4);
     token_choice_config tcc = {.vocab = 5, .eos_id = 1, .device_argmax = 0, .max_decode = 4};
     CHECK(batch && token_choice_create(&tc, &tcc, &err) == ED_OK);
+    test_admission_grouping();
 
     /* guaranteed_no_evict: the second request waits for the first's whole reservation. */
     scheduler *s;
