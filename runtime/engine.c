@@ -23,6 +23,7 @@
 #include "runtime/id_set.h"
 #include "runtime/intake.h"
 #include "runtime/reply.h"
+#include "runtime/reply_courier.h"
 #include "runtime/response.h"
 #include "runtime/scheduler.h"
 #include "runtime/serve_metrics.h"
@@ -70,6 +71,7 @@ struct engine {
     tokenizer *tok;    /* the model's tokenizer when its file carries one, else NULL */
     /* the HTTP server (cfg.http_port set; rank 0) */
     http_server *http;
+    reply_courier *courier; /* posts the HTTP records off the loop's thread */
     serve_metrics *metrics;
     atomic_int drain_signals; /* engine_drain calls (any thread) */
     int draining;             /* the engine has begun the drain (intake closed) */
@@ -275,9 +277,15 @@ static ed_status create_runtime(engine *e, ed_error *err) {
         !(e->logits = malloc(sizeof(float) * encdec_host_output_floats(e->model))))
         return ed_fail(err, "out of memory");
     if (open_requests(e, cfg->requests, err)) return ED_ERR;
+    /* ENCDEC_REPLY_COURIER=0: records posted by this thread (the A/B in docs/PERFORMANCE.md) */
+    const char *courier = getenv("ENCDEC_REPLY_COURIER");
+    if (cfg->http_port > 0 && !(courier && !strcmp(courier, "0")) &&
+        !(e->courier = reply_courier_create()))
+        return ed_fail(err, "cannot start the reply courier thread");
     if (cfg->http_port > 0 && start_http(e, err)) return ED_ERR;
     if (response_sink_open(&e->out, cfg->output, err)) return ED_ERR;
     response_sink_set_tokenizer(e->out, e->tok);
+    response_sink_set_courier(e->out, e->courier);
     return ED_OK;
 }
 
@@ -329,7 +337,9 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
 
 void engine_destroy(engine *e) {
     if (!e) return;
-    http_server_stop(e->http); /* first: its threads wait on requests the scheduler holds */
+    reply_courier_destroy(e->courier); /* first: delivers the records still queued */
+    e->courier = NULL;
+    http_server_stop(e->http); /* then: its threads wait on requests the scheduler holds */
     e->http = NULL;
     step_batch_destroy(e->batch); /* before the scheduler: encode-only requests not answered */
     scheduler_destroy(e->sched);
@@ -680,6 +690,7 @@ ed_status engine_run(engine *e, ed_error *err) {
             return ed_fail(err, "KV pools did not return to their starting free-block counts "
                                 "(self %d/%d, cross %d/%d): block accounting is broken",
                            ss.self_free, ss.self_total, ss.cross_free, ss.cross_total);
+        if (e->courier) reply_courier_drain(e->courier); /* every answer delivered */
         ed_status st = response_sink_commit(e->out, err);
         e->out = NULL;
         return st;
@@ -711,5 +722,6 @@ ed_status engine_restart(engine *e, const char *requests, const char *output, ed
     if (open_requests(e, requests, err)) return ED_ERR;
     if (response_sink_open(&e->out, output, err)) return ED_ERR;
     response_sink_set_tokenizer(e->out, e->tok);
+    response_sink_set_courier(e->out, e->courier);
     return ED_OK;
 }

@@ -16,9 +16,11 @@
 #include "runtime/decoding.h"
 #include "runtime/output_text.h"
 #include "runtime/reply.h"
+#include "runtime/reply_courier.h"
 
 struct response_sink {
     const tokenizer *tok;
+    reply_courier *courier; /* NULL: HTTP records posted by the caller */
     FILE *f;
     int is_stdout;
     char path[1024], tmp[1100];
@@ -87,6 +89,7 @@ ed_status response_sink_open(response_sink **out, const char *path, ed_error *er
 }
 
 void response_sink_set_tokenizer(response_sink *s, const tokenizer *tok) { s->tok = tok; }
+void response_sink_set_courier(response_sink *s, reply_courier *c) { s->courier = c; }
 
 /* Whether the tokenizer knows id (runtime/output_text.h: the others are skipped). */
 static int decodable(const tokenizer *tok, int32_t id) {
@@ -172,7 +175,8 @@ static ed_status write_line(response_sink *s, cJSON *o, ed_error *err) {
  * the run's output (r NULL: a line that never became a request). final: r's last record. */
 static ed_status emit(response_sink *s, const request *r, cJSON *o, int final, ed_error *err) {
     if (r && r->reply) {
-        reply_post(r->reply, r->reply_index, o, final);
+        if (s->courier) reply_courier_post(s->courier, r->reply, r->reply_index, o, final);
+        else reply_post(r->reply, r->reply_index, o, final);
         return ED_OK;
     }
     return write_line(s, o, err);

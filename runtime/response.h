@@ -30,6 +30,10 @@ ed_status response_sink_open(response_sink **out, const char *path, ed_error *er
  * new ids add (never part of a UTF-8 character; the pieces concatenate to the result's text). */
 struct tokenizer;
 void response_sink_set_tokenizer(response_sink *s, const struct tokenizer *tok);
+/* With a courier (runtime/reply_courier.h; NULL: none), records of HTTP requests are queued on
+ * it instead of posted by the calling thread. */
+typedef struct reply_courier reply_courier;
+void response_sink_set_courier(response_sink *s, reply_courier *c);
 /* Makes the output final (renames the temporary file) and frees the sink. */
 ed_status response_sink_commit(response_sink *s, ed_error *err);
 /* The temporary file being written (NULL for stdout), for cleanup on a fatal signal. */
