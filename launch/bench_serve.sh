@@ -8,7 +8,7 @@
 # inter-token latency and end to end, and the server's idle CPU (rank 0, over 5 s).
 # usage: launch/bench_serve.sh BUILD_DIR [MODEL ...]   (default t5-base flan-t5-xl)
 #   env: BACKEND (cuda), BATCH (64), INPUT_LEN (260-440), OUTPUT_LEN (64), PORT (18200),
-#        SERVE_KEYS (more run-config lines for the server, e.g. $'admission_wait_ms: 0'),
+#        SERVER_LOG_DIR (keep each server's log there), SERVE_KEYS (more run-config lines for the server, e.g. $'admission_wait_ms: 0'),
 #        CACHE (the folder for the random-weight models: $ENCDEC_CACHE_DIR, else
 #        ~/.cache/encdec_tp)
 set -uo pipefail
@@ -49,4 +49,5 @@ for m in "${models[@]}"; do
     --warmup "$n" --max-tokens "$outl" --input-len "$inl" 2>&1 | tail -8
   kill -TERM $pid; wait $pid; echo "server exit status: $?"
   grep -E "summary" "$work/server.log" # where the server's time went (runtime/engine.c report)
+  [ -n "${SERVER_LOG_DIR:-}" ] && cp "$work/server.log" "$SERVER_LOG_DIR/server_$m.log"
 done

@@ -589,10 +589,16 @@ static ed_status finish_step(engine *e, ed_error *err) {
  * rank ends with the same verdict (a fault, or a failed step, on any rank stops all of them
  * here, before rank 0 uses the step's results). */
 static ed_status run_step(engine *e, int root, double *t_encoded, ed_error *err) {
+    double t0 = monotonic_s();
     ed_status st = encdec_encode(e->model, e->kv, e->plan, root ? e->hidden : NULL, err);
+    double t_queued = monotonic_s();
     if (st == ED_OK && e->plan->n_encode)
         e->be->synchronize(); /* so encoder time is not billed to decoding */
     *t_encoded = monotonic_s();
+    if (root && e->plan->n_encode) /* host time to queue the pass (plans, launches), then all */
+        log_debug("step %llu: encoder pass of %d requests, %d tokens: queued in %.3f ms, done "
+                  "in %.3f ms", (unsigned long long)e->plan->seq, e->plan->n_encode,
+                  e->plan->n_ids, 1e3 * (t_queued - t0), 1e3 * (*t_encoded - t0));
     if (st == ED_OK)
         st = encdec_decode_step(e->model, e->kv, e->plan, root ? e->logits : NULL, err);
     if (st == ED_OK) st = e->be->check(err);

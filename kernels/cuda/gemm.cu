@@ -84,17 +84,21 @@ static tuned_class *tuned_for(const plan_entry *p) {
     return NULL;
 }
 
-/* A plan of a class already timed takes the class's algorithm when it is valid for this shape. */
-static void adopt_tuned(plan_entry *p) {
+/* A plan of a class already timed takes the class's algorithm when it is valid for this shape
+ * (then it needs no heuristic query: that query costs the host more than the GEMM of a small
+ * encoder pass, and a server's passes bring a new m almost every time). 1 if adopted. */
+static int adopt_tuned(plan_entry *p) {
     const tuned_class *t = p->tuned ? NULL : tuned_for(p);
-    if (!t) return;
+    if (!t) return 0;
     cublasLtMatmulHeuristicResult_t check;
-    if (cublasLtMatmulAlgoCheck(g_lt, p->desc, p->a, p->b, p->c, p->c, &t->algo, &check) ==
-            CUBLAS_STATUS_SUCCESS &&
-        check.workspaceSize <= WORKSPACE_BYTES) {
-        p->algo = t->algo;
-        p->tuned = 1;
-    }
+    if (cublasLtMatmulAlgoCheck(g_lt, p->desc, p->a, p->b, p->c, p->c, &t->algo, &check) !=
+            CUBLAS_STATUS_SUCCESS ||
+        check.workspaceSize > WORKSPACE_BYTES)
+        return 0;
+    p->algo = p->cand[0] = t->algo;
+    p->n_cand = 1;
+    p->tuned = 1;
+    return 1;
 }
 
 static void remember_tuned(const plan_entry *p) {
@@ -153,6 +157,10 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int relu) {
     if (relu)
         LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
                                               sizeof epi));
+    if (adopt_tuned(p)) {
+        g_n_plans++;
+        return p;
+    }
     LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
     LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                 &WORKSPACE_BYTES, sizeof WORKSPACE_BYTES));
@@ -170,7 +178,6 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int relu) {
     }
     p->algo = p->cand[0];
     p->tuned = p->n_cand == 1;
-    adopt_tuned(p);
     g_n_plans++;
     return p;
 fail:
