@@ -95,6 +95,10 @@ static const config_key config_schema[] = {
      "its encoder pass; idle cached blocks are freed whenever admission needs them"},
     {"encoder_cache_blocks", KEY_INT, FIELD(encoder_cache_blocks), "0", 0, 1 << 30, NULL,
      "most cross-KV blocks the encoder cache keeps idle (0 = no cap: the free cross pool)"},
+    {"warmup", KEY_ENUM, FIELD(warmup), "on", 0, 0, on_off_names,
+     "on (with http_port): before /health reports ready, synthetic requests time the encoder's "
+     "GEMMs for every class of pass sizes and record the decoder graph of every batch size, so "
+     "that the first clients do not pay for it; off: the first requests do"},
     {"admission_wait_ms", KEY_INT, FIELD(admission_wait_ms), "0", 0, 60000, NULL,
      "while requests decode, how long a new request may wait for others to share its encoder "
      "pass (each pass has a fixed cost); 0 = admitted at the next step"},

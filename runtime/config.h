@@ -61,6 +61,7 @@ typedef struct run_config {
     int scheduler_policy;     /* scheduler_policy */
     int encoder_cache;        /* 1: repeated encoder inputs share cached cross-KV blocks */
     int encoder_cache_blocks; /* most idle blocks the encoder cache keeps; 0 = no cap */
+    int warmup;               /* 1: with http_port, synthetic requests first (runtime/warmup.h) */
     int admission_wait_ms;    /* longest a queued request is held, while others decode, for
                                  more to share its encoder pass; 0 = admitted at once */
     int admission_group;      /* queued requests that end the hold early; 0 = auto

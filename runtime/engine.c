@@ -29,6 +29,7 @@
 #include "runtime/serve_metrics.h"
 #include "runtime/step_batch.h"
 #include "runtime/token_choice.h"
+#include "runtime/warmup.h"
 
 typedef struct engine_stats {
     long done, errors;
@@ -43,6 +44,7 @@ typedef struct engine_stats {
                                  step's results (token choice, stream records, retirements) */
     long encoder_passes, encoded; /* steps with an encoder pass; requests they encoded */
     double idle_s;     /* rank 0 waiting for requests with nothing to run (in no other time) */
+    double warm_start; /* when the warm-up began */
     double woke;       /* when the last such wait ended (monotonic seconds) */
     int peak_self_used, peak_cross_used; /* blocks */
 } engine_stats;
@@ -72,6 +74,8 @@ struct engine {
     /* the HTTP server (cfg.http_port set; rank 0) */
     http_server *http;
     reply_courier *courier; /* posts the HTTP records off the loop's thread */
+    warmup *warm;           /* the warm-up still to run (warmup: on, server mode); else NULL */
+    request **warm_group;   /* [max_batch_size] its next group */
     serve_metrics *metrics;
     atomic_int drain_signals; /* engine_drain calls (any thread) */
     int draining;             /* the engine has begun the drain (intake closed) */
@@ -221,7 +225,8 @@ static ed_status start_http(engine *e, ed_error *err) {
                              .api_key = e->cfg.api_key, .model_name = name,
                              .max_queue = e->cfg.max_queue,
                              .max_body_bytes = e->cfg.max_body_bytes,
-                             .max_connections = e->cfg.http_threads_max, .lim = limits_of(e)};
+                             .max_connections = e->cfg.http_threads_max, .lim = limits_of(e),
+                             .warming = e->warm != NULL};
     return http_server_start(&e->http, &hc, e->intake, e->metrics, err);
 }
 
@@ -282,6 +287,12 @@ static ed_status create_runtime(engine *e, ed_error *err) {
     if (cfg->http_port > 0 && !(courier && !strcmp(courier, "0")) &&
         !(e->courier = reply_courier_create()))
         return ed_fail(err, "cannot start the reply courier thread");
+    if (cfg->http_port > 0 && cfg->warmup) {
+        warmup_config wc = {B, cfg->max_input_len, cfg->max_output_len, limits_of(e)};
+        if (!(e->warm = warmup_create(&wc)) ||
+            !(e->warm_group = calloc((size_t)B, sizeof *e->warm_group)))
+            return ed_fail(err, "out of memory");
+    }
     if (cfg->http_port > 0 && start_http(e, err)) return ED_ERR;
     if (response_sink_open(&e->out, cfg->output, err)) return ED_ERR;
     response_sink_set_tokenizer(e->out, e->tok);
@@ -341,6 +352,8 @@ void engine_destroy(engine *e) {
     e->courier = NULL;
     http_server_stop(e->http); /* then: its threads wait on requests the scheduler holds */
     e->http = NULL;
+    warmup_destroy(e->warm);
+    free(e->warm_group);
     step_batch_destroy(e->batch); /* before the scheduler: encode-only requests not answered */
     scheduler_destroy(e->sched);
     token_choice_destroy(e->tc);
@@ -370,7 +383,8 @@ static ed_status finish_sequence(void *ctx, sequence *seq, ed_error *err) {
     } else {
         st = response_write_result(e->out, seq, err);
     }
-    if (e->metrics) serve_metrics_finished(e->metrics, seq->failure[0] ? "error" : seq->finish_reason);
+    if (e->metrics && !seq->req->internal)
+        serve_metrics_finished(e->metrics, seq->failure[0] ? "error" : seq->finish_reason);
     id_set_remove(e->in_flight, seq->req->id);
     e->stats.done++;
     sequence_destroy(seq);
@@ -515,9 +529,46 @@ static void report(engine *e, const char *what) {
              e->stats.steps, e->stats.argmax_steps, replays, captures, t);
 }
 
+/* Rank 0, while warming up (runtime/warmup.h): once the scheduler is idle, queues the next
+ * group; after the last one ends the warm-up: the counters start over and the server is ready. */
+static ed_status warm_up(engine *e, ed_error *err) {
+    scheduler_stats ss;
+    scheduler_get_stats(e->sched, &ss);
+    if (ss.running || ss.queued) return ED_OK;
+    if (!warmup_groups(e->warm)) e->stats.warm_start = monotonic_s();
+    int n = warmup_next_group(e->warm, e->warm_group, e->cfg.max_batch_size, err);
+    if (n < 0) return ED_ERR;
+    ed_status st = ED_OK;
+    for (int i = 0; i < n; i++) {
+        request *r = e->warm_group[i];
+        ed_error ferr;
+        if (st || scheduler_check_fits(e->sched, r, &ferr)) request_destroy(r); /* too big here */
+        else if ((st = scheduler_submit(e->sched, r, err))) request_destroy(r);
+    }
+    if (st || n > 0) return st;
+    long replays, captures;
+    encdec_graph_counts(e->model, &replays, &captures);
+    log_info("warm-up: %d groups of synthetic requests in %.2f s (%ld decoder graphs recorded); "
+             "ready", warmup_groups(e->warm), monotonic_s() - e->stats.warm_start, captures);
+    warmup_destroy(e->warm);
+    e->warm = NULL;
+    memset(&e->stats, 0, sizeof e->stats);
+    e->stats.start = e->stats.last_report = monotonic_s();
+    scheduler_reset_counters(e->sched);
+    http_server_set_warming(e->http, 0);
+    return ED_OK;
+}
+
 /* Rank 0: the next plan (stop = 1 when all work is done). */
 static ed_status plan_next(engine *e, ed_error *err) {
     for (;;) {
+        if (e->warm && warm_up(e, err)) return ED_ERR;
+        if (e->warm) { /* the intake waits (HTTP calls are taken and queue there) */
+            if (scheduler_build_plan(e->sched, e->plan, e->batch, err)) return ED_ERR;
+            token_choice_plan(e->tc, e->plan, e->batch);
+            if (e->plan->n_encode || e->plan->n_decode) return ED_OK;
+            continue; /* none of the group fitted the pools: the next group */
+        }
         /* Reading may wait on input that has not arrived: rank 0 idles meanwhile, and
          * keep-alives stop the other ranks' watchdog from taking it for hung
          * (parallel/plan_bcast.h). */
@@ -665,7 +716,7 @@ ed_status engine_run(engine *e, ed_error *err) {
         e->stats.decoder_tokens += e->plan->n_decode;
         double t_applied = monotonic_s();
         if (deliver_encoder_outputs(e, err) || finish_step(e, err)) return ED_ERR;
-        if (e->metrics) {
+        if (e->metrics && !e->warm) {
             serve_gauges g = gauges_now(e);
             serve_metrics_step(e->metrics, &g, e->plan->n_ids, e->plan->n_decode,
                                monotonic_s() - t_iter);

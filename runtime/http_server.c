@@ -30,6 +30,7 @@ struct http_server {
     intake *in;
     serve_metrics *metrics;
     atomic_int draining, stopping;
+    atomic_int warming; /* the engine's warm-up runs: /health 503 */
     atomic_int in_flight; /* requests offered and not yet final */
     atomic_int active;    /* API calls whose answer is not fully sent yet */
     atomic_long calls;
@@ -153,6 +154,8 @@ static enum MHD_Result serve_get(struct MHD_Connection *c, http_server *s, route
     if (id == ROUTE_HEALTH)
         return atomic_load(&s->draining)
                    ? send_text(c, s, 503, "application/json", strdup("{\"status\": \"draining\"}"))
+               : atomic_load(&s->warming)
+                   ? send_text(c, s, 503, "application/json", strdup("{\"status\": \"warming up\"}"))
                    : send_text(c, s, 200, "application/json", strdup("{\"status\": \"ok\"}"));
     if (id == ROUTE_METRICS)
         return send_text(c, s, 200, "text/plain; version=0.0.4", serve_metrics_render(s->metrics));
@@ -469,6 +472,7 @@ ed_status http_server_start(http_server **out, const http_server_config *cfg, in
     s->max_body_bytes = cfg->max_body_bytes;
     s->max_connections = cfg->max_connections;
     s->lim = cfg->lim;
+    atomic_store(&s->warming, cfg->warming);
     s->in = in;
     s->metrics = metrics;
     s->seed_base = (unsigned long long)time(NULL) * 1000003ULL;
@@ -492,6 +496,8 @@ ed_status http_server_start(http_server **out, const http_server_config *cfg, in
 }
 
 void http_server_drain(http_server *s) { atomic_store(&s->draining, 1); }
+
+void http_server_set_warming(http_server *s, int warming) { atomic_store(&s->warming, warming); }
 
 void http_server_stop(http_server *s) {
     if (!s) return;

@@ -22,6 +22,7 @@ typedef struct http_server_config {
     long max_body_bytes;    /* 413 beyond */
     int max_connections;
     request_limits lim;     /* what request_parse checks */
+    int warming;            /* 1: start warming up (http_server_set_warming) */
 } http_server_config;
 
 typedef struct http_server http_server;
@@ -29,6 +30,9 @@ typedef struct http_server http_server;
 /* Binds and starts serving (strings copied). The intake must be kept open (intake_keep_open). */
 ed_status http_server_start(http_server **out, const http_server_config *cfg, intake *in,
                             serve_metrics *metrics, ed_error *err);
+/* warming = 1: /health answers 503 {"status": "warming up"} (API calls are taken and wait in the
+ * intake until the engine's warm-up ends); 0 (the start): ready. Thread-safe. */
+void http_server_set_warming(http_server *s, int warming);
 /* From now on new API calls get 503 and /health 503; calls in flight go on. Thread-safe. */
 void http_server_drain(http_server *s);
 /* Ends every connection (waiting calls answer 503) and frees the server. NULL is a no-op. */

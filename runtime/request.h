@@ -79,6 +79,9 @@ typedef struct request {
      * generator) sends nothing twice. Written by sequence_release. */
     int streamed_before;       /* output tokens */
     size_t text_streamed_before; /* text bytes (stop strings) */
+    /* 1: made by the engine itself (runtime/warmup.h), not a JSON field: its records are dropped,
+     * the encoder cache and the serving metrics skip it. Set once, by its maker. */
+    int internal;
 } request;
 
 /* Parses and validates one line: text[0, len), which may hold any bytes (NULs included; no

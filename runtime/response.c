@@ -172,8 +172,13 @@ static ed_status write_line(response_sink *s, cJSON *o, ed_error *err) {
 }
 
 /* Sends record o (owned) of request r where r's records go: its HTTP reply channel, or a line of
- * the run's output (r NULL: a line that never became a request). final: r's last record. */
+ * the run's output (r NULL: a line that never became a request), or nowhere (an internal
+ * request's). final: r's last record. */
 static ed_status emit(response_sink *s, const request *r, cJSON *o, int final, ed_error *err) {
+    if (r && r->internal) { /* nobody asked: dropped */
+        cJSON_Delete(o);
+        return ED_OK;
+    }
     if (r && r->reply) {
         if (s->courier) reply_courier_post(s->courier, r->reply, r->reply_index, o, final);
         else reply_post(r->reply, r->reply_index, o, final);

@@ -218,9 +218,10 @@ static int add_encode(step_plan *p, const request *r, int32_t cross_blocks) {
 }
 
 /* 1 when r may use the encoder cache: generation requests without return_encoder_output (those
- * always run their encoder pass: the hidden states are not cached). */
+ * always run their encoder pass: the hidden states are not cached), not internal ones. */
 static int cacheable(const scheduler *s, const request *r) {
-    return s->cache && !r->encode_only && !r->return_encoder_output && r->n_input > 0;
+    return s->cache && !r->encode_only && !r->return_encoder_output && r->n_input > 0 &&
+           !r->internal;
 }
 
 /* Admits the queue head if the policy and pools allow; 1 if admitted, 0 if not, -1 on error. */
@@ -425,6 +426,8 @@ void scheduler_get_stats(const scheduler *s, scheduler_stats *out) {
         out->cross_free += cs.idle_blocks;
     }
 }
+
+void scheduler_reset_counters(scheduler *s) { s->preemptions = s->held_steps = 0; }
 
 void scheduler_clear_encoder_cache(scheduler *s) {
     if (s->cache) encoder_cache_clear(s->cache);

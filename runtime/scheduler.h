@@ -99,6 +99,9 @@ ed_status scheduler_drop_where(scheduler *s, scheduler_pred_fn drop, scheduler_d
                                scheduler_take_fn dropped_req, void *ctx, ed_error *err);
 
 void scheduler_get_stats(const scheduler *s, scheduler_stats *out);
+/* Zeroes the counters of scheduler_stats (preemptions, held_steps): a run's report then leaves
+ * out what came before (the server's warm-up). */
+void scheduler_reset_counters(scheduler *s);
 
 /* Evicts every idle encoder cache entry (the end of a run, before the pools are checked back to
  * their starting counts); entries still in use stay. No-op with the cache off. */
