@@ -103,8 +103,8 @@ static const config_key config_schema[] = {
      "while requests decode, how long a new request may wait for others to share its encoder "
      "pass (each pass has a fixed cost); 0 = admitted at the next step"},
     {"admission_group", KEY_INT, FIELD(admission_group), "0", 0, 1 << 20, NULL,
-     "admissions held under admission_wait_ms go ahead once this many requests are queued and "
-     "have free decode slots; 0 = auto (max_batch_size / 8)"},
+     "admissions held under admission_wait_ms go ahead once this many requests are queued (or "
+     "they fill every free decode slot); 0 = max_batch_size"},
     {"max_request_bytes", KEY_BYTES, FIELD(max_request_bytes), "1MiB", 64 << 10, 1 << 30, NULL,
      "longest request line, bytes (64KiB .. 1GiB); a longer one is refused unread"},
     {"watchdog_s", KEY_INT, FIELD(watchdog_s), "60", 0, 86400, NULL,

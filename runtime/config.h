@@ -64,8 +64,7 @@ typedef struct run_config {
     int warmup;               /* 1: with http_port, synthetic requests first (runtime/warmup.h) */
     int admission_wait_ms;    /* longest a queued request is held, while others decode, for
                                  more to share its encoder pass; 0 = admitted at once */
-    int admission_group;      /* queued requests that end the hold early; 0 = auto
-                                 (max_batch_size / 8, at least 1) */
+    int admission_group;      /* queued requests that end the hold early; 0 = max_batch_size */
     int device_argmax;        /* 1: greedy steps without processors pick tokens on the backend */
     int cuda_graphs;          /* 1: decoder steps recorded per batch size and replayed */
     int joint_gemms;          /* 1: joint Q/K/V and gated-FFN-input GEMMs where weights allow */

@@ -253,8 +253,7 @@ static ed_status create_runtime(engine *e, ed_error *err) {
                            .encoder_cache = cfg->encoder_cache,
                            .encoder_cache_blocks = cfg->encoder_cache_blocks,
                            .admission_wait_s = cfg->admission_wait_ms / 1000.0,
-                           .admission_group = cfg->admission_group ? cfg->admission_group
-                                              : B / 8 > 1 ? B / 8 : 1};
+                           .admission_group = cfg->admission_group ? cfg->admission_group : B};
     token_choice_config tcc = {.vocab = s->vocab_size, .eos_id = s->eos_id,
                                .device_argmax = cfg->device_argmax, .max_decode = B};
     const int max_plan_blocks = scheduler_max_plan_blocks(&sc);

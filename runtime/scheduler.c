@@ -283,8 +283,8 @@ static int try_admit(scheduler *s, step_plan *p, step_batch *batch, int decode_s
 static int admissions_held(const scheduler *s, int decode_slots) {
     if (s->cfg.admission_wait_s <= 0 || !s->head || s->n_running == 0) return 0;
     int free_slots = s->cfg.max_running - decode_slots;
-    int ready = s->n_queued < free_slots ? s->n_queued : free_slots;
-    if (ready >= s->cfg.admission_group) return 0;
+    /* waiting adds no one to the pass once the queue fills every free slot */
+    if (s->n_queued >= free_slots || s->n_queued >= s->cfg.admission_group) return 0;
     return s->cfg.clock() - s->head->t_queued < s->cfg.admission_wait_s;
 }
 

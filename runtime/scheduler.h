@@ -32,8 +32,8 @@
  * encoder pass, bypassing the cache (neither looked up nor kept, not counted).
  * Admission grouping (admission_wait_s > 0): while sequences decode, queued requests are held so
  * that several share one encoder pass (a pass has a fixed cost, about that of a decoder step on
- * a GPU, whatever its batch): they are admitted once admission_group of them could be admitted
- * (that many queued and that many free decode slots), or once the oldest has waited
+ * a GPU, whatever its batch): they are admitted once admission_group of them are queued, or
+ * they fill every free decode slot (waiting would add no one), or the oldest has waited
  * admission_wait_s. With nothing decoding they are admitted at once. */
 #ifndef ENCDEC_SCHEDULER_H
 #define ENCDEC_SCHEDULER_H

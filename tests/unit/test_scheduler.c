@@ -166,9 +166,9 @@ static void test_device_nan(void) {
 static double fake_now;
 static double fake_clock(void) { return fake_now; }
 
-/* Admission grouping: with sequences decoding, a new request waits until admission_group could
- * be admitted together or the oldest has waited admission_wait_s; with none decoding it goes at
- * once. Uses the file's batch and token choice (4 decode slots). */
+/* Admission grouping: with sequences decoding, a new request waits until admission_group are
+ * queued, or the queue fills every free decode slot, or the oldest has waited admission_wait_s;
+ * with none decoding it goes at once. Uses the file's batch and token choice (4 decode slots). */
 static void test_admission_grouping(void) {
     ed_error err;
     const char *req = "{\"id\": 1, \"input_ids\": [3,1], \"max_new_tokens\": 30, "
@@ -189,21 +189,29 @@ static void test_admission_grouping(void) {
     CHECK(p->n_encode == 1 && p->n_decode == 1); /* nothing decoding: admitted at once */
     CHECK(scheduler_submit(s, make(req), &err) == ED_OK);
     step(s, p);
-    CHECK(p->n_encode == 0 && p->n_decode == 1); /* held: one ready, a group is two */
+    CHECK(p->n_encode == 0 && p->n_decode == 1); /* held: one queued, three free slots */
     fake_now += 0.004;
     CHECK(scheduler_submit(s, make(req), &err) == ED_OK);
     step(s, p);
-    CHECK(p->n_encode == 2 && p->n_decode == 3); /* the group: one encoder pass for both */
+    CHECK(p->n_encode == 2 && p->n_decode == 3); /* a group of two: one encoder pass */
+    CHECK(scheduler_submit(s, make(req), &err) == ED_OK);
+    step(s, p);
+    CHECK(p->n_encode == 1 && p->n_decode == 4); /* it fills the last free slot: at once */
+    for (int i = 0; i < 40 && finished < 4; i++) step(s, p);
+    CHECK(finished == 4);
+    CHECK(scheduler_submit(s, make(req), &err) == ED_OK);
+    step(s, p);
+    CHECK(p->n_encode == 1 && p->n_decode == 1);
     CHECK(scheduler_submit(s, make(req), &err) == ED_OK);
     fake_now += 0.009;
     step(s, p);
-    CHECK(p->n_encode == 0 && p->n_decode == 3); /* one free slot: held until the wait ends */
+    CHECK(p->n_encode == 0 && p->n_decode == 1); /* held */
     fake_now += 0.001;
     step(s, p);
-    CHECK(p->n_encode == 1 && p->n_decode == 4); /* waited admission_wait_s */
-    for (int i = 0; i < 40 && finished < 4; i++) step(s, p);
+    CHECK(p->n_encode == 1 && p->n_decode == 2); /* waited admission_wait_s */
+    for (int i = 0; i < 40 && finished < 6; i++) step(s, p);
     scheduler_get_stats(s, &st);
-    CHECK(finished == 4 && st.held_steps == 2 && st.self_free == 64 && st.cross_free == 8);
+    CHECK(finished == 6 && st.held_steps == 2 && st.self_free == 64 && st.cross_free == 8);
     scheduler_destroy(s);
     step_plan_destroy(p);
 }
