@@ -535,8 +535,12 @@ static ed_status warm_up(engine *e, ed_error *err) {
     scheduler_get_stats(e->sched, &ss);
     if (ss.running || ss.queued) return ED_OK;
     if (!warmup_groups(e->warm)) e->stats.warm_start = monotonic_s();
-    int n = warmup_next_group(e->warm, e->warm_group, e->cfg.max_batch_size, err);
-    if (n < 0) return ED_ERR;
+    ed_error werr;
+    int n = warmup_next_group(e->warm, e->warm_group, e->cfg.max_batch_size, &werr);
+    if (n < 0) { /* only a speed-up: the server goes on without the rest of it */
+        log_warn("warm-up stopped: %s", werr.msg);
+        n = 0;
+    }
     ed_status st = ED_OK;
     for (int i = 0; i < n; i++) {
         request *r = e->warm_group[i];
