@@ -44,7 +44,6 @@ typedef struct engine_stats {
                                  step's results (token choice, stream records, retirements) */
     long encoder_passes, encoded; /* steps with an encoder pass; requests they encoded */
     double idle_s;     /* rank 0 waiting for requests with nothing to run (in no other time) */
-    double warm_start; /* when the warm-up began */
     double woke;       /* when the last such wait ended (monotonic seconds) */
     int peak_self_used, peak_cross_used; /* blocks */
 } engine_stats;
@@ -76,6 +75,7 @@ struct engine {
     reply_courier *courier; /* posts the HTTP records off the loop's thread */
     warmup *warm;           /* the warm-up still to run (warmup: on, server mode); else NULL */
     request **warm_group;   /* [max_batch_size] its next group */
+    double warm_start;      /* when its first group was queued (monotonic seconds) */
     serve_metrics *metrics;
     atomic_int drain_signals; /* engine_drain calls (any thread) */
     int draining;             /* the engine has begun the drain (intake closed) */
@@ -495,6 +495,12 @@ static ed_status read_requests(engine *e, ed_error *err) {
     return ED_OK;
 }
 
+/* Starts the counters over (a new run, or the end of the warm-up). */
+static void stats_restart(engine *e) {
+    memset(&e->stats, 0, sizeof e->stats);
+    e->stats.start = e->stats.last_report = monotonic_s();
+}
+
 static void report(engine *e, const char *what) {
     double t = monotonic_s() - e->stats.start;
     long replays, captures;
@@ -534,7 +540,7 @@ static ed_status warm_up(engine *e, ed_error *err) {
     scheduler_stats ss;
     scheduler_get_stats(e->sched, &ss);
     if (ss.running || ss.queued) return ED_OK;
-    if (!warmup_groups(e->warm)) e->stats.warm_start = monotonic_s();
+    if (!warmup_groups(e->warm)) e->warm_start = monotonic_s();
     ed_error werr;
     int n = warmup_next_group(e->warm, e->warm_group, e->cfg.max_batch_size, &werr);
     if (n < 0) { /* only a speed-up: the server goes on without the rest of it */
@@ -552,11 +558,10 @@ static ed_status warm_up(engine *e, ed_error *err) {
     long replays, captures;
     encdec_graph_counts(e->model, &replays, &captures);
     log_info("warm-up: %d groups of synthetic requests in %.2f s (%ld decoder graphs recorded); "
-             "ready", warmup_groups(e->warm), monotonic_s() - e->stats.warm_start, captures);
+             "ready", warmup_groups(e->warm), monotonic_s() - e->warm_start, captures);
     warmup_destroy(e->warm);
     e->warm = NULL;
-    memset(&e->stats, 0, sizeof e->stats);
-    e->stats.start = e->stats.last_report = monotonic_s();
+    stats_restart(e);
     scheduler_reset_counters(e->sched);
     http_server_set_warming(e->http, 0);
     return ED_OK;
@@ -566,22 +571,19 @@ static ed_status warm_up(engine *e, ed_error *err) {
 static ed_status plan_next(engine *e, ed_error *err) {
     for (;;) {
         if (e->warm && warm_up(e, err)) return ED_ERR;
-        if (e->warm) { /* the intake waits (HTTP calls are taken and queue there) */
-            if (scheduler_build_plan(e->sched, e->plan, e->batch, err)) return ED_ERR;
-            token_choice_plan(e->tc, e->plan, e->batch);
-            if (e->plan->n_encode || e->plan->n_decode) return ED_OK;
-            continue; /* none of the group fitted the pools: the next group */
+        if (!e->warm) { /* while warming up the intake waits (HTTP calls queue there) */
+            /* Reading may wait on input that has not arrived: rank 0 idles meanwhile, and
+             * keep-alives stop the other ranks' watchdog from taking it for hung
+             * (parallel/plan_bcast.h). */
+            plan_idle_begin(e->comm, e->plan->seq);
+            ed_status st = read_requests(e, err);
+            if (plan_idle_end(e->comm, st ? NULL : err) || st) return ED_ERR;
+            if (e->cfg.http_port > 0 && serve_between_steps(e, err)) return ED_ERR;
         }
-        /* Reading may wait on input that has not arrived: rank 0 idles meanwhile, and
-         * keep-alives stop the other ranks' watchdog from taking it for hung
-         * (parallel/plan_bcast.h). */
-        plan_idle_begin(e->comm, e->plan->seq);
-        ed_status st = read_requests(e, err);
-        if (plan_idle_end(e->comm, st ? NULL : err) || st) return ED_ERR;
-        if (e->cfg.http_port > 0 && serve_between_steps(e, err)) return ED_ERR;
         if (scheduler_build_plan(e->sched, e->plan, e->batch, err)) return ED_ERR;
         token_choice_plan(e->tc, e->plan, e->batch);
         if (e->plan->n_encode || e->plan->n_decode) return ED_OK;
+        if (e->warm) continue; /* none of the group fitted the pools: the next group */
         scheduler_stats ss;
         scheduler_get_stats(e->sched, &ss);
         if (ss.queued) /* nothing runs, so the pools are empty: one that fits alone is admitted */
@@ -774,7 +776,7 @@ const char *engine_partial_output(const engine *e) { return response_sink_temp_p
 int engine_failed_together(const engine *e) { return e->failed_together; }
 
 ed_status engine_restart(engine *e, const char *requests, const char *output, ed_error *err) {
-    memset(&e->stats, 0, sizeof e->stats);
+    stats_restart(e);
     if (comm_rank(e->comm) != 0) return ED_OK;
     snprintf(e->cfg.requests, sizeof e->cfg.requests, "%s", requests);
     snprintf(e->cfg.output, sizeof e->cfg.output, "%s", output);

@@ -22,19 +22,15 @@ struct reply_courier {
     pthread_t thread;
 };
 
-static void deliver(parcel *p) {
-    while (p) {
-        parcel *next = p->next;
+/* Posts a list of parcels in order and frees them; returns how many. */
+static unsigned long deliver(parcel *p) {
+    unsigned long n = 0;
+    for (parcel *next; p; p = next, n++) {
+        next = p->next;
         reply_post(p->r, p->index, p->record, p->final);
         reply_release(p->r);
         free(p);
-        p = next;
     }
-}
-
-static unsigned long count(const parcel *p) {
-    unsigned long n = 0;
-    for (; p; p = p->next) n++;
     return n;
 }
 
@@ -48,8 +44,7 @@ static void *run(void *arg) {
         parcel *batch = c->head;
         c->head = c->tail = NULL;
         pthread_mutex_unlock(&c->mu);
-        unsigned long n = count(batch);
-        deliver(batch);
+        unsigned long n = deliver(batch);
         pthread_mutex_lock(&c->mu);
         c->done += n;
         pthread_cond_broadcast(&c->delivered);
