@@ -31,7 +31,8 @@ typedef struct http_server http_server;
 ed_status http_server_start(http_server **out, const http_server_config *cfg, intake *in,
                             serve_metrics *metrics, ed_error *err);
 /* warming = 1: /health answers 503 {"status": "warming up"} (API calls are taken and wait in the
- * intake until the engine's warm-up ends); 0 (the start): ready. Thread-safe. */
+ * intake until the engine's warm-up ends); 0: ready. The server starts as cfg.warming says.
+ * Thread-safe. */
 void http_server_set_warming(http_server *s, int warming);
 /* From now on new API calls get 503 and /health 503; calls in flight go on. Thread-safe. */
 void http_server_drain(http_server *s);
