@@ -34,6 +34,9 @@ static inline int cuda_fault_check(int cuda_error, const char *op, const char *c
 /* cuBLASLt's handle and workspace; ED_ERR naming the call that failed. */
 ed_status cuda_gemm_init(ed_error *err);
 void cuda_reserve_gemm_input(size_t n); /* GEMM-input scratch for n elements, allocated now */
+/* Since start: cuBLASLt plans whose candidates were timed (m >= 512), and plans that took the
+ * algorithm timed for their class of m instead (tests). */
+void cuda_gemm_tuning_counts(long *timed, long *adopted);
 void cuda_matmul_wt(const void *x, const void *w, int wtype, const float *bias, float *y,
                    int m, int n, int k, int flags);
 void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *prod, void *y,

@@ -66,6 +66,7 @@ struct tuned_class {
 enum { MAX_TUNED = 256 };
 static tuned_class g_tuned[MAX_TUNED];
 static int g_n_tuned;
+static long g_n_timed, g_n_adopted; /* plans timed (tune), plans that took a class's algorithm */
 
 static int m_class_of(int m) {
     int c = TUNE_MIN_M;
@@ -88,7 +89,10 @@ static tuned_class *tuned_for(const plan_entry *p) {
  * (then it needs no heuristic query: that query costs the host more than the GEMM of a small
  * encoder pass, and a server's passes bring a new m almost every time). 1 if adopted. */
 static int adopt_tuned(plan_entry *p) {
-    const tuned_class *t = p->tuned ? NULL : tuned_for(p);
+    /* Only shapes that would be timed themselves: a decode step's m (< TUNE_MIN_M) falls in the
+     * lowest class too, and an algorithm timed for an encoder pass of 512 rows made every decode
+     * GEMM of the same n and k slower (flan-t5-xl steps 4.5 ms against 4.0 after the warm-up). */
+    const tuned_class *t = p->tuned || p->m < TUNE_MIN_M ? NULL : tuned_for(p);
     if (!t) return 0;
     cublasLtMatmulHeuristicResult_t check;
     if (cublasLtMatmulAlgoCheck(g_lt, p->desc, p->a, p->b, p->c, p->c, &t->algo, &check) !=
@@ -98,6 +102,7 @@ static int adopt_tuned(plan_entry *p) {
     p->algo = p->cand[0] = t->algo;
     p->n_cand = 1;
     p->tuned = 1;
+    g_n_adopted++;
     return 1;
 }
 
@@ -216,7 +221,13 @@ static void tune(plan_entry *p, const void *w, const void *x, void *y) {
     cudaEventDestroy(t1);
     p->algo = p->cand[best];
     p->tuned = 1;
+    g_n_timed++;
     remember_tuned(p);
+}
+
+extern "C" void cuda_gemm_tuning_counts(long *timed, long *adopted) {
+    *timed = g_n_timed;
+    *adopted = g_n_adopted;
 }
 
 template <typename T> __global__ void round_kernel(const float *x, T *y, size_t n) {

@@ -126,6 +126,27 @@ static void test_gemm(int m, int n, int k, int acc, int wtype, float x_scale) {
     free(x), free(w), free(y), gpu->free(dx), gpu->free(dw), gpu->free(dy);
 }
 
+/* cuBLASLt's timing by class of m: a 512-row GEMM is timed; GEMMs of fewer rows and the same n
+ * and k (decode steps) keep the heuristic's algorithm, never the class's (it made every decode
+ * GEMM slower once a 512-token encoder pass was timed); a later shape of a timed class of large
+ * m takes its algorithm without timing, and computes the same product. */
+static void test_gemm_class_timing(void) {
+    const int n = 768, k = 768, wtype = DTYPE_BF16;
+    long t0, a0, t1, a1;
+    cuda_gemm_tuning_counts(&t0, &a0);
+    test_gemm(512, n, k, 0, wtype, 1);
+    cuda_gemm_tuning_counts(&t1, &a1);
+    CHECK(t1 == t0 + 1 && a1 == a0); /* the class of 512 rows timed */
+    test_gemm(64, n, k, 0, wtype, 1);
+    test_gemm(300, n, k, 0, wtype, 1);
+    cuda_gemm_tuning_counts(&t1, &a1);
+    CHECK(t1 == t0 + 1 && a1 == a0); /* decode-sized m: neither timed nor adopted */
+    test_gemm(1024, n, k, 0, wtype, 1);
+    test_gemm(1000, n, k, 0, wtype, 1);
+    cuda_gemm_tuning_counts(&t1, &a1);
+    CHECK(t1 == t0 + 2 && a1 == a0 + 1); /* 1024 timed, 1000 took its algorithm */
+}
+
 /* The largest |a - ref| / max(|ref|, floor) over n values of a 16-bit wtype (bf16 or fp16). */
 static double worst_rel_16bit(const uint16_t *a, const uint16_t *ref, size_t n, int wtype,
                               double floor) {
@@ -754,6 +775,7 @@ int main(void) {
         test_embed(wtype);
     }
     test_gemm(5, 64, 256, 0, DTYPE_FP16, 1e5f);
+    test_gemm_class_timing();
     for (int quant = QUANT_INT8; quant <= QUANT_FP8; quant++) {
         for (int xtype = DTYPE_FP32; xtype <= DTYPE_BF16; xtype++) {
             test_gemm_wq(1, 96, 64, quant, xtype, 0);
