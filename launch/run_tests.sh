@@ -12,10 +12,10 @@ cd "$(dirname "$0")/.."
 root=$PWD
 launch/build.sh
 # the HTTP tests' Node packages (tests/http/package-lock.json: the official openai client);
-# without them http.openai_client fails saying so
+# without them http.openai_client.tp* fail saying so
 if command -v npm >/dev/null; then
   npm ci --prefix tests/http --no-audit --no-fund --loglevel=error ||
-    echo "run_tests: npm ci --prefix tests/http failed: http.openai_client will fail"
+    echo "run_tests: npm ci --prefix tests/http failed: http.openai_client.tp* will fail"
 fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 cd "${BUILD_DIR:-build}"

@@ -1,12 +1,13 @@
 #!/bin/bash
 # The official OpenAI Node client (tests/http/openai_client.mjs, npm `openai` as pinned in
 # tests/http/package-lock.json: `npm ci --prefix tests/http`, which launch/run_tests.sh runs)
-# against the server at TP=1 with an API key and max_queue 4; outputs compared with the JSON
-# Lines path's; the server drains and exits 0 with its pools free.
-# usage: openai_client.sh BUILD_DIR FIXTURES_DIR
+# against the server at TP (1, the default, or 2: mpirun) with an API key and max_queue 4;
+# outputs compared with the JSON Lines path's at TP=1; the server drains and exits 0 with its
+# pools free.
+# usage: openai_client.sh BUILD_DIR FIXTURES_DIR [TP]
 set -uo pipefail
-build=$1 fixtures=$2
-name=http_openai
+build=$1 fixtures=$2 tp=${3:-1}
+name=http_openai_tp$tp
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../test_lib.sh"
 source "$here/serve_lib.sh"
@@ -34,7 +35,7 @@ ids() { sed -n "/\"id\": \"greedy-$1\"/p" "$fx/requests.jsonl" | sed -E 's/.*"in
 } > "$work/ref_in.jsonl"
 "$build/encdec_tp" --config "$work/run.yaml" --requests "$work/ref_in.jsonl" --output "$work/ref.jsonl" \
   2> "$work/ref.log" || { echo "FAIL the JSON Lines run exited non-zero: $(tail -3 "$work/ref.log")"; exit 1; }
-serve_start main 1 "api_key: $key" "max_queue: 4"
+serve_start main "$tp" "api_key: $key" "max_queue: 4"
 node "$here/openai_client.mjs" "$url" "$key" m "$work/ref_in.jsonl" "$work/ref.jsonl" || failures=$((failures + 1))
 serve_stop
 checks=$((checks + 1))
