@@ -49,5 +49,5 @@ for m in "${models[@]}"; do
     --warmup "$n" --max-tokens "$outl" --input-len "$inl" 2>&1 | tail -8
   kill -TERM $pid; wait $pid; echo "server exit status: $?"
   grep -E "summary" "$work/server.log" # where the server's time went (runtime/engine.c report)
-  [ -n "${SERVER_LOG_DIR:-}" ] && cp "$work/server.log" "$SERVER_LOG_DIR/server_$m.log"
+  if [ -n "${SERVER_LOG_DIR:-}" ]; then cp "$work/server.log" "$SERVER_LOG_DIR/server_$m.log"; fi
 done
