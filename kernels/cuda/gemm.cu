@@ -10,7 +10,7 @@
 // shapes (m >= TUNE_MIN_M, e.g. encoder batches) the heuristic's first TUNE_CANDIDATES are timed
 // on the first real call and the fastest is kept (the heuristic's first guess is not always the
 // fastest for these shapes), once per class of shapes (m up to the next power of two: later
-// shapes of the class reuse the algorithm where cuBLASLt accepts it). Timing picks the algorithm, so two runs may pick differently and
+// shapes of the class, of 512 rows or more too, reuse the algorithm where cuBLASLt accepts it). Timing picks the algorithm, so two runs may pick differently and
 // differ in the last bits of large batches' results.
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
@@ -55,10 +55,11 @@ enum { MAX_PLANS = 1024 };
 static plan_entry g_plans[MAX_PLANS];
 static int g_n_plans;
 
-/* The algorithm timed for a class of large shapes: m rounded up to a power of two (a server's
- * encoder batches have a new m almost every time; timing each would stall the stream for
- * milliseconds), the same n, k, dtype and epilogue. A new plan of the class takes it when
- * cuBLASLt accepts it for the plan's exact shape, and is not timed again. */
+/* The algorithm timed for a class of large shapes: m rounded up to a power of two, at least
+ * TUNE_MIN_M (a server's encoder batches have a new m almost every time; timing each would stall
+ * the stream for milliseconds), the same n, k, dtype and epilogue. A new plan of the class with
+ * m >= TUNE_MIN_M takes it when cuBLASLt accepts it for the plan's exact shape, and is not timed
+ * again; smaller plans keep the heuristic's choice. */
 struct tuned_class {
     int m_class, n, k, wtype, relu;
     cublasLtMatmulAlgo_t algo;
