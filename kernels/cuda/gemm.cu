@@ -10,8 +10,9 @@
 // shapes (m >= TUNE_MIN_M, e.g. encoder batches) the heuristic's first TUNE_CANDIDATES are timed
 // on the first real call and the fastest is kept (the heuristic's first guess is not always the
 // fastest for these shapes), once per class of shapes (m up to the next power of two: later
-// shapes of the class, of 512 rows or more too, reuse the algorithm where cuBLASLt accepts it). Timing picks the algorithm, so two runs may pick differently and
-// differ in the last bits of large batches' results.
+// shapes of the class, of 512 rows or more too, reuse the algorithm where cuBLASLt accepts it).
+// Timing picks the algorithm, so two runs may pick differently and differ in the last bits of
+// large batches' results.
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <stdio.h>
