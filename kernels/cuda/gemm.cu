@@ -70,14 +70,21 @@ static tuned_class g_tuned[MAX_TUNED];
 static int g_n_tuned;
 static long g_n_timed, g_n_adopted; /* plans timed (tune), plans that took a class's algorithm */
 
+/* m's class: m rounded up to a power of two; 0 (no class) below TUNE_MIN_M, where plans are
+ * never timed: a decode step's GEMM once took the algorithm timed for an encoder pass of 512 rows
+ * of the same n and k, which made every decode step slower (flan-t5-xl 4.5 ms against 4.0 after
+ * the server's warm-up). */
 static int m_class_of(int m) {
+    if (m < TUNE_MIN_M) return 0;
     int c = TUNE_MIN_M;
     while (c < m && c < (1 << 30)) c <<= 1;
     return c;
 }
 
+/* The timed algorithm of p's class; NULL if none (or p has no class). */
 static tuned_class *tuned_for(const plan_entry *p) {
     const int mc = m_class_of(p->m);
+    if (!mc) return NULL;
     for (int i = 0; i < g_n_tuned; i++) {
         tuned_class *t = &g_tuned[i];
         if (t->m_class == mc && t->n == p->n && t->k == p->k && t->wtype == p->wtype &&
@@ -91,10 +98,7 @@ static tuned_class *tuned_for(const plan_entry *p) {
  * (then it needs no heuristic query: that query costs the host more than the GEMM of a small
  * encoder pass, and a server's passes bring a new m almost every time). 1 if adopted. */
 static int adopt_tuned(plan_entry *p) {
-    /* Only shapes that would be timed themselves: a decode step's m (< TUNE_MIN_M) falls in the
-     * lowest class too, and an algorithm timed for an encoder pass of 512 rows made every decode
-     * GEMM of the same n and k slower (flan-t5-xl steps 4.5 ms against 4.0 after the warm-up). */
-    const tuned_class *t = p->tuned || p->m < TUNE_MIN_M ? NULL : tuned_for(p);
+    const tuned_class *t = p->tuned ? NULL : tuned_for(p);
     if (!t) return 0;
     cublasLtMatmulHeuristicResult_t check;
     if (cublasLtMatmulAlgoCheck(g_lt, p->desc, p->a, p->b, p->c, p->c, &t->algo, &check) !=
@@ -109,7 +113,7 @@ static int adopt_tuned(plan_entry *p) {
 }
 
 static void remember_tuned(const plan_entry *p) {
-    if (g_n_tuned == MAX_TUNED || tuned_for(p)) return;
+    if (g_n_tuned == MAX_TUNED || !m_class_of(p->m) || tuned_for(p)) return;
     g_tuned[g_n_tuned++] = tuned_class{m_class_of(p->m), p->n, p->k, p->wtype, p->relu, p->algo};
 }
 
