@@ -17,3 +17,7 @@ write_run_yaml() {
   printf 'model: %s\nmax_batch_size: %d\nmax_input_len: 40\nmax_output_len: 24\n' \
     "$work/m.h5" "$1" > "$work/run.yaml"
 }
+# rank_of PID: the Open MPI rank of process PID (empty when it is none of mpirun's ranks).
+rank_of() { tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p'; }
+# cpu_ticks PID: the CPU time process PID has used, user + system, in clock ticks (getconf CLK_TCK).
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

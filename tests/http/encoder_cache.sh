@@ -12,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../test_lib.sh"
 source "$here/serve_lib.sh"
 convert_fixture t5_v1_1_untied
-printf 'model: %s\nmax_batch_size: 4\nmax_input_len: 40\nmax_output_len: 24\n' "$work/m.h5" > "$work/run.yaml"
+write_run_yaml 4
 serve_start cache 1 "encoder_cache: on"
 body='{"prompt": [11, 12, 13, 14, 15, 1], "max_tokens": 6, "min_tokens": 6, "temperature": 0}'
 post() { # post OUT: the body's answer in OUT, its status printed

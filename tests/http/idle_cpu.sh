@@ -27,15 +27,14 @@ if [ "$tp" = 1 ]; then
   pid[0]=$server_pid
 else
   for p in $(pgrep -f "$work/idle.yaml" || true); do
-    r=$(tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
+    r=$(rank_of "$p")
     [ -n "$r" ] && pid[$r]=$p
   done
 fi
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK)
 sleep 1 # the answer's last records and the connection's close
 declare -A t0
-for r in "${!pid[@]}"; do t0[$r]=$(ticks "${pid[$r]}"); done
+for r in "${!pid[@]}"; do t0[$r]=$(cpu_ticks "${pid[$r]}"); done
 sleep 4
 for r in $(seq 0 $((tp - 1))); do
   checks=$((checks + 1))
@@ -43,7 +42,7 @@ for r in $(seq 0 $((tp - 1))); do
     fail "rank $r's process not found"
     continue
   fi
-  pct=$(( ( $(ticks "${pid[$r]}") - t0[$r] ) * 100 / (4 * hz) ))
+  pct=$(( ( $(cpu_ticks "${pid[$r]}") - t0[$r] ) * 100 / (4 * hz) ))
   echo "$name: idle CPU of rank $r over 4 s: $pct% of a core"
   [ "$pct" -lt 5 ] || fail "rank $r used $pct% of a core while idle (limit 5%)"
 done

@@ -3,9 +3,11 @@
 #   serve_start NAME TP [YAML_LINE...]: $work/NAME.yaml = $work/run.yaml plus `tp`, `http_port`
 #     (a free loopback port) and the given lines; starts the server (TP=1: encdec_tp itself;
 #     TP=2: mpirun -n 2) in a process group of its own, logs to $work/NAME.log; waits for
-#     /health 200 (deadline serve_deadline_s). Sets port, url, server_pid, server_tp,
-#     server_log. A port someone took meanwhile (the server exits saying so) is retried with
-#     another. Exits the test if the server does not come up.
+#     /health 200 (deadline serve_deadline_s), or with serve_ready=any for its first answer of
+#     any status (a warming-up server's 503). Sets port, url, server_pid, server_tp, server_log,
+#     and health_code (that answer's status; its body is in $work/NAME.health). A port someone
+#     took meanwhile (the server exits saying so) is retried with another. Exits the test if the
+#     server does not come up.
 #   serve_stop [DEADLINE_S]: serve_signal, then serve_wait.
 #   serve_signal: the drain signal (SIGTERM to encdec_tp at TP=1; SIGUSR1 to mpirun, which
 #     forwards it to every rank, at TP=2; mpirun answers SIGTERM by killing its ranks).
@@ -77,7 +79,10 @@ serve_start() {
     server_pids+=("$server_pid")
     local t0=$SECONDS
     while :; do
-      if [ "$(http_code "$url/health")" = 200 ]; then
+      health_code=$(curl -s -o "$work/$name.health" -w '%{http_code}' --max-time 5 "$url/health" ||
+                    true)
+      if [ "$health_code" = 200 ] ||
+         { [ "${serve_ready:-200}" = any ] && [ "$health_code" != 000 ]; }; then
         return 0
       fi
       if ! kill -0 "$server_pid" 2>/dev/null; then

@@ -14,23 +14,16 @@ here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../test_lib.sh"
 source "$here/serve_lib.sh"
 convert_fixture t5_v1_1_untied
-printf 'model: %s\nmax_batch_size: 4\nmax_input_len: 40\nmax_output_len: 24\n' "$work/m.h5" > "$work/run.yaml"
+write_run_yaml 4
 body='{"prompt": [11, 12, 13, 14, 15, 1], "max_tokens": 6, "min_tokens": 6, "temperature": 0}'
 ids() { grep -o '"token_ids": *\[[^]]*\]' "$1"; }
 
-# warmup: on, started by hand (serve_start waits for /health 200)
-port=$(free_port) url=http://127.0.0.1:$port server_tp=1 server_log=$work/on.log
-{ cat "$work/run.yaml"; echo "http_port: $port"; } > "$work/on.yaml"
-ENCDEC_TEST_STEP_DELAY_MS=150 setsid "$build/encdec_tp" --config "$work/on.yaml" \
-  > "$work/on.out" 2> "$server_log" &
-server_pid=$!
-server_pids+=("$server_pid")
+# warmup: on (the default), returned at /health's first answer, which must be the warm-up's 503
 t0=$SECONDS
-until code=$(curl -s -o "$work/health.json" -w '%{http_code}' --max-time 5 "$url/health");
-      [ "$code" != 000 ] || [ $((SECONDS - t0)) -ge 60 ]; do sleep 0.05; done
+ENCDEC_TEST_STEP_DELAY_MS=150 serve_ready=any serve_start on 1
 checks=$((checks + 2))
-[ "$code" = 503 ] || fail "/health while warming up: $code, expected 503 ($(cat "$work/health.json"))"
-grep -q '"warming up"' "$work/health.json" || fail "/health while warming up said: $(cat "$work/health.json")"
+[ "$health_code" = 503 ] || fail "/health while warming up: $health_code, expected 503 ($(cat "$work/on.health"))"
+grep -q '"warming up"' "$work/on.health" || fail "/health while warming up said: $(cat "$work/on.health")"
 # a call during the warm-up waits for it, then is answered
 curl -s -o "$work/during.json" -w '%{http_code}' --max-time 60 -H 'Content-Type: application/json' \
   --data-binary "$body" "$url/v1/completions" > "$work/during.code" &

@@ -22,7 +22,7 @@ declare -A pid
 for _ in $(seq 1 100); do
   sleep 0.1
   for p in $(pgrep -f "$work/run.yaml" || true); do
-    r=$(tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
+    r=$(rank_of "$p")
     [ -n "$r" ] && pid[$r]=$p
   done
   [ -n "${pid[0]:-}" ] && [ -n "${pid[1]:-}" ] && break
@@ -30,11 +30,10 @@ done
 checks=$((checks + 1))
 if [ -z "${pid[0]:-}" ] || [ -z "${pid[1]:-}" ]; then fail "ranks never started"; cat "$work/log"; exit 1; fi
 sleep 3 # loading, the first requests' steps, then both ranks idle
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 hz=$(getconf CLK_TCK) window=4
-a0=$(ticks "${pid[0]}") a1=$(ticks "${pid[1]}")
+a0=$(cpu_ticks "${pid[0]}") a1=$(cpu_ticks "${pid[1]}")
 sleep $window
-b0=$(ticks "${pid[0]}") b1=$(ticks "${pid[1]}")
+b0=$(cpu_ticks "${pid[0]}") b1=$(cpu_ticks "${pid[1]}")
 for r in 0 1; do
   a=a$r b=b$r
   pct=$(echo "scale=1; (${!b} - ${!a}) * 100 / ($window * $hz)" | bc)

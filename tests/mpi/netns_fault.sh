@@ -35,7 +35,6 @@ started=$(date +%s.%N)
 
 # The ranks of each host: "PID:NAME" entries named encdec_tp.
 ranks_on() { netns_procs "$1" | tr ' ' '\n' | grep ':encdec_tp$' | cut -d: -f1; }
-rank_of() { tr '\0' '\n' < "/proc/$1/environ" 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p'; }
 # Until responses flow (the first batches written; 6,000 requests keep the job busy for
 # minutes): mid-run. Start-up takes 2-8 s here (TP=4 on 2 cores); a loaded machine gets 60 s.
 for _ in $(seq 1 600); do
