@@ -1,16 +1,17 @@
 // ReLU, GELU (erf), gelu_new (tanh), SiLU; plain and gated (act(gate) * lin), each written fp32
-// or as a 16-bit GEMM input.
+// or as a 16-bit GEMM input. PDL kernels (pdl.cuh).
 #include <cuda_runtime.h>
 #include <stdint.h>
 
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/half_types.cuh"
-
-#define STREAM ((cudaStream_t)cuda_backend_stream())
+#include "kernels/cuda/pdl.cuh"
 
 template <typename T>
 __global__ void act_kernel(int act, const float *x, T *y, size_t n) {
+    pdl_wait();
+    pdl_release();
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) y[i] = from_f32<T>(act_apply(act, x[i]));
 }
@@ -24,6 +25,8 @@ template <int W> struct alignas(4 * W) float_group { float v[W]; };
 template <int W, typename T>
 __global__ void gated_kernel(int act, const float *gate, const float *lin, size_t ld, T *y,
                              size_t cols, size_t n) {
+    pdl_wait();
+    pdl_release();
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     size_t at = i / cols * ld + i % cols;
@@ -39,8 +42,8 @@ template <int W, typename T>
 static void launch_gated_by(int act, const float *gate, const float *lin, size_t ld, T *y,
                             size_t rows, size_t cols) {
     size_t n = rows * cols / W;
-    gated_kernel<W><<<(unsigned)((n + 255) / 256), 256, 0, STREAM>>>(act, gate, lin, ld / W, y,
-                                                                     cols / W, n);
+    pdl_launch(gated_kernel<W, T>, (unsigned)((n + 255) / 256), 256, 0, act, gate, lin, ld / W, y,
+               cols / W, n);
     CUDA_LAUNCH_CHECK("gated_activation");
 }
 
@@ -59,9 +62,10 @@ extern "C" void cuda_activation(int act, const float *x, void *y, int ytype, siz
         fault_dtype_reject("activation", "ytype", ytype) || !n)
         return;
     unsigned blocks = (unsigned)((n + 255) / 256);
-    if (ytype == DTYPE_BF16) act_kernel<<<blocks, 256, 0, STREAM>>>(act, x, (__nv_bfloat16 *)y, n);
-    else if (ytype == DTYPE_FP16) act_kernel<<<blocks, 256, 0, STREAM>>>(act, x, (__half *)y, n);
-    else act_kernel<<<blocks, 256, 0, STREAM>>>(act, x, (float *)y, n);
+    if (ytype == DTYPE_BF16)
+        pdl_launch(act_kernel<__nv_bfloat16>, blocks, 256, 0, act, x, (__nv_bfloat16 *)y, n);
+    else if (ytype == DTYPE_FP16) pdl_launch(act_kernel<__half>, blocks, 256, 0, act, x, (__half *)y, n);
+    else pdl_launch(act_kernel<float>, blocks, 256, 0, act, x, (float *)y, n);
     CUDA_LAUNCH_CHECK("activation");
 }
 

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "kernels/cuda/cuda_ops.h"
+#include "kernels/cuda/pdl.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 #define THREADS 512
@@ -52,6 +53,8 @@ __device__ __forceinline__ void for_my_columns(const float *row, int n, F visit)
 
 __global__ void __launch_bounds__(THREADS)
 argmax_kernel(const float *x, int n, int index_base, const int32_t *ban, float *out) {
+    pdl_wait();
+    pdl_release();
     __shared__ float wv[WARPS];
     __shared__ int wi[WARPS];
     const int skip = ban[blockIdx.x] - index_base;
@@ -78,7 +81,7 @@ argmax_kernel(const float *x, int n, int index_base, const int32_t *ban, float *
 extern "C" void cuda_argmax_rows(const float *x, int rows, int n, int index_base,
                                  const int32_t *ban, float *out) {
     if (fault_op_begin("argmax_rows") || !rows) return;
-    argmax_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, out);
+    pdl_launch(argmax_kernel, rows, THREADS, 0, x, n, index_base, ban, out);
     CUDA_LAUNCH_CHECK("argmax_rows");
 }
 
@@ -135,6 +138,8 @@ __device__ __forceinline__ void warp_merge_softmax(float &m, float &s) {
  * assigns them, visited in warp-wide steps (the offers are warp-wide). k <= 32. */
 __global__ void __launch_bounds__(THREADS)
 topk_kernel(const float *x, int n, int index_base, const int32_t *ban, int k, float *out) {
+    pdl_wait();
+    pdl_release();
     __shared__ float cv[WARPS][TOPK_MAX], wm[WARPS], ws[WARPS];
     __shared__ int ci[WARPS][TOPK_MAX];
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
@@ -201,6 +206,6 @@ extern "C" void cuda_topk_rows(const float *x, int rows, int n, int index_base,
         return;
     }
     if (!rows) return;
-    topk_kernel<<<rows, THREADS, 0, STREAM>>>(x, n, index_base, ban, k, out);
+    pdl_launch(topk_kernel, rows, THREADS, 0, x, n, index_base, ban, k, out);
     CUDA_LAUNCH_CHECK("topk_rows");
 }

@@ -24,6 +24,7 @@
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
 #include "kernels/cuda/paged_kv.cuh"
+#include "kernels/cuda/pdl.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 #define WARPS 4 /* items per 128-thread block */
@@ -34,6 +35,8 @@ template <typename T, int C, int SPLIT>
 __global__ void __launch_bounds__(WARPS * 32)
 cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
                   const int32_t *blocks, const int32_t *table_off, const int32_t *n_k) {
+    pdl_wait();
+    pdl_release();
     static_assert(SPLIT == 1 || SPLIT == WARPS, "a warp per item, or a block per item");
     constexpr int R = 32 / C, KC = ROWS_PER_LANE * R;
     const int lane = threadIdx.x & 31, g = lane / C, c = lane % C, d_kv = 8 * C;
@@ -135,11 +138,11 @@ static void launch_warp(const attn_params *p, const float *q, void *out, int n, 
                         const int32_t *blocks, const int32_t *table_off, const int32_t *n_k) {
     const int items = n * p->heads;
     if (items >= DECODE_WARP_ITEMS)
-        cross_warp_kernel<T, C, 1><<<(items + WARPS - 1) / WARPS, WARPS * 32, 0, STREAM>>>(
-            *p, n, q, out, *kv, blocks, table_off, n_k);
+        pdl_launch(cross_warp_kernel<T, C, 1>, (items + WARPS - 1) / WARPS, WARPS * 32, 0, *p, n,
+                   q, out, *kv, blocks, table_off, n_k);
     else
-        cross_warp_kernel<T, C, WARPS><<<items, WARPS * 32, 0, STREAM>>>(*p, n, q, out, *kv,
-                                                                          blocks, table_off, n_k);
+        pdl_launch(cross_warp_kernel<T, C, WARPS>, items, WARPS * 32, 0, *p, n, q, out, *kv,
+                   blocks, table_off, n_k);
     CUDA_LAUNCH_CHECK("attention_paged");
 }
 

@@ -38,6 +38,7 @@
 #include "kernels/cuda/half_types.cuh"
 #include "kernels/cuda/paged_kv.cuh"
 #include "kernels/cuda/smem.cuh"
+#include "kernels/cuda/pdl.cuh"
 #include "common/dtype.h"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
@@ -141,6 +142,8 @@ __global__ void __launch_bounds__(THREADS)
 decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_append app,
               const int32_t *blocks, const int32_t *table_off, const int32_t *n_k,
               const int32_t *q_pos, split_scratch sp) {
+    pdl_wait();
+    pdl_release();
     static_assert(G == 1 || !SPLIT, "a split item holds one entry");
     constexpr bool FP8 = sizeof(T) == 1; /* E4M3 codes with per-(row, head) scales */
     extern __shared__ float smem[];
@@ -342,8 +345,8 @@ static void launch_decode_items(const attn_params *p, const float *q, void *out,
     const int items = (n + G - 1) / G * pk.heads; /* G > 1: windows of G entries */
     const int grid = SPLIT ? items * sp.ranges : (items + per_block - 1) / per_block;
     kv_append none = {NULL, NULL, 0};
-    decode_kernel<T, VEC, TPI, SPLIT, G><<<grid, THREADS, bytes, STREAM>>>(
-        pk, n, q, out, *kv, app ? *app : none, blocks, table_off, n_k, q_pos, sp);
+    pdl_launch(decode_kernel<T, VEC, TPI, SPLIT, G>, grid, THREADS, bytes, pk, n, q, out, *kv,
+               app ? *app : none, blocks, table_off, n_k, q_pos, sp);
     CUDA_LAUNCH_CHECK("attention_paged");
 }
 

@@ -14,6 +14,12 @@ static cudaStream_t g_stream;
 
 void *cuda_backend_stream(void) { return g_stream; }
 
+/* -1 until cuda_backend_init reads it (ENCDEC_PDL, the device's compute capability). */
+static int g_pdl = -1;
+
+int cuda_pdl_enabled(void) { return g_pdl > 0; }
+void cuda_pdl_set(int on) { g_pdl = on; }
+
 int cuda_fault_record(int cuda_error, const char *op, const char *call) {
     const char *last = fault_op_last(), *what = cudaGetErrorString((cudaError_t)cuda_error);
     int other = strcmp(last, op) != 0;
@@ -172,6 +178,10 @@ ed_status cuda_backend_init(int local_rank, ed_error *err) {
         cudaStreamCreateWithFlags(&g_stream, cudaStreamNonBlocking) != cudaSuccess)
         return ed_fail(err, "cannot use CUDA device %d", local_rank % n);
     if (cuda_gemm_init(err)) return ED_ERR;
+    int major = 0;
+    const char *pdl = getenv("ENCDEC_PDL");
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, local_rank % n);
+    if (g_pdl < 0) g_pdl = major >= 9 && !(pdl && !strcmp(pdl, "0"));
     done = 1;
     return ED_OK;
 }

@@ -18,6 +18,12 @@ extern "C" {
 /* The stream every op and the NCCL communicator use (a cudaStream_t). */
 void *cuda_backend_stream(void);
 
+/* Programmatic dependent launch (pdl.cuh) for the kernels that follow its contract: on from
+ * compute capability 9.0 unless ENCDEC_PDL=0 (read by cuda_backend_init); cuda_pdl_set is the
+ * A/B switch of probes and tests (0 off, 1 on; on needs a 9.0 device). */
+int cuda_pdl_enabled(void);
+void cuda_pdl_set(int on);
+
 /* Faults (kernels/fault.h): every op starts with `if (fault_op_begin("<op>")) return;` (its
  * name in the backend table) and follows every <<<>>> launch with CUDA_LAUNCH_CHECK("<op>"),
  * every runtime call with CUDA_CALL_CHECK("<op>", call): a failure records "<op>: [<call>: ]
@@ -60,6 +66,10 @@ int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant, co
 /* A/B switch for probes and tests: 0 off (the default), 1 on, 2 on for every shape it can take
  * (whatever the measured size limits). */
 void cuda_decode_gemv_set(int on);
+/* The family's cross-block scratch (a few MB), allocated now if it is not yet: before a graph
+ * is recorded (cuda_reserve_gemm_input calls it). Without it, launches do not split k over
+ * blocks. */
+void cuda_decode_gemv_reserve(void);
 /* x [n elements] as a GEMM input in wtype, as matmul_wt takes it under `flags`: x itself (fp32
  * wtype, or MATMUL_X_IN_WTYPE), else its rounding into the GEMM-input scratch (reused under
  * MATMUL_SAME_INPUT when it still holds x's). NULL (a fault recorded) on a failure. */

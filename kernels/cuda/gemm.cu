@@ -20,6 +20,7 @@
 
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
+#include "kernels/cuda/pdl.cuh"
 
 /* A cuBLASLt call of matmul_wt: on failure records "matmul_wt: <call>: status <s>" and jumps
  * to the enclosing function's `fail` label. */
@@ -237,6 +238,8 @@ extern "C" void cuda_gemm_tuning_counts(long *timed, long *adopted) {
 }
 
 template <typename T> __global__ void round_kernel(const float *x, T *y, size_t n) {
+    pdl_wait();
+    pdl_release();
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     size_t stride = (size_t)gridDim.x * blockDim.x;
     for (; i < n; i += stride) y[i] = from_f32<T>(x[i]);
@@ -244,6 +247,7 @@ template <typename T> __global__ void round_kernel(const float *x, T *y, size_t 
 
 /* A failed allocation records a fault ("reserve_gemm_input: ...") and leaves no scratch (cap 0). */
 extern "C" void cuda_reserve_gemm_input(size_t n) {
+    cuda_decode_gemv_reserve();
     if (n <= g_xconv_cap) return;
     if (g_xconv) {
         cudaStreamSynchronize(STREAM); /* queued GEMMs may still read the old buffer */
@@ -266,9 +270,9 @@ static int round_input(const float *x, size_t n, int wtype) {
     if (n > g_xconv_cap) return 1;
     unsigned blocks = (unsigned)((n + 255) / 256 < 65536 ? (n + 255) / 256 : 65536);
     if (wtype == DTYPE_BF16)
-        round_kernel<<<blocks, 256, 0, STREAM>>>(x, (__nv_bfloat16 *)g_xconv, n);
+        pdl_launch(round_kernel<__nv_bfloat16>, blocks, 256, 0, x, (__nv_bfloat16 *)g_xconv, n);
     else
-        round_kernel<<<blocks, 256, 0, STREAM>>>(x, (__half *)g_xconv, n);
+        pdl_launch(round_kernel<__half>, blocks, 256, 0, x, (__half *)g_xconv, n);
     if (CUDA_LAUNCH_CHECK("matmul_wt")) return 1;
     g_xconv_of.src = x, g_xconv_of.n = n, g_xconv_of.wtype = wtype;
     return 0;

@@ -5,15 +5,24 @@
 // faster (applies(), below).
 //
 // y[r, j] = sum_k x[r, k] w[j, k] for r < m, j < n, on tensor cores (mma.sync m16n8k16, fp32
-// accumulation): a warp takes a tile of 16 weight rows over a slice of k, 32 columns at a time.
-// Lane t loads 16 bytes (8 consecutive elements) of weight rows t / 4 and t / 4 + 8 at column
-// 8 (t % 4) of the 32, and 16 bytes of x row t / 4 (and t / 4 + 8 for m > 8) at the same
-// columns: a dot product may visit k in any order, so these registers are used as the A and B
-// fragments of two mma steps as they are (the same permutation of k on both sides), with no
-// shuffle or shared memory. GEMV_UNROLL column groups are loaded before any is used. A block is
-// GEMV_WARPS warps: `tiles` row tiles, each split over `splits` slices of k (split-K where the
-// row tiles alone would leave SMs idle), whose sums are added in shared memory in a fixed
-// order: the same bits on every run and every graph replay.
+// accumulation). A *tile* is 16 weight rows (two, rows j and f + j, for the gated form); its k
+// is cut into GEMV_WARPS * kblocks slices of `kchunk` columns, one warp each: block b takes tile
+// b / kblocks and its warp w slice (b % kblocks) * GEMV_WARPS + w. Within a slice, lane t loads
+// 16 bytes (8 consecutive elements) of weight rows t / 4 and t / 4 + 8 at column 8 (t % 4) of
+// each group of 32 columns, and 16 bytes of x row t / 4 (and t / 4 + 8 for m > 8) at the same
+// columns: a dot product may visit k in any order, so these registers are the A and B fragments
+// of two mma steps as they are (the same permutation of k on both sides), with no shuffle or
+// shared memory. Columns go in *sets* of GEMV_SET_GROUPS groups, two sets in flight per warp
+// (registers wa and wb): the loads of set s + 2 are issued as soon as set s is multiplied.
+//
+// PDL (pdl.cuh): the first two sets of weights are loaded before pdl_wait(), so a GEMV's first
+// memory round trip overlaps the kernel before it; x, y, bias-free outputs and the scratch are
+// touched only after it. Weights, scales and biases are never written by a step.
+//
+// Sums: the block's warps add their slices in shared memory in warp order; with kblocks > 1 each
+// block leaves that sum in scratch and the tile's last block to finish (a counter per tile, reset
+// by that block) adds the kblocks sums in block order: the same bits on every run, whatever the
+// order the blocks ran in, and on every graph replay.
 //
 // x is either fp32, rounded to the weight dtype as it is loaded (what matmul_wt's rounding pass
 // does, fp16 saturating: half_types.cuh), or already in the weight dtype (MATMUL_X_IN_WTYPE).
@@ -21,8 +30,7 @@
 // registers (8 bytes per load). Products of the rounded x and the weights are exact in fp32 and
 // summed in fp32, as the CPU twin's; only the order of the sums differs. Epilogues: codes' row
 // scale; store fp32 or add to y (MATMUL_ACCUMULATE), either with a bias [n] on the sums; bf16
-// max(0, .) (MATMUL_RELU_TO_BF16); gated: two tiles per warp (rows j and f + j of a joint
-// [2f, k] matrix), act(gate) * lin written in ytype.
+// max(0, .) (MATMUL_RELU_TO_BF16); gated: act(gate) * lin written in ytype.
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -31,12 +39,14 @@
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
+#include "kernels/cuda/pdl.cuh"
 #include "kernels/cuda/quant_codes.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 
-enum { GEMV_WARPS = 8, GEMV_UNROLL = 4, GEMV_VEC = 8 /* 16-bit elements per 16-byte load */ };
-enum { TILE_ROWS = 16, GROUP_COLS = 32 /* k columns a warp covers per step (4 lanes x 8) */ };
+enum { GEMV_WARPS = 4, GEMV_SET_GROUPS = 2, GEMV_VEC = 8 /* 16-bit elements per 16-byte load */ };
+enum { TILE_ROWS = 16, GROUP_COLS = 32 /* k columns a warp covers per group (4 lanes x 8) */ };
+enum { SET_COLS = GROUP_COLS * GEMV_SET_GROUPS, KBLOCKS_MAX = 8 };
 enum { EPI_STORE, EPI_ACCUMULATE, EPI_RELU_BF16, EPI_GATED };
 
 /* D[16, 8] += A[16, 16] B[16, 8] in fp32 with WT (bf16 or fp16) A and B fragments. */
@@ -87,87 +97,128 @@ __device__ __forceinline__ uint4 load_w8(const typename weight_store<WT, Q>::typ
     }
 }
 
-/* This warp's sums over columns [kb, ke) (multiples of 8) for NW row tiles of 16 weight rows
- * (w_tile[t]: the tile's first row; rows at or past row_end[t] read as zeros) against x rows
- * 0..m-1 (NT = 1 or 2 groups of 8): acc[t][g] is the mma accumulator of tile t, x group g. */
-template <typename WT, int Q, typename XT, int NT, int NW>
-__device__ __forceinline__ void gemv_tiles(const XT *__restrict__ x, int m, int k,
-                                           const typename weight_store<WT, Q>::type *const (&w_tile)[NW],
-                                           const int (&rows)[NW], int kb, int ke,
-                                           float (&acc)[NW][NT][4]) {
-    typedef typename weight_store<WT, Q>::type ST;
-    const int lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-    const ST *w_lo[NW], *w_hi[NW];
+/* One set's weights in a lane's registers: tile t, rows g (lo) and g + 8 (hi), group u. */
+template <int NW> struct wset { uint4 lo[NW][GEMV_SET_GROUPS], hi[NW][GEMV_SET_GROUPS]; };
+
+/* A warp's view of its slice: the lane's weight rows, the columns [kb, ke) (multiples of 8,
+ * warp-uniform), the lane's offset 8 (t % 4) within a group. */
+template <typename ST, int NW> struct slice {
+    const ST *lo[NW], *hi[NW];
+    int kb, ke, q8;
+};
+
+/* Loads the set starting at warp-uniform column c (lanes past ke load zeros). */
+template <typename WT, int Q, typename ST, int NW>
+__device__ __forceinline__ void load_set(const slice<ST, NW> &s, int c, wset<NW> &w) {
+    const uint4 zero = make_uint4(0, 0, 0, 0);
 #pragma unroll
-    for (int t = 0; t < NW; t++) {
-        /* rows past the matrix read row 0 of the tile instead; their sums are never stored */
-        w_lo[t] = w_tile[t] + (size_t)(g < rows[t] ? g : 0) * k;
-        w_hi[t] = w_tile[t] + (size_t)(g + 8 < rows[t] ? g + 8 : 0) * k;
-    }
-    for (int c0 = kb + q * GEMV_VEC; c0 < ke; c0 += GROUP_COLS * GEMV_UNROLL) {
-        uint4 lo[NW][GEMV_UNROLL], hi[NW][GEMV_UNROLL], xv[NT][GEMV_UNROLL];
-        const uint4 zero = make_uint4(0, 0, 0, 0);
+    for (int u = 0; u < GEMV_SET_GROUPS; u++) {
+        const int cc = c + u * GROUP_COLS + s.q8;
 #pragma unroll
-        for (int u = 0; u < GEMV_UNROLL; u++) {
-            const int c = c0 + u * GROUP_COLS;
-#pragma unroll
-            for (int t = 0; t < NW; t++) {
-                lo[t][u] = c < ke ? load_w8<WT, Q>(w_lo[t] + c) : zero;
-                hi[t][u] = c < ke ? load_w8<WT, Q>(w_hi[t] + c) : zero;
-            }
-#pragma unroll
-            for (int n = 0; n < NT; n++) {
-                const int r = g + 8 * n;
-                xv[n][u] = c < ke && r < m ? load_x8<WT>(x + (size_t)r * k + c) : zero;
-            }
+        for (int t = 0; t < NW; t++) {
+            w.lo[t][u] = cc < s.ke ? load_w8<WT, Q>(s.lo[t] + cc) : zero;
+            w.hi[t][u] = cc < s.ke ? load_w8<WT, Q>(s.hi[t] + cc) : zero;
         }
-#pragma unroll
-        for (int u = 0; u < GEMV_UNROLL; u++)
-#pragma unroll
-            for (int t = 0; t < NW; t++)
-#pragma unroll
-                for (int n = 0; n < NT; n++) {
-                    mma16816<WT>(acc[t][n], lo[t][u].x, hi[t][u].x, lo[t][u].y, hi[t][u].y,
-                                 xv[n][u].x, xv[n][u].y);
-                    mma16816<WT>(acc[t][n], lo[t][u].z, hi[t][u].z, lo[t][u].w, hi[t][u].w,
-                                 xv[n][u].z, xv[n][u].w);
-                }
     }
 }
 
-/* Block b computes weight rows [b * tiles * 16, (b + 1) * tiles * 16) of y's columns, tiles =
- * GEMV_WARPS / splits; warp w takes row tile w / splits over slice w % splits of k (kchunk
- * columns, a multiple of GEMV_VEC). n: y's columns (gated: f, the matrix has 2f rows). NT: x
- * row groups of 8 (m <= 8 NT). */
+/* acc += the set at warp-uniform column c times x rows 0..m-1 (NT groups of 8 rows). */
+template <typename WT, typename XT, int NT, int NW, typename ST>
+__device__ __forceinline__ void mma_set(const slice<ST, NW> &s, const XT *__restrict__ x, int m,
+                                        int k, int c, const wset<NW> &w,
+                                        float (&acc)[NW][NT][4]) {
+    const int g = threadIdx.x % 32 / 4;
+    const uint4 zero = make_uint4(0, 0, 0, 0);
+    uint4 xv[NT][GEMV_SET_GROUPS];
+#pragma unroll
+    for (int u = 0; u < GEMV_SET_GROUPS; u++) {
+        const int cc = c + u * GROUP_COLS + s.q8;
+#pragma unroll
+        for (int n = 0; n < NT; n++) {
+            const int r = g + 8 * n;
+            xv[n][u] = cc < s.ke && r < m ? load_x8<WT>(x + (size_t)r * k + cc) : zero;
+        }
+    }
+#pragma unroll
+    for (int u = 0; u < GEMV_SET_GROUPS; u++)
+#pragma unroll
+        for (int t = 0; t < NW; t++)
+#pragma unroll
+            for (int n = 0; n < NT; n++) {
+                mma16816<WT>(acc[t][n], w.lo[t][u].x, w.hi[t][u].x, w.lo[t][u].y, w.hi[t][u].y,
+                             xv[n][u].x, xv[n][u].y);
+                mma16816<WT>(acc[t][n], w.lo[t][u].z, w.hi[t][u].z, w.lo[t][u].w, w.hi[t][u].w,
+                             xv[n][u].z, xv[n][u].w);
+            }
+}
+
+/* The kernel's operands (one struct: a launch argument). */
+template <typename XT, typename ST> struct gemv_params {
+    const XT *x;
+    const ST *w;
+    const float *scale, *bias; /* scale: codes' row scales, else NULL; bias [n] or NULL */
+    void *y;
+    float *scratch; /* kblocks > 1: [kblocks][NW][tiles * 16][16] block sums */
+    int *done;      /* kblocks > 1: [tiles] blocks finished, back to 0 after each launch */
+    int m, n, k, ytype, act, kchunk, kblocks;
+};
+
+/* y's element (r, jj) from the tile's sums s (s[NW - 1]: the lin rows when gated). */
+template <int Q, int NW, int EPI, typename XT, typename ST>
+__device__ __forceinline__ void epilogue(const gemv_params<XT, ST> &p, int r, int jj,
+                                         const float (&s)[NW]) {
+    float v = s[0];
+    if (Q) v *= p.scale[jj];
+    if (p.bias) v += p.bias[jj];
+    const size_t at = (size_t)r * p.n + jj;
+    if (EPI == EPI_STORE) ((float *)p.y)[at] = v;
+    else if (EPI == EPI_ACCUMULATE) ((float *)p.y)[at] += v;
+    else if (EPI == EPI_RELU_BF16)
+        ((__nv_bfloat16 *)p.y)[at] = from_f32<__nv_bfloat16>(v > 0.0f ? v : 0.0f);
+    else store_as(p.y, p.ytype, at, act_apply(p.act, v) * s[NW - 1]);
+}
+
+/* Block b: tile b / kblocks, slices (b % kblocks) * GEMV_WARPS + warp. n: y's columns (gated:
+ * f, the matrix has 2f rows). NT: x row groups of 8 (m <= 8 NT). */
 template <typename WT, int Q, typename XT, int NT, int EPI>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
-decode_gemv_kernel(const XT *__restrict__ x, int m,
-                   const typename weight_store<WT, Q>::type *__restrict__ w,
-                   const float *__restrict__ scale, const float *__restrict__ bias, void *y,
-                   int ytype, int act, int n, int k, int splits, int kchunk) {
+decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     typedef typename weight_store<WT, Q>::type ST;
     constexpr int NW = EPI == EPI_GATED ? 2 : 1, M = 8 * NT;
-    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, tiles = GEMV_WARPS / splits;
-    const int tile = warp / splits, part = warp % splits;
-    const int j0 = (blockIdx.x * tiles + tile) * TILE_ROWS; /* the tile's first column of y */
+    const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
+    const int tile = blockIdx.x / p.kblocks, kb = blockIdx.x % p.kblocks;
+    const int j0 = tile * TILE_ROWS, rows = p.n - j0; /* rows >= 1 */
+    slice<ST, NW> s;
+    s.kb = (kb * GEMV_WARPS + warp) * p.kchunk;
+    s.ke = min(s.kb + p.kchunk, p.k);
+    s.q8 = q * GEMV_VEC;
+#pragma unroll
+    for (int t = 0; t < NW; t++) {
+        /* rows past the matrix read row 0 of the tile instead; their sums are never stored */
+        const ST *tile_w = p.w + ((size_t)t * p.n + j0) * p.k;
+        s.lo[t] = tile_w + (size_t)(g < rows ? g : 0) * p.k;
+        s.hi[t] = tile_w + (size_t)(g + 8 < rows ? g + 8 : 0) * p.k;
+    }
     float acc[NW][NT][4];
 #pragma unroll
     for (int t = 0; t < NW; t++)
 #pragma unroll
-        for (int g = 0; g < NT; g++) acc[t][g][0] = acc[t][g][1] = acc[t][g][2] = acc[t][g][3] = 0;
-    if (j0 < n) {
-        const ST *w_tile[NW];
-        int rows[NW];
-        w_tile[0] = w + (size_t)j0 * k;
-        rows[0] = n - j0;
-        if (NW == 2) w_tile[NW - 1] = w + ((size_t)n + j0) * k, rows[NW - 1] = n - j0;
-        const int kb = part * kchunk, ke = kb + kchunk < k ? kb + kchunk : k;
-        gemv_tiles<WT, Q, XT, NT, NW>(x, m, k, w_tile, rows, kb, ke, acc);
+        for (int n = 0; n < NT; n++) acc[t][n][0] = acc[t][n][1] = acc[t][n][2] = acc[t][n][3] = 0;
+    wset<NW> wa, wb;
+    load_set<WT, Q>(s, s.kb, wa); /* weights only: before the wait */
+    load_set<WT, Q>(s, s.kb + SET_COLS, wb);
+    pdl_wait();
+    pdl_release();
+    for (int c = s.kb; c < s.ke; c += 2 * SET_COLS) {
+        mma_set<WT, XT, NT>(s, p.x, p.m, p.k, c, wa, acc);
+        if (c + 2 * SET_COLS < s.ke) load_set<WT, Q>(s, c + 2 * SET_COLS, wa);
+        if (c + SET_COLS >= s.ke) break;
+        mma_set<WT, XT, NT>(s, p.x, p.m, p.k, c + SET_COLS, wb, acc);
+        if (c + 3 * SET_COLS < s.ke) load_set<WT, Q>(s, c + 3 * SET_COLS, wb);
     }
     /* partial[warp][t][row of the tile][x row]: c0, c1 at (row g, x rows 2q, 2q + 1), c2, c3 at
      * row g + 8, per x group. */
     __shared__ float partial[GEMV_WARPS][NW][TILE_ROWS][M];
-    const int g = lane / 4, q = lane % 4;
 #pragma unroll
     for (int t = 0; t < NW; t++)
 #pragma unroll
@@ -178,57 +229,124 @@ decode_gemv_kernel(const XT *__restrict__ x, int m,
             partial[warp][t][g + 8][8 * gr + 2 * q + 1] = acc[t][gr][3];
         }
     __syncthreads();
-    for (int i = threadIdx.x; i < tiles * TILE_ROWS * M; i += GEMV_WARPS * 32) {
-        const int r = i % M, row = i / M % TILE_ROWS, tl = i / (M * TILE_ROWS);
-        const int jj = (blockIdx.x * tiles + tl) * TILE_ROWS + row;
-        if (r >= m || jj >= n) continue;
-        float s[NW];
+    const size_t rows_pad = (size_t)gridDim.x / p.kblocks * TILE_ROWS;
+    for (int i = threadIdx.x; i < TILE_ROWS * M; i += GEMV_WARPS * 32) {
+        const int r = i % M, row = i / M;
+        float sum[NW];
 #pragma unroll
         for (int t = 0; t < NW; t++) {
-            s[t] = 0.0f;
-            for (int p = 0; p < splits; p++) s[t] += partial[tl * splits + p][t][row][r];
+            sum[t] = 0.0f;
+#pragma unroll
+            for (int w = 0; w < GEMV_WARPS; w++) sum[t] += partial[w][t][row][r];
         }
-        if (Q) s[0] *= scale[jj];
-        if (bias) s[0] += bias[jj];
-        const size_t at = (size_t)r * n + jj;
-        if (EPI == EPI_STORE) ((float *)y)[at] = s[0];
-        else if (EPI == EPI_ACCUMULATE) ((float *)y)[at] += s[0];
-        else if (EPI == EPI_RELU_BF16)
-            ((__nv_bfloat16 *)y)[at] = from_f32<__nv_bfloat16>(s[0] > 0.0f ? s[0] : 0.0f);
-        else store_as(y, ytype, at, act_apply(act, s[0]) * s[NW - 1]);
+        if (p.kblocks == 1) {
+            if (r < p.m && j0 + row < p.n) epilogue<Q, NW, EPI>(p, r, j0 + row, sum);
+        } else {
+#pragma unroll
+            for (int t = 0; t < NW; t++)
+                p.scratch[(((size_t)kb * NW + t) * rows_pad + j0 + row) * 16 + r] = sum[t];
+        }
     }
+    if (p.kblocks == 1) return;
+    /* The tile's last block adds the kblocks sums in block order: every block's scratch writes
+     * are made visible device-wide before it counts itself done. */
+    __shared__ int last;
+    __threadfence();
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(&p.done[tile], 1) == p.kblocks - 1;
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    for (int i = threadIdx.x; i < TILE_ROWS * M; i += GEMV_WARPS * 32) {
+        const int r = i % M, row = i / M;
+        if (r >= p.m || j0 + row >= p.n) continue;
+        float sum[NW];
+#pragma unroll
+        for (int t = 0; t < NW; t++) {
+            sum[t] = 0.0f;
+            for (int b = 0; b < p.kblocks; b++)
+                sum[t] += __ldcg(&p.scratch[(((size_t)b * NW + t) * rows_pad + j0 + row) * 16 + r]);
+        }
+        epilogue<Q, NW, EPI>(p, r, j0 + row, sum);
+    }
+    if (threadIdx.x == 0) p.done[tile] = 0;
 }
 
-static int g_sms;      /* the device's SM count */
+static int g_sms;          /* the device's SM count */
 static int g_enabled = -1; /* -1: not read yet from ENCDEC_DECODE_GEMV; 2: every shape */
 
 extern "C" void cuda_decode_gemv_set(int on) { g_enabled = on; }
 
-/* Off unless ENCDEC_DECODE_GEMV=1: whole decode steps with it were not yet measured faster
- * than with cuBLASLt (docs/PERFORMANCE.md). */
+/* Off unless ENCDEC_DECODE_GEMV=1 (or 2: every shape it can take): whole decode steps with it
+ * were not yet measured faster than with cuBLASLt (docs/PERFORMANCE.md). */
 static int enabled(void) {
     if (g_enabled < 0) {
         const char *e = getenv("ENCDEC_DECODE_GEMV");
-        g_enabled = e && !strcmp(e, "1");
+        g_enabled = e && (!strcmp(e, "1") || !strcmp(e, "2")) ? e[0] - '0' : 0;
     }
     return g_enabled;
 }
 
-/* splits: k cut in 1, 2, 4 or 8 slices, more while the blocks would not fill the SMs twice and
- * each slice keeps at least a full unrolled step of columns. */
-static int splits_for(int n, int k) {
+static int sm_count(void) {
     if (!g_sms) {
         int dev = 0;
         cudaGetDevice(&dev);
         if (cudaDeviceGetAttribute(&g_sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
             g_sms = 132;
     }
-    int splits = 1;
+    return g_sms;
+}
+
+/* The cross-block sums of launches with kblocks > 1: only tiles < 2 SMs ever split (below), so
+ * one fixed scratch serves every shape. Allocated by cuda_decode_gemv_reserve (the model's
+ * reserve, before any graph is recorded) or at the first split launch outside a recording;
+ * never moved or freed after (recorded graphs hold its address). */
+static float *g_scratch;
+static int *g_done;
+static int max_split_tiles(void) { return 2 * sm_count(); }
+
+extern "C" void cuda_decode_gemv_reserve(void) {
+    if (g_scratch) return;
+    const size_t tiles = (size_t)max_split_tiles();
+    float *scratch = NULL;
+    int *done = NULL;
+    if (cudaMalloc(&scratch, (size_t)KBLOCKS_MAX * 2 * tiles * TILE_ROWS * 16 * sizeof(float)) !=
+            cudaSuccess ||
+        cudaMalloc(&done, tiles * sizeof(int)) != cudaSuccess ||
+        cudaMemset(done, 0, tiles * sizeof(int)) != cudaSuccess) {
+        cudaGetLastError(); /* cleared: launches then run unsplit */
+        cudaFree(scratch);
+        cudaFree(done);
+        return;
+    }
+    g_scratch = scratch, g_done = done;
+}
+
+static int scratch_ready(void) {
+    if (g_scratch) return 1;
+    cudaStreamCaptureStatus cap;
+    if (cudaStreamIsCapturing(STREAM, &cap) != cudaSuccess || cap != cudaStreamCaptureStatusNone)
+        return 0;
+    cuda_decode_gemv_reserve();
+    return g_scratch != NULL;
+}
+
+/* kblocks: the blocks a tile's k is cut over: 1, 2, 4 or 8, more while the tiles' blocks would
+ * not fill the SMs twice and each warp's slice keeps at least a set of columns; kchunk: a
+ * warp's slice, a multiple of GEMV_VEC. Slices of up to two sets are loaded whole before the
+ * kernel waits for its predecessor (t5-base: every matrix; flan-t5-xl: the 2048-wide ones). */
+struct gemv_plan {
+    int kblocks, kchunk;
+};
+static gemv_plan plan_for(int n, int k) {
     const long tiles = (n + TILE_ROWS - 1) / TILE_ROWS;
-    while (splits < GEMV_WARPS && tiles * splits / GEMV_WARPS < 2L * g_sms &&
-           k / (2 * splits) >= GROUP_COLS * GEMV_UNROLL)
-        splits *= 2;
-    return splits;
+    int kb = 1;
+    while (kb < KBLOCKS_MAX && tiles * kb < 2L * sm_count() &&
+           k >= GEMV_WARPS * 2 * kb * SET_COLS)
+        kb *= 2;
+    if (kb > 1 && (tiles > max_split_tiles() || !scratch_ready())) kb = 1;
+    const int slices = GEMV_WARPS * kb;
+    return gemv_plan{kb, (k / GEMV_VEC + slices - 1) / slices * GEMV_VEC};
 }
 
 /* One call's operands: y = x w^T (codes: times scale) + bias, as cuda_decode_gemv takes them. */
@@ -243,11 +361,15 @@ struct gemv_args {
 
 template <typename WT, int Q, typename XT, int NT, int EPI>
 static void launch(const gemv_args &a) {
-    const int splits = splits_for(a.n, a.k), rows = GEMV_WARPS / splits * TILE_ROWS;
-    const int kchunk = (a.k / GEMV_VEC + splits - 1) / splits * GEMV_VEC;
-    decode_gemv_kernel<WT, Q, XT, NT, EPI><<<(a.n + rows - 1) / rows, GEMV_WARPS * 32, 0, STREAM>>>(
-        (const XT *)a.x, a.m, (const typename weight_store<WT, Q>::type *)a.w, a.scale, a.bias,
-        a.y, a.ytype, a.act, a.n, a.k, splits, kchunk);
+    typedef typename weight_store<WT, Q>::type ST;
+    const gemv_plan pl = plan_for(a.n, a.k);
+    const int tiles = (a.n + TILE_ROWS - 1) / TILE_ROWS;
+    gemv_params<XT, ST> p;
+    p.x = (const XT *)a.x, p.w = (const ST *)a.w, p.scale = a.scale, p.bias = a.bias, p.y = a.y;
+    p.scratch = g_scratch, p.done = g_done;
+    p.m = a.m, p.n = a.n, p.k = a.k, p.ytype = a.ytype, p.act = a.act;
+    p.kchunk = pl.kchunk, p.kblocks = pl.kblocks;
+    pdl_launch(decode_gemv_kernel<WT, Q, XT, NT, EPI>, tiles * pl.kblocks, GEMV_WARPS * 32, 0, p);
 }
 
 template <typename WT, int Q, int EPI> static void by_rows(const gemv_args &a, int x_in_wtype) {

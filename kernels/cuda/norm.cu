@@ -1,18 +1,20 @@
 // Embedding lookup (table in the weight dtype), RMSNorm, LayerNorm (output fp32 or a 16-bit GEMM
-// input) and elementwise adds/scales; fp32 activations, one stream.
+// input) and elementwise adds/scales; fp32 activations, one stream. Every kernel is a PDL kernel
+// (pdl.cuh) that waits for its predecessors before anything else.
 #include <cuda_runtime.h>
 #include <stdint.h>
 
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
-
-#define STREAM ((cudaStream_t)cuda_backend_stream())
+#include "kernels/cuda/pdl.cuh"
 
 static inline unsigned blocks_for(size_t n, unsigned t) { return (unsigned)((n + t - 1) / t); }
 
 template <typename T>
 __global__ void embed_kernel(const T *table, const int32_t *ids, int d, float *y) {
+    pdl_wait();
+    pdl_release();
     int row = blockIdx.x;
     const T *src = table + (size_t)ids[row] * d;
     for (int i = threadIdx.x; i < d; i += blockDim.x) y[(size_t)row * d + i] = to_f32(src[i]);
@@ -23,11 +25,11 @@ extern "C" void cuda_embed(const void *table, int wtype, const int32_t *ids, int
     if (fault_op_begin("embed") || fault_dtype_reject("embed", "weight dtype", wtype) || !n)
         return;
     if (wtype == DTYPE_BF16)
-        embed_kernel<<<n, 256, 0, STREAM>>>((const __nv_bfloat16 *)table, ids, d, y);
+        pdl_launch(embed_kernel<__nv_bfloat16>, n, 256, 0, (const __nv_bfloat16 *)table, ids, d, y);
     else if (wtype == DTYPE_FP16)
-        embed_kernel<<<n, 256, 0, STREAM>>>((const __half *)table, ids, d, y);
+        pdl_launch(embed_kernel<__half>, n, 256, 0, (const __half *)table, ids, d, y);
     else
-        embed_kernel<<<n, 256, 0, STREAM>>>((const float *)table, ids, d, y);
+        pdl_launch(embed_kernel<float>, n, 256, 0, (const float *)table, ids, d, y);
     CUDA_LAUNCH_CHECK("embed");
 }
 
@@ -63,6 +65,8 @@ __device__ __forceinline__ float residual_in(float *xr, const float *dr, int i) 
 template <typename T>
 __global__ void rms_norm_kernel(float *x, const float *delta, const float *w, float eps, int d,
                                 T *y) {
+    pdl_wait();
+    pdl_release();
     float *xr = x + (size_t)blockIdx.x * d;
     const float *dr = delta ? delta + (size_t)blockIdx.x * d : NULL;
     T *yr = y + (size_t)blockIdx.x * d;
@@ -79,6 +83,8 @@ __global__ void rms_norm_kernel(float *x, const float *delta, const float *w, fl
 template <typename T>
 __global__ void rms_norm_kernel4(float *x, const float *delta, const float *w, float eps, int d,
                                  T *y) {
+    pdl_wait();
+    pdl_release();
     float4 *xr = (float4 *)(x + (size_t)blockIdx.x * d);
     const float4 *dr = delta ? (const float4 *)(delta + (size_t)blockIdx.x * d) : NULL;
     const float4 *w4 = (const float4 *)w;
@@ -106,9 +112,9 @@ template <typename T>
 static void launch_rms_norm(float *x, const float *delta, const float *w, float eps, int rows,
                             int d, T *y) {
     if (d % 4 == 0 && ((uintptr_t)x | (uintptr_t)delta | (uintptr_t)w | (uintptr_t)y) % 16 == 0)
-        rms_norm_kernel4<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, y);
+        pdl_launch(rms_norm_kernel4<T>, rows, 256, 0, x, delta, w, eps, d, y);
     else
-        rms_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, eps, d, y);
+        pdl_launch(rms_norm_kernel<T>, rows, 256, 0, x, delta, w, eps, d, y);
     CUDA_LAUNCH_CHECK("rms_norm");
 }
 
@@ -124,6 +130,8 @@ extern "C" void cuda_rms_norm(float *x, const float *delta, const float *w, floa
 template <typename T>
 __global__ void layer_norm_kernel(float *x, const float *delta, const float *w, const float *b,
                                   float eps, int d, T *y) {
+    pdl_wait();
+    pdl_release();
     float *xr = x + (size_t)blockIdx.x * d;
     const float *dr = delta ? delta + (size_t)blockIdx.x * d : NULL;
     T *yr = y + (size_t)blockIdx.x * d;
@@ -142,41 +150,47 @@ extern "C" void cuda_layer_norm(float *x, const float *delta, const float *w, co
     if (fault_op_begin("layer_norm") || fault_dtype_reject("layer_norm", "ytype", ytype) || !rows)
         return;
     if (ytype == DTYPE_BF16)
-        layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, (__nv_bfloat16 *)y);
+        pdl_launch(layer_norm_kernel<__nv_bfloat16>, rows, 256, 0, x, delta, w, b, eps, d, (__nv_bfloat16 *)y);
     else if (ytype == DTYPE_FP16)
-        layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, (__half *)y);
+        pdl_launch(layer_norm_kernel<__half>, rows, 256, 0, x, delta, w, b, eps, d, (__half *)y);
     else
-        layer_norm_kernel<<<rows, 256, 0, STREAM>>>(x, delta, w, b, eps, d, (float *)y);
+        pdl_launch(layer_norm_kernel<float>, rows, 256, 0, x, delta, w, b, eps, d, (float *)y);
     CUDA_LAUNCH_CHECK("layer_norm");
 }
 
 __global__ void add_kernel(float *y, const float *x, size_t n) {
+    pdl_wait();
+    pdl_release();
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) y[i] += x[i];
 }
 extern "C" void cuda_add(float *y, const float *x, size_t n) {
     if (fault_op_begin("add") || !n) return;
-    add_kernel<<<blocks_for(n, 256), 256, 0, STREAM>>>(y, x, n);
+    pdl_launch(add_kernel, blocks_for(n, 256), 256, 0, y, x, n);
     CUDA_LAUNCH_CHECK("add");
 }
 
 __global__ void scale_kernel(float *y, float s, size_t n) {
+    pdl_wait();
+    pdl_release();
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) y[i] *= s;
 }
 extern "C" void cuda_scale(float *y, float s, size_t n) {
     if (fault_op_begin("scale") || !n) return;
-    scale_kernel<<<blocks_for(n, 256), 256, 0, STREAM>>>(y, s, n);
+    pdl_launch(scale_kernel, blocks_for(n, 256), 256, 0, y, s, n);
     CUDA_LAUNCH_CHECK("scale");
 }
 
 __global__ void add_bias_kernel(float *y, const float *b, size_t total, int n) {
+    pdl_wait();
+    pdl_release();
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < total) y[i] += b[i % n];
 }
 extern "C" void cuda_add_bias(float *y, const float *b, int rows, int n) {
     size_t total = (size_t)rows * n;
     if (fault_op_begin("add_bias") || !total) return;
-    add_bias_kernel<<<blocks_for(total, 256), 256, 0, STREAM>>>(y, b, total, n);
+    pdl_launch(add_bias_kernel, blocks_for(total, 256), 256, 0, y, b, total, n);
     CUDA_LAUNCH_CHECK("add_bias");
 }

@@ -222,9 +222,57 @@ static void test_decode_gemv(int m, int n, int k, int wtype) {
         EXPECT_CLOSE(name, dy, ref, ny, 1e-5);
         gpu->download(lt, dlt, ny);
         EXPECT_CLOSE("  ... vs cuBLASLt", dy, lt, ny, 1e-5);
+        if (form == 0) { /* run again: the same bits (the cross-block sums go in a fixed order) */
+            float *first = malloc(ny * sizeof(float)), *again = malloc(ny * sizeof(float));
+            gpu->download(first, dy, ny);
+            gpu->matmul_wt(in, dw, wtype, bias, dy, m, n, k, flags);
+            gpu->download(again, dy, ny);
+            expect_same_bits("  ... run again", first, again, ny * sizeof(float));
+            free(first), free(again);
+        }
     }
     free(x), free(w), free(y0), free(b), free(ref), free(lt), free(x16);
     gpu->free(dw), gpu->free(dx), gpu->free(db), gpu->free(dy), gpu->free(dlt), gpu->free(dx16);
+}
+
+/* A decode-like chain of PDL kernels (pdl.cuh) and, between them, library GEMMs: L times
+ * { h = rms_norm(x += out) in wtype; out = h w_l^T (the GEMV family or cuBLASLt); q = out w_l^T
+ * +b; out += q }, each weight read before the kernel waits for its predecessor, then the same
+ * with PDL off: the same bits (a kernel reading its input before the one writing it finished
+ * would differ). */
+static void test_pdl_chain(int m, int d, int layers, int wtype) {
+    enum { MAX_LAYERS = 16 };
+    float *x = rnd((size_t)m * d, 1), *g = rnd(d, 1), *b = rnd(d, 0.1f);
+    void *w[MAX_LAYERS];
+    for (int l = 0; l < layers; l++) {
+        float *wl = rnd((size_t)d * d, 0.05f);
+        w[l] = dev_weights(wl, (size_t)d * d, wtype);
+        free(wl);
+    }
+    float *dx = gpu->alloc((size_t)m * d * 4), *dout = gpu->alloc((size_t)m * d * 4);
+    float *dq = gpu->alloc((size_t)m * d * 4), *dg = dev(g, d), *db = dev(b, d);
+    void *dh = gpu->alloc((size_t)m * d * 2);
+    float *res[2];
+    for (int pdl = 1; pdl >= 0; pdl--) {
+        cuda_pdl_set(pdl);
+        gpu->upload(dx, x, (size_t)m * d);
+        gpu->upload(dout, x, (size_t)m * d);
+        for (int l = 0; l < layers; l++) {
+            gpu->rms_norm(dx, dout, dg, 1e-6f, m, d, dh, wtype);
+            gpu->matmul_wt(dh, w[l], wtype, NULL, dout, m, d, d, MATMUL_X_IN_WTYPE);
+            gpu->matmul_wt(dout, w[l], wtype, db, dq, m, d, d, 0);
+            gpu->add(dout, dq, (size_t)m * d);
+        }
+        res[pdl] = malloc((size_t)m * d * 4);
+        gpu->download(res[pdl], dout, (size_t)m * d);
+    }
+    cuda_pdl_set(1);
+    char name[80];
+    snprintf(name, sizeof name, "pdl chain %s m=%d d=%d x%d", dtype_name(wtype), m, d, layers);
+    expect_same_bits(name, res[1], res[0], (size_t)m * d * 4);
+    free(x), free(g), free(b), free(res[0]), free(res[1]);
+    for (int l = 0; l < layers; l++) gpu->free(w[l]);
+    gpu->free(dx), gpu->free(dout), gpu->free(dq), gpu->free(dg), gpu->free(db), gpu->free(dh);
 }
 
 /* matmul_gated (the joint gated-FFN GEMM and its activation in one op) against the CPU twin's
@@ -805,6 +853,15 @@ int main(void) {
     }
     test_gemm_relu(1, 3072, 768);
     test_gemm_relu(12, 2048, 512);
+    if (cuda_pdl_enabled()) { /* a device of compute capability 9.0 or later */
+        test_pdl_chain(1, 768, 16, DTYPE_BF16);
+        test_pdl_chain(12, 1024, 8, DTYPE_FP16);
+        cuda_decode_gemv_set(0); /* cuBLASLt between the PDL kernels */
+        test_pdl_chain(3, 768, 8, DTYPE_BF16);
+        cuda_decode_gemv_set(2);
+    } else {
+        printf("  pdl chain                    (PDL off on this device: not tested)\n");
+    }
     cuda_decode_gemv_set(gemv_mode = 1); /* as ENCDEC_DECODE_GEMV=1: large ones on cuBLASLt */
     test_decode_gemv(2, 32128, 768, DTYPE_BF16);
     test_matmul_gated(8, 1024, 512, ACT_SILU, DTYPE_BF16);
