@@ -41,6 +41,14 @@ typedef struct attn_params {
                             * together, reading each key once for all of them. 0 or 1: none */
 } attn_params;
 
+/* A GEMM input given as its pre-norm, not yet computed: the rows h[r, :] = g * (x[r, :] *
+ * rsqrt(mean(x[r, :]^2) + eps)) of RMSNorm (rms_norm's y for x without a delta). x [m, k] fp32
+ * is only read. */
+typedef struct normed_input {
+    const float *x, *g;
+    float eps;
+} normed_input;
+
 /* Rows a decoder step appends to the self-attention pool inside attention_paged, before the
  * keys are read: row i of k and of v (ld floats apart) goes to position q_pos[i] of entry i's
  * table, in the pool's dtype, exactly as kv_scatter would write it. */
@@ -110,7 +118,8 @@ typedef struct backend {
      * fault in <op> (call <n>)". The record is kernels/fault.h's, one per process.
      * Test hook: ENCDEC_INJECT_FAULT=<op>[:<n>] in the environment (read once, by the first
      * backend_get) makes the n-th call (default the 1st) on this process of the op named as in
-     * this table (matmul_wt, matmul_gated, matmul_wq, embed, embed_q, rms_norm, layer_norm, add_bias, add, scale, activation,
+     * this table (matmul_wt, matmul_gated, rms_matmul, rms_matmul_gated, matmul_wq, embed,
+     * embed_q, rms_norm, layer_norm, add_bias, add, scale, activation,
      * gated_activation, argmax_rows, topk_rows, attention_prefill, attention_paged,
      * kv_scatter; copy, upload, download on CUDA) record an injected fault and do nothing,
      * on either backend. */
@@ -137,6 +146,16 @@ typedef struct backend {
      * kernel does not). y must not overlap x or prod. */
     void (*matmul_gated)(int act, const void *x, const void *w, int wtype, float *prod, void *y,
                          int ytype, int m, int f, int k, int flags);
+    /* matmul_wt and matmul_gated of a pre-norm's output, the norm folded in: the same results as
+     * rms_norm(in->x, NULL, in->g, in->eps, m, k, h, wtype) followed by matmul_wt(h, ...,
+     * MATMUL_X_IN_WTYPE | flags) or matmul_gated(act, h, ..., MATMUL_X_IN_WTYPE), up to the
+     * order of the sum of squares (a kernel of the CUDA backend computes the norm while it
+     * loads its input; the CPU runs the two ops). flags: MATMUL_ACCUMULATE,
+     * MATMUL_RELU_TO_BF16 as matmul_wt's. y must not overlap in->x. */
+    void (*rms_matmul)(const normed_input *in, const void *w, int wtype, const float *bias,
+                       float *y, int m, int n, int k, int flags);
+    void (*rms_matmul_gated)(int act, const normed_input *in, const void *w, int wtype,
+                             float *prod, void *y, int ytype, int m, int f, int k);
     /* y[m, n] = (x[m, k] @ q[n, k]^T) * scale[n] (y += that with MATMUL_ACCUMULATE): a
      * weight-only quantized matrix (common/quant.h): q holds n x k codes of `quant` (QUANT_INT8
      * or QUANT_FP8), scale the n fp32 row scales. x is treated as matmul_wt treats it with xtype

@@ -90,6 +90,13 @@ int fault_wq_reject(int xtype, int quant, int flags) {
     return 0;
 }
 
+int fault_wtype16_reject(const char *op, int wtype) {
+    if (wtype == DTYPE_FP16 || wtype == DTYPE_BF16) return 0;
+    fault_record_set(op, "weight dtype %d: the fused pre-norm takes 16-bit weights (fp16 1 or "
+                         "bf16 2)", wtype);
+    return 1;
+}
+
 int fault_relu_reject(int wtype, int flags, const float *bias) {
     if (!(flags & MATMUL_RELU_TO_BF16) ||
         (wtype == DTYPE_BF16 && !(flags & MATMUL_ACCUMULATE) && !bias))

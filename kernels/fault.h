@@ -45,6 +45,9 @@ int fault_wq_reject(int xtype, int quant, int flags);
 /* matmul_wt's MATMUL_RELU_TO_BF16 form without what it needs (bf16 weights, no
  * MATMUL_ACCUMULATE, no bias): records "matmul_wt: MATMUL_RELU_TO_BF16 ..." and returns 1;
  * else 0. */
+/* Records "<op>: weight dtype <name>: the fused pre-norm takes 16-bit weights (fp16 or bf16)"
+ * and returns 1 unless wtype is fp16 or bf16 (rms_matmul, rms_matmul_gated). */
+int fault_wtype16_reject(const char *op, int wtype);
 int fault_relu_reject(int wtype, int flags, const float *bias);
 /* 0 when dtype is fp32, fp16 or bf16; else records "op: unknown <what> <dtype>" and returns 1. */
 int fault_dtype_reject(const char *op, const char *what, int dtype);

@@ -67,6 +67,9 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
     m->max_tokens = lim->max_enc_tokens > lim->max_dec_tokens ? lim->max_enc_tokens
                                                               : lim->max_dec_tokens;
     m->joint_gemms = lim->joint_gemms;
+    m->fused_norms = lim->fused_norms && w->tp_size == 1 && s->pre_norm && s->norm == NORM_RMS &&
+                     w->wtype != DTYPE_FP32 && !w->quant && m->be->rms_matmul &&
+                     m->be->rms_matmul_gated;
     for (int bidi = 0; bidi < 2; bidi++)
         m->bucket_log_ratio[bidi] = relbias_log_ratio(bidi, s->rel_buckets, s->rel_max_distance);
     int max_self_keys = lim->max_output_len + 1, max_cross_keys = lim->max_input_len;
@@ -92,6 +95,8 @@ ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
     *out = m;
     return ED_OK;
 }
+
+int encdec_fused_norms(const encdec_model *m) { return m->fused_norms; }
 
 void encdec_destroy(encdec_model *m) {
     if (!m) return;

@@ -27,10 +27,15 @@ typedef struct encdec_limits {
     int joint_gemms;     /* 1: Q/K/V and both gated-FFN inputs each in one GEMM where the layer's
                             weights are joint (layer_weights), and a bf16 model's plain ReLU FFN
                             activation in its GEMM's epilogue; 0: separate GEMMs and kernels */
+    int fused_norms;     /* 1: the decoder's pre-norms folded into the GEMMs after them, each
+                            sublayer's output added to the residual by its output projection,
+                            where the model allows it (encdec_internal.h: fused_norms) */
 } encdec_limits;
 
 ed_status encdec_create(encdec_model **out, const model_weights *w, comm *c,
                         const encdec_limits *lim, ed_error *err);
+/* Whether decoder steps fold their pre-norms into the GEMMs (encdec_limits.fused_norms taken). */
+int encdec_fused_norms(const encdec_model *m);
 void encdec_destroy(encdec_model *m);
 
 /* Runs the encoder over the plan's encode entries and stores each generation request's

@@ -18,13 +18,15 @@ static void norm(const encdec_model *m, const float *delta, const float *w, cons
 }
 
 /* The input of a projection: fp32 activations, or values its producer already wrote in the
- * weight dtype (flags = MATMUL_X_IN_WTYPE; matmul_wt does not round them again). */
+ * weight dtype (flags = MATMUL_X_IN_WTYPE; matmul_wt does not round them again), or (norm not
+ * NULL, x unused) a pre-norm the GEMM folds in (rms_matmul). */
 typedef struct gemm_input {
     const void *x;
     int flags;
+    const normed_input *norm;
 } gemm_input;
 
-static gemm_input fp32_in(const float *x) { return (gemm_input){x, 0}; }
+static gemm_input fp32_in(const float *x) { return (gemm_input){x, 0, NULL}; }
 
 /* Where a producer (pre-norm, FFN activation, attention) writes the input of the projection
  * that follows it: xin, in the 16-bit weight dtype, when there is one (no rounding pass before
@@ -36,7 +38,7 @@ typedef struct gemm_dest {
 } gemm_dest;
 
 static gemm_dest dest_in(const encdec_model *m, void *buf16, float *fp32_buf) {
-    if (buf16) return (gemm_dest){buf16, m->w->wtype, {buf16, MATMUL_X_IN_WTYPE}};
+    if (buf16) return (gemm_dest){buf16, m->w->wtype, {buf16, MATMUL_X_IN_WTYPE, NULL}};
     return (gemm_dest){fp32_buf, DTYPE_FP32, fp32_in(fp32_buf)};
 }
 
@@ -54,10 +56,14 @@ static const float *take_residual(encdec_model *m) {
 }
 
 /* y[n, out] = x[n, in] @ w^T (+ b); flags as matmul_wt's. w is a projection of the layers:
- * quantized ones (model_weights.quant) go to matmul_wq with their row scales. */
+ * quantized ones (model_weights.quant) go to matmul_wq with their row scales; a pre-norm input
+ * to rms_matmul (which computes the norm again for each GEMM of the same input). */
 static void project(const encdec_model *m, int flags, gemm_input x, const void *w,
                     const float *b, float *y, int n, int out, int in) {
-    if (m->w->quant) {
+    if (x.norm) {
+        m->be->rms_matmul(x.norm, w, m->w->wtype, b, y, n, out, in,
+                          flags & (MATMUL_ACCUMULATE | MATMUL_RELU_TO_BF16));
+    } else if (m->w->quant) {
         m->be->matmul_wq(x.x, m->w->wtype, w, m->w->quant, model_weights_scales(w, out, in),
                          y, n, out, in, flags | x.flags);
         if (b) m->be->add_bias(y, b, n, out);
@@ -80,8 +86,13 @@ static void linear_same_input(const encdec_model *m, gemm_input x, const void *w
 
 /* The input of a sublayer: norm(x) for pre-norm blocks (the pending residual added on the way),
  * written by the norm straight in the weight dtype when it is 16-bit (into xin, else h); x
- * itself for post-norm ones. */
-static gemm_input sublayer_in(encdec_model *m, const float *w, const float *b, int n) {
+ * itself for post-norm ones; fused (decoder steps of a fused_norms model): the norm left to
+ * the GEMMs that take the input (x holds every residual: none is pending). */
+static gemm_input sublayer_in(encdec_model *m, int fused, const float *w, const float *b, int n) {
+    if (fused) {
+        m->norm_in = (normed_input){m->x, w, m->s->norm_eps};
+        return (gemm_input){NULL, 0, &m->norm_in};
+    }
     if (!m->s->pre_norm) return fp32_in(m->x);
     gemm_dest d = gemm_dest_for(m, m->h);
     norm(m, take_residual(m), w, b, n, d.y, d.ytype);
@@ -97,6 +108,19 @@ static ed_status sublayer_out(encdec_model *m, const float *out_b, const float *
     if (m->s->pre_norm) m->pending_residual = 1;
     else norm(m, m->out, norm_w, norm_b, n, m->x, DTYPE_FP32);
     return ED_OK;
+}
+
+/* A sublayer's output projection of its [n, in] input and the residual: fused, x += in w^T + b
+ * in the GEMM itself (one rank: nothing to sum); else out = in w^T, then sublayer_out. */
+static ed_status out_proj(encdec_model *m, int fused, gemm_input in, const void *w,
+                          const float *b, const float *norm_w, const float *norm_b, int n,
+                          int in_dim, ed_error *err) {
+    if (fused) {
+        project(m, MATMUL_ACCUMULATE, in, w, b, m->x, n, m->D, in_dim);
+        return ED_OK;
+    }
+    linear(m, in, w, NULL, m->out, n, m->D, in_dim);
+    return sublayer_out(m, b, norm_w, norm_b, n, err);
 }
 
 /* Whether a layer takes its Q/K/V (decoder self-attention) from one GEMM, and its two gated-FFN
@@ -126,16 +150,21 @@ void encdec_joint_layers(const encdec_model *m, int *qkv, int *wi) {
     }
 }
 
-static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_error *err) {
+/* The FFN sublayer; fused as for sublayer_in and out_proj. */
+static ed_status ffn_block(encdec_model *m, int fused, const layer_weights *lw, int n,
+                           ed_error *err) {
     const backend *be = m->be;
     size_t nf = (size_t)n * m->F_l;
-    gemm_input in = sublayer_in(m, lw->ffn_norm, lw->ffn_norm_b, n);
+    gemm_input in = sublayer_in(m, fused, lw->ffn_norm, lw->ffn_norm_b, n);
     /* The activation writes ffn_hidden (16-bit weights) or works in place in f0 (fp32). */
     gemm_dest hidden = dest_in(m, m->ffn_hidden, m->f0);
     if (joint_wi(m, lw) && m->w->quant) { /* one GEMM for both inputs: [n, 2 F_l] */
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, 2 * m->F_l, m->D);
         be->gated_activation(m->s->act, m->f0, m->f0 + m->F_l, 2 * (size_t)m->F_l, hidden.y,
                              hidden.ytype, n, m->F_l);
+    } else if (joint_wi(m, lw) && in.norm) { /* the same, and the norm before it */
+        be->rms_matmul_gated(m->s->act, in.norm, lw->ffn_wi0, m->w->wtype, m->f0, hidden.y,
+                             hidden.ytype, n, m->F_l, m->D);
     } else if (joint_wi(m, lw)) { /* the same, and the activation, in one op */
         be->matmul_gated(m->s->act, in.x, lw->ffn_wi0, m->w->wtype, m->f0, hidden.y,
                          hidden.ytype, n, m->F_l, m->D, in.flags);
@@ -149,8 +178,8 @@ static ed_status ffn_block(encdec_model *m, const layer_weights *lw, int n, ed_e
         linear(m, in, lw->ffn_wi, lw->ffn_wi_b, m->f0, n, m->F_l, m->D);
         be->activation(m->s->act, m->f0, hidden.y, hidden.ytype, nf);
     }
-    linear(m, hidden.in, lw->ffn_wo, NULL, m->out, n, m->D, m->F_l);
-    return sublayer_out(m, lw->ffn_wo_b, lw->ffn_norm, lw->ffn_norm_b, n, err);
+    return out_proj(m, fused, hidden.in, lw->ffn_wo, lw->ffn_wo_b, lw->ffn_norm, lw->ffn_norm_b,
+                    n, m->F_l, err);
 }
 
 /* x[n, D] = embedding of ids (backend int buffer) with the position-embedding rows pe (learned
@@ -249,7 +278,7 @@ ed_status encdec_forward_encoder(encdec_model *m, kv_store *kv, const step_plan 
         if (p->enc[e].len > max_len) max_len = p->enc[e].len;
     for (int l = 0; l < enc->n_layers; l++) {
         const layer_weights *lw = &enc->layers[l];
-        gemm_input in = sublayer_in(m, lw->self_norm, lw->self_norm_b, T);
+        gemm_input in = sublayer_in(m, 0, lw->self_norm, lw->self_norm_b, T);
         linear(m, in, lw->self_q, lw->self_q_b, m->q, T, m->I_l, m->D);
         linear_same_input(m, in, lw->self_k, lw->self_k_b, m->k, T, m->I_l, m->D);
         linear_same_input(m, in, lw->self_v, lw->self_v_b, m->v, T, m->I_l, m->D);
@@ -262,7 +291,7 @@ ed_status encdec_forward_encoder(encdec_model *m, kv_store *kv, const step_plan 
                                  m->d_in + m->in.seq_off, m->d_in + m->in.seq_len);
         linear(m, att.in, lw->self_o, NULL, m->out, T, m->D, m->I_l);
         if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, T, err) ||
-            ffn_block(m, lw, T, err))
+            ffn_block(m, 0, lw, T, err))
             return ED_ERR;
     }
     const float *enc_out = stack_out(m, enc, T);
@@ -303,12 +332,13 @@ static ed_status decoder_body(void *ctx, int n, int max_self, int max_cross, ed_
     const backend *be = m->be;
     const stack_weights *dec = &m->w->dec;
     const kv_tables *kt = kv_index_tables(m->kvi);
+    const int fused = m->fused_norms;
     embed(m, dec, m->d_in + m->in.dec_tok, m->d_in + m->in.dec_pe, n);
     for (int l = 0; l < dec->n_layers; l++) {
         const layer_weights *lw = &dec->layers[l];
         /* Causal self-attention over the sequence's own KV, this token's K/V appended by the
          * attention kernel itself; Q, K, V from one GEMM when their weights are joint. */
-        gemm_input in = sublayer_in(m, lw->self_norm, lw->self_norm_b, n);
+        gemm_input in = sublayer_in(m, fused, lw->self_norm, lw->self_norm_b, n);
         const float *q = m->q;
         kv_append app = {m->k, m->v, m->I_l};
         if (joint_qkv(m, lw)) {
@@ -328,10 +358,11 @@ static ed_status decoder_body(void *ctx, int n, int max_self, int max_cross, ed_
         sp.out_type = att.ytype;
         be->attention_paged(&sp, q, att.y, n, &self, &app, kt->blocks, kt->self_tab, kt->self_nk,
                             kt->pos);
-        linear(m, att.in, lw->self_o, NULL, m->out, n, m->D, m->I_l);
-        if (sublayer_out(m, lw->self_o_b, lw->self_norm, lw->self_norm_b, n, err)) return ED_ERR;
+        if (out_proj(m, fused, att.in, lw->self_o, lw->self_o_b, lw->self_norm, lw->self_norm_b,
+                     n, m->I_l, err))
+            return ED_ERR;
         /* Cross-attention over the request's stored encoder K/V (no position bias). */
-        in = sublayer_in(m, lw->cross_norm, lw->cross_norm_b, n);
+        in = sublayer_in(m, fused, lw->cross_norm, lw->cross_norm_b, n);
         linear(m, in, lw->cross_q, lw->cross_q_b, m->q, n, m->I_l, m->D);
         kv_layout cross = kv_store_layout(kv, KV_CROSS, l);
         attn_params cp = attn_of(m, NULL, lw, 0, 0);
@@ -340,9 +371,9 @@ static ed_status decoder_body(void *ctx, int n, int max_self, int max_cross, ed_
         cp.out_type = att.ytype;
         be->attention_paged(&cp, m->q, att.y, n, &cross, NULL, kt->blocks, kt->cross_tab,
                             kt->cross_nk, kt->pos);
-        linear(m, att.in, lw->cross_o, NULL, m->out, n, m->D, m->I_l);
-        if (sublayer_out(m, lw->cross_o_b, lw->cross_norm, lw->cross_norm_b, n, err) ||
-            ffn_block(m, lw, n, err))
+        if (out_proj(m, fused, att.in, lw->cross_o, lw->cross_o_b, lw->cross_norm,
+                     lw->cross_norm_b, n, m->I_l, err) ||
+            ffn_block(m, fused, lw, n, err))
             return ED_ERR;
     }
     return ED_OK;
@@ -354,8 +385,9 @@ ed_status encdec_forward_decoder(encdec_model *m, kv_store *kv, int n, ed_error 
     if (decoder_graphs_run(m->graphs, n, kt->cross_run, kt->max_self_keys, kt->max_cross_keys,
                            decoder_body, &ctx, err))
         return ED_ERR;
-    /* What decoder_body leaves pending: set here too, for a replayed graph did not run it. */
-    m->pending_residual = m->s->pre_norm;
+    /* What decoder_body leaves pending: set here too, for a replayed graph did not run it
+     * (fused: every output is in x already). */
+    m->pending_residual = m->s->pre_norm && !m->fused_norms;
     return ED_OK;
 }
 

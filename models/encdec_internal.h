@@ -34,6 +34,11 @@ struct encdec_model {
     int max_tokens;          /* packed rows of any step: max(max_enc_tokens, max_dec_tokens) */
     int max_dec, max_enc;    /* decode entries, encode entries per step */
     int joint_gemms;         /* encdec_limits.joint_gemms */
+    int fused_norms;         /* 1: decoder steps fold each pre-norm into the GEMM after it
+                              * (backend rms_matmul) and add each sublayer's output to x in its
+                              * output projection: encdec_limits.fused_norms on, one rank (no
+                              * all-reduce between a projection and the residual), pre-norm
+                              * RMSNorm, 16-bit unquantized weights, a backend with the ops */
     float bucket_log_ratio[2]; /* relbias_log_ratio for the decoder (0) and encoder (1) buckets */
     /* Activations, views into `arena` (backend memory, owned); T = max_tokens. */
     float *x, *h, *out;      /* [T, D] residual stream, normed input, projection output */
@@ -55,6 +60,7 @@ struct encdec_model {
     lm_head *head;           /* LM head (owned); its logits and pairs live in `arena` */
     /* Written by encdec_forward.c only. */
     int pending_residual;    /* 1: out holds a sublayer output not yet added to x */
+    normed_input norm_in;    /* the pre-norm the next fused GEMM folds in (its x is m->x) */
 };
 
 /* Lays out the model's index arrays for m's limits; returns the int32s they take. */

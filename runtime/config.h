@@ -68,6 +68,7 @@ typedef struct run_config {
     int device_argmax;        /* 1: greedy steps without processors pick tokens on the backend */
     int cuda_graphs;          /* 1: decoder steps recorded per batch size and replayed */
     int joint_gemms;          /* 1: joint Q/K/V and gated-FFN-input GEMMs where weights allow */
+    int fused_norms;          /* 1: decoder pre-norms folded into their GEMMs where the model allows */
     int max_request_bytes;    /* longest request line (JSON Lines) accepted, bytes, in
                                  [64 KiB, 1 GiB]; the line reader refuses a longer one */
     int watchdog_s;           /* seconds a wait for a collective or the next plan may last before

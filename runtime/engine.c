@@ -264,7 +264,7 @@ static ed_status create_runtime(engine *e, ed_error *err) {
                          .max_plan_blocks = max_plan_blocks,
                          .max_input_len = cfg->max_input_len,
                          .max_output_len = cfg->max_output_len, .graphs = cfg->cuda_graphs,
-                         .joint_gemms = cfg->joint_gemms};
+                         .joint_gemms = cfg->joint_gemms, .fused_norms = cfg->fused_norms};
     if (encdec_create(&e->model, e->weights, e->comm, &lim, err) ||
         kv_store_create(&e->kv, e->be, s->dec_layers, heads, s->d_kv, cfg->kv_block_size,
                         config_kv_dtype(cfg), e->n_self_blocks, e->n_cross_blocks, err))
@@ -335,6 +335,8 @@ ed_status engine_create(engine **out, const run_config *cfg, comm *c, ed_error *
     encdec_joint_layers(e->model, &joint_qkv, &joint_wi);
     log_info("joint GEMMs in the decoder's %d layers: self Q/K/V in %d, gated FFN inputs in %d",
              e->weights->dec.n_layers, joint_qkv, joint_wi);
+    log_info("decoder pre-norms folded into their GEMMs: %s",
+             encdec_fused_norms(e->model) ? "yes" : "no");
     log_info("memory per rank: weights %.1f MB, KV pools %.1f MB, activations %.1f MB",
              e->weights->arena_bytes / 1e6, kv_store_bytes(e->kv) / 1e6,
              encdec_workspace_bytes(e->model) / 1e6);

@@ -21,11 +21,18 @@ void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, f
 void cpu_embed_q(const uint8_t *table, int quant, const float *scale, const int32_t *ids, int n,
                  int d, float *y);
 void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d, void *y, int ytype);
+/* One RMSNorm row: y[y0 + i] = w[i] * (xr[i] * inv) in ytype (cpu_store), inv from the row's
+ * mean square (summed in double) and eps. */
+void cpu_rms_row(const float *xr, const float *w, float eps, int d, void *y, int ytype, size_t y0);
 void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,
                     int rows, int d, void *y, int ytype);
 void cpu_activation(int act, const float *x, void *y, int ytype, size_t n);
 void cpu_matmul_gated(int act, const void *x, const void *w, int wtype, float *prod, void *y,
                       int ytype, int m, int f, int k, int flags);
+void cpu_rms_matmul(const normed_input *in, const void *w, int wtype, const float *bias, float *y,
+                    int m, int n, int k, int flags);
+void cpu_rms_matmul_gated(int act, const normed_input *in, const void *w, int wtype, float *prod,
+                          void *y, int ytype, int m, int f, int k);
 void cpu_gated_activation(int act, const float *gate, const float *lin, size_t ld,
                           void *y, int ytype, size_t rows, size_t cols);
 void cpu_argmax_rows(const float *x, int rows, int n, int index_base, const int32_t *ban,

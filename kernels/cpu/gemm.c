@@ -35,8 +35,8 @@ void cpu_store(void *y, int ytype, size_t i, float v) {
 /* Scratch of the widening GEMMs, grown as needed and kept (the CPU backend's ops run on one
  * thread per process). NULL when it cannot grow to `floats`. */
 static float *scratch(int which, size_t floats) {
-    static float *buf[3];
-    static size_t cap[3];
+    static float *buf[4];
+    static size_t cap[4];
     if (floats > cap[which]) {
         float *b = realloc(buf[which], floats * sizeof(float));
         if (!b) return NULL;
@@ -115,6 +115,43 @@ void cpu_matmul_gated(int act, const void *x, const void *w, int wtype, float *p
     if (fault_op_begin("matmul_gated")) return;
     cpu_matmul_wt(x, w, wtype, NULL, prod, m, 2 * f, k,
                   flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE));
+    cpu_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
+}
+
+/* The pre-norm's rows h [m, k] (fp32 values, rounded to wtype by the GEMM as it takes them:
+ * the bits rms_norm writes in wtype) in scratch 3; NULL (a fault recorded for op) when out of
+ * memory. */
+static const float *normed_rows(const char *op, const normed_input *in, int m, int k) {
+    float *h = scratch(3, (size_t)m * k);
+    if (!h) {
+        fault_record_set(op, "out of memory for the normed input [%d, %d]", m, k);
+        return NULL;
+    }
+    for (int r = 0; r < m; r++)
+        cpu_rms_row(in->x + (size_t)r * k, in->g, in->eps, k, h, DTYPE_FP32, (size_t)r * k);
+    return h;
+}
+
+void cpu_rms_matmul(const normed_input *in, const void *w, int wtype, const float *bias, float *y,
+                    int m, int n, int k, int flags) {
+    if (fault_op_begin("rms_matmul") || fault_wtype16_reject("rms_matmul", wtype)) return;
+    if (m == 0 || n == 0 || fault_relu_reject(wtype, flags, bias)) return;
+    const float *h = normed_rows("rms_matmul", in, m, k);
+    if (!h) return;
+    matmul_unbiased(h, w, wtype, y, m, n, k, flags & (MATMUL_ACCUMULATE | MATMUL_RELU_TO_BF16));
+    add_row_bias(y, bias, m, n);
+}
+
+void cpu_rms_matmul_gated(int act, const normed_input *in, const void *w, int wtype, float *prod,
+                          void *y, int ytype, int m, int f, int k) {
+    if (fault_op_begin("rms_matmul_gated") || fault_wtype16_reject("rms_matmul_gated", wtype) ||
+        fault_act_reject("rms_matmul_gated", act) ||
+        fault_dtype_reject("rms_matmul_gated", "ytype", ytype))
+        return;
+    if (m == 0 || f == 0) return;
+    const float *h = normed_rows("rms_matmul_gated", in, m, k);
+    if (!h) return;
+    matmul_unbiased(h, w, wtype, prod, m, 2 * f, k, 0);
     cpu_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
 }
 

@@ -33,17 +33,19 @@ static float *residual_row(float *x, const float *delta, int r, int d) {
     return xr;
 }
 
+void cpu_rms_row(const float *xr, const float *w, float eps, int d, void *y, int ytype,
+                 size_t y0) {
+    double ss = 0.0;
+    for (int i = 0; i < d; i++) ss += (double)xr[i] * xr[i];
+    float inv = 1.0f / sqrtf((float)(ss / d) + eps);
+    for (int i = 0; i < d; i++) cpu_store(y, ytype, y0 + i, w[i] * (xr[i] * inv));
+}
+
 void cpu_rms_norm(float *x, const float *delta, const float *w, float eps, int rows, int d,
                   void *y, int ytype) {
     if (fault_op_begin("rms_norm") || fault_dtype_reject("rms_norm", "ytype", ytype)) return;
-    for (int r = 0; r < rows; r++) {
-        const float *xr = residual_row(x, delta, r, d);
-        size_t y0 = (size_t)r * d;
-        double ss = 0.0;
-        for (int i = 0; i < d; i++) ss += (double)xr[i] * xr[i];
-        float inv = 1.0f / sqrtf((float)(ss / d) + eps);
-        for (int i = 0; i < d; i++) cpu_store(y, ytype, y0 + i, w[i] * (xr[i] * inv));
-    }
+    for (int r = 0; r < rows; r++)
+        cpu_rms_row(residual_row(x, delta, r, d), w, eps, d, y, ytype, (size_t)r * d);
 }
 
 void cpu_layer_norm(float *x, const float *delta, const float *w, const float *b, float eps,

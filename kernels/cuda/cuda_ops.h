@@ -74,6 +74,15 @@ void cuda_decode_gemv_reserve(void);
  * wtype, or MATMUL_X_IN_WTYPE), else its rounding into the GEMM-input scratch (reused under
  * MATMUL_SAME_INPUT when it still holds x's). NULL (a fault recorded) on a failure. */
 const void *cuda_gemm_input(const void *x, int wtype, size_t n, int flags);
+/* The GEMM-input scratch for n 16-bit values its caller writes itself (a GEMM input made by a
+ * producer, used with MATMUL_X_IN_WTYPE); it no longer holds any x's rounding. NULL (a fault
+ * recorded) when it cannot hold n. */
+void *cuda_gemm_input_scratch(size_t n);
+/* backend.h's rms_matmul and rms_matmul_gated (gemm_decode.cu). */
+void cuda_rms_matmul(const normed_input *in, const void *w, int wtype, const float *bias,
+                     float *y, int m, int n, int k, int flags);
+void cuda_rms_matmul_gated(int act, const normed_input *in, const void *w, int wtype,
+                           float *prod, void *y, int ytype, int m, int f, int k);
 /* Weight-only int8 / fp8 matrices and tables (gemm_wq.cu): kernels/backend.h's matmul_wq and
  * embed_q. */
 void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,

@@ -278,6 +278,13 @@ static int round_input(const float *x, size_t n, int wtype) {
     return 0;
 }
 
+extern "C" void *cuda_gemm_input_scratch(size_t n) {
+    if (n > g_xconv_cap) cuda_reserve_gemm_input(n + n / 4);
+    if (n > g_xconv_cap) return NULL;
+    g_xconv_of.src = NULL; /* its rounding of an fp32 x is gone */
+    return g_xconv;
+}
+
 extern "C" const void *cuda_gemm_input(const void *x, int wtype, size_t n, int flags) {
     if (wtype == DTYPE_FP32 || (flags & MATMUL_X_IN_WTYPE)) return x;
     /* The scratch still holds x rounded when the caller says x is unchanged since. */

@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "kernels/cuda/activation.cuh"
+#include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
 #include "kernels/cuda/pdl.cuh"
@@ -75,6 +76,20 @@ template <typename WT> __device__ __forceinline__ uint4 load_x8(const float *x) 
 }
 template <typename WT> __device__ __forceinline__ uint4 load_x8(const WT *x) {
     return *(const uint4 *)x;
+}
+
+/* 8 consecutive values of a pre-norm's output, g[c] * (x[c] * inv) rounded to WT: the bits
+ * rms_norm writes for a row whose rsqrt(mean square + eps) is inv. */
+template <typename WT>
+__device__ __forceinline__ uint4 load_x8_normed(const float *x, const float *g, float inv) {
+    const float4 a = *(const float4 *)x, b = *(const float4 *)(x + 4);
+    const float4 ga = *(const float4 *)g, gb = *(const float4 *)(g + 4);
+    union { WT h[8]; uint4 u; } p;
+    p.h[0] = from_f32<WT>(ga.x * (a.x * inv)), p.h[1] = from_f32<WT>(ga.y * (a.y * inv));
+    p.h[2] = from_f32<WT>(ga.z * (a.z * inv)), p.h[3] = from_f32<WT>(ga.w * (a.w * inv));
+    p.h[4] = from_f32<WT>(gb.x * (b.x * inv)), p.h[5] = from_f32<WT>(gb.y * (b.y * inv));
+    p.h[6] = from_f32<WT>(gb.z * (b.z * inv)), p.h[7] = from_f32<WT>(gb.w * (b.w * inv));
+    return p.u;
 }
 
 /* The storage of weights: WT itself (Q = 0), or one byte per code (Q = QUANT_INT8, QUANT_FP8). */
@@ -122,11 +137,13 @@ __device__ __forceinline__ void load_set(const slice<ST, NW> &s, int c, wset<NW>
     }
 }
 
-/* acc += the set at warp-uniform column c times x rows 0..m-1 (NT groups of 8 rows). */
-template <typename WT, typename XT, int NT, int NW, typename ST>
+/* acc += the set at warp-uniform column c times x rows 0..m-1 (NT groups of 8 rows). NORM: x
+ * is a pre-norm's fp32 input, normalized as it is loaded (gain gain, row r's factor inv[r]). */
+template <typename WT, bool NORM, typename XT, int NT, int NW, typename ST>
 __device__ __forceinline__ void mma_set(const slice<ST, NW> &s, const XT *__restrict__ x, int m,
                                         int k, int c, const wset<NW> &w,
-                                        float (&acc)[NW][NT][4]) {
+                                        float (&acc)[NW][NT][4], const float *gain,
+                                        const float *inv) {
     const int g = threadIdx.x % 32 / 4;
     const uint4 zero = make_uint4(0, 0, 0, 0);
     uint4 xv[NT][GEMV_SET_GROUPS];
@@ -136,7 +153,12 @@ __device__ __forceinline__ void mma_set(const slice<ST, NW> &s, const XT *__rest
 #pragma unroll
         for (int n = 0; n < NT; n++) {
             const int r = g + 8 * n;
-            xv[n][u] = cc < s.ke && r < m ? load_x8<WT>(x + (size_t)r * k + cc) : zero;
+            if constexpr (NORM)
+                xv[n][u] = cc < s.ke && r < m
+                               ? load_x8_normed<WT>(x + (size_t)r * k + cc, gain + cc, inv[r])
+                               : zero;
+            else
+                xv[n][u] = cc < s.ke && r < m ? load_x8<WT>(x + (size_t)r * k + cc) : zero;
         }
     }
 #pragma unroll
@@ -160,6 +182,8 @@ template <typename XT, typename ST> struct gemv_params {
     void *y;
     float *scratch; /* kblocks > 1: [kblocks][NW][tiles * 16][16] block sums */
     int *done;      /* kblocks > 1: [tiles] blocks finished, back to 0 after each launch */
+    const float *norm_g; /* NORM: the pre-norm's gain [k] */
+    float norm_eps;
     int m, n, k, ytype, act, kchunk, kblocks;
 };
 
@@ -179,8 +203,10 @@ __device__ __forceinline__ void epilogue(const gemv_params<XT, ST> &p, int r, in
 }
 
 /* Block b: tile b / kblocks, slices (b % kblocks) * GEMV_WARPS + warp. n: y's columns (gated:
- * f, the matrix has 2f rows). NT: x row groups of 8 (m <= 8 NT). */
-template <typename WT, int Q, typename XT, int NT, int EPI>
+ * f, the matrix has 2f rows). NT: x row groups of 8 (m <= 8 NT). NORM (XT float): x holds a
+ * pre-norm's input rows; each block computes their factors rsqrt(mean square + eps) after the
+ * wait (a warp per row: the same sums in every block) and normalizes x as it loads it. */
+template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     typedef typename weight_store<WT, Q>::type ST;
@@ -209,11 +235,26 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     load_set<WT, Q>(s, s.kb + SET_COLS, wb);
     pdl_wait();
     pdl_release();
+    __shared__ float inv[M];
+    if constexpr (NORM) {
+        static_assert(__is_same(XT, float), "a pre-norm's input is fp32");
+        for (int r = warp; r < p.m; r += GEMV_WARPS) {
+            const float *xr = (const float *)p.x + (size_t)r * p.k;
+            float ss = 0.0f;
+            for (int i = lane * 4; i < p.k; i += 32 * 4) {
+                const float4 v = *(const float4 *)(xr + i);
+                ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
+            }
+            ss = warp_reduce(ss, 0);
+            if (lane == 0) inv[r] = rsqrtf(ss / p.k + p.norm_eps);
+        }
+        __syncthreads();
+    }
     for (int c = s.kb; c < s.ke; c += 2 * SET_COLS) {
-        mma_set<WT, XT, NT>(s, p.x, p.m, p.k, c, wa, acc);
+        mma_set<WT, NORM, XT, NT>(s, p.x, p.m, p.k, c, wa, acc, p.norm_g, inv);
         if (c + 2 * SET_COLS < s.ke) load_set<WT, Q>(s, c + 2 * SET_COLS, wa);
         if (c + SET_COLS >= s.ke) break;
-        mma_set<WT, XT, NT>(s, p.x, p.m, p.k, c + SET_COLS, wb, acc);
+        mma_set<WT, NORM, XT, NT>(s, p.x, p.m, p.k, c + SET_COLS, wb, acc, p.norm_g, inv);
         if (c + 3 * SET_COLS < s.ke) load_set<WT, Q>(s, c + 3 * SET_COLS, wb);
     }
     /* partial[warp][t][row of the tile][x row]: c0, c1 at (row g, x rows 2q, 2q + 1), c2, c3 at
@@ -357,9 +398,10 @@ struct gemv_args {
     const float *scale, *bias;
     void *y;
     int ytype, act, n, k;
+    const normed_input *norm; /* x is this pre-norm's input (x = norm->x), or NULL */
 };
 
-template <typename WT, int Q, typename XT, int NT, int EPI>
+template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM = false>
 static void launch(const gemv_args &a) {
     typedef typename weight_store<WT, Q>::type ST;
     const gemv_plan pl = plan_for(a.n, a.k);
@@ -369,11 +411,16 @@ static void launch(const gemv_args &a) {
     p.scratch = g_scratch, p.done = g_done;
     p.m = a.m, p.n = a.n, p.k = a.k, p.ytype = a.ytype, p.act = a.act;
     p.kchunk = pl.kchunk, p.kblocks = pl.kblocks;
-    pdl_launch(decode_gemv_kernel<WT, Q, XT, NT, EPI>, tiles * pl.kblocks, GEMV_WARPS * 32, 0, p);
+    p.norm_g = a.norm ? a.norm->g : NULL, p.norm_eps = a.norm ? a.norm->eps : 0.0f;
+    pdl_launch(decode_gemv_kernel<WT, Q, XT, NT, EPI, NORM>, tiles * pl.kblocks, GEMV_WARPS * 32,
+               0, p);
 }
 
 template <typename WT, int Q, int EPI> static void by_rows(const gemv_args &a, int x_in_wtype) {
-    if (x_in_wtype) {
+    if (a.norm) {
+        if (a.m <= 8) launch<WT, 0, float, 1, EPI, true>(a);
+        else launch<WT, 0, float, 2, EPI, true>(a);
+    } else if (x_in_wtype) {
         if (a.m <= 8) launch<WT, Q, WT, 1, EPI>(a);
         else launch<WT, Q, WT, 2, EPI>(a);
     } else {
@@ -412,11 +459,14 @@ static int applies(const void *x, const void *w, int wtype, int m, int n, int k,
            (codes ? m >= GEMV_MIN_CODE_ROWS : (size_t)n * k * 2 <= GEMV_MAX_BYTES);
 }
 
-extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias,
-                                void *y, int ytype, int act, int m, int n, int k, int flags,
-                                int gated) {
-    if (!applies(x, w, wtype, m, gated ? 2 * n : n, k, 0)) return 0;
-    const gemv_args a = {x, m, w, NULL, bias, y, ytype, act, n, k};
+/* cuda_decode_gemv, x given as it is or (norm) as a pre-norm's input. */
+static int decode_gemv(const void *x, const normed_input *norm, const void *w, int wtype,
+                       const float *bias, void *y, int ytype, int act, int m, int n, int k,
+                       int flags, int gated) {
+    if (!applies(x, w, wtype, m, gated ? 2 * n : n, k, 0) ||
+        (norm && (flags & MATMUL_X_IN_WTYPE || (uintptr_t)norm->g % 16)))
+        return 0;
+    const gemv_args a = {x, m, w, NULL, bias, y, ytype, act, n, k, norm};
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
     if (gated) by_type<EPI_GATED>(a, wtype, 0, x_in);
     else if (flags & MATMUL_RELU_TO_BF16) by_rows<__nv_bfloat16, 0, EPI_RELU_BF16>(a, x_in);
@@ -425,10 +475,16 @@ extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const f
     return 1;
 }
 
+extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias,
+                                void *y, int ytype, int act, int m, int n, int k, int flags,
+                                int gated) {
+    return decode_gemv(x, NULL, w, wtype, bias, y, ytype, act, m, n, k, flags, gated);
+}
+
 extern "C" int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant,
                                   const float *scale, float *y, int m, int n, int k, int flags) {
     if (!applies(x, q, xtype, m, n, k, 1)) return 0;
-    const gemv_args a = {x, m, q, scale, NULL, y, DTYPE_FP32, 0, n, k};
+    const gemv_args a = {x, m, q, scale, NULL, y, DTYPE_FP32, 0, n, k, NULL};
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
     if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, xtype, quant, x_in);
     else by_type<EPI_STORE>(a, xtype, quant, x_in);
@@ -448,4 +504,43 @@ extern "C" void cuda_matmul_gated(int act, const void *x, const void *w, int wty
     }
     cuda_matmul_wt(x, w, wtype, NULL, prod, m, 2 * f, k, flags);
     cuda_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
+}
+
+/* The pre-norm's rows in wtype, by the norm kernel, into the GEMM-input scratch: the input of
+ * rms_matmul's library path. NULL (a fault recorded) on a failure. */
+static const void *normed_rows(const normed_input *in, int wtype, int m, int k) {
+    void *h = cuda_gemm_input_scratch((size_t)m * k);
+    if (!h) return NULL;
+    cuda_rms_norm((float *)in->x, NULL, in->g, in->eps, m, k, h, wtype);
+    return h;
+}
+
+/* The norm folded into the decode GEMV where the family takes the call, else the norm kernel
+ * and then matmul_wt / matmul_gated (backend.h's rms_matmul contract). */
+extern "C" void cuda_rms_matmul(const normed_input *in, const void *w, int wtype,
+                                const float *bias, float *y, int m, int n, int k, int flags) {
+    if (fault_op_begin("rms_matmul") || fault_wtype16_reject("rms_matmul", wtype)) return;
+    if (m == 0 || n == 0 || fault_relu_reject(wtype, flags, bias)) return;
+    flags &= MATMUL_ACCUMULATE | MATMUL_RELU_TO_BF16;
+    if (decode_gemv(in->x, in, w, wtype, bias, y, DTYPE_FP32, 0, m, n, k, flags, 0)) {
+        CUDA_LAUNCH_CHECK("rms_matmul");
+        return;
+    }
+    const void *h = normed_rows(in, wtype, m, k);
+    if (h) cuda_matmul_wt(h, w, wtype, bias, y, m, n, k, flags | MATMUL_X_IN_WTYPE);
+}
+
+extern "C" void cuda_rms_matmul_gated(int act, const normed_input *in, const void *w, int wtype,
+                                      float *prod, void *y, int ytype, int m, int f, int k) {
+    if (fault_op_begin("rms_matmul_gated") || fault_wtype16_reject("rms_matmul_gated", wtype) ||
+        fault_act_reject("rms_matmul_gated", act) ||
+        fault_dtype_reject("rms_matmul_gated", "ytype", ytype))
+        return;
+    if (m == 0 || f == 0) return;
+    if (decode_gemv(in->x, in, w, wtype, NULL, y, ytype, act, m, f, k, 0, 1)) {
+        CUDA_LAUNCH_CHECK("rms_matmul_gated");
+        return;
+    }
+    const void *h = normed_rows(in, wtype, m, k);
+    if (h) cuda_matmul_gated(act, h, w, wtype, prod, y, ytype, m, f, k, MATMUL_X_IN_WTYPE);
 }

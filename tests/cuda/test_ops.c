@@ -305,6 +305,56 @@ static void test_matmul_gated(int m, int f, int k, int act, int wtype) {
     gpu->free(dx), gpu->free(dprod), gpu->free(dw), gpu->free(dy);
 }
 
+/* rms_matmul / rms_matmul_gated (the pre-norm folded into the GEMM) against the CPU twin (the
+ * norm, then the GEMM), with the decode GEMV family (m <= 16) or the norm kernel and cuBLASLt
+ * (larger m): form 0 y = h w^T + b; 1 y += h w^T; 2 ReLU to bf16; 3 gated (f = n). The
+ * sum of squares is added in another order than the CPU's, so a normed value may round to the
+ * neighbouring 16-bit value: 2e-3 of the largest fp32 output, 1e-2 for 16-bit outputs. Then
+ * twice more on the GPU: the same bits. */
+static void test_rms_matmul(int m, int n, int k, int wtype, int form) {
+    const int rows = form == 3 ? 2 * n : n;
+    size_t nx = (size_t)m * k, ny = (size_t)m * n;
+    float *x = rnd(nx, 3), *g = rnd(k, 1), *w = rnd((size_t)rows * k, 0.2f), *b = rnd(n, 1);
+    float *y0 = rnd(ny, 1), *ref = malloc(ny * sizeof(float));
+    float *prod = malloc(2 * ny * sizeof(float)), *dprod = gpu->alloc(2 * ny * sizeof(float));
+    void *dw = dev_weights(w, (size_t)rows * k, wtype), *hw = malloc((size_t)rows * k * 2);
+    round_host(w, (size_t)rows * k, wtype, hw);
+    float *dx = dev(x, nx), *dg = dev(g, k), *db = dev(b, n), *dy = dev(y0, ny);
+    const normed_input hin = {x, g, 1e-6f}, din = {dx, dg, 1e-6f};
+    const int flags = form == 1 ? MATMUL_ACCUMULATE : form == 2 ? MATMUL_RELU_TO_BF16 : 0;
+    const float *bias = form == 0 ? b : NULL, *dbias = form == 0 ? db : NULL;
+    const int ytype = form >= 2 ? wtype : DTYPE_FP32;
+    memcpy(ref, y0, ny * sizeof(float));
+    if (form == 3) {
+        cpu->rms_matmul_gated(ACT_GELU_NEW, &hin, hw, wtype, prod, ref, wtype, m, n, k);
+        gpu->rms_matmul_gated(ACT_GELU_NEW, &din, dw, wtype, dprod, dy, wtype, m, n, k);
+    } else {
+        cpu->rms_matmul(&hin, hw, wtype, bias, ref, m, n, k, flags);
+        gpu->rms_matmul(&din, dw, wtype, dbias, dy, m, n, k, flags);
+    }
+    char name[80];
+    snprintf(name, sizeof name, "rms_matmul %s %dx%dx%d form %d", dtype_name(wtype), m, n, k, form);
+    const size_t bytes = ytype == DTYPE_FP32 ? ny * 4 : ny * 2;
+    uint16_t *got = malloc(ny * 4), *again = malloc(ny * 4);
+    gpu->download((float *)got, dy, (bytes + 3) / 4);
+    if (ytype == DTYPE_FP32) {
+        EXPECT_CLOSE(name, dy, ref, ny, 2e-3);
+    } else {
+        double worst = worst_rel_16bit(got, (const uint16_t *)ref, ny, wtype, 1e-2);
+        printf("  %-28s rel err %.2e (tol 1e-2)\n", name, worst);
+        CHECK(worst <= 1e-2);
+    }
+    if (form != 1) { /* (y += would add twice) */
+        if (form == 3) gpu->rms_matmul_gated(ACT_GELU_NEW, &din, dw, wtype, dprod, dy, wtype, m, n, k);
+        else gpu->rms_matmul(&din, dw, wtype, dbias, dy, m, n, k, flags);
+        gpu->download((float *)again, dy, (bytes + 3) / 4);
+        expect_same_bits("  ... run again", got, again, bytes);
+    }
+    free(x), free(g), free(w), free(b), free(y0), free(ref), free(prod), free(hw), free(got);
+    free(again);
+    gpu->free(dprod), gpu->free(dw), gpu->free(dx), gpu->free(dg), gpu->free(db), gpu->free(dy);
+}
+
 static void test_embed(int wtype) {
     int V = 37, d = 200;
     float *table = rnd((size_t)V * d, 2), *y = malloc(5 * (size_t)d * sizeof(float));
@@ -862,6 +912,13 @@ int main(void) {
     } else {
         printf("  pdl chain                    (PDL off on this device: not tested)\n");
     }
+    for (int wtype = DTYPE_FP16; wtype <= DTYPE_BF16; wtype++)
+        for (int form = 0; form < 4; form++) {
+            if (form == 2 && wtype != DTYPE_BF16) continue; /* ReLU to bf16: bf16 weights */
+            test_rms_matmul(1, 768, 768, wtype, form);   /* GEMV, k split over 2 blocks */
+            test_rms_matmul(12, 300, 512, wtype, form);  /* GEMV, 12 rows */
+            test_rms_matmul(40, 256, 768, wtype, form);  /* norm kernel, then cuBLASLt */
+        }
     cuda_decode_gemv_set(gemv_mode = 1); /* as ENCDEC_DECODE_GEMV=1: large ones on cuBLASLt */
     test_decode_gemv(2, 32128, 768, DTYPE_BF16);
     test_matmul_gated(8, 1024, 512, ACT_SILU, DTYPE_BF16);

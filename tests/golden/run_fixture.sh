@@ -6,6 +6,7 @@
 #   DTYPE: weight dtype (fp32 default). fp16/bf16 (greedy/score set) are compared with
 #   expected_<DTYPE>_weights.jsonl: HF in fp32 on the same weights rounded to DTYPE
 #   KEY=VALUE: one more run-config key (e.g. joint_gemms=off), same yardstick
+#   EXPECT_LOG (environment): a line the run's info log must hold (which path a setting took)
 set -euo pipefail
 build=$1 fixture=$2 tp=$3 lm_head=${4:-vocab} set=${5:-} backend=${6:-cpu} dtype=${7:-fp32}
 extra=${8:-}
@@ -24,5 +25,11 @@ trap 'rm -rf "$work"' EXIT
 [ -z "$extra" ] || echo "${extra%%=*}: ${extra#*=}" >> "$work/run.yaml"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
 export ENCDEC_LOG=${ENCDEC_LOG:-warn}
-${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/run.yaml"
+if [ -n "${EXPECT_LOG:-}" ]; then # the run's info log must hold this line (the path taken)
+  ENCDEC_LOG=info ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" \
+    --config "$work/run.yaml" 2> "$work/run.log"
+  grep -qF -- "$EXPECT_LOG" "$work/run.log" || { echo "run_fixture: the log lacks '$EXPECT_LOG'"; exit 1; }
+else
+  ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/run.yaml"
+fi
 "$build/golden_check" "$expected" "$work/responses.jsonl" "${check[@]}"
