@@ -379,10 +379,20 @@ static int scratch_ready(void) {
 struct gemv_plan {
     int kblocks, kchunk;
 };
+static int kblocks_max(void) { /* ENCDEC_GEMV_KBLOCKS=1|2|4|8 (probes' A/B), else KBLOCKS_MAX */
+    static int max = 0;
+    if (!max) {
+        const char *e = getenv("ENCDEC_GEMV_KBLOCKS");
+        const int v = e ? atoi(e) : 0;
+        max = v == 1 || v == 2 || v == 4 ? v : KBLOCKS_MAX;
+    }
+    return max;
+}
+
 static gemv_plan plan_for(int n, int k) {
     const long tiles = (n + TILE_ROWS - 1) / TILE_ROWS;
     int kb = 1;
-    while (kb < KBLOCKS_MAX && tiles * kb < 2L * sm_count() &&
+    while (kb < kblocks_max() && tiles * kb < 2L * sm_count() &&
            k >= GEMV_WARPS * 2 * kb * SET_COLS)
         kb *= 2;
     if (kb > 1 && (tiles > max_split_tiles() || !scratch_ready())) kb = 1;
