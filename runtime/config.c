@@ -87,7 +87,9 @@ static const config_key config_schema[] = {
      "on: the decoder's Q/K/V, and both gated-FFN inputs, each from one GEMM where the layer's "
      "weights lie back to back (every real shape), and with bf16 weights a plain ReLU FFN's "
      "activation in its GEMM's epilogue; off: one GEMM per projection, the activation a kernel"},
-    {"fused_norms", KEY_ENUM, FIELD(fused_norms), "on", 0, 0, on_off_names,
+    /* off: measured slower for t5-base at batch 1 and 8, faster for flan-t5-xl at batch 1
+     * (H100, docs/PERFORMANCE.md) */
+    {"fused_norms", KEY_ENUM, FIELD(fused_norms), "off", 0, 0, on_off_names,
      "on: one-rank decoder steps of pre-RMSNorm models with 16-bit unquantized weights (T5 "
      "family) fold each norm into the GEMM after it and add each sublayer's output to the "
      "residual in its output projection; off: a norm kernel per sublayer"},

@@ -52,8 +52,8 @@ void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *
  * MATMUL_RELU_TO_BF16 with bf16 weights) or, gated, as matmul_gated (n = f: y [m, f] in ytype).
  * Returns 1 when it launched the kernel (the caller checks the launch), 0 when the shape or
  * operands are not its own (m, fp32 weights, k not a multiple of 8, x or w not 16-byte
- * aligned, a matrix above the size where it was measured faster than cuBLASLt) or it is off:
- * off unless ENCDEC_DECODE_GEMV=1 or cuda_decode_gemv_set(1): the caller then uses cuBLASLt. */
+ * aligned, a shape where it was measured slower than cuBLASLt) or it is off (the default
+ * without PDL, ENCDEC_DECODE_GEMV=0): the caller then uses cuBLASLt. */
 #define DECODE_GEMV_ROWS 16
 int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias, void *y,
                      int ytype, int act, int m, int n, int k, int flags, int gated);
@@ -63,8 +63,8 @@ int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias,
  * reasons above). */
 int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                        float *y, int m, int n, int k, int flags);
-/* A/B switch for probes and tests: 0 off (the default), 1 on, 2 on for every shape it can take
- * (whatever the measured size limits). */
+/* A/B switch for probes and tests, as ENCDEC_DECODE_GEMV: 0 off, 1 16-bit matrices of up to
+ * 8 MB, 2 every shape it can take, 3 the default with PDL (gemm_decode.cu's applies()). */
 void cuda_decode_gemv_set(int on);
 /* The family's cross-block scratch (a few MB), allocated now if it is not yet: before a graph
  * is recorded (cuda_reserve_gemm_input calls it). Without it, launches do not split k over

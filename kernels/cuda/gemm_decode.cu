@@ -1,8 +1,8 @@
 // The decode GEMV family: matmul_wt, matmul_gated and matmul_wq (kernels/backend.h) for
 // decode steps of m <= DECODE_GEMV_ROWS rows, where cuBLASLt was measured latency-bound
 // (docs/PERFORMANCE.md: 3.7 us for a 768 x 768 bf16 matrix at m = 1-8, whatever the algorithm).
-// Off by default (ENCDEC_DECODE_GEMV=1 turns it on) and, when on, taken only where it measured
-// faster (applies(), below).
+// On by default where kernels are launched with PDL (compute capability 9.0 on), taken where it
+// measured faster (applies(), below); ENCDEC_DECODE_GEMV=0 turns it off.
 //
 // y[r, j] = sum_k x[r, k] w[j, k] for r < m, j < n, on tensor cores (mma.sync m16n8k16, fp32
 // accumulation). A *tile* is 16 weight rows (two, rows j and f + j, for the gated form); its k
@@ -314,16 +314,22 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
 }
 
 static int g_sms;          /* the device's SM count */
-static int g_enabled = -1; /* -1: not read yet from ENCDEC_DECODE_GEMV; 2: every shape */
+/* The modes of cuda_decode_gemv_set / ENCDEC_DECODE_GEMV (-1: not read yet). */
+enum { GEMV_OFF = 0, GEMV_SMALL = 1, GEMV_EVERY = 2, GEMV_AUTO = 3 };
+static int g_enabled = -1;
 
 extern "C" void cuda_decode_gemv_set(int on) { g_enabled = on; }
 
-/* Off unless ENCDEC_DECODE_GEMV=1 (or 2: every shape it can take): whole decode steps with it
- * were not yet measured faster than with cuBLASLt (docs/PERFORMANCE.md). */
+/* ENCDEC_DECODE_GEMV=0|1|2|3 as cuda_decode_gemv_set takes it; unset: GEMV_AUTO where kernels
+ * are launched with PDL (pdl.cuh), else off. Measured on an H100 (docs/PERFORMANCE.md, 2026-12-06
+ * 22:05 UTC): with PDL, t5-base batch 1 0.506-0.510 ms per step against cuBLASLt's 0.575-0.579,
+ * batch 8 0.564-0.567 against 0.596-0.599, flan-t5-xl batch 1 1.918 against 2.000; without PDL
+ * slower than cuBLASLt (0.595-0.597, 0.647-0.649, 2.045). */
 static int enabled(void) {
     if (g_enabled < 0) {
         const char *e = getenv("ENCDEC_DECODE_GEMV");
-        g_enabled = e && (!strcmp(e, "1") || !strcmp(e, "2")) ? e[0] - '0' : 0;
+        if (e && e[0] >= '0' && e[0] <= '3' && !e[1]) g_enabled = e[0] - '0';
+        else g_enabled = cuda_pdl_enabled() ? GEMV_AUTO : GEMV_OFF;
     }
     return g_enabled;
 }
@@ -452,21 +458,24 @@ template <int EPI> static void by_type(const gemv_args &a, int wtype, int quant,
     else by_storage<__half, EPI>(a, quant, x_in);
 }
 
-/* Whether the family takes this call (see cuda_ops.h). Measured on an H200 (decode_gemv_probe,
- * docs/PERFORMANCE.md): 1.4-1.9x cuBLASLt's speed for matrices of up to a few MB at every m
- * <= 16, parity at 8 MB, 0.6-0.8x for larger ones (the 32128-row LM heads, a 2048 x 5120
- * matrix): 16-bit matrices above GEMV_MAX_BYTES stay with cuBLASLt. Codes (matmul_wq): faster
- * than gemm_wq.cu's SIMT kernel from 8 rows on, slower below (8-byte loads keep too few bytes in
- * flight): from GEMV_MIN_CODE_ROWS rows. */
+/* Whether the family takes this call (see cuda_ops.h), by mode:
+ *   GEMV_EVERY (probes, tests): every shape it can take;
+ *   GEMV_SMALL: 16-bit matrices of at most GEMV_MAX_BYTES; codes from GEMV_MIN_CODE_ROWS rows;
+ *   GEMV_AUTO (the default with PDL): 16-bit matrices of any size up to GEMV_ANY_SIZE_ROWS rows
+ *     (whole steps measured faster with the LM heads and flan-t5-xl's large matrices on it at
+ *     batch 1 and 8), of at most GEMV_MAX_BYTES above (decode_gemv_probe, H100, 2026-12-06: at
+ *     16 rows cuBLASLt was faster for flan-t5-xl's 6144 x 2048 and 32128-row heads); codes as
+ *     GEMV_SMALL (below 8 rows gemm_wq.cu's SIMT kernel measured faster). */
 enum : size_t { GEMV_MAX_BYTES = (size_t)8 << 20 };
-enum { GEMV_MIN_CODE_ROWS = 8 };
+enum { GEMV_MIN_CODE_ROWS = 8, GEMV_ANY_SIZE_ROWS = 8 };
 static int applies(const void *x, const void *w, int wtype, int m, int n, int k, int codes) {
-    if (!enabled() || m < 1 || m > DECODE_GEMV_ROWS || wtype == DTYPE_FP32 || k % GEMV_VEC ||
-        ((uintptr_t)x | (uintptr_t)w) % 16)
+    const int mode = enabled();
+    if (mode == GEMV_OFF || m < 1 || m > DECODE_GEMV_ROWS || wtype == DTYPE_FP32 ||
+        k % GEMV_VEC || ((uintptr_t)x | (uintptr_t)w) % 16)
         return 0;
-    /* mode 2 (probes, tests): whatever the measured limits */
-    return g_enabled == 2 ||
-           (codes ? m >= GEMV_MIN_CODE_ROWS : (size_t)n * k * 2 <= GEMV_MAX_BYTES);
+    if (mode == GEMV_EVERY) return 1;
+    if (codes) return m >= GEMV_MIN_CODE_ROWS;
+    return (mode == GEMV_AUTO && m <= GEMV_ANY_SIZE_ROWS) || (size_t)n * k * 2 <= GEMV_MAX_BYTES;
 }
 
 /* cuda_decode_gemv, x given as it is or (norm) as a pre-norm's input. */

@@ -893,7 +893,7 @@ int main(void) {
         test_gemm_wq(17, 4100, 4096, quant, DTYPE_BF16, 1); /* wide path, chunks of 4096 + 4 rows */
         test_embed_q(quant);
     }
-    cuda_decode_gemv_set(gemv_mode = 2); /* the decode GEMV family (off by default), any size */
+    cuda_decode_gemv_set(gemv_mode = 2); /* the decode GEMV family for every shape it can take */
     for (int quant = QUANT_INT8; quant <= QUANT_FP8; quant++) {
         test_gemm_wq(8, 300, 256, quant, DTYPE_FP16, 1);
         test_gemm_wq(13, 2048, 768, quant, DTYPE_BF16, 0);
@@ -929,6 +929,9 @@ int main(void) {
         }
     cuda_decode_gemv_set(gemv_mode = 1); /* as ENCDEC_DECODE_GEMV=1: large ones on cuBLASLt */
     test_decode_gemv(2, 32128, 768, DTYPE_BF16);
+    cuda_decode_gemv_set(gemv_mode = 3); /* the default with PDL: large ones from 9 rows on cuBLASLt */
+    test_decode_gemv(8, 6144, 2048, DTYPE_BF16);
+    test_decode_gemv(12, 6144, 2048, DTYPE_BF16);
     test_matmul_gated(8, 1024, 512, ACT_SILU, DTYPE_BF16);
     cuda_decode_gemv_set(0);
     test_gemm_relu(37, 300, 128);
