@@ -401,7 +401,7 @@ static gemv_plan plan_for(int n, int k) {
     while (kb < kblocks_max() && tiles * kb < 2L * sm_count() &&
            k >= GEMV_WARPS * 2 * kb * SET_COLS)
         kb *= 2;
-    if (kb > 1 && (tiles > max_split_tiles() || !scratch_ready())) kb = 1;
+    if (kb > 1 && !scratch_ready()) kb = 1; /* (kb > 1 only for tiles < max_split_tiles()) */
     const int slices = GEMV_WARPS * kb;
     return gemv_plan{kb, (k / GEMV_VEC + slices - 1) / slices * GEMV_VEC};
 }
