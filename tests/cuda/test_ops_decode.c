@@ -239,6 +239,8 @@ void test_decode_family(int *checks, int *failures) {
             if (form == 2 && wtype != DTYPE_BF16) continue; /* ReLU to bf16: bf16 weights */
             test_rms_matmul(1, 768, 768, wtype, form);   /* GEMV, k split over 2 blocks */
             test_rms_matmul(12, 300, 512, wtype, form);  /* GEMV, 12 rows */
+            test_rms_matmul(1, 2048, 5120, wtype, form); /* GEMV, 10 sets of columns a warp */
+            test_rms_matmul(12, 4096, 2048, wtype, form); /* GEMV, 12 rows, 4 sets a warp */
             test_rms_matmul(40, 256, 768, wtype, form);  /* norm kernel, then cuBLASLt */
         }
     cuda_decode_gemv_set(gemv_mode = 1); /* as ENCDEC_DECODE_GEMV=1: large ones on cuBLASLt */
