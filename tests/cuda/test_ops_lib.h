@@ -103,17 +103,38 @@ static inline void *dev_weights(float *w, size_t n, int wtype) {
     return d;
 }
 
+/* A bf16 or fp16 value (wtype) as a double. */
+static inline double value_16bit(uint16_t v, int wtype) {
+    return wtype == DTYPE_BF16 ? dtype_bf16_to_f32(v) : dtype_fp16_to_f32(v);
+}
+
+/* The largest |v| over n values of a 16-bit wtype. */
+static inline double max_abs_16bit(const uint16_t *v, size_t n, int wtype) {
+    double big = 0.0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(value_16bit(v[i], wtype)) > big) big = fabs(value_16bit(v[i], wtype));
+    return big;
+}
+
 /* The largest |a - ref| / max(|ref|, floor) over n values of a 16-bit wtype (bf16 or fp16). */
 static inline double worst_rel_16bit(const uint16_t *a, const uint16_t *ref, size_t n, int wtype,
-                              double floor) {
+                                     double floor) {
     double worst = 0.0;
     for (size_t i = 0; i < n; i++) {
-        double x = wtype == DTYPE_BF16 ? dtype_bf16_to_f32(a[i]) : dtype_fp16_to_f32(a[i]);
-        double r = wtype == DTYPE_BF16 ? dtype_bf16_to_f32(ref[i]) : dtype_fp16_to_f32(ref[i]);
+        double x = value_16bit(a[i], wtype), r = value_16bit(ref[i], wtype);
         double rel = fabs(x - r) / (fabs(r) > floor ? fabs(r) : floor);
         if (rel > worst) worst = rel;
     }
     return worst;
+}
+
+/* Expects 16-bit outputs within 1e-2 of the reference (worst_rel_16bit with floor); prints the
+ * error. */
+static inline void expect_close_16bit(const char *name, const uint16_t *got, const uint16_t *ref,
+                                      size_t n, int wtype, double floor) {
+    double worst = worst_rel_16bit(got, ref, n, wtype, floor);
+    printf("  %-28s rel err %.2e (tol 1e-2)\n", name, worst);
+    CHECK(worst <= 1e-2);
 }
 
 /* The decode GEMV family's tests (test_ops_decode.c); adds its CHECK counters to these. */
