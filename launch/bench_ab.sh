@@ -23,18 +23,24 @@ log=${BENCH_LOG:-/dev/null}
 err=$(mktemp)
 trap 'rm -f "$err"' EXIT
 
-# one_run BUILD ENV CASE: prints the run's ms per decode step, or "failed".
+# one_run BUILD ENV CASE: prints the run's ms per decode step, or "failed" and why.
 one_run() {
   local out
   # shellcheck disable=SC2086 # ENV and CASE are word lists by design
-  if out=$(env $2 mpirun --bind-to none -n "${RANKS:-1}" "$1/encdec_bench" \
-      --backend "${BACKEND:-cuda}" $3 2>"$err" | grep '^{'); then
-    cat "$err" >>"$log"
+  out=$(env $2 mpirun --bind-to none -n "${RANKS:-1}" "$1/encdec_bench" \
+    --backend "${BACKEND:-cuda}" $3 2>"$err" | grep '^{') || out=
+  cat "$err" >>"$log"
+  if [ -n "$out" ]; then
     sed -n 's/.*"decode_ms_per_step": \([0-9.]*\).*/\1/p' <<<"$out"
   else
-    cat "$err" >>"$log"
     echo "failed ($(grep -m1 -i 'encdec\|error' "$err" || head -1 "$err"))"
   fi
+}
+
+# mean VALUE...: their mean, or "-" when one of them is not a number.
+mean() {
+  printf '%s\n' "$@" | awk '$1 !~ /^[0-9.]+$/ { bad = 1 } { s += $1; n++ }
+    END { if (bad || !n) print "-"; else print s / n }'
 }
 
 printf '%-52s %-24s %-24s %s\n' "case" "A ms/step" "B ms/step" "B/A"
@@ -44,11 +50,9 @@ for c in "${cases[@]}"; do
     a+=("$(one_run "$build_a" "${A_ENV:-}" "$c")")
     b+=("$(one_run "$build_b" "${B_ENV:-}" "$c")")
   done
-  ratio=$(printf '%s\n' "${a[@]}" / "${b[@]}" | awk '
-    BEGIN { side = 0 }
-    $1 == "/" { side = 1; next }
-    $1 !~ /^[0-9.]+$/ { bad = 1 }
-    { s[side] += $1; n[side]++ }
-    END { if (bad || !n[0] || !n[1] || !s[0]) print "-"; else printf "%.3f", (s[1] / n[1]) / (s[0] / n[0]) }')
+  ma=$(mean "${a[@]}") mb=$(mean "${b[@]}")
+  ratio=-
+  [ "$ma" = - ] || [ "$mb" = - ] || ratio=$(awk -v a="$ma" -v b="$mb" \
+    'BEGIN { if (a > 0) printf "%.3f", b / a; else print "-" }')
   printf '%-52s %-24s %-24s %s\n' "$c" "${a[*]}" "${b[*]}" "$ratio"
 done
