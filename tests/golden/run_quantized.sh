@@ -13,12 +13,16 @@
 #    fp32 yardstick (1e-4), every request's ids identical.
 # With EMBEDDINGS = embeddings, the token embedding and LM head are quantized too
 # (--quantize-embeddings, quantize_embeddings: on).
+# With env DTYPE=bf16 | fp16 (the runs' activations and unquantized weights in that dtype, as a
+# served 16-bit model runs; on the GPU, fp8 codes of large GEMMs multiply x's own E4M3 codes),
+# the first two checks only, against HF's fp32 within TOL (the dequantized run of the third is
+# not an exact yardstick for 16-bit activations).
 # usage: run_quantized.sh BUILD_DIR FIXTURE_DIR QUANT TP TOL [embeddings]
-#   env BACKEND: cpu (default) or cuda
+#   env BACKEND: cpu (default) or cuda; DTYPE: fp32 (default), bf16 or fp16
 set -euo pipefail
-backend=${BACKEND:-cpu}
+backend=${BACKEND:-cpu} dtype=${DTYPE:-fp32}
 build=$1 fixture=$(cd "$2" && pwd) quant=$3 tp=$4 tol=$5 emb=${6:-}
-convert_emb=() emb_key=off emb_loaded=fp32
+convert_emb=() emb_key=off emb_loaded=$dtype
 [ -z "$emb" ] || convert_emb=(--quantize-embeddings) emb_key=on emb_loaded=$quant
 source "$(dirname "$0")/golden_lib.sh"
 name=$(basename "$fixture")
@@ -31,7 +35,7 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_
 # the load must say its projections and embeddings are LOADED ("int8, embeddings fp32", ...).
 serve() {
   {
-    golden_config "$2" "$backend" fp32 "$tp"
+    golden_config "$2" "$backend" "$dtype" "$tp"
     printf 'quantize: %s\nquantize_embeddings: %s\nrequests: %s\noutput: %s\n' "$3" "$4" \
       "$fixture/requests.jsonl" "$work/$1.jsonl"
   } > "$work/$1.yaml"
@@ -42,7 +46,7 @@ serve() {
 }
 serve converted "$work/q.h5" auto auto "$quant, embeddings $emb_loaded"
 serve at_load "$work/f.h5" "$quant" "$emb_key" "$quant, embeddings $emb_loaded"
-serve dequantized "$work/q.h5" none auto "fp32, embeddings fp32"
+[ "$dtype" != fp32 ] || serve dequantized "$work/q.h5" none auto "fp32, embeddings fp32"
 if [ -n "$emb" ]; then # quantize_embeddings: on without quantized projections is refused by name
   { golden_config "$work/f.h5" "$backend" fp32 "$tp"; printf 'quantize: none\nquantize_embeddings: on\n'; } > "$work/bad.yaml"
   if ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/bad.yaml" \
@@ -52,10 +56,11 @@ if [ -n "$emb" ]; then # quantize_embeddings: on without quantized projections i
     exit 1
   fi
 fi
-echo "$name $quant${emb:+ with embeddings} tp$tp against HF fp32:"
+echo "$name $quant${emb:+ with embeddings} tp$tp, $dtype activations, against HF fp32:"
 "$build/golden_check" "$fixture/expected.jsonl" "$work/converted.jsonl" --tol "$tol" --margin-ids \
   --logits-only
 echo "quantized at load against converted with --quantize:"
 "$build/golden_check" "$work/converted.jsonl" "$work/at_load.jsonl" --tol 0
+[ "$dtype" = fp32 ] || exit 0
 echo "matmul_wq against fp32 GEMMs on the dequantized weights:"
 "$build/golden_check" "$work/dequantized.jsonl" "$work/converted.jsonl" --tol 1e-4
