@@ -3,7 +3,8 @@
 // before it; this probe times chains of N kernels that do (almost) nothing, captured in one CUDA
 // graph and replayed, in the shapes a step could take:
 //   launch    plain kernels, stream order (the next starts after the previous has finished)
-//   pdl       the same with programmatic dependent launch (pdl.cuh's wait / release)
+//   pdl       the same with programmatic dependent launch (pdl.cuh's wait / release;
+//             compute capability 9.0 and later, else the same as launch)
 //   pdl_rw    pdl, each kernel reading the previous one's 3 KB output after its wait and writing
 //             its own (the smallest real dependency: a decode row of t5-base)
 //   grid_sync one cooperative kernel of N phases separated by cooperative_groups grid syncs
@@ -15,6 +16,8 @@
 #include <cuda_runtime.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "kernels/cuda/pdl.cuh" /* pdl_wait, pdl_release (no-ops below sm_90) */
 
 namespace cg = cooperative_groups;
 
@@ -29,23 +32,19 @@ namespace cg = cooperative_groups;
 
 enum { ROW = 768 }; /* floats a link reads and writes: one t5-base row */
 
-__device__ __forceinline__ void wait_prev() { asm volatile("griddepcontrol.wait;" ::: "memory"); }
-__device__ __forceinline__ void release_next() {
-    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
-}
 
 /* Does nothing but the PDL handshake (a no-op when launched without the attribute). */
 __global__ void empty_link(int *sink) {
-    wait_prev();
-    release_next();
+    pdl_wait();
+    pdl_release();
     if (sink && threadIdx.x == 1023) sink[0] = 1; /* never: keeps the parameter */
 }
 
 /* out[i] = in[i] + 1 for this block's share of a row; every block reads the whole row (as a GEMV
  * reads x) and sums it, so each waits for all of the previous link's writes. */
 __global__ void rw_link(const float *in, float *out) {
-    wait_prev();
-    release_next();
+    pdl_wait();
+    pdl_release();
     float s = 0.f;
     for (int i = threadIdx.x; i < ROW; i += blockDim.x) s += in[i];
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < ROW; i += gridDim.x * blockDim.x)
