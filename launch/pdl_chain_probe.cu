@@ -9,7 +9,8 @@
 //             its own (the smallest real dependency: a decode row of t5-base)
 //   grid_sync one cooperative kernel of N phases separated by cooperative_groups grid syncs
 //             (the persistent whole-step kernel's cost per phase), reading and writing as pdl_rw
-// Grid: blocks = 132 or the GPU's SM count (one per SM, as the decode GEMV runs), 128 threads.
+// Grids of 1, 32 and the GPU's SM count blocks (one per SM, as the decode GEMV runs), 128
+// threads each.
 // Prints one line per shape: us per link = replay time / N, the mean of 20 replays after 3.
 // Usage: pdl_chain_probe [N=128]
 #include <cooperative_groups.h>
@@ -32,35 +33,32 @@ namespace cg = cooperative_groups;
 
 enum { ROW = 768 }; /* floats a link reads and writes: one t5-base row */
 
-
 /* Does nothing but the PDL handshake (a no-op when launched without the attribute). */
-__global__ void empty_link(int *sink) {
+__global__ void empty_link() {
     pdl_wait();
     pdl_release();
-    if (sink && threadIdx.x == 1023) sink[0] = 1; /* never: keeps the parameter */
 }
 
-/* out[i] = in[i] + 1 for this block's share of a row; every block reads the whole row (as a GEMV
- * reads x) and sums it, so each waits for all of the previous link's writes. */
-__global__ void rw_link(const float *in, float *out) {
-    pdl_wait();
-    pdl_release();
+/* One link's work: out[i] = in[i] + 1 for this block's share of a row; every block reads the
+ * whole row (as a GEMV reads x) and sums it, so each depends on all of the previous writes. */
+__device__ void rw_row(const float *in, float *out) {
     float s = 0.f;
     for (int i = threadIdx.x; i < ROW; i += blockDim.x) s += in[i];
     for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < ROW; i += gridDim.x * blockDim.x)
         out[i] = in[i] + (s != s ? 1.f : 0.f) + 1.f;
 }
 
-/* N phases of rw_link's work in one kernel, a grid sync between them; buffers alternate. */
+__global__ void rw_link(const float *in, float *out) {
+    pdl_wait();
+    pdl_release();
+    rw_row(in, out);
+}
+
+/* N phases of rw_row in one kernel, a grid sync between them; buffers alternate. */
 __global__ void grid_sync_chain(float *a, float *b, int n) {
     cg::grid_group grid = cg::this_grid();
     for (int p = 0; p < n; p++) {
-        const float *in = p % 2 ? b : a;
-        float *out = p % 2 ? a : b;
-        float s = 0.f;
-        for (int i = threadIdx.x; i < ROW; i += blockDim.x) s += in[i];
-        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < ROW; i += gridDim.x * blockDim.x)
-            out[i] = in[i] + (s != s ? 1.f : 0.f) + 1.f;
+        rw_row(p % 2 ? b : a, p % 2 ? a : b);
         grid.sync();
     }
 }
@@ -103,7 +101,7 @@ static cudaGraphExec_t record(cudaStream_t st, enum shape s, int n, int blocks, 
                 CHECK(cudaLaunchKernelEx(&c, rw_link, (const float *)(i % 2 ? b : a),
                                          i % 2 ? a : b));
             else
-                CHECK(cudaLaunchKernelEx(&c, empty_link, (int *)NULL));
+                CHECK(cudaLaunchKernelEx(&c, empty_link));
         }
     }
     CHECK(cudaStreamEndCapture(st, &g));

@@ -46,7 +46,6 @@ serve() {
 }
 serve converted "$work/q.h5" auto auto "$quant, embeddings $emb_loaded"
 serve at_load "$work/f.h5" "$quant" "$emb_key" "$quant, embeddings $emb_loaded"
-[ "$dtype" != fp32 ] || serve dequantized "$work/q.h5" none auto "fp32, embeddings fp32"
 if [ -n "$emb" ]; then # quantize_embeddings: on without quantized projections is refused by name
   { golden_config "$work/f.h5" "$backend" fp32 "$tp"; printf 'quantize: none\nquantize_embeddings: on\n'; } > "$work/bad.yaml"
   if ${MPIEXEC:-mpirun} --oversubscribe -n "$tp" "$build/encdec_tp" --config "$work/bad.yaml" \
@@ -61,6 +60,8 @@ echo "$name $quant${emb:+ with embeddings} tp$tp, $dtype activations, against HF
   --logits-only
 echo "quantized at load against converted with --quantize:"
 "$build/golden_check" "$work/converted.jsonl" "$work/at_load.jsonl" --tol 0
-[ "$dtype" = fp32 ] || exit 0
-echo "matmul_wq against fp32 GEMMs on the dequantized weights:"
-"$build/golden_check" "$work/dequantized.jsonl" "$work/converted.jsonl" --tol 1e-4
+if [ "$dtype" = fp32 ]; then
+  serve dequantized "$work/q.h5" none auto "fp32, embeddings fp32"
+  echo "matmul_wq against fp32 GEMMs on the dequantized weights:"
+  "$build/golden_check" "$work/dequantized.jsonl" "$work/converted.jsonl" --tol 1e-4
+fi
