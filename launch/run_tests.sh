@@ -70,9 +70,10 @@ export LSAN_OPTIONS=suppressions=$root/tests/lsan.supp:print_suppressions=0
 # ones, and in one T5 and one BART fixture's serving runs (greedy/score, beams, encoder outputs);
 # the other golden runs check memory errors and undefined behaviour only.
 leak_golden='^golden\.(t5_v1_1_gated|bart_small)\.(tp1|beam\.tp1|encoder\.tp1)$'
-# The quantized-weight, FP8-KV and encoder-cache golden runs repeat one code path per fixture:
-# under the sanitizers they run on t5_v1_1_gated and bart_small (embeddings: t5_v1_0_tied and
-# bart_small; the encoder cache: mbart_small too) only; the first suite ran them all.
+# The quantized-weight (fp32 and bf16 activations), FP8-KV and encoder-cache golden runs repeat one
+# code path per fixture: under the sanitizers they run on t5_v1_1_gated and bart_small
+# (embeddings: t5_v1_0_tied and bart_small; the encoder cache: mbart_small too) only; the first
+# suite ran them all.
 # others "NAMES": the fixtures not named, as a regex alternation.
 others() {
   local d n out=()
@@ -82,7 +83,7 @@ others() {
   done
   (IFS='|'; echo "${out[*]}")
 }
-repeats="^golden\.($(others 't5_v1_1_gated bart_small'))\.(int8|fp8|kv_fp8)\.tp1\$"
+repeats="^golden\.($(others 't5_v1_1_gated bart_small'))\.(int8|fp8|kv_fp8)(\.bf16)?\.tp1\$"
 repeats+="|^golden\.($(others 't5_v1_0_tied bart_small'))\.(int8|fp8)_embeddings\.tp1\$"
 repeats+="|^golden\.($(others 't5_v1_1_gated bart_small mbart_small'))\.encoder_cache\.tp1\$"
 # The tokenizer tests check the first 100 of their 600 local lines here (ENCDEC_TEST_LINES):
