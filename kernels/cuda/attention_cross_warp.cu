@@ -30,13 +30,29 @@
 #define WARPS 4 /* items per 128-thread block */
 #define ROWS_PER_LANE 8 /* key and value rows each lane reads per chunk */
 
+/* A lane's key and value slices of one chunk: rows j, j + R, ..., j + 7R (zeros past n_all),
+ * all requested before any is used. */
+template <typename T, int R>
+__device__ __forceinline__ void load_chunk(const T *kh, const T *vh, const kv_layout &kv,
+                                           const int32_t *table, int j, int n_all,
+                                           uint4 (&kr)[ROWS_PER_LANE], uint4 (&vr)[ROWS_PER_LANE]) {
+#pragma unroll
+    for (int r = 0; r < ROWS_PER_LANE; r++) {
+        if (j + R * r < n_all) {
+            const size_t at = paged_row(kv, table, j + R * r);
+            kr[r] = *(const uint4 *)(kh + at);
+            vr[r] = *(const uint4 *)(vh + at);
+        } else {
+            kr[r] = make_uint4(0, 0, 0, 0), vr[r] = make_uint4(0, 0, 0, 0);
+        }
+    }
+}
+
 /* SPLIT = 1: WARPS items per block, a warp each; SPLIT = WARPS: one item per block. */
 template <typename T, int C, int SPLIT>
 __global__ void __launch_bounds__(WARPS * 32)
 cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
                   const int32_t *blocks, const int32_t *table_off, const int32_t *n_k) {
-    pdl_wait();
-    pdl_release();
     static_assert(SPLIT == 1 || SPLIT == WARPS, "a warp per item, or a block per item");
     constexpr int R = 32 / C, KC = ROWS_PER_LANE * R;
     const int lane = threadIdx.x & 31, g = lane / C, c = lane % C, d_kv = 8 * C;
@@ -45,8 +61,18 @@ cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
     /* Whole warps (SPLIT = 1) or whole blocks (SPLIT > 1) leave: no barrier is missed. */
     if (item >= n * p.heads) return;
     const int i = item / p.heads, h = item % p.heads;
+    /* The tables and the cross K/V are written by copies before the step and by the encoder's
+     * KV writes, never by the kernel before this one: the first chunk is requested before the
+     * wait (pdl.cuh), the query, written by that kernel, after it. */
     const int32_t *table = blocks + table_off[i];
     const int n_all = n_k[i];
+    const T *kh = (const T *)kv.k + (size_t)h * d_kv + 8 * c;
+    const T *vh = (const T *)kv.v + (size_t)h * d_kv + 8 * c;
+    uint4 kr[ROWS_PER_LANE], vr[ROWS_PER_LANE]; /* 16 bytes: 8 elements each */
+    const int first = part * KC, stride = SPLIT * KC;
+    load_chunk<T, R>(kh, vh, kv, table, first + g, n_all, kr, vr);
+    pdl_wait();
+    pdl_release();
     const size_t q_ld = p.q_ld ? p.q_ld : p.row;
     float qf[8];
     {
@@ -55,25 +81,11 @@ cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
         qf[0] = a.x, qf[1] = a.y, qf[2] = a.z, qf[3] = a.w;
         qf[4] = b.x, qf[5] = b.y, qf[6] = b.z, qf[7] = b.w;
     }
-    const T *kh = (const T *)kv.k + (size_t)h * d_kv + 8 * c;
-    const T *vh = (const T *)kv.v + (size_t)h * d_kv + 8 * c;
 
     float run_max = -FLT_MAX, run_sum = 0.0f, acc[8];
 #pragma unroll
     for (int u = 0; u < 8; u++) acc[u] = 0.0f;
-    for (int j0 = part * KC; j0 < n_all; j0 += SPLIT * KC) {
-        uint4 kr[ROWS_PER_LANE], vr[ROWS_PER_LANE]; /* 16 bytes: 8 elements each */
-#pragma unroll
-        for (int r = 0; r < ROWS_PER_LANE; r++) {
-            const int j = j0 + g + R * r;
-            if (j < n_all) {
-                const size_t at = paged_row(kv, table, j);
-                kr[r] = *(const uint4 *)(kh + at);
-                vr[r] = *(const uint4 *)(vh + at);
-            } else {
-                kr[r] = make_uint4(0, 0, 0, 0), vr[r] = make_uint4(0, 0, 0, 0);
-            }
-        }
+    for (int j0 = first; j0 < n_all; j0 += stride) {
         float s[ROWS_PER_LANE], chunk_max = -FLT_MAX;
 #pragma unroll
         for (int r = 0; r < ROWS_PER_LANE; r++) {
@@ -99,6 +111,7 @@ cross_warp_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv,
 #pragma unroll
             for (int u = 0; u < 8; u++) acc[u] += w * vf[u];
         }
+        if (j0 + stride < n_all) load_chunk<T, R>(kh, vh, kv, table, j0 + stride + g, n_all, kr, vr);
     }
     /* Every lane of the warp holds the same run_max; the row groups' sums and columns add up. */
     run_sum = lanes_reduce<C, 32>(run_sum, 0);

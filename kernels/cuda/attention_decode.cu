@@ -46,6 +46,7 @@
 static_assert(SPLIT_KEYS == THREADS, "a split range gives each thread of its block one key");
 #define SHARE_MAX 4        /* entries per item over a shared table (kv_share) */
 #define SHARE_SMEM_MAX (160 * 1024) /* dynamic shared memory a shared-table item may take */
+#define PREFETCH_ROWS 128 /* rows per table asked into L2 before the wait (short contexts whole) */
 
 /* VEC elements of T from p (aligned to their size), widened to fp32: one load instruction. */
 template <typename T, int VEC>
@@ -142,8 +143,6 @@ __global__ void __launch_bounds__(THREADS)
 decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_append app,
               const int32_t *blocks, const int32_t *table_off, const int32_t *n_k,
               const int32_t *q_pos, split_scratch sp) {
-    pdl_wait();
-    pdl_release();
     static_assert(G == 1 || !SPLIT, "a split item holds one entry");
     constexpr bool FP8 = sizeof(T) == 1; /* E4M3 codes with per-(row, head) scales */
     extern __shared__ float smem[];
@@ -153,6 +152,16 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
     /* A whole item (warp) leaves: no barrier is shared. */
     if (item >= (n + G - 1) / G * p.heads) return;
     const int h = item % p.heads, first = item / p.heads * G, end = min(first + G, n);
+    /* The first PREFETCH_ROWS key and value rows of each table of the item into L2 while the
+     * kernel before finishes (the tables and counts are written by copies before the step; a
+     * prefetch returns nothing: pdl.cuh). */
+    if constexpr (!SPLIT)
+        for (int i = first; i < end; i++)
+            if (i == first || table_off[i] != table_off[i - 1])
+                prefetch_rows_l2<T>(kv, blocks + table_off[i], (size_t)h * d_kv,
+                                    d_kv * (int)sizeof(T), min(n_k[i], PREFETCH_ROWS), tid, TPI);
+    pdl_wait();
+    pdl_release();
     for (int i = first, led; i < end; i += led) {
         led = run_length<G>(i, end, table_off, n_k);
         const int score_cap = SPLIT ? SPLIT_KEYS : p.max_keys;

@@ -12,12 +12,14 @@
 // each group of 32 columns, and 16 bytes of x row t / 4 (and t / 4 + 8 for m > 8) at the same
 // columns: a dot product may visit k in any order, so these registers are the A and B fragments
 // of two mma steps as they are (the same permutation of k on both sides), with no shuffle or
-// shared memory. Columns go in *sets* of GEMV_SET_GROUPS groups, two sets in flight per warp
-// (registers wa and wb): the loads of set s + 2 are issued as soon as set s is multiplied.
+// shared memory. Columns go in *sets* of GEMV_SET_GROUPS groups, D sets in flight per warp
+// (sets_in_flight: 3-4 register sets): the loads of set s + D are issued as soon as set s is
+// multiplied, and the x values of D sets are requested together.
 //
-// PDL (pdl.cuh): the first two sets of weights are loaded before pdl_wait(), so a GEMV's first
-// memory round trip overlaps the kernel before it; x, y, bias-free outputs and the scratch are
-// touched only after it. Weights, scales and biases are never written by a step.
+// PDL (pdl.cuh): the first D sets of weights are loaded before pdl_wait(), so a GEMV's first
+// memory round trip overlaps the kernel before it (a slice of at most D sets: its only weight
+// round trip); x, y, bias-free outputs and the scratch are touched only after it. Weights,
+// scales and biases are never written by a step.
 //
 // Sums: the block's warps add their slices in shared memory in warp order; with kblocks > 1 each
 // block leaves that sum in scratch and the tile's last block to finish (a counter per tile, reset
@@ -137,16 +139,15 @@ __device__ __forceinline__ void load_set(const slice<ST, NW> &s, int c, wset<NW>
     }
 }
 
-/* acc += the set at warp-uniform column c times x rows 0..m-1 (NT groups of 8 rows). NORM: x
- * is a pre-norm's fp32 input, normalized as it is loaded (gain gain, row r's factor inv[r]). */
+/* The x values set c multiplies, packed in WT: rows g and g + 8 n of the lane (NT groups of 8
+ * rows), its 8 columns of each group (zeros past ke or m: no load). NORM: x is a pre-norm's fp32
+ * input, normalized as it is loaded (gain gain, row r's factor inv[r]). */
 template <typename WT, bool NORM, typename XT, int NT, int NW, typename ST>
-__device__ __forceinline__ void mma_set(const slice<ST, NW> &s, const XT *__restrict__ x, int m,
-                                        int k, int c, const wset<NW> &w,
-                                        float (&acc)[NW][NT][4], const float *gain,
-                                        const float *inv) {
+__device__ __forceinline__ void load_xset(const slice<ST, NW> &s, const XT *__restrict__ x, int m,
+                                          int k, int c, uint4 (&xv)[NT][GEMV_SET_GROUPS],
+                                          const float *gain, const float *inv) {
     const int g = threadIdx.x % 32 / 4;
     const uint4 zero = make_uint4(0, 0, 0, 0);
-    uint4 xv[NT][GEMV_SET_GROUPS];
 #pragma unroll
     for (int u = 0; u < GEMV_SET_GROUPS; u++) {
         const int cc = c + u * GROUP_COLS + s.q8;
@@ -161,6 +162,12 @@ __device__ __forceinline__ void mma_set(const slice<ST, NW> &s, const XT *__rest
                 xv[n][u] = cc < s.ke && r < m ? load_x8<WT>(x + (size_t)r * k + cc) : zero;
         }
     }
+}
+
+/* acc += one set of weights times its x values (load_xset), group by group, in k order. */
+template <typename WT, int NT, int NW>
+__device__ __forceinline__ void mma_set(const wset<NW> &w, const uint4 (&xv)[NT][GEMV_SET_GROUPS],
+                                        float (&acc)[NW][NT][4]) {
 #pragma unroll
     for (int u = 0; u < GEMV_SET_GROUPS; u++)
 #pragma unroll
@@ -173,6 +180,14 @@ __device__ __forceinline__ void mma_set(const slice<ST, NW> &s, const XT *__rest
                              xv[n][u].z, xv[n][u].w);
             }
 }
+
+/* Sets of weights a warp keeps in flight, all loaded before the wait: a slice of up to this
+ * many sets (every matrix of t5-base, flan-t5-xl's 2048-wide ones) has no weight load left
+ * after it. Fewer where the weights of two matrices (gated) or x of 16 rows take the registers,
+ * and two for 16 normalized rows (ptxas: no spills at these depths, sm_90a). */
+template <int NW, int NT, bool NORM> struct sets_in_flight {
+    static constexpr int value = NW * NT == 1 ? 4 : NORM && NT > 1 ? 2 : 3;
+};
 
 /* The kernel's operands (one struct: a launch argument). */
 template <typename XT, typename ST> struct gemv_params {
@@ -230,9 +245,10 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     for (int t = 0; t < NW; t++)
 #pragma unroll
         for (int n = 0; n < NT; n++) acc[t][n][0] = acc[t][n][1] = acc[t][n][2] = acc[t][n][3] = 0;
-    wset<NW> wa, wb;
-    load_set<WT, Q>(s, s.kb, wa); /* weights only: before the wait */
-    load_set<WT, Q>(s, s.kb + SET_COLS, wb);
+    constexpr int D = sets_in_flight<NW, NT, NORM>::value;
+    wset<NW> w[D];
+#pragma unroll
+    for (int d = 0; d < D; d++) load_set<WT, Q>(s, s.kb + d * SET_COLS, w[d]); /* before the wait */
     pdl_wait();
     pdl_release();
     __shared__ float inv[M];
@@ -250,12 +266,20 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
         }
         __syncthreads();
     }
-    for (int c = s.kb; c < s.ke; c += 2 * SET_COLS) {
-        mma_set<WT, NORM, XT, NT>(s, p.x, p.m, p.k, c, wa, acc, p.norm_g, inv);
-        if (c + 2 * SET_COLS < s.ke) load_set<WT, Q>(s, c + 2 * SET_COLS, wa);
-        if (c + SET_COLS >= s.ke) break;
-        mma_set<WT, NORM, XT, NT>(s, p.x, p.m, p.k, c + SET_COLS, wb, acc, p.norm_g, inv);
-        if (c + 3 * SET_COLS < s.ke) load_set<WT, Q>(s, c + 3 * SET_COLS, wb);
+    /* D sets at a time: their x values in one round trip, then each set multiplied and the set
+     * D further on requested into its registers. */
+    for (int c = s.kb; c < s.ke; c += D * SET_COLS) {
+        uint4 xv[D][NT][GEMV_SET_GROUPS];
+#pragma unroll
+        for (int d = 0; d < D; d++)
+            load_xset<WT, NORM, XT, NT>(s, p.x, p.m, p.k, c + d * SET_COLS, xv[d], p.norm_g, inv);
+#pragma unroll
+        for (int d = 0; d < D; d++) {
+            const int cd = c + d * SET_COLS;
+            if (cd >= s.ke) break;
+            mma_set<WT>(w[d], xv[d], acc);
+            if (cd + D * SET_COLS < s.ke) load_set<WT, Q>(s, cd + D * SET_COLS, w[d]);
+        }
     }
     /* partial[warp][t][row of the tile][x row]: c0, c1 at (row g, x rows 2q, 2q + 1), c2, c3 at
      * row g + 8, per x group. */
@@ -380,8 +404,9 @@ static int scratch_ready(void) {
 
 /* kblocks: the blocks a tile's k is cut over: 1, 2, 4 or 8, more while the tiles' blocks would
  * not fill the SMs twice and each warp's slice keeps at least a set of columns; kchunk: a
- * warp's slice, a multiple of GEMV_VEC. Slices of up to two sets are loaded whole before the
- * kernel waits for its predecessor (t5-base: every matrix; flan-t5-xl: the 2048-wide ones). */
+ * warp's slice, a multiple of GEMV_VEC. Slices of up to sets_in_flight sets are loaded whole
+ * before the kernel waits for its predecessor (at batch 1: t5-base's every matrix, flan-t5-xl's
+ * 2048 x 2048 ones). */
 struct gemv_plan {
     int kblocks, kchunk;
 };

@@ -20,6 +20,22 @@ __device__ __forceinline__ size_t paged_scale(const kv_layout &kv, const int32_t
            (size_t)(j % kv.block_size) * kv.heads + h;
 }
 
+/* Asks L2 for the head slices (slice_bytes from head_off elements into each row) of key and
+ * value rows [0, rows) of a table, spread over `threads` threads from thread `tid`: a hint that
+ * returns no data, so it may be issued before pdl_wait() (pdl.cuh) whatever the rows hold. */
+template <typename T>
+__device__ __forceinline__ void prefetch_rows_l2(const kv_layout &kv, const int32_t *table,
+                                                 size_t head_off, int slice_bytes, int rows,
+                                                 int tid, int threads) {
+    const int lines = (slice_bytes + 127) / 128;
+    for (int x = tid; x < 2 * rows * lines; x += threads) {
+        const int j = x / (2 * lines), line = x % lines;
+        const T *base = (const T *)(x / lines % 2 ? kv.v : kv.k);
+        const char *at = (const char *)(base + paged_row(kv, table, j) + head_off) + 128 * line;
+        asm volatile("prefetch.global.L2 [%0];" ::"l"(at));
+    }
+}
+
 /* The scale of the FP8 codes of one head's row: amax over its values / 448 (the largest E4M3
  * value), 1 for zeros or a non-finite amax (NaN values are skipped by fmaxf), as the CPU twin. */
 __device__ __forceinline__ float fp8_row_scale(float amax) {

@@ -4,8 +4,13 @@
 // otherwise paying its launch and a first memory round trip on the critical path.
 //
 // The contract of a kernel launched with pdl_launch:
-//   - before pdl_wait() it reads only data no op of the stream writes (weights, scales, biases,
-//     norm gains) and writes nothing;
+//   - before pdl_wait() it writes nothing and reads only data that the op right before it on
+//     the stream does not write: weights, scales, biases, norm gains, and data written by ops
+//     further back (the step's tables, copied in before the step; cross K/V, written by the
+//     encoder's KV writes; past self-attention rows). The op before it released it only after
+//     its own pdl_wait() returned (or is not a PDL kernel: then it started after all before it
+//     had finished), so every op before that one has finished and its writes are visible. L2
+//     prefetches (prefetch.global.L2) return no data and may name any address;
 //   - every thread that reads or writes anything else calls pdl_wait() first: it returns once
 //     the kernels before it on the stream have finished and their writes are visible;
 //   - it calls pdl_release() once it is past pdl_wait(): the next PDL kernel may then be
