@@ -183,11 +183,54 @@ __device__ __forceinline__ void mma_set(const wset<NW> &w, const uint4 (&xv)[NT]
 
 /* Sets of weights a warp keeps in flight, all loaded before the wait: a slice of up to this
  * many sets (every matrix of t5-base, flan-t5-xl's 2048-wide ones) has no weight load left
- * after it. Fewer where the weights of two matrices (gated) or x of 16 rows take the registers,
- * and two for 16 normalized rows (ptxas: no spills at these depths, sm_90a). */
+ * after it. Fewer where the weights of two matrices (gated), x of 16 rows or a pre-norm's
+ * row_factors take the registers: three for normalized rows, two for 16 of them (ptxas: no
+ * spills at these depths, sm_90a; four with row_factors spilled 4 bytes). */
 template <int NW, int NT, bool NORM> struct sets_in_flight {
-    static constexpr int value = NW * NT == 1 ? 4 : NORM && NT > 1 ? 2 : 3;
+    static constexpr int value = NW * NT == 1 && !NORM ? 4 : NORM && NT > 1 ? 2 : 3;
 };
+
+/* inv[r] = rsqrt(mean of x[r, :]^2 + eps) for r < m, by the whole block (tpr threads a
+ * row: all 128 for one row, 8 each for 16 rows), each thread's float4 loads issued in batches of
+ * ROW_BATCH (one memory round trip for a row of up to 128 * 4 * ROW_BATCH / ROW_THREADS floats:
+ * every row of t5-base and flan-t5-xl at batch 1); sums in a fixed order (the same bits in every
+ * block). Ends with a barrier: inv is then visible to the block. */
+enum { ROW_BATCH = 4 };
+template <int M>
+__device__ __forceinline__ void row_factors(const float *__restrict__ x, int m, int k, float eps,
+                                            float (&inv)[M]) {
+    constexpr int THREADS = GEMV_WARPS * 32;
+    int tpr = THREADS; /* threads a row: THREADS over m rounded up to a power of two */
+    while (tpr > 8 && (THREADS / tpr) < m) tpr /= 2;
+    const int row = threadIdx.x / tpr, sub = threadIdx.x % tpr;
+    const float *xr = x + (size_t)row * k;
+    float ss = 0.0f;
+    if (row < m) {
+        for (int base = sub * 4; base < k; base += ROW_BATCH * tpr * 4) {
+            float4 v[ROW_BATCH];
+#pragma unroll
+            for (int b = 0; b < ROW_BATCH; b++) {
+                const int i = base + b * tpr * 4;
+                v[b] = i < k ? *(const float4 *)(xr + i) : make_float4(0.f, 0.f, 0.f, 0.f);
+            }
+#pragma unroll
+            for (int b = 0; b < ROW_BATCH; b++)
+                ss += v[b].x * v[b].x + v[b].y * v[b].y + v[b].z * v[b].z + v[b].w * v[b].w;
+        }
+    }
+    for (int o = 1; o < 32 && o < tpr; o <<= 1) ss += __shfl_xor_sync(0xffffffffu, ss, o);
+    __shared__ float part[GEMV_WARPS];
+    if (tpr > 32) {
+        if (threadIdx.x % 32 == 0) part[threadIdx.x / 32] = ss;
+        __syncthreads();
+        if (sub == 0) {
+            ss = 0.0f;
+            for (int w = row * tpr / 32; w < (row + 1) * tpr / 32; w++) ss += part[w];
+        }
+    }
+    if (sub == 0 && row < m) inv[row] = rsqrtf(ss / k + eps);
+    __syncthreads();
+}
 
 /* The kernel's operands (one struct: a launch argument). */
 template <typename XT, typename ST> struct gemv_params {
@@ -254,17 +297,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     __shared__ float inv[M];
     if constexpr (NORM) {
         static_assert(__is_same(XT, float), "a pre-norm's input is fp32");
-        for (int r = warp; r < p.m; r += GEMV_WARPS) {
-            const float *xr = (const float *)p.x + (size_t)r * p.k;
-            float ss = 0.0f;
-            for (int i = lane * 4; i < p.k; i += 32 * 4) {
-                const float4 v = *(const float4 *)(xr + i);
-                ss += v.x * v.x + v.y * v.y + v.z * v.z + v.w * v.w;
-            }
-            ss = warp_reduce(ss, 0);
-            if (lane == 0) inv[r] = rsqrtf(ss / p.k + p.norm_eps);
-        }
-        __syncthreads();
+        row_factors<M>(p.x, p.m, p.k, p.norm_eps, inv);
     }
     /* D sets at a time: their x values in one round trip, then each set multiplied and the set
      * D further on requested into its registers. */
