@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/quant.h"
 #include "models/family.h"
 #include "models/h5_model.h"
 #include "models/weight_table.h"
@@ -133,7 +134,7 @@ ed_status preset_spec(const char *name, model_spec *s, ed_error *err) {
 
 typedef struct random_ctx {
     h5_model *out;
-    int dtype;
+    int dtype, quant, quant_embed;
     uint64_t state;
     float *buf;
     ed_error *err;
@@ -164,16 +165,23 @@ static int write_random(void *vctx, const weight_ref *r) {
         float z = next_unit(&c->state);
         buf[i] = is_norm ? 1.0f + 0.05f * z : scale * z;
     }
-    int rc = h5_model_write_tensor(c->out, r->name, r->rank, r->shape, buf, c->dtype, c->err) ? -1 : 0;
+    const int quantized = c->quant != QUANT_NONE &&
+                          (weight_is_projection(r->decl) ||
+                           (c->quant_embed && weight_is_vocab_matrix(r->decl)));
+    ed_status st =
+        quantized ? h5_model_write_quantized(c->out, r->name, r->shape, buf, c->quant, c->err)
+                  : h5_model_write_tensor(c->out, r->name, r->rank, r->shape, buf, c->dtype, c->err);
     free(buf);
-    return rc;
+    return st ? -1 : 0;
 }
 
-ed_status preset_write_random(const model_spec *spec, const char *path, int dtype, unsigned seed,
-                              ed_error *err) {
+ed_status preset_write_random(const model_spec *spec, const char *path, int dtype, int quant,
+                              int quant_embed, unsigned seed, ed_error *err) {
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.partial-%ld", path, (long)getpid());
-    random_ctx c = {.dtype = dtype, .state = 0x9E3779B97F4A7C15ull ^ seed, .err = err};
+    const int q = quant == QUANT_INT8 || quant == QUANT_FP8 ? quant : QUANT_NONE;
+    random_ctx c = {.dtype = dtype, .quant = q, .quant_embed = q != QUANT_NONE && quant_embed,
+                    .state = 0x9E3779B97F4A7C15ull ^ seed, .err = err};
     if (h5_model_create(&c.out, tmp, err)) return ED_ERR;
     ed_status st = h5_model_write_spec(c.out, spec, "random-weights", err);
     if (st == ED_OK && weight_table_foreach(spec, write_random, &c)) st = ED_ERR;
