@@ -3,6 +3,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "common/parallel_for.h"
+
 const char *const quant_names[] = {"none", "int8", "fp8", "auto", NULL};
 
 const char *quant_dtype_attr(int quant) {
@@ -51,13 +53,37 @@ int quant_row_scale(int quant, const float *row, size_t n, float *scale) {
     return 0;
 }
 
+typedef struct rows_job {
+    int quant;
+    const float *data;
+    size_t cols, col0, n;
+    float *scales;
+    uint8_t *codes;
+    long bad[PARALLEL_FOR_MAX_THREADS]; /* per range: its first bad row, or -1 */
+} rows_job;
+
+static void quant_range(void *vjob, size_t range, size_t begin, size_t end) {
+    rows_job *j = vjob;
+    for (size_t r = begin; r < end; r++) {
+        const float *row = j->data + r * j->cols;
+        if (quant_row_scale(j->quant, row, j->cols, &j->scales[r])) {
+            j->bad[range] = (long)r;
+            return;
+        }
+        quant_row_encode(j->quant, row + j->col0, j->n, j->scales[r], j->codes + r * j->n);
+    }
+}
+
 long quant_rows(int quant, const float *data, size_t rows, size_t cols, size_t col0, size_t n,
                 float *scales, uint8_t *codes) {
-    for (size_t r = 0; r < rows; r++) {
-        const float *row = data + r * cols;
-        if (quant_row_scale(quant, row, cols, &scales[r])) return (long)r;
-        quant_row_encode(quant, row + col0, n, scales[r], codes + r * n);
-    }
+    rows_job j = {.quant = quant, .data = data, .cols = cols, .col0 = col0, .n = n,
+                  .scales = scales, .codes = codes};
+    for (size_t t = 0; t < PARALLEL_FOR_MAX_THREADS; t++) j.bad[t] = -1;
+    /* threads for ranges of at least 64K values: each row is quantized alone, so the codes and
+     * scales are the same at any thread count */
+    parallel_for(rows, cols >= 65536 ? 1 : 65536 / (cols ? cols : 1), &j, quant_range);
+    for (size_t t = 0; t < PARALLEL_FOR_MAX_THREADS; t++) /* ranges in row order */
+        if (j.bad[t] >= 0) return j.bad[t];
     return -1;
 }
 

@@ -43,8 +43,9 @@ int quant_row_scale(int quant, const float *row, size_t n, float *scale);
 void quant_row_encode(int quant, const float *row, size_t n, float scale, uint8_t *codes);
 /* Quantizes `rows` rows of `cols` values (data, row-major): scales[r] from the whole row r,
  * codes[r * n + i] the code of column col0 + i for i < n (a column slice; col0 0 and n cols for
- * all of it). Returns the first row holding a NaN or an infinity (nothing written past it), or
- * -1 when every row quantized. */
+ * all of it), rows spread over threads (common/parallel_for.h: the same bits at any count).
+ * Returns the first row holding a NaN or an infinity (then other rows' outputs are unspecified),
+ * or -1 when every row quantized. */
 long quant_rows(int quant, const float *data, size_t rows, size_t cols, size_t col0, size_t n,
                 float *scales, uint8_t *codes);
 

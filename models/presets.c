@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/parallel_for.h"
 #include "common/quant.h"
 #include "models/family.h"
 #include "models/h5_model.h"
@@ -149,22 +150,54 @@ static float next_unit(uint64_t *st) {
     return (float)((a >> 40) * (1.0 / 16777216.0) * 3.4641016151377544 - 1.7320508075688772);
 }
 
+/* splitmix64: a well-mixed, never-zero generator state from a seed and a block number. */
+static uint64_t block_state(uint64_t seed, uint64_t block) {
+    uint64_t z = seed + (block + 1) * 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return z ? z : 1;
+}
+
+/* A tensor's values in blocks of RANDOM_BLOCK, each drawn from its own state (block_state of
+ * the tensor's seed), so the values do not depend on how many threads draw them. */
+enum { RANDOM_BLOCK = 1 << 16 };
+typedef struct fill_job {
+    float *buf;
+    size_t n;
+    uint64_t seed;
+    int is_norm;
+    float scale;
+} fill_job;
+
+static void fill_blocks(void *vjob, size_t range, size_t begin, size_t end) {
+    (void)range;
+    const fill_job *j = vjob;
+    for (size_t b = begin; b < end; b++) {
+        uint64_t st = block_state(j->seed, b);
+        const size_t last = (b + 1) * RANDOM_BLOCK < j->n ? (b + 1) * RANDOM_BLOCK : j->n;
+        for (size_t i = b * RANDOM_BLOCK; i < last; i++) {
+            const float z = next_unit(&st);
+            j->buf[i] = j->is_norm ? 1.0f + 0.05f * z : j->scale * z;
+        }
+    }
+}
+
 static int write_random(void *vctx, const weight_ref *r) {
     random_ctx *c = vctx;
     size_t n = (size_t)r->shape[0] * (size_t)r->shape[1];
-    float *buf = malloc(n * sizeof(float));
+    float *buf = malloc(n * sizeof(float) + 1);
     if (!buf) {
         ed_fail(c->err, "out of memory for tensor %s", r->name);
         return -1;
     }
     const char *leaf = strrchr(r->name, '.') ? strrchr(r->name, '.') + 1 : r->name;
-    int is_norm = strstr(leaf, "norm") && !strstr(leaf, "_b");
-    float scale = r->rank == 2 ? 1.0f / sqrtf((float)r->shape[1]) : 0.02f;
-    if (!strcmp(r->name, "embed.tokens") || strstr(r->name, "pos_embed")) scale = 1.0f;
-    for (size_t i = 0; i < n; i++) {
-        float z = next_unit(&c->state);
-        buf[i] = is_norm ? 1.0f + 0.05f * z : scale * z;
-    }
+    fill_job job = {.buf = buf, .n = n, .seed = c->state, .scale = 0.02f};
+    job.is_norm = strstr(leaf, "norm") && !strstr(leaf, "_b");
+    if (r->rank == 2) job.scale = 1.0f / sqrtf((float)r->shape[1]);
+    if (!strcmp(r->name, "embed.tokens") || strstr(r->name, "pos_embed")) job.scale = 1.0f;
+    c->state = block_state(c->state, (uint64_t)-2); /* the next tensor's seed */
+    parallel_for((n + RANDOM_BLOCK - 1) / RANDOM_BLOCK, 4, &job, fill_blocks);
     const int quantized = c->quant != QUANT_NONE &&
                           (weight_is_projection(r->decl) ||
                            (c->quant_embed && weight_is_vocab_matrix(r->decl)));

@@ -83,6 +83,35 @@ static void test_rows(void) {
           quant_from_dtype_attr("fp8_e4m3") == QUANT_FP8 && quant_from_dtype_attr("bf16") == 0);
 }
 
+/* quant_rows over threads (rows of 1024 values: ranges of 64 rows, so a 512-row matrix takes
+ * up to 8 threads) gives the bits of quant_row_scale / quant_row_encode row by row, a column
+ * slice too, and the first bad row however the rows were spread. */
+static void test_rows_threads(int quant) {
+    enum { R = 512, C = 1024, COL0 = 100, N = 300 };
+    float *w = malloc(sizeof(float) * R * C), *scales = malloc(sizeof(float) * R);
+    uint8_t *codes = malloc((size_t)R * C), *slice = malloc((size_t)R * N), one[C];
+    unsigned seed = 11;
+    for (int i = 0; i < R * C; i++) w[i] = frand(&seed) * (float)(1 + i % 7);
+    CHECK(quant_rows(quant, w, R, C, 0, C, scales, codes) == -1);
+    int same = 1;
+    for (int r = 0; r < R; r++) {
+        float s;
+        same &= quant_row_scale(quant, w + (size_t)r * C, C, &s) == 0 && s == scales[r];
+        quant_row_encode(quant, w + (size_t)r * C, C, s, one);
+        same &= memcmp(one, codes + (size_t)r * C, C) == 0;
+    }
+    CHECK(same);
+    CHECK(quant_rows(quant, w, R, C, COL0, N, scales, slice) == -1);
+    int slice_same = 1;
+    for (int r = 0; r < R; r++)
+        slice_same &= memcmp(slice + (size_t)r * N, codes + (size_t)r * C + COL0, N) == 0;
+    CHECK(slice_same);
+    w[(size_t)400 * C + 3] = NAN;
+    w[(size_t)70 * C + 9] = INFINITY;
+    CHECK(quant_rows(quant, w, R, C, 0, C, scales, codes) == 70);
+    free(w), free(scales), free(codes), free(slice);
+}
+
 /* matmul_wq on the CPU backend equals scale[c] * sum_k round(x) * code value, in double. */
 static void test_matmul(int quant, int xtype, int flags) {
     enum { M = 3, N = 5, K = 33 };
@@ -288,6 +317,7 @@ int main(void) {
         test_matmul(quant, DTYPE_FP32, MATMUL_ACCUMULATE);
         test_embed(quant);
         test_h5(quant);
+        test_rows_threads(quant);
     }
     test_kv_fp8();
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
