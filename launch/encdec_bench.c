@@ -300,7 +300,8 @@ int main(int argc, char **argv) {
         ok = bench_cache_dir(a.cache_dir, dir, sizeof dir, &err) == ED_OK;
         if (ok)
             snprintf(model_path, sizeof model_path, "%s/encdec_bench_%s_%s%s%s%s.h5", dir,
-                     a.name, dtype, file_quant ? "_" : "", file_quant ? quant_names[file_quant] : "",
+                     a.name, dtype, file_quant ? "_" : "",
+                     file_quant ? quant_names[file_quant] : "",
                      file_quant_embed ? "_embeddings" : "");
     }
     MPI_Bcast(model_path, sizeof model_path, MPI_CHAR, 0, MPI_COMM_WORLD);

@@ -201,9 +201,10 @@ static int write_random(void *vctx, const weight_ref *r) {
     const int quantized = c->quant != QUANT_NONE &&
                           (weight_is_projection(r->decl) ||
                            (c->quant_embed && weight_is_vocab_matrix(r->decl)));
-    ed_status st =
-        quantized ? h5_model_write_quantized(c->out, r->name, r->shape, buf, c->quant, c->err)
-                  : h5_model_write_tensor(c->out, r->name, r->rank, r->shape, buf, c->dtype, c->err);
+    ed_status st = quantized ? h5_model_write_quantized(c->out, r->name, r->shape, buf, c->quant,
+                                                        c->err)
+                             : h5_model_write_tensor(c->out, r->name, r->rank, r->shape, buf,
+                                                     c->dtype, c->err);
     free(buf);
     return st ? -1 : 0;
 }
