@@ -7,8 +7,8 @@
 #     "--model t5-base --batch 1" "--model t5-base --batch 8"
 #     "--model t5-base --batch 64 --beams 4" "--model flan-t5-xl --batch 1 --output-len 64"
 # Environment: A_ENV / B_ENV, variables for A's or B's runs ("ENCDEC_PDL=0 ENCDEC_DECODE_GEMV=0");
-# BACKEND (cuda); RANKS (1); BENCH_LOG=FILE keeps the runs' logs. A run that fails prints
-# "failed" and its log's first error line; the others go on.
+# BACKEND (cuda); RANKS (1); BENCH_LOG=FILE keeps the runs' logs and result lines (tokens/s,
+# wall, memory). A run that fails prints "failed" and its log's first error line; the others go on.
 set -euo pipefail
 [ $# -ge 2 ] || { sed -n 2,11p "$0"; exit 2; }
 build_a=$1 build_b=$2 rounds=${3:-2}
@@ -30,6 +30,7 @@ one_run() {
   out=$(env $2 mpirun --bind-to none -n "${RANKS:-1}" "$1/encdec_bench" \
     --backend "${BACKEND:-cuda}" $3 2>"$err" | grep '^{') || out=
   cat "$err" >>"$log"
+  [ -z "$out" ] || echo "$out" >>"$log" # the whole result line: tokens/s, wall, memory
   if [ -n "$out" ]; then
     sed -n 's/.*"decode_ms_per_step": \([0-9.]*\).*/\1/p' <<<"$out"
   else
