@@ -133,10 +133,7 @@ static int write_one(void *vctx, const weight_ref *r) {
     } else if (!t || st_tensor_to_f32(t, c->buf, c->err)) {
         return -1;
     }
-    const int quantized = c->quantize && (weight_is_projection(r->decl) ||
-                                          (c->quantize_embeddings &&
-                                           weight_is_vocab_matrix(r->decl)));
-    if (quantized
+    if (weight_is_quantized(r->decl, c->quantize, c->quantize_embeddings)
             ? h5_model_write_quantized(c->out, r->name, r->shape, c->buf, c->quantize, c->err)
             : h5_model_write_tensor(c->out, r->name, r->rank, r->shape, c->buf, c->dtype, c->err))
         return -1;

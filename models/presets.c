@@ -137,7 +137,6 @@ typedef struct random_ctx {
     h5_model *out;
     int dtype, quant, quant_embed;
     uint64_t state;
-    float *buf;
     ed_error *err;
 } random_ctx;
 
@@ -198,13 +197,10 @@ static int write_random(void *vctx, const weight_ref *r) {
     if (!strcmp(r->name, "embed.tokens") || strstr(r->name, "pos_embed")) job.scale = 1.0f;
     c->state = block_state(c->state, (uint64_t)-2); /* the next tensor's seed */
     parallel_for((n + RANDOM_BLOCK - 1) / RANDOM_BLOCK, 4, &job, fill_blocks);
-    const int quantized = c->quant != QUANT_NONE &&
-                          (weight_is_projection(r->decl) ||
-                           (c->quant_embed && weight_is_vocab_matrix(r->decl)));
-    ed_status st = quantized ? h5_model_write_quantized(c->out, r->name, r->shape, buf, c->quant,
-                                                        c->err)
-                             : h5_model_write_tensor(c->out, r->name, r->rank, r->shape, buf,
-                                                     c->dtype, c->err);
+    ed_status st = weight_is_quantized(r->decl, c->quant, c->quant_embed)
+                       ? h5_model_write_quantized(c->out, r->name, r->shape, buf, c->quant, c->err)
+                       : h5_model_write_tensor(c->out, r->name, r->rank, r->shape, buf, c->dtype,
+                                               c->err);
     free(buf);
     return st ? -1 : 0;
 }
@@ -214,7 +210,7 @@ ed_status preset_write_random(const model_spec *spec, const char *path, int dtyp
     char tmp[1100];
     snprintf(tmp, sizeof tmp, "%s.partial-%ld", path, (long)getpid());
     const int q = quant == QUANT_INT8 || quant == QUANT_FP8 ? quant : QUANT_NONE;
-    random_ctx c = {.dtype = dtype, .quant = q, .quant_embed = q != QUANT_NONE && quant_embed,
+    random_ctx c = {.dtype = dtype, .quant = q, .quant_embed = quant_embed,
                     .state = 0x9E3779B97F4A7C15ull ^ seed, .err = err};
     if (h5_model_create(&c.out, tmp, err)) return ED_ERR;
     ed_status st = h5_model_write_spec(c.out, spec, "random-weights", err);

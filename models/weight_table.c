@@ -3,6 +3,7 @@
 #include <stdio.h>
 
 #include "models/weights.h"
+#include "common/quant.h"
 #include "common/tp_chunk.h"
 
 #define M(f) offsetof(model_weights, f)
@@ -95,6 +96,11 @@ int weight_is_projection(const weight_decl *d) {
 
 int weight_is_vocab_matrix(const weight_decl *d) {
     return d->scope == SCOPE_MODEL && weight_is_matrix(d);
+}
+
+int weight_is_quantized(const weight_decl *d, int quant, int quant_embed) {
+    return quant != QUANT_NONE &&
+           (weight_is_projection(d) || (quant_embed && weight_is_vocab_matrix(d)));
 }
 
 static int decl_exists(const model_spec *s, const weight_decl *d) {

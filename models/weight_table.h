@@ -86,5 +86,9 @@ int weight_is_projection(const weight_decl *decl);
 /* Whether ref's tensor is a vocabulary matrix: the token embedding or the untied LM head, which
  * quantize_embeddings quantizes as the projections are. */
 int weight_is_vocab_matrix(const weight_decl *decl);
+/* Whether the tensor is stored as codes under quantization quant (ed_quant; QUANT_NONE: none) and
+ * quant_embed: a projection, or a vocabulary matrix with quant_embed. The one rule of the
+ * converter, the loader and the bench's random files. */
+int weight_is_quantized(const weight_decl *decl, int quant, int quant_embed);
 
 #endif

@@ -22,11 +22,9 @@ static char *weight_field(model_weights *w, const weight_ref *r) {
 
 static size_t aligned(size_t bytes) { return (bytes + 63) & ~(size_t)63; } /* 64-byte views */
 
-/* Whether r is stored quantized in this load: a projection with quantization on, or a
- * vocabulary matrix with quant_embed. */
+/* Whether r is stored quantized in this load (weight_is_quantized). */
 static int is_quantized(const model_weights *w, const weight_ref *r) {
-    return w->quant != QUANT_NONE &&
-           (weight_is_projection(r->decl) || (w->quant_embed && weight_is_vocab_matrix(r->decl)));
+    return weight_is_quantized(r->decl, w->quant, w->quant_embed);
 }
 
 /* Arena bytes of r's local slice (rows x cols): fp32 vectors, matrices in wtype, quantized
