@@ -13,6 +13,9 @@
 // shapes of the class, of 512 rows or more too, reuse the algorithm where cuBLASLt accepts it).
 // Timing picks the algorithm, so two runs may pick differently and differ in the last bits of
 // large batches' results.
+// cuda_matmul_fp8 (matmul_wq's large-m path for fp8 codes, gemm_wq.cu) multiplies E4M3 codes
+// of x and w on FP8 tensor cores with the same plans, each side's per-row fp32 scales applied by
+// cuBLASLt (outer-vector scale modes: compute capability 9.0 and later).
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -44,9 +47,13 @@ static size_t g_xconv_cap;  /* elements */
 static struct { const float *src; size_t n; int wtype; } g_xconv_of;
 
 enum { TUNE_CANDIDATES = 8, TUNE_MIN_M = 512, TUNE_RUNS = 3 };
+/* What a plan multiplies: wtype operands into fp32 y; the same into bf16 max(0, y)
+ * (MATMUL_RELU_TO_BF16: cuBLASLt's ReLU epilogue); E4M3 codes on both sides into fp32 y with a
+ * scale per row of each (cuda_matmul_fp8). */
+enum { FORM_PLAIN = 0, FORM_RELU_BF16 = 1, FORM_FP8 = 2 };
 
 struct plan_entry {
-    int m, n, k, wtype, relu; /* relu: the MATMUL_RELU_TO_BF16 form (bf16 y, ReLU epilogue) */
+    int m, n, k, wtype, form; /* form: FORM_PLAIN, FORM_RELU_BF16, FORM_FP8 (below) */
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, c;
     cublasLtMatmulAlgo_t algo;                   /* the one used */
@@ -63,7 +70,7 @@ static int g_n_plans;
  * m >= TUNE_MIN_M takes it when cuBLASLt accepts it for the plan's exact shape, and is not timed
  * again; smaller plans keep the heuristic's choice. */
 struct tuned_class {
-    int m_class, n, k, wtype, relu;
+    int m_class, n, k, wtype, form;
     cublasLtMatmulAlgo_t algo;
 };
 enum { MAX_TUNED = 256 };
@@ -89,7 +96,7 @@ static tuned_class *tuned_for(const plan_entry *p) {
     for (int i = 0; i < g_n_tuned; i++) {
         tuned_class *t = &g_tuned[i];
         if (t->m_class == mc && t->n == p->n && t->k == p->k && t->wtype == p->wtype &&
-            t->relu == p->relu)
+            t->form == p->form)
             return t;
     }
     return NULL;
@@ -115,7 +122,7 @@ static int adopt_tuned(plan_entry *p) {
 
 static void remember_tuned(const plan_entry *p) {
     if (g_n_tuned == MAX_TUNED || !m_class_of(p->m) || tuned_for(p)) return;
-    g_tuned[g_n_tuned++] = tuned_class{m_class_of(p->m), p->n, p->k, p->wtype, p->relu, p->algo};
+    g_tuned[g_n_tuned++] = tuned_class{m_class_of(p->m), p->n, p->k, p->wtype, p->form, p->algo};
 }
 
 extern "C" ed_status cuda_gemm_init(ed_error *err) {
@@ -141,11 +148,14 @@ static cudaDataType_t cuda_type(int wtype) {
     return wtype == DTYPE_BF16 ? CUDA_R_16BF : wtype == DTYPE_FP16 ? CUDA_R_16F : CUDA_R_32F;
 }
 
-/* The cached plan of a shape; NULL (a fault recorded) when cuBLASLt refuses it. */
-static plan_entry *plan_for(int m, int n, int k, int wtype, int relu) {
+/* The cached plan of a shape; NULL (a fault recorded) when cuBLASLt refuses it. FORM_FP8 plans
+ * (wtype unused) that cuBLASLt has no algorithm for are kept with n_cand 0 and no fault: their
+ * caller takes another path. */
+static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
+    if (form == FORM_FP8) wtype = DTYPE_FP32; /* one key for the codes' plans */
     for (int i = 0; i < g_n_plans; i++) {
         plan_entry *p = &g_plans[i];
-        if (p->m == m && p->n == n && p->k == k && p->wtype == wtype && p->relu == relu) return p;
+        if (p->m == m && p->n == n && p->k == k && p->wtype == wtype && p->form == form) return p;
     }
     if (g_n_plans == MAX_PLANS) { /* many distinct batch sizes: start the cache over */
         for (int i = 0; i < g_n_plans; i++) plan_release(&g_plans[i]);
@@ -154,10 +164,11 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int relu) {
     plan_entry *p = &g_plans[g_n_plans];
     cublasLtMatmulPreference_t pref = NULL;
     *p = plan_entry{};
-    p->m = m, p->n = n, p->k = k, p->wtype = wtype, p->relu = relu;
-    cudaDataType_t in = cuda_type(wtype);
+    p->m = m, p->n = n, p->k = k, p->wtype = wtype, p->form = form;
+    cudaDataType_t in = form == FORM_FP8 ? CUDA_R_8F_E4M3 : cuda_type(wtype);
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_RELU;
+    cublasLtMatmulMatrixScale_t outer = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
     cublasLtMatmulHeuristicResult_t res[TUNE_CANDIDATES];
     int found = 0, want = m >= TUNE_MIN_M ? TUNE_CANDIDATES : 1;
     LT_TRY(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
@@ -165,10 +176,17 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int relu) {
     LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &tb, sizeof tb));
     LT_TRY(cublasLtMatrixLayoutCreate(&p->a, in, k, n, k));
     LT_TRY(cublasLtMatrixLayoutCreate(&p->b, in, k, m, k));
-    LT_TRY(cublasLtMatrixLayoutCreate(&p->c, relu ? CUDA_R_16BF : CUDA_R_32F, n, m, n));
-    if (relu)
+    LT_TRY(cublasLtMatrixLayoutCreate(&p->c, form == FORM_RELU_BF16 ? CUDA_R_16BF : CUDA_R_32F, n,
+                                      m, n));
+    if (form == FORM_RELU_BF16)
         LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
                                               sizeof epi));
+    if (form == FORM_FP8) { /* A's scales: one per weight row; B's: one per row of x */
+        LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &outer,
+                                              sizeof outer));
+        LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &outer,
+                                              sizeof outer));
+    }
     if (adopt_tuned(p)) {
         g_n_plans++;
         return p;
@@ -176,20 +194,36 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int relu) {
     LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
     LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                 &WORKSPACE_BYTES, sizeof WORKSPACE_BYTES));
-    LT_TRY(cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, want, res,
-                                          &found));
+    if (form == FORM_FP8) { /* weights sit at 64-byte offsets, row chunks of y at 16 */
+        const uint32_t align = 16;
+        LT_TRY(cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align, sizeof align));
+        LT_TRY(cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &align, sizeof align));
+        LT_TRY(cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align, sizeof align));
+        LT_TRY(cublasLtMatmulPreferenceSetAttribute(
+            pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align, sizeof align));
+        /* "not supported" (no FP8 tensor cores, no outer-vector scales): no candidates */
+        if (cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, want,
+                                           res, &found) != CUBLAS_STATUS_SUCCESS)
+            found = 0;
+    } else {
+        LT_TRY(cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, want,
+                                              res, &found));
+    }
     cublasLtMatmulPreferenceDestroy(pref);
     pref = NULL;
     p->n_cand = 0;
     for (int i = 0; i < found; i++)
         if (res[i].state == CUBLAS_STATUS_SUCCESS) p->cand[p->n_cand++] = res[i].algo;
-    if (!p->n_cand) {
+    if (!p->n_cand && form != FORM_FP8) {
         fault_record_set("matmul_wt", "no cuBLASLt algorithm for %dx%dx%d (%s)", m, n, k,
                          dtype_name(wtype));
         goto fail;
     }
     p->algo = p->cand[0];
-    p->tuned = p->n_cand == 1;
+    p->tuned = p->n_cand <= 1;
     g_n_plans++;
     return p;
 fail:
@@ -299,12 +333,12 @@ extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, const fl
     if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
         return;
     if (m == 0 || n == 0 || fault_relu_reject(wtype, flags, bias)) return;
-    const int relu = (flags & MATMUL_RELU_TO_BF16) != 0;
+    const int form = flags & MATMUL_RELU_TO_BF16 ? FORM_RELU_BF16 : FORM_PLAIN;
     if (cuda_decode_gemv(x, w, wtype, bias, y, DTYPE_FP32, 0, m, n, k, flags, 0)) {
         CUDA_LAUNCH_CHECK("matmul_wt");
         return;
     }
-    plan_entry *p = plan_for(m, n, k, wtype, relu);
+    plan_entry *p = plan_for(m, n, k, wtype, form);
     if (!p) return;
     const void *b = cuda_gemm_input(x, wtype, (size_t)m * k, flags);
     if (!b) return;
@@ -317,4 +351,34 @@ extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, const fl
                          dtype_name(wtype), (int)s);
     else if (bias)
         cuda_add_bias(y, bias, m, n);
+}
+
+extern "C" int cuda_fp8_gemm_ready(int m, int n, int k) {
+    plan_entry *p = plan_for(m, n, k, DTYPE_FP32, FORM_FP8);
+    return p ? p->n_cand > 0 : -1;
+}
+
+extern "C" int cuda_matmul_fp8(const uint8_t *xq, const float *sx, const uint8_t *wq,
+                               const float *sw, float *y, int m, int n, int k, int accumulate) {
+    plan_entry *p = plan_for(m, n, k, DTYPE_FP32, FORM_FP8);
+    if (!p) return -1;
+    if (!p->n_cand) return 1;
+    /* The scale vectors are operands of this call: set on the shared plan's descriptor now
+     * (a recorded graph keeps the values it was recorded with). */
+    if (cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sw,
+                                       sizeof sw) != CUBLAS_STATUS_SUCCESS ||
+        cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sx,
+                                       sizeof sx) != CUBLAS_STATUS_SUCCESS) {
+        fault_record_set("matmul_wq", "cuBLASLt refused the FP8 scale pointers");
+        return -1;
+    }
+    if (!p->tuned && !accumulate) tune(p, wq, xq, y);
+    float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    cublasStatus_t s = cublasLtMatmul(g_lt, p->desc, &alpha, wq, p->a, xq, p->b, &beta, y, p->c,
+                                      y, p->c, &p->algo, g_workspace, WORKSPACE_BYTES, STREAM);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        fault_record_set("matmul_wq", "cublasLtMatmul fp8 %dx%dx%d: status %d", m, n, k, (int)s);
+        return -1;
+    }
+    return 0;
 }

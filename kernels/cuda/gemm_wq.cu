@@ -11,9 +11,18 @@
 //     into y's columns. The scratch (WQ_WIDE_ELEMS + WQ_PROD_ELEMS elements, 128 MB) is allocated
 //     at the first matmul_wq call, which is an encoder's (decode steps, the only recorded ones,
 //     come after): a first call inside a graph capture is refused as a fault.
+//   larger m, fp8 codes and 16-bit x (bf16 / fp16 runs; ENCDEC_FP8_GEMM=0 turns it off): FP8
+//     tensor cores instead (fp8_path). x's rows, rounded to xtype as every GEMM input is, are
+//     quantized as the converter quantizes weight rows (common/quant.h: scale = amax(row) / 448,
+//     E4M3 codes rounded to nearest even), then
+//     cuda_matmul_fp8 multiplies codes by codes with both rows' scales: y[r, j] = sx[r] sw[j]
+//     sum_k e4m3(x[r, k] / sx[r]) q[j, k]. x's own rounding to E4M3 (3 mantissa bits) is the
+//     error this adds; fp32 runs keep the exact widened path. Where cuBLASLt has no FP8
+//     algorithm (before compute capability 9.0) the widened path runs.
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "common/quant.h"
 #include "kernels/cuda/block_reduce.cuh"
@@ -28,6 +37,15 @@ enum : size_t { WQ_WIDE_ELEMS = (size_t)16 << 20, WQ_PROD_ELEMS = (size_t)16 << 
 
 static void *g_wide;  /* widened codes: [chunk, k] in xtype (room for fp32) */
 static float *g_prod; /* [m, chunk] products before the scales */
+/* fp8_path: x's E4M3 codes [rows, k] (WQ_XQ_BYTES) and row scales [rows] (WQ_XQ_ROWS); what
+ * they hold (x, m, k, xtype, x_in; x NULL: nothing), for MATMUL_SAME_INPUT calls to reuse. */
+enum : size_t { WQ_XQ_BYTES = (size_t)32 << 20, WQ_XQ_ROWS = (size_t)1 << 16 };
+static uint8_t *g_xq;
+static float *g_sx;
+static struct { const void *x; int m, k, xtype, x_in; } g_xq_of;
+static long g_fp8_calls;
+
+extern "C" long cuda_wq_fp8_calls(void) { return g_fp8_calls; }
 
 /* 16 consecutive elements of T at p (16-byte aligned), widened to fp32. */
 template <typename T> __device__ __forceinline__ void load16(const T *p, float *out) {
@@ -175,6 +193,85 @@ static int wide_path(const void *x, int xtype, const uint8_t *q, int quant, cons
     return 0;
 }
 
+/* Row r of x [rows, k] quantized to E4M3 (block r), x's values first rounded to XT as every
+ * GEMM input is (fp16 saturating; IN = XT: as they are): sx[r] = amax / 448 (1 for a row of
+ * zeros), codes[r, i] = e4m3(x[r, i] / sx[r]) rounded to nearest even, saturating: the bits
+ * common/quant.h's quant_rows gives a weight row. */
+template <typename XT, typename IN>
+__global__ void quantize_rows_e4m3_kernel(const IN *x, int k, uint8_t *codes, float *sx) {
+    const IN *row = x + (size_t)blockIdx.x * k;
+    float amax = 0.0f;
+    for (int i = threadIdx.x; i < k; i += blockDim.x)
+        amax = fmaxf(amax, fabsf(to_f32(from_f32<XT>(to_f32(row[i])))));
+    amax = block_reduce<256>(amax, 1);
+    const float s = amax == 0.0f ? 1.0f : amax / 448.0f;
+    uint8_t *out = codes + (size_t)blockIdx.x * k;
+    for (int i = threadIdx.x; i < k; i += blockDim.x)
+        out[i] = (uint8_t)__nv_cvt_float_to_fp8(to_f32(from_f32<XT>(to_f32(row[i]))) / s,
+                                                __NV_SATFINITE, __NV_E4M3);
+    if (threadIdx.x == 0) sx[blockIdx.x] = s;
+}
+
+template <typename XT>
+static void quantize_rows(const void *x, int x_in, int rows, int k) {
+    if (x_in)
+        quantize_rows_e4m3_kernel<XT, XT><<<rows, 256, 0, STREAM>>>((const XT *)x, k, g_xq, g_sx);
+    else
+        quantize_rows_e4m3_kernel<XT, float><<<rows, 256, 0, STREAM>>>((const float *)x, k, g_xq,
+                                                                       g_sx);
+}
+
+static int fp8_enabled(void) {
+    static int on = -1;
+    if (on < 0) {
+        const char *e = getenv("ENCDEC_FP8_GEMM");
+        on = !(e && e[0] == '0' && !e[1]);
+    }
+    return on;
+}
+
+/* The FP8 tensor-core path (above), rows of x in chunks that fit the code scratch (a multiple
+ * of 64 rows: y's chunks stay 16-byte aligned). 0 done, 1 not taken (nothing launched: the
+ * widened path runs), -1 failed (a fault recorded). */
+static int fp8_path(const void *x, int xtype, const uint8_t *q, const float *scale, float *y,
+                    int m, int n, int k, int flags) {
+    if (!fp8_enabled() || xtype == DTYPE_FP32 || k % 16 || n % 16 ||
+        ((uintptr_t)q | (uintptr_t)y) % 16)
+        return 1;
+    const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0; /* else x is fp32 */
+    const size_t xsize = x_in ? 2 : 4;
+    size_t chunk = WQ_XQ_BYTES / (size_t)k;
+    if (chunk > WQ_XQ_ROWS) chunk = WQ_XQ_ROWS;
+    chunk -= chunk % 64;
+    const int first = (int)((size_t)m < chunk ? (size_t)m : chunk), last = (int)((size_t)m % chunk);
+    int ready = cuda_fp8_gemm_ready(first, n, k);
+    if (ready == 1 && last && last != first) ready = cuda_fp8_gemm_ready(last, n, k);
+    if (ready != 1) return ready < 0 ? -1 : 1;
+    for (size_t r0 = 0; r0 < (size_t)m; r0 += chunk) {
+        const int rows = (int)((size_t)m - r0 < chunk ? (size_t)m - r0 : chunk);
+        const char *xc = (const char *)x + r0 * (size_t)k * xsize;
+        const int same = (flags & MATMUL_SAME_INPUT) && rows == m && g_xq_of.x == x &&
+                         g_xq_of.m == m && g_xq_of.k == k && g_xq_of.xtype == xtype &&
+                         g_xq_of.x_in == x_in;
+        if (!same) {
+            g_xq_of.x = NULL;
+            if (xtype == DTYPE_BF16) quantize_rows<__nv_bfloat16>(xc, x_in, rows, k);
+            else quantize_rows<__half>(xc, x_in, rows, k);
+            if (CUDA_LAUNCH_CHECK("matmul_wq")) return -1;
+            if (rows == m) g_xq_of = {x, m, k, xtype, x_in};
+        }
+        const int r = cuda_matmul_fp8(g_xq, g_sx, q, scale, y + r0 * (size_t)n, rows, n, k,
+                                      (flags & MATMUL_ACCUMULATE) != 0);
+        if (r) { /* ready above: a refusal now is a failure */
+            if (r == 1) fault_record_set("matmul_wq", "no FP8 algorithm for %dx%dx%d", rows, n, k);
+            g_xq_of.x = NULL;
+            return -1;
+        }
+    }
+    g_fp8_calls++;
+    return 0;
+}
+
 /* The wide path's scratch, allocated once; 1 (a fault recorded) when it cannot be. */
 static int reserve_scratch(void) {
     if (g_wide) return 0;
@@ -189,9 +286,11 @@ static int reserve_scratch(void) {
         g_wide = NULL;
         return 1;
     }
-    if (CUDA_CALL_CHECK("matmul_wq", cudaMalloc((void **)&g_prod, WQ_PROD_ELEMS * sizeof(float)))) {
-        cudaFree(g_wide);
-        g_wide = NULL;
+    if (CUDA_CALL_CHECK("matmul_wq", cudaMalloc((void **)&g_prod, WQ_PROD_ELEMS * sizeof(float))) ||
+        CUDA_CALL_CHECK("matmul_wq", cudaMalloc((void **)&g_xq, WQ_XQ_BYTES)) ||
+        CUDA_CALL_CHECK("matmul_wq", cudaMalloc((void **)&g_sx, WQ_XQ_ROWS * sizeof(float)))) {
+        cudaFree(g_wide), cudaFree(g_prod), cudaFree(g_xq), cudaFree(g_sx);
+        g_wide = NULL, g_prod = NULL, g_xq = NULL, g_sx = NULL;
         return 1;
     }
     return 0;
@@ -203,8 +302,10 @@ extern "C" void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int q
         return;
     if (m == 0 || n == 0) return;
     if (reserve_scratch()) return;
+    if (!(flags & MATMUL_SAME_INPUT)) g_xq_of.x = NULL; /* x may have changed since */
     if (m > WQ_GEMV_ROWS) {
-        wide_path(x, xtype, q, quant, scale, y, m, n, k, flags);
+        if (quant != QUANT_FP8 || fp8_path(x, xtype, q, scale, y, m, n, k, flags) == 1)
+            wide_path(x, xtype, q, quant, scale, y, m, n, k, flags);
         return;
     }
     if (cuda_decode_gemv_q(x, xtype, q, quant, scale, y, m, n, k, flags)) {

@@ -2,6 +2,8 @@
  * weights (matmul_wt, embed) once per weight dtype (fp32, fp16, bf16); faults reported by
  * check() (test_faults); the decode GEMV family in test_ops_decode.c. Needs a GPU (CTest label
  * cuda). */
+#include <cuda_runtime_api.h>
+
 #include "common/quant.h"
 #include "common/relbias.h"
 #include "models/spec.h"
@@ -79,24 +81,73 @@ static void quantize_host(int quant, const float *w, int n, int k, uint8_t *code
     CHECK(quant_rows(quant, w, (size_t)n, (size_t)k, 0, (size_t)k, scales, codes) == -1);
 }
 
+/* What matmul_wq's FP8 tensor-core path computes (gemm_wq.cu): x's rows rounded to xtype, then
+ * quantized to E4M3 as weight rows are (common/quant.h), codes times codes, both rows' scales.
+ * y [m, n] (+)=. */
+static void fp8_gemm_host(const float *x, int xtype, const uint8_t *codes, const float *scales,
+                          float *y, int m, int n, int k, int acc) {
+    float *xq = malloc((size_t)k * sizeof(float)), *xr = malloc((size_t)k * sizeof(float));
+    for (int r = 0; r < m; r++) {
+        memcpy(xr, x + (size_t)r * k, (size_t)k * sizeof(float));
+        round_host(xr, (size_t)k, xtype, NULL);
+        float sx;
+        CHECK(quant_row_scale(QUANT_FP8, xr, (size_t)k, &sx) == 0);
+        for (int i = 0; i < k; i++) xq[i] = quant_e4m3_to_f32(quant_f32_to_e4m3(xr[i] / sx));
+        for (int j = 0; j < n; j++) {
+            double sum = 0;
+            for (int i = 0; i < k; i++)
+                sum += (double)xq[i] * quant_e4m3_to_f32(codes[(size_t)j * k + i]);
+            const float v = (float)sum * sx * scales[j];
+            y[(size_t)r * n + j] = acc ? y[(size_t)r * n + j] + v : v;
+        }
+    }
+    free(xq), free(xr);
+}
+
+/* Whether cuBLASLt's FP8 GEMMs with outer-vector scales are documented for the device: compute
+ * capability 9.0 (Hopper). Elsewhere the path may or may not be taken. */
+static int device_is_hopper(void) {
+    int dev = 0, major = 0;
+    cudaGetDevice(&dev);
+    cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, dev);
+    return major == 9;
+}
+
 /* matmul_wq against the CPU twin: m <= 16 takes the GPU's GEMV kernel, larger m the widened
  * codes through cuBLASLt; k % 16 != 0 the GEMV's one-code-per-lane loads; xtype the run's dtype
- * (x rounded to it, as both backends do); acc adds to y. Only the sums' order differs. */
+ * (x rounded to it, as both backends do); acc adds to y. Only the sums' order differs. fp8 codes
+ * at m > 16 with 16-bit x and n, k % 16 == 0 may take the FP8 tensor-core path (on Hopper they
+ * must): then against fp8_gemm_host (1e-3: the tensor cores' own accumulation), and against the
+ * CPU twin within x's E4M3 rounding (5e-2). */
 static void test_gemm_wq(int m, int n, int k, int quant, int xtype, int acc) {
     float *x = rnd((size_t)m * k, 1), *w = rnd((size_t)n * k, 0.2f), *y = rnd((size_t)m * n, 1);
+    float *y8 = malloc((size_t)m * n * sizeof(float));
+    memcpy(y8, y, (size_t)m * n * sizeof(float));
     uint8_t *codes = malloc((size_t)n * k);
     float *scales = malloc((size_t)n * sizeof(float));
     quantize_host(quant, w, n, k, codes, scales);
     float *dx = dev(x, (size_t)m * k), *dy = dev(y, (size_t)m * n), *ds = dev(scales, n);
     uint8_t *dq = dev_bytes(codes, (size_t)n * k);
     const int flags = acc ? MATMUL_ACCUMULATE : 0;
+    const int fp8_shape = quant == QUANT_FP8 && xtype != DTYPE_FP32 && m > 16 && n % 16 == 0 &&
+                          k % 16 == 0;
+    if (fp8_shape) fp8_gemm_host(x, xtype, codes, scales, y8, m, n, k, acc);
     cpu->matmul_wq(x, xtype, codes, quant, scales, y, m, n, k, flags);
+    const long fp8_calls = cuda_wq_fp8_calls();
     gpu->matmul_wq(dx, xtype, dq, quant, ds, dy, m, n, k, flags);
     char name[80];
     snprintf(name, sizeof name, "matmul_wq %s x%s %dx%dx%d%s", quant_names[quant],
              dtype_name(xtype), m, n, k, acc ? " +=" : "");
-    EXPECT_CLOSE(name, dy, y, (size_t)m * n, 1e-5);
-    free(x), free(w), free(y), free(codes), free(scales);
+    const int fp8 = cuda_wq_fp8_calls() > fp8_calls;
+    CHECK(!fp8 || fp8_shape);
+    if (fp8_shape && device_is_hopper()) CHECK(fp8);
+    if (fp8) {
+        EXPECT_CLOSE(name, dy, y8, (size_t)m * n, 1e-3);
+        EXPECT_CLOSE("  ... against unquantized x", dy, y, (size_t)m * n, 5e-2);
+    } else {
+        EXPECT_CLOSE(name, dy, y, (size_t)m * n, 1e-5);
+    }
+    free(x), free(w), free(y), free(y8), free(codes), free(scales);
     gpu->free(dx), gpu->free(dy), gpu->free(ds), gpu->free(dq);
 }
 
@@ -579,6 +630,7 @@ int main(void) {
         test_gemm_wq(3, 50, 40, quant, DTYPE_BF16, 0); /* k % 16 != 0: one code per lane */
         test_gemm_wq(9, 2048, 768, quant, DTYPE_BF16, 1);
         test_gemm_wq(17, 4100, 4096, quant, DTYPE_BF16, 1); /* wide path, chunks of 4096 + 4 rows */
+        test_gemm_wq(300, 2048, 768, quant, DTYPE_FP16, 1); /* fp8: the FP8 path, += */
         test_embed_q(quant);
     }
     cuda_decode_gemv_set(2); /* codes on the decode GEMV family (test_ops_decode.c) */
