@@ -83,11 +83,10 @@ void cuda_rms_matmul(const normed_input *in, const void *w, int wtype, const flo
                      float *y, int m, int n, int k, int flags);
 void cuda_rms_matmul_gated(int act, const normed_input *in, const void *w, int wtype,
                            float *prod, void *y, int ytype, int m, int f, int k);
-/* y[m, n] (+= with accumulate) = sx[r] sw[j] sum_k xq[r, k] wq[j, k]: E4M3 codes of x [m, k]
- * and w [n, k] with an fp32 scale per row of each, on FP8 tensor cores (gemm.cu). 0 done; 1 not
- * available for this shape or GPU (nothing launched, no fault); -1 failed (a fault recorded). */
-int cuda_matmul_fp8(const uint8_t *xq, const float *sx, const uint8_t *wq, const float *sw,
-                    float *y, int m, int n, int k, int accumulate);
+/* prod[m, n] = sum_k value(xq[r, k]) value(wq[j, k]): E4M3 codes of x [m, k] and w [n, k],
+ * unscaled, fp32 sums on FP8 tensor cores (gemm.cu). 0 done; 1 not available for this shape or
+ * GPU (nothing launched, no fault); -1 failed (a fault recorded). */
+int cuda_matmul_fp8(const uint8_t *xq, const uint8_t *wq, float *prod, int m, int n, int k);
 /* Whether cuda_matmul_fp8 has an algorithm for this shape on this GPU: 1 yes, 0 no, -1 failed
  * (a fault recorded). Its plan is made once per shape, here or at the first call. */
 int cuda_fp8_gemm_ready(int m, int n, int k);

@@ -14,8 +14,9 @@
 // Timing picks the algorithm, so two runs may pick differently and differ in the last bits of
 // large batches' results.
 // cuda_matmul_fp8 (matmul_wq's large-m path for fp8 codes, gemm_wq.cu) multiplies E4M3 codes
-// of x and w on FP8 tensor cores with the same plans, each side's per-row fp32 scales applied by
-// cuBLASLt (outer-vector scale modes: compute capability 9.0 and later).
+// of x and w on FP8 tensor cores with the same plans into an fp32 product, unscaled: the rows'
+// scales are the caller's. (cuBLASLt 13's outer-vector scale modes, which would apply them in
+// the epilogue, gave no algorithm on an H100: docs/PERFORMANCE.md, 2026-12-07.)
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -48,8 +49,8 @@ static struct { const float *src; size_t n; int wtype; } g_xconv_of;
 
 enum { TUNE_CANDIDATES = 8, TUNE_MIN_M = 512, TUNE_RUNS = 3 };
 /* What a plan multiplies: wtype operands into fp32 y; the same into bf16 max(0, y)
- * (MATMUL_RELU_TO_BF16: cuBLASLt's ReLU epilogue); E4M3 codes on both sides into fp32 y with a
- * scale per row of each (cuda_matmul_fp8). */
+ * (MATMUL_RELU_TO_BF16: cuBLASLt's ReLU epilogue); E4M3 codes on both sides into fp32 y
+ * (cuda_matmul_fp8). */
 enum { FORM_PLAIN = 0, FORM_RELU_BF16 = 1, FORM_FP8 = 2 };
 
 struct plan_entry {
@@ -168,7 +169,6 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
     cudaDataType_t in = form == FORM_FP8 ? CUDA_R_8F_E4M3 : cuda_type(wtype);
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_RELU;
-    cublasLtMatmulMatrixScale_t outer = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
     cublasLtMatmulHeuristicResult_t res[TUNE_CANDIDATES];
     int found = 0, want = m >= TUNE_MIN_M ? TUNE_CANDIDATES : 1;
     LT_TRY(cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F, CUDA_R_32F));
@@ -181,12 +181,6 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
     if (form == FORM_RELU_BF16)
         LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
                                               sizeof epi));
-    if (form == FORM_FP8) { /* A's scales: one per weight row; B's: one per row of x */
-        LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &outer,
-                                              sizeof outer));
-        LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &outer,
-                                              sizeof outer));
-    }
     if (adopt_tuned(p)) {
         g_n_plans++;
         return p;
@@ -204,7 +198,7 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
             pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &align, sizeof align));
         LT_TRY(cublasLtMatmulPreferenceSetAttribute(
             pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align, sizeof align));
-        /* "not supported" (no FP8 tensor cores, no outer-vector scales): no candidates */
+        /* "not supported" (no FP8 tensor cores): no candidates */
         if (cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, want,
                                            res, &found) != CUBLAS_STATUS_SUCCESS)
             found = 0;
@@ -358,24 +352,16 @@ extern "C" int cuda_fp8_gemm_ready(int m, int n, int k) {
     return p ? p->n_cand > 0 : -1;
 }
 
-extern "C" int cuda_matmul_fp8(const uint8_t *xq, const float *sx, const uint8_t *wq,
-                               const float *sw, float *y, int m, int n, int k, int accumulate) {
+extern "C" int cuda_matmul_fp8(const uint8_t *xq, const uint8_t *wq, float *prod, int m, int n,
+                               int k) {
     plan_entry *p = plan_for(m, n, k, DTYPE_FP32, FORM_FP8);
     if (!p) return -1;
     if (!p->n_cand) return 1;
-    /* The scale vectors are operands of this call: set on the shared plan's descriptor now
-     * (a recorded graph keeps the values it was recorded with). */
-    if (cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sw,
-                                       sizeof sw) != CUBLAS_STATUS_SUCCESS ||
-        cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sx,
-                                       sizeof sx) != CUBLAS_STATUS_SUCCESS) {
-        fault_record_set("matmul_wq", "cuBLASLt refused the FP8 scale pointers");
-        return -1;
-    }
-    if (!p->tuned && !accumulate) tune(p, wq, xq, y);
-    float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
-    cublasStatus_t s = cublasLtMatmul(g_lt, p->desc, &alpha, wq, p->a, xq, p->b, &beta, y, p->c,
-                                      y, p->c, &p->algo, g_workspace, WORKSPACE_BYTES, STREAM);
+    if (!p->tuned) tune(p, wq, xq, prod);
+    float alpha = 1.0f, beta = 0.0f;
+    cublasStatus_t s = cublasLtMatmul(g_lt, p->desc, &alpha, wq, p->a, xq, p->b, &beta, prod,
+                                      p->c, prod, p->c, &p->algo, g_workspace, WORKSPACE_BYTES,
+                                      STREAM);
     if (s != CUBLAS_STATUS_SUCCESS) {
         fault_record_set("matmul_wq", "cublasLtMatmul fp8 %dx%dx%d: status %d", m, n, k, (int)s);
         return -1;

@@ -14,11 +14,11 @@
 //   larger m, fp8 codes and 16-bit x (bf16 / fp16 runs; ENCDEC_FP8_GEMM=0 turns it off): FP8
 //     tensor cores instead (fp8_path). x's rows, rounded to xtype as every GEMM input is, are
 //     quantized as the converter quantizes weight rows (common/quant.h: scale = amax(row) / 448,
-//     E4M3 codes rounded to nearest even), then
-//     cuda_matmul_fp8 multiplies codes by codes with both rows' scales: y[r, j] = sx[r] sw[j]
-//     sum_k e4m3(x[r, k] / sx[r]) q[j, k]. x's own rounding to E4M3 (3 mantissa bits) is the
-//     error this adds; fp32 runs keep the exact widened path. Where cuBLASLt has no FP8
-//     algorithm (before compute capability 9.0) the widened path runs.
+//     E4M3 codes rounded to nearest even), cuda_matmul_fp8 multiplies codes by codes into the
+//     fp32 product scratch, and the rows' scales are applied as it is added into y:
+//     y[r, j] = sx[r] sw[j] sum_k e4m3(x[r, k] / sx[r]) q[j, k]. x's own rounding to E4M3
+//     (3 mantissa bits) is the error this adds; fp32 runs keep the exact widened path. Where
+//     cuBLASLt has no FP8 algorithm (before compute capability 9.0) the widened path runs.
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -138,14 +138,17 @@ __global__ void widen_codes_kernel(const uint8_t *q, int quant, T *out, size_t c
     for (; i < count; i += stride) out[i] = from_f32<T>(code_value(q[i], quant));
 }
 
-/* y[r, n0 + c] (+)= prod[r, c] * scale[n0 + c] for r < m, c < nc (prod is [m, nc]). */
+/* y[r, n0 + c] (+)= prod[r, c] * scale[n0 + c] (* row_scale[r] where given) for r < m,
+ * c < nc (prod is [m, nc]). */
 __global__ void scale_columns_kernel(const float *prod, int m, int nc, const float *scale,
-                                     float *y, int n, int n0, int accumulate) {
+                                     const float *row_scale, float *y, int n, int n0,
+                                     int accumulate) {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     const size_t stride = (size_t)gridDim.x * blockDim.x, count = (size_t)m * nc;
     for (; i < count; i += stride) {
         const int r = (int)(i / nc), c = (int)(i % nc);
-        const float v = prod[i] * scale[n0 + c];
+        const float p = row_scale ? prod[i] * row_scale[r] : prod[i];
+        const float v = p * scale[n0 + c];
         float *o = y + (size_t)r * n + n0 + c;
         *o = accumulate ? *o + v : v;
     }
@@ -187,7 +190,7 @@ static int wide_path(const void *x, int xtype, const uint8_t *q, int quant, cons
         cuda_matmul_wt(x, g_wide, xtype, NULL, g_prod, m, rows, k, in_flags);
         in_flags |= MATMUL_SAME_INPUT; /* the next chunks multiply the same x */
         scale_columns_kernel<<<grid_for((size_t)m * rows), 256, 0, STREAM>>>(
-            g_prod, m, rows, scale, y, n, (int)n0, accumulate);
+            g_prod, m, rows, scale, NULL, y, n, (int)n0, accumulate);
         if (CUDA_LAUNCH_CHECK("matmul_wq")) return 1;
     }
     return 0;
@@ -230,19 +233,20 @@ static int fp8_enabled(void) {
     return on;
 }
 
-/* The FP8 tensor-core path (above), rows of x in chunks that fit the code scratch (a multiple
- * of 64 rows: y's chunks stay 16-byte aligned). 0 done, 1 not taken (nothing launched: the
- * widened path runs), -1 failed (a fault recorded). */
+/* The FP8 tensor-core path (above), rows of x in chunks that fit the code and product scratch
+ * (a multiple of 64 rows where more fit). 0 done, 1 not taken (nothing launched: the widened
+ * path runs), -1 failed (a fault recorded). */
 static int fp8_path(const void *x, int xtype, const uint8_t *q, const float *scale, float *y,
                     int m, int n, int k, int flags) {
-    if (!fp8_enabled() || xtype == DTYPE_FP32 || k % 16 || n % 16 ||
-        ((uintptr_t)q | (uintptr_t)y) % 16)
+    if (!fp8_enabled() || xtype == DTYPE_FP32 || k % 16 || n % 16 || (uintptr_t)q % 16)
         return 1;
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0; /* else x is fp32 */
     const size_t xsize = x_in ? 2 : 4;
     size_t chunk = WQ_XQ_BYTES / (size_t)k;
     if (chunk > WQ_XQ_ROWS) chunk = WQ_XQ_ROWS;
-    chunk -= chunk % 64;
+    if (chunk > WQ_PROD_ELEMS / (size_t)n) chunk = WQ_PROD_ELEMS / (size_t)n;
+    if (chunk > 64) chunk -= chunk % 64;
+    if (chunk == 0) return 1;
     const int first = (int)((size_t)m < chunk ? (size_t)m : chunk), last = (int)((size_t)m % chunk);
     int ready = cuda_fp8_gemm_ready(first, n, k);
     if (ready == 1 && last && last != first) ready = cuda_fp8_gemm_ready(last, n, k);
@@ -260,13 +264,16 @@ static int fp8_path(const void *x, int xtype, const uint8_t *q, const float *sca
             if (CUDA_LAUNCH_CHECK("matmul_wq")) return -1;
             if (rows == m) g_xq_of = {x, m, k, xtype, x_in};
         }
-        const int r = cuda_matmul_fp8(g_xq, g_sx, q, scale, y + r0 * (size_t)n, rows, n, k,
-                                      (flags & MATMUL_ACCUMULATE) != 0);
+        const int r = cuda_matmul_fp8(g_xq, q, g_prod, rows, n, k);
         if (r) { /* ready above: a refusal now is a failure */
             if (r == 1) fault_record_set("matmul_wq", "no FP8 algorithm for %dx%dx%d", rows, n, k);
             g_xq_of.x = NULL;
             return -1;
         }
+        scale_columns_kernel<<<grid_for((size_t)rows * n), 256, 0, STREAM>>>(
+            g_prod, rows, n, scale, g_sx, y + r0 * (size_t)n, n, 0,
+            (flags & MATMUL_ACCUMULATE) != 0);
+        if (CUDA_LAUNCH_CHECK("matmul_wq")) return -1;
     }
     g_fp8_calls++;
     return 0;
