@@ -52,6 +52,7 @@ enum { TUNE_CANDIDATES = 8, TUNE_MIN_M = 512, TUNE_RUNS = 3 };
  * (MATMUL_RELU_TO_BF16: cuBLASLt's ReLU epilogue); E4M3 codes on both sides into fp32 y
  * (cuda_matmul_fp8). */
 enum { FORM_PLAIN = 0, FORM_RELU_BF16 = 1, FORM_FP8 = 2 };
+static char g_fp8_why[96]; /* the last FP8 plan's heuristic answer (cuda_fp8_gemm_why) */
 
 struct plan_entry {
     int m, n, k, wtype, form; /* form: FORM_PLAIN, FORM_RELU_BF16, FORM_FP8 (below) */
@@ -199,9 +200,11 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
         LT_TRY(cublasLtMatmulPreferenceSetAttribute(
             pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &align, sizeof align));
         /* "not supported" (no FP8 tensor cores): no candidates */
-        if (cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, want,
-                                           res, &found) != CUBLAS_STATUS_SUCCESS)
-            found = 0;
+        const cublasStatus_t st = cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c,
+                                                                 p->c, pref, want, res, &found);
+        if (st != CUBLAS_STATUS_SUCCESS) found = 0;
+        snprintf(g_fp8_why, sizeof g_fp8_why, "%dx%dx%d: heuristic status %d, %d results", m, n,
+                 k, (int)st, found);
     } else {
         LT_TRY(cublasLtMatmulAlgoGetHeuristic(g_lt, p->desc, p->a, p->b, p->c, p->c, pref, want,
                                               res, &found));
@@ -346,6 +349,8 @@ extern "C" void cuda_matmul_wt(const void *x, const void *w, int wtype, const fl
     else if (bias)
         cuda_add_bias(y, bias, m, n);
 }
+
+extern "C" const char *cuda_fp8_gemm_why(void) { return g_fp8_why[0] ? g_fp8_why : "no FP8 plan"; }
 
 extern "C" int cuda_fp8_gemm_ready(int m, int n, int k) {
     plan_entry *p = plan_for(m, n, k, DTYPE_FP32, FORM_FP8);
