@@ -28,8 +28,8 @@
 //
 // x is either fp32, rounded to the weight dtype as it is loaded (what matmul_wt's rounding pass
 // does, fp16 saturating: half_types.cuh), or already in the weight dtype (MATMUL_X_IN_WTYPE).
-// Weights are 16-bit, or int8 / fp8 codes (matmul_wq) widened exactly to the 16-bit xtype in
-// registers (8 bytes per load). Products of the rounded x and the weights are exact in fp32 and
+// Weights are 16-bit, or int8 / fp8 codes (matmul_wq) loaded 16 per lane and load (group_col)
+// and widened exactly to the 16-bit xtype in registers, two at a time, as they are multiplied. Products of the rounded x and the weights are exact in fp32 and
 // summed in fp32, as the CPU twin's; only the order of the sums differs. Epilogues: codes' row
 // scale; store fp32 or add to y (MATMUL_ACCUMULATE), either with a bias [n] on the sums; bf16
 // max(0, .) (MATMUL_RELU_TO_BF16); gated: act(gate) * lin written in ytype.
@@ -47,7 +47,12 @@
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 
-enum { GEMV_WARPS = 4, GEMV_SET_GROUPS = 2, GEMV_VEC = 8 /* 16-bit elements per 16-byte load */ };
+enum {
+    GEMV_WARPS = 4,
+    GEMV_SET_GROUPS = 2,
+    GEMV_VEC = 8,  /* 16-bit elements per 16-byte load */
+    CODE_VEC = 16, /* codes per 16-byte load */
+};
 enum { TILE_ROWS = 16, GROUP_COLS = 32 /* k columns a warp covers per group (4 lanes x 8) */ };
 enum { SET_COLS = GROUP_COLS * GEMV_SET_GROUPS, KBLOCKS_MAX = 8 };
 enum { EPI_STORE, EPI_ACCUMULATE, EPI_RELU_BF16, EPI_GATED };
@@ -98,43 +103,89 @@ __device__ __forceinline__ uint4 load_x8_normed(const float *x, const float *g, 
 template <typename WT, int Q> struct weight_store { typedef uint8_t type; };
 template <typename WT> struct weight_store<WT, 0> { typedef WT type; };
 
-/* 8 consecutive weights, streamed (read once), packed in WT: 16-bit weights as they are, codes
- * widened to their exact values. */
-template <typename WT, int Q>
-__device__ __forceinline__ uint4 load_w8(const typename weight_store<WT, Q>::type *p) {
-    if constexpr (Q == 0) {
-        return __ldcs((const uint4 *)p);
+/* Where group u of a set starts for lane q (t % 4), from the set's first column. 16-bit weights:
+ * a group is 32 consecutive columns, 8 of them the lane's (8 q + 32 u). Codes: the lane loads 16
+ * consecutive codes, 8 for each group (16 q + 8 u). Weights and x use the same columns, so the
+ * dot products visit k in another order, not other values. */
+template <int Q> __device__ __forceinline__ int group_col(int q, int u) {
+    return Q ? 16 * q + 8 * u : 8 * q + GROUP_COLS * u;
+}
+
+/* Two codes (low byte first) as the f16x2 of their exact values: E4M3 by the hardware's paired
+ * conversion; int8 by the 1024 + u trick: the byte b ^ 0x80 = b + 128 becomes the low mantissa
+ * bits of 1024.0, and 1152 is subtracted (exact: integers below 2048). */
+template <int Q> __device__ __forceinline__ uint32_t codes2_to_f16x2(uint32_t four, int pair) {
+    if constexpr (Q == QUANT_FP8) {
+        const __half2_raw h = __nv_cvt_fp8x2_to_halfraw2(
+            (__nv_fp8x2_storage_t)(pair ? four >> 16 : four & 0xFFFFu), __NV_E4M3);
+        return (uint32_t)h.x | (uint32_t)h.y << 16;
     } else {
-        union { uint2 u; uint8_t b[8]; } raw;
-        raw.u = __ldcs((const uint2 *)p);
-        union { WT h[8]; uint4 u; } out;
-#pragma unroll
-        for (int e = 0; e < 8; e++) out.h[e] = from_f32<WT>(code_value(raw.b[e], Q));
-        return out.u;
+        const uint32_t biased = __byte_perm(four ^ 0x80808080u, 0x64646464u, pair ? 0x4342 : 0x4140);
+        union { uint32_t u; __half2 h; } v;
+        v.u = biased;
+        v.h = __hsub2(v.h, __floats2half2_rn(1152.0f, 1152.0f));
+        return v.u;
     }
 }
 
-/* One set's weights in a lane's registers: tile t, rows g (lo) and g + 8 (hi), group u. */
-template <int NW> struct wset { uint4 lo[NW][GEMV_SET_GROUPS], hi[NW][GEMV_SET_GROUPS]; };
+/* f16x2 values of at most 8 significant bits (codes' values: E4M3's 4, int8's 8 less the sign;
+ * normal or zero) as bf16x2, exactly: the f16 bits shifted right by 3 are a bf16 of the value
+ * times 2^-112 (exponent field e of the f16 kept as e of the bf16, mantissa's top 7 bits), and
+ * one multiply by 2^112 (exact: the product is a normal bf16) puts the value back. */
+__device__ __forceinline__ uint32_t f16x2_to_bf16x2(uint32_t h) {
+    union { uint32_t u; __nv_bfloat162 b; } v, two112;
+    v.u = ((h >> 3) & 0x0FFF0FFFu) | (h & 0x80008000u);
+    two112.u = 0x77807780u; /* bf16 2^112 twice */
+    v.b = __hmul2(v.b, two112.b);
+    return v.u;
+}
 
-/* A warp's view of its slice: the lane's weight rows, the columns [kb, ke) (multiples of 8,
- * warp-uniform), the lane's offset 8 (t % 4) within a group. */
+/* 8 codes (bytes of raw, low first) widened to their exact values in WT. */
+template <typename WT, int Q> __device__ __forceinline__ uint4 widen_codes8(uint2 raw) {
+    uint32_t h[4] = {codes2_to_f16x2<Q>(raw.x, 0), codes2_to_f16x2<Q>(raw.x, 1),
+                     codes2_to_f16x2<Q>(raw.y, 0), codes2_to_f16x2<Q>(raw.y, 1)};
+    if constexpr (__is_same(WT, __nv_bfloat16)) {
+#pragma unroll
+        for (int i = 0; i < 4; i++) h[i] = f16x2_to_bf16x2(h[i]);
+    }
+    return make_uint4(h[0], h[1], h[2], h[3]);
+}
+
+/* One set's weights in a lane's registers, tile t, rows g (lo) and g + 8 (hi): 16-bit weights
+ * per group u as the mma fragments take them; codes as loaded (16 bytes: both groups), widened
+ * only when multiplied (half the registers, so more sets fit in flight). */
+template <int NW, int Q> struct wset { uint4 lo[NW][GEMV_SET_GROUPS], hi[NW][GEMV_SET_GROUPS]; };
+template <int NW> struct wset<NW, QUANT_INT8> { uint4 lo[NW], hi[NW]; };
+template <int NW> struct wset<NW, QUANT_FP8> { uint4 lo[NW], hi[NW]; };
+
+/* A warp's view of its slice: the lane's weight rows, the columns [kb, ke) (multiples of 8, of
+ * 16 for codes; warp-uniform), the lane's q = t % 4 (group_col). */
 template <typename ST, int NW> struct slice {
     const ST *lo[NW], *hi[NW];
-    int kb, ke, q8;
+    int kb, ke, q;
 };
 
-/* Loads the set starting at warp-uniform column c (lanes past ke load zeros). */
+/* Loads the set starting at warp-uniform column c (lanes past ke load zeros): streamed, read
+ * once. Codes: ke and the lane's 16 columns are multiples of 16, all in or all out. */
 template <typename WT, int Q, typename ST, int NW>
-__device__ __forceinline__ void load_set(const slice<ST, NW> &s, int c, wset<NW> &w) {
+__device__ __forceinline__ void load_set(const slice<ST, NW> &s, int c, wset<NW, Q> &w) {
     const uint4 zero = make_uint4(0, 0, 0, 0);
-#pragma unroll
-    for (int u = 0; u < GEMV_SET_GROUPS; u++) {
-        const int cc = c + u * GROUP_COLS + s.q8;
+    if constexpr (Q != 0) {
+        const int cc = c + group_col<Q>(s.q, 0);
 #pragma unroll
         for (int t = 0; t < NW; t++) {
-            w.lo[t][u] = cc < s.ke ? load_w8<WT, Q>(s.lo[t] + cc) : zero;
-            w.hi[t][u] = cc < s.ke ? load_w8<WT, Q>(s.hi[t] + cc) : zero;
+            w.lo[t] = cc < s.ke ? __ldcs((const uint4 *)(s.lo[t] + cc)) : zero;
+            w.hi[t] = cc < s.ke ? __ldcs((const uint4 *)(s.hi[t] + cc)) : zero;
+        }
+    } else {
+#pragma unroll
+        for (int u = 0; u < GEMV_SET_GROUPS; u++) {
+            const int cc = c + group_col<Q>(s.q, u);
+#pragma unroll
+            for (int t = 0; t < NW; t++) {
+                w.lo[t][u] = cc < s.ke ? __ldcs((const uint4 *)(s.lo[t] + cc)) : zero;
+                w.hi[t][u] = cc < s.ke ? __ldcs((const uint4 *)(s.hi[t] + cc)) : zero;
+            }
         }
     }
 }
@@ -142,7 +193,7 @@ __device__ __forceinline__ void load_set(const slice<ST, NW> &s, int c, wset<NW>
 /* The x values set c multiplies, packed in WT: rows g and g + 8 n of the lane (NT groups of 8
  * rows), its 8 columns of each group (zeros past ke or m: no load). NORM: x is a pre-norm's fp32
  * input, normalized as it is loaded (gain gain, row r's factor inv[r]). */
-template <typename WT, bool NORM, typename XT, int NT, int NW, typename ST>
+template <typename WT, int Q, bool NORM, typename XT, int NT, int NW, typename ST>
 __device__ __forceinline__ void load_xset(const slice<ST, NW> &s, const XT *__restrict__ x, int m,
                                           int k, int c, uint4 (&xv)[NT][GEMV_SET_GROUPS],
                                           const float *gain, const float *inv) {
@@ -150,7 +201,7 @@ __device__ __forceinline__ void load_xset(const slice<ST, NW> &s, const XT *__re
     const uint4 zero = make_uint4(0, 0, 0, 0);
 #pragma unroll
     for (int u = 0; u < GEMV_SET_GROUPS; u++) {
-        const int cc = c + u * GROUP_COLS + s.q8;
+        const int cc = c + group_col<Q>(s.q, u);
 #pragma unroll
         for (int n = 0; n < NT; n++) {
             const int r = g + 8 * n;
@@ -164,30 +215,42 @@ __device__ __forceinline__ void load_xset(const slice<ST, NW> &s, const XT *__re
     }
 }
 
-/* acc += one set of weights times its x values (load_xset), group by group, in k order. */
-template <typename WT, int NT, int NW>
-__device__ __forceinline__ void mma_set(const wset<NW> &w, const uint4 (&xv)[NT][GEMV_SET_GROUPS],
+/* acc += one set of weights times its x values (load_xset), group by group, in k order; codes
+ * widened here, group by group. */
+template <typename WT, int Q, int NT, int NW>
+__device__ __forceinline__ void mma_set(const wset<NW, Q> &w,
+                                        const uint4 (&xv)[NT][GEMV_SET_GROUPS],
                                         float (&acc)[NW][NT][4]) {
 #pragma unroll
     for (int u = 0; u < GEMV_SET_GROUPS; u++)
 #pragma unroll
-        for (int t = 0; t < NW; t++)
+        for (int t = 0; t < NW; t++) {
+            uint4 lo, hi;
+            if constexpr (Q != 0) {
+                lo = widen_codes8<WT, Q>(u ? make_uint2(w.lo[t].z, w.lo[t].w)
+                                           : make_uint2(w.lo[t].x, w.lo[t].y));
+                hi = widen_codes8<WT, Q>(u ? make_uint2(w.hi[t].z, w.hi[t].w)
+                                           : make_uint2(w.hi[t].x, w.hi[t].y));
+            } else {
+                lo = w.lo[t][u], hi = w.hi[t][u];
+            }
 #pragma unroll
             for (int n = 0; n < NT; n++) {
-                mma16816<WT>(acc[t][n], w.lo[t][u].x, w.hi[t][u].x, w.lo[t][u].y, w.hi[t][u].y,
-                             xv[n][u].x, xv[n][u].y);
-                mma16816<WT>(acc[t][n], w.lo[t][u].z, w.hi[t][u].z, w.lo[t][u].w, w.hi[t][u].w,
-                             xv[n][u].z, xv[n][u].w);
+                mma16816<WT>(acc[t][n], lo.x, hi.x, lo.y, hi.y, xv[n][u].x, xv[n][u].y);
+                mma16816<WT>(acc[t][n], lo.z, hi.z, lo.w, hi.w, xv[n][u].z, xv[n][u].w);
             }
+        }
 }
 
 /* Sets of weights a warp keeps in flight, all loaded before the wait: a slice of up to this
  * many sets (every matrix of t5-base, flan-t5-xl's 2048-wide ones) has no weight load left
  * after it. Fewer where the weights of two matrices (gated), x of 16 rows or a pre-norm's
  * row_factors take the registers: three for normalized rows, two for 16 of them (ptxas: no
- * spills at these depths, sm_90a; four with row_factors spilled 4 bytes). */
-template <int NW, int NT, bool NORM> struct sets_in_flight {
-    static constexpr int value = NW * NT == 1 && !NORM ? 4 : NORM && NT > 1 ? 2 : 3;
+ * spills at these depths, sm_90a; four with row_factors spilled 4 bytes). Codes (CODES) hold a
+ * set in half the registers of 16-bit weights: half again as many sets. */
+template <int NW, int NT, bool NORM, bool CODES = false> struct sets_in_flight {
+    static constexpr int base = NW * NT == 1 && !NORM ? 4 : NORM && NT > 1 ? 2 : 3;
+    static constexpr int value = CODES ? base * 3 / 2 : base;
 };
 
 /* inv[r] = rsqrt(mean of x[r, :]^2 + eps) for r < m, by the whole block (tpr threads a
@@ -257,7 +320,10 @@ __device__ __forceinline__ void epilogue(const gemv_params<XT, ST> &p, int r, in
     else if (EPI == EPI_ACCUMULATE) ((float *)p.y)[at] += v;
     else if (EPI == EPI_RELU_BF16)
         ((__nv_bfloat16 *)p.y)[at] = from_f32<__nv_bfloat16>(v > 0.0f ? v : 0.0f);
-    else store_as(p.y, p.ytype, at, act_apply(p.act, v) * s[NW - 1]);
+    else { /* gated: codes' lin rows have their scales at n + jj */
+        const float lin = Q ? s[NW - 1] * p.scale[p.n + jj] : s[NW - 1];
+        store_as(p.y, p.ytype, at, act_apply(p.act, v) * lin);
+    }
 }
 
 /* Block b: tile b / kblocks, slices (b % kblocks) * GEMV_WARPS + warp. n: y's columns (gated:
@@ -275,7 +341,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     slice<ST, NW> s;
     s.kb = (kb * GEMV_WARPS + warp) * p.kchunk;
     s.ke = min(s.kb + p.kchunk, p.k);
-    s.q8 = q * GEMV_VEC;
+    s.q = q;
 #pragma unroll
     for (int t = 0; t < NW; t++) {
         /* rows past the matrix read row 0 of the tile instead; their sums are never stored */
@@ -288,8 +354,8 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     for (int t = 0; t < NW; t++)
 #pragma unroll
         for (int n = 0; n < NT; n++) acc[t][n][0] = acc[t][n][1] = acc[t][n][2] = acc[t][n][3] = 0;
-    constexpr int D = sets_in_flight<NW, NT, NORM>::value;
-    wset<NW> w[D];
+    constexpr int D = sets_in_flight<NW, NT, NORM, Q != 0>::value;
+    wset<NW, Q> w[D];
 #pragma unroll
     for (int d = 0; d < D; d++) load_set<WT, Q>(s, s.kb + d * SET_COLS, w[d]); /* before the wait */
     pdl_wait();
@@ -305,12 +371,12 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
         uint4 xv[D][NT][GEMV_SET_GROUPS];
 #pragma unroll
         for (int d = 0; d < D; d++)
-            load_xset<WT, NORM, XT, NT>(s, p.x, p.m, p.k, c + d * SET_COLS, xv[d], p.norm_g, inv);
+            load_xset<WT, Q, NORM, XT, NT>(s, p.x, p.m, p.k, c + d * SET_COLS, xv[d], p.norm_g, inv);
 #pragma unroll
         for (int d = 0; d < D; d++) {
             const int cd = c + d * SET_COLS;
             if (cd >= s.ke) break;
-            mma_set<WT>(w[d], xv[d], acc);
+            mma_set<WT, Q>(w[d], xv[d], acc);
             if (cd + D * SET_COLS < s.ke) load_set<WT, Q>(s, cd + D * SET_COLS, w[d]);
         }
     }
@@ -437,7 +503,7 @@ static int scratch_ready(void) {
 
 /* kblocks: the blocks a tile's k is cut over: 1, 2, 4 or 8, more while the tiles' blocks would
  * not fill the SMs twice and each warp's slice keeps at least a set of columns; kchunk: a
- * warp's slice, a multiple of GEMV_VEC. Slices of up to sets_in_flight sets are loaded whole
+ * warp's slice, a multiple of `unit` (GEMV_VEC; 16 for codes, one 16-byte load). Slices of up to sets_in_flight sets are loaded whole
  * before the kernel waits for its predecessor (at batch 1: t5-base's every matrix, flan-t5-xl's
  * 2048 x 2048 ones). */
 struct gemv_plan {
@@ -453,7 +519,7 @@ static int kblocks_max(void) { /* ENCDEC_GEMV_KBLOCKS=1|2|4|8 (probes' A/B), els
     return max;
 }
 
-static gemv_plan plan_for(int n, int k) {
+static gemv_plan plan_for(int n, int k, int unit) {
     const long tiles = (n + TILE_ROWS - 1) / TILE_ROWS;
     int kb = 1;
     while (kb < kblocks_max() && tiles * kb < 2L * sm_count() &&
@@ -461,7 +527,7 @@ static gemv_plan plan_for(int n, int k) {
         kb *= 2;
     if (kb > 1 && !scratch_ready()) kb = 1; /* (kb > 1 only for tiles < max_split_tiles()) */
     const int slices = GEMV_WARPS * kb;
-    return gemv_plan{kb, (k / GEMV_VEC + slices - 1) / slices * GEMV_VEC};
+    return gemv_plan{kb, (k / unit + slices - 1) / slices * unit};
 }
 
 /* One call's operands: y = x w^T (codes: times scale) + bias, as cuda_decode_gemv takes them. */
@@ -478,7 +544,7 @@ struct gemv_args {
 template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM = false>
 static void launch(const gemv_args &a) {
     typedef typename weight_store<WT, Q>::type ST;
-    const gemv_plan pl = plan_for(a.n, a.k);
+    const gemv_plan pl = plan_for(a.n, a.k, Q ? CODE_VEC : GEMV_VEC);
     const int tiles = (a.n + TILE_ROWS - 1) / TILE_ROWS;
     gemv_params<XT, ST> p;
     p.x = (const XT *)a.x, p.w = (const ST *)a.w, p.scale = a.scale, p.bias = a.bias, p.y = a.y;
@@ -523,13 +589,16 @@ template <int EPI> static void by_type(const gemv_args &a, int wtype, int quant,
  *     (whole steps measured faster with the LM heads and flan-t5-xl's large matrices on it at
  *     batch 1 and 8), of at most GEMV_MAX_BYTES above (decode_gemv_probe, H100, 2026-12-06: at
  *     16 rows cuBLASLt was faster for flan-t5-xl's 6144 x 2048 and 32128-row heads); codes as
- *     GEMV_SMALL (below 8 rows gemm_wq.cu's SIMT kernel measured faster). */
+ *     GEMV_SMALL, from GEMV_MIN_CODE_ROWS = 1 since codes are loaded 16 at a time and widened in
+ *     pairs (with 8-byte loads and one code at a time, gemm_wq.cu's SIMT kernel measured faster
+ *     below 8 rows: flan-t5-xl batch 1 fp8 1.67 against 2.45 ms per step, H100, 2026-12-07).
+ *   Codes need k % CODE_VEC == 0 (a lane's 16-byte load). */
 enum : size_t { GEMV_MAX_BYTES = (size_t)8 << 20 };
-enum { GEMV_MIN_CODE_ROWS = 8, GEMV_ANY_SIZE_ROWS = 8 };
+enum { GEMV_MIN_CODE_ROWS = 1, GEMV_ANY_SIZE_ROWS = 8 };
 static int applies(const void *x, const void *w, int wtype, int m, int n, int k, int codes) {
     const int mode = enabled();
     if (mode == GEMV_OFF || m < 1 || m > DECODE_GEMV_ROWS || wtype == DTYPE_FP32 ||
-        k % GEMV_VEC || ((uintptr_t)x | (uintptr_t)w) % 16)
+        k % (codes ? CODE_VEC : GEMV_VEC) || ((uintptr_t)x | (uintptr_t)w) % 16)
         return 0;
     if (mode == GEMV_EVERY) return 1;
     if (codes) return m >= GEMV_MIN_CODE_ROWS;
@@ -559,11 +628,13 @@ extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const f
 }
 
 extern "C" int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant,
-                                  const float *scale, float *y, int m, int n, int k, int flags) {
-    if (!applies(x, q, xtype, m, n, k, 1)) return 0;
-    const gemv_args a = {x, m, q, scale, NULL, y, DTYPE_FP32, 0, n, k, NULL};
+                                  const float *scale, void *y, int ytype, int act, int m, int n,
+                                  int k, int flags, int gated) {
+    if (!applies(x, q, xtype, m, gated ? 2 * n : n, k, 1)) return 0;
+    const gemv_args a = {x, m, q, scale, NULL, y, gated ? ytype : DTYPE_FP32, act, n, k, NULL};
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
-    if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, xtype, quant, x_in);
+    if (gated) by_type<EPI_GATED>(a, xtype, quant, x_in);
+    else if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, xtype, quant, x_in);
     else by_type<EPI_STORE>(a, xtype, quant, x_in);
     return 1;
 }

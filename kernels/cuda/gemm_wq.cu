@@ -315,7 +315,7 @@ extern "C" void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int q
             wide_path(x, xtype, q, quant, scale, y, m, n, k, flags);
         return;
     }
-    if (cuda_decode_gemv_q(x, xtype, q, quant, scale, y, m, n, k, flags)) {
+    if (cuda_decode_gemv_q(x, xtype, q, quant, scale, y, DTYPE_FP32, 0, m, n, k, flags, 0)) {
         CUDA_LAUNCH_CHECK("matmul_wq");
         return;
     }
@@ -326,6 +326,26 @@ extern "C" void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int q
     else if (xtype == DTYPE_FP16) gemv<__half>(xr, m, q, quant, scale, y, n, k, accumulate);
     else gemv<float>(xr, m, q, quant, scale, y, n, k, accumulate);
     CUDA_LAUNCH_CHECK("matmul_wq");
+}
+
+/* backend.h's matmul_wq_gated: one decode GEMV kernel (gate and lin sums, scales and the
+ * activation in its epilogue) where the family takes the call, else matmul_wq into prod and
+ * the activation kernel. */
+extern "C" void cuda_matmul_wq_gated(int act, const void *x, int xtype, const uint8_t *q,
+                                     int quant, const float *scale, float *prod, void *y,
+                                     int ytype, int m, int f, int k, int flags) {
+    if (fault_op_begin("matmul_wq_gated") || fault_act_reject("matmul_wq_gated", act) ||
+        fault_dtype_reject("matmul_wq_gated", "ytype", ytype) || fault_wq_reject(xtype, quant, 0))
+        return;
+    if (m == 0 || f == 0) return;
+    flags &= MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE;
+    if (m <= WQ_GEMV_ROWS &&
+        cuda_decode_gemv_q(x, xtype, q, quant, scale, y, ytype, act, m, f, k, flags, 1)) {
+        CUDA_LAUNCH_CHECK("matmul_wq_gated");
+        return;
+    }
+    cuda_matmul_wq(x, xtype, q, quant, scale, prod, m, 2 * f, k, flags);
+    cuda_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
 }
 
 /* y[i, :] = value(table[ids[i], :]) * scale[ids[i]]: block i, threads over d. */
