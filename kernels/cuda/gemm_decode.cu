@@ -589,19 +589,28 @@ template <int EPI> static void by_type(const gemv_args &a, int wtype, int quant,
  *     (whole steps measured faster with the LM heads and flan-t5-xl's large matrices on it at
  *     batch 1 and 8), of at most GEMV_MAX_BYTES above (decode_gemv_probe, H100, 2026-12-06: at
  *     16 rows cuBLASLt was faster for flan-t5-xl's 6144 x 2048 and 32128-row heads); codes as
- *     GEMV_SMALL, from GEMV_MIN_CODE_ROWS = 1 since codes are loaded 16 at a time and widened in
- *     pairs (with 8-byte loads and one code at a time, gemm_wq.cu's SIMT kernel measured faster
- *     below 8 rows: flan-t5-xl batch 1 fp8 1.67 against 2.45 ms per step, H100, 2026-12-07).
+ *     GEMV_SMALL, from code_rows_min() rows: below 8 gemm_wq.cu's SIMT kernel measured faster
+ *     (H100, 2026-12-07, flan-t5-xl fp8, ms per step: batch 1 SIMT 1.67, this family 1.73
+ *     (2.45 with its earlier 8-byte loads); batch 8 this family 1.86, its 8-byte loads 2.67).
  *   Codes need k % CODE_VEC == 0 (a lane's 16-byte load). */
 enum : size_t { GEMV_MAX_BYTES = (size_t)8 << 20 };
-enum { GEMV_MIN_CODE_ROWS = 1, GEMV_ANY_SIZE_ROWS = 8 };
+enum { GEMV_MIN_CODE_ROWS = 8, GEMV_ANY_SIZE_ROWS = 8 };
+static int code_rows_min(void) { /* ENCDEC_GEMV_CODE_ROWS=1..16 (probes' A/B), else the above */
+    static int rows = 0;
+    if (!rows) {
+        const char *e = getenv("ENCDEC_GEMV_CODE_ROWS");
+        const int v = e ? atoi(e) : 0;
+        rows = v >= 1 && v <= DECODE_GEMV_ROWS ? v : GEMV_MIN_CODE_ROWS;
+    }
+    return rows;
+}
 static int applies(const void *x, const void *w, int wtype, int m, int n, int k, int codes) {
     const int mode = enabled();
     if (mode == GEMV_OFF || m < 1 || m > DECODE_GEMV_ROWS || wtype == DTYPE_FP32 ||
         k % (codes ? CODE_VEC : GEMV_VEC) || ((uintptr_t)x | (uintptr_t)w) % 16)
         return 0;
     if (mode == GEMV_EVERY) return 1;
-    if (codes) return m >= GEMV_MIN_CODE_ROWS;
+    if (codes) return m >= code_rows_min();
     return (mode == GEMV_AUTO && m <= GEMV_ANY_SIZE_ROWS) || (size_t)n * k * 2 <= GEMV_MAX_BYTES;
 }
 
