@@ -154,8 +154,10 @@ decode_kernel(attn_params p, int n, const float *q, void *out, kv_layout kv, kv_
     const int h = item % p.heads, first = item / p.heads * G, end = min(first + G, n);
     /* The first PREFETCH_ROWS key and value rows of each table of the item into L2 while the
      * kernel before finishes (the tables and counts are written by copies before the step; a
-     * prefetch returns nothing: pdl.cuh). */
-    if constexpr (!SPLIT)
+     * prefetch returns nothing: pdl.cuh). Block items only (small steps): warp items' prefetches
+     * competed with the kernel before (H100, 2026-12-07: t5-base 64 x 4 beams 2.5% and
+     * flan-t5-xl batch 64 1% slower per step with them). */
+    if constexpr (!SPLIT && TPI == THREADS)
         for (int i = first; i < end; i++)
             if (i == first || table_off[i] != table_off[i - 1])
                 prefetch_rows_l2<T>(kv, blocks + table_off[i], (size_t)h * d_kv,
