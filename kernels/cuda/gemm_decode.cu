@@ -589,12 +589,13 @@ template <int EPI> static void by_type(const gemv_args &a, int wtype, int quant,
  *     (whole steps measured faster with the LM heads and flan-t5-xl's large matrices on it at
  *     batch 1 and 8), of at most GEMV_MAX_BYTES above (decode_gemv_probe, H100, 2026-12-06: at
  *     16 rows cuBLASLt was faster for flan-t5-xl's 6144 x 2048 and 32128-row heads); codes as
- *     GEMV_SMALL, from code_rows_min() rows: below 8 gemm_wq.cu's SIMT kernel measured faster
- *     (H100, 2026-12-07, flan-t5-xl fp8, ms per step: batch 1 SIMT 1.67, this family 1.73
- *     (2.45 with its earlier 8-byte loads); batch 8 this family 1.86, its 8-byte loads 2.67).
+ *     GEMV_SMALL, from code_rows_min() rows (H100, 2026-12-07, flan-t5-xl fp8, ms per step:
+ *     batch 1 gemm_wq.cu's SIMT kernel 1.68, this family 1.73 (2.45 with its earlier 8-byte
+ *     loads); batch 4 SIMT 2.43, family 1.80; batch 8 family 1.86, 2.67 with 8-byte loads;
+ *     2 and 3 rows not measured: they stay on the SIMT kernel).
  *   Codes need k % CODE_VEC == 0 (a lane's 16-byte load). */
 enum : size_t { GEMV_MAX_BYTES = (size_t)8 << 20 };
-enum { GEMV_MIN_CODE_ROWS = 8, GEMV_ANY_SIZE_ROWS = 8 };
+enum { GEMV_MIN_CODE_ROWS = 4, GEMV_ANY_SIZE_ROWS = 8 };
 static int code_rows_min(void) { /* ENCDEC_GEMV_CODE_ROWS=1..16 (probes' A/B), else the above */
     static int rows = 0;
     if (!rows) {

@@ -666,7 +666,7 @@ int main(void) {
         test_gemm_wq(17, 4100, 4096, quant, DTYPE_BF16, 1); /* wide path, chunks of 4096 + 4 rows */
         test_gemm_wq(300, 2048, 768, quant, DTYPE_FP16, 1); /* fp8: the FP8 path, += */
         test_gemm_wq(16, 1024, 2048, quant, DTYPE_FP32, 1); /* fp32 x: the SIMT kernel */
-        test_gemm_wq_gated(7, 300, 256, quant, DTYPE_FP16, ACT_SILU); /* SIMT, activation */
+        test_gemm_wq_gated(3, 300, 256, quant, DTYPE_FP16, ACT_SILU); /* SIMT, activation */
         test_gemm_wq_gated(16, 2560, 1024, quant, DTYPE_BF16, ACT_GELU); /* one GEMV kernel */
         /* m > 16: matmul_wq and the activation kernel (2f % 16 != 0: widened codes, exact; the
          * FP8 path's rounding of x is checked by test_gemm_wq) */
