@@ -2,6 +2,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "kernels/cpu/act_stats.h"
 #include "kernels/cpu/cpu_ops.h"
 #include "kernels/fault.h"
 #include "common/dtype.h"
@@ -106,6 +107,7 @@ void cpu_matmul_wt(const void *x, const void *w, int wtype, const float *bias, f
     if (fault_op_begin("matmul_wt") || fault_dtype_reject("matmul_wt", "weight dtype", wtype))
         return;
     if (m == 0 || n == 0 || fault_relu_reject(wtype, flags, bias)) return;
+    cpu_act_stats_record(x, flags & MATMUL_X_IN_WTYPE ? wtype : DTYPE_FP32, m, k);
     matmul_unbiased(x, w, wtype, y, m, n, k, flags); /* y (+)= x w^T */
     add_row_bias(y, bias, m, n);                      /* then + bias */
 }
@@ -138,6 +140,7 @@ void cpu_rms_matmul(const normed_input *in, const void *w, int wtype, const floa
     if (m == 0 || n == 0 || fault_relu_reject(wtype, flags, bias)) return;
     const float *h = normed_rows("rms_matmul", in, m, k);
     if (!h) return;
+    cpu_act_stats_record(h, DTYPE_FP32, m, k);
     matmul_unbiased(h, w, wtype, y, m, n, k, flags & (MATMUL_ACCUMULATE | MATMUL_RELU_TO_BF16));
     add_row_bias(y, bias, m, n);
 }
@@ -151,6 +154,7 @@ void cpu_rms_matmul_gated(int act, const normed_input *in, const void *w, int wt
     if (m == 0 || f == 0) return;
     const float *h = normed_rows("rms_matmul_gated", in, m, k);
     if (!h) return;
+    cpu_act_stats_record(h, DTYPE_FP32, m, k);
     matmul_unbiased(h, w, wtype, prod, m, 2 * f, k, 0);
     cpu_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
 }
@@ -175,6 +179,7 @@ void cpu_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const 
     if (fault_op_begin("matmul_wq") || fault_wq_reject(xtype, quant, flags))
         return;
     if (m == 0 || n == 0) return;
+    cpu_act_stats_record(x, flags & MATMUL_X_IN_WTYPE ? xtype : DTYPE_FP32, m, k);
     const int T = tile_rows(k);
     const float *xr = rounded_input(x, xtype, m, k, flags);
     float *wf = scratch(1, (size_t)T * k), *prod = scratch(2, (size_t)m * T);

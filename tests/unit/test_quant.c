@@ -6,7 +6,8 @@
  * not finite and positive, a NaN row refused at conversion); the FP8 KV pool (kv_cache_dtype:
  * fp8): rows written by kv_scatter at their paged places with a scale per position and head, the
  * other layer untouched, a copied block equal, and attention_paged over them equal to attention
- * over the decoded keys and values in double. */
+ * over the decoded keys and values in double; the CPU backend's GEMM-input statistics
+ * (ENCDEC_ACT_STATS) on inputs whose E4M3 losses are known. */
 #include <hdf5.h>
 #include <math.h>
 #include <stdint.h>
@@ -18,6 +19,7 @@
 #include "common/dtype.h"
 #include "common/quant.h"
 #include "kernels/backend.h"
+#include "kernels/cpu/act_stats.h"
 #include "models/h5_model.h"
 #include "models/kv_store.h"
 #include "tests/unit/check.h"
@@ -305,8 +307,25 @@ static void test_h5(int quant) {
     h5_model_close(f, NULL);
 }
 
+/* act_stats_add: row 0's scale is 1 (amax 448), so its 5e-4 rounds to zero (at most 2^-10);
+ * row 1's own scale keeps all four; one scale for both rows (1) loses row 1's three smallest. */
+static void test_act_stats(void) {
+    const float x[2][4] = {{448.0f, 5e-4f, 1.0f, 0.0f}, {1e-3f, 5e-4f, -2e-4f, 1e-4f}};
+    act_stats s = {0};
+    act_stats_add(&s, x, DTYPE_FP32, 2, 4);
+    CHECK(s.calls == 1 && s.rows == 2 && s.nonzero == 7 && s.largest == 448.0);
+    CHECK(s.flushed_row == 1 && s.flushed_call == 4);
+    const uint16_t two_bf16[2] = {0x4000, 0xc040}; /* 2, -3 */
+    act_stats_add(&s, two_bf16, DTYPE_BF16, 1, 2);
+    CHECK(s.calls == 2 && s.rows == 3 && s.nonzero == 9 && s.largest == 448.0);
+    act_stats t = {0};
+    act_stats_add(&t, two_bf16, DTYPE_BF16, 1, 2);
+    CHECK(t.largest == 3.0 && t.flushed_row == 0 && t.flushed_call == 0);
+}
+
 int main(void) {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    test_act_stats();
     if (check_tmpdir(dir, sizeof dir, "quant")) return 1;
     char cmd[600];
     test_e4m3_codec();
