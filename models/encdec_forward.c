@@ -158,14 +158,10 @@ static ed_status ffn_block(encdec_model *m, int fused, const layer_weights *lw, 
     gemm_input in = sublayer_in(m, fused, lw->ffn_norm, lw->ffn_norm_b, n);
     /* The activation writes ffn_hidden (16-bit weights) or works in place in f0 (fp32). */
     gemm_dest hidden = dest_in(m, m->ffn_hidden, m->f0);
-    if (joint_wi(m, lw) && m->w->quant) { /* one op for both inputs ([n, 2 F_l] codes) */
-        be->matmul_wq_gated(m->s->act, in.x, m->w->wtype, lw->ffn_wi0, m->w->quant,
-                            model_weights_scales(lw->ffn_wi0, 2 * m->F_l, m->D), m->f0, hidden.y,
-                            hidden.ytype, n, m->F_l, m->D, in.flags);
-    } else if (joint_wi(m, lw) && in.norm) { /* the same, and the norm before it */
+    if (joint_wi(m, lw) && in.norm) { /* one GEMM for both inputs ([n, 2 F_l]), the norm first */
         be->rms_matmul_gated(m->s->act, in.norm, lw->ffn_wi0, m->w->wtype, m->f0, hidden.y,
                              hidden.ytype, n, m->F_l, m->D);
-    } else if (joint_wi(m, lw)) { /* the same, and the activation, in one op */
+    } else if (joint_wi(m, lw)) { /* one GEMM for both inputs, and the activation, in one op */
         be->matmul_gated(m->s->act, in.x, lw->ffn_wi0, m->w->wtype, m->f0, hidden.y,
                          hidden.ytype, n, m->F_l, m->D, in.flags);
     } else if (m->s->gated_ffn) {

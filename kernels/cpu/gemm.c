@@ -159,18 +159,6 @@ void cpu_rms_matmul_gated(int act, const normed_input *in, const void *w, int wt
     cpu_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
 }
 
-void cpu_matmul_wq_gated(int act, const void *x, int xtype, const uint8_t *q, int quant,
-                         const float *scale, float *prod, void *y, int ytype, int m, int f, int k,
-                         int flags) {
-    if (fault_op_begin("matmul_wq_gated") || fault_act_reject("matmul_wq_gated", act) ||
-        fault_dtype_reject("matmul_wq_gated", "ytype", ytype) || fault_wq_reject(xtype, quant, 0))
-        return;
-    if (m == 0 || f == 0) return;
-    cpu_matmul_wq(x, xtype, q, quant, scale, prod, m, 2 * f, k,
-                  flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE));
-    cpu_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
-}
-
 /* The CPU twin of a weight-only quantized GEMM: codes widened to their exact float values a tile
  * of rows at a time, x rounded to xtype, sgemm, then each output column times its row's
  * scale. */

@@ -58,12 +58,11 @@ void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *
 int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias, void *y,
                      int ytype, int act, int m, int n, int k, int flags, int gated);
 /* The same for matmul_wq's codes (quant: QUANT_INT8, QUANT_FP8) with a 16-bit xtype: each
- * code widened exactly to xtype in registers, the sums times scale[j]: as matmul_wq (y fp32,
- * ytype and act unused; flags MATMUL_ACCUMULATE, MATMUL_X_IN_WTYPE) or, gated, as
- * matmul_wq_gated (n = f: q has 2f rows and scale 2f values, y [m, f] in ytype). 0 where it
- * does not apply (xtype fp32, k not a multiple of 16, among the reasons above). */
+ * code widened exactly to xtype in registers, the sums times scale[j] (flags MATMUL_ACCUMULATE,
+ * MATMUL_X_IN_WTYPE); 0 where it does not apply (fewer rows than it takes, xtype fp32, k not a
+ * multiple of 16, among the reasons above). */
 int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
-                       void *y, int ytype, int act, int m, int n, int k, int flags, int gated);
+                       float *y, int m, int n, int k, int flags);
 /* A/B switch for probes and tests, as ENCDEC_DECODE_GEMV: 0 off, 1 16-bit matrices of up to
  * 8 MB, 2 every shape it can take, 3 the default with PDL (gemm_decode.cu's applies()). */
 void cuda_decode_gemv_set(int on);
@@ -99,9 +98,6 @@ long cuda_wq_fp8_calls(void);
  * embed_q. */
 void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                     float *y, int m, int n, int k, int flags);
-void cuda_matmul_wq_gated(int act, const void *x, int xtype, const uint8_t *q, int quant,
-                          const float *scale, float *prod, void *y, int ytype, int m, int f, int k,
-                          int flags);
 void cuda_embed_q(const uint8_t *table, int quant, const float *scale, const int32_t *ids, int n,
                   int d, float *y);
 void cuda_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);

@@ -638,13 +638,11 @@ extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const f
 }
 
 extern "C" int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant,
-                                  const float *scale, void *y, int ytype, int act, int m, int n,
-                                  int k, int flags, int gated) {
-    if (!applies(x, q, xtype, m, gated ? 2 * n : n, k, 1)) return 0;
-    const gemv_args a = {x, m, q, scale, NULL, y, gated ? ytype : DTYPE_FP32, act, n, k, NULL};
+                                  const float *scale, float *y, int m, int n, int k, int flags) {
+    if (!applies(x, q, xtype, m, n, k, 1)) return 0;
+    const gemv_args a = {x, m, q, scale, NULL, y, DTYPE_FP32, 0, n, k, NULL};
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
-    if (gated) by_type<EPI_GATED>(a, xtype, quant, x_in);
-    else if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, xtype, quant, x_in);
+    if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, xtype, quant, x_in);
     else by_type<EPI_STORE>(a, xtype, quant, x_in);
     return 1;
 }

@@ -8,9 +8,10 @@
 //     the weights are read once, one byte each.
 //   larger m (encoder, big batches): the codes of a chunk of weight rows widened exactly into
 //     xtype, multiplied by cuBLASLt (matmul_wt) into an fp32 [m, chunk] scratch, then scaled
-//     into y's columns. The scratch (WQ_WIDE_ELEMS + WQ_PROD_ELEMS elements, 128 MB) is allocated
-//     at the first matmul_wq call, which is an encoder's (decode steps, the only recorded ones,
-//     come after): a first call inside a graph capture is refused as a fault.
+//     into y's columns. The scratch (WQ_WIDE_ELEMS + WQ_PROD_ELEMS elements, 128 MB; with the
+//     FP8 path's x codes and scales below, 160 MB) is allocated at the first matmul_wq call,
+//     which is an encoder's (decode steps, the only recorded ones, come after): a first call
+//     inside a graph capture is refused as a fault.
 //   larger m, fp8 codes and 16-bit x (bf16 / fp16 runs; ENCDEC_FP8_GEMM=0 turns it off): FP8
 //     tensor cores instead (fp8_path). x's rows, rounded to xtype as every GEMM input is, are
 //     quantized as the converter quantizes weight rows (common/quant.h: scale = amax(row) / 448,
@@ -303,6 +304,12 @@ static int reserve_scratch(void) {
     return 0;
 }
 
+/* The x whose rounding into gemm.cu's GEMM-input scratch the previous call made (the widened
+ * path, the SIMT kernel), else NULL: MATMUL_SAME_INPUT lets a call reuse that rounding only when
+ * the call before it made one of this x (the FP8 path and the GEMV family round x in their own
+ * kernels, so after them the scratch may hold an older rounding of the same buffer). */
+static const void *g_rounded_x;
+
 extern "C" void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant,
                                const float *scale, float *y, int m, int n, int k, int flags) {
     if (fault_op_begin("matmul_wq") || fault_wq_reject(xtype, quant, flags))
@@ -310,42 +317,27 @@ extern "C" void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int q
     if (m == 0 || n == 0) return;
     if (reserve_scratch()) return;
     if (!(flags & MATMUL_SAME_INPUT)) g_xq_of.x = NULL; /* x may have changed since */
+    const int round_flags = g_rounded_x == x ? flags : flags & ~MATMUL_SAME_INPUT;
+    g_rounded_x = NULL;
     if (m > WQ_GEMV_ROWS) {
-        if (quant != QUANT_FP8 || fp8_path(x, xtype, q, scale, y, m, n, k, flags) == 1)
-            wide_path(x, xtype, q, quant, scale, y, m, n, k, flags);
+        if (quant != QUANT_FP8 || fp8_path(x, xtype, q, scale, y, m, n, k, flags) == 1) {
+            wide_path(x, xtype, q, quant, scale, y, m, n, k, round_flags);
+            g_rounded_x = x;
+        }
         return;
     }
-    if (cuda_decode_gemv_q(x, xtype, q, quant, scale, y, DTYPE_FP32, 0, m, n, k, flags, 0)) {
+    if (cuda_decode_gemv_q(x, xtype, q, quant, scale, y, m, n, k, flags)) {
         CUDA_LAUNCH_CHECK("matmul_wq");
         return;
     }
-    const void *xr = cuda_gemm_input(x, xtype, (size_t)m * k, flags);
+    g_rounded_x = x;
+    const void *xr = cuda_gemm_input(x, xtype, (size_t)m * k, round_flags);
     if (!xr) return;
     const int accumulate = (flags & MATMUL_ACCUMULATE) != 0;
     if (xtype == DTYPE_BF16) gemv<__nv_bfloat16>(xr, m, q, quant, scale, y, n, k, accumulate);
     else if (xtype == DTYPE_FP16) gemv<__half>(xr, m, q, quant, scale, y, n, k, accumulate);
     else gemv<float>(xr, m, q, quant, scale, y, n, k, accumulate);
     CUDA_LAUNCH_CHECK("matmul_wq");
-}
-
-/* backend.h's matmul_wq_gated: one decode GEMV kernel (gate and lin sums, scales and the
- * activation in its epilogue) where the family takes the call, else matmul_wq into prod and
- * the activation kernel. */
-extern "C" void cuda_matmul_wq_gated(int act, const void *x, int xtype, const uint8_t *q,
-                                     int quant, const float *scale, float *prod, void *y,
-                                     int ytype, int m, int f, int k, int flags) {
-    if (fault_op_begin("matmul_wq_gated") || fault_act_reject("matmul_wq_gated", act) ||
-        fault_dtype_reject("matmul_wq_gated", "ytype", ytype) || fault_wq_reject(xtype, quant, 0))
-        return;
-    if (m == 0 || f == 0) return;
-    flags &= MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE;
-    if (m <= WQ_GEMV_ROWS &&
-        cuda_decode_gemv_q(x, xtype, q, quant, scale, y, ytype, act, m, f, k, flags, 1)) {
-        CUDA_LAUNCH_CHECK("matmul_wq_gated");
-        return;
-    }
-    cuda_matmul_wq(x, xtype, q, quant, scale, prod, m, 2 * f, k, flags);
-    cuda_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
 }
 
 /* y[i, :] = value(table[ids[i], :]) * scale[ids[i]]: block i, threads over d. */
