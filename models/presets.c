@@ -185,7 +185,7 @@ static void fill_blocks(void *vjob, size_t range, size_t begin, size_t end) {
 static int write_random(void *vctx, const weight_ref *r) {
     random_ctx *c = vctx;
     size_t n = (size_t)r->shape[0] * (size_t)r->shape[1];
-    float *buf = malloc(n * sizeof(float) + 1);
+    float *buf = malloc((n ? n : 1) * sizeof(float)); /* (malloc(0) may return NULL) */
     if (!buf) {
         ed_fail(c->err, "out of memory for tensor %s", r->name);
         return -1;

@@ -10,21 +10,19 @@
 enum { E4M3_MAX = 448 };
 static const double FLUSH = 1.0 / 1024.0; /* |v| / scale at or below this rounds to zero */
 
+/* The largest |x| of row r of x [., k]. */
+static double row_amax(const void *x, int xtype, int r, int k) {
+    double amax = 0.0;
+    for (int c = 0; c < k; c++) amax = fmax(amax, fabs(cpu_widen(x, xtype, (size_t)r * k + c)));
+    return amax;
+}
+
 void act_stats_add(act_stats *s, const void *x, int xtype, int m, int k) {
     double call_amax = 0.0;
-    double *row_amax = malloc((size_t)(m > 0 ? m : 1) * sizeof(double));
-    for (int r = 0; r < m; r++) {
-        double amax = 0.0;
-        for (int c = 0; c < k; c++) {
-            const double v = fabs(cpu_widen(x, xtype, (size_t)r * k + c));
-            if (v > amax) amax = v;
-        }
-        if (row_amax) row_amax[r] = amax;
-        if (amax > call_amax) call_amax = amax;
-    }
+    for (int r = 0; r < m; r++) call_amax = fmax(call_amax, row_amax(x, xtype, r, k));
     const double call_scale = call_amax / E4M3_MAX;
-    for (int r = 0; r < m && row_amax; r++) {
-        const double row_scale = row_amax[r] / E4M3_MAX;
+    for (int r = 0; r < m; r++) {
+        const double row_scale = row_amax(x, xtype, r, k) / E4M3_MAX;
         for (int c = 0; c < k; c++) {
             const double v = fabs(cpu_widen(x, xtype, (size_t)r * k + c));
             if (v == 0.0) continue;
@@ -33,7 +31,6 @@ void act_stats_add(act_stats *s, const void *x, int xtype, int m, int k) {
             s->flushed_call += v / call_scale <= FLUSH;
         }
     }
-    free(row_amax);
     s->calls++;
     s->rows += m;
     if (call_amax > s->largest) s->largest = call_amax;

@@ -29,21 +29,22 @@
 // x is either fp32, rounded to the weight dtype as it is loaded (what matmul_wt's rounding pass
 // does, fp16 saturating: half_types.cuh), or already in the weight dtype (MATMUL_X_IN_WTYPE).
 // Weights are 16-bit, or int8 / fp8 codes (matmul_wq) loaded 16 per lane and load (group_col)
-// and widened exactly to the 16-bit xtype in registers, two at a time, as they are multiplied. Products of the rounded x and the weights are exact in fp32 and
-// summed in fp32, as the CPU twin's; only the order of the sums differs. Epilogues: codes' row
+// and widened exactly to the 16-bit xtype in registers, two at a time, as they are multiplied.
+// Products of the rounded x and the weights are exact in fp32 and summed in fp32, as the CPU twin's; only the order of the sums differs. Epilogues: codes' row
 // scale; store fp32 or add to y (MATMUL_ACCUMULATE), either with a bias [n] on the sums; bf16
 // max(0, .) (MATMUL_RELU_TO_BF16); gated: act(gate) * lin written in ytype.
+#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/quant.h"
 #include "kernels/cuda/activation.cuh"
 #include "kernels/cuda/block_reduce.cuh"
 #include "kernels/cuda/cuda_ops.h"
 #include "kernels/cuda/half_types.cuh"
 #include "kernels/cuda/pdl.cuh"
-#include "kernels/cuda/quant_codes.cuh"
 
 #define STREAM ((cudaStream_t)cuda_backend_stream())
 
@@ -120,7 +121,8 @@ template <int Q> __device__ __forceinline__ uint32_t codes2_to_f16x2(uint32_t fo
             (__nv_fp8x2_storage_t)(pair ? four >> 16 : four & 0xFFFFu), __NV_E4M3);
         return (uint32_t)h.x | (uint32_t)h.y << 16;
     } else {
-        const uint32_t biased = __byte_perm(four ^ 0x80808080u, 0x64646464u, pair ? 0x4342 : 0x4140);
+        const uint32_t biased =
+            __byte_perm(four ^ 0x80808080u, 0x64646464u, pair ? 0x4342 : 0x4140);
         union { uint32_t u; __half2 h; } v;
         v.u = biased;
         v.h = __hsub2(v.h, __floats2half2_rn(1152.0f, 1152.0f));
@@ -320,10 +322,7 @@ __device__ __forceinline__ void epilogue(const gemv_params<XT, ST> &p, int r, in
     else if (EPI == EPI_ACCUMULATE) ((float *)p.y)[at] += v;
     else if (EPI == EPI_RELU_BF16)
         ((__nv_bfloat16 *)p.y)[at] = from_f32<__nv_bfloat16>(v > 0.0f ? v : 0.0f);
-    else { /* gated: codes' lin rows have their scales at n + jj */
-        const float lin = Q ? s[NW - 1] * p.scale[p.n + jj] : s[NW - 1];
-        store_as(p.y, p.ytype, at, act_apply(p.act, v) * lin);
-    }
+    else store_as(p.y, p.ytype, at, act_apply(p.act, v) * s[NW - 1]);
 }
 
 /* Block b: tile b / kblocks, slices (b % kblocks) * GEMV_WARPS + warp. n: y's columns (gated:
@@ -371,7 +370,8 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
         uint4 xv[D][NT][GEMV_SET_GROUPS];
 #pragma unroll
         for (int d = 0; d < D; d++)
-            load_xset<WT, Q, NORM, XT, NT>(s, p.x, p.m, p.k, c + d * SET_COLS, xv[d], p.norm_g, inv);
+            load_xset<WT, Q, NORM, XT, NT>(s, p.x, p.m, p.k, c + d * SET_COLS, xv[d], p.norm_g,
+                                           inv);
 #pragma unroll
         for (int d = 0; d < D; d++) {
             const int cd = c + d * SET_COLS;
@@ -503,8 +503,8 @@ static int scratch_ready(void) {
 
 /* kblocks: the blocks a tile's k is cut over: 1, 2, 4 or 8, more while the tiles' blocks would
  * not fill the SMs twice and each warp's slice keeps at least a set of columns; kchunk: a
- * warp's slice, a multiple of `unit` (GEMV_VEC; 16 for codes, one 16-byte load). Slices of up to sets_in_flight sets are loaded whole
- * before the kernel waits for its predecessor (at batch 1: t5-base's every matrix, flan-t5-xl's
+ * warp's slice, a multiple of `unit` (GEMV_VEC; CODE_VEC for codes: one 16-byte load). Slices
+ * of up to sets_in_flight sets are loaded whole before the kernel waits for its predecessor (at batch 1: t5-base's every matrix, flan-t5-xl's
  * 2048 x 2048 ones). */
 struct gemv_plan {
     int kblocks, kchunk;
@@ -572,6 +572,7 @@ template <typename WT, int Q, int EPI> static void by_rows(const gemv_args &a, i
 /* By the storage of the weights: quant 0 = 16-bit (WT), else codes. */
 template <typename WT, int EPI>
 static void by_storage(const gemv_args &a, int quant, int x_in_wtype) {
+    static_assert(EPI != EPI_GATED, "the gated form is for 16-bit weights (by_type_16bit_gated)");
     if (quant == QUANT_INT8) by_rows<WT, QUANT_INT8, EPI>(a, x_in_wtype);
     else if (quant == QUANT_FP8) by_rows<WT, QUANT_FP8, EPI>(a, x_in_wtype);
     else by_rows<WT, 0, EPI>(a, x_in_wtype);
@@ -580,6 +581,13 @@ static void by_storage(const gemv_args &a, int quant, int x_in_wtype) {
 template <int EPI> static void by_type(const gemv_args &a, int wtype, int quant, int x_in) {
     if (wtype == DTYPE_BF16) by_storage<__nv_bfloat16, EPI>(a, quant, x_in);
     else by_storage<__half, EPI>(a, quant, x_in);
+}
+
+/* The gated form: 16-bit weights only (a quantized FFN's two input matrices are never one
+ * joint matrix: the loader keeps each one's scales after its codes). */
+static void by_type_16bit_gated(const gemv_args &a, int wtype, int x_in) {
+    if (wtype == DTYPE_BF16) by_rows<__nv_bfloat16, 0, EPI_GATED>(a, x_in);
+    else by_rows<__half, 0, EPI_GATED>(a, x_in);
 }
 
 /* Whether the family takes this call (see cuda_ops.h), by mode:
@@ -624,7 +632,7 @@ static int decode_gemv(const void *x, const normed_input *norm, const void *w, i
         return 0;
     const gemv_args a = {x, m, w, NULL, bias, y, ytype, act, n, k, norm};
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
-    if (gated) by_type<EPI_GATED>(a, wtype, 0, x_in);
+    if (gated) by_type_16bit_gated(a, wtype, x_in);
     else if (flags & MATMUL_RELU_TO_BF16) by_rows<__nv_bfloat16, 0, EPI_RELU_BF16>(a, x_in);
     else if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, wtype, 0, x_in);
     else by_type<EPI_STORE>(a, wtype, 0, x_in);
