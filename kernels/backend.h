@@ -118,7 +118,8 @@ typedef struct backend {
      * fault in <op> (call <n>)". The record is kernels/fault.h's, one per process.
      * Test hook: ENCDEC_INJECT_FAULT=<op>[:<n>] in the environment (read once, by the first
      * backend_get) makes the n-th call (default the 1st) on this process of the op named as in
-     * this table (matmul_wt, matmul_gated, rms_matmul, rms_matmul_gated, matmul_wq, embed,
+     * this table (matmul_wt, matmul_gated, rms_matmul, rms_matmul_gated, matmul_wq,
+     * matmul_wq_gated, embed,
      * embed_q, rms_norm, layer_norm, add_bias, add, scale, activation,
      * gated_activation, argmax_rows, topk_rows, attention_prefill, attention_paged,
      * kv_scatter; copy, upload, download on CUDA) record an injected fault and do nothing,
@@ -165,6 +166,16 @@ typedef struct backend {
      * a backend without quantized kernels (models/weights.h then dequantizes at load). */
     void (*matmul_wq)(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                       float *y, int m, int n, int k, int flags);
+    /* The gated FFN input of quantized weights, one op: g = matmul_wq(x, xtype, q_gate, quant,
+     * s_gate, ...) and l = the same with q_lin, s_lin (each [m, f], f rows of k codes), then
+     * y[r, c] = act(g[r, c]) * l[r, c] in ytype as gated_activation writes it. flags
+     * MATMUL_SAME_INPUT, MATMUL_X_IN_WTYPE. prod: fp32 scratch [2, m, f] the backend may hold g
+     * and l in (a fused kernel does not). y must not overlap x or prod. NULL exactly where
+     * matmul_wq is. */
+    void (*matmul_wq_gated)(int act, const void *x, int xtype, const uint8_t *q_gate,
+                            const float *s_gate, const uint8_t *q_lin, const float *s_lin,
+                            int quant, float *prod, void *y, int ytype, int m, int f, int k,
+                            int flags);
     /* y[i, :] = value(table[ids[i], :]) * scale[ids[i]] for i < n: a quantized table ([V, d]
      * codes of `quant`, V row scales), as matmul_wq reads a matrix. NULL exactly where
      * matmul_wq is. */

@@ -142,6 +142,14 @@ static int relu_in_gemm(const encdec_model *m, const layer_weights *lw) {
            m->ffn_hidden && m->w->wtype == DTYPE_BF16 && !m->w->quant;
 }
 
+/* Whether a quantized gated FFN takes its two inputs and the activation from one op
+ * (matmul_wq_gated): joint_gemms on (the same switch: launches fewer) and the 16-bit hidden
+ * buffer (with fp32 the activation works in place in f0, which the op may use as scratch). */
+static int wq_gated(const encdec_model *m) {
+    return m->s->gated_ffn && m->w->quant && m->joint_gemms && m->ffn_hidden &&
+           m->be->matmul_wq_gated;
+}
+
 void encdec_joint_layers(const encdec_model *m, int *qkv, int *wi) {
     *qkv = *wi = 0;
     for (int l = 0; l < m->w->dec.n_layers; l++) {
@@ -164,6 +172,11 @@ static ed_status ffn_block(encdec_model *m, int fused, const layer_weights *lw, 
     } else if (joint_wi(m, lw)) { /* one GEMM for both inputs, and the activation, in one op */
         be->matmul_gated(m->s->act, in.x, lw->ffn_wi0, m->w->wtype, m->f0, hidden.y,
                          hidden.ytype, n, m->F_l, m->D, in.flags);
+    } else if (wq_gated(m) && !in.norm) { /* quantized: both inputs and the activation */
+        be->matmul_wq_gated(m->s->act, in.x, m->w->wtype, lw->ffn_wi0,
+                            model_weights_scales(lw->ffn_wi0, m->F_l, m->D), lw->ffn_wi1,
+                            model_weights_scales(lw->ffn_wi1, m->F_l, m->D), m->w->quant, m->f0,
+                            hidden.y, hidden.ytype, n, m->F_l, m->D, in.flags);
     } else if (m->s->gated_ffn) {
         linear(m, in, lw->ffn_wi0, NULL, m->f0, n, m->F_l, m->D);
         linear_same_input(m, in, lw->ffn_wi1, NULL, m->f1, n, m->F_l, m->D);

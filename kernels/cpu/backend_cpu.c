@@ -60,6 +60,7 @@ const backend backend_cpu = {
     .rms_matmul = cpu_rms_matmul,
     .rms_matmul_gated = cpu_rms_matmul_gated,
     .matmul_wq = cpu_matmul_wq,
+    .matmul_wq_gated = cpu_matmul_wq_gated,
     .embed = cpu_embed,
     .embed_q = cpu_embed_q,
     .rms_norm = cpu_rms_norm,

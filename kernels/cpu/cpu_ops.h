@@ -17,6 +17,9 @@ void cpu_matmul_wt(const void *x, const void *w, int wtype, const float *bias, f
                   int m, int n, int k, int flags);
 void cpu_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                    float *y, int m, int n, int k, int flags);
+void cpu_matmul_wq_gated(int act, const void *x, int xtype, const uint8_t *q_gate,
+                         const float *s_gate, const uint8_t *q_lin, const float *s_lin, int quant,
+                         float *prod, void *y, int ytype, int m, int f, int k, int flags);
 void cpu_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);
 void cpu_embed_q(const uint8_t *table, int quant, const float *scale, const int32_t *ids, int n,
                  int d, float *y);

@@ -159,6 +159,20 @@ void cpu_rms_matmul_gated(int act, const normed_input *in, const void *w, int wt
     cpu_gated_activation(act, prod, prod + f, 2 * (size_t)f, y, ytype, (size_t)m, (size_t)f);
 }
 
+void cpu_matmul_wq_gated(int act, const void *x, int xtype, const uint8_t *q_gate,
+                         const float *s_gate, const uint8_t *q_lin, const float *s_lin, int quant,
+                         float *prod, void *y, int ytype, int m, int f, int k, int flags) {
+    if (fault_op_begin("matmul_wq_gated") || fault_act_reject("matmul_wq_gated", act) ||
+        fault_dtype_reject("matmul_wq_gated", "ytype", ytype))
+        return;
+    if (m == 0 || f == 0) return;
+    flags &= MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE;
+    float *lin = prod + (size_t)m * f;
+    cpu_matmul_wq(x, xtype, q_gate, quant, s_gate, prod, m, f, k, flags);
+    cpu_matmul_wq(x, xtype, q_lin, quant, s_lin, lin, m, f, k, flags | MATMUL_SAME_INPUT);
+    cpu_gated_activation(act, prod, lin, (size_t)f, y, ytype, (size_t)m, (size_t)f);
+}
+
 /* The CPU twin of a weight-only quantized GEMM: codes widened to their exact float values a tile
  * of rows at a time, x rounded to xtype, sgemm, then each output column times its row's
  * scale. */

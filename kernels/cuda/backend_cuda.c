@@ -152,6 +152,7 @@ const backend backend_cuda = {
     .rms_matmul = cuda_rms_matmul,
     .rms_matmul_gated = cuda_rms_matmul_gated,
     .matmul_wq = cuda_matmul_wq,
+    .matmul_wq_gated = cuda_matmul_wq_gated,
     .embed_q = cuda_embed_q,
     .embed = cuda_embed,
     .rms_norm = cuda_rms_norm,

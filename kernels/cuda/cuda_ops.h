@@ -63,6 +63,12 @@ int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias,
  * multiple of 16, among the reasons above). */
 int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                        float *y, int m, int n, int k, int flags);
+/* The same as matmul_wq_gated computes it (the gate and lin matrices' sums, their row scales
+ * and the activation in one kernel; y [m, f] in ytype; flags MATMUL_X_IN_WTYPE); 0 where it
+ * does not apply. */
+int cuda_decode_gemv_q_gated(int act, const void *x, int xtype, const uint8_t *q_gate,
+                             const float *s_gate, const uint8_t *q_lin, const float *s_lin,
+                             int quant, void *y, int ytype, int m, int f, int k, int flags);
 /* A/B switch for probes and tests, as ENCDEC_DECODE_GEMV: 0 off, 1 16-bit matrices of up to
  * 8 MB, 2 every shape it can take, 3 the default with PDL (gemm_decode.cu's applies()). */
 void cuda_decode_gemv_set(int on);
@@ -98,6 +104,10 @@ long cuda_wq_fp8_calls(void);
  * embed_q. */
 void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,
                     float *y, int m, int n, int k, int flags);
+void cuda_matmul_wq_gated(int act, const void *x, int xtype, const uint8_t *q_gate,
+                          const float *s_gate, const uint8_t *q_lin, const float *s_lin,
+                          int quant, float *prod, void *y, int ytype, int m, int f, int k,
+                          int flags);
 void cuda_embed_q(const uint8_t *table, int quant, const float *scale, const int32_t *ids, int n,
                   int d, float *y);
 void cuda_embed(const void *table, int wtype, const int32_t *ids, int n, int d, float *y);

@@ -302,6 +302,8 @@ template <typename XT, typename ST> struct gemv_params {
     const XT *x;
     const ST *w;
     const float *scale, *bias; /* scale: codes' row scales, else NULL; bias [n] or NULL */
+    const ST *w_lin;           /* gated: the lin rows [n, k] (a joint matrix: w + n k) */
+    const float *scale_lin;    /* gated codes: the lin rows' scales */
     void *y;
     float *scratch; /* kblocks > 1: [kblocks][NW][tiles * 16][16] block sums */
     int *done;      /* kblocks > 1: [tiles] blocks finished, back to 0 after each launch */
@@ -322,7 +324,10 @@ __device__ __forceinline__ void epilogue(const gemv_params<XT, ST> &p, int r, in
     else if (EPI == EPI_ACCUMULATE) ((float *)p.y)[at] += v;
     else if (EPI == EPI_RELU_BF16)
         ((__nv_bfloat16 *)p.y)[at] = from_f32<__nv_bfloat16>(v > 0.0f ? v : 0.0f);
-    else store_as(p.y, p.ytype, at, act_apply(p.act, v) * s[NW - 1]);
+    else { /* gated */
+        const float lin = Q ? s[NW - 1] * p.scale_lin[jj] : s[NW - 1];
+        store_as(p.y, p.ytype, at, act_apply(p.act, v) * lin);
+    }
 }
 
 /* Block b: tile b / kblocks, slices (b % kblocks) * GEMV_WARPS + warp. n: y's columns (gated:
@@ -344,7 +349,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
 #pragma unroll
     for (int t = 0; t < NW; t++) {
         /* rows past the matrix read row 0 of the tile instead; their sums are never stored */
-        const ST *tile_w = p.w + ((size_t)t * p.n + j0) * p.k;
+        const ST *tile_w = (t ? p.w_lin : p.w) + (size_t)j0 * p.k;
         s.lo[t] = tile_w + (size_t)(g < rows ? g : 0) * p.k;
         s.hi[t] = tile_w + (size_t)(g + 8 < rows ? g + 8 : 0) * p.k;
     }
@@ -536,6 +541,8 @@ struct gemv_args {
     int m;
     const void *w;
     const float *scale, *bias;
+    const void *w_lin;       /* gated: the lin rows (NULL: w + n k, a joint matrix) */
+    const float *scale_lin;  /* gated codes: their scales */
     void *y;
     int ytype, act, n, k;
     const normed_input *norm; /* x is this pre-norm's input (x = norm->x), or NULL */
@@ -548,6 +555,8 @@ static void launch(const gemv_args &a) {
     const int tiles = (a.n + TILE_ROWS - 1) / TILE_ROWS;
     gemv_params<XT, ST> p;
     p.x = (const XT *)a.x, p.w = (const ST *)a.w, p.scale = a.scale, p.bias = a.bias, p.y = a.y;
+    p.w_lin = a.w_lin ? (const ST *)a.w_lin : p.w + (size_t)a.n * a.k;
+    p.scale_lin = a.scale_lin;
     p.scratch = g_scratch, p.done = g_done;
     p.m = a.m, p.n = a.n, p.k = a.k, p.ytype = a.ytype, p.act = a.act;
     p.kchunk = pl.kchunk, p.kblocks = pl.kblocks;
@@ -572,7 +581,6 @@ template <typename WT, int Q, int EPI> static void by_rows(const gemv_args &a, i
 /* By the storage of the weights: quant 0 = 16-bit (WT), else codes. */
 template <typename WT, int EPI>
 static void by_storage(const gemv_args &a, int quant, int x_in_wtype) {
-    static_assert(EPI != EPI_GATED, "the gated form is for 16-bit weights (by_type_16bit_gated)");
     if (quant == QUANT_INT8) by_rows<WT, QUANT_INT8, EPI>(a, x_in_wtype);
     else if (quant == QUANT_FP8) by_rows<WT, QUANT_FP8, EPI>(a, x_in_wtype);
     else by_rows<WT, 0, EPI>(a, x_in_wtype);
@@ -583,8 +591,8 @@ template <int EPI> static void by_type(const gemv_args &a, int wtype, int quant,
     else by_storage<__half, EPI>(a, quant, x_in);
 }
 
-/* The gated form: 16-bit weights only (a quantized FFN's two input matrices are never one
- * joint matrix: the loader keeps each one's scales after its codes). */
+/* The gated form of a joint 16-bit matrix (codes: cuda_decode_gemv_q_gated, gate and lin
+ * matrices apart, as the loader keeps them). */
 static void by_type_16bit_gated(const gemv_args &a, int wtype, int x_in) {
     if (wtype == DTYPE_BF16) by_rows<__nv_bfloat16, 0, EPI_GATED>(a, x_in);
     else by_rows<__half, 0, EPI_GATED>(a, x_in);
@@ -630,7 +638,7 @@ static int decode_gemv(const void *x, const normed_input *norm, const void *w, i
     if (!applies(x, w, wtype, m, gated ? 2 * n : n, k, 0) ||
         (norm && (flags & MATMUL_X_IN_WTYPE || (uintptr_t)norm->g % 16)))
         return 0;
-    const gemv_args a = {x, m, w, NULL, bias, y, ytype, act, n, k, norm};
+    const gemv_args a = {x, m, w, NULL, bias, NULL, NULL, y, ytype, act, n, k, norm};
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
     if (gated) by_type_16bit_gated(a, wtype, x_in);
     else if (flags & MATMUL_RELU_TO_BF16) by_rows<__nv_bfloat16, 0, EPI_RELU_BF16>(a, x_in);
@@ -648,10 +656,20 @@ extern "C" int cuda_decode_gemv(const void *x, const void *w, int wtype, const f
 extern "C" int cuda_decode_gemv_q(const void *x, int xtype, const uint8_t *q, int quant,
                                   const float *scale, float *y, int m, int n, int k, int flags) {
     if (!applies(x, q, xtype, m, n, k, 1)) return 0;
-    const gemv_args a = {x, m, q, scale, NULL, y, DTYPE_FP32, 0, n, k, NULL};
+    const gemv_args a = {x, m, q, scale, NULL, NULL, NULL, y, DTYPE_FP32, 0, n, k, NULL};
     const int x_in = (flags & MATMUL_X_IN_WTYPE) != 0;
     if (flags & MATMUL_ACCUMULATE) by_type<EPI_ACCUMULATE>(a, xtype, quant, x_in);
     else by_type<EPI_STORE>(a, xtype, quant, x_in);
+    return 1;
+}
+
+extern "C" int cuda_decode_gemv_q_gated(int act, const void *x, int xtype, const uint8_t *q_gate,
+                                        const float *s_gate, const uint8_t *q_lin,
+                                        const float *s_lin, int quant, void *y, int ytype, int m,
+                                        int f, int k, int flags) {
+    if (!applies(x, q_gate, xtype, m, 2 * f, k, 1) || (uintptr_t)q_lin % 16) return 0;
+    const gemv_args a = {x, m, q_gate, s_gate, NULL, q_lin, s_lin, y, ytype, act, f, k, NULL};
+    by_type<EPI_GATED>(a, xtype, quant, (flags & MATMUL_X_IN_WTYPE) != 0);
     return 1;
 }
 

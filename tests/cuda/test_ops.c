@@ -154,6 +154,41 @@ static void test_gemm_wq(int m, int n, int k, int quant, int xtype, int acc) {
     gpu->free(dx), gpu->free(dy), gpu->free(ds), gpu->free(dq);
 }
 
+/* matmul_wq_gated (the gate and lin matrices' codes, their scales and the activation in one
+ * op) against the CPU twin's 16-bit output (1e-2 relative, as matmul_gated's: a product one ulp
+ * of the sum apart may round to the neighbouring 16-bit value), and twice on the GPU: the same
+ * bits. From 4 rows to 16 with k % 16 == 0: one decode GEMV kernel; else matmul_wq twice and the
+ * activation kernel. */
+static void test_gemm_wq_gated(int m, int f, int k, int quant, int xtype, int act) {
+    size_t nx = (size_t)m * k, ny = (size_t)m * f, nw = (size_t)f * k;
+    float *x = rnd(nx, 1), *wg = rnd(nw, 0.2f), *wl = rnd(nw, 0.2f), *prod = malloc(ny * 8);
+    uint8_t *cg = malloc(nw), *cl = malloc(nw);
+    float *sg = malloc((size_t)f * sizeof(float)), *sl = malloc((size_t)f * sizeof(float));
+    quantize_host(quant, wg, f, k, cg, sg);
+    quantize_host(quant, wl, f, k, cl, sl);
+    float *dx = dev(x, nx), *dsg = dev(sg, f), *dsl = dev(sl, f), *dprod = gpu->alloc(ny * 8);
+    uint8_t *dcg = dev_bytes(cg, nw), *dcl = dev_bytes(cl, nw);
+    uint16_t *cy = malloc(ny * 2), *gy = malloc(ny * 2), *gy2 = malloc(ny * 2);
+    void *dy = gpu->alloc(ny * 2 + 4);
+    cpu->matmul_wq_gated(act, x, xtype, cg, sg, cl, sl, quant, prod, cy, xtype, m, f, k, 0);
+    for (int run = 0; run < 2; run++) {
+        gpu->matmul_wq_gated(act, dx, xtype, dcg, dsg, dcl, dsl, quant, dprod, dy, xtype, m, f, k,
+                             0);
+        gpu->synchronize();
+        gpu->download((float *)(run ? gy2 : gy), dy, (ny + 1) / 2);
+    }
+    expect_no_fault("matmul_wq_gated");
+    char name[80];
+    snprintf(name, sizeof name, "matmul_wq_gated %s x%s %dx%dx%d act %d", quant_names[quant],
+             dtype_name(xtype), m, f, k, act);
+    expect_close_16bit(name, gy, cy, ny, xtype, 1e-2);
+    expect_same_bits("  ... run twice", gy, gy2, ny * 2);
+    free(x), free(wg), free(wl), free(prod), free(cg), free(cl), free(sg), free(sl);
+    free(cy), free(gy), free(gy2);
+    gpu->free(dx), gpu->free(dsg), gpu->free(dsl), gpu->free(dprod), gpu->free(dcg);
+    gpu->free(dcl), gpu->free(dy);
+}
+
 /* embed_q against the CPU twin: the same products, bit for bit. */
 static void test_embed_q(int quant) {
     int V = 37, d = 200;
@@ -636,6 +671,12 @@ int main(void) {
         test_gemm_wq(300, 2048, 768, quant, DTYPE_FP16, 1); /* fp8: the FP8 path, += */
         test_gemm_wq(16, 1024, 2048, quant, DTYPE_FP32, 1); /* fp32 x: the SIMT kernel */
         test_gemm_wq(4, 768, 512, quant, DTYPE_BF16, 1); /* the family's fewest rows */
+        test_gemm_wq_gated(3, 300, 256, quant, DTYPE_FP16, ACT_SILU); /* SIMT, activation */
+        test_gemm_wq_gated(4, 1024, 2048, quant, DTYPE_BF16, ACT_GELU_NEW); /* one kernel */
+        test_gemm_wq_gated(16, 2560, 1024, quant, DTYPE_BF16, ACT_GELU); /* k split */
+        /* m > 16: matmul_wq twice and the activation kernel (f % 16 != 0: widened codes, exact;
+         * the FP8 path's rounding of x is test_gemm_wq's to check) */
+        test_gemm_wq_gated(33, 100, 64, quant, DTYPE_FP16, ACT_SILU);
         test_embed_q(quant);
     }
     cuda_decode_gemv_set(2); /* codes on the decode GEMV family (test_ops_decode.c) */
@@ -648,6 +689,9 @@ int main(void) {
         test_gemm_wq(1, 2048, 5120, quant, DTYPE_FP16, 1);
         test_gemm_wq(2, 32128, 768, quant, DTYPE_BF16, 0);
         test_gemm_wq(5, 768, 776, quant, DTYPE_BF16, 0); /* k % 16 == 8: the SIMT kernel */
+        test_gemm_wq_gated(1, 1024, 2048, quant, DTYPE_BF16, ACT_GELU_NEW);
+        test_gemm_wq_gated(7, 300, 256, quant, DTYPE_FP16, ACT_SILU);
+        test_gemm_wq_gated(3, 50, 40, quant, DTYPE_BF16, ACT_GELU_NEW); /* k % 16 != 0 */
     }
     test_decode_family(&check_count, &check_failures);
     test_norms_and_elementwise();
