@@ -608,10 +608,10 @@ static void by_type_16bit_gated(const gemv_args &a, int wtype, int x_in) {
  *     GEMV_SMALL, from code_rows_min() rows (H100, 2026-12-07, flan-t5-xl fp8, ms per step:
  *     batch 1 gemm_wq.cu's SIMT kernel 1.68, this family 1.73 (2.45 with its earlier 8-byte
  *     loads); batch 4 SIMT 2.43, family 1.80; batch 8 family 1.86, 2.67 with 8-byte loads;
- *     2 and 3 rows not measured: they stay on the SIMT kernel).
+ *     batch 2 (12:54-13:00 UTC) SIMT 1.869-1.876, family 1.764: the family from 2 rows).
  *   Codes need k % CODE_VEC == 0 (a lane's 16-byte load). */
 enum : size_t { GEMV_MAX_BYTES = (size_t)8 << 20 };
-enum { GEMV_MIN_CODE_ROWS = 4, GEMV_ANY_SIZE_ROWS = 8 };
+enum { GEMV_MIN_CODE_ROWS = 2, GEMV_ANY_SIZE_ROWS = 8 };
 static int code_rows_min(void) { /* ENCDEC_GEMV_CODE_ROWS=1..16 (probes' A/B), else the above */
     static int rows = 0;
     if (!rows) {

@@ -157,7 +157,7 @@ static void test_gemm_wq(int m, int n, int k, int quant, int xtype, int acc) {
 /* matmul_wq_gated (the gate and lin matrices' codes, their scales and the activation in one
  * op) against the CPU twin's 16-bit output (1e-2 relative, as matmul_gated's: a product one ulp
  * of the sum apart may round to the neighbouring 16-bit value), and twice on the GPU: the same
- * bits. From 4 rows to 16 with k % 16 == 0: one decode GEMV kernel; else matmul_wq twice and the
+ * bits. From 2 rows to 16 with k % 16 == 0: one decode GEMV kernel; else matmul_wq twice and the
  * activation kernel. */
 static void test_gemm_wq_gated(int m, int f, int k, int quant, int xtype, int act) {
     size_t nx = (size_t)m * k, ny = (size_t)m * f, nw = (size_t)f * k;
@@ -670,8 +670,9 @@ int main(void) {
         test_gemm_wq(17, 4100, 4096, quant, DTYPE_BF16, 1); /* wide path, chunks of 4096 + 4 rows */
         test_gemm_wq(300, 2048, 768, quant, DTYPE_FP16, 1); /* fp8: the FP8 path, += */
         test_gemm_wq(16, 1024, 2048, quant, DTYPE_FP32, 1); /* fp32 x: the SIMT kernel */
-        test_gemm_wq(4, 768, 512, quant, DTYPE_BF16, 1); /* the family's fewest rows */
-        test_gemm_wq_gated(3, 300, 256, quant, DTYPE_FP16, ACT_SILU); /* SIMT, activation */
+        test_gemm_wq(2, 768, 512, quant, DTYPE_BF16, 1); /* the family's fewest rows */
+        test_gemm_wq_gated(1, 300, 256, quant, DTYPE_FP16, ACT_SILU); /* SIMT, activation */
+        test_gemm_wq_gated(2, 300, 256, quant, DTYPE_FP16, ACT_SILU); /* one kernel, 2 rows */
         test_gemm_wq_gated(4, 1024, 2048, quant, DTYPE_BF16, ACT_GELU_NEW); /* one kernel */
         test_gemm_wq_gated(16, 2560, 1024, quant, DTYPE_BF16, ACT_GELU); /* k split */
         /* m > 16: matmul_wq twice and the activation kernel (f % 16 != 0: widened codes, exact;
