@@ -22,3 +22,15 @@ const backend *backend_get(int kind, int local_rank, ed_error *err) {
     ed_fail(err, "config: key 'backend': '%s' is not available in this build", backend_name(kind));
     return NULL;
 }
+
+void backend_matmul_wq_gated_parts(const backend *be, int act, const void *x, int xtype,
+                                   const uint8_t *q_gate, const float *s_gate,
+                                   const uint8_t *q_lin, const float *s_lin, int quant,
+                                   float *prod, void *y, int ytype, int m, int f, int k,
+                                   int flags) {
+    flags &= MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE;
+    float *lin = prod + (size_t)m * f;
+    be->matmul_wq(x, xtype, q_gate, quant, s_gate, prod, m, f, k, flags);
+    be->matmul_wq(x, xtype, q_lin, quant, s_lin, lin, m, f, k, flags | MATMUL_SAME_INPUT);
+    be->gated_activation(act, prod, lin, (size_t)f, y, ytype, (size_t)m, (size_t)f);
+}

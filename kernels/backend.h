@@ -252,10 +252,27 @@ typedef struct backend {
  * names the key when it is not built in or no device is usable. */
 const backend *backend_get(int backend_kind, int local_rank, ed_error *err);
 
+#ifdef __cplusplus
+extern "C" { /* (the CUDA backend's .cu files call these) */
+#endif
+
+/* matmul_wq_gated through be's other ops: matmul_wq of the gate rows into prod, of the lin rows
+ * into prod + m f (x's rounding reused), then gated_activation into y; flags as the op's. What a
+ * backend runs where it does not fuse them (the CPU always). */
+void backend_matmul_wq_gated_parts(const backend *be, int act, const void *x, int xtype,
+                                   const uint8_t *q_gate, const float *s_gate,
+                                   const uint8_t *q_lin, const float *s_lin, int quant,
+                                   float *prod, void *y, int ytype, int m, int f, int k,
+                                   int flags);
+
 extern const backend backend_cpu;
 #ifdef ENCDEC_HAVE_CUDA
 extern const backend backend_cuda;
 ed_status cuda_backend_init(int local_rank, ed_error *err);
+#endif
+
+#ifdef __cplusplus
+}
 #endif
 
 #endif

@@ -166,11 +166,8 @@ void cpu_matmul_wq_gated(int act, const void *x, int xtype, const uint8_t *q_gat
         fault_dtype_reject("matmul_wq_gated", "ytype", ytype))
         return;
     if (m == 0 || f == 0) return;
-    flags &= MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE;
-    float *lin = prod + (size_t)m * f;
-    cpu_matmul_wq(x, xtype, q_gate, quant, s_gate, prod, m, f, k, flags);
-    cpu_matmul_wq(x, xtype, q_lin, quant, s_lin, lin, m, f, k, flags | MATMUL_SAME_INPUT);
-    cpu_gated_activation(act, prod, lin, (size_t)f, y, ytype, (size_t)m, (size_t)f);
+    backend_matmul_wq_gated_parts(&backend_cpu, act, x, xtype, q_gate, s_gate, q_lin, s_lin,
+                                  quant, prod, y, ytype, m, f, k, flags);
 }
 
 /* The CPU twin of a weight-only quantized GEMM: codes widened to their exact float values a tile

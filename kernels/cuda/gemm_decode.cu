@@ -30,9 +30,10 @@
 // does, fp16 saturating: half_types.cuh), or already in the weight dtype (MATMUL_X_IN_WTYPE).
 // Weights are 16-bit, or int8 / fp8 codes (matmul_wq) loaded 16 per lane and load (group_col)
 // and widened exactly to the 16-bit xtype in registers, two at a time, as they are multiplied.
-// Products of the rounded x and the weights are exact in fp32 and summed in fp32, as the CPU twin's; only the order of the sums differs. Epilogues: codes' row
-// scale; store fp32 or add to y (MATMUL_ACCUMULATE), either with a bias [n] on the sums; bf16
-// max(0, .) (MATMUL_RELU_TO_BF16); gated: act(gate) * lin written in ytype.
+// Products of the rounded x and the weights are exact in fp32 and summed in fp32, as the CPU
+// twin's; only the order of the sums differs. Epilogues: codes' row scale; store fp32 or add to
+// y (MATMUL_ACCUMULATE), either with a bias [n] on the sums; bf16 max(0, .)
+// (MATMUL_RELU_TO_BF16); gated: act(gate) * lin written in ytype.
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
@@ -509,8 +510,8 @@ static int scratch_ready(void) {
 /* kblocks: the blocks a tile's k is cut over: 1, 2, 4 or 8, more while the tiles' blocks would
  * not fill the SMs twice and each warp's slice keeps at least a set of columns; kchunk: a
  * warp's slice, a multiple of `unit` (GEMV_VEC; CODE_VEC for codes: one 16-byte load). Slices
- * of up to sets_in_flight sets are loaded whole before the kernel waits for its predecessor (at batch 1: t5-base's every matrix, flan-t5-xl's
- * 2048 x 2048 ones). */
+ * of up to sets_in_flight sets are loaded whole before the kernel waits for its predecessor
+ * (at batch 1: t5-base's every matrix, flan-t5-xl's 2048 x 2048 ones). */
 struct gemv_plan {
     int kblocks, kchunk;
 };

@@ -348,21 +348,18 @@ extern "C" void cuda_matmul_wq_gated(int act, const void *x, int xtype, const ui
                                      const float *s_lin, int quant, float *prod, void *y,
                                      int ytype, int m, int f, int k, int flags) {
     if (fault_op_begin("matmul_wq_gated") || fault_act_reject("matmul_wq_gated", act) ||
-        fault_dtype_reject("matmul_wq_gated", "ytype", ytype))
-        return;
+        fault_dtype_reject("matmul_wq_gated", "ytype", ytype) ||
+        fault_wq_reject(xtype, quant, flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE)))
+        return; /* (an unknown quant: the fault matmul_wq records, before any launch) */
     if (m == 0 || f == 0) return;
-    flags &= MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE;
-    if (m <= WQ_GEMV_ROWS && (quant == QUANT_INT8 || quant == QUANT_FP8) &&
-        cuda_decode_gemv_q_gated(act, x, xtype, q_gate, s_gate, q_lin, s_lin, quant, y, ytype,
-                                 m, f, k, flags)) {
+    if (m <= WQ_GEMV_ROWS && cuda_decode_gemv_q_gated(act, x, xtype, q_gate, s_gate, q_lin, s_lin,
+                                                      quant, y, ytype, m, f, k, flags)) {
         g_rounded_x = NULL; /* x rounded in the kernel: no rounding made in gemm.cu's scratch */
         CUDA_LAUNCH_CHECK("matmul_wq_gated");
         return;
     }
-    float *lin = prod + (size_t)m * f;
-    cuda_matmul_wq(x, xtype, q_gate, quant, s_gate, prod, m, f, k, flags);
-    cuda_matmul_wq(x, xtype, q_lin, quant, s_lin, lin, m, f, k, flags | MATMUL_SAME_INPUT);
-    cuda_gated_activation(act, prod, lin, (size_t)f, y, ytype, (size_t)m, (size_t)f);
+    backend_matmul_wq_gated_parts(&backend_cuda, act, x, xtype, q_gate, s_gate, q_lin, s_lin,
+                                  quant, prod, y, ytype, m, f, k, flags);
 }
 
 /* y[i, :] = value(table[ids[i], :]) * scale[ids[i]]: block i, threads over d. */
