@@ -111,6 +111,12 @@ int fault_dtype_reject(const char *op, const char *what, int dtype) {
     return 1;
 }
 
+int fault_wq_gated_reject(int act, int xtype, int quant, int ytype, int flags) {
+    return fault_act_reject("matmul_wq_gated", act) ||
+           fault_dtype_reject("matmul_wq_gated", "ytype", ytype) ||
+           fault_wq_reject(xtype, quant, flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE));
+}
+
 int fault_act_reject(const char *op, int act) {
     if (act == ACT_RELU || act == ACT_GELU_NEW || act == ACT_GELU || act == ACT_SILU) return 0;
     fault_record_set(op, "unknown activation kind %d", act);

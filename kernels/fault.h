@@ -42,6 +42,11 @@ ed_status fault_inject_configure(const char *spec, ed_error *err);
  * MATMUL_RELU_TO_BF16 (matmul_wt's alone) in flags records a fault naming "matmul_wq" and
  * returns 1; else 0. */
 int fault_wq_reject(int xtype, int quant, int flags);
+/* matmul_wq_gated's arguments, checked alike by both backends before anything runs: an unknown
+ * activation or ytype records a fault naming "matmul_wq_gated", then fault_wq_reject's checks
+ * of x, quant and flags (those the op takes: MATMUL_SAME_INPUT, MATMUL_X_IN_WTYPE); 1 on the
+ * first refused, else 0. */
+int fault_wq_gated_reject(int act, int xtype, int quant, int ytype, int flags);
 /* matmul_wt's MATMUL_RELU_TO_BF16 form without what it needs (bf16 weights, no
  * MATMUL_ACCUMULATE, no bias): records "matmul_wt: MATMUL_RELU_TO_BF16 ..." and returns 1;
  * else 0. */

@@ -352,12 +352,14 @@ int main(int argc, char **argv) {
                               ? time_step_allreduces(c, be, (size_t)a.batch * a.beams * spec.d_model,
                                                      3 * spec.dec_layers)
                               : 0.0;
-    /* Memory is planned at start-up, so what the run holds at its end is its peak. The device's
-     * free memory, not ours: a process that gave memory back during the run (the run before it)
-     * makes this small or negative (signed: it once wrapped to 1.8e13 MB), never larger. */
-    const size_t free_after = cfg.backend == BACKEND_CUDA ? be->free_memory() : 0;
+    /* Memory is planned at start-up, so what the run holds at its end is its peak. It is the
+     * device's free memory before less after, not ours alone: another process that frees or
+     * takes memory meanwhile (the run before it) moves it either way; signed, since a run once
+     * printed a wrapped 1.8e13 MB. */
     const double device_mb =
-        cfg.backend == BACKEND_CUDA ? ((double)free_before - (double)free_after) / 1048576.0 : 0;
+        cfg.backend == BACKEND_CUDA
+            ? ((double)free_before - (double)be->free_memory()) / 1048576.0
+            : 0;
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     if (rank == 0) {

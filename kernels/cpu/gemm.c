@@ -162,8 +162,7 @@ void cpu_rms_matmul_gated(int act, const normed_input *in, const void *w, int wt
 void cpu_matmul_wq_gated(int act, const void *x, int xtype, const uint8_t *q_gate,
                          const float *s_gate, const uint8_t *q_lin, const float *s_lin, int quant,
                          float *prod, void *y, int ytype, int m, int f, int k, int flags) {
-    if (fault_op_begin("matmul_wq_gated") || fault_act_reject("matmul_wq_gated", act) ||
-        fault_dtype_reject("matmul_wq_gated", "ytype", ytype))
+    if (fault_op_begin("matmul_wq_gated") || fault_wq_gated_reject(act, xtype, quant, ytype, flags))
         return;
     if (m == 0 || f == 0) return;
     backend_matmul_wq_gated_parts(&backend_cpu, act, x, xtype, q_gate, s_gate, q_lin, s_lin,

@@ -347,10 +347,8 @@ extern "C" void cuda_matmul_wq_gated(int act, const void *x, int xtype, const ui
                                      const float *s_gate, const uint8_t *q_lin,
                                      const float *s_lin, int quant, float *prod, void *y,
                                      int ytype, int m, int f, int k, int flags) {
-    if (fault_op_begin("matmul_wq_gated") || fault_act_reject("matmul_wq_gated", act) ||
-        fault_dtype_reject("matmul_wq_gated", "ytype", ytype) ||
-        fault_wq_reject(xtype, quant, flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE)))
-        return; /* (an unknown quant: the fault matmul_wq records, before any launch) */
+    if (fault_op_begin("matmul_wq_gated") || fault_wq_gated_reject(act, xtype, quant, ytype, flags))
+        return;
     if (m == 0 || f == 0) return;
     if (m <= WQ_GEMV_ROWS && cuda_decode_gemv_q_gated(act, x, xtype, q_gate, s_gate, q_lin, s_lin,
                                                       quant, y, ytype, m, f, k, flags)) {
