@@ -90,6 +90,12 @@ int fault_wq_reject(int xtype, int quant, int flags) {
     return 0;
 }
 
+int fault_wq_gated_reject(int act, int xtype, int quant, int ytype, int flags) {
+    return fault_act_reject("matmul_wq_gated", act) ||
+           fault_dtype_reject("matmul_wq_gated", "ytype", ytype) ||
+           fault_wq_reject(xtype, quant, flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE));
+}
+
 int fault_wtype16_reject(const char *op, int wtype) {
     if (wtype == DTYPE_FP16 || wtype == DTYPE_BF16) return 0;
     fault_record_set(op, "weight dtype %d: the fused pre-norm takes 16-bit weights (fp16 1 or "
@@ -109,12 +115,6 @@ int fault_dtype_reject(const char *op, const char *what, int dtype) {
     if (dtype == DTYPE_FP32 || dtype == DTYPE_FP16 || dtype == DTYPE_BF16) return 0;
     fault_record_set(op, "unknown %s %d (fp32 0, fp16 1 or bf16 2)", what, dtype);
     return 1;
-}
-
-int fault_wq_gated_reject(int act, int xtype, int quant, int ytype, int flags) {
-    return fault_act_reject("matmul_wq_gated", act) ||
-           fault_dtype_reject("matmul_wq_gated", "ytype", ytype) ||
-           fault_wq_reject(xtype, quant, flags & (MATMUL_SAME_INPUT | MATMUL_X_IN_WTYPE));
 }
 
 int fault_act_reject(const char *op, int act) {
