@@ -54,7 +54,10 @@ void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *
  * operands are not its own (m, fp32 weights, k not a multiple of 8, x or w not 16-byte
  * aligned, a shape where it was measured slower than cuBLASLt) or it is off (the default
  * without PDL, ENCDEC_DECODE_GEMV=0): the caller then uses cuBLASLt. */
-#define DECODE_GEMV_ROWS 16
+#define DECODE_GEMV_ROWS 32
+/* The most rows the family takes now: DECODE_GEMV_ROWS under cuda_decode_gemv_set(2), else
+ * ENCDEC_GEMV_MAX_ROWS (default 16); 0 when it is off. */
+int cuda_decode_gemv_max_rows(void);
 int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias, void *y,
                      int ytype, int act, int m, int n, int k, int flags, int gated);
 /* The same for matmul_wq's codes (quant: QUANT_INT8, QUANT_FP8) with a 16-bit xtype: each
@@ -93,6 +96,13 @@ void cuda_rms_matmul_gated(int act, const normed_input *in, const void *w, int w
  * unscaled, fp32 sums on FP8 tensor cores (gemm.cu). 0 done; 1 not available for this shape or
  * GPU (nothing launched, no fault); -1 failed (a fault recorded). */
 int cuda_matmul_fp8(const uint8_t *xq, const uint8_t *wq, float *prod, int m, int n, int k);
+/* y [m, n] (+)= sx[r] sw[j] (xq wq^T)[r, j]: the same codes times both rows' scales, applied by
+ * cuBLASLt (outer-vector scales) into y (accumulate: beta 1). Its algorithms, where several, are
+ * timed into tune_into (fp32 [m, n] scratch, beta 0) at the first call of the shape. 0 done; 1
+ * not available for this shape or cuBLAS (nothing written: the caller's other path); -1 failed
+ * (a fault recorded). */
+int cuda_matmul_fp8_scaled(const uint8_t *xq, const float *sx, const uint8_t *wq, const float *sw,
+                           float *y, int m, int n, int k, int accumulate, float *tune_into);
 /* Whether cuda_matmul_fp8 has an algorithm for this shape on this GPU: 1 yes, 0 no, -1 failed
  * (a fault recorded). Its plan is made once per shape, here or at the first call. */
 int cuda_fp8_gemm_ready(int m, int n, int k);
@@ -100,6 +110,11 @@ int cuda_fp8_gemm_ready(int m, int n, int k);
 const char *cuda_fp8_gemm_why(void);
 /* matmul_wq's calls that took the FP8 tensor-core path so far (tests). */
 long cuda_wq_fp8_calls(void);
+/* Chunks of x's rows whose FP8 GEMM had its scales applied by cuBLASLt so far (tests). */
+long cuda_wq_fp8_scaled_chunks(void);
+/* Which FP8 chunks take cuBLASLt's scales: 0 none, 1 encoder-size ones (>= 512 rows), 2 all;
+ * -1: ENCDEC_FP8_SCALED again (unset: 1). */
+void cuda_fp8_scaled_set(int mode);
 /* Weight-only int8 / fp8 matrices and tables (gemm_wq.cu): kernels/backend.h's matmul_wq and
  * embed_q. */
 void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int quant, const float *scale,

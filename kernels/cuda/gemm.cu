@@ -15,8 +15,11 @@
 // large batches' results.
 // cuda_matmul_fp8 (matmul_wq's large-m path for fp8 codes, gemm_wq.cu) multiplies E4M3 codes
 // of x and w on FP8 tensor cores with the same plans into an fp32 product, unscaled: the rows'
-// scales are the caller's. (cuBLASLt 13's outer-vector scale modes, which would apply them in
-// the epilogue, gave no algorithm on an H100: docs/PERFORMANCE.md, 2026-12-07.)
+// scales are the caller's. cuda_matmul_fp8_scaled does the same with both rows' scales applied
+// by cuBLASLt as outer vectors (CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F, cuBLAS 12.9 on),
+// straight into y (+=: beta 1): one call where the other takes our scale kernel after it. Its
+// plans are asked for with device scale pointers already set on the descriptor (without them
+// an H100's cuBLASLt offered no algorithm; with them one, docs/PERFORMANCE.md 2026-12-07).
 #include <cublasLt.h>
 #include <cuda_runtime_api.h>
 #include <stdio.h>
@@ -50,12 +53,17 @@ static struct { const float *src; size_t n; int wtype; } g_xconv_of;
 enum { TUNE_CANDIDATES = 8, TUNE_MIN_M = 512, TUNE_RUNS = 3 };
 /* What a plan multiplies: wtype operands into fp32 y; the same into bf16 max(0, y)
  * (MATMUL_RELU_TO_BF16: cuBLASLt's ReLU epilogue); E4M3 codes on both sides into fp32 y
- * (cuda_matmul_fp8). */
-enum { FORM_PLAIN = 0, FORM_RELU_BF16 = 1, FORM_FP8 = 2 };
+ * (cuda_matmul_fp8); the same with both operands' row scales (cuda_matmul_fp8_scaled). */
+enum { FORM_PLAIN = 0, FORM_RELU_BF16 = 1, FORM_FP8 = 2, FORM_FP8_SCALED = 3 };
+#if CUBLAS_VERSION >= 120900
+#define HAVE_OUTER_VEC_SCALES 1
+#else
+#define HAVE_OUTER_VEC_SCALES 0
+#endif
 static char g_fp8_why[96]; /* the last FP8 plan's heuristic answer (cuda_fp8_gemm_why) */
 
 struct plan_entry {
-    int m, n, k, wtype, form; /* form: FORM_PLAIN, FORM_RELU_BF16, FORM_FP8 (below) */
+    int m, n, k, wtype, form; /* form: FORM_PLAIN ... FORM_FP8_SCALED (above) */
     cublasLtMatmulDesc_t desc;
     cublasLtMatrixLayout_t a, b, c;
     cublasLtMatmulAlgo_t algo;                   /* the one used */
@@ -150,11 +158,32 @@ static cudaDataType_t cuda_type(int wtype) {
     return wtype == DTYPE_BF16 ? CUDA_R_16BF : wtype == DTYPE_FP16 ? CUDA_R_16F : CUDA_R_32F;
 }
 
-/* The cached plan of a shape; NULL (a fault recorded) when cuBLASLt refuses it. FORM_FP8 plans
- * (wtype unused) that cuBLASLt has no algorithm for are kept with n_cand 0 and no fault: their
- * caller takes another path. */
+/* FORM_FP8_SCALED's descriptor: both scale modes outer vectors, the pointers set to a device
+ * buffer (the heuristic offers nothing without them; each call sets its own). 0 if cuBLASLt
+ * takes the attributes. */
+static int set_outer_scales(cublasLtMatmulDesc_t desc, const void *a_scale, const void *b_scale) {
+#if HAVE_OUTER_VEC_SCALES
+    const int32_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
+    return cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode,
+                                          sizeof mode) != CUBLAS_STATUS_SUCCESS ||
+           cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode,
+                                          sizeof mode) != CUBLAS_STATUS_SUCCESS ||
+           cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &a_scale,
+                                          sizeof a_scale) != CUBLAS_STATUS_SUCCESS ||
+           cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &b_scale,
+                                          sizeof b_scale) != CUBLAS_STATUS_SUCCESS;
+#else
+    (void)desc, (void)a_scale, (void)b_scale;
+    return 1;
+#endif
+}
+
+/* The cached plan of a shape; NULL (a fault recorded) when cuBLASLt refuses it. FORM_FP8 and
+ * FORM_FP8_SCALED plans (wtype unused) that cuBLASLt has no algorithm for are kept with n_cand 0
+ * and no fault: their caller takes another path. */
 static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
-    if (form == FORM_FP8) wtype = DTYPE_FP32; /* one key for the codes' plans */
+    const int fp8 = form == FORM_FP8 || form == FORM_FP8_SCALED;
+    if (fp8) wtype = DTYPE_FP32; /* one key for the codes' plans */
     for (int i = 0; i < g_n_plans; i++) {
         plan_entry *p = &g_plans[i];
         if (p->m == m && p->n == n && p->k == k && p->wtype == wtype && p->form == form) return p;
@@ -167,7 +196,7 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
     cublasLtMatmulPreference_t pref = NULL;
     *p = plan_entry{};
     p->m = m, p->n = n, p->k = k, p->wtype = wtype, p->form = form;
-    cudaDataType_t in = form == FORM_FP8 ? CUDA_R_8F_E4M3 : cuda_type(wtype);
+    cudaDataType_t in = fp8 ? CUDA_R_8F_E4M3 : cuda_type(wtype);
     cublasOperation_t ta = CUBLAS_OP_T, tb = CUBLAS_OP_N;
     cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_RELU;
     cublasLtMatmulHeuristicResult_t res[TUNE_CANDIDATES];
@@ -182,6 +211,11 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
     if (form == FORM_RELU_BF16)
         LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
                                               sizeof epi));
+    if (form == FORM_FP8_SCALED && set_outer_scales(p->desc, g_workspace, g_workspace)) {
+        p->n_cand = 0; /* this cuBLAS has no outer-vector scales: the caller's other path */
+        g_n_plans++;
+        return p;
+    }
     if (adopt_tuned(p)) {
         g_n_plans++;
         return p;
@@ -189,7 +223,7 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
     LT_TRY(cublasLtMatmulPreferenceCreate(&pref));
     LT_TRY(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                 &WORKSPACE_BYTES, sizeof WORKSPACE_BYTES));
-    if (form == FORM_FP8) { /* weights sit at 64-byte offsets, row chunks of y at 16 */
+    if (fp8) { /* weights sit at 64-byte offsets, row chunks of y at 16 */
         const uint32_t align = 16;
         LT_TRY(cublasLtMatmulPreferenceSetAttribute(
             pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &align, sizeof align));
@@ -214,7 +248,7 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
     p->n_cand = 0;
     for (int i = 0; i < found; i++)
         if (res[i].state == CUBLAS_STATUS_SUCCESS) p->cand[p->n_cand++] = res[i].algo;
-    if (!p->n_cand && form != FORM_FP8) {
+    if (!p->n_cand && !fp8) {
         fault_record_set("matmul_wt", "no cuBLASLt algorithm for %dx%dx%d (%s)", m, n, k,
                          dtype_name(wtype));
         goto fail;
@@ -369,6 +403,28 @@ extern "C" int cuda_matmul_fp8(const uint8_t *xq, const uint8_t *wq, float *prod
                                       STREAM);
     if (s != CUBLAS_STATUS_SUCCESS) {
         fault_record_set("matmul_wq", "cublasLtMatmul fp8 %dx%dx%d: status %d", m, n, k, (int)s);
+        return -1;
+    }
+    return 0;
+}
+
+extern "C" int cuda_matmul_fp8_scaled(const uint8_t *xq, const float *sx, const uint8_t *wq,
+                                      const float *sw, float *y, int m, int n, int k,
+                                      int accumulate, float *tune_into) {
+    plan_entry *p = plan_for(m, n, k, DTYPE_FP32, FORM_FP8_SCALED);
+    if (!p) return -1;
+    if (!p->n_cand || set_outer_scales(p->desc, sw, sx)) return 1;
+    if (!p->tuned) tune(p, wq, xq, tune_into);
+    float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
+    cublasStatus_t s = cublasLtMatmul(g_lt, p->desc, &alpha, wq, p->a, xq, p->b, &beta, y, p->c,
+                                      y, p->c, &p->algo, g_workspace, WORKSPACE_BYTES, STREAM);
+    if (s == CUBLAS_STATUS_NOT_SUPPORTED || s == CUBLAS_STATUS_INVALID_VALUE) {
+        p->n_cand = 0; /* refused before it ran (nothing written): never asked again */
+        return 1;
+    }
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        fault_record_set("matmul_wq", "cublasLtMatmul fp8 scaled %dx%dx%d: status %d", m, n, k,
+                         (int)s);
         return -1;
     }
     return 0;

@@ -1,5 +1,5 @@
 // The decode GEMV family: matmul_wt, matmul_gated and matmul_wq (kernels/backend.h) for
-// decode steps of m <= DECODE_GEMV_ROWS rows, where cuBLASLt was measured latency-bound
+// decode steps of m <= DECODE_GEMV_ROWS (32) rows, where cuBLASLt was measured latency-bound
 // (docs/PERFORMANCE.md: 3.7 us for a 768 x 768 bf16 matrix at m = 1-8, whatever the algorithm).
 // On by default where kernels are launched with PDL (compute capability 9.0 on), taken where it
 // measured faster (applies(), below); ENCDEC_DECODE_GEMV=0 turns it off.
@@ -9,7 +9,7 @@
 // is cut into GEMV_WARPS * kblocks slices of `kchunk` columns, one warp each: block b takes tile
 // b / kblocks and its warp w slice (b % kblocks) * GEMV_WARPS + w. Within a slice, lane t loads
 // 16 bytes (8 consecutive elements) of weight rows t / 4 and t / 4 + 8 at column 8 (t % 4) of
-// each group of 32 columns, and 16 bytes of x row t / 4 (and t / 4 + 8 for m > 8) at the same
+// each group of 32 columns, and 16 bytes of x rows t / 4 + 8 n (n < NT: m <= 8 NT) at the same
 // columns: a dot product may visit k in any order, so these registers are the A and B fragments
 // of two mma steps as they are (the same permutation of k on both sides), with no shuffle or
 // shared memory. Columns go in *sets* of GEMV_SET_GROUPS groups, D sets in flight per warp
@@ -249,15 +249,16 @@ __device__ __forceinline__ void mma_set(const wset<NW, Q> &w,
  * many sets (every matrix of t5-base, flan-t5-xl's 2048-wide ones) has no weight load left
  * after it. Fewer where the weights of two matrices (gated), x of 16 rows or a pre-norm's
  * row_factors take the registers: three for normalized rows, two for 16 of them (ptxas: no
- * spills at these depths, sm_90a; four with row_factors spilled 4 bytes). Codes (CODES) hold a
+ * spills at these depths, sm_90a; four with row_factors spilled 4 bytes); two for 32 rows.
+ * Codes (CODES) hold a
  * set in half the registers of 16-bit weights: half again as many sets. */
 template <int NW, int NT, bool NORM, bool CODES = false> struct sets_in_flight {
-    static constexpr int base = NW * NT == 1 && !NORM ? 4 : NORM && NT > 1 ? 2 : 3;
+    static constexpr int base = NW * NT == 1 && !NORM ? 4 : NT > 2 || (NORM && NT > 1) ? 2 : 3;
     static constexpr int value = CODES ? base * 3 / 2 : base;
 };
 
-/* inv[r] = rsqrt(mean of x[r, :]^2 + eps) for r < m, by the whole block (tpr threads a
- * row: all 128 for one row, 8 each for 16 rows), each thread's float4 loads issued in batches of
+/* inv[r] = rsqrt(mean of x[r, :]^2 + eps) for r < m <= M, by the whole block (tpr threads a
+ * row: all 128 for one row, 8 each for 16 rows, 4 each for 32), each thread's float4 loads issued in batches of
  * ROW_BATCH (one memory round trip for a row of up to 128 * 4 * ROW_BATCH / ROW_THREADS floats:
  * every row of t5-base and flan-t5-xl at batch 1); sums in a fixed order (the same bits in every
  * block). Ends with a barrier: inv is then visible to the block. */
@@ -267,7 +268,7 @@ __device__ __forceinline__ void row_factors(const float *__restrict__ x, int m, 
                                             float (&inv)[M]) {
     constexpr int THREADS = GEMV_WARPS * 32;
     int tpr = THREADS; /* threads a row: THREADS over m rounded up to a power of two */
-    while (tpr > 8 && (THREADS / tpr) < m) tpr /= 2;
+    while (tpr > THREADS / M && (THREADS / tpr) < m) tpr /= 2;
     const int row = threadIdx.x / tpr, sub = threadIdx.x % tpr;
     const float *xr = x + (size_t)row * k;
     float ss = 0.0f;
@@ -306,7 +307,7 @@ template <typename XT, typename ST> struct gemv_params {
     const ST *w_lin;           /* gated: the lin rows [n, k] (a joint matrix: w + n k) */
     const float *scale_lin;    /* gated codes: the lin rows' scales */
     void *y;
-    float *scratch; /* kblocks > 1: [kblocks][NW][tiles * 16][16] block sums */
+    float *scratch; /* kblocks > 1: [kblocks][NW][tiles * 16][DECODE_GEMV_ROWS] block sums */
     int *done;      /* kblocks > 1: [tiles] blocks finished, back to 0 after each launch */
     const float *norm_g; /* NORM: the pre-norm's gain [k] */
     float norm_eps;
@@ -414,7 +415,8 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
         } else {
 #pragma unroll
             for (int t = 0; t < NW; t++)
-                p.scratch[(((size_t)kb * NW + t) * rows_pad + j0 + row) * 16 + r] = sum[t];
+                p.scratch[(((size_t)kb * NW + t) * rows_pad + j0 + row) * DECODE_GEMV_ROWS + r] =
+                    sum[t];
         }
     }
     if (p.kblocks == 1) return;
@@ -435,7 +437,8 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
         for (int t = 0; t < NW; t++) {
             sum[t] = 0.0f;
             for (int b = 0; b < p.kblocks; b++)
-                sum[t] += __ldcg(&p.scratch[(((size_t)b * NW + t) * rows_pad + j0 + row) * 16 + r]);
+                sum[t] += __ldcg(
+                    &p.scratch[(((size_t)b * NW + t) * rows_pad + j0 + row) * DECODE_GEMV_ROWS + r]);
         }
         epilogue<Q, NW, EPI>(p, r, j0 + row, sum);
     }
@@ -486,8 +489,8 @@ extern "C" void cuda_decode_gemv_reserve(void) {
     const size_t tiles = (size_t)max_split_tiles();
     float *scratch = NULL;
     int *done = NULL;
-    if (cudaMalloc(&scratch, (size_t)KBLOCKS_MAX * 2 * tiles * TILE_ROWS * 16 * sizeof(float)) !=
-            cudaSuccess ||
+    if (cudaMalloc(&scratch, (size_t)KBLOCKS_MAX * 2 * tiles * TILE_ROWS * DECODE_GEMV_ROWS *
+                                 sizeof(float)) != cudaSuccess ||
         cudaMalloc(&done, tiles * sizeof(int)) != cudaSuccess ||
         cudaMemset(done, 0, tiles * sizeof(int)) != cudaSuccess) {
         cudaGetLastError(); /* cleared: launches then run unsplit */
@@ -566,17 +569,18 @@ static void launch(const gemv_args &a) {
                0, p);
 }
 
+/* By x's rows: NT groups of 8 (1, 2 or 4: m <= 8, 16, 32). */
+template <typename WT, int Q, typename XT, int EPI, bool NORM = false>
+static void by_groups(const gemv_args &a) {
+    if (a.m <= 8) launch<WT, Q, XT, 1, EPI, NORM>(a);
+    else if (a.m <= 16) launch<WT, Q, XT, 2, EPI, NORM>(a);
+    else launch<WT, Q, XT, 4, EPI, NORM>(a);
+}
+
 template <typename WT, int Q, int EPI> static void by_rows(const gemv_args &a, int x_in_wtype) {
-    if (a.norm) {
-        if (a.m <= 8) launch<WT, 0, float, 1, EPI, true>(a);
-        else launch<WT, 0, float, 2, EPI, true>(a);
-    } else if (x_in_wtype) {
-        if (a.m <= 8) launch<WT, Q, WT, 1, EPI>(a);
-        else launch<WT, Q, WT, 2, EPI>(a);
-    } else {
-        if (a.m <= 8) launch<WT, Q, float, 1, EPI>(a);
-        else launch<WT, Q, float, 2, EPI>(a);
-    }
+    if (a.norm) by_groups<WT, 0, float, EPI, true>(a);
+    else if (x_in_wtype) by_groups<WT, Q, WT, EPI>(a);
+    else by_groups<WT, Q, float, EPI>(a);
 }
 
 /* By the storage of the weights: quant 0 = 16-bit (WT), else codes. */
@@ -622,9 +626,25 @@ static int code_rows_min(void) { /* ENCDEC_GEMV_CODE_ROWS=1..16 (probes' A/B), e
     }
     return rows;
 }
+/* The most rows it takes outside GEMV_EVERY: ENCDEC_GEMV_MAX_ROWS=1..DECODE_GEMV_ROWS (probes'
+ * A/B), else GEMV_DEFAULT_MAX_ROWS. */
+enum { GEMV_DEFAULT_MAX_ROWS = 16 };
+static int max_rows(void) {
+    static int rows = 0;
+    if (!rows) {
+        const char *e = getenv("ENCDEC_GEMV_MAX_ROWS");
+        const int v = e ? atoi(e) : 0;
+        rows = v >= 1 && v <= DECODE_GEMV_ROWS ? v : GEMV_DEFAULT_MAX_ROWS;
+    }
+    return rows;
+}
+extern "C" int cuda_decode_gemv_max_rows(void) {
+    const int mode = enabled();
+    return mode == GEMV_OFF ? 0 : mode == GEMV_EVERY ? DECODE_GEMV_ROWS : max_rows();
+}
 static int applies(const void *x, const void *w, int wtype, int m, int n, int k, int codes) {
     const int mode = enabled();
-    if (mode == GEMV_OFF || m < 1 || m > DECODE_GEMV_ROWS || wtype == DTYPE_FP32 ||
+    if (mode == GEMV_OFF || m < 1 || m > cuda_decode_gemv_max_rows() || wtype == DTYPE_FP32 ||
         k % (codes ? CODE_VEC : GEMV_VEC) || ((uintptr_t)x | (uintptr_t)w) % 16)
         return 0;
     if (mode == GEMV_EVERY) return 1;

@@ -2,7 +2,9 @@
 // with an fp32 scale per weight row (common/quant.h). Every code's value is exact in fp32, bf16
 // and fp16, so both paths compute what the CPU twin does: the sum over k of value(code[j, k])
 // times x[r, k] rounded to xtype, in fp32, times scale[j]; only the order of the sums differs.
-//   m <= WQ_GEMV_ROWS (decode steps): wq_gemv_kernel, one warp per weight row j (an output
+//   decode steps: the decode GEMV family (gemm_decode.cu) where it takes the call (16-bit x, up
+//     to cuda_decode_gemv_max_rows() rows); else:
+//   m <= WQ_GEMV_ROWS: wq_gemv_kernel, one warp per weight row j (an output
 //     column), its lanes striding over k 16 codes at a time (one 16-byte load), the codes
 //     widened in registers and dotted with the m input rows (x in xtype, read through L1/L2):
 //     the weights are read once, one byte each.
@@ -20,9 +22,12 @@
 //     y[r, j] = sx[r] sw[j] sum_k e4m3(x[r, k] / sx[r]) q[j, k]. x's own rounding to E4M3
 //     (3 mantissa bits) is the error this adds; fp32 runs keep the exact widened path. Where
 //     cuBLASLt has no FP8 algorithm (before compute capability 9.0) the widened path runs.
+//     Chunks of encoder size (fp8_scaled_mode) have both scales applied by cuBLASLt instead,
+//     as it writes y (cuda_matmul_fp8_scaled): one kernel and one pass over [m, n] fewer.
 #include <cuda_fp8.h>
 #include <cuda_runtime.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "common/quant.h"
@@ -44,9 +49,10 @@ enum : size_t { WQ_XQ_BYTES = (size_t)32 << 20, WQ_XQ_ROWS = (size_t)1 << 16 };
 static uint8_t *g_xq;
 static float *g_sx;
 static struct { const void *x; int m, k, xtype, x_in; } g_xq_of;
-static long g_fp8_calls;
+static long g_fp8_calls, g_fp8_scaled_chunks;
 
 extern "C" long cuda_wq_fp8_calls(void) { return g_fp8_calls; }
+extern "C" long cuda_wq_fp8_scaled_chunks(void) { return g_fp8_scaled_chunks; }
 
 /* 16 consecutive elements of T at p (16-byte aligned), widened to fp32. */
 template <typename T> __device__ __forceinline__ void load16(const T *p, float *out) {
@@ -225,6 +231,26 @@ static void quantize_rows(const void *x, int x_in, int rows, int k) {
                                                                        g_sx);
 }
 
+/* Which chunks of the FP8 path have their scales applied by cuBLASLt (cuda_matmul_fp8_scaled)
+ * rather than by scale_columns_kernel over the fp32 product: FP8_SCALED_OFF none; FP8_SCALED_LARGE
+ * (the default) chunks of at least FP8_SCALED_MIN_ROWS rows, i.e. encoder passes, where it was
+ * measured faster (H100, 2026-12-07: flan-t5-xl fp8 batch 64's encoder 151 ms against 202);
+ * FP8_SCALED_ALL every chunk. ENCDEC_FP8_SCALED=0|1|2 sets it (a bad value is named on stderr
+ * and the default kept); cuda_fp8_scaled_set too (tests; -1: the variable again). */
+enum { FP8_SCALED_OFF = 0, FP8_SCALED_LARGE = 1, FP8_SCALED_ALL = 2, FP8_SCALED_MIN_ROWS = 512 };
+static int g_fp8_scaled = -1;
+extern "C" void cuda_fp8_scaled_set(int mode) { g_fp8_scaled = mode; }
+static int fp8_scaled_mode(void) {
+    if (g_fp8_scaled < 0) {
+        const char *e = getenv("ENCDEC_FP8_SCALED");
+        g_fp8_scaled = FP8_SCALED_LARGE;
+        if (e && e[0] >= '0' && e[0] <= '2' && !e[1]) g_fp8_scaled = e[0] - '0';
+        else if (e)
+            fprintf(stderr, "encdec: ENCDEC_FP8_SCALED=%s is not 0, 1 or 2: 1 is used\n", e);
+    }
+    return g_fp8_scaled;
+}
+
 static int fp8_enabled(void) {
     static int on = -1;
     if (on < 0) {
@@ -265,15 +291,23 @@ static int fp8_path(const void *x, int xtype, const uint8_t *q, const float *sca
             if (CUDA_LAUNCH_CHECK("matmul_wq")) return -1;
             if (rows == m) g_xq_of = {x, m, k, xtype, x_in};
         }
-        const int r = cuda_matmul_fp8(g_xq, q, g_prod, rows, n, k);
+        float *yc = y + r0 * (size_t)n;
+        const int acc = (flags & MATMUL_ACCUMULATE) != 0, mode = fp8_scaled_mode();
+        int r = 1;
+        if (mode == FP8_SCALED_ALL || (mode == FP8_SCALED_LARGE && rows >= FP8_SCALED_MIN_ROWS))
+            r = cuda_matmul_fp8_scaled(g_xq, g_sx, q, scale, yc, rows, n, k, acc, g_prod);
+        if (r == 0) {
+            g_fp8_scaled_chunks++;
+            continue;
+        }
+        if (r == 1) r = cuda_matmul_fp8(g_xq, q, g_prod, rows, n, k);
         if (r) { /* ready above: a refusal now is a failure */
             if (r == 1) fault_record_set("matmul_wq", "no FP8 algorithm for %dx%dx%d", rows, n, k);
             g_xq_of.x = NULL;
             return -1;
         }
         scale_columns_kernel<<<grid_for((size_t)rows * n), 256, 0, STREAM>>>(
-            g_prod, rows, n, scale, g_sx, y + r0 * (size_t)n, n, 0,
-            (flags & MATMUL_ACCUMULATE) != 0);
+            g_prod, rows, n, scale, g_sx, yc, n, 0, acc);
         if (CUDA_LAUNCH_CHECK("matmul_wq")) return -1;
     }
     g_fp8_calls++;
@@ -319,15 +353,15 @@ extern "C" void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int q
     if (!(flags & MATMUL_SAME_INPUT)) g_xq_of.x = NULL; /* x may have changed since */
     const int round_flags = g_rounded_x == x ? flags : flags & ~MATMUL_SAME_INPUT;
     g_rounded_x = NULL;
+    if (m <= DECODE_GEMV_ROWS && cuda_decode_gemv_q(x, xtype, q, quant, scale, y, m, n, k, flags)) {
+        CUDA_LAUNCH_CHECK("matmul_wq");
+        return;
+    }
     if (m > WQ_GEMV_ROWS) {
         if (quant != QUANT_FP8 || fp8_path(x, xtype, q, scale, y, m, n, k, flags) == 1) {
             wide_path(x, xtype, q, quant, scale, y, m, n, k, round_flags);
             g_rounded_x = x;
         }
-        return;
-    }
-    if (cuda_decode_gemv_q(x, xtype, q, quant, scale, y, m, n, k, flags)) {
-        CUDA_LAUNCH_CHECK("matmul_wq");
         return;
     }
     g_rounded_x = x;
@@ -350,7 +384,7 @@ extern "C" void cuda_matmul_wq_gated(int act, const void *x, int xtype, const ui
     if (fault_op_begin("matmul_wq_gated") || fault_wq_gated_reject(act, xtype, quant, ytype, flags))
         return;
     if (m == 0 || f == 0) return;
-    if (m <= WQ_GEMV_ROWS && cuda_decode_gemv_q_gated(act, x, xtype, q_gate, s_gate, q_lin, s_lin,
+    if (m <= DECODE_GEMV_ROWS && cuda_decode_gemv_q_gated(act, x, xtype, q_gate, s_gate, q_lin, s_lin,
                                                       quant, y, ytype, m, f, k, flags)) {
         g_rounded_x = NULL; /* x rounded in the kernel: no rounding made in gemm.cu's scratch */
         CUDA_LAUNCH_CHECK("matmul_wq_gated");
