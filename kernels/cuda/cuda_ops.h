@@ -54,7 +54,7 @@ void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *
  * operands are not its own (m, fp32 weights, k not a multiple of 8, x or w not 16-byte
  * aligned, a shape where it was measured slower than cuBLASLt) or it is off (the default
  * without PDL, ENCDEC_DECODE_GEMV=0): the caller then uses cuBLASLt. */
-#define DECODE_GEMV_ROWS 32
+#define DECODE_GEMV_ROWS 128
 /* The most rows the family takes now: DECODE_GEMV_ROWS under cuda_decode_gemv_set(2), else
  * ENCDEC_GEMV_MAX_ROWS (default 16); 0 when it is off. */
 int cuda_decode_gemv_max_rows(void);

@@ -1,5 +1,5 @@
 // The decode GEMV family: matmul_wt, matmul_gated and matmul_wq (kernels/backend.h) for
-// decode steps of m <= DECODE_GEMV_ROWS (32) rows, where cuBLASLt was measured latency-bound
+// decode steps of m <= DECODE_GEMV_ROWS (128) rows, where cuBLASLt was measured latency-bound
 // (docs/PERFORMANCE.md: 3.7 us for a 768 x 768 bf16 matrix at m = 1-8, whatever the algorithm).
 // On by default where kernels are launched with PDL (compute capability 9.0 on), taken where it
 // measured faster (applies(), below); ENCDEC_DECODE_GEMV=0 turns it off.
@@ -7,8 +7,9 @@
 // y[r, j] = sum_k x[r, k] w[j, k] for r < m, j < n, on tensor cores (mma.sync m16n8k16, fp32
 // accumulation). A *tile* is 16 weight rows (two, rows j and f + j, for the gated form); its k
 // is cut into GEMV_WARPS * kblocks slices of `kchunk` columns, one warp each: block b takes tile
-// b / kblocks and its warp w slice (b % kblocks) * GEMV_WARPS + w. Within a slice, lane t loads
-// 16 bytes (8 consecutive elements) of weight rows t / 4 and t / 4 + 8 at column 8 (t % 4) of
+// b / kblocks and its warp w slice (b % kblocks) * GEMV_WARPS + w (above 32 x rows, each block
+// takes a ROW_BLOCK of 32 of them and b counts (tile, slice, row block)). Within a slice, lane t
+// loads 16 bytes (8 consecutive elements) of weight rows t / 4 and t / 4 + 8 at column 8 (t % 4) of
 // each group of 32 columns, and 16 bytes of x rows t / 4 + 8 n (n < NT: m <= 8 NT) at the same
 // columns: a dot product may visit k in any order, so these registers are the A and B fragments
 // of two mma steps as they are (the same permutation of k on both sides), with no shuffle or
@@ -57,6 +58,7 @@ enum {
 };
 enum { TILE_ROWS = 16, GROUP_COLS = 32 /* k columns a warp covers per group (4 lanes x 8) */ };
 enum { SET_COLS = GROUP_COLS * GEMV_SET_GROUPS, KBLOCKS_MAX = 8 };
+enum { ROW_BLOCK = 32 }; /* x rows a block multiplies (NT = 4); more rows: more blocks */
 enum { EPI_STORE, EPI_ACCUMULATE, EPI_RELU_BF16, EPI_GATED };
 
 /* D[16, 8] += A[16, 16] B[16, 8] in fp32 with WT (bf16 or fp16) A and B fragments. */
@@ -307,11 +309,12 @@ template <typename XT, typename ST> struct gemv_params {
     const ST *w_lin;           /* gated: the lin rows [n, k] (a joint matrix: w + n k) */
     const float *scale_lin;    /* gated codes: the lin rows' scales */
     void *y;
-    float *scratch; /* kblocks > 1: [kblocks][NW][tiles * 16][DECODE_GEMV_ROWS] block sums */
-    int *done;      /* kblocks > 1: [tiles] blocks finished, back to 0 after each launch */
+    float *scratch; /* kblocks > 1: [kblocks][NW][mblocks * tiles * 16][ROW_BLOCK] block sums */
+    int *done;      /* kblocks > 1: [mblocks * tiles] blocks finished, back to 0 after each launch */
     const float *norm_g; /* NORM: the pre-norm's gain [k] */
     float norm_eps;
     int m, n, k, ytype, act, kchunk, kblocks;
+    int mblocks; /* blocks of ROW_BLOCK x rows (m > ROW_BLOCK: NT = 4), each with its own blocks */
 };
 
 /* y's element (r, jj) from the tile's sums s (s[NW - 1]: the lin rows when gated). */
@@ -332,8 +335,10 @@ __device__ __forceinline__ void epilogue(const gemv_params<XT, ST> &p, int r, in
     }
 }
 
-/* Block b: tile b / kblocks, slices (b % kblocks) * GEMV_WARPS + warp. n: y's columns (gated:
- * f, the matrix has 2f rows). NT: x row groups of 8 (m <= 8 NT). NORM (XT float): x holds a
+/* Block b: x rows [ROW_BLOCK mb, ROW_BLOCK (mb + 1)) with mb = b % mblocks (the mblocks blocks of
+ * one weight slice are neighbours: the later ones find the slice in L2), then with b' = b /
+ * mblocks tile b' / kblocks, slices (b' % kblocks) * GEMV_WARPS + warp. n: y's columns (gated:
+ * f, the matrix has 2f rows). NT: x row groups of 8 (a row block's m <= 8 NT). NORM (XT float): x holds a
  * pre-norm's input rows; each block computes their factors rsqrt(mean square + eps) after the
  * wait (a warp per row: the same sums in every block) and normalizes x as it loads it. */
 template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM>
@@ -342,8 +347,13 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     typedef typename weight_store<WT, Q>::type ST;
     constexpr int NW = EPI == EPI_GATED ? 2 : 1, M = 8 * NT;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-    const int tile = blockIdx.x / p.kblocks, kb = blockIdx.x % p.kblocks;
+    const int mb = blockIdx.x % p.mblocks, tile = blockIdx.x / p.mblocks / p.kblocks;
+    const int kb = blockIdx.x / p.mblocks % p.kblocks;
     const int j0 = tile * TILE_ROWS, rows = p.n - j0; /* rows >= 1 */
+    /* this block's x rows: [r0, r0 + m) */
+    const int r0 = mb * ROW_BLOCK, m = min(p.m - r0, ROW_BLOCK);
+    const XT *x = p.x + (size_t)r0 * p.k;
+    const int vtile = mb * (gridDim.x / p.mblocks / p.kblocks) + tile; /* scratch, done */
     slice<ST, NW> s;
     s.kb = (kb * GEMV_WARPS + warp) * p.kchunk;
     s.ke = min(s.kb + p.kchunk, p.k);
@@ -369,7 +379,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     __shared__ float inv[M];
     if constexpr (NORM) {
         static_assert(__is_same(XT, float), "a pre-norm's input is fp32");
-        row_factors<M>(p.x, p.m, p.k, p.norm_eps, inv);
+        row_factors<M>(x, m, p.k, p.norm_eps, inv);
     }
     /* D sets at a time: their x values in one round trip, then each set multiplied and the set
      * D further on requested into its registers. */
@@ -377,7 +387,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
         uint4 xv[D][NT][GEMV_SET_GROUPS];
 #pragma unroll
         for (int d = 0; d < D; d++)
-            load_xset<WT, Q, NORM, XT, NT>(s, p.x, p.m, p.k, c + d * SET_COLS, xv[d], p.norm_g,
+            load_xset<WT, Q, NORM, XT, NT>(s, x, m, p.k, c + d * SET_COLS, xv[d], p.norm_g,
                                            inv);
 #pragma unroll
         for (int d = 0; d < D; d++) {
@@ -400,7 +410,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
             partial[warp][t][g + 8][8 * gr + 2 * q + 1] = acc[t][gr][3];
         }
     __syncthreads();
-    const size_t rows_pad = (size_t)gridDim.x / p.kblocks * TILE_ROWS;
+    const size_t rows_pad = (size_t)gridDim.x / p.kblocks * TILE_ROWS; /* mblocks * tiles * 16 */
     for (int i = threadIdx.x; i < TILE_ROWS * M; i += GEMV_WARPS * 32) {
         const int r = i % M, row = i / M;
         float sum[NW];
@@ -411,12 +421,12 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
             for (int w = 0; w < GEMV_WARPS; w++) sum[t] += partial[w][t][row][r];
         }
         if (p.kblocks == 1) {
-            if (r < p.m && j0 + row < p.n) epilogue<Q, NW, EPI>(p, r, j0 + row, sum);
+            if (r < m && j0 + row < p.n) epilogue<Q, NW, EPI>(p, r0 + r, j0 + row, sum);
         } else {
 #pragma unroll
             for (int t = 0; t < NW; t++)
-                p.scratch[(((size_t)kb * NW + t) * rows_pad + j0 + row) * DECODE_GEMV_ROWS + r] =
-                    sum[t];
+                p.scratch[(((size_t)kb * NW + t) * rows_pad + vtile * TILE_ROWS + row) * ROW_BLOCK +
+                          r] = sum[t];
         }
     }
     if (p.kblocks == 1) return;
@@ -425,24 +435,24 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     __shared__ int last;
     __threadfence();
     __syncthreads();
-    if (threadIdx.x == 0) last = atomicAdd(&p.done[tile], 1) == p.kblocks - 1;
+    if (threadIdx.x == 0) last = atomicAdd(&p.done[vtile], 1) == p.kblocks - 1;
     __syncthreads();
     if (!last) return;
     __threadfence();
     for (int i = threadIdx.x; i < TILE_ROWS * M; i += GEMV_WARPS * 32) {
         const int r = i % M, row = i / M;
-        if (r >= p.m || j0 + row >= p.n) continue;
+        if (r >= m || j0 + row >= p.n) continue;
         float sum[NW];
 #pragma unroll
         for (int t = 0; t < NW; t++) {
             sum[t] = 0.0f;
             for (int b = 0; b < p.kblocks; b++)
-                sum[t] += __ldcg(
-                    &p.scratch[(((size_t)b * NW + t) * rows_pad + j0 + row) * DECODE_GEMV_ROWS + r]);
+                sum[t] += __ldcg(&p.scratch[(((size_t)b * NW + t) * rows_pad +
+                                             vtile * TILE_ROWS + row) * ROW_BLOCK + r]);
         }
-        epilogue<Q, NW, EPI>(p, r, j0 + row, sum);
+        epilogue<Q, NW, EPI>(p, r0 + r, j0 + row, sum);
     }
-    if (threadIdx.x == 0) p.done[tile] = 0;
+    if (threadIdx.x == 0) p.done[vtile] = 0;
 }
 
 static int g_sms;          /* the device's SM count */
@@ -489,7 +499,7 @@ extern "C" void cuda_decode_gemv_reserve(void) {
     const size_t tiles = (size_t)max_split_tiles();
     float *scratch = NULL;
     int *done = NULL;
-    if (cudaMalloc(&scratch, (size_t)KBLOCKS_MAX * 2 * tiles * TILE_ROWS * DECODE_GEMV_ROWS *
+    if (cudaMalloc(&scratch, (size_t)KBLOCKS_MAX * 2 * tiles * TILE_ROWS * ROW_BLOCK *
                                  sizeof(float)) != cudaSuccess ||
         cudaMalloc(&done, tiles * sizeof(int)) != cudaSuccess ||
         cudaMemset(done, 0, tiles * sizeof(int)) != cudaSuccess) {
@@ -528,8 +538,8 @@ static int kblocks_max(void) { /* ENCDEC_GEMV_KBLOCKS=1|2|4|8 (probes' A/B), els
     return max;
 }
 
-static gemv_plan plan_for(int n, int k, int unit) {
-    const long tiles = (n + TILE_ROWS - 1) / TILE_ROWS;
+static gemv_plan plan_for(int n, int k, int unit, int mblocks) {
+    const long tiles = (long)(n + TILE_ROWS - 1) / TILE_ROWS * mblocks; /* with the row blocks */
     int kb = 1;
     while (kb < kblocks_max() && tiles * kb < 2L * sm_count() &&
            k >= GEMV_WARPS * 2 * kb * SET_COLS)
@@ -555,7 +565,8 @@ struct gemv_args {
 template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM = false>
 static void launch(const gemv_args &a) {
     typedef typename weight_store<WT, Q>::type ST;
-    const gemv_plan pl = plan_for(a.n, a.k, Q ? CODE_VEC : GEMV_VEC);
+    const int mblocks = (a.m + ROW_BLOCK - 1) / ROW_BLOCK;
+    const gemv_plan pl = plan_for(a.n, a.k, Q ? CODE_VEC : GEMV_VEC, mblocks);
     const int tiles = (a.n + TILE_ROWS - 1) / TILE_ROWS;
     gemv_params<XT, ST> p;
     p.x = (const XT *)a.x, p.w = (const ST *)a.w, p.scale = a.scale, p.bias = a.bias, p.y = a.y;
@@ -563,13 +574,13 @@ static void launch(const gemv_args &a) {
     p.scale_lin = a.scale_lin;
     p.scratch = g_scratch, p.done = g_done;
     p.m = a.m, p.n = a.n, p.k = a.k, p.ytype = a.ytype, p.act = a.act;
-    p.kchunk = pl.kchunk, p.kblocks = pl.kblocks;
+    p.kchunk = pl.kchunk, p.kblocks = pl.kblocks, p.mblocks = mblocks;
     p.norm_g = a.norm ? a.norm->g : NULL, p.norm_eps = a.norm ? a.norm->eps : 0.0f;
-    pdl_launch(decode_gemv_kernel<WT, Q, XT, NT, EPI, NORM>, tiles * pl.kblocks, GEMV_WARPS * 32,
-               0, p);
+    pdl_launch(decode_gemv_kernel<WT, Q, XT, NT, EPI, NORM>, tiles * pl.kblocks * mblocks,
+               GEMV_WARPS * 32, 0, p);
 }
 
-/* By x's rows: NT groups of 8 (1, 2 or 4: m <= 8, 16, 32). */
+/* By x's rows: NT groups of 8 (1, 2 or 4: m <= 8, 16, 32; above, blocks of ROW_BLOCK = 32). */
 template <typename WT, int Q, typename XT, int EPI, bool NORM = false>
 static void by_groups(const gemv_args &a) {
     if (a.m <= 8) launch<WT, Q, XT, 1, EPI, NORM>(a);

@@ -162,12 +162,15 @@ static long test_gemm_wq(int m, int n, int k, int quant, int xtype, int acc) {
 
 /* The FP8 path under each cuda_fp8_scaled_set mode: the values as test_gemm_wq checks them, and
  * which chunks took cuBLASLt's scales: none under 0; under 1 those of at least 512 rows
- * (`large` of them), under 2 every chunk (`chunks`): on Hopper exactly, elsewhere at most. */
+ * (`large` of them), under 2 every chunk (`chunks`): on Hopper exactly, elsewhere at most. None
+ * where the decode GEMV family takes the rows (ENCDEC_GEMV_MAX_ROWS). */
 static void test_fp8_scaled(int m, int n, int k, int acc, long large, long chunks) {
     for (int mode = 0; mode <= 2; mode++) {
         cuda_fp8_scaled_set(mode);
         const long got = test_gemm_wq(m, n, k, QUANT_FP8, DTYPE_BF16, acc);
-        const long want = mode == 0 ? 0 : mode == 1 ? large : chunks;
+        const long want = mode == 0 || m <= cuda_decode_gemv_max_rows() ? 0
+                          : mode == 1                                  ? large
+                                                                       : chunks;
         CHECK(device_is_hopper() ? got == want : got <= want);
         printf("  fp8 %dx%dx%d%s, scales mode %d: %ld of %ld chunks scaled by cuBLASLt (%ld "
                "expected)\n", m, n, k, acc ? " +=" : "", mode, got, chunks, want);
@@ -727,6 +730,10 @@ int main(void) {
         test_gemm_wq(32, 2048, 2048, quant, DTYPE_FP32, 0); /* fp32 x: not the family's */
         test_gemm_wq_gated(32, 1024, 2048, quant, DTYPE_BF16, ACT_GELU_NEW);
         test_gemm_wq_gated(21, 300, 256, quant, DTYPE_FP16, ACT_SILU);
+        /* 33-128 rows: blocks of 32 x rows */
+        test_gemm_wq(64, 2048, 2048, quant, DTYPE_BF16, 1);
+        test_gemm_wq(100, 768, 512, quant, DTYPE_FP16, 0);
+        test_gemm_wq_gated(64, 1024, 2048, quant, DTYPE_BF16, ACT_GELU_NEW);
     }
     test_decode_family(&check_count, &check_failures);
     test_norms_and_elementwise();
