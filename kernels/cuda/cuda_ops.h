@@ -58,6 +58,9 @@ void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *
 /* The most rows the family takes now: DECODE_GEMV_ROWS under cuda_decode_gemv_set(2), else
  * ENCDEC_GEMV_MAX_ROWS (default 16); 0 when it is off. */
 int cuda_decode_gemv_max_rows(void);
+/* From how many rows (17 on) its tiles go in pairs; 0 never, -1 ENCDEC_GEMV_PAIR_ROWS again
+ * (tests). */
+void cuda_decode_gemv_pair_rows_set(int rows);
 int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias, void *y,
                      int ytype, int act, int m, int n, int k, int flags, int gated);
 /* The same for matmul_wq's codes (quant: QUANT_INT8, QUANT_FP8) with a 16-bit xtype: each

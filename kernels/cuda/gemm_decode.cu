@@ -335,21 +335,42 @@ __device__ __forceinline__ void epilogue(const gemv_params<XT, ST> &p, int r, in
     }
 }
 
+/* The tile's outputs at x row r and tile row `row` (< 16) from its sums: y[r, j0 + row] (PAIR: also
+ * y[r, j0 + 16 + row] from sum[1]), columns past n skipped. */
+template <int Q, int NW, int EPI, bool PAIR, typename XT, typename ST>
+__device__ __forceinline__ void finish(const gemv_params<XT, ST> &p, int r, int j0, int row,
+                                       const float (&sum)[NW]) {
+    if constexpr (PAIR) {
+#pragma unroll
+        for (int t = 0; t < NW; t++) {
+            const float one[1] = {sum[t]};
+            if (j0 + TILE_ROWS * t + row < p.n)
+                epilogue<Q, 1, EPI>(p, r, j0 + TILE_ROWS * t + row, one);
+        }
+    } else if (j0 + row < p.n) {
+        epilogue<Q, NW, EPI>(p, r, j0 + row, sum);
+    }
+}
+
 /* Block b: x rows [ROW_BLOCK mb, ROW_BLOCK (mb + 1)) with mb = b % mblocks (the mblocks blocks of
  * one weight slice are neighbours: the later ones find the slice in L2), then with b' = b /
  * mblocks tile b' / kblocks, slices (b' % kblocks) * GEMV_WARPS + warp. n: y's columns (gated:
  * f, the matrix has 2f rows). NT: x row groups of 8 (a row block's m <= 8 NT). NORM (XT float): x holds a
  * pre-norm's input rows; each block computes their factors rsqrt(mean square + eps) after the
- * wait (a warp per row: the same sums in every block) and normalizes x as it loads it. */
-template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM>
+ * wait (a warp per row: the same sums in every block) and normalizes x as it loads it. PAIR (not
+ * gated): a tile is two of 16 rows, j0 + [0, 16) and j0 + [16, 32), both multiplied by the same
+ * x fragments (as the gated form's two matrices are): half the x loads per weight byte. */
+template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM, bool PAIR = false>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     typedef typename weight_store<WT, Q>::type ST;
-    constexpr int NW = EPI == EPI_GATED ? 2 : 1, M = 8 * NT;
+    static_assert(!PAIR || EPI != EPI_GATED, "the gated form has its two matrices");
+    constexpr int NW = EPI == EPI_GATED || PAIR ? 2 : 1, M = 8 * NT;
+    constexpr int SPAN = PAIR ? 2 * TILE_ROWS : TILE_ROWS; /* weight rows a tile covers */
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
     const int mb = blockIdx.x % p.mblocks, tile = blockIdx.x / p.mblocks / p.kblocks;
     const int kb = blockIdx.x / p.mblocks % p.kblocks;
-    const int j0 = tile * TILE_ROWS, rows = p.n - j0; /* rows >= 1 */
+    const int j0 = tile * SPAN;
     /* this block's x rows: [r0, r0 + m) */
     const int r0 = mb * ROW_BLOCK, m = min(p.m - r0, ROW_BLOCK);
     const XT *x = p.x + (size_t)r0 * p.k;
@@ -360,10 +381,11 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     s.q = q;
 #pragma unroll
     for (int t = 0; t < NW; t++) {
-        /* rows past the matrix read row 0 of the tile instead; their sums are never stored */
-        const ST *tile_w = (t ? p.w_lin : p.w) + (size_t)j0 * p.k;
-        s.lo[t] = tile_w + (size_t)(g < rows ? g : 0) * p.k;
-        s.hi[t] = tile_w + (size_t)(g + 8 < rows ? g + 8 : 0) * p.k;
+        /* rows past the matrix read row j0 instead; their sums are never stored */
+        const int first = PAIR ? j0 + TILE_ROWS * t : j0, rows = p.n - first;
+        const ST *w = t && !PAIR ? p.w_lin : p.w;
+        s.lo[t] = w + (size_t)(g < rows ? first + g : j0) * p.k;
+        s.hi[t] = w + (size_t)(g + 8 < rows ? first + g + 8 : j0) * p.k;
     }
     float acc[NW][NT][4];
 #pragma unroll
@@ -421,7 +443,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
             for (int w = 0; w < GEMV_WARPS; w++) sum[t] += partial[w][t][row][r];
         }
         if (p.kblocks == 1) {
-            if (r < m && j0 + row < p.n) epilogue<Q, NW, EPI>(p, r0 + r, j0 + row, sum);
+            if (r < m) finish<Q, NW, EPI, PAIR>(p, r0 + r, j0, row, sum);
         } else {
 #pragma unroll
             for (int t = 0; t < NW; t++)
@@ -441,7 +463,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     __threadfence();
     for (int i = threadIdx.x; i < TILE_ROWS * M; i += GEMV_WARPS * 32) {
         const int r = i % M, row = i / M;
-        if (r >= m || j0 + row >= p.n) continue;
+        if (r >= m) continue;
         float sum[NW];
 #pragma unroll
         for (int t = 0; t < NW; t++) {
@@ -450,7 +472,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
                 sum[t] += __ldcg(&p.scratch[(((size_t)b * NW + t) * rows_pad +
                                              vtile * TILE_ROWS + row) * ROW_BLOCK + r]);
         }
-        epilogue<Q, NW, EPI>(p, r0 + r, j0 + row, sum);
+        finish<Q, NW, EPI, PAIR>(p, r0 + r, j0, row, sum);
     }
     if (threadIdx.x == 0) p.done[vtile] = 0;
 }
@@ -538,8 +560,7 @@ static int kblocks_max(void) { /* ENCDEC_GEMV_KBLOCKS=1|2|4|8 (probes' A/B), els
     return max;
 }
 
-static gemv_plan plan_for(int n, int k, int unit, int mblocks) {
-    const long tiles = (long)(n + TILE_ROWS - 1) / TILE_ROWS * mblocks; /* with the row blocks */
+static gemv_plan plan_for(long tiles, int k, int unit) { /* tiles: times the row blocks */
     int kb = 1;
     while (kb < kblocks_max() && tiles * kb < 2L * sm_count() &&
            k >= GEMV_WARPS * 2 * kb * SET_COLS)
@@ -562,12 +583,12 @@ struct gemv_args {
     const normed_input *norm; /* x is this pre-norm's input (x = norm->x), or NULL */
 };
 
-template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM = false>
+template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM = false, bool PAIR = false>
 static void launch(const gemv_args &a) {
     typedef typename weight_store<WT, Q>::type ST;
-    const int mblocks = (a.m + ROW_BLOCK - 1) / ROW_BLOCK;
-    const gemv_plan pl = plan_for(a.n, a.k, Q ? CODE_VEC : GEMV_VEC, mblocks);
-    const int tiles = (a.n + TILE_ROWS - 1) / TILE_ROWS;
+    const int mblocks = (a.m + ROW_BLOCK - 1) / ROW_BLOCK, span = PAIR ? 2 * TILE_ROWS : TILE_ROWS;
+    const int tiles = (a.n + span - 1) / span;
+    const gemv_plan pl = plan_for((long)tiles * mblocks, a.k, Q ? CODE_VEC : GEMV_VEC);
     gemv_params<XT, ST> p;
     p.x = (const XT *)a.x, p.w = (const ST *)a.w, p.scale = a.scale, p.bias = a.bias, p.y = a.y;
     p.w_lin = a.w_lin ? (const ST *)a.w_lin : p.w + (size_t)a.n * a.k;
@@ -576,8 +597,22 @@ static void launch(const gemv_args &a) {
     p.m = a.m, p.n = a.n, p.k = a.k, p.ytype = a.ytype, p.act = a.act;
     p.kchunk = pl.kchunk, p.kblocks = pl.kblocks, p.mblocks = mblocks;
     p.norm_g = a.norm ? a.norm->g : NULL, p.norm_eps = a.norm ? a.norm->eps : 0.0f;
-    pdl_launch(decode_gemv_kernel<WT, Q, XT, NT, EPI, NORM>, tiles * pl.kblocks * mblocks,
+    pdl_launch(decode_gemv_kernel<WT, Q, XT, NT, EPI, NORM, PAIR>, tiles * pl.kblocks * mblocks,
                GEMV_WARPS * 32, 0, p);
+}
+
+/* From how many x rows tiles go in pairs (PAIR: half the x loads per weight byte):
+ * ENCDEC_GEMV_PAIR_ROWS=17..DECODE_GEMV_ROWS (probes' A/B), else never (0). Not for the gated
+ * form, whose tile already holds two matrices. */
+static int g_pair_rows = -1;
+extern "C" void cuda_decode_gemv_pair_rows_set(int rows) { g_pair_rows = rows; }
+static int pair_rows(void) {
+    if (g_pair_rows < 0) {
+        const char *e = getenv("ENCDEC_GEMV_PAIR_ROWS");
+        const int v = e ? atoi(e) : 0;
+        g_pair_rows = v > 16 && v <= DECODE_GEMV_ROWS ? v : 0;
+    }
+    return g_pair_rows;
 }
 
 /* By x's rows: NT groups of 8 (1, 2 or 4: m <= 8, 16, 32; above, blocks of ROW_BLOCK = 32). */
@@ -585,7 +620,12 @@ template <typename WT, int Q, typename XT, int EPI, bool NORM = false>
 static void by_groups(const gemv_args &a) {
     if (a.m <= 8) launch<WT, Q, XT, 1, EPI, NORM>(a);
     else if (a.m <= 16) launch<WT, Q, XT, 2, EPI, NORM>(a);
-    else launch<WT, Q, XT, 4, EPI, NORM>(a);
+    else if constexpr (EPI != EPI_GATED) {
+        if (pair_rows() && a.m >= pair_rows()) launch<WT, Q, XT, 4, EPI, NORM, true>(a);
+        else launch<WT, Q, XT, 4, EPI, NORM>(a);
+    } else {
+        launch<WT, Q, XT, 4, EPI, NORM>(a);
+    }
 }
 
 template <typename WT, int Q, int EPI> static void by_rows(const gemv_args &a, int x_in_wtype) {
@@ -628,25 +668,23 @@ static void by_type_16bit_gated(const gemv_args &a, int wtype, int x_in) {
  *   Codes need k % CODE_VEC == 0 (a lane's 16-byte load). */
 enum : size_t { GEMV_MAX_BYTES = (size_t)8 << 20 };
 enum { GEMV_MIN_CODE_ROWS = 2, GEMV_ANY_SIZE_ROWS = 8 };
-static int code_rows_min(void) { /* ENCDEC_GEMV_CODE_ROWS=1..16 (probes' A/B), else the above */
+/* A row count from the environment variable `name` (probes' A/B): 1..DECODE_GEMV_ROWS, else
+ * dflt. */
+static int rows_from_env(const char *name, int dflt) {
+    const char *e = getenv(name);
+    const int v = e ? atoi(e) : 0;
+    return v >= 1 && v <= DECODE_GEMV_ROWS ? v : dflt;
+}
+static int code_rows_min(void) { /* ENCDEC_GEMV_CODE_ROWS, else the above */
     static int rows = 0;
-    if (!rows) {
-        const char *e = getenv("ENCDEC_GEMV_CODE_ROWS");
-        const int v = e ? atoi(e) : 0;
-        rows = v >= 1 && v <= DECODE_GEMV_ROWS ? v : GEMV_MIN_CODE_ROWS;
-    }
+    if (!rows) rows = rows_from_env("ENCDEC_GEMV_CODE_ROWS", GEMV_MIN_CODE_ROWS);
     return rows;
 }
-/* The most rows it takes outside GEMV_EVERY: ENCDEC_GEMV_MAX_ROWS=1..DECODE_GEMV_ROWS (probes'
- * A/B), else GEMV_DEFAULT_MAX_ROWS. */
+/* The most rows it takes outside GEMV_EVERY: ENCDEC_GEMV_MAX_ROWS, else GEMV_DEFAULT_MAX_ROWS. */
 enum { GEMV_DEFAULT_MAX_ROWS = 16 };
 static int max_rows(void) {
     static int rows = 0;
-    if (!rows) {
-        const char *e = getenv("ENCDEC_GEMV_MAX_ROWS");
-        const int v = e ? atoi(e) : 0;
-        rows = v >= 1 && v <= DECODE_GEMV_ROWS ? v : GEMV_DEFAULT_MAX_ROWS;
-    }
+    if (!rows) rows = rows_from_env("ENCDEC_GEMV_MAX_ROWS", GEMV_DEFAULT_MAX_ROWS);
     return rows;
 }
 extern "C" int cuda_decode_gemv_max_rows(void) {

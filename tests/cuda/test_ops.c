@@ -734,6 +734,10 @@ int main(void) {
         test_gemm_wq(64, 2048, 2048, quant, DTYPE_BF16, 1);
         test_gemm_wq(100, 768, 512, quant, DTYPE_FP16, 0);
         test_gemm_wq_gated(64, 1024, 2048, quant, DTYPE_BF16, ACT_GELU_NEW);
+        cuda_decode_gemv_pair_rows_set(17); /* tiles in pairs */
+        test_gemm_wq(64, 2048, 2048, quant, DTYPE_BF16, 1);
+        test_gemm_wq(40, 304, 512, quant, DTYPE_FP16, 0);
+        cuda_decode_gemv_pair_rows_set(-1);
     }
     test_decode_family(&check_count, &check_failures);
     test_norms_and_elementwise();

@@ -236,6 +236,16 @@ void test_decode_family(int *checks, int *failures) {
             test_rms_matmul(64, 2048, 768, wtype, form); /* GEMV, 2 blocks of 32 rows */
             test_rms_matmul(130, 256, 768, wtype, form); /* norm kernel, then cuBLASLt */
         }
+    cuda_decode_gemv_pair_rows_set(17); /* tiles in pairs from 17 rows (n % 32 != 0 too) */
+    for (int wtype = DTYPE_FP16; wtype <= DTYPE_BF16; wtype++) {
+        test_decode_gemv(24, 2048, 768, wtype);
+        test_decode_gemv(64, 2048, 2048, wtype);
+        test_decode_gemv(100, 300, 3072, wtype);
+        test_matmul_gated(40, 1024, 512, ACT_SILU, wtype); /* gated: never paired */
+        for (int form = 0; form < 3; form++)
+            if (form != 2 || wtype == DTYPE_BF16) test_rms_matmul(48, 784, 768, wtype, form);
+    }
+    cuda_decode_gemv_pair_rows_set(-1);
     cuda_decode_gemv_set(gemv_mode = 1); /* as ENCDEC_DECODE_GEMV=1: large ones on cuBLASLt */
     test_decode_gemv(2, 32128, 768, DTYPE_BF16);
     cuda_decode_gemv_set(gemv_mode = 3); /* the default with PDL: large ones from 9 rows on cuBLASLt */
