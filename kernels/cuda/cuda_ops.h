@@ -54,13 +54,7 @@ void cuda_matmul_gated(int act, const void *x, const void *w, int wtype, float *
  * operands are not its own (m, fp32 weights, k not a multiple of 8, x or w not 16-byte
  * aligned, a shape where it was measured slower than cuBLASLt) or it is off (the default
  * without PDL, ENCDEC_DECODE_GEMV=0): the caller then uses cuBLASLt. */
-#define DECODE_GEMV_ROWS 128
-/* The most rows the family takes now: DECODE_GEMV_ROWS under cuda_decode_gemv_set(2), else
- * ENCDEC_GEMV_MAX_ROWS (default 16); 0 when it is off. */
-int cuda_decode_gemv_max_rows(void);
-/* From how many rows (17 on) its tiles go in pairs; 0 never, -1 ENCDEC_GEMV_PAIR_ROWS again
- * (tests). */
-void cuda_decode_gemv_pair_rows_set(int rows);
+#define DECODE_GEMV_ROWS 16
 int cuda_decode_gemv(const void *x, const void *w, int wtype, const float *bias, void *y,
                      int ytype, int act, int m, int n, int k, int flags, int gated);
 /* The same for matmul_wq's codes (quant: QUANT_INT8, QUANT_FP8) with a 16-bit xtype: each

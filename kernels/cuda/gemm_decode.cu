@@ -1,5 +1,5 @@
 // The decode GEMV family: matmul_wt, matmul_gated and matmul_wq (kernels/backend.h) for
-// decode steps of m <= DECODE_GEMV_ROWS (128) rows, where cuBLASLt was measured latency-bound
+// decode steps of m <= DECODE_GEMV_ROWS rows, where cuBLASLt was measured latency-bound
 // (docs/PERFORMANCE.md: 3.7 us for a 768 x 768 bf16 matrix at m = 1-8, whatever the algorithm).
 // On by default where kernels are launched with PDL (compute capability 9.0 on), taken where it
 // measured faster (applies(), below); ENCDEC_DECODE_GEMV=0 turns it off.
@@ -7,10 +7,9 @@
 // y[r, j] = sum_k x[r, k] w[j, k] for r < m, j < n, on tensor cores (mma.sync m16n8k16, fp32
 // accumulation). A *tile* is 16 weight rows (two, rows j and f + j, for the gated form); its k
 // is cut into GEMV_WARPS * kblocks slices of `kchunk` columns, one warp each: block b takes tile
-// b / kblocks and its warp w slice (b % kblocks) * GEMV_WARPS + w (above 32 x rows, each block
-// takes a ROW_BLOCK of 32 of them and b counts (tile, slice, row block)). Within a slice, lane t
-// loads 16 bytes (8 consecutive elements) of weight rows t / 4 and t / 4 + 8 at column 8 (t % 4) of
-// each group of 32 columns, and 16 bytes of x rows t / 4 + 8 n (n < NT: m <= 8 NT) at the same
+// b / kblocks and its warp w slice (b % kblocks) * GEMV_WARPS + w. Within a slice, lane t loads
+// 16 bytes (8 consecutive elements) of weight rows t / 4 and t / 4 + 8 at column 8 (t % 4) of
+// each group of 32 columns, and 16 bytes of x row t / 4 (and t / 4 + 8 for m > 8) at the same
 // columns: a dot product may visit k in any order, so these registers are the A and B fragments
 // of two mma steps as they are (the same permutation of k on both sides), with no shuffle or
 // shared memory. Columns go in *sets* of GEMV_SET_GROUPS groups, D sets in flight per warp
@@ -58,7 +57,6 @@ enum {
 };
 enum { TILE_ROWS = 16, GROUP_COLS = 32 /* k columns a warp covers per group (4 lanes x 8) */ };
 enum { SET_COLS = GROUP_COLS * GEMV_SET_GROUPS, KBLOCKS_MAX = 8 };
-enum { ROW_BLOCK = 32 }; /* x rows a block multiplies (NT = 4); more rows: more blocks */
 enum { EPI_STORE, EPI_ACCUMULATE, EPI_RELU_BF16, EPI_GATED };
 
 /* D[16, 8] += A[16, 16] B[16, 8] in fp32 with WT (bf16 or fp16) A and B fragments. */
@@ -251,16 +249,15 @@ __device__ __forceinline__ void mma_set(const wset<NW, Q> &w,
  * many sets (every matrix of t5-base, flan-t5-xl's 2048-wide ones) has no weight load left
  * after it. Fewer where the weights of two matrices (gated), x of 16 rows or a pre-norm's
  * row_factors take the registers: three for normalized rows, two for 16 of them (ptxas: no
- * spills at these depths, sm_90a; four with row_factors spilled 4 bytes); two for 32 rows.
- * Codes (CODES) hold a
+ * spills at these depths, sm_90a; four with row_factors spilled 4 bytes). Codes (CODES) hold a
  * set in half the registers of 16-bit weights: half again as many sets. */
 template <int NW, int NT, bool NORM, bool CODES = false> struct sets_in_flight {
-    static constexpr int base = NW * NT == 1 && !NORM ? 4 : NT > 2 || (NORM && NT > 1) ? 2 : 3;
+    static constexpr int base = NW * NT == 1 && !NORM ? 4 : NORM && NT > 1 ? 2 : 3;
     static constexpr int value = CODES ? base * 3 / 2 : base;
 };
 
-/* inv[r] = rsqrt(mean of x[r, :]^2 + eps) for r < m <= M, by the whole block (tpr threads a
- * row: all 128 for one row, 8 each for 16 rows, 4 each for 32), each thread's float4 loads issued in batches of
+/* inv[r] = rsqrt(mean of x[r, :]^2 + eps) for r < m, by the whole block (tpr threads a
+ * row: all 128 for one row, 8 each for 16 rows), each thread's float4 loads issued in batches of
  * ROW_BATCH (one memory round trip for a row of up to 128 * 4 * ROW_BATCH / ROW_THREADS floats:
  * every row of t5-base and flan-t5-xl at batch 1); sums in a fixed order (the same bits in every
  * block). Ends with a barrier: inv is then visible to the block. */
@@ -270,7 +267,7 @@ __device__ __forceinline__ void row_factors(const float *__restrict__ x, int m, 
                                             float (&inv)[M]) {
     constexpr int THREADS = GEMV_WARPS * 32;
     int tpr = THREADS; /* threads a row: THREADS over m rounded up to a power of two */
-    while (tpr > THREADS / M && (THREADS / tpr) < m) tpr /= 2;
+    while (tpr > 8 && (THREADS / tpr) < m) tpr /= 2;
     const int row = threadIdx.x / tpr, sub = threadIdx.x % tpr;
     const float *xr = x + (size_t)row * k;
     float ss = 0.0f;
@@ -309,12 +306,11 @@ template <typename XT, typename ST> struct gemv_params {
     const ST *w_lin;           /* gated: the lin rows [n, k] (a joint matrix: w + n k) */
     const float *scale_lin;    /* gated codes: the lin rows' scales */
     void *y;
-    float *scratch; /* kblocks > 1: [kblocks][NW][mblocks * tiles * 16][ROW_BLOCK] block sums */
-    int *done;      /* kblocks > 1: [mblocks * tiles] blocks finished, back to 0 after each launch */
+    float *scratch; /* kblocks > 1: [kblocks][NW][tiles * 16][16] block sums */
+    int *done;      /* kblocks > 1: [tiles] blocks finished, back to 0 after each launch */
     const float *norm_g; /* NORM: the pre-norm's gain [k] */
     float norm_eps;
     int m, n, k, ytype, act, kchunk, kblocks;
-    int mblocks; /* blocks of ROW_BLOCK x rows (m > ROW_BLOCK: NT = 4), each with its own blocks */
 };
 
 /* y's element (r, jj) from the tile's sums s (s[NW - 1]: the lin rows when gated). */
@@ -335,57 +331,28 @@ __device__ __forceinline__ void epilogue(const gemv_params<XT, ST> &p, int r, in
     }
 }
 
-/* The tile's outputs at x row r and tile row `row` (< 16) from its sums: y[r, j0 + row] (PAIR: also
- * y[r, j0 + 16 + row] from sum[1]), columns past n skipped. */
-template <int Q, int NW, int EPI, bool PAIR, typename XT, typename ST>
-__device__ __forceinline__ void finish(const gemv_params<XT, ST> &p, int r, int j0, int row,
-                                       const float (&sum)[NW]) {
-    if constexpr (PAIR) {
-#pragma unroll
-        for (int t = 0; t < NW; t++) {
-            const float one[1] = {sum[t]};
-            if (j0 + TILE_ROWS * t + row < p.n)
-                epilogue<Q, 1, EPI>(p, r, j0 + TILE_ROWS * t + row, one);
-        }
-    } else if (j0 + row < p.n) {
-        epilogue<Q, NW, EPI>(p, r, j0 + row, sum);
-    }
-}
-
-/* Block b: x rows [ROW_BLOCK mb, ROW_BLOCK (mb + 1)) with mb = b % mblocks (the mblocks blocks of
- * one weight slice are neighbours: the later ones find the slice in L2), then with b' = b /
- * mblocks tile b' / kblocks, slices (b' % kblocks) * GEMV_WARPS + warp. n: y's columns (gated:
- * f, the matrix has 2f rows). NT: x row groups of 8 (a row block's m <= 8 NT). NORM (XT float): x holds a
+/* Block b: tile b / kblocks, slices (b % kblocks) * GEMV_WARPS + warp. n: y's columns (gated:
+ * f, the matrix has 2f rows). NT: x row groups of 8 (m <= 8 NT). NORM (XT float): x holds a
  * pre-norm's input rows; each block computes their factors rsqrt(mean square + eps) after the
- * wait (a warp per row: the same sums in every block) and normalizes x as it loads it. PAIR (not
- * gated): a tile is two of 16 rows, j0 + [0, 16) and j0 + [16, 32), both multiplied by the same
- * x fragments (as the gated form's two matrices are): half the x loads per weight byte. */
-template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM, bool PAIR = false>
+ * wait (a warp per row: the same sums in every block) and normalizes x as it loads it. */
+template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM>
 __global__ void __launch_bounds__(GEMV_WARPS * 32)
 decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     typedef typename weight_store<WT, Q>::type ST;
-    static_assert(!PAIR || EPI != EPI_GATED, "the gated form has its two matrices");
-    constexpr int NW = EPI == EPI_GATED || PAIR ? 2 : 1, M = 8 * NT;
-    constexpr int SPAN = PAIR ? 2 * TILE_ROWS : TILE_ROWS; /* weight rows a tile covers */
+    constexpr int NW = EPI == EPI_GATED ? 2 : 1, M = 8 * NT;
     const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, g = lane / 4, q = lane % 4;
-    const int mb = blockIdx.x % p.mblocks, tile = blockIdx.x / p.mblocks / p.kblocks;
-    const int kb = blockIdx.x / p.mblocks % p.kblocks;
-    const int j0 = tile * SPAN;
-    /* this block's x rows: [r0, r0 + m) */
-    const int r0 = mb * ROW_BLOCK, m = min(p.m - r0, ROW_BLOCK);
-    const XT *x = p.x + (size_t)r0 * p.k;
-    const int vtile = mb * (gridDim.x / p.mblocks / p.kblocks) + tile; /* scratch, done */
+    const int tile = blockIdx.x / p.kblocks, kb = blockIdx.x % p.kblocks;
+    const int j0 = tile * TILE_ROWS, rows = p.n - j0; /* rows >= 1 */
     slice<ST, NW> s;
     s.kb = (kb * GEMV_WARPS + warp) * p.kchunk;
     s.ke = min(s.kb + p.kchunk, p.k);
     s.q = q;
 #pragma unroll
     for (int t = 0; t < NW; t++) {
-        /* rows past the matrix read row j0 instead; their sums are never stored */
-        const int first = PAIR ? j0 + TILE_ROWS * t : j0, rows = p.n - first;
-        const ST *w = t && !PAIR ? p.w_lin : p.w;
-        s.lo[t] = w + (size_t)(g < rows ? first + g : j0) * p.k;
-        s.hi[t] = w + (size_t)(g + 8 < rows ? first + g + 8 : j0) * p.k;
+        /* rows past the matrix read row 0 of the tile instead; their sums are never stored */
+        const ST *tile_w = (t ? p.w_lin : p.w) + (size_t)j0 * p.k;
+        s.lo[t] = tile_w + (size_t)(g < rows ? g : 0) * p.k;
+        s.hi[t] = tile_w + (size_t)(g + 8 < rows ? g + 8 : 0) * p.k;
     }
     float acc[NW][NT][4];
 #pragma unroll
@@ -401,7 +368,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     __shared__ float inv[M];
     if constexpr (NORM) {
         static_assert(__is_same(XT, float), "a pre-norm's input is fp32");
-        row_factors<M>(x, m, p.k, p.norm_eps, inv);
+        row_factors<M>(p.x, p.m, p.k, p.norm_eps, inv);
     }
     /* D sets at a time: their x values in one round trip, then each set multiplied and the set
      * D further on requested into its registers. */
@@ -409,7 +376,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
         uint4 xv[D][NT][GEMV_SET_GROUPS];
 #pragma unroll
         for (int d = 0; d < D; d++)
-            load_xset<WT, Q, NORM, XT, NT>(s, x, m, p.k, c + d * SET_COLS, xv[d], p.norm_g,
+            load_xset<WT, Q, NORM, XT, NT>(s, p.x, p.m, p.k, c + d * SET_COLS, xv[d], p.norm_g,
                                            inv);
 #pragma unroll
         for (int d = 0; d < D; d++) {
@@ -432,7 +399,7 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
             partial[warp][t][g + 8][8 * gr + 2 * q + 1] = acc[t][gr][3];
         }
     __syncthreads();
-    const size_t rows_pad = (size_t)gridDim.x / p.kblocks * TILE_ROWS; /* mblocks * tiles * 16 */
+    const size_t rows_pad = (size_t)gridDim.x / p.kblocks * TILE_ROWS;
     for (int i = threadIdx.x; i < TILE_ROWS * M; i += GEMV_WARPS * 32) {
         const int r = i % M, row = i / M;
         float sum[NW];
@@ -443,12 +410,11 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
             for (int w = 0; w < GEMV_WARPS; w++) sum[t] += partial[w][t][row][r];
         }
         if (p.kblocks == 1) {
-            if (r < m) finish<Q, NW, EPI, PAIR>(p, r0 + r, j0, row, sum);
+            if (r < p.m && j0 + row < p.n) epilogue<Q, NW, EPI>(p, r, j0 + row, sum);
         } else {
 #pragma unroll
             for (int t = 0; t < NW; t++)
-                p.scratch[(((size_t)kb * NW + t) * rows_pad + vtile * TILE_ROWS + row) * ROW_BLOCK +
-                          r] = sum[t];
+                p.scratch[(((size_t)kb * NW + t) * rows_pad + j0 + row) * 16 + r] = sum[t];
         }
     }
     if (p.kblocks == 1) return;
@@ -457,24 +423,23 @@ decode_gemv_kernel(gemv_params<XT, typename weight_store<WT, Q>::type> p) {
     __shared__ int last;
     __threadfence();
     __syncthreads();
-    if (threadIdx.x == 0) last = atomicAdd(&p.done[vtile], 1) == p.kblocks - 1;
+    if (threadIdx.x == 0) last = atomicAdd(&p.done[tile], 1) == p.kblocks - 1;
     __syncthreads();
     if (!last) return;
     __threadfence();
     for (int i = threadIdx.x; i < TILE_ROWS * M; i += GEMV_WARPS * 32) {
         const int r = i % M, row = i / M;
-        if (r >= m) continue;
+        if (r >= p.m || j0 + row >= p.n) continue;
         float sum[NW];
 #pragma unroll
         for (int t = 0; t < NW; t++) {
             sum[t] = 0.0f;
             for (int b = 0; b < p.kblocks; b++)
-                sum[t] += __ldcg(&p.scratch[(((size_t)b * NW + t) * rows_pad +
-                                             vtile * TILE_ROWS + row) * ROW_BLOCK + r]);
+                sum[t] += __ldcg(&p.scratch[(((size_t)b * NW + t) * rows_pad + j0 + row) * 16 + r]);
         }
-        finish<Q, NW, EPI, PAIR>(p, r0 + r, j0, row, sum);
+        epilogue<Q, NW, EPI>(p, r, j0 + row, sum);
     }
-    if (threadIdx.x == 0) p.done[vtile] = 0;
+    if (threadIdx.x == 0) p.done[tile] = 0;
 }
 
 static int g_sms;          /* the device's SM count */
@@ -521,8 +486,8 @@ extern "C" void cuda_decode_gemv_reserve(void) {
     const size_t tiles = (size_t)max_split_tiles();
     float *scratch = NULL;
     int *done = NULL;
-    if (cudaMalloc(&scratch, (size_t)KBLOCKS_MAX * 2 * tiles * TILE_ROWS * ROW_BLOCK *
-                                 sizeof(float)) != cudaSuccess ||
+    if (cudaMalloc(&scratch, (size_t)KBLOCKS_MAX * 2 * tiles * TILE_ROWS * 16 * sizeof(float)) !=
+            cudaSuccess ||
         cudaMalloc(&done, tiles * sizeof(int)) != cudaSuccess ||
         cudaMemset(done, 0, tiles * sizeof(int)) != cudaSuccess) {
         cudaGetLastError(); /* cleared: launches then run unsplit */
@@ -560,7 +525,8 @@ static int kblocks_max(void) { /* ENCDEC_GEMV_KBLOCKS=1|2|4|8 (probes' A/B), els
     return max;
 }
 
-static gemv_plan plan_for(long tiles, int k, int unit) { /* tiles: times the row blocks */
+static gemv_plan plan_for(int n, int k, int unit) {
+    const long tiles = (n + TILE_ROWS - 1) / TILE_ROWS;
     int kb = 1;
     while (kb < kblocks_max() && tiles * kb < 2L * sm_count() &&
            k >= GEMV_WARPS * 2 * kb * SET_COLS)
@@ -583,55 +549,34 @@ struct gemv_args {
     const normed_input *norm; /* x is this pre-norm's input (x = norm->x), or NULL */
 };
 
-template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM = false, bool PAIR = false>
+template <typename WT, int Q, typename XT, int NT, int EPI, bool NORM = false>
 static void launch(const gemv_args &a) {
     typedef typename weight_store<WT, Q>::type ST;
-    const int mblocks = (a.m + ROW_BLOCK - 1) / ROW_BLOCK, span = PAIR ? 2 * TILE_ROWS : TILE_ROWS;
-    const int tiles = (a.n + span - 1) / span;
-    const gemv_plan pl = plan_for((long)tiles * mblocks, a.k, Q ? CODE_VEC : GEMV_VEC);
+    const gemv_plan pl = plan_for(a.n, a.k, Q ? CODE_VEC : GEMV_VEC);
+    const int tiles = (a.n + TILE_ROWS - 1) / TILE_ROWS;
     gemv_params<XT, ST> p;
     p.x = (const XT *)a.x, p.w = (const ST *)a.w, p.scale = a.scale, p.bias = a.bias, p.y = a.y;
     p.w_lin = a.w_lin ? (const ST *)a.w_lin : p.w + (size_t)a.n * a.k;
     p.scale_lin = a.scale_lin;
     p.scratch = g_scratch, p.done = g_done;
     p.m = a.m, p.n = a.n, p.k = a.k, p.ytype = a.ytype, p.act = a.act;
-    p.kchunk = pl.kchunk, p.kblocks = pl.kblocks, p.mblocks = mblocks;
+    p.kchunk = pl.kchunk, p.kblocks = pl.kblocks;
     p.norm_g = a.norm ? a.norm->g : NULL, p.norm_eps = a.norm ? a.norm->eps : 0.0f;
-    pdl_launch(decode_gemv_kernel<WT, Q, XT, NT, EPI, NORM, PAIR>, tiles * pl.kblocks * mblocks,
-               GEMV_WARPS * 32, 0, p);
-}
-
-/* From how many x rows tiles go in pairs (PAIR: half the x loads per weight byte):
- * ENCDEC_GEMV_PAIR_ROWS=17..DECODE_GEMV_ROWS (probes' A/B), else never (0). Not for the gated
- * form, whose tile already holds two matrices. */
-static int g_pair_rows = -1;
-extern "C" void cuda_decode_gemv_pair_rows_set(int rows) { g_pair_rows = rows; }
-static int pair_rows(void) {
-    if (g_pair_rows < 0) {
-        const char *e = getenv("ENCDEC_GEMV_PAIR_ROWS");
-        const int v = e ? atoi(e) : 0;
-        g_pair_rows = v > 16 && v <= DECODE_GEMV_ROWS ? v : 0;
-    }
-    return g_pair_rows;
-}
-
-/* By x's rows: NT groups of 8 (1, 2 or 4: m <= 8, 16, 32; above, blocks of ROW_BLOCK = 32). */
-template <typename WT, int Q, typename XT, int EPI, bool NORM = false>
-static void by_groups(const gemv_args &a) {
-    if (a.m <= 8) launch<WT, Q, XT, 1, EPI, NORM>(a);
-    else if (a.m <= 16) launch<WT, Q, XT, 2, EPI, NORM>(a);
-    else if constexpr (EPI != EPI_GATED) {
-        if (pair_rows() && a.m >= pair_rows()) launch<WT, Q, XT, 4, EPI, NORM, true>(a);
-        else launch<WT, Q, XT, 4, EPI, NORM>(a);
-    } else {
-        launch<WT, Q, XT, 4, EPI, NORM>(a);
-    }
+    pdl_launch(decode_gemv_kernel<WT, Q, XT, NT, EPI, NORM>, tiles * pl.kblocks, GEMV_WARPS * 32,
+               0, p);
 }
 
 template <typename WT, int Q, int EPI> static void by_rows(const gemv_args &a, int x_in_wtype) {
-    if (a.norm) by_groups<WT, 0, float, EPI, true>(a);
-    else if (x_in_wtype) by_groups<WT, Q, WT, EPI>(a);
-    else by_groups<WT, Q, float, EPI>(a);
+    if (a.norm) {
+        if (a.m <= 8) launch<WT, 0, float, 1, EPI, true>(a);
+        else launch<WT, 0, float, 2, EPI, true>(a);
+    } else if (x_in_wtype) {
+        if (a.m <= 8) launch<WT, Q, WT, 1, EPI>(a);
+        else launch<WT, Q, WT, 2, EPI>(a);
+    } else {
+        if (a.m <= 8) launch<WT, Q, float, 1, EPI>(a);
+        else launch<WT, Q, float, 2, EPI>(a);
+    }
 }
 
 /* By the storage of the weights: quant 0 = 16-bit (WT), else codes. */
@@ -668,32 +613,18 @@ static void by_type_16bit_gated(const gemv_args &a, int wtype, int x_in) {
  *   Codes need k % CODE_VEC == 0 (a lane's 16-byte load). */
 enum : size_t { GEMV_MAX_BYTES = (size_t)8 << 20 };
 enum { GEMV_MIN_CODE_ROWS = 2, GEMV_ANY_SIZE_ROWS = 8 };
-/* A row count from the environment variable `name` (probes' A/B): 1..DECODE_GEMV_ROWS, else
- * dflt. */
-static int rows_from_env(const char *name, int dflt) {
-    const char *e = getenv(name);
-    const int v = e ? atoi(e) : 0;
-    return v >= 1 && v <= DECODE_GEMV_ROWS ? v : dflt;
-}
-static int code_rows_min(void) { /* ENCDEC_GEMV_CODE_ROWS, else the above */
+static int code_rows_min(void) { /* ENCDEC_GEMV_CODE_ROWS=1..16 (probes' A/B), else the above */
     static int rows = 0;
-    if (!rows) rows = rows_from_env("ENCDEC_GEMV_CODE_ROWS", GEMV_MIN_CODE_ROWS);
+    if (!rows) {
+        const char *e = getenv("ENCDEC_GEMV_CODE_ROWS");
+        const int v = e ? atoi(e) : 0;
+        rows = v >= 1 && v <= DECODE_GEMV_ROWS ? v : GEMV_MIN_CODE_ROWS;
+    }
     return rows;
-}
-/* The most rows it takes outside GEMV_EVERY: ENCDEC_GEMV_MAX_ROWS, else GEMV_DEFAULT_MAX_ROWS. */
-enum { GEMV_DEFAULT_MAX_ROWS = 16 };
-static int max_rows(void) {
-    static int rows = 0;
-    if (!rows) rows = rows_from_env("ENCDEC_GEMV_MAX_ROWS", GEMV_DEFAULT_MAX_ROWS);
-    return rows;
-}
-extern "C" int cuda_decode_gemv_max_rows(void) {
-    const int mode = enabled();
-    return mode == GEMV_OFF ? 0 : mode == GEMV_EVERY ? DECODE_GEMV_ROWS : max_rows();
 }
 static int applies(const void *x, const void *w, int wtype, int m, int n, int k, int codes) {
     const int mode = enabled();
-    if (mode == GEMV_OFF || m < 1 || m > cuda_decode_gemv_max_rows() || wtype == DTYPE_FP32 ||
+    if (mode == GEMV_OFF || m < 1 || m > DECODE_GEMV_ROWS || wtype == DTYPE_FP32 ||
         k % (codes ? CODE_VEC : GEMV_VEC) || ((uintptr_t)x | (uintptr_t)w) % 16)
         return 0;
     if (mode == GEMV_EVERY) return 1;

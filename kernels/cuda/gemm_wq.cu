@@ -2,9 +2,7 @@
 // with an fp32 scale per weight row (common/quant.h). Every code's value is exact in fp32, bf16
 // and fp16, so both paths compute what the CPU twin does: the sum over k of value(code[j, k])
 // times x[r, k] rounded to xtype, in fp32, times scale[j]; only the order of the sums differs.
-//   decode steps: the decode GEMV family (gemm_decode.cu) where it takes the call (16-bit x, up
-//     to cuda_decode_gemv_max_rows() rows); else:
-//   m <= WQ_GEMV_ROWS: wq_gemv_kernel, one warp per weight row j (an output
+//   m <= WQ_GEMV_ROWS (decode steps): wq_gemv_kernel, one warp per weight row j (an output
 //     column), its lanes striding over k 16 codes at a time (one 16-byte load), the codes
 //     widened in registers and dotted with the m input rows (x in xtype, read through L1/L2):
 //     the weights are read once, one byte each.
@@ -234,7 +232,7 @@ static void quantize_rows(const void *x, int x_in, int rows, int k) {
 /* Which chunks of the FP8 path have their scales applied by cuBLASLt (cuda_matmul_fp8_scaled)
  * rather than by scale_columns_kernel over the fp32 product: FP8_SCALED_OFF none; FP8_SCALED_LARGE
  * (the default) chunks of at least FP8_SCALED_MIN_ROWS rows, i.e. encoder passes, where it was
- * measured faster (H100, 2026-12-07: flan-t5-xl fp8 batch 64's encoder 151 ms against 202);
+ * measured faster (H100, 2026-12-08: flan-t5-xl fp8 batch 64's encoder 151.6 ms against 202.5);
  * FP8_SCALED_ALL every chunk. ENCDEC_FP8_SCALED=0|1|2 sets it (a bad value is named on stderr
  * and the default kept); cuda_fp8_scaled_set too (tests; -1: the variable again). */
 enum { FP8_SCALED_OFF = 0, FP8_SCALED_LARGE = 1, FP8_SCALED_ALL = 2, FP8_SCALED_MIN_ROWS = 512 };
@@ -353,15 +351,15 @@ extern "C" void cuda_matmul_wq(const void *x, int xtype, const uint8_t *q, int q
     if (!(flags & MATMUL_SAME_INPUT)) g_xq_of.x = NULL; /* x may have changed since */
     const int round_flags = g_rounded_x == x ? flags : flags & ~MATMUL_SAME_INPUT;
     g_rounded_x = NULL;
-    if (m <= DECODE_GEMV_ROWS && cuda_decode_gemv_q(x, xtype, q, quant, scale, y, m, n, k, flags)) {
-        CUDA_LAUNCH_CHECK("matmul_wq");
-        return;
-    }
     if (m > WQ_GEMV_ROWS) {
         if (quant != QUANT_FP8 || fp8_path(x, xtype, q, scale, y, m, n, k, flags) == 1) {
             wide_path(x, xtype, q, quant, scale, y, m, n, k, round_flags);
             g_rounded_x = x;
         }
+        return;
+    }
+    if (cuda_decode_gemv_q(x, xtype, q, quant, scale, y, m, n, k, flags)) {
+        CUDA_LAUNCH_CHECK("matmul_wq");
         return;
     }
     g_rounded_x = x;
@@ -384,7 +382,7 @@ extern "C" void cuda_matmul_wq_gated(int act, const void *x, int xtype, const ui
     if (fault_op_begin("matmul_wq_gated") || fault_wq_gated_reject(act, xtype, quant, ytype, flags))
         return;
     if (m == 0 || f == 0) return;
-    if (m <= DECODE_GEMV_ROWS && cuda_decode_gemv_q_gated(act, x, xtype, q_gate, s_gate, q_lin, s_lin,
+    if (m <= WQ_GEMV_ROWS && cuda_decode_gemv_q_gated(act, x, xtype, q_gate, s_gate, q_lin, s_lin,
                                                       quant, y, ytype, m, f, k, flags)) {
         g_rounded_x = NULL; /* x rounded in the kernel: no rounding made in gemm.cu's scratch */
         CUDA_LAUNCH_CHECK("matmul_wq_gated");

@@ -113,12 +113,11 @@ static int device_is_hopper(void) {
     return major == 9;
 }
 
-/* matmul_wq against the CPU twin: m <= cuda_decode_gemv_max_rows() takes the decode GEMV family
- * where it applies, else m <= 16 the SIMT GEMV kernel and larger m the widened codes through
- * cuBLASLt; k % 16 != 0 the GEMV's one-code-per-lane loads; xtype the run's dtype (x rounded to
- * it, as both backends do); acc adds to y. Only the sums' order differs. fp8 codes at m > 16 the
- * family does not take, with 16-bit x and n, k % 16 == 0, may take the FP8 tensor-core path (on
- * Hopper they must): then against fp8_gemm_host (1e-3: the tensor cores' own accumulation), and against the
+/* matmul_wq against the CPU twin: m <= 16 takes the GPU's GEMV kernel, larger m the widened
+ * codes through cuBLASLt; k % 16 != 0 the GEMV's one-code-per-lane loads; xtype the run's dtype
+ * (x rounded to it, as both backends do); acc adds to y. Only the sums' order differs. fp8 codes
+ * at m > 16 with 16-bit x and n, k % 16 == 0 may take the FP8 tensor-core path (on Hopper they
+ * must): then against fp8_gemm_host (1e-3: the tensor cores' own accumulation), and against the
  * CPU twin within x's E4M3 rounding (5e-2). Returns the chunks of x's rows whose scales
  * cuBLASLt applied (cuda_matmul_fp8_scaled), which must then match fp8_gemm_host as well. */
 static long test_gemm_wq(int m, int n, int k, int quant, int xtype, int acc) {
@@ -131,8 +130,8 @@ static long test_gemm_wq(int m, int n, int k, int quant, int xtype, int acc) {
     float *dx = dev(x, (size_t)m * k), *dy = dev(y, (size_t)m * n), *ds = dev(scales, n);
     uint8_t *dq = dev_bytes(codes, (size_t)n * k);
     const int flags = acc ? MATMUL_ACCUMULATE : 0;
-    const int fp8_shape = quant == QUANT_FP8 && xtype != DTYPE_FP32 && m > 16 &&
-                          m > cuda_decode_gemv_max_rows() && n % 16 == 0 && k % 16 == 0;
+    const int fp8_shape = quant == QUANT_FP8 && xtype != DTYPE_FP32 && m > 16 && n % 16 == 0 &&
+                          k % 16 == 0;
     if (fp8_shape) fp8_gemm_host(x, xtype, codes, scales, y8, m, n, k, acc);
     cpu->matmul_wq(x, xtype, codes, quant, scales, y, m, n, k, flags);
     const long fp8_calls = cuda_wq_fp8_calls(), scaled_before = cuda_wq_fp8_scaled_chunks();
@@ -162,15 +161,12 @@ static long test_gemm_wq(int m, int n, int k, int quant, int xtype, int acc) {
 
 /* The FP8 path under each cuda_fp8_scaled_set mode: the values as test_gemm_wq checks them, and
  * which chunks took cuBLASLt's scales: none under 0; under 1 those of at least 512 rows
- * (`large` of them), under 2 every chunk (`chunks`): on Hopper exactly, elsewhere at most. None
- * where the decode GEMV family takes the rows (ENCDEC_GEMV_MAX_ROWS). */
+ * (`large` of them), under 2 every chunk (`chunks`): on Hopper exactly, elsewhere at most. */
 static void test_fp8_scaled(int m, int n, int k, int acc, long large, long chunks) {
     for (int mode = 0; mode <= 2; mode++) {
         cuda_fp8_scaled_set(mode);
         const long got = test_gemm_wq(m, n, k, QUANT_FP8, DTYPE_BF16, acc);
-        const long want = mode == 0 || m <= cuda_decode_gemv_max_rows() ? 0
-                          : mode == 1                                  ? large
-                                                                       : chunks;
+        const long want = mode == 0 ? 0 : mode == 1 ? large : chunks;
         CHECK(device_is_hopper() ? got == want : got <= want);
         printf("  fp8 %dx%dx%d%s, scales mode %d: %ld of %ld chunks scaled by cuBLASLt (%ld "
                "expected)\n", m, n, k, acc ? " +=" : "", mode, got, chunks, want);
@@ -181,8 +177,8 @@ static void test_fp8_scaled(int m, int n, int k, int acc, long large, long chunk
 /* matmul_wq_gated (the gate and lin matrices' codes, their scales and the activation in one
  * op) against the CPU twin's 16-bit output (1e-2 relative, as matmul_gated's: a product one ulp
  * of the sum apart may round to the neighbouring 16-bit value), and twice on the GPU: the same
- * bits. From 2 rows to cuda_decode_gemv_max_rows() with k % 16 == 0: one decode GEMV kernel; else
- * matmul_wq twice and the activation kernel. */
+ * bits. From 2 rows to 16 with k % 16 == 0: one decode GEMV kernel; else matmul_wq twice and the
+ * activation kernel. */
 static void test_gemm_wq_gated(int m, int f, int k, int quant, int xtype, int act) {
     size_t nx = (size_t)m * k, ny = (size_t)m * f, nw = (size_t)f * k;
     float *x = rnd(nx, 1), *wg = rnd(nw, 0.2f), *wl = rnd(nw, 0.2f), *prod = malloc(ny * 8);
@@ -704,12 +700,12 @@ int main(void) {
         test_gemm_wq_gated(33, 100, 64, quant, DTYPE_FP16, ACT_SILU);
         test_embed_q(quant);
     }
-    /* The FP8 path's chunks (gemm_wq.cu: at n = 5120, 3,264 rows): one of 64 or 600 rows; 3,264
-     * + 736 (both large); 3,264 + 236 (the second small) */
+    /* The FP8 path's chunks (gemm_wq.cu: at n = 16384, 1,024 rows): one of 64 or 600 rows;
+     * 1,024 + 576 (both large); 1,024 + 276 (the second small) */
     test_fp8_scaled(64, 768, 512, 0, 0, 1);
     test_fp8_scaled(600, 2048, 256, 1, 1, 1);
-    test_fp8_scaled(4000, 5120, 64, 0, 2, 2);
-    test_fp8_scaled(3500, 5120, 64, 1, 1, 2);
+    test_fp8_scaled(1600, 16384, 16, 0, 2, 2);
+    test_fp8_scaled(1300, 16384, 16, 1, 1, 2);
     cuda_decode_gemv_set(2); /* codes on the decode GEMV family (test_ops_decode.c) */
     for (int quant = QUANT_INT8; quant <= QUANT_FP8; quant++) {
         test_gemm_wq(8, 300, 256, quant, DTYPE_FP16, 1);
@@ -723,21 +719,6 @@ int main(void) {
         test_gemm_wq_gated(1, 1024, 2048, quant, DTYPE_BF16, ACT_GELU_NEW);
         test_gemm_wq_gated(7, 300, 256, quant, DTYPE_FP16, ACT_SILU);
         test_gemm_wq_gated(3, 50, 40, quant, DTYPE_BF16, ACT_GELU_NEW); /* k % 16 != 0 */
-        /* 17-32 rows: four groups of 8 x rows */
-        test_gemm_wq(17, 300, 256, quant, DTYPE_FP16, 1);
-        test_gemm_wq(24, 2048, 768, quant, DTYPE_BF16, 0);
-        test_gemm_wq(32, 2048, 5120, quant, DTYPE_BF16, 1); /* k split over blocks */
-        test_gemm_wq(32, 2048, 2048, quant, DTYPE_FP32, 0); /* fp32 x: not the family's */
-        test_gemm_wq_gated(32, 1024, 2048, quant, DTYPE_BF16, ACT_GELU_NEW);
-        test_gemm_wq_gated(21, 300, 256, quant, DTYPE_FP16, ACT_SILU);
-        /* 33-128 rows: blocks of 32 x rows */
-        test_gemm_wq(64, 2048, 2048, quant, DTYPE_BF16, 1);
-        test_gemm_wq(100, 768, 512, quant, DTYPE_FP16, 0);
-        test_gemm_wq_gated(64, 1024, 2048, quant, DTYPE_BF16, ACT_GELU_NEW);
-        cuda_decode_gemv_pair_rows_set(17); /* tiles in pairs */
-        test_gemm_wq(64, 2048, 2048, quant, DTYPE_BF16, 1);
-        test_gemm_wq(40, 304, 512, quant, DTYPE_FP16, 0);
-        cuda_decode_gemv_pair_rows_set(-1);
     }
     test_decode_family(&check_count, &check_failures);
     test_norms_and_elementwise();
