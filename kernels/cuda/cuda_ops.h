@@ -103,6 +103,8 @@ int cuda_matmul_fp8_scaled(const uint8_t *xq, const float *sx, const uint8_t *wq
 /* Whether cuda_matmul_fp8 has an algorithm for this shape on this GPU: 1 yes, 0 no, -1 failed
  * (a fault recorded). Its plan is made once per shape, here or at the first call. */
 int cuda_fp8_gemm_ready(int m, int n, int k);
+/* The same for cuda_matmul_fp8_scaled (0 also where this cuBLAS has no outer-vector scales). */
+int cuda_fp8_scaled_ready(int m, int n, int k);
 /* What cuBLASLt answered for the last FP8 plan made (shape, heuristic status, results): tests. */
 const char *cuda_fp8_gemm_why(void);
 /* matmul_wq's calls that took the FP8 tensor-core path so far (tests). */

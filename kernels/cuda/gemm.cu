@@ -158,22 +158,30 @@ static cudaDataType_t cuda_type(int wtype) {
     return wtype == DTYPE_BF16 ? CUDA_R_16BF : wtype == DTYPE_FP16 ? CUDA_R_16F : CUDA_R_32F;
 }
 
+/* The scale pointers of a FORM_FP8_SCALED descriptor: A's (the weights' rows) and B's (x's
+ * rows). They belong to the call that sets them: cuBLASLt reads them as the call is enqueued (a
+ * recorded graph keeps each call's own). 0 if cuBLASLt takes them. */
+static int set_scale_pointers(cublasLtMatmulDesc_t desc, const void *a_scale,
+                              const void *b_scale) {
+    return cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &a_scale,
+                                          sizeof a_scale) != CUBLAS_STATUS_SUCCESS ||
+           cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &b_scale,
+                                          sizeof b_scale) != CUBLAS_STATUS_SUCCESS;
+}
+
 /* FORM_FP8_SCALED's descriptor: both scale modes outer vectors, the pointers set to a device
  * buffer (the heuristic offers nothing without them; each call sets its own). 0 if cuBLASLt
  * takes the attributes. */
-static int set_outer_scales(cublasLtMatmulDesc_t desc, const void *a_scale, const void *b_scale) {
+static int set_outer_scales(cublasLtMatmulDesc_t desc) {
 #if HAVE_OUTER_VEC_SCALES
     const int32_t mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
     return cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &mode,
                                           sizeof mode) != CUBLAS_STATUS_SUCCESS ||
            cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &mode,
                                           sizeof mode) != CUBLAS_STATUS_SUCCESS ||
-           cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &a_scale,
-                                          sizeof a_scale) != CUBLAS_STATUS_SUCCESS ||
-           cublasLtMatmulDescSetAttribute(desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &b_scale,
-                                          sizeof b_scale) != CUBLAS_STATUS_SUCCESS;
+           set_scale_pointers(desc, g_workspace, g_workspace);
 #else
-    (void)desc, (void)a_scale, (void)b_scale;
+    (void)desc;
     return 1;
 #endif
 }
@@ -211,7 +219,7 @@ static plan_entry *plan_for(int m, int n, int k, int wtype, int form) {
     if (form == FORM_RELU_BF16)
         LT_TRY(cublasLtMatmulDescSetAttribute(p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
                                               sizeof epi));
-    if (form == FORM_FP8_SCALED && set_outer_scales(p->desc, g_workspace, g_workspace)) {
+    if (form == FORM_FP8_SCALED && set_outer_scales(p->desc)) {
         p->n_cand = 0; /* this cuBLAS has no outer-vector scales: the caller's other path */
         g_n_plans++;
         return p;
@@ -408,12 +416,17 @@ extern "C" int cuda_matmul_fp8(const uint8_t *xq, const uint8_t *wq, float *prod
     return 0;
 }
 
+extern "C" int cuda_fp8_scaled_ready(int m, int n, int k) {
+    plan_entry *p = plan_for(m, n, k, DTYPE_FP32, FORM_FP8_SCALED);
+    return p ? p->n_cand > 0 : -1;
+}
+
 extern "C" int cuda_matmul_fp8_scaled(const uint8_t *xq, const float *sx, const uint8_t *wq,
                                       const float *sw, float *y, int m, int n, int k,
                                       int accumulate, float *tune_into) {
     plan_entry *p = plan_for(m, n, k, DTYPE_FP32, FORM_FP8_SCALED);
     if (!p) return -1;
-    if (!p->n_cand || set_outer_scales(p->desc, sw, sx)) return 1;
+    if (!p->n_cand || set_scale_pointers(p->desc, sw, sx)) return 1;
     if (!p->tuned) tune(p, wq, xq, tune_into);
     float alpha = 1.0f, beta = accumulate ? 1.0f : 0.0f;
     cublasStatus_t s = cublasLtMatmul(g_lt, p->desc, &alpha, wq, p->a, xq, p->b, &beta, y, p->c,

@@ -249,6 +249,20 @@ static int fp8_scaled_mode(void) {
     return g_fp8_scaled;
 }
 
+/* Whether a chunk of `rows` rows asks for cuBLASLt's scales (fp8_scaled_mode). */
+static int chunk_scaled(int rows) {
+    const int mode = fp8_scaled_mode();
+    return mode == FP8_SCALED_ALL || (mode == FP8_SCALED_LARGE && rows >= FP8_SCALED_MIN_ROWS);
+}
+
+/* Whether the plan a chunk of `rows` rows will use has an algorithm: the scaled one where the
+ * chunk asks for it and it has one (the plain plan is then made only if a call refuses it),
+ * else the plain one. 1 yes, 0 no, -1 failed (a fault recorded). */
+static int chunk_ready(int rows, int n, int k) {
+    const int scaled = chunk_scaled(rows) ? cuda_fp8_scaled_ready(rows, n, k) : 0;
+    return scaled ? scaled : cuda_fp8_gemm_ready(rows, n, k);
+}
+
 static int fp8_enabled(void) {
     static int on = -1;
     if (on < 0) {
@@ -273,8 +287,8 @@ static int fp8_path(const void *x, int xtype, const uint8_t *q, const float *sca
     if (chunk > 64) chunk -= chunk % 64;
     if (chunk == 0) return 1;
     const int first = (int)((size_t)m < chunk ? (size_t)m : chunk), last = (int)((size_t)m % chunk);
-    int ready = cuda_fp8_gemm_ready(first, n, k);
-    if (ready == 1 && last && last != first) ready = cuda_fp8_gemm_ready(last, n, k);
+    int ready = chunk_ready(first, n, k);
+    if (ready == 1 && last && last != first) ready = chunk_ready(last, n, k);
     if (ready != 1) return ready < 0 ? -1 : 1;
     for (size_t r0 = 0; r0 < (size_t)m; r0 += chunk) {
         const int rows = (int)((size_t)m - r0 < chunk ? (size_t)m - r0 : chunk);
@@ -290,16 +304,16 @@ static int fp8_path(const void *x, int xtype, const uint8_t *q, const float *sca
             if (rows == m) g_xq_of = {x, m, k, xtype, x_in};
         }
         float *yc = y + r0 * (size_t)n;
-        const int acc = (flags & MATMUL_ACCUMULATE) != 0, mode = fp8_scaled_mode();
+        const int acc = (flags & MATMUL_ACCUMULATE) != 0;
         int r = 1;
-        if (mode == FP8_SCALED_ALL || (mode == FP8_SCALED_LARGE && rows >= FP8_SCALED_MIN_ROWS))
+        if (chunk_scaled(rows))
             r = cuda_matmul_fp8_scaled(g_xq, g_sx, q, scale, yc, rows, n, k, acc, g_prod);
         if (r == 0) {
             g_fp8_scaled_chunks++;
             continue;
         }
         if (r == 1) r = cuda_matmul_fp8(g_xq, q, g_prod, rows, n, k);
-        if (r) { /* ready above: a refusal now is a failure */
+        if (r) { /* the chunk's plan was ready above: a refusal now is a failure */
             if (r == 1) fault_record_set("matmul_wq", "no FP8 algorithm for %dx%dx%d", rows, n, k);
             g_xq_of.x = NULL;
             return -1;
